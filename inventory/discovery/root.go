@@ -1,0 +1,239 @@
+package discovery
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// DefaultMaxFileBytes caps how much of one file the scanner reads.
+const DefaultMaxFileBytes = 4 << 20
+
+// maxLinkHops bounds symlink resolution, as the kernel's ELOOP does.
+const maxLinkHops = 40
+
+// ErrTooLarge is returned by [Root.ReadFile] for a file over the size cap.
+var ErrTooLarge = errors.New("file exceeds the scanner's size cap")
+
+// ErrNotRegular is returned by [Root.ReadFile] for directories, devices,
+// FIFOs and sockets.
+var ErrNotRegular = errors.New("not a regular file")
+
+// Root is a host's filesystem seen from a scan root, as in a chroot: every
+// name is an absolute path inside the root, and symbolic links, absolute or
+// relative, are resolved inside it. A link can never lead out of the root.
+//
+// Root reads only regular files and never reads more than MaxFileBytes of
+// one file.
+type Root struct {
+	dir string
+	// MaxFileBytes caps ReadFile; zero means DefaultMaxFileBytes.
+	MaxFileBytes int64
+}
+
+// NewRoot returns a Root for the directory dir ("/" for the running host).
+func NewRoot(dir string) (*Root, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("scan root %q: %w", dir, err)
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return nil, fmt.Errorf("scan root: %w", err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("scan root %q is not a directory", dir)
+	}
+	return &Root{dir: abs}, nil
+}
+
+// Dir returns the host directory of the root.
+func (r *Root) Dir() string { return r.dir }
+
+// host maps a clean absolute in-root path to a host path.
+func (r *Root) host(p string) string {
+	if r.dir == "/" {
+		return p
+	}
+	return r.dir + p
+}
+
+// Resolve follows every symbolic link in name inside the root and returns the
+// resulting clean in-root path. The last element need not exist.
+func (r *Root) Resolve(name string) (string, error) {
+	return r.resolve(name, true)
+}
+
+func (r *Root) resolve(name string, followLast bool) (string, error) {
+	if !path.IsAbs(name) {
+		name = "/" + name
+	}
+	pending := strings.Split(strings.TrimPrefix(path.Clean(name), "/"), "/")
+	cur := "/"
+	hops := 0
+	for len(pending) > 0 {
+		elem := pending[0]
+		pending = pending[1:]
+		switch elem {
+		case "", ".":
+			continue
+		case "..":
+			cur = path.Dir(cur) // path.Dir("/") == "/": never above the root
+			continue
+		}
+		next := path.Join(cur, elem)
+		if len(pending) == 0 && !followLast {
+			cur = next
+			break
+		}
+		fi, err := os.Lstat(r.host(next))
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && len(pending) == 0 {
+				return next, nil
+			}
+			return "", r.pathError("resolve", name, err)
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			cur = next
+			continue
+		}
+		hops++
+		if hops > maxLinkHops {
+			return "", r.pathError("resolve", name, syscall.ELOOP)
+		}
+		target, err := os.Readlink(r.host(next))
+		if err != nil {
+			return "", r.pathError("resolve", name, err)
+		}
+		if path.IsAbs(target) {
+			cur = "/"
+		}
+		pending = append(strings.Split(target, "/"), pending...)
+	}
+	return cur, nil
+}
+
+func (r *Root) pathError(op, name string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return &fs.PathError{Op: op, Path: name, Err: err}
+}
+
+// Stat returns the FileInfo of name after resolving links inside the root.
+func (r *Root) Stat(name string) (fs.FileInfo, error) {
+	p, err := r.resolve(name, true)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := os.Lstat(r.host(p))
+	if err != nil {
+		return nil, r.pathError("stat", name, err)
+	}
+	return fi, nil
+}
+
+// Lstat returns the FileInfo of name without following a final link.
+func (r *Root) Lstat(name string) (fs.FileInfo, error) {
+	p, err := r.resolve(name, false)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := os.Lstat(r.host(p))
+	if err != nil {
+		return nil, r.pathError("lstat", name, err)
+	}
+	return fi, nil
+}
+
+// Readlink returns the target of the link name, unresolved.
+func (r *Root) Readlink(name string) (string, error) {
+	p, err := r.resolve(name, false)
+	if err != nil {
+		return "", err
+	}
+	t, err := os.Readlink(r.host(p))
+	if err != nil {
+		return "", r.pathError("readlink", name, err)
+	}
+	return t, nil
+}
+
+// ReadDir lists the directory name, sorted by file name.
+func (r *Root) ReadDir(name string) ([]fs.DirEntry, error) {
+	p, err := r.resolve(name, true)
+	if err != nil {
+		return nil, err
+	}
+	ents, err := os.ReadDir(r.host(p))
+	if err != nil {
+		return nil, r.pathError("readdir", name, err)
+	}
+	return ents, nil
+}
+
+// ReadFile reads the regular file name, resolving links inside the root.
+// It refuses special files and files larger than the cap.
+func (r *Root) ReadFile(name string) ([]byte, error) {
+	data, _, err := r.ReadFileInfo(name)
+	return data, err
+}
+
+// ReadFileInfo is ReadFile that also returns the file's FileInfo, for
+// callers that report modes or ages.
+func (r *Root) ReadFileInfo(name string) ([]byte, fs.FileInfo, error) {
+	p, err := r.resolve(name, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	// O_NONBLOCK keeps a FIFO swapped in after the check from blocking us.
+	f, err := os.OpenFile(r.host(p), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, r.pathError("open", name, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, r.pathError("stat", name, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fi, r.pathError("read", name, ErrNotRegular)
+	}
+	max := r.MaxFileBytes
+	if max <= 0 {
+		max = DefaultMaxFileBytes
+	}
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, fi, r.pathError("read", name, err)
+	}
+	if int64(len(data)) > max {
+		return nil, fi, r.pathError("read", name, fmt.Errorf("%w (%d bytes)", ErrTooLarge, max))
+	}
+	return data, fi, nil
+}
+
+// Glob returns the in-root paths matching pattern (path.Match syntax, one
+// directory level per element), sorted. Unreadable directories match nothing.
+func (r *Root) Glob(pattern string) []string {
+	dir, file := path.Split(pattern)
+	dir = path.Clean(dir)
+	ents, err := r.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range ents {
+		if ok, _ := path.Match(file, e.Name()); ok {
+			out = append(out, path.Join(dir, e.Name()))
+		}
+	}
+	return out
+}

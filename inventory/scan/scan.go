@@ -1,0 +1,208 @@
+// Package scan defines the host scan report: the JSON document that the
+// discovery scanner writes, that roster-agent and `roster scan --submit` send,
+// and that the inventory server ingests.
+//
+// The report is the contract between a host and the inventory. It is
+// versioned by [SchemaVersion]: a reader accepts the versions it knows and
+// refuses the others with a clear error; fields are only ever added, never
+// renamed or given a new meaning within a version.
+//
+// A report never carries secret material. Passwords, password hashes, tokens
+// and private keys appear only as keyed fingerprints ("hmac-sha256:" followed
+// by base64url of HMAC-SHA256(key, secret)); SSH public keys appear as their
+// standard "SHA256:" fingerprint, as ssh-keygen -l prints it.
+package scan
+
+import "time"
+
+// SchemaVersion is the version of the report format written by this code.
+const SchemaVersion = 1
+
+// Account kinds.
+const (
+	KindHuman   = "human"   // a person's interactive account
+	KindService = "service" // a non-human account that something runs as or that holds machine credentials
+	KindSystem  = "system"  // an OS account that nothing uses and that holds no credential
+)
+
+// Credential types.
+const (
+	CredPassword         = "password"           // usable password hash in shadow
+	CredEmptyPassword    = "empty_password"     // empty shadow hash field: login without a password
+	CredSSHAuthorizedKey = "ssh_authorized_key" // one authorized_keys line
+	CredSSHPrivateKey    = "ssh_private_key"    // an unencrypted private key file
+	CredSecretFile       = "secret_file"        // a credential file such as ~/.pgpass or a keytab
+	CredSecretEnv        = "secret_env"         // a secret variable handed to a unit via Environment= or EnvironmentFile=
+)
+
+// Usage types.
+const (
+	UsageSystemd = "systemd"
+	UsageCron    = "cron"
+	UsageProcess = "process"
+)
+
+// Report is one scan of one host.
+type Report struct {
+	SchemaVersion int       `json:"schema_version"`
+	Scanner       Scanner   `json:"scanner"`
+	Host          Host      `json:"host"`
+	Accounts      []Account `json:"accounts"`
+	// Shared lists every fingerprint held by more than one credential in
+	// this report (on two accounts, or twice on one).
+	Shared   []SharedCredential `json:"shared_credentials"`
+	Warnings []Warning          `json:"warnings"`
+}
+
+// Scanner names the program that produced the report.
+type Scanner struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// Host identifies the scanned host. All of it is read from the scanned
+// root, never from the machine running the scan.
+type Host struct {
+	Hostname  string    `json:"hostname"`
+	MachineID string    `json:"machine_id,omitempty"`
+	OS        OS        `json:"os"`
+	ScannedAt time.Time `json:"scanned_at"`
+	// Root is the filesystem root that was scanned ("/" for a live scan).
+	Root string `json:"root"`
+	// Live is true when process and socket state was read from /proc.
+	Live bool `json:"live"`
+}
+
+// OS is the subset of os-release that identifies a distribution.
+type OS struct {
+	ID         string `json:"id,omitempty"`
+	IDLike     string `json:"id_like,omitempty"`
+	VersionID  string `json:"version_id,omitempty"`
+	PrettyName string `json:"pretty_name,omitempty"`
+}
+
+// Account is one local account and everything the scan concluded about it.
+type Account struct {
+	Name         string   `json:"name"`
+	UID          int      `json:"uid"`
+	GID          int      `json:"gid"`
+	PrimaryGroup string   `json:"primary_group,omitempty"`
+	Groups       []string `json:"groups,omitempty"` // supplementary groups
+	Home         string   `json:"home,omitempty"`
+	Shell        string   `json:"shell,omitempty"`
+	// LoginShell is false for nologin, false and similar shells.
+	LoginShell bool `json:"login_shell"`
+
+	Kind         string   `json:"kind"` // KindHuman, KindService or KindSystem
+	KindEvidence []string `json:"kind_evidence"`
+
+	Privileged       bool       `json:"privileged"`
+	PrivilegeReasons []string   `json:"privilege_reasons,omitempty"`
+	Sudo             []SudoRule `json:"sudo,omitempty"`
+
+	Password    Password     `json:"password"`
+	Credentials []Credential `json:"credentials,omitempty"`
+	UsedBy      []Usage      `json:"used_by,omitempty"`
+	Exposure    Exposure     `json:"exposure"`
+}
+
+// Password describes the shadow entry without its hash.
+type Password struct {
+	// Status is one of "usable", "empty", "locked" (a "!"-prefixed hash,
+	// kept but not usable), "none" ("*", "!", "!!"), or "unknown" (no
+	// shadow entry or shadow unreadable).
+	Status string `json:"status"`
+	// Algorithm of a usable or locked hash: yescrypt, sha512, sha256, md5,
+	// bcrypt, des, or the raw "$id$" for others.
+	Algorithm   string     `json:"algorithm,omitempty"`
+	LastChanged *time.Time `json:"last_changed,omitempty"`
+	AgeDays     *int       `json:"age_days,omitempty"`
+	MaxDays     *int       `json:"max_days,omitempty"`
+	// NeverExpires is true when the maximum age is empty or 99999.
+	NeverExpires    bool       `json:"never_expires"`
+	PasswordExpired bool       `json:"password_expired"`
+	AccountExpires  *time.Time `json:"account_expires,omitempty"`
+	AccountExpired  bool       `json:"account_expired"`
+}
+
+// SudoRule is what one sudoers rule lets the account do.
+type SudoRule struct {
+	Source     string   `json:"source"` // file:line in the scanned root
+	Via        string   `json:"via"`    // "user", "%group", or "User_Alias NAME"
+	Hosts      []string `json:"hosts"`
+	RunAs      []string `json:"run_as"` // users it may run as (empty means root)
+	RunAsGroup []string `json:"run_as_group,omitempty"`
+	Commands   []string `json:"commands"`
+	NoPassword bool     `json:"no_password"`
+}
+
+// Credential is one static credential the account holds.
+type Credential struct {
+	Type string `json:"type"` // one of the Cred* constants
+	// Location is a path in the scanned root, with ":LINE" where a line
+	// is meaningful, or "unit NAME" for a unit's Environment=.
+	Location string `json:"location"`
+	// Name says which secret: the variable for secret_env, the file kind
+	// for secret_file (pgpass, netrc, mycnf, aws, docker, git-credentials,
+	// kubeconfig, keytab, env_file).
+	Name        string     `json:"name,omitempty"`
+	Fingerprint string     `json:"fingerprint"`
+	Algorithm   string     `json:"algorithm,omitempty"` // hash algorithm or key type
+	Bits        int        `json:"bits,omitempty"`
+	Options     []string   `json:"options,omitempty"` // authorized_keys options, verbatim names with values
+	ChangedAt   *time.Time `json:"changed_at,omitempty"`
+	AgeDays     *int       `json:"age_days,omitempty"`
+	Mode        string     `json:"mode,omitempty"` // octal file mode, "0600"
+	// Findings are problems with this credential: "readable by others",
+	// "readable by group", "shared", "no from= restriction", ...
+	Findings []string `json:"findings,omitempty"`
+	// Unit names the systemd unit for secret_env.
+	Unit string `json:"unit,omitempty"`
+}
+
+// Usage is one thing that runs as the account.
+type Usage struct {
+	Type     string `json:"type"`               // one of the Usage* constants
+	Name     string `json:"name"`               // unit name, cron source "file:line", or process name
+	Detail   string `json:"detail,omitempty"`   // ExecStart=, the cron command, or the process command line (secrets redacted)
+	Enabled  bool   `json:"enabled,omitempty"`  // systemd: linked from a *.wants directory
+	Schedule string `json:"schedule,omitempty"` // cron schedule or @reboot
+	PID      int    `json:"pid,omitempty"`
+	Source   string `json:"source,omitempty"` // file in the scanned root
+}
+
+// Exposure is how the account can be reached from elsewhere.
+type Exposure struct {
+	Listening []Socket `json:"listening,omitempty"`
+	// SSH is true when the account can log in over SSH with a key or a
+	// password (a login shell and an authorized key, usable password, or
+	// an AuthorizedKeysCommand / TrustedUserCAKeys configuration).
+	SSH        bool     `json:"ssh"`
+	SSHReasons []string `json:"ssh_reasons,omitempty"`
+}
+
+// Socket is a listening socket owned by a process of the account.
+type Socket struct {
+	Proto    string `json:"proto"` // tcp, tcp6, udp, udp6
+	Address  string `json:"address"`
+	Port     int    `json:"port"`
+	Loopback bool   `json:"loopback"`
+	PID      int    `json:"pid,omitempty"`
+	Process  string `json:"process,omitempty"`
+}
+
+// SharedCredential is a fingerprint found on more than one credential.
+type SharedCredential struct {
+	Fingerprint string   `json:"fingerprint"`
+	Type        string   `json:"type"`
+	Accounts    []string `json:"accounts"`
+	Locations   []string `json:"locations"`
+}
+
+// Warning is something the scanner could not read or parse. It never
+// quotes secret material.
+type Warning struct {
+	File    string `json:"file"`
+	Line    int    `json:"line,omitempty"`
+	Message string `json:"message"`
+}
