@@ -1,0 +1,150 @@
+package discovery
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+)
+
+// passwdEntry is one line of /etc/passwd.
+type passwdEntry struct {
+	Name string
+	// hash is the password field: "x" points at shadow; anything else is
+	// a legacy hash and is secret.
+	hash  string
+	UID   int
+	GID   int
+	GECOS string
+	Home  string
+	Shell string
+	Line  int
+}
+
+// maxID is the largest UID or GID: (uid_t)-1 is reserved as "no id".
+const maxID = 1<<32 - 2
+
+// parseID parses a decimal UID or GID.
+func parseID(s string) (int, bool) {
+	if s == "" || len(s) > 10 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || n > maxID {
+		return 0, false
+	}
+	return int(n), true
+}
+
+// lines calls fn for every line of data with its 1-based number, without
+// the line terminator (a trailing "\r" is dropped too).
+func lines(data []byte, fn func(n int, line string)) {
+	n := 0
+	for len(data) > 0 {
+		n++
+		i := bytes.IndexByte(data, '\n')
+		var l []byte
+		if i < 0 {
+			l, data = data, nil
+		} else {
+			l, data = data[:i], data[i+1:]
+		}
+		l = bytes.TrimSuffix(l, []byte{'\r'})
+		fn(n, string(l))
+	}
+}
+
+// parsePasswd parses a passwd(5) file. Malformed lines, NIS compat entries
+// ("+" and "-" lines) and repeated names are warned about and skipped; the
+// first entry of a name wins, as getpwnam(3) returns it.
+func parsePasswd(file string, data []byte, w *warnings) []passwdEntry {
+	var out []passwdEntry
+	seen := make(map[string]bool)
+	lines(data, func(n int, line string) {
+		if strings.TrimSpace(line) == "" {
+			return
+		}
+		if strings.HasPrefix(line, "#") {
+			w.add(file, n, "comment lines are not allowed in passwd files; skipped")
+			return
+		}
+		if line[0] == '+' || line[0] == '-' {
+			w.add(file, n, "NIS compat entry skipped: accounts from NIS are not scanned")
+			return
+		}
+		f := strings.Split(line, ":")
+		if len(f) != 7 {
+			w.add(file, n, "want 7 colon-separated fields, got %d; line skipped", len(f))
+			return
+		}
+		if !validName(f[0]) {
+			w.add(file, n, "invalid account name; line skipped")
+			return
+		}
+		uid, ok := parseID(f[2])
+		if !ok {
+			w.add(file, n, "account %s: invalid UID %q; line skipped", f[0], clip(f[2]))
+			return
+		}
+		gid, ok := parseID(f[3])
+		if !ok {
+			w.add(file, n, "account %s: invalid GID %q; line skipped", f[0], clip(f[3]))
+			return
+		}
+		if seen[f[0]] {
+			w.add(file, n, "account %s is listed again; the first entry wins", f[0])
+			return
+		}
+		seen[f[0]] = true
+		out = append(out, passwdEntry{Name: f[0], hash: f[1], UID: uid, GID: gid, GECOS: f[4], Home: f[5], Shell: f[6], Line: n})
+	})
+	return out
+}
+
+// validName accepts the account and group names that shadow-utils and
+// systemd accept, leniently: no whitespace, colon, comma or control
+// characters, not starting with '-', '+' or '~', at most 256 bytes.
+func validName(s string) bool {
+	if s == "" || len(s) > 256 || s == "." || s == ".." {
+		return false
+	}
+	switch s[0] {
+	case '-', '+', '~':
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c == ':' || c == ',' || c == '/' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// clip shortens a non-secret field quoted in a warning.
+func clip(s string) string {
+	const max = 40
+	if len(s) > max {
+		return s[:max] + "..."
+	}
+	return s
+}
+
+// nonLoginShells are shells that refuse an interactive login.
+var nonLoginShells = map[string]bool{
+	"/sbin/nologin": true, "/usr/sbin/nologin": true, "/bin/false": true, "/usr/bin/false": true,
+	"/bin/true": true, "/usr/bin/true": true, "/sbin/shutdown": true, "/sbin/halt": true, "/bin/sync": true,
+	"/usr/bin/nologin": true, "/usr/sbin/shutdown": true, "/usr/sbin/halt": true, "/usr/bin/sync": true,
+}
+
+// isLoginShell reports whether shell lets the account log in and run
+// commands. An empty shell means /bin/sh to login(1).
+func isLoginShell(shell string) bool {
+	if shell == "" {
+		return true
+	}
+	if nonLoginShells[shell] {
+		return false
+	}
+	base := shell[strings.LastIndexByte(shell, '/')+1:]
+	return base != "nologin" && base != "false"
+}
