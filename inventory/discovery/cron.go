@@ -1,7 +1,138 @@
 package discovery
 
-// cronJob is one crontab entry.
-type cronJob struct{ User, Source, Schedule, Command string } // Source "file:line"
+import (
+	"errors"
+	"io/fs"
+	"path"
+	"regexp"
+	"strings"
+)
 
-// readCron reads the system and per-user crontabs of the root.
-func readCron(r *Root, w *warnings) []cronJob { return nil }
+// cronJob is one crontab entry.
+type cronJob struct{ User, Source, Schedule, Command string } // Source "file:line"; Command with secrets redacted
+
+// cronSpoolDirs hold per-user crontabs named after the user: Debian,
+// SUSE, and RHEL (whose directory also holds Debian's subdirectories).
+var cronSpoolDirs = []string{"/var/spool/cron/crontabs", "/var/spool/cron/tabs", "/var/spool/cron"}
+
+// cronDName is what run-parts and Debian's cron accept in /etc/cron.d:
+// names with a "." or "~" (backups, dpkg leftovers) are ignored.
+var cronDName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// readCron reads /etc/crontab, /etc/cron.d/* (with a user column) and the
+// per-user spool crontabs.
+func readCron(r *Root, w *warnings) []cronJob {
+	var jobs []cronJob
+	read := func(p, user string) {
+		data, err := r.ReadFile(p)
+		if err != nil {
+			if p != "/etc/crontab" || !errors.Is(err, fs.ErrNotExist) {
+				w.add(p, 0, "unreadable crontab: %v", err)
+			}
+			return
+		}
+		jobs = append(jobs, parseCrontab(p, user, data, w)...)
+	}
+	read("/etc/crontab", "")
+	for _, p := range r.Glob("/etc/cron.d/*") {
+		if cronDName.MatchString(path.Base(p)) && isRegular(r, p) {
+			read(p, "")
+		}
+	}
+	for _, dir := range cronSpoolDirs {
+		ents, _ := r.ReadDir(dir)
+		for _, e := range ents {
+			p := path.Join(dir, e.Name())
+			if strings.HasPrefix(e.Name(), ".") || !isRegular(r, p) {
+				continue
+			}
+			read(p, e.Name())
+		}
+	}
+	return jobs
+}
+
+// isRegular reports whether p is a regular file (after links).
+func isRegular(r *Root, p string) bool {
+	fi, err := r.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// cronNicknames are the @ schedules of vixie cron and cronie.
+var cronNicknames = map[string]bool{"@reboot": true, "@yearly": true, "@annually": true, "@monthly": true,
+	"@weekly": true, "@daily": true, "@midnight": true, "@hourly": true}
+
+// cronField is one time field: numbers, names, ranges, steps, lists, "*",
+// and cronie's "~" random ranges.
+var cronField = regexp.MustCompile(`^[0-9A-Za-z*/,~-]+$`)
+
+// cronEnv is an environment assignment line: NAME=value, with optional
+// blanks around "=" and an optionally quoted name.
+var cronEnv = regexp.MustCompile(`^["']?[A-Za-z_][A-Za-z0-9_]*["']?\s*=`)
+
+// parseCrontab parses one crontab. With user "" the file is a system
+// crontab whose sixth field names the user. Environment lines are skipped;
+// malformed lines are warned about and skipped.
+func parseCrontab(file, user string, data []byte, w *warnings) []cronJob {
+	var jobs []cronJob
+	lines(data, func(n int, line string) {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' || cronEnv.MatchString(line) {
+			return
+		}
+		f := strings.Fields(line)
+		nsched := 5
+		if strings.HasPrefix(f[0], "@") {
+			if !cronNicknames[strings.ToLower(f[0])] {
+				w.add(file, n, "unknown schedule %s", clip(f[0]))
+				return
+			}
+			nsched = 1
+		}
+		need := nsched + 1
+		if user == "" {
+			need++
+		}
+		if len(f) < need {
+			w.add(file, n, "crontab line has %d fields, want at least %d", len(f), need)
+			return
+		}
+		for _, s := range f[:nsched] {
+			if nsched == 5 && !cronField.MatchString(s) {
+				w.add(file, n, "bad time field %s", clip(s))
+				return
+			}
+		}
+		job := cronJob{User: user, Source: lineLoc(file, n), Schedule: strings.Join(f[:nsched], " ")}
+		rest := line
+		for i := 0; i < nsched; i++ {
+			rest = strings.TrimLeft(strings.TrimLeft(rest, " \t")[len(f[i]):], " \t")
+		}
+		if user == "" {
+			job.User = f[nsched]
+			rest = strings.TrimLeft(rest[len(job.User):], " \t")
+		}
+		job.Command = redactCommand(cronCommand(rest))
+		jobs = append(jobs, job)
+	})
+	return jobs
+}
+
+// cronCommand returns the command part of a crontab command field: text
+// after the first unescaped "%" is the job's standard input and is
+// dropped; "\%" is a literal percent sign.
+func cronCommand(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\\' && i+1 < len(s) && s[i+1] == '%':
+			b.WriteByte('%')
+			i++
+		case s[i] == '%':
+			return strings.TrimSpace(b.String())
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
+}

@@ -1,6 +1,20 @@
 package discovery
 
-import "github.com/rosterhq/roster/inventory/scan"
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/rosterhq/roster/inventory/scan"
+)
 
 // process is one live process.
 type process struct {
@@ -14,4 +28,322 @@ type listener struct {
 	UID int
 }
 
-func readProc(procDir string, w *warnings) ([]process, []listener) { return nil, nil }
+// readProc reads live processes and listening sockets from a proc
+// filesystem mounted at procDir (a host path, not a path in the scan root).
+// Processes that exit while being read are skipped silently, as are file
+// descriptors that cannot be read. A listener whose process is not found
+// (another user's, without privilege) keeps the socket's own uid and no PID.
+func readProc(procDir string, w *warnings) ([]process, []listener) {
+	ents, err := os.ReadDir(procDir)
+	if err != nil {
+		w.add(procDir, 0, "unreadable proc directory: %v", err)
+		return nil, nil
+	}
+	var procs []process
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid <= 0 {
+			continue
+		}
+		if p, ok := readProcess(filepath.Join(procDir, e.Name()), pid); ok {
+			procs = append(procs, p)
+		}
+	}
+	sort.Slice(procs, func(i, j int) bool { return procs[i].PID < procs[j].PID })
+
+	var socks []procSocket
+	for _, proto := range []string{"tcp", "tcp6", "udp", "udp6"} {
+		file := filepath.Join(procDir, "net", proto)
+		data, err := os.ReadFile(file)
+		if err != nil {
+			if !errors.Is(err, os.ErrNotExist) {
+				w.add(file, 0, "unreadable socket table: %v", err)
+			}
+			continue
+		}
+		lines(data, func(n int, line string) {
+			if n == 1 || strings.TrimSpace(line) == "" {
+				return // header
+			}
+			s, listening, err := parseProcNetLine(proto, line)
+			if err != nil {
+				w.add(file, n, "%v", err)
+				return
+			}
+			if listening {
+				socks = append(socks, s)
+			}
+		})
+	}
+	if len(socks) == 0 {
+		return procs, nil
+	}
+
+	// Map socket inodes to the lowest pid that holds them.
+	want := map[uint64]bool{}
+	for _, s := range socks {
+		want[s.inode] = true
+	}
+	owner := map[uint64]process{}
+	for _, p := range procs {
+		fdDir := filepath.Join(procDir, strconv.Itoa(p.PID), "fd")
+		fds, err := os.ReadDir(fdDir)
+		if err != nil {
+			continue
+		}
+		for _, fd := range fds {
+			t, err := os.Readlink(filepath.Join(fdDir, fd.Name()))
+			if err != nil || !strings.HasPrefix(t, "socket:[") {
+				continue
+			}
+			ino, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(t, "socket:["), "]"), 10, 64)
+			if _, seen := owner[ino]; err == nil && want[ino] && !seen {
+				owner[ino] = p
+			}
+		}
+	}
+	var out []listener
+	seen := map[listener]bool{}
+	for _, s := range socks {
+		l := listener{Socket: s.Socket, UID: s.uid}
+		if p, ok := owner[s.inode]; ok {
+			l.PID, l.Process, l.UID = p.PID, p.Comm, p.UID
+		}
+		if !seen[l] {
+			seen[l] = true
+			out = append(out, l)
+		}
+	}
+	return procs, out
+}
+
+// readProcess reads status, comm and cmdline of one process directory.
+func readProcess(dir string, pid int) (process, bool) {
+	status, err := os.ReadFile(filepath.Join(dir, "status"))
+	if err != nil {
+		return process{}, false
+	}
+	uid := -1
+	lines(status, func(_ int, line string) {
+		if rest, ok := strings.CutPrefix(line, "Uid:"); ok {
+			if f := strings.Fields(rest); len(f) > 0 {
+				if n, err := strconv.Atoi(f[0]); err == nil {
+					uid = n
+				}
+			}
+		}
+	})
+	if uid < 0 {
+		return process{}, false
+	}
+	comm, _ := os.ReadFile(filepath.Join(dir, "comm"))
+	cmdline, _ := os.ReadFile(filepath.Join(dir, "cmdline"))
+	args := strings.Split(string(bytes.TrimRight(cmdline, "\x00")), "\x00")
+	if len(cmdline) == 0 {
+		args = nil
+	}
+	return process{PID: pid, UID: uid, Comm: strings.TrimSpace(string(comm)),
+		Cmdline: strings.Join(redactArgs(args), " ")}, true
+}
+
+// procSocket is one socket of a /proc/net table.
+type procSocket struct {
+	scan.Socket
+	uid   int
+	inode uint64
+}
+
+// parseProcNetLine parses one line of /proc/net/{tcp,tcp6,udp,udp6} and
+// reports whether the socket listens: a TCP socket in state LISTEN (0A), or
+// an unconnected UDP socket (state 07 with no remote address).
+func parseProcNetLine(proto, line string) (procSocket, bool, error) {
+	f := strings.Fields(line)
+	if len(f) < 10 {
+		return procSocket{}, false, fmt.Errorf("socket line has %d fields, want at least 10", len(f))
+	}
+	ip, port, err := parseHexAddr(f[1])
+	if err != nil {
+		return procSocket{}, false, fmt.Errorf("local address: %w", err)
+	}
+	rip, rport, err := parseHexAddr(f[2])
+	if err != nil {
+		return procSocket{}, false, fmt.Errorf("remote address: %w", err)
+	}
+	state, err := strconv.ParseUint(f[3], 16, 8)
+	if err != nil {
+		return procSocket{}, false, fmt.Errorf("bad socket state")
+	}
+	uid, err := strconv.Atoi(f[7])
+	if err != nil {
+		return procSocket{}, false, fmt.Errorf("bad socket uid")
+	}
+	inode, err := strconv.ParseUint(f[9], 10, 64)
+	if err != nil {
+		return procSocket{}, false, fmt.Errorf("bad socket inode")
+	}
+	var listening bool
+	if strings.HasPrefix(proto, "tcp") {
+		listening = state == 0x0A
+	} else {
+		listening = state == 0x07 && rip.IsUnspecified() && rport == 0
+	}
+	s := procSocket{Socket: scan.Socket{Proto: proto, Address: ip.String(), Port: port, Loopback: ip.IsLoopback()},
+		uid: uid, inode: inode}
+	return s, listening, nil
+}
+
+// parseHexAddr decodes the kernel's "ADDR:PORT": the address as 32-bit
+// words in host (little-endian) byte order, the port in hex.
+func parseHexAddr(s string) (net.IP, int, error) {
+	a, p, ok := strings.Cut(s, ":")
+	if !ok || len(a) != 8 && len(a) != 32 {
+		return nil, 0, errors.New("not HEXADDR:HEXPORT")
+	}
+	raw, err := hex.DecodeString(a)
+	if err != nil {
+		return nil, 0, errors.New("address is not hex")
+	}
+	port, err := strconv.ParseUint(p, 16, 16)
+	if err != nil {
+		return nil, 0, errors.New("port is not hex")
+	}
+	ip := make(net.IP, len(raw))
+	for i := 0; i < len(raw); i += 4 {
+		binary.BigEndian.PutUint32(ip[i:], binary.LittleEndian.Uint32(raw[i:]))
+	}
+	return ip, int(port), nil
+}
+
+// redacted replaces a secret in displayed command lines.
+const redacted = "[REDACTED]"
+
+// redactCommand redacts secrets in a shell-like command line (a cron
+// command, ExecStart=, an authorized_keys command=): words are split as a
+// shell would, quotes kept, so a quoted secret is redacted whole.
+func redactCommand(s string) string {
+	words := rawFields(s)
+	if len(words) == 0 {
+		return strings.TrimSpace(s)
+	}
+	return strings.Join(redactArgs(words), " ")
+}
+
+// redactArgs redacts secret-looking arguments: values of NAME=VALUE and
+// --name=VALUE whose name looks secret, the argument after such a
+// --name, an attached "-pVALUE" password, URL passwords and
+// Authorization headers.
+func redactArgs(args []string) []string {
+	out := make([]string, len(args))
+	hideNext := false
+	for i, a := range args {
+		if hideNext && !strings.HasPrefix(a, "-") {
+			out[i], hideNext = redacted, false
+			continue
+		}
+		hideNext = false
+		out[i] = redactArg(a)
+		name := strings.TrimLeft(unquote(a), "-")
+		if strings.HasPrefix(a, "-") && !strings.Contains(a, "=") && secretName(name) {
+			hideNext = true
+		}
+	}
+	return out
+}
+
+func redactArg(a string) string {
+	u := unquote(a)
+	if k, v, ok := strings.Cut(u, "="); ok && v != "" && secretName(strings.TrimLeft(k, "-")) {
+		return k + "=" + redacted
+	}
+	if len(u) > 2 && u[0] == '-' && u[1] == 'p' && u[2] != '-' && !notPasswordFlags[u] {
+		return "-p" + redacted
+	}
+	if i := strings.Index(strings.ToLower(u), "authorization:"); i >= 0 {
+		return u[:i+len("authorization:")] + " " + redacted
+	}
+	if r, ok := redactURLPassword(u); ok {
+		return r
+	}
+	return a
+}
+
+// notPasswordFlags are common single-dash flags that start with "-p" but
+// are not an attached password (find, gcc, ps).
+var notPasswordFlags = map[string]bool{"-print": true, "-print0": true, "-perm": true, "-prune": true,
+	"-path": true, "-pthread": true, "-pipe": true, "-pid": true, "-port": true}
+
+// redactURLPassword replaces the password of the first URL in s
+// (scheme://user:password@host). When in doubt it redacts too much.
+func redactURLPassword(s string) (string, bool) {
+	i := strings.Index(s, "://")
+	if i < 0 {
+		return s, false
+	}
+	rest := s[i+3:]
+	end := strings.IndexAny(rest, "?# \t")
+	if end < 0 {
+		end = len(rest)
+	}
+	at := strings.LastIndexByte(rest[:end], '@')
+	if at < 0 {
+		return s, false
+	}
+	colon := strings.IndexByte(rest[:at], ':')
+	if colon < 0 {
+		return s, false
+	}
+	return s[:i+3] + rest[:colon+1] + redacted + rest[at:], true
+}
+
+// unquote removes shell quotes from a word (best effort, for matching).
+func unquote(s string) string {
+	if !strings.ContainsAny(s, `"'\`) {
+		return s
+	}
+	if w, err := splitWords(s); err == nil && len(w) == 1 {
+		return w[0]
+	}
+	return s
+}
+
+// rawFields splits s on whitespace outside quotes, keeping the quotes and
+// backslashes in the words. An unterminated quote runs to the end.
+func rawFields(s string) []string {
+	var words []string
+	start := -1
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0:
+			if c == '\\' && quote == '"' && i+1 < len(s) {
+				i++
+			} else if c == quote {
+				quote = 0
+			}
+		case c == '\\':
+			if start < 0 {
+				start = i
+			}
+			i++
+		case c == '"' || c == '\'':
+			if start < 0 {
+				start = i
+			}
+			quote = c
+		case c == ' ' || c == '\t' || c == '\n':
+			if start >= 0 {
+				words = append(words, s[start:i])
+				start = -1
+			}
+		default:
+			if start < 0 {
+				start = i
+			}
+		}
+	}
+	if start >= 0 {
+		words = append(words, s[start:])
+	}
+	return words
+}
