@@ -1,0 +1,371 @@
+package agent
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Log attribute keys, snake_case as everywhere in roster.
+const (
+	keyIdentity    = "identity"
+	keySerial      = "serial"
+	keyNotAfter    = "not_after"
+	keyNextRenewal = "next_renewal"
+	keyRetryIn     = "retry_in"
+	keyAttempt     = "attempt"
+	keyError       = "error"
+	keyHint        = "hint"
+	keyAction      = "action"
+	keyDir         = "dir"
+	keyAccounts    = "accounts"
+	keyWarnings    = "warnings"
+)
+
+// Run keeps every identity of cfg renewed until ctx is cancelled, then
+// returns nil. Each identity runs in its own goroutine; a value on force
+// (SIGHUP) makes every identity renew at once. The configuration is
+// validated first.
+func Run(ctx context.Context, cfg Config, force <-chan struct{}) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if cfg.Scan == nil {
+		cfg.Scan = discoveryScanner(cfg.Version)
+	}
+	runners := make([]*runner, len(cfg.Identities))
+	for i, id := range cfg.Identities {
+		store, err := OpenDir(id.Dir, id.User, false)
+		if err != nil {
+			return fmt.Errorf("identity %s: %w", id.Name, err)
+		}
+		systemctl := cfg.Systemctl
+		if systemctl == "" {
+			systemctl = "systemctl"
+		}
+		runners[i] = &runner{
+			cfg:   &cfg,
+			id:    id,
+			store: store,
+			log:   cfg.logger().With(slog.String(keyIdentity, id.Name)),
+			force: make(chan struct{}, 1),
+			rel:   reloader{dir: id.Dir, identity: id.Name, systemctl: systemctl},
+		}
+	}
+	var wg sync.WaitGroup
+	for _, r := range runners {
+		wg.Go(func() { r.loop(ctx) })
+		if r.id.Scan != nil {
+			wg.Go(func() { r.scanLoop(ctx) })
+		}
+	}
+	cfg.logger().Info("agent started", slog.Int("identities", len(runners)))
+	for {
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			cfg.logger().Info("agent stopped")
+			return nil
+		case <-force:
+			cfg.logger().Info("renewing every identity now")
+			for _, r := range runners {
+				select {
+				case r.force <- struct{}{}:
+				default: // one is already pending
+				}
+			}
+		}
+	}
+}
+
+// runner keeps one identity fresh. Only its own goroutines touch it.
+type runner struct {
+	cfg   *Config
+	id    Identity
+	store *DirStore
+	log   *slog.Logger
+	force chan struct{}
+	rel   reloader
+
+	mu      sync.Mutex // guards status, shared with the scan loop's reads
+	status  Status
+	attempt int    // failed attempts in a row
+	state   string // last steady-state problem logged, to log it once
+}
+
+func (r *runner) loop(ctx context.Context) {
+	forced := false
+	for {
+		wait := r.once(ctx, forced)
+		forced = false
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		case <-r.force:
+			t.Stop()
+			forced = true
+			r.attempt = 0
+		}
+	}
+}
+
+// once does what is due for the identity now and returns how long to wait
+// before looking again.
+func (r *runner) once(ctx context.Context, forced bool) time.Duration {
+	now := r.cfg.now()
+	cred, err := r.store.Load(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0
+		}
+		hint := "enroll it: roster enroll ACCOUNT --host HOST, then roster-agent enroll --server URL --root-fingerprint FP --token TOKEN --dir " + r.id.Dir + userFlag(r.id.User)
+		if !errors.Is(err, ErrNotEnrolled) {
+			hint = "fix or remove the files in " + r.id.Dir + " and enroll again"
+		}
+		r.steadyProblem(err.Error(), hint, Status{Identity: r.id.Name, LastError: err.Error(), LastAttempt: now, NeedsReenrollment: true})
+		return r.cfg.pollInterval()
+	}
+	leaf := cred.Leaf()
+	if !now.Before(leaf.NotAfter) {
+		msg := fmt.Sprintf("certificate expired at %s: needs re-enrollment", leaf.NotAfter.UTC().Format(time.RFC3339))
+		st := r.snapshot()
+		st.Identity, st.Serial, st.NotAfter = r.id.Name, Serial(leaf), leaf.NotAfter
+		st.NextRenewal, st.LastAttempt, st.LastError, st.NeedsReenrollment = time.Time{}, now, msg, true
+		r.steadyProblem(msg, reenrollHint(leaf, r.id), st)
+		return r.cfg.pollInterval()
+	}
+	r.state = ""
+	if !forced && r.attempt == 0 {
+		if d := next(leaf.NotBefore, leaf.NotAfter, now, r.cfg.rnd); d > 0 {
+			st := r.snapshot()
+			st.Identity, st.Serial, st.NotAfter, st.NextRenewal, st.NeedsReenrollment = r.id.Name, Serial(leaf), leaf.NotAfter, now.Add(d), false
+			r.setStatus(st)
+			return d
+		}
+	}
+	fresh, err := r.renew(ctx, cred)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0
+		}
+		wait := backoff(r.attempt, r.cfg.rnd)
+		r.attempt++
+		attrs := []any{
+			slog.String(keyError, err.Error()), slog.Int(keyAttempt, r.attempt),
+			slog.Duration(keyRetryIn, wait), slog.Time(keyNotAfter, leaf.NotAfter),
+		}
+		var h interface{ Hint() string }
+		if errors.As(err, &h) && h.Hint() != "" {
+			attrs = append(attrs, slog.String(keyHint, h.Hint()))
+		}
+		r.log.Log(ctx, failureLevel(leaf.NotBefore, leaf.NotAfter, now), "renewal failed; the current certificate stays in place", attrs...)
+		st := r.snapshot()
+		st.Identity, st.Serial, st.NotAfter = r.id.Name, Serial(leaf), leaf.NotAfter
+		st.LastAttempt, st.LastError, st.Refused, st.NextRenewal = now, err.Error(), isRefused(err), now.Add(wait)
+		r.setStatus(st)
+		return wait
+	}
+	r.attempt = 0
+	nl := fresh.Leaf()
+	d := nextAfterRenewal(nl.NotBefore, nl.NotAfter, now, r.cfg.rnd)
+	r.log.Info("renewed",
+		slog.String(keySerial, Serial(nl)), slog.Time(keyNotAfter, nl.NotAfter),
+		slog.Time(keyNextRenewal, now.Add(d)))
+	st := Status{
+		Identity: r.id.Name, Serial: Serial(nl), NotAfter: nl.NotAfter, NextRenewal: now.Add(d),
+		LastRenewal: now, LastAttempt: now,
+	}
+	if err := r.reloadAll(ctx); err != nil {
+		st.LastError = err.Error()
+	}
+	r.setStatus(st)
+	return d
+}
+
+// steadyProblem records a state that only an operator can end (missing or
+// expired certificate), logging it when it first appears.
+func (r *runner) steadyProblem(msg, hint string, st Status) {
+	if r.state != msg {
+		r.state = msg
+		r.log.Error(msg, slog.String(keyDir, r.id.Dir), slog.String(keyHint, hint))
+	}
+	r.setStatus(st)
+}
+
+// renew gets, verifies and installs a new certificate.
+func (r *runner) renew(ctx context.Context, cred *Credential) (*Credential, error) {
+	client, err := r.client()
+	if err != nil {
+		return nil, err
+	}
+	key := cred.Key
+	var chain []*x509.Certificate
+	if r.id.Rekey {
+		if key, err = GenerateKey(keyTypeOf(cred.Key)); err != nil {
+			return nil, err
+		}
+		csr, err := newCSR(key)
+		if err != nil {
+			return nil, err
+		}
+		chain, err = client.Rekey(ctx, cred, csr)
+		if err != nil {
+			return nil, err
+		}
+	} else if chain, err = client.Renew(ctx, cred); err != nil {
+		return nil, err
+	}
+	if err := VerifyChain(chain, client.Root(), key.Public(), r.cfg.now()); err != nil {
+		return nil, err
+	}
+	if !slices.EqualFunc(chain[0].URIs, cred.Leaf().URIs, func(a, b *url.URL) bool { return a.String() == b.String() }) {
+		return nil, fmt.Errorf("server returned a certificate for %q, not %q", identityURI(chain[0].URIs), identityURI(cred.Leaf().URIs))
+	}
+	fresh := &Credential{Chain: chain, Key: key}
+	if err := r.store.Save(ctx, fresh); err != nil {
+		return nil, fmt.Errorf("install renewed certificate: %w", err)
+	}
+	return fresh, nil
+}
+
+// client builds a client for the identity's server, trusting the root in
+// its directory after checking that root against the fingerprint.
+func (r *runner) client() (*Client, error) {
+	info, infoErr := r.store.LoadIdentity()
+	server, fp := r.cfg.Server, r.cfg.RootFingerprint
+	if server == "" {
+		server = info.Server
+	}
+	if fp == "" {
+		fp = info.RootFingerprint
+	}
+	if server == "" {
+		if infoErr != nil {
+			return nil, fmt.Errorf("no server configured and %w", infoErr)
+		}
+		return nil, fmt.Errorf("no server configured and %s names none", IdentityFile)
+	}
+	root, err := r.store.LoadRoot()
+	if err != nil {
+		return nil, fmt.Errorf("pinned root: %w", err)
+	}
+	if fp != "" {
+		want, err := normalizeFingerprint(fp)
+		if err != nil {
+			return nil, err
+		}
+		if got := Fingerprint(root); got != want {
+			return nil, fmt.Errorf("%s has fingerprint %s, want %s", RootFile, got, want)
+		}
+	}
+	return NewClient(server, root, r.cfg.Now)
+}
+
+// reloadAll runs the reload actions in order; each failing one is retried a
+// few times with backoff, then given up on and reported.
+func (r *runner) reloadAll(ctx context.Context) error {
+	var errs []error
+	for _, a := range r.id.Reload {
+		var err error
+		for attempt := 0; attempt < reloadAttempts; attempt++ {
+			if err = r.rel.run(ctx, a); err == nil {
+				r.log.Info("reload action ran", slog.String(keyAction, a.String()))
+				break
+			}
+			level := slog.LevelWarn
+			if attempt == reloadAttempts-1 {
+				level = slog.LevelError
+			}
+			r.log.Log(ctx, level, "reload action failed", slog.String(keyAction, a.String()),
+				slog.String(keyError, err.Error()), slog.Int(keyAttempt, attempt+1))
+			if attempt < reloadAttempts-1 && !sleep(ctx, backoff(attempt, r.cfg.rnd)) {
+				return ctx.Err()
+			}
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("reload %s: %w", a, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (r *runner) snapshot() Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.status
+}
+
+// setStatus records st and writes status.json; a write failure is logged,
+// never fatal.
+func (r *runner) setStatus(st Status) {
+	r.mu.Lock()
+	changed := st != r.status
+	r.status = st
+	r.mu.Unlock()
+	if !changed {
+		return
+	}
+	if err := r.store.SaveStatus(st); err != nil {
+		r.log.Warn("cannot write status", slog.String(keyError, err.Error()))
+	}
+}
+
+// sleep waits for d or until ctx is done, and reports whether d elapsed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// reenrollHint is the pair of commands that bring back an identity whose
+// certificate expired.
+func reenrollHint(leaf *x509.Certificate, id Identity) string {
+	host, account := spiffeNames(identityURI(leaf.URIs))
+	operator := "roster enroll ACCOUNT --host HOST"
+	switch {
+	case host != "" && account != "":
+		operator = "roster enroll " + account + " --host " + host
+	case host != "":
+		operator = "roster enroll --host " + host
+	}
+	return "on the server run `" + operator + "`, then here `roster-agent enroll --server URL --root-fingerprint FP --token TOKEN --dir " +
+		id.Dir + userFlag(id.User) + "` with the token and fingerprint it prints"
+}
+
+func userFlag(u string) string {
+	if u == "" {
+		return ""
+	}
+	return " --user " + u
+}
+
+// spiffeNames splits spiffe://TD/host/HOST[/sa/ACCOUNT].
+func spiffeNames(uri string) (host, account string) {
+	rest, ok := strings.CutPrefix(uri, "spiffe://")
+	if !ok {
+		return "", ""
+	}
+	parts := strings.Split(rest, "/")
+	if len(parts) >= 3 && parts[1] == "host" {
+		host = parts[2]
+	}
+	if len(parts) == 5 && parts[3] == "sa" {
+		account = parts[4]
+	}
+	return host, account
+}

@@ -1,0 +1,147 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/rosterhq/roster/inventory/scan"
+)
+
+// Default host scan interval.
+const defaultScanInterval = time.Hour
+
+// Config is what [Run] manages. The YAML form lives in cmd/roster-agent.
+type Config struct {
+	// Server and RootFingerprint apply to every identity; when empty, each
+	// identity uses what its identity.json remembers from enrollment.
+	Server          string
+	RootFingerprint string
+	Identities      []Identity
+
+	// Logger receives structured logs; nil means slog.Default().
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Scan runs a host scan; nil means the discovery scanner.
+	Scan ScanFunc
+	// Version is the agent's version, recorded in scan reports.
+	Version string
+	// Systemctl is the systemctl binary for systemctl_reload actions;
+	// empty means "systemctl" from PATH.
+	Systemctl string
+	// PollInterval is how often an identity that cannot renew (missing or
+	// expired certificate) looks at its directory again; zero means 1m.
+	PollInterval time.Duration
+
+	rand randN // nil means math/rand/v2
+}
+
+// Identity is one certificate the agent keeps fresh.
+type Identity struct {
+	Name string // for logs and status
+	Dir  string // identity directory, as written by `roster-agent enroll`
+	User string // the service account that owns the files, if any
+	// Rekey asks for a new key at every renewal instead of renewing the
+	// current one.
+	Rekey  bool
+	Reload []ReloadAction
+	// Scan, set on the host identity only, submits host scans.
+	Scan *ScanOptions
+}
+
+// ScanOptions configure the host scan loop.
+type ScanOptions struct {
+	Interval time.Duration // zero means 1h; each wait is jittered by up to a tenth
+	Root     string        // filesystem root to scan; empty means "/"
+}
+
+// ScanFunc scans the host below root, fingerprinting secrets with key.
+type ScanFunc func(ctx context.Context, root string, key []byte) (*scan.Report, error)
+
+// Validate checks the configuration and names the first bad field.
+func (c *Config) Validate() error {
+	if c.Server != "" {
+		if _, err := parseServer(c.Server); err != nil {
+			return fmt.Errorf("server: %w", err)
+		}
+	}
+	if c.RootFingerprint != "" {
+		if _, err := normalizeFingerprint(c.RootFingerprint); err != nil {
+			return fmt.Errorf("root_fingerprint: %w", err)
+		}
+	}
+	if len(c.Identities) == 0 {
+		return errors.New("identities: at least one identity is required")
+	}
+	names := map[string]bool{}
+	dirs := map[string]bool{}
+	scans := 0
+	for i, id := range c.Identities {
+		where := fmt.Sprintf("identities[%d]", i)
+		if id.Name == "" {
+			return fmt.Errorf("%s: name is required", where)
+		}
+		where = fmt.Sprintf("identities[%d] (%s)", i, id.Name)
+		if names[id.Name] {
+			return fmt.Errorf("%s: name is used twice", where)
+		}
+		names[id.Name] = true
+		if id.Dir == "" {
+			return fmt.Errorf("%s: dir is required", where)
+		}
+		if dirs[id.Dir] {
+			return fmt.Errorf("%s: dir %s is used twice", where, id.Dir)
+		}
+		dirs[id.Dir] = true
+		for j, a := range id.Reload {
+			if err := a.Validate(); err != nil {
+				return fmt.Errorf("%s: reload[%d]: %w", where, j, err)
+			}
+		}
+		if id.Scan != nil {
+			scans++
+			if id.Scan.Interval < 0 {
+				return fmt.Errorf("%s: scan: interval must not be negative", where)
+			}
+		}
+	}
+	if scans > 1 {
+		return errors.New("identities: only the host identity may have a scan section")
+	}
+	return nil
+}
+
+func (c *Config) logger() *slog.Logger {
+	if c.Logger != nil {
+		return c.Logger
+	}
+	return slog.Default()
+}
+
+func (c *Config) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+func (c *Config) rnd(n int64) int64 {
+	if n < 1 {
+		return 0
+	}
+	if c.rand != nil {
+		return c.rand(n)
+	}
+	return rand.Int64N(n)
+}
+
+func (c *Config) pollInterval() time.Duration {
+	if c.PollInterval > 0 {
+		return c.PollInterval
+	}
+	return time.Minute
+}

@@ -1,0 +1,74 @@
+package agent
+
+import (
+	"crypto/x509"
+	"log/slog"
+	"time"
+)
+
+// Retry bounds after a failed renewal.
+const (
+	minBackoff = time.Second
+	maxBackoff = 5 * time.Minute
+)
+
+// randN returns a uniform random number in [0, n); n is at least 1.
+type randN func(n int64) int64
+
+// next returns how long to wait before renewing a certificate valid from
+// notBefore to notAfter: until two thirds of the lifetime, minus a random
+// jitter of up to a twentieth of it, so that agents started together do
+// not renew together. It never returns less than zero.
+func next(notBefore, notAfter, now time.Time, rnd randN) time.Duration {
+	life := notAfter.Sub(notBefore)
+	if life <= 0 {
+		return 0
+	}
+	jitter := time.Duration(rnd(int64(life/20) + 1))
+	at := notBefore.Add(life*2/3 - jitter)
+	if d := at.Sub(now); d > 0 {
+		return d
+	}
+	return 0
+}
+
+// nextAfterRenewal is [next] for a certificate just received: it also
+// keeps the certificate for at least half of its remaining validity. The
+// server backdates NotBefore for clock skew; when the backdating is large
+// against a short validity, two thirds of the lifetime may already have
+// passed at issuance, and next alone would renew again at once, forever.
+func nextAfterRenewal(notBefore, notAfter, now time.Time, rnd randN) time.Duration {
+	return max(next(notBefore, notAfter, now, rnd), notAfter.Sub(now)/2)
+}
+
+// backoff returns the wait before retry number attempt (0 for the first
+// retry): exponential with full jitter, uniform between one second and a
+// ceiling that doubles from one second up to five minutes.
+func backoff(attempt int, rnd randN) time.Duration {
+	ceiling := maxBackoff
+	if attempt < 20 {
+		if c := minBackoff << attempt; c < ceiling {
+			ceiling = c
+		}
+	}
+	return minBackoff + time.Duration(rnd(int64(ceiling-minBackoff)+1))
+}
+
+// failureLevel is how loudly to log a failed renewal: a warning while most
+// of the lifetime remains, an error once less than a sixth of it is left.
+func failureLevel(notBefore, notAfter, now time.Time) slog.Level {
+	life := notAfter.Sub(notBefore)
+	if notAfter.Sub(now) <= life/6 {
+		return slog.LevelError
+	}
+	return slog.LevelWarn
+}
+
+// Serial formats a certificate's serial number in decimal, as step and
+// roster print it.
+func Serial(c *x509.Certificate) string {
+	if c.SerialNumber == nil {
+		return ""
+	}
+	return c.SerialNumber.String()
+}
