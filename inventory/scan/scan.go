@@ -92,6 +92,10 @@ type Account struct {
 	Shell        string   `json:"shell,omitempty"`
 	// LoginShell is false for nologin, false and similar shells.
 	LoginShell bool `json:"login_shell"`
+	// Dynamic is true for an account that systemd allocates when a unit
+	// with DynamicUser=yes starts: it is not in /etc/passwd, and its UID
+	// and GID are -1 because they are not known from files.
+	Dynamic bool `json:"dynamic,omitempty"`
 
 	Kind         string   `json:"kind"` // KindHuman, KindService or KindSystem
 	KindEvidence []string `json:"kind_evidence"`
@@ -134,6 +138,11 @@ type SudoRule struct {
 	RunAsGroup []string `json:"run_as_group,omitempty"`
 	Commands   []string `json:"commands"`
 	NoPassword bool     `json:"no_password"`
+	// PasswordOf says whose password sudo asks for when NoPassword is
+	// false: empty for the account's own, "target" (Defaults targetpw),
+	// "root" (rootpw) or "runas_default" (runaspw). A rule that asks for
+	// another account's password does not make this account privileged.
+	PasswordOf string `json:"password_of,omitempty"`
 }
 
 // Credential is one static credential the account holds.
