@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/smallstep/certificates/authority/provisioner"
 	"github.com/smallstep/certificates/db"
@@ -42,6 +43,8 @@ type groupDB struct {
 	flushing bool
 	closed   bool
 	wg       sync.WaitGroup // running flushes
+
+	commits, stored atomic.Int64 // for benchmarks: certificates per commit
 }
 
 type pendingStore struct {
@@ -140,6 +143,8 @@ func (g *groupDB) flush() {
 			tx.Set(certsDataTable, p.serial, p.data)
 		}
 		err := g.DB.Update(tx)
+		g.commits.Add(1)
+		g.stored.Add(int64(len(batch)))
 		if err != nil {
 			err = fmt.Errorf("ca: store %d certificate(s): %w", len(batch), err)
 		}
