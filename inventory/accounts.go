@@ -1,0 +1,657 @@
+package inventory
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Service account names. An account is addressed as NAME when the name
+// exists in one environment (or group) only, else as NAME@ENV; a name that
+// matches several groups is an error wrapping ErrAmbiguous that lists them.
+
+// ListAccounts returns the service accounts matching f, sorted by tier and
+// then key. Accounts with no live instance are left out unless retired and
+// f.Retired is set.
+func (inv *Inventory) ListAccounts(ctx context.Context, f Filter) ([]AccountSummary, error) {
+	var out []AccountSummary
+	err := inv.store.View(ctx, func(tx Tx) error {
+		recs, err := allSA(tx)
+		if err != nil {
+			return err
+		}
+		v, err := loadView(tx, inv.now(), recs, true)
+		if err != nil {
+			return err
+		}
+		var onHost map[string]bool
+		if f.Host != "" {
+			h, err := findHost(tx, f.Host)
+			if err != nil {
+				return err
+			}
+			onHost = map[string]bool{}
+			if err := tx.Scan(tInst, prefix(h.ID), func(k, b []byte) error {
+				var ir instRecord
+				if err := jsonUnmarshal(tInst, k, b, &ir); err != nil || ir.GoneAt != nil {
+					return err
+				}
+				sa, err := tx.Get(tInstSA, k)
+				onHost[string(sa)] = true
+				return err
+			}); err != nil {
+				return err
+			}
+		}
+		for _, r := range recs {
+			if r.Sum.Live == 0 && !(r.Retired && f.Retired) {
+				continue
+			}
+			if r.Retired && !f.Retired {
+				continue
+			}
+			s := v.summarize(r)
+			switch {
+			case f.Tier != 0 && s.Tier != f.Tier,
+				f.NoOwner && s.Owner != nil,
+				f.Static && s.Static == 0,
+				f.Env != "" && s.Env != f.Env,
+				onHost != nil && !onHost[s.Key]:
+				continue
+			}
+			out = append(out, s)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list accounts: %w", err)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Tier != out[j].Tier {
+			return out[i].Tier < out[j].Tier
+		}
+		return out[i].Key < out[j].Key
+	})
+	return out, nil
+}
+
+func allSA(tx Tx) ([]*saRecord, error) {
+	var recs []*saRecord
+	err := tx.Scan(tSA, nil, func(k, b []byte) error {
+		r := new(saRecord)
+		if err := jsonUnmarshal(tSA, k, b, r); err != nil {
+			return err
+		}
+		recs = append(recs, r)
+		return nil
+	})
+	return recs, err
+}
+
+// GetAccount returns one service account with its instances (gone ones
+// included), exceptions and shared fingerprints.
+func (inv *Inventory) GetAccount(ctx context.Context, name string) (*Account, error) {
+	var a *Account
+	err := inv.store.View(ctx, func(tx Tx) error {
+		r, err := resolveAccount(tx, name)
+		if err != nil {
+			return err
+		}
+		v, err := loadView(tx, inv.now(), []*saRecord{r}, false)
+		if err != nil {
+			return err
+		}
+		a = &Account{AccountSummary: v.summarize(r), Exceptions: v.exceptions[r.Key]}
+		sharedFP := map[string]bool{}
+		err = tx.Scan(tSAInst, prefix(r.Key), func(k, _ []byte) error {
+			p := splitParts(k)
+			in, err := loadInstance(tx, p[1], p[2])
+			if err != nil {
+				return err
+			}
+			a.Instances = append(a.Instances, *in)
+			if in.GoneAt == nil {
+				for _, c := range in.Data.Credentials {
+					if n, err := fpCount(tx, c.Fingerprint); err != nil {
+						return err
+					} else if n > 1 {
+						sharedFP[c.Fingerprint] = true
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for fp := range sharedFP {
+			a.SharedFingerprints = append(a.SharedFingerprints, fp)
+		}
+		sort.Strings(a.SharedFingerprints)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get account: %w", err)
+	}
+	return a, nil
+}
+
+func loadInstance(tx Tx, hostID, account string) (*Instance, error) {
+	k := join(hostID, account)
+	var ir instRecord
+	ok, err := getJSON(tx, tInst, k, &ir)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("instance %s/%s: %w", hostID, account, ErrNotFound)
+	}
+	var h hostRecord
+	if _, err := getJSON(tx, tHosts, []byte(hostID), &h); err != nil {
+		return nil, err
+	}
+	sa, err := tx.Get(tInstSA, k)
+	if err != nil {
+		return nil, err
+	}
+	in := &Instance{Host: h.Hostname, HostID: hostID, Account: account, ServiceAccount: string(sa),
+		FirstSeen: ir.FirstSeen, LastSeen: ir.LastSeen, GoneAt: ir.GoneAt, Cert: ir.Cert}
+	if _, err := getJSON(tx, tInstData, k, &in.Data); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// AccountHistory returns a service account's events, oldest first.
+func (inv *Inventory) AccountHistory(ctx context.Context, name string) ([]Event, error) {
+	var out []Event
+	err := inv.store.View(ctx, func(tx Tx) error {
+		r, err := resolveAccount(tx, name)
+		if err != nil {
+			return err
+		}
+		return tx.Scan(tHistory, prefix(r.Key), func(k, b []byte) error {
+			var e Event
+			if err := jsonUnmarshal(tHistory, k, b, &e); err != nil {
+				return err
+			}
+			out = append(out, e)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("account history: %w", err)
+	}
+	return out, nil
+}
+
+// mutateAccount runs fn on the named service account in one transaction,
+// then writes the record and an audit record of action (fn returns the
+// audit detail). Every operator change goes through here.
+func (inv *Inventory) mutateAccount(ctx context.Context, name, action string, fn func(st *txState, r *saRecord, now time.Time) (string, error)) error {
+	actor := ActorFrom(ctx)
+	now := inv.now()
+	err := inv.store.Update(ctx, func(tx Tx) error {
+		r, err := resolveAccount(tx, name)
+		if err != nil {
+			return err
+		}
+		st := newTxState(tx)
+		st.sas[r.Key] = r
+		detail, err := fn(st, r, now)
+		if err != nil {
+			return err
+		}
+		if err := st.flush(); err != nil {
+			return err
+		}
+		return appendAuditTx(tx, AuditEvent{Time: now, Actor: actor, Action: action, Account: r.Key, Outcome: OutcomeOK, Detail: detail})
+	})
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", action, name, err)
+	}
+	return nil
+}
+
+// SetOwner sets the owner of a service account.
+func (inv *Inventory) SetOwner(ctx context.Context, account string, o Owner) error {
+	if err := checkOwner(o); err != nil {
+		return err
+	}
+	return inv.mutateAccount(ctx, account, "owner.set", func(st *txState, r *saRecord, now time.Time) (string, error) {
+		return setOwnerTx(st, r, o, now, ActorFrom(ctx))
+	})
+}
+
+func setOwnerTx(st *txState, r *saRecord, o Owner, now time.Time, actor string) (string, error) {
+	prev := "none"
+	if r.Owner != nil {
+		prev = r.Owner.Name
+	}
+	oc := o
+	r.Owner = &oc
+	d := fmt.Sprintf("owner %s (was %s)", ownerText(o), prev)
+	return d, st.event(Event{Time: now, Account: r.Key, Kind: EventOwnerSet, Detail: d, Actor: actor})
+}
+
+func ownerText(o Owner) string {
+	if o.Contact == "" {
+		return o.Name
+	}
+	return o.Name + " <" + o.Contact + ">"
+}
+
+func checkOwner(o Owner) error {
+	if strings.TrimSpace(o.Name) == "" {
+		return &InvalidError{Field: "owner", Reason: "missing", HintText: "name a person or team: roster owner set ACCOUNT OWNER [--contact C]"}
+	}
+	if len(o.Name) > 200 || len(o.Contact) > 200 || strings.ContainsAny(o.Name+o.Contact, "\x00\n\r") {
+		return &InvalidError{Field: "owner", Reason: "too long or contains control characters"}
+	}
+	return nil
+}
+
+// UnsetOwner removes the owner of a service account. Certificates are
+// refused for an account without an owner.
+func (inv *Inventory) UnsetOwner(ctx context.Context, account string) error {
+	return inv.mutateAccount(ctx, account, "owner.unset", func(st *txState, r *saRecord, now time.Time) (string, error) {
+		if r.Owner == nil {
+			return "", &InvalidError{Field: "owner", Reason: fmt.Sprintf("account %s has no owner", r.Key)}
+		}
+		d := "was " + ownerText(*r.Owner)
+		r.Owner = nil
+		return d, st.event(Event{Time: now, Account: r.Key, Kind: EventOwnerUnset, Detail: d, Actor: ActorFrom(ctx)})
+	})
+}
+
+// TagAccount adds and removes account tags: critical, third-party=VENDOR,
+// or free tags.
+func (inv *Inventory) TagAccount(ctx context.Context, account string, add, remove []string) error {
+	if err := checkTags(add, false); err != nil {
+		return err
+	}
+	return inv.mutateAccount(ctx, account, "account.tag", func(st *txState, r *saRecord, now time.Time) (string, error) {
+		before := strings.Join(r.Tags, ",")
+		r.Tags = editTags(r.Tags, add, remove)
+		d := fmt.Sprintf("tags [%s] -> [%s]", before, strings.Join(r.Tags, ","))
+		return d, st.event(Event{Time: now, Account: r.Key, Kind: EventTagged, Detail: d, Actor: ActorFrom(ctx)})
+	})
+}
+
+func checkTags(tags []string, host bool) error {
+	for _, t := range tags {
+		if t == "" || len(t) > 128 || strings.ContainsAny(t, "\x00\n\r\t ,@") {
+			return &InvalidError{Field: "tag", Reason: fmt.Sprintf("%q: tags are non-empty words without spaces, commas or @", t)}
+		}
+		if v, ok := strings.CutPrefix(t, TagEnvPrefix); ok && (!host || v == "") {
+			if !host {
+				return &InvalidError{Field: "tag", Reason: "env= is a host tag", HintText: "tag the host: roster host tag HOST env=NAME"}
+			}
+			return &InvalidError{Field: "tag", Reason: "env= needs a name"}
+		}
+	}
+	return nil
+}
+
+func editTags(tags, add, remove []string) []string {
+	out := slices.Clone(tags)
+	for _, t := range remove {
+		out = slices.DeleteFunc(out, func(x string) bool {
+			return x == t || strings.HasSuffix(t, "=") && strings.HasPrefix(x, t)
+		})
+	}
+	for _, t := range add {
+		if i := strings.IndexByte(t, '='); i > 0 { // key=value replaces key=*
+			k := t[:i+1]
+			out = slices.DeleteFunc(out, func(x string) bool { return strings.HasPrefix(x, k) })
+		}
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// SetTier overrides the computed tier with a reason; tier 0 removes the
+// override.
+func (inv *Inventory) SetTier(ctx context.Context, account string, tier Tier, reason string) error {
+	if tier < 0 || tier > TierRest {
+		return &InvalidError{Field: "tier", Reason: fmt.Sprintf("%d: want 1-4, or 0 to remove the override", tier)}
+	}
+	if tier != 0 && strings.TrimSpace(reason) == "" {
+		return &InvalidError{Field: "reason", Reason: "missing", HintText: "say why the computed tier is wrong: --reason TEXT"}
+	}
+	return inv.mutateAccount(ctx, account, "account.tier", func(st *txState, r *saRecord, now time.Time) (string, error) {
+		before, _, _ := tierOf(r)
+		r.TierOverride, r.TierReason = tier, reason
+		if tier == 0 {
+			r.TierReason = ""
+		}
+		after, why, _ := tierOf(r)
+		d := fmt.Sprintf("tier %d -> %d (%s)", before, after, why)
+		return d, st.event(Event{Time: now, Account: r.Key, Kind: EventTierChanged, Detail: d, Actor: ActorFrom(ctx)})
+	})
+}
+
+// RetireAccount marks a service account retired (retired=false revives
+// it). Retired accounts get no certificates and are counted apart.
+func (inv *Inventory) RetireAccount(ctx context.Context, account string, retired bool, reason string) error {
+	return inv.mutateAccount(ctx, account, "account.retire", func(st *txState, r *saRecord, now time.Time) (string, error) {
+		r.Retired = retired
+		d := fmt.Sprintf("retired=%t: %s", retired, reason)
+		return d, st.event(Event{Time: now, Account: r.Key, Kind: EventRetired, Detail: d, Actor: ActorFrom(ctx)})
+	})
+}
+
+// Split separates identities. With host == "", it confirms that
+// NAME@ENV is its own identity, clearing "shared across environments" for
+// it. With a host, it moves that host's instance of the account into the
+// service account NAME@GROUP (created if needed, and itself separate).
+func (inv *Inventory) Split(ctx context.Context, account, host, group string) error {
+	if host == "" {
+		return inv.mutateAccount(ctx, account, "account.split", func(st *txState, r *saRecord, now time.Time) (string, error) {
+			r.Separate = true
+			d := r.Key + " confirmed as a separate identity"
+			return d, st.event(Event{Time: now, Account: r.Key, Kind: EventRegrouped, Detail: d, Actor: ActorFrom(ctx)})
+		})
+	}
+	if !validName(group) || strings.ContainsAny(group, "@ \t\n") {
+		return &InvalidError{Field: "group", Reason: fmt.Sprintf("%q is not a valid group name", group)}
+	}
+	actor, now := ActorFrom(ctx), inv.now()
+	err := inv.store.Update(ctx, func(tx Tx) error {
+		h, err := findHost(tx, host)
+		if err != nil {
+			return err
+		}
+		name, _ := splitKey(account)
+		if !strings.Contains(account, "@") {
+			name = account
+		}
+		k := join(h.ID, name)
+		var ir instRecord
+		if ok, err := getJSON(tx, tInst, k, &ir); err != nil {
+			return err
+		} else if !ok {
+			return fmt.Errorf("account %s on host %s: %w", name, h.Hostname, ErrNotFound)
+		}
+		if err := tx.Put(tGrouping, k, []byte(group)); err != nil {
+			return err
+		}
+		st := newTxState(tx)
+		to := name + "@" + group
+		if err := moveInstance(st, &h.Host, &h.Host, &ir, to, now, actor); err != nil {
+			return err
+		}
+		nr, err := st.sa(to)
+		if err != nil {
+			return err
+		}
+		nr.Separate = true
+		if err := st.flush(); err != nil {
+			return err
+		}
+		return appendAuditTx(tx, AuditEvent{Time: now, Actor: actor, Action: "account.split", Host: h.Hostname, Account: to,
+			Outcome: OutcomeOK, Detail: fmt.Sprintf("instance on %s moved to %s", h.Hostname, to)})
+	})
+	if err != nil {
+		return fmt.Errorf("split %s: %w", account, err)
+	}
+	return nil
+}
+
+// Merge moves every instance of service account from into service account
+// into; both must have the same account name.
+func (inv *Inventory) Merge(ctx context.Context, from, into string) error {
+	actor, now := ActorFrom(ctx), inv.now()
+	err := inv.store.Update(ctx, func(tx Tx) error {
+		fr, err := resolveAccount(tx, from)
+		if err != nil {
+			return err
+		}
+		ir, err := resolveAccount(tx, into)
+		if err != nil {
+			return err
+		}
+		if fr.Name != ir.Name {
+			return &InvalidError{Field: "into", Reason: fmt.Sprintf("%s and %s are different accounts; only groups of one name merge", fr.Key, ir.Key)}
+		}
+		if fr.Key == ir.Key {
+			return &InvalidError{Field: "into", Reason: "an account cannot be merged into itself"}
+		}
+		_, group := splitKey(ir.Key)
+		st := newTxState(tx)
+		var moves [][2]string
+		if err := tx.Scan(tSAInst, prefix(fr.Key), func(k, _ []byte) error {
+			p := splitParts(k)
+			moves = append(moves, [2]string{p[1], p[2]})
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, m := range moves {
+			var h hostRecord
+			if _, err := getJSON(tx, tHosts, []byte(m[0]), &h); err != nil {
+				return err
+			}
+			var rec instRecord
+			if _, err := getJSON(tx, tInst, join(m[0], m[1]), &rec); err != nil {
+				return err
+			}
+			if err := tx.Put(tGrouping, join(m[0], m[1]), []byte(group)); err != nil {
+				return err
+			}
+			if err := moveInstance(st, &h.Host, &h.Host, &rec, ir.Key, now, actor); err != nil {
+				return err
+			}
+		}
+		if err := st.flush(); err != nil {
+			return err
+		}
+		return appendAuditTx(tx, AuditEvent{Time: now, Actor: actor, Action: "account.merge", Account: ir.Key,
+			Outcome: OutcomeOK, Detail: fmt.Sprintf("%d instance(s) of %s merged into %s", len(moves), fr.Key, ir.Key)})
+	})
+	if err != nil {
+		return fmt.Errorf("merge %s into %s: %w", from, into, err)
+	}
+	return nil
+}
+
+// moveInstance takes an instance's contribution off its current service
+// account (computed with host oldH) and puts it on service account to
+// (computed with newH). It also serves host tag changes, where to may be
+// the same account.
+func moveInstance(st *txState, oldH, newH *Host, ir *instRecord, to string, now time.Time, actor string) error {
+	tx := st.tx
+	k := join(newH.ID, ir.Account)
+	fromB, err := tx.Get(tInstSA, k)
+	if err != nil {
+		return err
+	}
+	from := string(fromB)
+	fr, err := st.sa(from)
+	if err != nil {
+		return err
+	}
+	fr.Sum.add(contribOf(ir, oldH), -1)
+	tr, err := st.sa(to)
+	if err != nil {
+		return err
+	}
+	tr.Sum.add(contribOf(ir, newH), +1)
+	if tr.FirstSeen.IsZero() || ir.FirstSeen.Before(tr.FirstSeen) {
+		tr.FirstSeen = ir.FirstSeen
+	}
+	if ir.LastSeen.After(tr.LastSeen) {
+		tr.LastSeen = ir.LastSeen
+	}
+	if from == to {
+		return nil
+	}
+	if err := tx.Put(tInstSA, k, []byte(to)); err != nil {
+		return err
+	}
+	if err := tx.Delete(tSAInst, join(from, newH.ID, ir.Account)); err != nil {
+		return err
+	}
+	if err := tx.Put(tSAInst, join(to, newH.ID, ir.Account), nil); err != nil {
+		return err
+	}
+	d := fmt.Sprintf("instance on %s moved from %s to %s", newH.Hostname, from, to)
+	if err := st.event(Event{Time: now, Account: from, Kind: EventRegrouped, Host: newH.Hostname, Detail: d, Actor: actor}); err != nil {
+		return err
+	}
+	return st.event(Event{Time: now, Account: to, Kind: EventRegrouped, Host: newH.Hostname, Detail: d, Actor: actor})
+}
+
+// findHost looks a host up by hostname, machine-id or inventory ID.
+func findHost(tx Tx, name string) (*hostRecord, error) {
+	for _, t := range []string{tHostName, tHostMID} {
+		id, err := tx.Get(t, []byte(name))
+		if err != nil {
+			return nil, err
+		}
+		if id != nil {
+			name = string(id)
+			break
+		}
+	}
+	var h hostRecord
+	ok, err := getJSON(tx, tHosts, []byte(name), &h)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("host %s: %w", name, ErrNotFound)
+	}
+	return &h, nil
+}
+
+// ListHosts returns every host, sorted by hostname.
+func (inv *Inventory) ListHosts(ctx context.Context) ([]Host, error) {
+	var out []Host
+	err := inv.store.View(ctx, func(tx Tx) error {
+		return tx.Scan(tHosts, nil, func(k, b []byte) error {
+			var h hostRecord
+			if err := jsonUnmarshal(tHosts, k, b, &h); err != nil {
+				return err
+			}
+			out = append(out, h.Host)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list hosts: %w", err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Hostname < out[j].Hostname })
+	return out, nil
+}
+
+// GetHost returns a host (by hostname, machine-id or ID) with its instances.
+func (inv *Inventory) GetHost(ctx context.Context, name string) (*HostDetail, error) {
+	var d *HostDetail
+	err := inv.store.View(ctx, func(tx Tx) error {
+		h, err := findHost(tx, name)
+		if err != nil {
+			return err
+		}
+		d = &HostDetail{Host: h.Host}
+		var names []string
+		if err := tx.Scan(tInst, prefix(h.ID), func(k, _ []byte) error {
+			names = append(names, splitParts(k)[1])
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, n := range names {
+			in, err := loadInstance(tx, h.ID, n)
+			if err != nil {
+				return err
+			}
+			d.Instances = append(d.Instances, *in)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get host: %w", err)
+	}
+	return d, nil
+}
+
+// TagHost adds and removes host tags (external, critical, env=NAME, free
+// tags). Tagging a host that was never scanned registers it by hostname,
+// so its first scan lands in the right environment. Changing env= moves
+// the host's instances to the service accounts of the new environment
+// (except instances an operator split off).
+func (inv *Inventory) TagHost(ctx context.Context, host string, add, remove []string) error {
+	if err := checkTags(add, true); err != nil {
+		return err
+	}
+	if !validName(host) || strings.ContainsAny(host, " \t\n") {
+		return &InvalidError{Field: "host", Reason: fmt.Sprintf("%q is not a host name", host)}
+	}
+	actor, now := ActorFrom(ctx), inv.now()
+	err := inv.store.Update(ctx, func(tx Tx) error {
+		h, err := findHost(tx, host)
+		if err != nil {
+			if !isNotFound(err) {
+				return err
+			}
+			n, err := nextSeq(tx, "host")
+			if err != nil {
+				return err
+			}
+			h = &hostRecord{Host: Host{ID: hostIDString(n), Hostname: host, Env: DefaultEnv}}
+			if err := tx.Put(tHostName, []byte(host), []byte(h.ID)); err != nil {
+				return err
+			}
+		}
+		oldH := h.Host
+		oldH.Tags = slices.Clone(h.Tags)
+		h.Tags = editTags(h.Tags, add, remove)
+		h.Env = envOf(h.Tags)
+		st := newTxState(tx)
+		var recs []instRecord
+		if err := tx.Scan(tInst, prefix(h.ID), func(k, b []byte) error {
+			var ir instRecord
+			if err := jsonUnmarshal(tInst, k, b, &ir); err != nil {
+				return err
+			}
+			recs = append(recs, ir)
+			return nil
+		}); err != nil {
+			return err
+		}
+		for i := range recs {
+			to, err := groupOf(tx, &h.Host, recs[i].Account)
+			if err != nil {
+				return err
+			}
+			if err := moveInstance(st, &oldH, &h.Host, &recs[i], to, now, actor); err != nil {
+				return err
+			}
+		}
+		if err := st.flush(); err != nil {
+			return err
+		}
+		if err := putJSON(tx, tHosts, []byte(h.ID), h); err != nil {
+			return err
+		}
+		return appendAuditTx(tx, AuditEvent{Time: now, Actor: actor, Action: "host.tag", Host: h.Hostname, Outcome: OutcomeOK,
+			Detail: fmt.Sprintf("tags [%s] -> [%s]", strings.Join(oldH.Tags, ","), strings.Join(h.Tags, ","))})
+	})
+	if err != nil {
+		return fmt.Errorf("tag host %s: %w", host, err)
+	}
+	return nil
+}
+
+func isNotFound(err error) bool { return err != nil && errors.Is(err, ErrNotFound) }
+
+var _ = json.Marshal

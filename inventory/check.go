@@ -1,0 +1,148 @@
+package inventory
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"maps"
+)
+
+// checkInvariants recomputes every derived table from the instances and
+// compares: service account summaries, the fingerprint index and counts,
+// the service account <-> instance links, host account counts.
+func checkInvariants(tx Tx) error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		if len(errs) < 20 {
+			errs = append(errs, fmt.Errorf(format, args...))
+		}
+	}
+	hosts := map[string]*Host{}
+	if err := tx.Scan(tHosts, nil, func(k, b []byte) error {
+		var h hostRecord
+		if err := jsonUnmarshal(tHosts, k, b, &h); err != nil {
+			return err
+		}
+		hosts[string(k)] = &h.Host
+		return nil
+	}); err != nil {
+		return err
+	}
+	sums := map[string]*summary{}
+	live := map[string]int{}
+	fps := map[string]string{}
+	fpn := map[string]uint64{}
+	links := map[string]bool{}
+	if err := tx.Scan(tInst, nil, func(k, b []byte) error {
+		var ir instRecord
+		if err := jsonUnmarshal(tInst, k, b, &ir); err != nil {
+			return err
+		}
+		p := splitParts(k)
+		h := hosts[p[0]]
+		if h == nil {
+			bad("instance %q: host missing", k)
+			return nil
+		}
+		sa, err := tx.Get(tInstSA, k)
+		if err != nil {
+			return err
+		}
+		if sa == nil {
+			bad("instance %q: no service account link", k)
+			return nil
+		}
+		if d, err := tx.Get(tInstData, k); err != nil {
+			return err
+		} else if d == nil {
+			bad("instance %q: no scan data", k)
+		}
+		links[string(join(string(sa), p[0], p[1]))] = true
+		s := sums[string(sa)]
+		if s == nil {
+			s = &summary{}
+			sums[string(sa)] = s
+		}
+		s.add(contribOf(&ir, h), +1)
+		if ir.GoneAt == nil {
+			live[p[0]]++
+			seen := map[string]bool{}
+			for _, c := range ir.Creds {
+				if !seen[c.FP] {
+					seen[c.FP] = true
+					fps[string(join(c.FP, p[0], p[1]))] = c.Type
+					fpn[c.FP]++
+				}
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := tx.Scan(tSA, nil, func(k, b []byte) error {
+		var r saRecord
+		if err := jsonUnmarshal(tSA, k, b, &r); err != nil {
+			return err
+		}
+		want := sums[string(k)]
+		if want == nil {
+			want = &summary{}
+		}
+		got := r.Sum
+		if got.Live != want.Live || got.Priv != want.Priv || got.Listen != want.Listen || got.SSHExt != want.SSHExt ||
+			got.Crit != want.Crit || got.Cert != want.Cert || got.Managed != want.Managed || got.LongCert != want.LongCert ||
+			!maps.Equal(got.Creds, want.Creds) {
+			bad("service account %s: summary %+v, instances say %+v", k, got, *want)
+		}
+		delete(sums, string(k))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for k := range sums {
+		bad("service account %s: instances point to it but it has no record", k)
+	}
+	if err := tx.Scan(tSAInst, nil, func(k, _ []byte) error {
+		if !links[string(k)] {
+			bad("sainst %q: stale link", k)
+		}
+		delete(links, string(k))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for k := range links {
+		bad("sainst %q: missing link", k)
+	}
+	if err := tx.Scan(tFP, nil, func(k, v []byte) error {
+		if t, ok := fps[string(k)]; !ok || t != string(v) {
+			bad("fingerprint index entry %q: no live credential", k)
+		}
+		delete(fps, string(k))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for k := range fps {
+		bad("fingerprint index lacks %q", k)
+	}
+	if err := tx.Scan(tFPCount, nil, func(k, v []byte) error {
+		n, _ := binary.Uvarint(v)
+		if fpn[string(k)] != n {
+			bad("fingerprint %s: count %d, index holds %d", k, n, fpn[string(k)])
+		}
+		delete(fpn, string(k))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for k, n := range fpn {
+		bad("fingerprint %s: %d holders but no count", k, n)
+	}
+	for id, h := range hosts {
+		if h.Accounts != live[id] {
+			bad("host %s: says %d accounts, has %d live instances", h.Hostname, h.Accounts, live[id])
+		}
+	}
+	return errors.Join(errs...)
+}

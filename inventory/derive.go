@@ -1,0 +1,306 @@
+package inventory
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/rosterhq/roster/inventory/scan"
+)
+
+// view holds what summaries need beyond one saRecord: which service
+// accounts hold a shared fingerprint, which names live in several groups,
+// open exceptions, and lapsed certificates. Reports build one view for
+// all accounts; single-account reads build a narrow one.
+type view struct {
+	now        time.Time
+	shared     map[string]bool     // service account keys holding a shared fingerprint
+	groups     map[string][]string // account name -> groups
+	exceptions map[string][]Exception
+	lapsed     map[string]bool // service account keys with a lapsed live certificate
+}
+
+// tierOf computes the tier and its reason.
+func tierOf(r *saRecord) (Tier, string, bool) {
+	if r.TierOverride != 0 {
+		return r.TierOverride, "set by operator: " + r.TierReason, true
+	}
+	s := &r.Sum
+	switch {
+	case s.Priv > 0:
+		return TierPrivileged, fmt.Sprintf("privileged on %d host(s), e.g. %s", s.Priv, s.PrivWhy), false
+	case s.Listen > 0:
+		return TierExternal, fmt.Sprintf("non-loopback listening socket on %d host(s), e.g. %s", s.Listen, s.ListenWhy), false
+	case s.SSHExt > 0:
+		return TierExternal, fmt.Sprintf("SSH key on %d host(s) tagged %s", s.SSHExt, TagExternal), false
+	}
+	if v, ok := tagValue(r.Tags, TagThirdPart); ok {
+		return TierExternal, "used by third party " + v, false
+	}
+	if hasTag(r.Tags, TagCritical) {
+		return TierCritical, "account tagged " + TagCritical, false
+	}
+	if s.Crit > 0 {
+		return TierCritical, fmt.Sprintf("on %d host(s) tagged %s", s.Crit, TagCritical), false
+	}
+	return TierRest, "no privilege, exposure or critical tag found", false
+}
+
+func strengthOf(r *saRecord, shared bool) Strength {
+	s := &r.Sum
+	switch {
+	case shared:
+		return StrengthSharedSecret
+	case s.Creds[scan.CredEmptyPassword] > 0:
+		return StrengthEmptyPassword
+	case s.Creds[scan.CredPassword] > 0:
+		return StrengthStaticPassword
+	case s.Creds[scan.CredSSHAuthorizedKey]+s.Creds[scan.CredSSHPrivateKey] > 0:
+		return StrengthStaticSSHKey
+	case s.Creds[scan.CredSecretFile]+s.Creds[scan.CredSecretEnv] > 0:
+		return StrengthSecretFile
+	case s.LongCert > 0:
+		return StrengthLongLivedCert
+	case s.Cert > 0:
+		return StrengthShortLivedCert
+	}
+	return StrengthNone
+}
+
+// covered reports whether valid exceptions cover every static credential
+// type the account holds.
+func covered(s *summary, excs []Exception, now time.Time) bool {
+	if s.static() == 0 {
+		return false
+	}
+	for t, n := range s.Creds {
+		if n == 0 {
+			continue
+		}
+		ok := false
+		for _, e := range excs {
+			if e.Valid(now) && (e.Credential == "" || e.Credential == t) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func statusOf(r *saRecord, v *view) Status {
+	s := &r.Sum
+	switch {
+	case r.Retired:
+		return StatusRetired
+	case v.lapsed[r.Key]:
+		return StatusLapsed
+	case s.Live > 0 && s.Cert == s.Live && s.Managed == s.Live:
+		return StatusManaged
+	case s.Live > 0 && s.Cert == s.Live:
+		return StatusEnrolled
+	case s.static() > 0 && covered(s, v.exceptions[r.Key], v.now):
+		return StatusException
+	case s.static() > 0:
+		return StatusStatic
+	}
+	return StatusNone
+}
+
+func (v *view) sharedAcrossEnvs(r *saRecord) bool {
+	return !r.Separate && len(v.groups[r.Name]) > 1
+}
+
+func (v *view) summarize(r *saRecord) AccountSummary {
+	t, why, over := tierOf(r)
+	name, group := r.Name, r.Group
+	return AccountSummary{
+		Key: r.Key, Name: name, Env: group,
+		Instances: r.Sum.Live, Owner: r.Owner,
+		Tier: t, TierReason: why, TierOverride: over,
+		Strength:         strengthOf(r, v.shared[r.Key]),
+		Status:           statusOf(r, v),
+		Static:           r.Sum.static(),
+		Privileged:       r.Sum.Priv > 0,
+		SharedAcrossEnvs: v.sharedAcrossEnvs(r),
+		Retired:          r.Retired,
+		Tags:             r.Tags,
+		FirstSeen:        r.FirstSeen,
+		LastSeen:         r.LastSeen,
+	}
+}
+
+// loadView builds the view for the given records (all of them when all is
+// set, which scans the shared-fingerprint and certificate tables once).
+func loadView(tx Tx, now time.Time, recs []*saRecord, all bool) (*view, error) {
+	v := &view{now: now, shared: map[string]bool{}, groups: map[string][]string{},
+		exceptions: map[string][]Exception{}, lapsed: map[string]bool{}}
+	want := map[string]bool{}
+	names := map[string]bool{}
+	for _, r := range recs {
+		want[r.Key] = true
+		names[r.Name] = true
+	}
+	// Groups per name: for a full view from recs, else by prefix scan.
+	if all {
+		for _, r := range recs {
+			if r.Sum.Live > 0 || r.Retired {
+				v.groups[r.Name] = append(v.groups[r.Name], r.Group)
+			}
+		}
+	} else {
+		for n := range names {
+			if err := tx.Scan(tSA, []byte(n+"@"), func(k, b []byte) error {
+				var o saRecord
+				if err := jsonUnmarshal(tSA, k, b, &o); err != nil {
+					return err
+				}
+				if o.Name == n && (o.Sum.Live > 0 || o.Retired) {
+					v.groups[n] = append(v.groups[n], o.Group)
+				}
+				return nil
+			}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// Exceptions.
+	if err := tx.Scan(tExc, nil, func(k, b []byte) error {
+		var e Exception
+		if err := jsonUnmarshal(tExc, k, b, &e); err != nil {
+			return err
+		}
+		if all || want[e.Account] {
+			v.exceptions[e.Account] = append(v.exceptions[e.Account], e)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	// Shared fingerprints.
+	sharedFP := func(fp string) error {
+		return tx.Scan(tFP, prefix(fp), func(k, _ []byte) error {
+			p := splitParts(k)
+			if len(p) != 3 {
+				return fmt.Errorf("fp %q: corrupt key", k)
+			}
+			sa, err := tx.Get(tInstSA, join(p[1], p[2]))
+			if err != nil {
+				return err
+			}
+			v.shared[string(sa)] = true
+			return nil
+		})
+	}
+	if all {
+		if err := tx.Scan(tFPCount, nil, func(k, b []byte) error {
+			if n, err := fpCount(tx, string(k)); err != nil || n < 2 {
+				return err
+			}
+			return sharedFP(string(k))
+		}); err != nil {
+			return nil, err
+		}
+	} else {
+		for _, r := range recs {
+			if err := tx.Scan(tSAInst, prefix(r.Key), func(k, _ []byte) error {
+				p := splitParts(k)
+				var ir instRecord
+				if ok, err := getJSON(tx, tInst, join(p[1], p[2]), &ir); err != nil || !ok || ir.GoneAt != nil {
+					return err
+				}
+				for _, c := range ir.Creds {
+					if n, err := fpCount(tx, c.FP); err != nil {
+						return err
+					} else if n > 1 {
+						v.shared[r.Key] = true
+					}
+				}
+				return nil
+			}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// Lapsed certificates: live, unrevoked, expired.
+	if err := tx.Scan(tCertIdx, nil, func(k, b []byte) error {
+		var c CertState
+		if err := jsonUnmarshal(tCertIdx, k, b, &c); err != nil {
+			return err
+		}
+		if c.RevokedAt != nil || now.Before(c.NotAfter) {
+			return nil
+		}
+		sa, err := tx.Get(tInstSA, k)
+		if err != nil {
+			return err
+		}
+		if all || want[string(sa)] {
+			v.lapsed[string(sa)] = true
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// resolveAccount turns NAME or NAME@GROUP into a service account record.
+// NAME alone must match exactly one group.
+func resolveAccount(tx Tx, name string) (*saRecord, error) {
+	if name == "" {
+		return nil, &InvalidError{Field: "account", Reason: "missing"}
+	}
+	var r saRecord
+	if strings.Contains(name, "@") {
+		ok, err := getJSON(tx, tSA, []byte(name), &r)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return &r, nil
+		}
+	}
+	var found []saRecord
+	if err := tx.Scan(tSA, []byte(name+"@"), func(k, b []byte) error {
+		var o saRecord
+		if err := jsonUnmarshal(tSA, k, b, &o); err != nil {
+			return err
+		}
+		if o.Name == name {
+			found = append(found, o)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	// Prefer groups with live instances when the name is ambiguous.
+	if len(found) > 1 {
+		var live []saRecord
+		for _, o := range found {
+			if o.Sum.Live > 0 {
+				live = append(live, o)
+			}
+		}
+		if len(live) >= 1 {
+			found = live
+		}
+	}
+	switch len(found) {
+	case 0:
+		return nil, fmt.Errorf("account %s: %w", name, ErrNotFound)
+	case 1:
+		return &found[0], nil
+	}
+	keys := make([]string, len(found))
+	for i, o := range found {
+		keys[i] = o.Key
+	}
+	sort.Strings(keys)
+	return nil, fmt.Errorf("account %s is in several environments (%s): %w; name one as NAME@ENV",
+		name, strings.Join(keys, ", "), ErrAmbiguous)
+}

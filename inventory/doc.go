@@ -1,0 +1,67 @@
+// Package inventory is roster's inventory: hosts, account instances,
+// service accounts with their owners, exceptions, tiers and history,
+// operator tokens, enrollment tokens, certificate state and the audit log.
+//
+// Start with [Open], which opens (or creates) the bbolt file the server
+// keeps in its data directory, then:
+//
+//   - [Inventory.Ingest] merges a scan report ([scan.Decode] reads one from
+//     a request body) and [Inventory.FingerprintKey] is the key scanners
+//     fingerprint secrets with;
+//   - [Inventory.ListAccounts], [Inventory.GetAccount],
+//     [Inventory.AccountHistory], [Inventory.ListHosts] and
+//     [Inventory.GetHost] read; [Inventory.SetOwner],
+//     [Inventory.ImportOwners], [Inventory.AddException], [Inventory.SetTier],
+//     [Inventory.TagAccount], [Inventory.TagHost], [Inventory.RetireAccount],
+//     [Inventory.Split] and [Inventory.Merge] change, each audited with the
+//     actor from [WithActor];
+//   - [Inventory.Report] and [WriteAccounts] produce the per-tier report
+//     and account lists in table, JSON, CSV and Markdown;
+//   - [Inventory.CreateToken] and [Inventory.Authenticate] manage operator
+//     tokens; [Inventory.Identity], [Inventory.RecordIssued],
+//     [Inventory.RecordRevoked], [Inventory.CreateEnrollToken] and
+//     [Inventory.RedeemEnrollToken] serve the issuer;
+//   - [Inventory.AppendAudit], [Inventory.ListAudit] and
+//     [Inventory.VerifyAudit] are the hash-chained audit log.
+//
+// # Service accounts and names
+//
+// Instances of an account group into a service account by account name
+// within the host's environment (the host tag env=NAME, [DefaultEnv] for
+// hosts without one). A service account's key is NAME@ENV. Methods taking
+// an account accept NAME when it exists in one environment only, and
+// NAME@ENV always. A name living in several environments is flagged
+// SharedAcrossEnvs until an operator confirms each group as a separate
+// identity ([Inventory.Split] with no host) or moves instances around
+// ([Inventory.Split] with a host, [Inventory.Merge]).
+//
+// # Storage and crash behaviour
+//
+// Everything sits behind [Store], a transactional ordered key-value seam
+// (tables of byte keys and values) that bbolt implements here
+// (inventory/internal/boltstore) and a PostgreSQL table can implement
+// later. Every change is one Store transaction: ingesting a report, setting
+// an owner together with its history event and audit record, redeeming an
+// enrollment token. bbolt commits by writing data pages, fsyncing, then
+// writing the checksummed meta page and fsyncing again; a crash at any
+// point leaves the last committed state, and an unfinished transaction
+// simply disappears. So a method that returned nil survives kill -9 and
+// power loss (on disks that honour fsync), and one that did not return
+// left nothing behind: there is no half-written host.
+//
+// Concurrent Ingest calls are group-committed: one transaction carries many
+// reports, each applied all-or-nothing inside it (a report that fails is
+// left out, the others commit), and each call returns only after that
+// transaction is on disk. A crash loses at most the batch in flight, none
+// of whose callers had been answered.
+//
+// The schema version is recorded in the store, and [Open] runs the pending
+// migrations, one transaction each. A file that is not a roster inventory
+// is refused with [ErrNotInventory]; a store written by a newer roster with
+// [ErrSchemaTooNew].
+//
+// Reports read per-service-account summaries that every write keeps up to
+// date, so their cost grows with the number of service accounts, not with
+// the number of instances. [Inventory.Check] recomputes those summaries
+// and indexes from the instances and compares.
+package inventory

@@ -1,0 +1,262 @@
+package inventory
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Output formats for Report.Write and WriteAccounts.
+const (
+	FormatTable    = "table"
+	FormatJSON     = "json"
+	FormatCSV      = "csv"
+	FormatMarkdown = "markdown"
+)
+
+// Write renders the report as table, json, csv or markdown.
+func (r *Report) Write(w io.Writer, format string) error {
+	switch format {
+	case FormatTable, "":
+		return r.writeTable(w)
+	case FormatJSON:
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	case FormatCSV:
+		return r.writeCSV(w)
+	case FormatMarkdown, "md":
+		return r.writeMarkdown(w)
+	}
+	return &InvalidError{Field: "format", Reason: fmt.Sprintf("unknown format %q: want table, json, csv or markdown", format)}
+}
+
+var tierColumns = []string{"tier", "accounts", "with owner", "short-lived certs", "managed", "lapsed",
+	"static", "covered by exception", "exceptions expiring 30d", "exceptions expired", "shared secret"}
+
+func (t TierStats) cells() []string {
+	return []string{t.Name, itoa(t.Accounts), frac(t.WithOwner, t.Accounts), frac(t.ShortLived, t.Accounts),
+		itoa(t.Managed), itoa(t.Lapsed), frac(t.Static, t.Accounts), itoa(t.Covered),
+		itoa(t.ExpiringExceptions), itoa(t.ExpiredExceptions), itoa(t.SharedSecrets)}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func frac(n, of int) string {
+	if of == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%d (%d%%)", n, n*100/of)
+}
+
+func (r *Report) writeTable(w io.Writer) error {
+	ew := &errWriter{w: w}
+	ew.printf("roster report, %s\n\n", r.GeneratedAt.Format(time.RFC3339))
+	if len(r.OwnerlessPrivileged) > 0 {
+		ew.printf("OWNERLESS PRIVILEGED ACCOUNTS (%d): give each an owner first\n", len(r.OwnerlessPrivileged))
+		for _, a := range r.OwnerlessPrivileged {
+			ew.printf("  %s  (%d instance(s); %s)\n", a.Key, a.Instances, a.TierReason)
+		}
+		ew.printf("\n")
+	} else {
+		ew.printf("Every privileged account has an owner.\n\n")
+	}
+	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.ToUpper(strings.Join(tierColumns, "\t")))
+	for _, t := range r.Tiers {
+		fmt.Fprintln(tw, strings.Join(t.cells(), "\t"))
+	}
+	tw.Flush()
+	ew.printf("\n%d live instance(s); %d retired account(s)\n", r.Instances, r.Retired)
+	if len(r.ExpiredExceptions) > 0 {
+		ew.printf("\nEXPIRED EXCEPTIONS (violations until renewed or closed): %d\n", len(r.ExpiredExceptions))
+		for _, e := range r.ExpiredExceptions {
+			ew.printf("  %s  %s  expired %s  owner %s\n", e.ID, e.Account, e.Expires.Format(time.DateOnly), e.Owner)
+		}
+	}
+	if len(r.ExpiringExceptions) > 0 {
+		ew.printf("\nEXCEPTIONS EXPIRING WITHIN 30 DAYS: %d\n", len(r.ExpiringExceptions))
+		for _, e := range r.ExpiringExceptions {
+			ew.printf("  %s  %s  expires %s  owner %s\n", e.ID, e.Account, e.Expires.Format(time.DateOnly), e.Owner)
+		}
+	}
+	ew.printf("\nSHARED CREDENTIALS: %d\n", len(r.Shared))
+	for i, s := range r.Shared {
+		if i == 20 {
+			ew.printf("  ... %d more (use --format json)\n", len(r.Shared)-20)
+			break
+		}
+		ew.printf("  %s  %s  on %d holder(s): %s\n", shortFP(s.Fingerprint), s.Type, s.HolderCount, holdersText(s.Holders, 5))
+	}
+	return ew.err
+}
+
+func (r *Report) writeCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	head := append([]string{"section"}, tierColumns...)
+	cw.Write(head)
+	for _, t := range r.Tiers {
+		cw.Write(append([]string{"tier"}, t.cells()...))
+	}
+	for _, a := range r.OwnerlessPrivileged {
+		cw.Write([]string{"ownerless_privileged", a.Key, itoa(a.Instances), a.TierReason})
+	}
+	for _, e := range r.ExpiredExceptions {
+		cw.Write([]string{"expired_exception", e.ID, e.Account, e.Expires.Format(time.DateOnly), e.Owner})
+	}
+	for _, e := range r.ExpiringExceptions {
+		cw.Write([]string{"expiring_exception", e.ID, e.Account, e.Expires.Format(time.DateOnly), e.Owner})
+	}
+	for _, s := range r.Shared {
+		cw.Write([]string{"shared_credential", s.Fingerprint, s.Type, itoa(s.HolderCount), strings.Join(s.Accounts, " ")})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func (r *Report) writeMarkdown(w io.Writer) error {
+	ew := &errWriter{w: w}
+	ew.printf("# roster report\n\nGenerated %s.\n\n", r.GeneratedAt.Format(time.RFC3339))
+	ew.printf("## Ownerless privileged accounts\n\n")
+	if len(r.OwnerlessPrivileged) == 0 {
+		ew.printf("None: every privileged account has an owner.\n\n")
+	}
+	for _, a := range r.OwnerlessPrivileged {
+		ew.printf("- `%s` (%d instance(s); %s)\n", a.Key, a.Instances, mdEscape(a.TierReason))
+	}
+	if len(r.OwnerlessPrivileged) > 0 {
+		ew.printf("\n")
+	}
+	ew.printf("## Per tier\n\n| %s |\n|%s\n", strings.Join(tierColumns, " | "), strings.Repeat("---|", len(tierColumns)))
+	for _, t := range r.Tiers {
+		ew.printf("| %s |\n", strings.Join(t.cells(), " | "))
+	}
+	ew.printf("\n%d live instance(s); %d retired account(s).\n", r.Instances, r.Retired)
+	ew.printf("\n## Expired exceptions\n\n")
+	if len(r.ExpiredExceptions) == 0 {
+		ew.printf("None.\n")
+	}
+	for _, e := range r.ExpiredExceptions {
+		ew.printf("- %s `%s` expired %s, owner %s\n", e.ID, e.Account, e.Expires.Format(time.DateOnly), mdEscape(e.Owner))
+	}
+	ew.printf("\n## Exceptions expiring within 30 days\n\n")
+	if len(r.ExpiringExceptions) == 0 {
+		ew.printf("None.\n")
+	}
+	for _, e := range r.ExpiringExceptions {
+		ew.printf("- %s `%s` expires %s, owner %s\n", e.ID, e.Account, e.Expires.Format(time.DateOnly), mdEscape(e.Owner))
+	}
+	ew.printf("\n## Shared credentials\n\n")
+	if len(r.Shared) == 0 {
+		ew.printf("None.\n")
+	}
+	for _, s := range r.Shared {
+		ew.printf("- `%s` %s on %d holder(s): %s\n", shortFP(s.Fingerprint), s.Type, s.HolderCount, mdEscape(holdersText(s.Holders, 5)))
+	}
+	return ew.err
+}
+
+// WriteAccounts renders an account list as table, json or csv.
+func WriteAccounts(w io.Writer, accounts []AccountSummary, format string) error {
+	switch format {
+	case FormatTable, "":
+		ew := &errWriter{w: w}
+		tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ACCOUNT\tTIER\tOWNER\tSTATUS\tSTRENGTH\tINSTANCES\tSTATIC\tFLAGS\tWHY")
+		for _, a := range accounts {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", a.Key, a.Tier, ownerCell(a.Owner), a.Status, a.Strength,
+				a.Instances, a.Static, flags(a), a.TierReason)
+		}
+		tw.Flush()
+		return ew.err
+	case FormatJSON:
+		if accounts == nil {
+			accounts = []AccountSummary{}
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(accounts)
+	case FormatCSV:
+		cw := csv.NewWriter(w)
+		cw.Write([]string{"key", "name", "env", "tier", "tier_reason", "owner", "contact", "status", "strength",
+			"instances", "static_credentials", "shared_across_envs", "retired", "tags"})
+		for _, a := range accounts {
+			var on, oc string
+			if a.Owner != nil {
+				on, oc = a.Owner.Name, a.Owner.Contact
+			}
+			cw.Write([]string{a.Key, a.Name, a.Env, itoa(int(a.Tier)), a.TierReason, on, oc, string(a.Status),
+				a.Strength.String(), itoa(a.Instances), itoa(a.Static), strconv.FormatBool(a.SharedAcrossEnvs),
+				strconv.FormatBool(a.Retired), strings.Join(a.Tags, " ")})
+		}
+		cw.Flush()
+		return cw.Error()
+	}
+	return &InvalidError{Field: "format", Reason: fmt.Sprintf("unknown format %q: want table, json or csv", format)}
+}
+
+func ownerCell(o *Owner) string {
+	if o == nil {
+		return "-"
+	}
+	return o.Name
+}
+
+func flags(a AccountSummary) string {
+	var f []string
+	if a.SharedAcrossEnvs {
+		f = append(f, "shared-across-envs")
+	}
+	if a.TierOverride {
+		f = append(f, "tier-override")
+	}
+	if len(f) == 0 {
+		return "-"
+	}
+	return strings.Join(f, ",")
+}
+
+func shortFP(fp string) string {
+	if len(fp) > 28 {
+		return fp[:28] + "…"
+	}
+	return fp
+}
+
+func holdersText(hs []Holder, n int) string {
+	var parts []string
+	for i, h := range hs {
+		if i == n {
+			parts = append(parts, "…")
+			break
+		}
+		parts = append(parts, h.Account+"@"+h.Host)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "*", `\*`, "_", `\_`, "`", "'", "<", "&lt;").Replace(s)
+}
+
+// errWriter keeps the first write error.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+func (e *errWriter) printf(format string, args ...any) { fmt.Fprintf(e, format, args...) }

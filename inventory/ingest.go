@@ -1,0 +1,474 @@
+package inventory
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/rosterhq/roster/inventory/scan"
+)
+
+// prepared is a validated report with each account encoded once, outside
+// the transaction, so the group-commit goroutine only moves bytes.
+type prepared struct {
+	r    *scan.Report
+	data [][]byte
+	sums []string
+}
+
+func prepare(r *scan.Report) (*prepared, error) {
+	if r == nil {
+		return nil, &scan.ValidationError{Field: "report", Reason: "missing"}
+	}
+	if err := scan.Validate(r); err != nil {
+		return nil, err
+	}
+	p := &prepared{r: r, data: make([][]byte, len(r.Accounts)), sums: make([]string, len(r.Accounts))}
+	for i := range r.Accounts {
+		b, err := json.Marshal(&r.Accounts[i])
+		if err != nil {
+			return nil, fmt.Errorf("accounts[%d]: %w", i, err)
+		}
+		s := sha256.Sum256(b)
+		p.data[i], p.sums[i] = b, hex.EncodeToString(s[:16])
+	}
+	return p, nil
+}
+
+// Ingest merges one scan report into the inventory, in one transaction:
+// the host is found by machine-id (else hostname) or created, each account
+// becomes or updates an instance, instances and credentials the report no
+// longer lists are marked gone, and every change is a history event.
+//
+// Ingest is idempotent: a report whose scanned_at equals the host's last
+// scan changes nothing (Unchanged), and an older one is ignored (Stale).
+// Concurrent calls share transactions (group commit); Ingest returns only
+// after its report is durably committed or refused. A report that fails
+// validation returns a *scan.ValidationError and writes nothing.
+func (inv *Inventory) Ingest(ctx context.Context, r *scan.Report) (IngestResult, error) {
+	p, err := prepare(r)
+	if err != nil {
+		return IngestResult{}, err
+	}
+	var res IngestResult
+	err = inv.batchUpdate(ctx, func(tx Tx) error {
+		res = IngestResult{}
+		return ingestTx(tx, p, &res)
+	})
+	if err != nil {
+		return IngestResult{}, fmt.Errorf("ingest report of %s: %w", r.Host.Hostname, err)
+	}
+	return res, nil
+}
+
+// resolveHost finds the host a report is about, or returns a new record.
+func resolveHost(tx Tx, h *scan.Host) (*hostRecord, bool, error) {
+	var id []byte
+	var err error
+	if h.MachineID != "" {
+		if id, err = tx.Get(tHostMID, []byte(h.MachineID)); err != nil {
+			return nil, false, err
+		}
+	}
+	if id == nil {
+		byName, err := tx.Get(tHostName, []byte(h.Hostname))
+		if err != nil {
+			return nil, false, err
+		}
+		if byName != nil {
+			var cand hostRecord
+			if ok, err := getJSON(tx, tHosts, byName, &cand); err != nil {
+				return nil, false, err
+			} else if ok && (cand.MachineID == "" || h.MachineID == "" || cand.MachineID == h.MachineID) {
+				id = byName
+			}
+		}
+	}
+	if id != nil {
+		var hr hostRecord
+		ok, err := getJSON(tx, tHosts, id, &hr)
+		if err != nil {
+			return nil, false, err
+		}
+		if !ok {
+			return nil, false, fmt.Errorf("host index points to missing host %s", id)
+		}
+		return &hr, false, nil
+	}
+	n, err := nextSeq(tx, "host")
+	if err != nil {
+		return nil, false, err
+	}
+	return &hostRecord{Host: Host{ID: hostIDString(n), Env: DefaultEnv}}, true, nil
+}
+
+// txState caches service account records touched by one write, and
+// writes history events.
+type txState struct {
+	tx  Tx
+	sas map[string]*saRecord
+	ev  int
+}
+
+func newTxState(tx Tx) *txState { return &txState{tx: tx, sas: map[string]*saRecord{}} }
+
+// sa loads (or creates in memory) a service account record.
+func (s *txState) sa(key string) (*saRecord, error) {
+	if r, ok := s.sas[key]; ok {
+		return r, nil
+	}
+	var r saRecord
+	ok, err := getJSON(s.tx, tSA, []byte(key), &r)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		name, group := splitKey(key)
+		r = saRecord{Key: key, Name: name, Group: group}
+	}
+	s.sas[key] = &r
+	return &r, nil
+}
+
+func (s *txState) event(e Event) error {
+	n, err := nextSeq(s.tx, "event")
+	if err != nil {
+		return err
+	}
+	s.ev++
+	return putJSON(s.tx, tHistory, append(prefix(e.Account), u64key(n)...), e)
+}
+
+func (s *txState) flush() error {
+	keys := make([]string, 0, len(s.sas))
+	for k := range s.sas {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := putJSON(s.tx, tSA, []byte(k), s.sas[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// groupOf is the service account key of account on host h.
+func groupOf(tx Tx, h *Host, account string) (string, error) {
+	g, err := tx.Get(tGrouping, join(h.ID, account))
+	if err != nil {
+		return "", err
+	}
+	if g != nil {
+		return account + "@" + string(g), nil
+	}
+	return account + "@" + h.Env, nil
+}
+
+func ingestTx(tx Tx, p *prepared, res *IngestResult) error {
+	r := p.r
+	at := r.Host.ScannedAt.UTC()
+	hr, isNew, err := resolveHost(tx, &r.Host)
+	if err != nil {
+		return err
+	}
+	res.HostID, res.Hostname, res.Accounts = hr.ID, r.Host.Hostname, len(r.Accounts)
+	if !isNew && !hr.LastScan.IsZero() {
+		if at.Equal(hr.LastScan) {
+			res.Unchanged = true
+			return nil
+		}
+		if at.Before(hr.LastScan) {
+			res.Stale = true
+			return nil
+		}
+	}
+	// Host record and indexes.
+	if hr.FirstSeen.IsZero() {
+		hr.FirstSeen = at
+	}
+	if hr.Hostname != r.Host.Hostname {
+		if hr.Hostname != "" {
+			if old, _ := tx.Get(tHostName, []byte(hr.Hostname)); string(old) == hr.ID {
+				if err := tx.Delete(tHostName, []byte(hr.Hostname)); err != nil {
+					return err
+				}
+			}
+		}
+		hr.Hostname = r.Host.Hostname
+	}
+	if err := tx.Put(tHostName, []byte(hr.Hostname), []byte(hr.ID)); err != nil {
+		return err
+	}
+	if r.Host.MachineID != "" && hr.MachineID != r.Host.MachineID {
+		hr.MachineID = r.Host.MachineID
+	}
+	if hr.MachineID != "" {
+		if err := tx.Put(tHostMID, []byte(hr.MachineID), []byte(hr.ID)); err != nil {
+			return err
+		}
+	}
+	hr.OS = r.Host.OS
+	hr.LastSeen, hr.LastScan = at, at
+	if hr.Env == "" {
+		hr.Env = envOf(hr.Tags)
+	}
+	h := &hr.Host
+
+	// Existing instances of the host.
+	old := map[string]*instRecord{}
+	if err := tx.Scan(tInst, prefix(h.ID), func(k, v []byte) error {
+		var ir instRecord
+		if err := json.Unmarshal(v, &ir); err != nil {
+			return fmt.Errorf("inst %q: corrupt record: %w", k, err)
+		}
+		old[ir.Account] = &ir
+		return nil
+	}); err != nil {
+		return err
+	}
+
+	st := newTxState(tx)
+	seen := make(map[string]bool, len(r.Accounts))
+	for i := range r.Accounts {
+		a := &r.Accounts[i]
+		seen[a.Name] = true
+		if err := ingestAccount(st, h, a, p.data[i], p.sums[i], old[a.Name], at, res); err != nil {
+			return fmt.Errorf("account %s: %w", a.Name, err)
+		}
+	}
+	// Instances the report no longer lists.
+	goneNames := make([]string, 0)
+	for name, ir := range old {
+		if !seen[name] && ir.GoneAt == nil {
+			goneNames = append(goneNames, name)
+		}
+	}
+	sort.Strings(goneNames)
+	for _, name := range goneNames {
+		if err := markGone(st, h, old[name], at, res); err != nil {
+			return fmt.Errorf("account %s: %w", name, err)
+		}
+	}
+	h.Accounts = len(r.Accounts) // names are unique (scan.Validate)
+	if err := putJSON(tx, tHosts, []byte(h.ID), hr); err != nil {
+		return err
+	}
+	res.Events = st.ev
+	return st.flush()
+}
+
+func ingestAccount(st *txState, h *Host, a *scan.Account, data []byte, digest string, prev *instRecord, at time.Time, res *IngestResult) error {
+	tx := st.tx
+	ikey := join(h.ID, a.Name)
+	saKey, err := groupOf(tx, h, a.Name)
+	if err != nil {
+		return err
+	}
+	sa, err := st.sa(saKey)
+	if err != nil {
+		return err
+	}
+	f, refs := factsOf(a)
+	cur := &instRecord{Account: a.Name, FirstSeen: at, LastSeen: at, Digest: digest, Facts: f, Creds: refs}
+	var oldC contrib
+	if prev != nil {
+		cur.FirstSeen, cur.Cert = prev.FirstSeen, prev.Cert
+		oldC = contribOf(prev, h)
+	}
+	// Managed: a scan after issuance finds no static credential left.
+	if c := cur.Cert; c != nil && c.RevokedAt == nil && !c.Managed && at.After(c.IssuedAt) && len(a.Credentials) == 0 {
+		c2 := *c
+		c2.Managed = true
+		cur.Cert = &c2
+		if err := st.event(Event{Time: at, Account: saKey, Kind: EventStatusChanged, Host: h.Hostname,
+			Detail: "managed: no static credential left after enrollment"}); err != nil {
+			return err
+		}
+	}
+	sa.Sum.add(oldC, -1)
+	sa.Sum.add(contribOf(cur, h), +1)
+	if sa.FirstSeen.IsZero() {
+		sa.FirstSeen = at
+	}
+	if at.After(sa.LastSeen) {
+		sa.LastSeen = at
+	}
+
+	switch {
+	case prev == nil:
+		res.AccountsNew++
+		res.CredentialsNew += len(a.Credentials)
+		if err := st.event(Event{Time: at, Account: saKey, Kind: EventAccountAppeared, Host: h.Hostname,
+			Detail: fmt.Sprintf("uid %d, %s, %d static credential(s)", a.UID, a.Kind, len(a.Credentials))}); err != nil {
+			return err
+		}
+		if err := tx.Put(tInstSA, ikey, []byte(saKey)); err != nil {
+			return err
+		}
+		if err := tx.Put(tSAInst, join(saKey, h.ID, a.Name), nil); err != nil {
+			return err
+		}
+	case prev.GoneAt != nil:
+		res.AccountsNew++
+		if err := st.event(Event{Time: at, Account: saKey, Kind: EventAccountAppeared, Host: h.Hostname,
+			Detail: "returned after being gone since " + prev.GoneAt.Format(time.RFC3339)}); err != nil {
+			return err
+		}
+		if c := cur.Cert; c != nil && c.RevokedAt == nil {
+			if err := putJSON(tx, tCertIdx, ikey, c); err != nil {
+				return err
+			}
+		}
+	}
+	// Credentials appeared and gone, by (fingerprint, location).
+	var prevRefs []credRef
+	if prev != nil && prev.GoneAt == nil {
+		prevRefs = prev.Creds
+	}
+	added, removed := diffRefs(prevRefs, refs)
+	if prev != nil && prev.GoneAt == nil {
+		for _, c := range added {
+			res.CredentialsNew++
+			if err := st.event(Event{Time: at, Account: saKey, Kind: EventCredentialAppeared, Host: h.Hostname,
+				Detail: c.Type + " at " + c.Loc}); err != nil {
+				return err
+			}
+		}
+		for _, c := range removed {
+			res.CredentialsGone++
+			if err := st.event(Event{Time: at, Account: saKey, Kind: EventCredentialGone, Host: h.Hostname,
+				Detail: c.Type + " at " + c.Loc}); err != nil {
+				return err
+			}
+		}
+	}
+	if err := updateFPIndex(tx, h.ID, a.Name, prevRefs, refs); err != nil {
+		return err
+	}
+	if prev == nil || prev.Digest != digest {
+		if err := tx.Put(tInstData, ikey, data); err != nil {
+			return err
+		}
+	}
+	if prev != nil && prev.Cert != cur.Cert && cur.Cert != nil {
+		if err := putJSON(tx, tCertIdx, ikey, cur.Cert); err != nil {
+			return err
+		}
+	}
+	return putJSON(tx, tInst, ikey, cur)
+}
+
+func markGone(st *txState, h *Host, ir *instRecord, at time.Time, res *IngestResult) error {
+	tx := st.tx
+	ikey := join(h.ID, ir.Account)
+	saKeyB, err := tx.Get(tInstSA, ikey)
+	if err != nil {
+		return err
+	}
+	saKey := string(saKeyB)
+	sa, err := st.sa(saKey)
+	if err != nil {
+		return err
+	}
+	sa.Sum.add(contribOf(ir, h), -1)
+	if err := updateFPIndex(tx, h.ID, ir.Account, ir.Creds, nil); err != nil {
+		return err
+	}
+	if err := tx.Delete(tCertIdx, ikey); err != nil {
+		return err
+	}
+	t := at
+	ir.GoneAt = &t
+	res.AccountsGone++
+	res.CredentialsGone += len(ir.Creds)
+	if err := st.event(Event{Time: at, Account: saKey, Kind: EventAccountGone, Host: h.Hostname}); err != nil {
+		return err
+	}
+	return putJSON(tx, tInst, ikey, ir)
+}
+
+// diffRefs returns the refs in cur but not prev, and in prev but not cur.
+func diffRefs(prev, cur []credRef) (added, removed []credRef) {
+	key := func(c credRef) string { return c.FP + "\x00" + c.Loc }
+	p := map[string]bool{}
+	for _, c := range prev {
+		p[key(c)] = true
+	}
+	c := map[string]bool{}
+	for _, x := range cur {
+		c[key(x)] = true
+		if !p[key(x)] {
+			added = append(added, x)
+		}
+	}
+	for _, x := range prev {
+		if !c[key(x)] {
+			removed = append(removed, x)
+		}
+	}
+	return added, removed
+}
+
+// updateFPIndex moves the (host, account) holder entries from the
+// fingerprints in prev to those in cur, keeping fpcount in step.
+func updateFPIndex(tx Tx, hostID, account string, prev, cur []credRef) error {
+	pf, cf := map[string]string{}, map[string]string{}
+	for _, c := range prev {
+		pf[c.FP] = c.Type
+	}
+	for _, c := range cur {
+		cf[c.FP] = c.Type
+	}
+	for fp := range pf {
+		if _, ok := cf[fp]; !ok {
+			if err := tx.Delete(tFP, join(fp, hostID, account)); err != nil {
+				return err
+			}
+			if err := bumpFP(tx, fp, -1); err != nil {
+				return err
+			}
+		}
+	}
+	for fp, typ := range cf {
+		if _, ok := pf[fp]; !ok {
+			if err := tx.Put(tFP, join(fp, hostID, account), []byte(typ)); err != nil {
+				return err
+			}
+			if err := bumpFP(tx, fp, +1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func bumpFP(tx Tx, fp string, d int) error {
+	v, err := tx.Get(tFPCount, []byte(fp))
+	if err != nil {
+		return err
+	}
+	var n uint64
+	if v != nil {
+		n, _ = binary.Uvarint(v)
+	}
+	n = uint64(int64(n) + int64(d))
+	if n == 0 {
+		return tx.Delete(tFPCount, []byte(fp))
+	}
+	return tx.Put(tFPCount, []byte(fp), binary.AppendUvarint(nil, n))
+}
+
+func fpCount(tx Tx, fp string) (int, error) {
+	v, err := tx.Get(tFPCount, []byte(fp))
+	if err != nil || v == nil {
+		return 0, err
+	}
+	n, _ := binary.Uvarint(v)
+	return int(n), nil
+}

@@ -1,0 +1,309 @@
+package inventory
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rosterhq/roster/inventory/scan"
+)
+
+// DefaultEnv is the environment of a host without an env=NAME tag.
+const DefaultEnv = "default"
+
+// Host tags with a meaning to roster. Any other tag is kept as given.
+const (
+	TagExternal  = "external"     // host reachable from outside: SSH keys on it make an account tier 2
+	TagCritical  = "critical"     // host or account whose compromise hurts: tier 3
+	TagEnvPrefix = "env="         // env=NAME groups the host's accounts into environment NAME
+	TagThirdPart = "third-party=" // on an account: used by a vendor, tier 2
+)
+
+// Host is one scanned (or pre-registered) machine.
+type Host struct {
+	// ID is the inventory's own stable key for the host.
+	ID        string    `json:"id"`
+	Hostname  string    `json:"hostname"`
+	MachineID string    `json:"machine_id,omitempty"`
+	OS        scan.OS   `json:"os"`
+	Tags      []string  `json:"tags,omitempty"`
+	Env       string    `json:"env"`
+	FirstSeen time.Time `json:"first_seen,omitzero"`
+	LastSeen  time.Time `json:"last_seen,omitzero"`
+	// LastScan is the scanned_at of the newest report ingested.
+	LastScan time.Time `json:"last_scan,omitzero"`
+	// Accounts counts the account instances still present on the host.
+	Accounts int `json:"accounts"`
+	// Cert is the host identity's certificate, if one was issued.
+	Cert *CertState `json:"cert,omitempty"`
+}
+
+// HostDetail is a host with its account instances.
+type HostDetail struct {
+	Host
+	Instances []Instance `json:"instances"`
+}
+
+// Instance is one account on one host: what the newest scan found, and when
+// it was first and last seen.
+type Instance struct {
+	Host    string `json:"host"`
+	HostID  string `json:"host_id"`
+	Account string `json:"account"`
+	// ServiceAccount is the key (NAME@GROUP) of the service account the
+	// instance belongs to.
+	ServiceAccount string       `json:"service_account"`
+	Data           scan.Account `json:"data"`
+	FirstSeen      time.Time    `json:"first_seen"`
+	LastSeen       time.Time    `json:"last_seen"`
+	GoneAt         *time.Time   `json:"gone_at,omitempty"`
+	Cert           *CertState   `json:"cert,omitempty"`
+}
+
+// CertState is the certificate an identity currently holds.
+type CertState struct {
+	Serial      string    `json:"serial"`
+	NotBefore   time.Time `json:"not_before"`
+	NotAfter    time.Time `json:"not_after"`
+	IssuedAt    time.Time `json:"issued_at"`
+	LastRenewal time.Time `json:"last_renewal,omitzero"`
+	// Managed is set once a scan after IssuedAt found no static credential
+	// left on the instance.
+	Managed   bool       `json:"managed"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+}
+
+// Owner is the person or team answerable for a service account.
+type Owner struct {
+	Name    string `json:"name"`
+	Contact string `json:"contact,omitempty"`
+}
+
+// Tier is an impact tier: 1 is the most dangerous. 0 means "not set" where
+// a Tier is optional (filters, clearing an override).
+type Tier int
+
+// Tiers.
+const (
+	TierPrivileged Tier = 1 // UID 0, sudo, root-equivalent groups
+	TierExternal   Tier = 2 // reachable from outside or used by a third party
+	TierCritical   Tier = 3 // internal but tagged critical
+	TierRest       Tier = 4
+)
+
+// String names the tier.
+func (t Tier) String() string {
+	switch t {
+	case TierPrivileged:
+		return "1 privileged"
+	case TierExternal:
+		return "2 external"
+	case TierCritical:
+		return "3 internal critical"
+	case TierRest:
+		return "4 other"
+	}
+	return fmt.Sprintf("tier %d", int(t))
+}
+
+// Strength ranks the weakest credential of a service account, worst first.
+type Strength int
+
+// Strengths, worst first.
+const (
+	StrengthSharedSecret   Strength = iota + 1 // a static secret found on several hosts or accounts
+	StrengthEmptyPassword                      // login without a password
+	StrengthStaticPassword                     // usable password hash
+	StrengthStaticSSHKey                       // authorized key or unencrypted private key
+	StrengthSecretFile                         // secret in a file or a unit's environment
+	StrengthLongLivedCert                      // certificate valid longer than a day
+	StrengthShortLivedCert                     // short-lived identity-bound certificate, nothing static
+	StrengthNone                               // no credential found
+)
+
+var strengthNames = map[Strength]string{
+	StrengthSharedSecret:   "shared static secret",
+	StrengthEmptyPassword:  "empty password",
+	StrengthStaticPassword: "static password",
+	StrengthStaticSSHKey:   "static ssh key",
+	StrengthSecretFile:     "secret in file or environment",
+	StrengthLongLivedCert:  "long-lived certificate",
+	StrengthShortLivedCert: "short-lived certificate",
+	StrengthNone:           "no credential",
+}
+
+// String describes the strength.
+func (s Strength) String() string {
+	if n, ok := strengthNames[s]; ok {
+		return n
+	}
+	return fmt.Sprintf("strength %d", int(s))
+}
+
+// MarshalText writes the description.
+func (s Strength) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Status is the migration status of a service account.
+type Status string
+
+// Statuses.
+const (
+	// StatusStatic: holds a static credential not covered by a valid exception.
+	StatusStatic Status = "static"
+	// StatusException: every static credential is covered by a valid exception.
+	StatusException Status = "exception"
+	// StatusEnrolled: every live instance holds a current certificate.
+	StatusEnrolled Status = "enrolled"
+	// StatusManaged: enrolled, and scans since found no static credential left.
+	StatusManaged Status = "managed"
+	// StatusLapsed: a certificate expired without renewal.
+	StatusLapsed Status = "lapsed"
+	// StatusRetired: an operator retired the account.
+	StatusRetired Status = "retired"
+	// StatusNone: no static credential and no certificate (nothing to migrate).
+	StatusNone Status = "none"
+)
+
+// AccountSummary is one service account as lists and reports show it.
+type AccountSummary struct {
+	// Key is NAME@GROUP, unique; Name is the account name and Env its
+	// environment (or the group an operator split it into).
+	Key  string `json:"key"`
+	Name string `json:"name"`
+	Env  string `json:"env"`
+	// Instances counts live instances; Hosts lists their host names (at most
+	// the first 20).
+	Instances int      `json:"instances"`
+	Hosts     []string `json:"hosts,omitempty"`
+	Owner     *Owner   `json:"owner,omitempty"`
+	Tier      Tier     `json:"tier"`
+	// TierReason says why; TierOverride is true when an operator set it.
+	TierReason   string   `json:"tier_reason"`
+	TierOverride bool     `json:"tier_override,omitempty"`
+	Strength     Strength `json:"strength"`
+	Status       Status   `json:"status"`
+	// Static counts live static credentials over all instances.
+	Static           int       `json:"static_credentials"`
+	Privileged       bool      `json:"privileged"`
+	SharedAcrossEnvs bool      `json:"shared_across_envs"`
+	Retired          bool      `json:"retired"`
+	Tags             []string  `json:"tags,omitempty"`
+	FirstSeen        time.Time `json:"first_seen"`
+	LastSeen         time.Time `json:"last_seen"`
+}
+
+// Account is a service account with its instances and exceptions.
+type Account struct {
+	AccountSummary
+	Instances  []Instance  `json:"instance_list"`
+	Exceptions []Exception `json:"exceptions"`
+	// SharedFingerprints lists fingerprints of this account's credentials
+	// that are also held elsewhere.
+	SharedFingerprints []string `json:"shared_fingerprints,omitempty"`
+}
+
+// Filter selects service accounts in ListAccounts. Zero fields match all.
+type Filter struct {
+	Tier    Tier   // only this tier
+	NoOwner bool   // only accounts without an owner
+	Static  bool   // only accounts still holding a static credential
+	Host    string // only accounts with a live instance on this host (hostname or machine-id)
+	Env     string // only this environment / group
+	// Retired includes retired accounts (excluded by default).
+	Retired bool
+}
+
+// Event kinds in an account's history.
+const (
+	EventAccountAppeared    = "account appeared"
+	EventAccountGone        = "account gone"
+	EventCredentialAppeared = "credential appeared"
+	EventCredentialGone     = "credential gone"
+	EventOwnerSet           = "owner set"
+	EventOwnerUnset         = "owner unset"
+	EventExceptionAdded     = "exception added"
+	EventExceptionExpired   = "exception expired"
+	EventExceptionClosed    = "exception closed"
+	EventTierChanged        = "tier changed"
+	EventTagged             = "tags changed"
+	EventCertIssued         = "certificate issued"
+	EventCertRevoked        = "certificate revoked"
+	EventStatusChanged      = "status changed"
+	EventRetired            = "retired"
+	EventRegrouped          = "regrouped"
+)
+
+// Event is one entry of a service account's history.
+type Event struct {
+	Time    time.Time `json:"time"`
+	Account string    `json:"account"` // service account key
+	Kind    string    `json:"kind"`
+	Host    string    `json:"host,omitempty"`
+	Detail  string    `json:"detail,omitempty"`
+	Actor   string    `json:"actor,omitempty"`
+}
+
+// Exception accepts a static credential of an account until Expires.
+type Exception struct {
+	ID      string `json:"id"`
+	Account string `json:"account"` // service account key
+	// Credential limits the exception to one credential type (scan.Cred*);
+	// empty covers all of the account's static credentials.
+	Credential string     `json:"credential,omitempty"`
+	Reason     string     `json:"reason"`
+	Owner      string     `json:"owner"`
+	Expires    time.Time  `json:"expires"`
+	Created    time.Time  `json:"created"`
+	CreatedBy  string     `json:"created_by,omitempty"`
+	Closed     *time.Time `json:"closed,omitempty"`
+	ClosedBy   string     `json:"closed_by,omitempty"`
+	CloseNote  string     `json:"close_reason,omitempty"`
+}
+
+// Valid reports whether the exception covers its credential at now.
+func (e Exception) Valid(now time.Time) bool {
+	return e.Closed == nil && now.Before(e.Expires)
+}
+
+// Expired reports whether the exception ran out without being closed:
+// such an exception is a violation until renewed or closed.
+func (e Exception) Expired(now time.Time) bool {
+	return e.Closed == nil && !now.Before(e.Expires)
+}
+
+// ExceptionFilter selects exceptions in ListExceptions.
+type ExceptionFilter struct {
+	Account string // NAME or NAME@ENV
+	// ExpiringWithin > 0 keeps open exceptions expiring within that
+	// duration from now, and those already expired.
+	ExpiringWithin time.Duration
+	// Closed includes closed exceptions.
+	Closed bool
+}
+
+// SharedCredential is a fingerprint held by several hosts or accounts.
+type SharedCredential struct {
+	Fingerprint string `json:"fingerprint"`
+	Type        string `json:"type"`
+	// HolderCount counts every (host, account) holding it; Holders lists
+	// at most the first 50.
+	HolderCount int      `json:"holder_count"`
+	Holders     []Holder `json:"holders"`
+	// Accounts lists the service account keys involved.
+	Accounts []string `json:"accounts"`
+}
+
+// Holder is one (host, account) holding a credential.
+type Holder struct {
+	Host    string `json:"host"`
+	Account string `json:"account"`
+}
+
+// splitKey splits NAME@GROUP.
+func splitKey(key string) (name, group string) {
+	i := strings.LastIndexByte(key, '@')
+	if i < 0 {
+		return key, ""
+	}
+	return key[:i], key[i+1:]
+}

@@ -1,0 +1,256 @@
+package inventory
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/rosterhq/roster/inventory/scan"
+)
+
+// Stored records. They are JSON so that a store can be read with standard
+// tools; the public types in model.go are built from them.
+
+type hostRecord struct {
+	Host
+}
+
+// instRecord is the small part of an instance that ingest and reports read;
+// the scan data itself is in tInstData.
+type instRecord struct {
+	Account   string     `json:"account"`
+	FirstSeen time.Time  `json:"first_seen"`
+	LastSeen  time.Time  `json:"last_seen"`
+	GoneAt    *time.Time `json:"gone_at,omitempty"`
+	Digest    string     `json:"digest"`
+	Facts     facts      `json:"facts"`
+	Creds     []credRef  `json:"creds,omitempty"`
+	Cert      *CertState `json:"cert,omitempty"`
+}
+
+// facts are what tiers, strengths and statuses need from one scan.Account.
+type facts struct {
+	Priv      bool           `json:"priv,omitempty"`
+	PrivWhy   string         `json:"priv_why,omitempty"`
+	Listen    bool           `json:"listen,omitempty"`
+	ListenWhy string         `json:"listen_why,omitempty"`
+	SSHKeys   int            `json:"ssh_keys,omitempty"`
+	Creds     map[string]int `json:"creds,omitempty"` // static credentials by type
+}
+
+type credRef struct {
+	FP   string `json:"fp"`
+	Type string `json:"type"`
+	Loc  string `json:"loc,omitempty"`
+}
+
+// contrib is one live instance's share of its service account's summary.
+type contrib struct {
+	Live, Priv, Listen, SSHExt, Crit, Cert, Managed, LongCert int
+	PrivWhy, ListenWhy                                        string
+	Creds                                                     map[string]int
+}
+
+// summary is the running total of contribs of a service account's live
+// instances, kept up to date by every write that changes an instance.
+type summary struct {
+	Live      int            `json:"live"`
+	Priv      int            `json:"priv,omitempty"`
+	PrivWhy   string         `json:"priv_why,omitempty"`
+	Listen    int            `json:"listen,omitempty"`
+	ListenWhy string         `json:"listen_why,omitempty"`
+	SSHExt    int            `json:"ssh_ext,omitempty"`
+	Crit      int            `json:"crit,omitempty"`
+	Cert      int            `json:"cert,omitempty"`
+	Managed   int            `json:"managed,omitempty"`
+	LongCert  int            `json:"long_cert,omitempty"`
+	Creds     map[string]int `json:"creds,omitempty"`
+}
+
+type saRecord struct {
+	Key          string    `json:"key"`
+	Name         string    `json:"name"`
+	Group        string    `json:"group"`
+	Owner        *Owner    `json:"owner,omitempty"`
+	Tags         []string  `json:"tags,omitempty"`
+	TierOverride Tier      `json:"tier_override,omitempty"`
+	TierReason   string    `json:"tier_reason,omitempty"`
+	Retired      bool      `json:"retired,omitempty"`
+	Separate     bool      `json:"separate,omitempty"` // operator split: not shared across envs
+	FirstSeen    time.Time `json:"first_seen"`
+	LastSeen     time.Time `json:"last_seen"`
+	Sum          summary   `json:"sum"`
+}
+
+type tokenRecord struct {
+	Token
+	Hash []byte `json:"hash"`
+}
+
+// factsOf extracts the facts of one scanned account.
+func factsOf(a *scan.Account) (facts, []credRef) {
+	var f facts
+	if a.Privileged {
+		f.Priv = true
+		f.PrivWhy = "privileged"
+		if len(a.PrivilegeReasons) > 0 {
+			f.PrivWhy = a.PrivilegeReasons[0]
+		} else if a.UID == 0 {
+			f.PrivWhy = "uid 0"
+		}
+	}
+	for _, s := range a.Exposure.Listening {
+		if !s.Loopback {
+			f.Listen = true
+			f.ListenWhy = fmt.Sprintf("listens on %s %s:%d", s.Proto, s.Address, s.Port)
+			break
+		}
+	}
+	var refs []credRef
+	for _, c := range a.Credentials {
+		if f.Creds == nil {
+			f.Creds = map[string]int{}
+		}
+		f.Creds[c.Type]++
+		if c.Type == scan.CredSSHAuthorizedKey || c.Type == scan.CredSSHPrivateKey {
+			f.SSHKeys++
+		}
+		if c.Fingerprint != "" {
+			refs = append(refs, credRef{FP: c.Fingerprint, Type: c.Type, Loc: c.Location})
+		}
+	}
+	sort.Slice(refs, func(i, j int) bool {
+		if refs[i].FP != refs[j].FP {
+			return refs[i].FP < refs[j].FP
+		}
+		return refs[i].Loc < refs[j].Loc
+	})
+	return f, refs
+}
+
+// contribOf is the share of a live instance on host h.
+func contribOf(r *instRecord, h *Host) contrib {
+	if r == nil || r.GoneAt != nil {
+		return contrib{}
+	}
+	c := contrib{Live: 1, Creds: r.Facts.Creds}
+	if r.Facts.Priv {
+		c.Priv, c.PrivWhy = 1, h.Hostname+": "+r.Facts.PrivWhy
+	}
+	if r.Facts.Listen {
+		c.Listen, c.ListenWhy = 1, h.Hostname+": "+r.Facts.ListenWhy
+	}
+	if r.Facts.SSHKeys > 0 && hasTag(h.Tags, TagExternal) {
+		c.SSHExt = 1
+	}
+	if hasTag(h.Tags, TagCritical) {
+		c.Crit = 1
+	}
+	if r.Cert != nil && r.Cert.RevokedAt == nil {
+		c.Cert = 1
+		if r.Cert.Managed {
+			c.Managed = 1
+		}
+		if r.Cert.NotAfter.Sub(r.Cert.NotBefore) > 24*time.Hour {
+			c.LongCert = 1
+		}
+	}
+	return c
+}
+
+// add adds sign*c to the summary.
+func (s *summary) add(c contrib, sign int) {
+	s.Live += sign * c.Live
+	s.Priv += sign * c.Priv
+	s.Listen += sign * c.Listen
+	s.SSHExt += sign * c.SSHExt
+	s.Crit += sign * c.Crit
+	s.Cert += sign * c.Cert
+	s.Managed += sign * c.Managed
+	s.LongCert += sign * c.LongCert
+	if sign > 0 {
+		if c.PrivWhy != "" && s.PrivWhy == "" {
+			s.PrivWhy = c.PrivWhy
+		}
+		if c.ListenWhy != "" && s.ListenWhy == "" {
+			s.ListenWhy = c.ListenWhy
+		}
+	}
+	if s.Priv == 0 {
+		s.PrivWhy = ""
+	}
+	if s.Listen == 0 {
+		s.ListenWhy = ""
+	}
+	for t, n := range c.Creds {
+		if s.Creds == nil {
+			s.Creds = map[string]int{}
+		}
+		s.Creds[t] += sign * n
+		if s.Creds[t] == 0 {
+			delete(s.Creds, t)
+		}
+	}
+}
+
+// static counts the summary's static credentials.
+func (s *summary) static() int {
+	n := 0
+	for _, v := range s.Creds {
+		n += v
+	}
+	return n
+}
+
+func hasTag(tags []string, t string) bool {
+	for _, x := range tags {
+		if x == t {
+			return true
+		}
+	}
+	return false
+}
+
+func tagValue(tags []string, prefix string) (string, bool) {
+	for _, x := range tags {
+		if v, ok := strings.CutPrefix(x, prefix); ok {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+func envOf(tags []string) string {
+	if v, ok := tagValue(tags, TagEnvPrefix); ok && v != "" {
+		return v
+	}
+	return DefaultEnv
+}
+
+func getJSON(tx Tx, table string, key []byte, v any) (bool, error) {
+	b, err := tx.Get(table, key)
+	if err != nil || b == nil {
+		return false, err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return false, fmt.Errorf("%s %q: corrupt record: %w", table, key, err)
+	}
+	return true, nil
+}
+
+func putJSON(tx Tx, table string, key []byte, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("%s %q: %w", table, key, err)
+	}
+	return tx.Put(table, key, b)
+}
+
+func jsonUnmarshal(table string, key, b []byte, v any) error {
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s %q: corrupt record: %w", table, key, err)
+	}
+	return nil
+}

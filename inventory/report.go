@@ -1,0 +1,209 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// ExpiringWindow is how far ahead reports look for expiring exceptions.
+const ExpiringWindow = 30 * 24 * time.Hour
+
+// Report is the organisation's progress, always per tier: never one flat
+// percentage. Ownerless privileged accounts come first.
+type Report struct {
+	GeneratedAt time.Time `json:"generated_at"`
+	// OwnerlessPrivileged lists tier 1 accounts without an owner.
+	OwnerlessPrivileged []AccountSummary `json:"ownerless_privileged"`
+	Tiers               []TierStats      `json:"tiers"`
+	// Shared lists credentials held by several hosts or accounts.
+	Shared []SharedCredential `json:"shared_credentials"`
+	// ExpiredExceptions are violations until renewed or closed.
+	ExpiredExceptions []Exception `json:"expired_exceptions"`
+	// ExpiringExceptions run out within ExpiringWindow.
+	ExpiringExceptions []Exception `json:"expiring_exceptions"`
+	// Retired counts retired service accounts (not in the tiers).
+	Retired int `json:"retired"`
+	// Instances counts live account instances over all tiers.
+	Instances int `json:"instances"`
+}
+
+// TierStats counts one tier's service accounts.
+type TierStats struct {
+	Tier Tier   `json:"tier"`
+	Name string `json:"name"`
+	// Accounts counts live, unretired service accounts.
+	Accounts  int `json:"accounts"`
+	WithOwner int `json:"with_owner"`
+	// ShortLived counts accounts on short-lived certificates (enrolled or
+	// managed); Managed those with no static credential left.
+	ShortLived int `json:"short_lived"`
+	Managed    int `json:"managed"`
+	Lapsed     int `json:"lapsed"`
+	// Static counts accounts still holding a static credential; Covered
+	// those of them fully covered by valid exceptions.
+	Static  int `json:"static"`
+	Covered int `json:"covered_by_exception"`
+	// ExpiringExceptions and ExpiredExceptions count exceptions on the
+	// tier's accounts.
+	ExpiringExceptions int `json:"exceptions_expiring_30d"`
+	ExpiredExceptions  int `json:"exceptions_expired"`
+	SharedSecrets      int `json:"shared_secret_accounts"`
+}
+
+// maxHolders bounds the holders listed per shared credential in a report.
+const maxHolders = 50
+
+// Report computes the report at now. It reads the per-service-account
+// summaries that ingest maintains, not the instances, so it stays fast for
+// hundreds of thousands of instances.
+func (inv *Inventory) Report(ctx context.Context, now time.Time) (*Report, error) {
+	now = now.UTC()
+	rep := &Report{GeneratedAt: now}
+	for t := TierPrivileged; t <= TierRest; t++ {
+		rep.Tiers = append(rep.Tiers, TierStats{Tier: t, Name: t.String()})
+	}
+	err := inv.store.View(ctx, func(tx Tx) error {
+		recs, err := allSA(tx)
+		if err != nil {
+			return err
+		}
+		v, err := loadView(tx, now, recs, true)
+		if err != nil {
+			return err
+		}
+		tierOfKey := map[string]Tier{}
+		for _, r := range recs {
+			if r.Retired {
+				rep.Retired++
+				continue
+			}
+			if r.Sum.Live == 0 {
+				continue
+			}
+			s := v.summarize(r)
+			tierOfKey[r.Key] = s.Tier
+			rep.Instances += s.Instances
+			ts := &rep.Tiers[s.Tier-1]
+			ts.Accounts++
+			if s.Owner != nil {
+				ts.WithOwner++
+			} else if s.Tier == TierPrivileged {
+				rep.OwnerlessPrivileged = append(rep.OwnerlessPrivileged, s)
+			}
+			switch s.Status {
+			case StatusEnrolled:
+				ts.ShortLived++
+			case StatusManaged:
+				ts.ShortLived++
+				ts.Managed++
+			case StatusLapsed:
+				ts.Lapsed++
+			}
+			if s.Static > 0 {
+				ts.Static++
+				if s.Status == StatusException {
+					ts.Covered++
+				}
+			}
+			if s.Strength == StrengthSharedSecret {
+				ts.SharedSecrets++
+			}
+		}
+		for key, excs := range v.exceptions {
+			t, ok := tierOfKey[key]
+			for _, e := range excs {
+				switch {
+				case e.Expired(now):
+					rep.ExpiredExceptions = append(rep.ExpiredExceptions, e)
+					if ok {
+						rep.Tiers[t-1].ExpiredExceptions++
+					}
+				case e.Valid(now) && e.Expires.Before(now.Add(ExpiringWindow)):
+					rep.ExpiringExceptions = append(rep.ExpiringExceptions, e)
+					if ok {
+						rep.Tiers[t-1].ExpiringExceptions++
+					}
+				}
+			}
+		}
+		rep.Shared, err = sharedCredentials(tx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	byExpiry := func(l []Exception) {
+		sort.Slice(l, func(i, j int) bool { return l[i].Expires.Before(l[j].Expires) })
+	}
+	byExpiry(rep.ExpiredExceptions)
+	byExpiry(rep.ExpiringExceptions)
+	sort.Slice(rep.OwnerlessPrivileged, func(i, j int) bool { return rep.OwnerlessPrivileged[i].Key < rep.OwnerlessPrivileged[j].Key })
+	return rep, nil
+}
+
+// SharedCredentials lists every credential fingerprint held by more than
+// one (host, account), most widely shared first.
+func (inv *Inventory) SharedCredentials(ctx context.Context) ([]SharedCredential, error) {
+	var out []SharedCredential
+	err := inv.store.View(ctx, func(tx Tx) error {
+		var err error
+		out, err = sharedCredentials(tx)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("shared credentials: %w", err)
+	}
+	return out, nil
+}
+
+func sharedCredentials(tx Tx) ([]SharedCredential, error) {
+	var out []SharedCredential
+	hostNames := map[string]string{}
+	err := tx.Scan(tFPCount, nil, func(k, _ []byte) error {
+		fp := string(k)
+		if n, err := fpCount(tx, fp); err != nil || n < 2 {
+			return err
+		}
+		sc := SharedCredential{Fingerprint: fp}
+		accts := map[string]bool{}
+		err := tx.Scan(tFP, prefix(fp), func(k, v []byte) error {
+			p := splitParts(k)
+			if len(p) != 3 {
+				return fmt.Errorf("fp %q: corrupt key", k)
+			}
+			sc.Type = string(v)
+			sc.HolderCount++
+			sa, err := tx.Get(tInstSA, join(p[1], p[2]))
+			if err != nil {
+				return err
+			}
+			accts[string(sa)] = true
+			if len(sc.Holders) < maxHolders {
+				name, ok := hostNames[p[1]]
+				if !ok {
+					var h hostRecord
+					if _, err := getJSON(tx, tHosts, []byte(p[1]), &h); err != nil {
+						return err
+					}
+					name = h.Hostname
+					hostNames[p[1]] = name
+				}
+				sc.Holders = append(sc.Holders, Holder{Host: name, Account: p[2]})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for a := range accts {
+			sc.Accounts = append(sc.Accounts, a)
+		}
+		sort.Strings(sc.Accounts)
+		out = append(out, sc)
+		return nil
+	})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].HolderCount > out[j].HolderCount })
+	return out, err
+}
