@@ -255,7 +255,7 @@ func redactArg(a string) string {
 	if k, v, ok := strings.Cut(u, "="); ok && v != "" && secretName(strings.TrimLeft(k, "-")) {
 		return k + "=" + redacted
 	}
-	if len(u) > 2 && u[0] == '-' && u[1] == 'p' && u[2] != '-' && !notPasswordFlags[u] {
+	if len(u) > 2 && u[0] == '-' && u[1] == 'p' && u[2] != '-' && !notPasswordFlags[u] && !strings.ContainsAny(u, " \t") {
 		return "-p" + redacted
 	}
 	if i := strings.Index(strings.ToLower(u), "authorization:"); i >= 0 {

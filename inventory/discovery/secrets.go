@@ -185,6 +185,9 @@ func secretName(name string) bool {
 		return true
 	}
 	norm := strings.Join(words, "_")
+	// Plural or derived forms name settings about tokens, not tokens:
+	// APACHE_SERVERTOKENS, MAX_TOKENS, TOKENIZER.
+	norm = strings.NewReplacer("TOKENS", "_", "TOKENIZ", "_").Replace(norm)
 	for _, p := range secretNameParts {
 		if strings.Contains(norm, p) {
 			return true

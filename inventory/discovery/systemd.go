@@ -180,6 +180,9 @@ func unitType(name string) string {
 // masked reports whether the unit file at p is a mask: a link to /dev/null
 // or an empty file.
 func masked(r *Root, p string) bool {
+	if t, err := r.Readlink(p); err == nil && path.Clean(t) == "/dev/null" {
+		return true
+	}
 	if t, err := r.Resolve(p); err == nil && t == "/dev/null" {
 		return true
 	}
@@ -317,6 +320,9 @@ func (rd *unitReader) read(name string) (unit, bool) {
 
 	u := unit{Name: name, Source: src, Enabled: rd.ix.enabled[name]}
 	spec := specifiers(name, inst)
+	if inst == "" && strings.Contains(name, "@.") {
+		spec = strings.NewReplacer() // a bare template: specifiers stay as written
+	}
 	var env []envVar
 	var envFiles []string
 	var setCreds []envVar
