@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -62,9 +63,49 @@ func isRegular(r *Root, p string) bool {
 var cronNicknames = map[string]bool{"@reboot": true, "@yearly": true, "@annually": true, "@monthly": true,
 	"@weekly": true, "@daily": true, "@midnight": true, "@hourly": true}
 
-// cronField is one time field: numbers, names, ranges, steps, lists, "*",
-// and cronie's "~" random ranges.
-var cronField = regexp.MustCompile(`^[0-9A-Za-z*/,~-]+$`)
+// cronRanges are the bounds of the five time fields.
+var cronRanges = [5][2]int{{0, 59}, {0, 23}, {1, 31}, {1, 12}, {0, 7}}
+
+// cronNames are the month and weekday names, by field.
+var cronNames = [5]map[string]int{3: {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7,
+	"aug": 8, "sep": 9, "oct": 10, "nov": 11, "dec": 12}, 4: {"sun": 0, "mon": 1, "tue": 2, "wed": 3, "thu": 4,
+	"fri": 5, "sat": 6}}
+
+// validCronField checks time field i: a list of "*", values, ranges
+// "a-b", cronie's random ranges "a~b", each with an optional "/step".
+func validCronField(s string, i int) bool {
+	value := func(v string, emptyOK bool) bool {
+		if v == "" {
+			return emptyOK
+		}
+		if _, ok := cronNames[i][strings.ToLower(v)]; ok {
+			return true
+		}
+		n, err := strconv.Atoi(v)
+		return err == nil && n >= cronRanges[i][0] && n <= cronRanges[i][1]
+	}
+	for _, item := range strings.Split(s, ",") {
+		base, step, hasStep := strings.Cut(item, "/")
+		if n, err := strconv.Atoi(step); hasStep && (err != nil || n <= 0) {
+			return false
+		}
+		if base == "*" || base == "~" {
+			continue
+		}
+		if lo, hi, ok := strings.Cut(base, "~"); ok {
+			if !value(lo, true) || !value(hi, true) {
+				return false
+			}
+		} else if lo, hi, ok := strings.Cut(base, "-"); ok {
+			if !value(lo, false) || !value(hi, false) {
+				return false
+			}
+		} else if !value(base, false) {
+			return false
+		}
+	}
+	return true
+}
 
 // cronEnv is an environment assignment line: NAME=value, with optional
 // blanks around "=" and an optionally quoted name.
@@ -80,11 +121,17 @@ func parseCrontab(file, user string, data []byte, w *warnings) []cronJob {
 		if line == "" || line[0] == '#' || cronEnv.MatchString(line) {
 			return
 		}
+		// A leading "-" on the minute field (SUSE, vixie) only turns off
+		// syslog logging of the job.
+		line = strings.TrimPrefix(line, "-")
 		f := strings.Fields(line)
+		if len(f) == 0 {
+			return
+		}
 		nsched := 5
 		if strings.HasPrefix(f[0], "@") {
 			if !cronNicknames[strings.ToLower(f[0])] {
-				w.add(file, n, "unknown schedule %s", clip(f[0]))
+				w.add(file, n, "unknown @ schedule")
 				return
 			}
 			nsched = 1
@@ -97,9 +144,9 @@ func parseCrontab(file, user string, data []byte, w *warnings) []cronJob {
 			w.add(file, n, "crontab line has %d fields, want at least %d", len(f), need)
 			return
 		}
-		for _, s := range f[:nsched] {
-			if nsched == 5 && !cronField.MatchString(s) {
-				w.add(file, n, "bad time field %s", clip(s))
+		for i, s := range f[:nsched] {
+			if nsched == 5 && !validCronField(s, i) {
+				w.add(file, n, "bad time field %d", i+1)
 				return
 			}
 		}
