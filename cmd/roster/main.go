@@ -27,6 +27,17 @@ func newApp() *cli.App {
 		Version: version,
 		Commands: []*cli.Command{
 			scanCommand(),
+			serverCommand(),
+			reportCommand(),
+			accountsCommand(),
+			accountCommand(),
+			hostsCommand(),
+			ownerCommand(),
+			exceptionCommand(),
+			tokenCommand(),
+			enrollCommand(),
+			revokeCommand(),
+			auditCommand(),
 		},
 		ExitErrHandler: printError,
 	}

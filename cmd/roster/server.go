@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rosterhq/roster/cmd/roster/internal/server"
+	"github.com/urfave/cli/v2"
+)
+
+func serverCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "server",
+		Usage: "run the roster server: inventory, operator API and built-in CA over HTTPS",
+		Description: "The first start initialises --data: CA root and intermediate, the server's TLS certificate and a\n" +
+			"first admin token in DATA/admin.token. Later starts reuse it; a damaged or foreign directory is an error.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "data", Value: "./roster-data", Usage: "data directory"},
+			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8443", Usage: "HTTPS listen address"},
+			&cli.StringFlag{Name: "key-passphrase-file", Usage: "file holding the passphrase that encrypts the CA keys"},
+			&cli.StringFlag{Name: "trust-domain", Value: "roster.local", Usage: "SPIFFE trust domain of issued identities (used at init)"},
+			&cli.DurationFlag{Name: "default-validity", Value: time.Hour, Usage: "lifetime of issued certificates"},
+			&cli.DurationFlag{Name: "min-validity", Value: 5 * time.Minute, Usage: "shortest lifetime the policy allows"},
+			&cli.BoolFlag{Name: "scan-on-start", Value: true, Usage: "scan this host at start so the inventory is not empty"},
+			&cli.StringFlag{Name: "scan-root", Value: "/", Usage: "root filesystem scanned at start"},
+			&cli.Int64Flag{Name: "max-scan-bytes", Value: 8 << 20, Usage: "largest scan report accepted"},
+			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
+			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "log level: debug, info, warn, error"},
+		},
+		Action: func(c *cli.Context) error {
+			log, err := newLogger(c.String("log-format"), c.String("log-level"))
+			if err != nil {
+				return err
+			}
+			var pass []byte
+			if p := c.String("key-passphrase-file"); p != "" {
+				data, err := os.ReadFile(p)
+				if err != nil {
+					return fmt.Errorf("--key-passphrase-file: %w", err)
+				}
+				pass = []byte(strings.TrimRight(string(data), "\r\n"))
+				if len(pass) == 0 {
+					return fmt.Errorf("--key-passphrase-file %s is empty", p)
+				}
+			}
+			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, os.Interrupt)
+			defer stop()
+			return server.Run(ctx, server.Config{
+				DataDir:         c.String("data"),
+				Listen:          c.String("listen"),
+				KeyPassphrase:   pass,
+				TrustDomain:     c.String("trust-domain"),
+				DefaultValidity: c.Duration("default-validity"),
+				MinValidity:     c.Duration("min-validity"),
+				ScanOnStart:     c.Bool("scan-on-start"),
+				ScanRoot:        c.String("scan-root"),
+				MaxScanBytes:    c.Int64("max-scan-bytes"),
+				Logger:          log,
+				Out:             c.App.Writer,
+			})
+		},
+	}
+}
+
+// newLogger builds the slog logger the server logs with, on stderr.
+func newLogger(format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: expected debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: expected text or json", format)
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/rosterhq/roster/cmd/roster/internal/client"
+	"github.com/rosterhq/roster/inventory/scan"
+)
+
+// submitter sends scan reports to the server with an operator token.
+type submitter struct {
+	api *client.Client
+}
+
+func newSubmitter() (*submitter, error) {
+	cfg, err := client.Load()
+	if err != nil {
+		return nil, err
+	}
+	api, err := client.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &submitter{api: api}, nil
+}
+
+// fingerprintKey fetches the server's fingerprint key, so that this scan's
+// fingerprints agree with every other host's.
+func (s *submitter) fingerprintKey(ctx context.Context) ([]byte, error) {
+	var out struct {
+		Key string `json:"fingerprint_key"`
+	}
+	if err := s.api.Do(ctx, http.MethodGet, "/v1/scan-config", nil, &out); err != nil {
+		return nil, fmt.Errorf("fetching the server's fingerprint key: %w", err)
+	}
+	key, err := base64.StdEncoding.DecodeString(out.Key)
+	if err != nil || len(key) < 16 {
+		return nil, fmt.Errorf("server sent an unusable fingerprint key")
+	}
+	return key, nil
+}
+
+// ingestSummary is the part of the server's ingest result the CLI prints.
+type ingestSummary struct {
+	Hostname        string `json:"hostname"`
+	Accounts        int    `json:"accounts"`
+	AccountsNew     int    `json:"accounts_new"`
+	AccountsGone    int    `json:"accounts_gone"`
+	CredentialsNew  int    `json:"credentials_new"`
+	CredentialsGone int    `json:"credentials_gone"`
+	Unchanged       bool   `json:"unchanged"`
+}
+
+// submit posts rep and prints what the server made of it.
+func (s *submitter) submit(ctx context.Context, rep *scan.Report, w io.Writer) error {
+	var res ingestSummary
+	if err := s.api.Do(ctx, http.MethodPost, "/v1/scans", rep, &res); err != nil {
+		return fmt.Errorf("submitting the scan: %w", err)
+	}
+	if res.Unchanged {
+		fmt.Fprintf(w, "submitted scan of %s: %d accounts, nothing changed\n", res.Hostname, res.Accounts)
+		return nil
+	}
+	fmt.Fprintf(w, "submitted scan of %s: %d accounts (%d new, %d gone), credentials %d new, %d gone\n",
+		res.Hostname, res.Accounts, res.AccountsNew, res.AccountsGone, res.CredentialsNew, res.CredentialsGone)
+	return nil
+}
