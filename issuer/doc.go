@@ -1,0 +1,46 @@
+// Package issuer decides who gets a certificate and issues it through the
+// built-in CA (package ca): enrollment tokens, enrollment, renewal, rekey,
+// revocation, all checked against the inventory and audited there.
+//
+// Start with [New] (a [Config] with the open CA and the inventory, through
+// the small [Store] interface), then:
+//
+//   - [Issuer.CreateEnrollToken] for the operator's `roster enroll`: checks
+//     the policy first, returns a one-time token (stored only as a hash);
+//   - [Issuer.Handler] for the agents: POST /v1/enroll (token + CSR),
+//     POST /1.0/renew and POST /1.0/rekey (mTLS), answering in step-ca's
+//     sign response shape so step clients can renew against roster;
+//   - [Issuer.Revoke] for `roster revoke`;
+//   - [Issuer.AuthenticateHost] for scan submissions signed by a host
+//     identity.
+//
+// # Identities
+//
+// Every certificate names one inventory identity as a SPIFFE ID ([ID]):
+// spiffe://TD/host/HOST/sa/ACCOUNT, or spiffe://TD/host/HOST for a host. The
+// names come from the inventory (the token's binding, or the presented
+// certificate's URI SAN), never from the CSR.
+//
+// # Policy
+//
+// [AccountPolicy] decides eligibility; [DefaultPolicy] refuses, with a
+// [*DeniedError] carrying a reason and a hint, an account without an owner,
+// a retired one, one gone from its host, and one shared across
+// environments. It is checked at token creation, at enrollment and at every
+// renewal, so an identity that stops being eligible stops getting
+// certificates within one certificate lifetime.
+//
+// # Renewal checks
+//
+// The embedded authority's RenewContext re-signs any certificate it is
+// given (it checks revocation only). Before renewing, the issuer verifies
+// the client certificate's chain to its own root, that it has not expired
+// (no grace), that it is not revoked, that its identity is still eligible,
+// and that the identity's current certificate was not revoked.
+//
+// # Audit
+//
+// Token creation, issuance, renewal and revocation are audited by the
+// inventory methods that record them; the issuer audits token use and every
+// refusal with its reason. No token, hash or key reaches a log or the audit.
+package issuer

@@ -1,0 +1,229 @@
+package issuer
+
+import (
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/rosterhq/roster/inventory"
+)
+
+// maxBody bounds enroll and rekey request bodies.
+const maxBody = 64 << 10
+
+// SignResponse is step-ca's sign/renew response: PEM strings of the leaf,
+// the issuing CA and the chain (leaf first).
+type SignResponse struct {
+	Crt       string   `json:"crt"`
+	CA        string   `json:"ca"`
+	CertChain []string `json:"certChain"`
+}
+
+// EnrollRequest is the body of POST /v1/enroll. "ott" is accepted as
+// step-ca's name for the token.
+type EnrollRequest struct {
+	Token string `json:"token"`
+	OTT   string `json:"ott,omitempty"`
+	CSR   string `json:"csr"`
+}
+
+// RekeyRequest is the body of POST /1.0/rekey.
+type RekeyRequest struct {
+	CSR string `json:"csr"`
+}
+
+// ErrorResponse is every error body. Message and Status repeat Error and
+// the HTTP status for step clients.
+type ErrorResponse struct {
+	Error   string `json:"error"`
+	Hint    string `json:"hint,omitempty"`
+	Status  int    `json:"status"`
+	Message string `json:"message"`
+}
+
+// Handler serves the agent-facing endpoints:
+//
+//	POST /v1/enroll  {"token", "csr"}  -> SignResponse (201)
+//	POST /1.0/renew  mTLS              -> SignResponse (201)
+//	POST /1.0/rekey  mTLS + {"csr"}    -> SignResponse (201)
+//
+// The listener must request (not verify) client certificates
+// (tls.RequestClientCert): the issuer verifies them against its own root.
+func (i *Issuer) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/enroll", i.serveEnroll)
+	mux.HandleFunc("POST /1.0/renew", i.serveRenew)
+	mux.HandleFunc("POST /1.0/rekey", i.serveRekey)
+	return mux
+}
+
+func (i *Issuer) serveEnroll(w http.ResponseWriter, r *http.Request) {
+	var req EnrollRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		i.writeError(w, r, err)
+		return
+	}
+	if req.Token == "" {
+		req.Token = req.OTT
+	}
+	if req.Token == "" {
+		i.writeError(w, r, &RequestError{Reason: `field "token" is missing`})
+		return
+	}
+	csr, err := ParseCSR([]byte(req.CSR))
+	if err != nil {
+		i.writeError(w, r, &RequestError{Reason: `field "csr": ` + err.Error()})
+		return
+	}
+	ctx := inventory.WithActor(r.Context(), "enroll")
+	chain, err := i.Enroll(ctx, req.Token, csr)
+	if err != nil {
+		i.writeError(w, r, err)
+		return
+	}
+	writeChain(w, chain)
+}
+
+func (i *Issuer) serveRenew(w http.ResponseWriter, r *http.Request) {
+	chain, err := i.Renew(r.Context(), peerCerts(r))
+	if err != nil {
+		i.writeError(w, r, err)
+		return
+	}
+	writeChain(w, chain)
+}
+
+func (i *Issuer) serveRekey(w http.ResponseWriter, r *http.Request) {
+	var req RekeyRequest
+	if err := decodeBody(w, r, &req); err != nil {
+		i.writeError(w, r, err)
+		return
+	}
+	csr, err := ParseCSR([]byte(req.CSR))
+	if err != nil {
+		i.writeError(w, r, &RequestError{Reason: `field "csr": ` + err.Error()})
+		return
+	}
+	chain, err := i.Rekey(r.Context(), peerCerts(r), csr)
+	if err != nil {
+		i.writeError(w, r, err)
+		return
+	}
+	writeChain(w, chain)
+}
+
+// decodeBody reads one JSON object of at most maxBody bytes.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return &RequestError{Reason: fmt.Sprintf("request body is larger than %d bytes", maxBody)}
+		}
+		return &RequestError{Reason: "request body is not a JSON object: " + jsonErrText(err)}
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return &RequestError{Reason: "request body has data after the JSON object"}
+	}
+	return nil
+}
+
+// jsonErrText describes a decoding error without quoting the input (which
+// may hold a token).
+func jsonErrText(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("syntax error at byte %d", se.Offset)
+	case errors.As(err, &te):
+		return fmt.Sprintf("field %q must be a %s", te.Field, te.Type)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "unexpected end of input"
+	}
+	return "malformed"
+}
+
+// ParseCSR decodes one PEM "CERTIFICATE REQUEST" (or "NEW CERTIFICATE
+// REQUEST") block and checks its signature. Only whitespace may surround
+// the block.
+func ParseCSR(b []byte) (*x509.CertificateRequest, error) {
+	block, rest := pem.Decode(b)
+	if block == nil {
+		return nil, errors.New("no PEM block")
+	}
+	if block.Type != "CERTIFICATE REQUEST" && block.Type != "NEW CERTIFICATE REQUEST" {
+		return nil, fmt.Errorf("PEM block is %q, want CERTIFICATE REQUEST", trunc(block.Type))
+	}
+	if len(strings.TrimSpace(string(rest))) != 0 {
+		return nil, errors.New("data after the PEM block")
+	}
+	csr, err := x509.ParseCertificateRequest(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("not a certificate request: %w", err)
+	}
+	if err := csr.CheckSignature(); err != nil {
+		return nil, fmt.Errorf("signature does not verify: %w", err)
+	}
+	return csr, nil
+}
+
+func writeChain(w http.ResponseWriter, chain []*x509.Certificate) {
+	resp := SignResponse{Crt: pemCert(chain[0])}
+	if len(chain) > 1 {
+		resp.CA = pemCert(chain[1])
+	}
+	for _, c := range chain {
+		resp.CertChain = append(resp.CertChain, pemCert(c))
+	}
+	writeJSON(w, http.StatusCreated, resp)
+}
+
+func pemCert(c *x509.Certificate) string {
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw}))
+}
+
+// hinter is implemented by the issuer's typed errors.
+type hinter interface{ Hint() string }
+
+// writeError maps an error to a status and a JSON body. Internal errors
+// are logged and answered with a generic message.
+func (i *Issuer) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := http.StatusInternalServerError
+	var (
+		denied *DeniedError
+		reqErr *RequestError
+		auth   *AuthError
+	)
+	var h hinter
+	switch {
+	case errors.As(err, &denied):
+		code, h = http.StatusForbidden, denied
+	case errors.As(err, &reqErr):
+		code, h = http.StatusBadRequest, reqErr
+	case errors.As(err, &auth):
+		code, h = http.StatusUnauthorized, auth
+	}
+	msg := err.Error()
+	hint := ""
+	if h != nil {
+		hint = h.Hint()
+	}
+	if code == http.StatusInternalServerError {
+		i.log.ErrorContext(r.Context(), "request failed", slog.String("path", r.URL.Path), slog.String("error", msg))
+		msg = "internal error"
+	}
+	writeJSON(w, code, ErrorResponse{Error: msg, Hint: hint, Status: code, Message: msg})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,401 @@
+package issuer
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/rosterhq/roster/ca"
+	"github.com/rosterhq/roster/inventory"
+)
+
+// Store is what the issuer needs from the inventory; *inventory.Inventory
+// implements it.
+type Store interface {
+	Identity(ctx context.Context, host, account string) (inventory.IdentityState, error)
+	GetAccount(ctx context.Context, name string) (*inventory.Account, error)
+	RecordIssued(ctx context.Context, host, account, serial string, notBefore, notAfter time.Time, renewal bool) error
+	RecordRevoked(ctx context.Context, serial, reason string) error
+	CreateEnrollToken(ctx context.Context, t inventory.EnrollToken) error
+	RedeemEnrollToken(ctx context.Context, hash []byte, now time.Time) (inventory.EnrollToken, error)
+	AppendAudit(ctx context.Context, e inventory.AuditEvent) error
+}
+
+// Defaults for enrollment tokens.
+const (
+	DefaultEnrollValidity = 15 * time.Minute
+	MaxEnrollValidity     = 7 * 24 * time.Hour
+	tokenPrefix           = "ret_" // roster enrollment token
+	tokenBytes            = 32     // 256 bits
+)
+
+// Config configures [New].
+type Config struct {
+	CA        *ca.CA
+	Inventory Store
+	// Policy decides eligibility; default [DefaultPolicy].
+	Policy AccountPolicy
+	// TierValidity overrides the CA's default certificate validity per
+	// impact tier (within the CA's bounds).
+	TierValidity map[inventory.Tier]time.Duration
+	// Logger receives one record per decision; default slog.Default().
+	Logger *slog.Logger
+	// Now is the clock for token expiry; default time.Now.
+	Now func() time.Time
+}
+
+// Issuer turns inventory identities into certificates: enrollment tokens,
+// enrollment, renewal, rekey, revocation, with policy and audit.
+type Issuer struct {
+	ca     *ca.CA
+	store  Store
+	policy AccountPolicy
+	tiers  map[inventory.Tier]time.Duration
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+// New checks the configuration and returns an Issuer.
+func New(cfg Config) (*Issuer, error) {
+	if cfg.CA == nil || cfg.Inventory == nil {
+		return nil, errors.New("issuer: CA and Inventory are required")
+	}
+	i := &Issuer{ca: cfg.CA, store: cfg.Inventory, policy: cfg.Policy, log: cfg.Logger, now: cfg.Now, tiers: map[inventory.Tier]time.Duration{}}
+	if i.policy == nil {
+		i.policy = DefaultPolicy
+	}
+	if i.log == nil {
+		i.log = slog.Default()
+	}
+	if i.now == nil {
+		i.now = time.Now
+	}
+	_, lo, hi := cfg.CA.Validity()
+	for t, d := range cfg.TierValidity {
+		if d < lo || d > hi {
+			return nil, fmt.Errorf("issuer: validity %s for tier %d is outside the CA's bounds [%s, %s]", d, t, lo, hi)
+		}
+		i.tiers[t] = d
+	}
+	return i, nil
+}
+
+// RequestError is a malformed request (bad CSR, unsupported key, bad
+// token format); HTTP 400.
+type RequestError struct {
+	Reason   string
+	HintText string
+}
+
+func (e *RequestError) Error() string { return e.Reason }
+
+// Hint is the next step ("" if none).
+func (e *RequestError) Hint() string { return e.HintText }
+
+// AuthError is a caller that did not prove itself: no, foreign, expired or
+// revoked client certificate, or an unknown, used or expired enrollment
+// token; HTTP 401. Err is one of ca.ErrUntrusted, ca.ErrExpired,
+// ca.ErrRevoked, ErrNoClientCert, or an inventory.ErrEnroll* sentinel.
+type AuthError struct {
+	Reason   string
+	HintText string
+	Err      error
+}
+
+func (e *AuthError) Error() string { return e.Reason }
+
+// Hint is the next step ("" if none).
+func (e *AuthError) Hint() string { return e.HintText }
+
+func (e *AuthError) Unwrap() error { return e.Err }
+
+// ErrNoClientCert: a renewal or scan submission without a client
+// certificate.
+var ErrNoClientCert = errors.New("no client certificate")
+
+// EnrollTicket is what an operator hands to the agent.
+type EnrollTicket struct {
+	// Token is the one-time secret; it is shown once and stored only as a
+	// SHA-256 hash.
+	Token           string    `json:"token"`
+	RootFingerprint string    `json:"root_fingerprint"`
+	ExpiresAt       time.Time `json:"expires_at"`
+	Identity        string    `json:"identity"`
+}
+
+// Audit actions written by the issuer (the inventory writes cert.issue,
+// cert.renew and cert.revoke for successes, and enroll.token.create).
+const (
+	actTokenCreate = "enroll.token.create"
+	actTokenUse    = "enroll.token.use"
+	actIssue       = "cert.issue"
+	actRenew       = "cert.renew"
+	actRekey       = "cert.rekey"
+	actRevoke      = "cert.revoke"
+)
+
+// identityState reads the inventory and applies the policy.
+func (i *Issuer) identityState(ctx context.Context, id ID) (inventory.IdentityState, error) {
+	s, err := i.store.Identity(ctx, id.Host, id.Account)
+	if err != nil {
+		return s, fmt.Errorf("issuer: %s: %w", id.Label(), err)
+	}
+	if err := i.policy(ctx, s); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+// CreateEnrollToken checks the identity against the policy and creates a
+// one-time enrollment token for it, valid for valid (default 15 minutes,
+// at most 7 days). account "" enrolls the host identity.
+func (i *Issuer) CreateEnrollToken(ctx context.Context, host, account string, valid time.Duration) (EnrollTicket, error) {
+	if valid == 0 {
+		valid = DefaultEnrollValidity
+	}
+	if valid < 0 || valid > MaxEnrollValidity {
+		return EnrollTicket{}, &RequestError{Reason: fmt.Sprintf("token validity %s is not within (0, %s]", valid, MaxEnrollValidity)}
+	}
+	id, err := NewID(i.ca.TrustDomain(), host, account)
+	if err != nil {
+		return EnrollTicket{}, &RequestError{Reason: err.Error()}
+	}
+	if _, err := i.identityState(ctx, id); err != nil {
+		i.refused(ctx, actTokenCreate, id, "", err)
+		return EnrollTicket{}, err
+	}
+	raw := make([]byte, tokenBytes)
+	if _, err := rand.Read(raw); err != nil {
+		return EnrollTicket{}, fmt.Errorf("issuer: token: %w", err)
+	}
+	token := tokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
+	sum := sha256.Sum256([]byte(token))
+	exp := i.now().Add(valid).UTC().Truncate(time.Second)
+	if err := i.store.CreateEnrollToken(ctx, inventory.EnrollToken{
+		Hash: sum[:], Host: host, Account: account, ExpiresAt: exp, CreatedBy: inventory.ActorFrom(ctx),
+	}); err != nil {
+		return EnrollTicket{}, fmt.Errorf("issuer: store enrollment token for %s: %w", id.Label(), err)
+	}
+	i.log.InfoContext(ctx, "enrollment token created", slog.String("host", host), slog.String("account", account),
+		slog.Time("expires_at", exp))
+	return EnrollTicket{Token: token, RootFingerprint: i.ca.RootFingerprint(), ExpiresAt: exp, Identity: id.String()}, nil
+}
+
+// tokenHash checks the token's shape and returns its SHA-256. A malformed
+// token is refused without a store lookup.
+func tokenHash(token string) ([]byte, bool) {
+	body, ok := strings.CutPrefix(token, tokenPrefix)
+	if !ok || base64.RawURLEncoding.DecodedLen(len(body)) != tokenBytes {
+		return nil, false
+	}
+	if _, err := base64.RawURLEncoding.DecodeString(body); err != nil {
+		return nil, false
+	}
+	sum := sha256.Sum256([]byte(token))
+	return sum[:], true
+}
+
+// Enroll redeems a one-time token and issues the first certificate for
+// its identity with the CSR's public key. It returns the leaf and the
+// intermediate. The CSR's names are ignored.
+func (i *Issuer) Enroll(ctx context.Context, token string, csr *x509.CertificateRequest) ([]*x509.Certificate, error) {
+	if err := checkCSR(csr); err != nil {
+		return nil, err
+	}
+	hash, ok := tokenHash(token)
+	if !ok {
+		err := &AuthError{Reason: "enrollment token is malformed", HintText: "pass the token exactly as roster enroll printed it", Err: inventory.ErrEnrollUnknown}
+		i.refused(ctx, actTokenUse, ID{}, "", err)
+		return nil, err
+	}
+	t, err := i.store.RedeemEnrollToken(ctx, hash, i.now())
+	if err != nil {
+		var reason string
+		switch {
+		case errors.Is(err, inventory.ErrEnrollUnknown):
+			reason = "enrollment token is not known"
+		case errors.Is(err, inventory.ErrEnrollUsed):
+			reason = "enrollment token has already been used"
+		case errors.Is(err, inventory.ErrEnrollExpired):
+			reason = "enrollment token has expired"
+		default:
+			return nil, fmt.Errorf("issuer: redeem enrollment token: %w", err)
+		}
+		aerr := &AuthError{Reason: reason, HintText: "ask an operator for a new one: roster enroll ACCOUNT --host HOST", Err: err}
+		i.refused(ctx, actTokenUse, ID{Host: t.Host, Account: t.Account}, "", aerr)
+		return nil, aerr
+	}
+	id, err := NewID(i.ca.TrustDomain(), t.Host, t.Account)
+	if err != nil {
+		return nil, fmt.Errorf("issuer: stored token names a bad identity: %w", err)
+	}
+	i.audit(ctx, inventory.AuditEvent{Action: actTokenUse, Host: id.Host, Account: id.Account, Outcome: inventory.OutcomeOK})
+	ctx = inventory.WithActor(ctx, "enroll:"+id.String())
+	s, err := i.identityState(ctx, id)
+	if err != nil {
+		i.refused(ctx, actIssue, id, "", err)
+		return nil, err
+	}
+	chain, err := i.ca.Sign(ctx, csr, ca.Identity{URI: id.URL(), CommonName: id.CommonName()}, i.tiers[s.Tier])
+	if err != nil {
+		return nil, fmt.Errorf("issuer: enroll %s: %w", id.Label(), err)
+	}
+	if err := i.record(ctx, id, chain[0], false); err != nil {
+		return nil, err
+	}
+	i.log.InfoContext(ctx, "certificate issued", slog.String("host", id.Host), slog.String("account", id.Account),
+		slog.String("serial", chain[0].SerialNumber.String()), slog.Time("not_after", chain[0].NotAfter))
+	return chain, nil
+}
+
+// checkCSR verifies the request's signature and key type.
+func checkCSR(csr *x509.CertificateRequest) error {
+	if csr == nil {
+		return &RequestError{Reason: "certificate request is missing"}
+	}
+	if err := csr.CheckSignature(); err != nil {
+		return &RequestError{Reason: "certificate request signature does not verify: " + err.Error()}
+	}
+	if err := ca.CheckPublicKey(csr.PublicKey); err != nil {
+		return &RequestError{Reason: err.Error(), HintText: "generate an ECDSA P-256 key (the default)"}
+	}
+	return nil
+}
+
+// Renew verifies the client certificate (peer[0]: chain to this CA's root,
+// not expired, not revoked), checks that its identity is still eligible and
+// issues a new certificate with the same identity and key.
+func (i *Issuer) Renew(ctx context.Context, peer []*x509.Certificate) ([]*x509.Certificate, error) {
+	return i.renew(ctx, peer, nil)
+}
+
+// Rekey is [Issuer.Renew] with the public key of csr.
+func (i *Issuer) Rekey(ctx context.Context, peer []*x509.Certificate, csr *x509.CertificateRequest) ([]*x509.Certificate, error) {
+	if err := checkCSR(csr); err != nil {
+		return nil, err
+	}
+	return i.renew(ctx, peer, csr)
+}
+
+func (i *Issuer) renew(ctx context.Context, peer []*x509.Certificate, csr *x509.CertificateRequest) ([]*x509.Certificate, error) {
+	action := actRenew
+	if csr != nil {
+		action = actRekey
+	}
+	id, leaf, err := i.verifyPeer(ctx, peer)
+	if err != nil {
+		serial := ""
+		if len(peer) > 0 {
+			serial = peer[0].SerialNumber.String()
+		}
+		i.refused(ctx, action, id, serial, err)
+		return nil, err
+	}
+	serial := leaf.SerialNumber.String()
+	ctx = inventory.WithActor(ctx, id.String())
+	s, err := i.identityState(ctx, id)
+	if err == nil && s.Cert != nil && s.Cert.RevokedAt != nil {
+		err = &DeniedError{Host: id.Host, Account: id.Account,
+			Reason:   fmt.Sprintf("the certificate of %s was revoked", id.Label()),
+			HintText: "enroll it again: " + enrollCommand(id)}
+	}
+	if err != nil {
+		i.refused(ctx, action, id, serial, err)
+		return nil, err
+	}
+	var chain []*x509.Certificate
+	if csr == nil {
+		chain, err = i.ca.Renew(ctx, leaf)
+	} else {
+		chain, err = i.ca.Rekey(ctx, leaf, csr.PublicKey)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("issuer: %s %s: %w", action, id.Label(), err)
+	}
+	if err := i.record(ctx, id, chain[0], true); err != nil {
+		return nil, err
+	}
+	i.log.InfoContext(ctx, "certificate renewed", slog.String("host", id.Host), slog.String("account", id.Account),
+		slog.String("old_serial", serial), slog.String("serial", chain[0].SerialNumber.String()),
+		slog.Bool("rekey", csr != nil), slog.Time("not_after", chain[0].NotAfter))
+	return chain, nil
+}
+
+// verifyPeer checks a client certificate and returns its identity.
+func (i *Issuer) verifyPeer(ctx context.Context, peer []*x509.Certificate) (ID, *x509.Certificate, error) {
+	if len(peer) == 0 {
+		return ID{}, nil, &AuthError{Reason: "a client certificate is required", HintText: "connect with the certificate to renew (mTLS)", Err: ErrNoClientCert}
+	}
+	leaf := peer[0]
+	if err := i.ca.Verify(ctx, leaf); err != nil {
+		hint := "enroll again: roster enroll ACCOUNT --host HOST"
+		reason := "client certificate is not valid"
+		switch {
+		case errors.Is(err, ca.ErrExpired):
+			reason = "client certificate has expired"
+		case errors.Is(err, ca.ErrRevoked):
+			reason = "client certificate has been revoked"
+		case errors.Is(err, ca.ErrUntrusted):
+			reason = "client certificate is not issued by this roster CA"
+			hint = "use a certificate issued by this server (root fingerprint " + i.ca.RootFingerprint() + ")"
+		default:
+			return ID{}, nil, err
+		}
+		id, _ := idFromCert(leaf)
+		return id, nil, &AuthError{Reason: reason, HintText: hint, Err: err}
+	}
+	id, err := idFromCert(leaf)
+	if err != nil || id.TrustDomain != i.ca.TrustDomain() {
+		return ID{}, nil, &AuthError{Reason: "client certificate does not name a roster identity", Err: ca.ErrUntrusted}
+	}
+	return id, leaf, nil
+}
+
+// idFromCert parses the one URI SAN of a roster certificate.
+func idFromCert(c *x509.Certificate) (ID, error) {
+	if len(c.URIs) != 1 {
+		return ID{}, fmt.Errorf("%w: certificate has %d URI SANs, want 1", ErrBadID, len(c.URIs))
+	}
+	return ParseURL(c.URIs[0])
+}
+
+// record updates the inventory after an issuance or renewal.
+func (i *Issuer) record(ctx context.Context, id ID, leaf *x509.Certificate, renewal bool) error {
+	if err := i.store.RecordIssued(ctx, id.Host, id.Account, leaf.SerialNumber.String(), leaf.NotBefore, leaf.NotAfter, renewal); err != nil {
+		return fmt.Errorf("issuer: record certificate %s for %s: %w", leaf.SerialNumber, id.Label(), err)
+	}
+	return nil
+}
+
+func enrollCommand(id ID) string {
+	if id.Account == "" {
+		return "roster enroll --host " + id.Host
+	}
+	return "roster enroll " + id.Account + " --host " + id.Host
+}
+
+// refused logs and audits a refusal. err's text is the reason; no error
+// here carries a secret.
+func (i *Issuer) refused(ctx context.Context, action string, id ID, serial string, err error) {
+	i.log.WarnContext(ctx, "request refused", slog.String("action", action), slog.String("host", id.Host),
+		slog.String("account", id.Account), slog.String("serial", serial), slog.String("reason", err.Error()))
+	i.audit(ctx, inventory.AuditEvent{Action: action, Host: id.Host, Account: id.Account, Serial: serial,
+		Outcome: inventory.OutcomeRefused, Reason: err.Error()})
+}
+
+func (i *Issuer) audit(ctx context.Context, e inventory.AuditEvent) {
+	e.Time = i.now().UTC()
+	if e.Actor == "" {
+		e.Actor = inventory.ActorFrom(ctx)
+	}
+	if err := i.store.AppendAudit(ctx, e); err != nil {
+		i.log.ErrorContext(ctx, "audit append failed", slog.String("action", e.Action), slog.String("error", err.Error()))
+	}
+}

@@ -1,0 +1,124 @@
+package issuer
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/rosterhq/roster/ca"
+	"github.com/rosterhq/roster/inventory"
+)
+
+// RevokeRequest names what to revoke: a serial (decimal, as roster prints
+// it), or an identity: Account on Host, the host identity (Host only), or
+// Account on every host it has a certificate on (Account only).
+type RevokeRequest struct {
+	Host, Account string
+	Serial        string
+	Reason        string
+}
+
+// RevokeResult lists the serials revoked.
+type RevokeResult struct {
+	Serials []string `json:"serials"`
+}
+
+// ErrNothingToRevoke: the identity holds no unrevoked certificate.
+var ErrNothingToRevoke = errors.New("no unrevoked certificate to revoke")
+
+// Revoke revokes certificates: the serial given, or the current
+// certificate of the identity. Renewal is refused from then on (also for an
+// older certificate of a revoked identity, until it is enrolled again) and
+// the CRL is reissued.
+func (i *Issuer) Revoke(ctx context.Context, req RevokeRequest) (RevokeResult, error) {
+	var res RevokeResult
+	type target struct {
+		id     ID
+		serial string
+	}
+	var targets []target
+	switch {
+	case req.Serial != "":
+		targets = append(targets, target{serial: req.Serial})
+	case req.Host != "":
+		id, err := NewID(i.ca.TrustDomain(), req.Host, req.Account)
+		if err != nil {
+			return res, &RequestError{Reason: err.Error()}
+		}
+		s, err := i.store.Identity(ctx, req.Host, req.Account)
+		if err != nil {
+			return res, fmt.Errorf("issuer: revoke %s: %w", id.Label(), err)
+		}
+		if s.Cert == nil || s.Cert.RevokedAt != nil {
+			return res, fmt.Errorf("issuer: revoke %s: %w", id.Label(), ErrNothingToRevoke)
+		}
+		targets = append(targets, target{id: id, serial: s.Cert.Serial})
+	case req.Account != "":
+		a, err := i.store.GetAccount(ctx, req.Account)
+		if err != nil {
+			return res, fmt.Errorf("issuer: revoke account %s: %w", req.Account, err)
+		}
+		for _, in := range a.Instances {
+			if in.Cert != nil && in.Cert.RevokedAt == nil {
+				targets = append(targets, target{id: ID{Host: in.Host, Account: in.Account}, serial: in.Cert.Serial})
+			}
+		}
+		if len(targets) == 0 {
+			return res, fmt.Errorf("issuer: revoke account %s: %w", req.Account, ErrNothingToRevoke)
+		}
+	default:
+		return res, &RequestError{Reason: "nothing to revoke: give a serial, or an account and/or host",
+			HintText: "roster revoke ACCOUNT --host HOST, or roster revoke --serial SERIAL"}
+	}
+	for _, t := range targets {
+		if err := i.ca.Revoke(ctx, t.serial, req.Reason); err != nil {
+			if errors.Is(err, ca.ErrUnknownSerial) {
+				return res, &RequestError{Reason: fmt.Sprintf("serial %s was not issued by this CA", t.serial)}
+			}
+			if !errors.Is(err, ca.ErrAlreadyRevoked) {
+				return res, fmt.Errorf("issuer: revoke %s: %w", t.serial, err)
+			}
+			// Revoked in the CA but perhaps not yet in the inventory (a
+			// crash in between): carry on and record it.
+		}
+		if err := i.store.RecordRevoked(ctx, t.serial, req.Reason); err != nil {
+			if !errors.Is(err, inventory.ErrNotFound) {
+				return res, fmt.Errorf("issuer: record revocation of %s: %w", t.serial, err)
+			}
+			// A certificate the inventory does not track (the server's own):
+			// audit it here.
+			i.audit(ctx, inventory.AuditEvent{Action: actRevoke, Host: t.id.Host, Account: t.id.Account,
+				Serial: t.serial, Outcome: inventory.OutcomeOK, Reason: req.Reason})
+		}
+		i.log.InfoContext(ctx, "certificate revoked", slog.String("serial", t.serial), slog.String("host", t.id.Host),
+			slog.String("account", t.id.Account), slog.String("reason", req.Reason))
+		res.Serials = append(res.Serials, t.serial)
+	}
+	return res, nil
+}
+
+// AuthenticateHost authenticates a scan submission: the request must come
+// over mTLS with a valid, unrevoked host identity certificate
+// (spiffe://TD/host/HOST) issued by this CA. It returns HOST. Errors are
+// *AuthError.
+func (i *Issuer) AuthenticateHost(r *http.Request) (string, error) {
+	var peer = peerCerts(r)
+	id, _, err := i.verifyPeer(r.Context(), peer)
+	if err != nil {
+		return "", err
+	}
+	if !id.IsHost() {
+		return "", &AuthError{Reason: fmt.Sprintf("%s is not a host identity", id), HintText: "submit scans with the host certificate: " + enrollCommand(ID{Host: id.Host}), Err: ca.ErrUntrusted}
+	}
+	return id.Host, nil
+}
+
+func peerCerts(r *http.Request) []*x509.Certificate {
+	if r.TLS == nil {
+		return nil
+	}
+	return r.TLS.PeerCertificates
+}
