@@ -94,7 +94,7 @@ func newSudoPolicy() *sudoPolicy {
 // scanned host's name, for "%h" in include paths.
 func readSudoers(r *Root, host string, w *warnings) *sudoPolicy {
 	p := newSudoPolicy()
-	var stack []string       // files being read, outermost first
+	var stack []string        // files being read, outermost first
 	done := map[string]bool{} // files read once already
 	var readFile func(name string)
 	readFile = func(name string) {

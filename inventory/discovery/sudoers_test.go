@@ -1,28 +1,12 @@
 package discovery
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/rosterhq/roster/inventory/scan"
 )
-
-// writeTree writes files (in-root path -> content) under dir.
-func writeTree(t testing.TB, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 func TestSudoersRules(t *testing.T) {
 	users := map[string]sudoUser{
@@ -147,8 +131,7 @@ func TestElevates(t *testing.T) {
 }
 
 func TestReadSudoersIncludes(t *testing.T) {
-	dir := t.TempDir()
-	writeTree(t, dir, map[string]string{
+	r := buildRoot(t, map[string]string{
 		"etc/sudoers":                  string(readTestdata(t, "sudoers/debian")) + "@include sudoers.local\n#include /etc/sudoers-%h\n",
 		"etc/sudoers.local":            "local1 ALL=(ALL) NOPASSWD: ALL\n",
 		"etc/sudoers-web1":             "perhost ALL=(root) /bin/true\n",
@@ -160,10 +143,6 @@ func TestReadSudoersIncludes(t *testing.T) {
 		"etc/sudoers.d/zz-loop":        "@include /etc/sudoers\n#includedir /etc/sudoers.d\n",
 		"etc/sudoers.d/zz-missing":     "@include /etc/nope\n",
 	})
-	r, err := NewRoot(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	w := &warnings{}
 	p := readSudoers(r, "web1.example.org", w)
 	var users []string

@@ -1,0 +1,172 @@
+package discovery
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+// seedFrom adds every file of testdata/dir as a seed and fails when there
+// is none, so that a moved fixture cannot silently empty the corpus.
+func seedFrom(f *testing.F, dir string) {
+	f.Helper()
+	paths, err := filepath.Glob(filepath.Join("testdata", dir, "*"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	n := 0
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			continue // a directory
+		}
+		f.Add(data)
+		n++
+	}
+	if n == 0 {
+		f.Fatalf("no seeds in testdata/%s", dir)
+	}
+}
+
+// checkWarnings asserts that every warning names the file and a line of
+// the input (or 0), and is valid text.
+func checkWarnings(t *testing.T, file string, data []byte, w *warnings) {
+	t.Helper()
+	maxLine := strings.Count(string(data), "\n") + 1
+	for _, x := range w.list {
+		if x.File != file || x.Line < 0 || x.Line > maxLine || x.Message == "" {
+			t.Fatalf("bad warning %+v (input has %d lines)", x, maxLine)
+		}
+	}
+}
+
+func FuzzParsePasswd(f *testing.F) {
+	seedFrom(f, "passwd")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		w := &warnings{}
+		seen := map[string]bool{}
+		for _, e := range parsePasswd("/etc/passwd", data, w) {
+			if !validName(e.Name) || seen[e.Name] || e.UID < 0 || e.UID > maxID || e.GID < 0 || e.GID > maxID {
+				t.Fatalf("bad entry %+v", e)
+			}
+			seen[e.Name] = true
+		}
+		checkWarnings(t, "/etc/passwd", data, w)
+	})
+}
+
+func FuzzParseShadow(f *testing.F) {
+	seedFrom(f, "shadow")
+	fp, _ := NewFingerprinter([]byte("fuzz-fingerprint-key"))
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		w := &warnings{}
+		for _, e := range parseShadow("/etc/shadow", data, w) {
+			p, c := decodePassword(e, "/etc/shadow", now, fp)
+			switch p.Status {
+			case pwUsable, pwEmpty:
+				if c == nil {
+					t.Fatalf("%s: status %s without a credential", e.Name, p.Status)
+				}
+			case pwLocked, pwNone:
+				if c != nil {
+					t.Fatalf("%s: status %s with a credential", e.Name, p.Status)
+				}
+			default:
+				t.Fatalf("%s: status %q", e.Name, p.Status)
+			}
+			if c != nil && len(e.hash) >= 4 && (strings.Contains(c.Fingerprint, e.hash) || strings.Contains(c.Location, e.hash)) {
+				t.Fatalf("hash of %s leaked into its credential", e.Name)
+			}
+			// The hash may also occur by chance in other fields, which
+			// warnings may quote: only a hash found nowhere else counts.
+			// Quoting in warnings escapes bytes, so compare quoted text.
+			rest := strings.Replace(string(data), e.Name+":"+e.hash, e.Name+":", 1)
+			chance := strings.Contains(rest, e.hash) || strings.Contains(strconv.Quote(rest), e.hash)
+			for _, x := range w.list {
+				if len(e.hash) >= 4 && !chance && strings.Contains(x.Message, e.hash) {
+					t.Fatalf("hash of %s leaked into warning %q", e.Name, x.Message)
+				}
+			}
+		}
+		checkWarnings(t, "/etc/shadow", data, w)
+	})
+}
+
+func FuzzParseGroup(f *testing.F) {
+	seedFrom(f, "group")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		w := &warnings{}
+		for _, g := range parseGroup("/etc/group", data, w) {
+			if !validName(g.Name) || g.GID < 0 || g.GID > maxID {
+				t.Fatalf("bad group %+v", g)
+			}
+			for _, m := range g.Members {
+				if !validName(m) {
+					t.Fatalf("bad member %q", m)
+				}
+			}
+		}
+		checkWarnings(t, "/etc/group", data, w)
+	})
+}
+
+func FuzzParseLoginDefs(f *testing.F) {
+	seedFrom(f, "login.defs")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		w := &warnings{}
+		r := parseLoginDefs("/etc/login.defs", data, w)
+		if r.UIDMin > r.UIDMax || r.SysUIDMin > r.SysUIDMax || r.UIDMin < 0 || r.SysUIDMin < 0 {
+			t.Fatalf("inconsistent ranges %+v", r)
+		}
+		checkWarnings(t, "/etc/login.defs", data, w)
+	})
+}
+
+func FuzzParseOSRelease(f *testing.F) {
+	seedFrom(f, "os-release")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		w := &warnings{}
+		for k := range parseOSRelease("/etc/os-release", data, w) {
+			if !validEnvName(k) {
+				t.Fatalf("bad key %q", k)
+			}
+		}
+		checkWarnings(t, "/etc/os-release", data, w)
+	})
+}
+
+func FuzzParseSudoers(f *testing.F) {
+	seedFrom(f, "sudoers")
+	users := []sudoUser{
+		{Name: "root", UID: 0, Groups: map[string]int{"root": 0}},
+		{Name: "alice", UID: 1000, Groups: map[string]int{"sudo": 27, "alice": 1000}},
+		{Name: "deploy", UID: 1001, Groups: map[string]int{"deploy": 1001}},
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		w := &warnings{}
+		p := newSudoPolicy()
+		var includes []string
+		p.parse("/etc/sudoers", data, w, func(line int, target string, dir bool) { includes = append(includes, target) })
+		for _, u := range users {
+			for _, host := range []string{"", "web1"} {
+				for _, r := range p.rulesFor(u, host) {
+					if len(r.Commands) == 0 || len(r.RunAs) == 0 || !strings.HasPrefix(r.Source, "/etc/sudoers:") {
+						t.Fatalf("bad rule %+v", r)
+					}
+					elevates(r, u.Name)
+				}
+			}
+		}
+		for _, inc := range includes {
+			if inc == "" || !utf8.ValidString(inc) && utf8.Valid(data) {
+				t.Fatalf("bad include %q", inc)
+			}
+		}
+		checkWarnings(t, "/etc/sudoers", data, w)
+	})
+}

@@ -1,0 +1,550 @@
+package discovery
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rosterhq/roster/inventory/scan"
+)
+
+// Options configures [Scan].
+type Options struct {
+	// Root is the directory holding the host's filesystem; "" means "/".
+	Root string
+	// ProcDir is where live process and socket state is read from:
+	//   - ""  : "/proc" when Root is "/", otherwise no live state (the
+	//           processes of the machine running the scan are not those
+	//           of a mounted image);
+	//   - "-" : never read live state;
+	//   - any other path: read it as the scanned host's /proc.
+	ProcDir string
+	// FingerprintKey keys the HMAC fingerprints of secrets; at least 16
+	// bytes. Keep it stable so fingerprints compare across scans and hosts.
+	FingerprintKey []byte
+	// Now returns the scan time; nil means time.Now.
+	Now func() time.Time
+	// MaxFileBytes caps how much of one file is read; 0 means
+	// DefaultMaxFileBytes.
+	MaxFileBytes int64
+	// Version is the scanner version recorded in the report.
+	Version string
+}
+
+// ScannerName is recorded in every report's scanner.name.
+const ScannerName = "roster"
+
+// Scan reads the host under opts.Root and returns its report. It fails
+// only when the scan cannot start (bad root, bad key, no /etc/passwd) or
+// ctx ends; everything unreadable or malformed on the way is a warning in
+// the report.
+func Scan(ctx context.Context, opts Options) (*scan.Report, error) {
+	rootDir := opts.Root
+	if rootDir == "" {
+		rootDir = "/"
+	}
+	r, err := NewRoot(rootDir)
+	if err != nil {
+		return nil, err
+	}
+	r.MaxFileBytes = opts.MaxFileBytes
+	fp, err := NewFingerprinter(opts.FingerprintKey)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	procDir := opts.ProcDir
+	switch {
+	case procDir == "-":
+		procDir = ""
+	case procDir == "" && r.Dir() == "/":
+		procDir = "/proc"
+	case procDir != "":
+		if procDir, err = filepath.Abs(procDir); err != nil {
+			return nil, fmt.Errorf("proc directory: %w", err)
+		}
+	}
+
+	s := &scanner{r: r, fp: fp, now: now().UTC(), w: &warnings{}, byName: map[string]*account{}, byUID: map[int]*account{}}
+	if err := s.run(ctx, procDir); err != nil {
+		return nil, err
+	}
+	rep := &scan.Report{
+		SchemaVersion: scan.SchemaVersion,
+		Scanner:       scan.Scanner{Name: ScannerName, Version: cmp.Or(opts.Version, "dev")},
+		Host:          s.host,
+		Accounts:      []scan.Account{},
+		Shared:        []scan.SharedCredential{},
+		Warnings:      s.w.list,
+	}
+	rep.Host.Root = r.Dir()
+	rep.Host.Live = procDir != ""
+	rep.Host.ScannedAt = s.now
+	for _, a := range s.accounts {
+		rep.Accounts = append(rep.Accounts, a.Account)
+	}
+	rep.Shared = markShared(rep.Accounts)
+	finish(rep)
+	return rep, nil
+}
+
+// account is an account while the scan builds it.
+type account struct {
+	scan.Account
+	groups  map[string]int // every group: primary and supplementary
+	machine []string       // evidence of machine use, for the kind
+	// homeOK is true when Home is a directory in the root.
+	homeOK bool
+}
+
+type scanner struct {
+	r    *Root
+	fp   *Fingerprinter
+	now  time.Time
+	w    *warnings
+	host scan.Host
+
+	ranges   uidRanges
+	accounts []*account
+	byName   map[string]*account
+	byUID    map[int]*account // first account of a UID, as getpwuid(3)
+	groups   []groupEntry
+	sshd     sshdConfig
+}
+
+// readOptional reads a file whose absence is normal; other failures are
+// warnings.
+func (s *scanner) readOptional(name string) []byte {
+	data, err := s.r.ReadFile(name)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			s.w.add(name, 0, "unreadable: %v", err)
+		}
+		return nil
+	}
+	return data
+}
+
+func (s *scanner) run(ctx context.Context, procDir string) error {
+	s.host = readHost(s.r, s.w)
+	if s.host.Hostname == "" && procDir != "" {
+		if b, err := os.ReadFile(filepath.Join(procDir, "sys/kernel/hostname")); err == nil {
+			s.host.Hostname = strings.TrimSpace(string(b))
+		}
+	}
+	s.ranges = defaultUIDRanges
+	if data := s.readOptional("/etc/login.defs"); data != nil {
+		s.ranges = parseLoginDefs("/etc/login.defs", data, s.w)
+	}
+	if err := s.readAccounts(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.readPasswords()
+	s.applySudo(readSudoers(s.r, s.host.Hostname, s.w))
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.applyUnits(readUnits(s.r, s.fp, s.w))
+	s.applyCron(readCron(s.r, s.w))
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.sshd = readSSHDConfig(s.r, s.w)
+	s.readHomes(ctx)
+	for _, oc := range readSystemSecrets(s.r, s.fp, s.w) {
+		if a := s.byUID[oc.UID]; a != nil {
+			a.Credentials = append(a.Credentials, oc.Cred)
+		} else {
+			s.w.add(oc.Cred.Location, 0, "credential file is owned by uid %d, which has no account", oc.UID)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if procDir != "" {
+		s.applyProc(readProc(procDir, s.w))
+	}
+	for _, a := range s.accounts {
+		s.privilege(a)
+		s.exposure(a)
+		s.classify(a)
+	}
+	return nil
+}
+
+// readAccounts reads passwd and group and links accounts to groups.
+func (s *scanner) readAccounts() error {
+	data, err := s.r.ReadFile("/etc/passwd")
+	if err != nil {
+		return fmt.Errorf("read accounts: %w", err)
+	}
+	for _, e := range parsePasswd("/etc/passwd", data, s.w) {
+		a := &account{
+			Account: scan.Account{
+				Name: e.Name, UID: e.UID, GID: e.GID, Home: e.Home, Shell: e.Shell,
+				LoginShell: isLoginShell(e.Shell), Password: scan.Password{Status: pwUnknown},
+			},
+			groups: map[string]int{},
+		}
+		if e.hash != "x" && e.hash != "*" {
+			// A hash kept in passwd itself: decode it like a shadow field.
+			pw, cred := decodePassword(shadowEntry{Name: e.Name, hash: e.hash, LastChange: -1, Max: -1, Expire: -1, Line: e.Line}, "/etc/passwd", s.now, s.fp)
+			a.Password = pw
+			if cred != nil {
+				cred.Findings = append(cred.Findings, "hash in world-readable /etc/passwd")
+				a.Credentials = append(a.Credentials, *cred)
+			}
+		}
+		s.accounts = append(s.accounts, a)
+		s.byName[e.Name] = a
+		if _, ok := s.byUID[e.UID]; !ok {
+			s.byUID[e.UID] = a
+		}
+	}
+	if data := s.readOptional("/etc/group"); data != nil {
+		s.groups = parseGroup("/etc/group", data, s.w)
+	}
+	byGID := map[int]string{}
+	for _, g := range s.groups {
+		if _, ok := byGID[g.GID]; !ok {
+			byGID[g.GID] = g.Name
+		}
+		for _, m := range g.Members {
+			if a := s.byName[m]; a != nil {
+				a.groups[g.Name] = g.GID
+				if !slices.Contains(a.Groups, g.Name) {
+					a.Groups = append(a.Groups, g.Name)
+				}
+			}
+		}
+	}
+	for _, a := range s.accounts {
+		if name, ok := byGID[a.GID]; ok {
+			a.PrimaryGroup = name
+			a.groups[name] = a.GID
+			a.Groups = slices.DeleteFunc(a.Groups, func(g string) bool { return g == name })
+		}
+		slices.Sort(a.Groups)
+	}
+	return nil
+}
+
+// readPasswords applies /etc/shadow to the accounts.
+func (s *scanner) readPasswords() {
+	const file = "/etc/shadow"
+	data, err := s.r.ReadFile(file)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			s.w.add(file, 0, "unreadable, password status unknown: %v", err)
+		}
+		return
+	}
+	for _, e := range parseShadow(file, data, s.w) {
+		a := s.byName[e.Name]
+		if a == nil {
+			s.w.add(file, e.Line, "entry for %s, which is not in /etc/passwd", e.Name)
+			continue
+		}
+		pw, cred := decodePassword(e, file, s.now, s.fp)
+		if a.Password.Status != pwUnknown && pw.Status != pwUsable && pw.Status != pwEmpty {
+			continue // passwd's own hash decides when shadow has none
+		}
+		a.Password = pw
+		if cred != nil {
+			a.Credentials = append(a.Credentials, *cred)
+		}
+	}
+}
+
+func (s *scanner) applySudo(p *sudoPolicy) {
+	for _, a := range s.accounts {
+		a.Sudo = p.rulesFor(sudoUser{Name: a.Name, UID: a.UID, Groups: a.groups}, s.host.Hostname)
+	}
+}
+
+// lookup finds the account a unit or crontab names: by name, else by
+// numeric uid.
+func (s *scanner) lookup(user string) *account {
+	if a := s.byName[user]; a != nil {
+		return a
+	}
+	if uid, ok := parseID(user); ok {
+		return s.byUID[uid]
+	}
+	return nil
+}
+
+func (s *scanner) applyUnits(units []unit) {
+	for _, u := range units {
+		a := s.unitAccount(u)
+		if a == nil {
+			continue
+		}
+		a.UsedBy = append(a.UsedBy, scan.Usage{
+			Type: scan.UsageSystemd, Name: u.Name, Detail: strings.Join(u.ExecStart, "; "),
+			Enabled: u.Enabled, Source: u.Source,
+		})
+		a.machine = append(a.machine, "systemd unit "+u.Name+" runs as it")
+		for _, lc := range u.LoadCredentials {
+			id, _, _ := strings.Cut(lc, ":")
+			a.machine = append(a.machine, "unit "+u.Name+" loads credential "+id)
+		}
+		a.Credentials = append(a.Credentials, u.Secrets...)
+		for _, g := range append([]string{u.Group}, u.SupplementaryGroups...) {
+			if why := groupPrivilege(g); why != "" {
+				a.PrivilegeReasons = append(a.PrivilegeReasons, "unit "+u.Name+" runs it with group "+g+" ("+why+")")
+			}
+		}
+	}
+}
+
+// unitAccount maps a unit to the account it runs as: User= by name or
+// uid, no User= means root, DynamicUser= without a static account of that
+// name means an account allocated at run time, which is added.
+func (s *scanner) unitAccount(u unit) *account {
+	if u.DynamicUser {
+		name := u.User
+		if name == "" {
+			name = strings.TrimSuffix(u.Name, path.Ext(u.Name))
+			if i := strings.IndexByte(name, '@'); i >= 0 {
+				name = name[:i]
+			}
+		}
+		if a := s.byName[name]; a != nil {
+			return a
+		}
+		a := &account{
+			Account: scan.Account{Name: name, UID: -1, GID: -1, Dynamic: true, Password: scan.Password{Status: pwNone}},
+			groups:  map[string]int{},
+		}
+		a.machine = append(a.machine, "allocated at run time by systemd (DynamicUser=yes)")
+		s.accounts = append(s.accounts, a)
+		s.byName[name] = a
+		return a
+	}
+	if u.User == "" {
+		if a := s.byUID[0]; a != nil {
+			return a
+		}
+		s.w.add(u.Source, 0, "unit %s runs as root, but the root has no UID 0 account", u.Name)
+		return nil
+	}
+	a := s.lookup(u.User)
+	if a == nil {
+		s.w.add(u.Source, 0, "unit %s runs as %s, which has no account", u.Name, clip(u.User))
+	}
+	return a
+}
+
+func (s *scanner) applyCron(jobs []cronJob) {
+	for _, j := range jobs {
+		file, _, _ := strings.Cut(j.Source, ":")
+		a := s.lookup(j.User)
+		if a == nil {
+			s.w.add(file, 0, "cron entry %s runs as %s, which has no account", j.Source, clip(j.User))
+			continue
+		}
+		a.UsedBy = append(a.UsedBy, scan.Usage{Type: scan.UsageCron, Name: j.Source, Detail: j.Command, Schedule: j.Schedule, Source: file})
+		a.machine = append(a.machine, "cron entry "+j.Source+" runs as it")
+	}
+}
+
+func (s *scanner) applyProc(procs []process, ls []listener) {
+	for _, p := range procs {
+		if a := s.byUID[p.UID]; a != nil {
+			a.UsedBy = append(a.UsedBy, scan.Usage{Type: scan.UsageProcess, Name: p.Comm, Detail: p.Cmdline, PID: p.PID})
+		}
+	}
+	for _, l := range ls {
+		if a := s.byUID[l.UID]; a != nil {
+			a.Exposure.Listening = append(a.Exposure.Listening, l.Socket)
+			a.machine = append(a.machine, fmt.Sprintf("listens on %s %s:%d", l.Proto, l.Address, l.Port))
+		}
+	}
+}
+
+// readHomes reads the SSH keys and credential files of every account. A
+// home directory shared by several accounts is read once, for the first
+// of them that owns it (or the first, if none does).
+func (s *scanner) readHomes(ctx context.Context) {
+	type homeInfo struct {
+		ok    bool
+		owner *account
+	}
+	homes := map[string]*homeInfo{}
+	for _, a := range s.accounts {
+		if a.Dynamic || a.Home == "" || !path.IsAbs(a.Home) {
+			continue
+		}
+		h := homes[a.Home]
+		if h == nil {
+			h = &homeInfo{}
+			if fi, err := s.r.Stat(a.Home); err == nil && fi.IsDir() {
+				h.ok = true
+			}
+			homes[a.Home] = h
+		}
+		if h.ok && (h.owner == nil || h.owner.UID != ownerUID(s.r, a.Home) && ownerUID(s.r, a.Home) == a.UID) {
+			h.owner = a
+		}
+		a.homeOK = h.ok
+	}
+	for i, a := range s.accounts {
+		if i%256 == 0 && ctx.Err() != nil {
+			return
+		}
+		if a.Dynamic {
+			continue
+		}
+		home := path.Clean(a.Home)
+		for _, p := range s.sshd.authorizedKeysPaths(a.Name, a.Home) {
+			if !a.homeOK && a.Home != "" && strings.HasPrefix(p, home+"/") {
+				continue // no home: nothing under it to read
+			}
+			a.Credentials = append(a.Credentials, readAuthorizedKeys(s.r, p, s.w)...)
+		}
+		if h := homes[a.Home]; h != nil && h.ok && h.owner == a {
+			a.Credentials = append(a.Credentials, readPrivateKeys(s.r, a.Home, s.fp, s.w)...)
+			a.Credentials = append(a.Credentials, readSecretFiles(s.r, a.Home, s.fp, s.w)...)
+		}
+	}
+}
+
+// ownerUID returns the owner of name, or -1.
+func ownerUID(r *Root, name string) int {
+	fi, err := r.Stat(name)
+	if err != nil {
+		return -1
+	}
+	return fileUID(fi)
+}
+
+// markShared lists every secret held by more than one credential and adds
+// the "shared" finding to each of them. Keyed fingerprints (passwords,
+// secret files and variables) are compared across types: the same token
+// in a unit and in a .pgpass is one secret. SSH fingerprints are compared
+// within a type: one private key in two places, or one public key
+// authorized for two accounts, is shared, but a private key whose public
+// half is authorized elsewhere is a trust relation, not a shared secret.
+// Empty passwords all have the same fingerprint by construction and are
+// left out.
+func markShared(accts []scan.Account) []scan.SharedCredential {
+	type ref struct{ a, c int }
+	groups := map[string][]ref{}
+	for i := range accts {
+		for j, c := range accts[i].Credentials {
+			if c.Fingerprint == "" || c.Type == scan.CredEmptyPassword {
+				continue
+			}
+			key := c.Fingerprint
+			if c.Type == scan.CredSSHPrivateKey || c.Type == scan.CredSSHAuthorizedKey {
+				key = c.Type + " " + c.Fingerprint
+			}
+			groups[key] = append(groups[key], ref{i, j})
+		}
+	}
+	out := []scan.SharedCredential{}
+	for _, refs := range groups {
+		if len(refs) < 2 {
+			continue
+		}
+		first := accts[refs[0].a].Credentials[refs[0].c]
+		sc := scan.SharedCredential{Fingerprint: first.Fingerprint}
+		var types []string
+		for _, r := range refs {
+			c := &accts[r.a].Credentials[r.c]
+			if !slices.Contains(c.Findings, "shared") {
+				c.Findings = append(c.Findings, "shared")
+			}
+			if !slices.Contains(sc.Accounts, accts[r.a].Name) {
+				sc.Accounts = append(sc.Accounts, accts[r.a].Name)
+			}
+			if !slices.Contains(types, c.Type) {
+				types = append(types, c.Type)
+			}
+			sc.Locations = append(sc.Locations, c.Location)
+		}
+		slices.Sort(types)
+		sc.Type = strings.Join(types, ",")
+		slices.Sort(sc.Accounts)
+		slices.Sort(sc.Locations)
+		out = append(out, sc)
+	}
+	slices.SortFunc(out, func(a, b scan.SharedCredential) int {
+		return cmp.Or(cmp.Compare(a.Type, b.Type), cmp.Compare(a.Fingerprint, b.Fingerprint))
+	})
+	return out
+}
+
+// finish sorts everything in the report so that equal hosts give equal
+// reports, and makes empty lists encode as [] where the schema needs them.
+func finish(rep *scan.Report) {
+	slices.SortStableFunc(rep.Accounts, func(a, b scan.Account) int {
+		// Dynamic accounts (UID -1) go last.
+		ua, ub := a.UID, b.UID
+		if a.Dynamic {
+			ua = 1 << 40
+		}
+		if b.Dynamic {
+			ub = 1 << 40
+		}
+		return cmp.Or(cmp.Compare(ua, ub), cmp.Compare(a.Name, b.Name))
+	})
+	for i := range rep.Accounts {
+		a := &rep.Accounts[i]
+		slices.SortStableFunc(a.Credentials, func(x, y scan.Credential) int {
+			return cmp.Or(cmp.Compare(x.Type, y.Type), cmp.Compare(x.Location, y.Location), cmp.Compare(x.Name, y.Name), cmp.Compare(x.Fingerprint, y.Fingerprint))
+		})
+		slices.SortStableFunc(a.UsedBy, func(x, y scan.Usage) int {
+			return cmp.Or(cmp.Compare(x.Type, y.Type), cmp.Compare(x.Name, y.Name), cmp.Compare(x.PID, y.PID))
+		})
+		slices.SortStableFunc(a.Exposure.Listening, func(x, y scan.Socket) int {
+			return cmp.Or(cmp.Compare(x.Proto, y.Proto), cmp.Compare(x.Port, y.Port), cmp.Compare(x.Address, y.Address), cmp.Compare(x.PID, y.PID))
+		})
+		a.PrivilegeReasons = compactStrings(a.PrivilegeReasons)
+		if a.KindEvidence == nil {
+			a.KindEvidence = []string{}
+		}
+	}
+	if rep.Warnings == nil {
+		rep.Warnings = []scan.Warning{}
+	}
+	slices.SortStableFunc(rep.Warnings, func(a, b scan.Warning) int {
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Message, b.Message))
+	})
+	rep.Warnings = slices.Compact(rep.Warnings)
+}
+
+// compactStrings removes repeats, keeping the first occurrence's order.
+func compactStrings(in []string) []string {
+	seen := map[string]bool{}
+	out := in[:0]
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// itoa is strconv.Itoa, short.
+func itoa(n int) string { return strconv.Itoa(n) }

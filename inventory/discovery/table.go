@@ -1,0 +1,232 @@
+package discovery
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/rosterhq/roster/inventory/scan"
+)
+
+// TableOptions changes what [TableOptions.Write] shows.
+type TableOptions struct {
+	// All shows system accounts too; by default they are only counted.
+	All bool
+}
+
+// WriteTable writes r for an operator with the default options.
+func WriteTable(w io.Writer, r *scan.Report) error { return TableOptions{}.Write(w, r) }
+
+// Write writes r as text: a header naming the host, one row per account
+// (privileged and credential-holding accounts first), the reasons behind
+// each privilege, credential findings, shared credentials, and counts of
+// hidden accounts and warnings. It shows nothing the report does not hold,
+// so it holds no secret either.
+func (o TableOptions) Write(w io.Writer, r *scan.Report) error {
+	ew := &errWriter{w: w}
+	h := r.Host
+	host := cmp.Or(h.Hostname, "(unknown host)")
+	if h.OS.PrettyName != "" {
+		host += " (" + h.OS.PrettyName + ")"
+	}
+	live := "files only"
+	if h.Live {
+		live = "live"
+	}
+	ew.printf("host %s, root %s, %s, scanned %s\n\n", host, h.Root, live, h.ScannedAt.UTC().Format("2006-01-02 15:04:05 MST"))
+
+	accts := slices.Clone(r.Accounts)
+	slices.SortStableFunc(accts, func(a, b scan.Account) int {
+		return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a.UID, b.UID), cmp.Compare(a.Name, b.Name))
+	})
+	hidden := 0
+	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ACCOUNT\tUID\tKIND\tPRIV\tPASSWORD\tCREDENTIALS\tUSED BY\tEXPOSURE")
+	for _, a := range accts {
+		if a.Kind == scan.KindSystem && !o.All {
+			hidden++
+			continue
+		}
+		uid := itoa(a.UID)
+		if a.Dynamic {
+			uid = "dynamic"
+		}
+		priv := "-"
+		if a.Privileged {
+			priv = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Name, uid, a.Kind, priv,
+			passwordCell(a.Password), credentialCell(a.Credentials), usedByCell(a.UsedBy), exposureCell(a.Exposure))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+
+	section := func(title string) { ew.printf("\n%s\n", title) }
+	first := true
+	for _, a := range accts {
+		if !a.Privileged || a.Kind == scan.KindSystem && !o.All {
+			continue
+		}
+		if first {
+			section("privileges:")
+			first = false
+		}
+		for _, why := range a.PrivilegeReasons {
+			ew.printf("  %s: %s\n", a.Name, why)
+		}
+	}
+	first = true
+	for _, a := range accts {
+		for _, c := range a.Credentials {
+			var fs []string
+			for _, f := range c.Findings {
+				if f != "shared" {
+					fs = append(fs, f)
+				}
+			}
+			if len(fs) == 0 {
+				continue
+			}
+			if first {
+				section("credential findings:")
+				first = false
+			}
+			what := c.Type
+			if c.Name != "" {
+				what += " " + c.Name
+			}
+			ew.printf("  %s: %s at %s: %s\n", a.Name, what, c.Location, strings.Join(fs, "; "))
+		}
+	}
+	if len(r.Shared) > 0 {
+		section(fmt.Sprintf("shared credentials (%d):", len(r.Shared)))
+		for _, s := range r.Shared {
+			ew.printf("  %s %s held by %s at %s\n", s.Type, s.Fingerprint, strings.Join(s.Accounts, ", "), strings.Join(s.Locations, ", "))
+		}
+	}
+	ew.printf("\n%d accounts", len(r.Accounts))
+	if hidden > 0 {
+		ew.printf(", %d system accounts hidden (--all shows them)", hidden)
+	}
+	ew.printf("; %d warnings", len(r.Warnings))
+	if len(r.Warnings) > 0 {
+		ew.printf(" (--format json lists them)")
+	}
+	ew.printf("\n")
+	return ew.err
+}
+
+// rank orders the table: privileged accounts with static credentials,
+// other privileged accounts, other accounts with static credentials, the
+// rest.
+func rank(a scan.Account) int {
+	creds := len(a.Credentials) > 0
+	switch {
+	case a.Privileged && creds:
+		return 0
+	case a.Privileged:
+		return 1
+	case creds:
+		return 2
+	}
+	return 3
+}
+
+func passwordCell(p scan.Password) string {
+	s := p.Status
+	if p.Algorithm != "" {
+		s += " " + p.Algorithm
+	}
+	if p.AgeDays != nil && (p.Status == pwUsable || p.Status == pwEmpty) {
+		s += " " + itoa(*p.AgeDays) + "d"
+	}
+	if p.AccountExpired {
+		s += " (expired)"
+	}
+	return s
+}
+
+// credShort are the table's names for credential types.
+var credShort = map[string]string{
+	scan.CredPassword: "password", scan.CredEmptyPassword: "EMPTY password", scan.CredSSHAuthorizedKey: "authorized key",
+	scan.CredSSHPrivateKey: "private key", scan.CredSecretFile: "secret file", scan.CredSecretEnv: "secret env",
+}
+
+func credentialCell(cs []scan.Credential) string {
+	return countCell(len(cs), func(yield func(string)) {
+		for _, c := range cs {
+			yield(cmp.Or(credShort[c.Type], c.Type))
+		}
+	})
+}
+
+func usedByCell(us []scan.Usage) string {
+	return countCell(len(us), func(yield func(string)) {
+		for _, u := range us {
+			yield(map[string]string{scan.UsageSystemd: "unit", scan.UsageCron: "cron", scan.UsageProcess: "proc"}[u.Type])
+		}
+	})
+}
+
+// countCell turns a list of labels into "2 unit, 1 cron" in first-seen
+// order, or "-".
+func countCell(n int, each func(func(string))) string {
+	if n == 0 {
+		return "-"
+	}
+	var order []string
+	counts := map[string]int{}
+	each(func(l string) {
+		if counts[l] == 0 {
+			order = append(order, l)
+		}
+		counts[l]++
+	})
+	parts := make([]string, len(order))
+	for i, l := range order {
+		parts[i] = itoa(counts[l]) + " " + l
+	}
+	return strings.Join(parts, ", ")
+}
+
+func exposureCell(e scan.Exposure) string {
+	var parts []string
+	if e.SSH {
+		parts = append(parts, "ssh")
+	}
+	for _, s := range e.Listening {
+		addr := s.Address
+		if strings.Contains(addr, ":") {
+			addr = "[" + addr + "]"
+		}
+		parts = append(parts, fmt.Sprintf("%s %s:%d", s.Proto, addr, s.Port))
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	if len(parts) > 4 {
+		parts = append(parts[:4], fmt.Sprintf("+%d more", len(parts)-4))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// errWriter keeps the first write error.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+func (e *errWriter) printf(format string, args ...any) { fmt.Fprintf(e, format, args...) }
