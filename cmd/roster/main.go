@@ -4,6 +4,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/urfave/cli/v2"
@@ -14,8 +15,12 @@ var version = "dev"
 
 func main() {
 	app := newApp()
-	if err := app.Run(os.Args); err != nil {
-		// ExitErrHandler has printed the error already.
+	if err := app.Run(interspersed(app, os.Args)); err != nil {
+		// Errors from Actions were printed by ExitErrHandler; urfave/cli
+		// returns flag errors (a missing required flag) without calling it.
+		if !printed {
+			printError(app.ErrWriter, err)
+		}
 		os.Exit(1)
 	}
 }
@@ -39,19 +44,27 @@ func newApp() *cli.App {
 			revokeCommand(),
 			auditCommand(),
 		},
-		ExitErrHandler: printError,
+		ExitErrHandler: func(c *cli.Context, err error) {
+			if err != nil {
+				printed = true
+				printError(c.App.ErrWriter, err)
+			}
+		},
 	}
 }
 
-// printError prints an Action's error as "roster: error:" and, where the
-// error carries one, a "roster: hint:" line.
-func printError(c *cli.Context, err error) {
-	if err == nil {
-		return
+// printed records that ExitErrHandler printed the error.
+var printed bool
+
+// printError prints an error as "roster: error:" and, where the error
+// carries one, a "roster: hint:" line.
+func printError(w io.Writer, err error) {
+	if w == nil {
+		w = os.Stderr
 	}
-	fmt.Fprintf(c.App.ErrWriter, "roster: error: %v\n", err)
+	fmt.Fprintf(w, "roster: error: %v\n", err)
 	var h interface{ Hint() string }
 	if errors.As(err, &h) && h.Hint() != "" {
-		fmt.Fprintf(c.App.ErrWriter, "roster: hint: %s\n", h.Hint())
+		fmt.Fprintf(w, "roster: hint: %s\n", h.Hint())
 	}
 }

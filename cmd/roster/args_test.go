@@ -1,0 +1,33 @@
+package main
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestInterspersed(t *testing.T) {
+	app := newApp()
+	cases := []struct {
+		desc string
+		in   []string
+		want []string
+	}{
+		{"flags after args", []string{"roster", "owner", "set", "billing", "team", "--contact", "c@x"},
+			[]string{"roster", "owner", "set", "--contact", "c@x", "billing", "team"}},
+		{"flag=value", []string{"roster", "owner", "set", "billing", "--contact=c", "team"},
+			[]string{"roster", "owner", "set", "--contact=c", "billing", "team"}},
+		{"bool flag takes no value", []string{"roster", "owner", "import", "f.csv", "--apply", "--format", "json"},
+			[]string{"roster", "owner", "import", "--apply", "--format", "json", "f.csv"}},
+		{"double dash", []string{"roster", "owner", "set", "--", "-odd", "team"},
+			[]string{"roster", "owner", "set", "--", "-odd", "team"}},
+		{"unknown command untouched", []string{"roster", "nope", "x", "--y"},
+			[]string{"roster", "nope", "x", "--y"}},
+		{"enroll", []string{"roster", "enroll", "billing", "--host", "app-1", "--format", "json"},
+			[]string{"roster", "enroll", "--host", "app-1", "--format", "json", "billing"}},
+	}
+	for _, tc := range cases {
+		if got := interspersed(app, tc.in); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: got %q, want %q", tc.desc, got, tc.want)
+		}
+	}
+}
