@@ -17,8 +17,9 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// sshdConfigPath is where sshd reads its configuration.
-const sshdConfigPath = "/etc/ssh/sshd_config"
+// sshdConfigPaths are where sshd reads its configuration: the first that
+// exists. openSUSE and SLE ship theirs in /usr/etc when /etc has none.
+var sshdConfigPaths = []string{"/etc/ssh/sshd_config", "/usr/etc/ssh/sshd_config"}
 
 // maxIncludeDepth bounds nested Include, as sshd does.
 const maxIncludeDepth = 16
@@ -41,13 +42,17 @@ type sshdConfig struct {
 func readSSHDConfig(r *Root, w *warnings) sshdConfig {
 	c := sshdConfig{}
 	p := &sshdParser{r: r, w: w, c: &c, set: map[string]bool{}}
-	data, err := r.ReadFile(sshdConfigPath)
-	switch {
-	case err == nil:
-		c.Found = true
-		p.parse(sshdConfigPath, data, 0, false)
-	case !errors.Is(err, fs.ErrNotExist):
-		w.add(sshdConfigPath, 0, "unreadable sshd_config: %v", err)
+	for _, file := range sshdConfigPaths {
+		data, err := r.ReadFile(file)
+		if err == nil {
+			c.Found = true
+			p.parse(file, data, 0, false)
+			break
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			w.add(file, 0, "unreadable sshd_config: %v", err)
+			break
+		}
 	}
 	if !p.set["authorizedkeysfile"] {
 		c.AuthorizedKeysFiles = []string{".ssh/authorized_keys", ".ssh/authorized_keys2"}
@@ -146,7 +151,8 @@ func (p *sshdParser) include(file string, n int, patterns []string, depth int, i
 		for _, m := range matches {
 			data, err := p.r.ReadFile(m)
 			if err != nil {
-				if !errors.Is(err, fs.ErrNotExist) || len(matches) == 1 && m == pat {
+				// sshd globs Include patterns: a missing file is no error.
+				if !errors.Is(err, fs.ErrNotExist) {
 					p.w.add(m, 0, "unreadable included sshd config: %v", err)
 				}
 				continue
@@ -197,7 +203,7 @@ func (c sshdConfig) authorizedKeysPaths(user, home string) []string {
 			continue
 		}
 		var b strings.Builder
-		ok := true
+		ok := home != "" || !strings.Contains(pat, "%h")
 		for i := 0; i < len(pat) && ok; i++ {
 			if pat[i] != '%' {
 				b.WriteByte(pat[i])
