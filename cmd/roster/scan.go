@@ -1,8 +1,181 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 
-// scanCommand is replaced by the discovery work.
+	"github.com/urfave/cli/v2"
+
+	"github.com/rosterhq/roster/inventory/discovery"
+	"github.com/rosterhq/roster/inventory/scan"
+)
+
+// fingerprintKeyEnv names the file holding the per-installation key when
+// --fingerprint-key is not given.
+const fingerprintKeyEnv = "ROSTER_FINGERPRINT_KEY_FILE"
+
 func scanCommand() *cli.Command {
-	return &cli.Command{Name: "scan", Usage: "scan this host for service accounts and static credentials"}
+	return &cli.Command{
+		Name:  "scan",
+		Usage: "scan this host for service accounts and static credentials",
+		Description: "Reads accounts, shadow, group, sudoers, systemd units, crontabs, sshd and SSH keys, and\n" +
+			"credential files under --root, plus processes and listening sockets from /proc when the root\n" +
+			"is / (or --proc is given), and reports every account with its kind, privileges, credentials,\n" +
+			"what runs as it and how it is reachable. Secrets are reported as keyed fingerprints only.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "root", Value: "/", Usage: "scan the host filesystem mounted at `DIR`"},
+			&cli.StringFlag{Name: "proc", Usage: "read live processes and sockets from `DIR` (default: /proc when --root is /, none otherwise; - for none)"},
+			&cli.StringFlag{Name: "format", Value: "table", Usage: "output `FORMAT`: table or json"},
+			&cli.StringFlag{Name: "fingerprint-key", Usage: "key secret fingerprints with the contents of `FILE` (default: a per-installation key, see $" + fingerprintKeyEnv + ")"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of standard output"},
+			&cli.BoolFlag{Name: "all", Usage: "table: show system accounts too"},
+			// --submit (send the report to the roster server) goes here.
+		},
+		Action: runScan,
+	}
+}
+
+func runScan(c *cli.Context) error {
+	format := c.String("format")
+	if format != "table" && format != "json" {
+		return fmt.Errorf("unknown --format %q: want table or json", format)
+	}
+	if c.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", c.Args().First())
+	}
+	key, err := scanFingerprintKey(c.String("fingerprint-key"))
+	if err != nil {
+		return err
+	}
+	rep, err := discovery.Scan(c.Context, discovery.Options{
+		Root:           c.String("root"),
+		ProcDir:        c.String("proc"),
+		FingerprintKey: key,
+		Version:        version,
+	})
+	if err != nil {
+		return fmt.Errorf("scan: %w", err)
+	}
+	// A --submit flag sends rep to the server here, before it is printed.
+	write := func(w io.Writer) error { return writeReport(w, rep, format, c.Bool("all")) }
+	if out := c.String("output"); out != "" {
+		return writeFileAtomic(out, write)
+	}
+	return write(c.App.Writer)
+}
+
+// writeReport writes rep as an indented JSON document or as a table.
+func writeReport(w io.Writer, rep *scan.Report, format string, all bool) error {
+	if format == "table" {
+		return discovery.TableOptions{All: all}.Write(w, rep)
+	}
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode report: %w", err)
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// writeFileAtomic writes name through a temporary file in the same
+// directory, renamed into place once complete.
+func writeFileAtomic(name string, write func(io.Writer) error) error {
+	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
+	if err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	defer os.Remove(f.Name())
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("write report %s: %w", name, err)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return fmt.Errorf("write report %s: %w", name, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write report %s: %w", name, err)
+	}
+	if err := os.Rename(f.Name(), name); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}
+
+// scanFingerprintKey returns the key for secret fingerprints: the
+// contents of file when given, else the per-installation key at
+// $ROSTER_FINGERPRINT_KEY_FILE or <user config dir>/roster/fingerprint.key,
+// created with 32 random bytes (mode 0600) on first use.
+func scanFingerprintKey(file string) ([]byte, error) {
+	if file != "" {
+		key, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("fingerprint key: %w", err)
+		}
+		if len(key) < 16 {
+			return nil, fmt.Errorf("fingerprint key %s: %d bytes, want at least 16", file, len(key))
+		}
+		return key, nil
+	}
+	file = os.Getenv(fingerprintKeyEnv)
+	if file == "" {
+		dir, err := os.UserConfigDir()
+		if err != nil {
+			return nil, fmt.Errorf("fingerprint key: no --fingerprint-key, no $%s and %w", fingerprintKeyEnv, err)
+		}
+		file = filepath.Join(dir, "roster", "fingerprint.key")
+	}
+	return loadOrCreateKey(file)
+}
+
+// loadOrCreateKey reads the key at file or, when there is none, creates it.
+// Two scans starting at once agree on one key: the file is written aside
+// and linked into place, and the loser of the race reads the winner's.
+func loadOrCreateKey(file string) ([]byte, error) {
+	key, err := os.ReadFile(file)
+	if err == nil {
+		if len(key) < 16 {
+			return nil, fmt.Errorf("fingerprint key %s: %d bytes, want at least 16", file, len(key))
+		}
+		return key, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("fingerprint key: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		return nil, fmt.Errorf("fingerprint key: %w", err)
+	}
+	key = make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("fingerprint key: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(file), ".fingerprint.key.*")
+	if err != nil {
+		return nil, fmt.Errorf("fingerprint key: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(key)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("fingerprint key %s: %w", file, err)
+	}
+	// CreateTemp makes the file 0600. Link fails if another scan won.
+	if err := os.Link(tmp.Name(), file); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return loadOrCreateKey(file)
+		}
+		return nil, fmt.Errorf("fingerprint key %s: %w", file, err)
+	}
+	return key, nil
 }
