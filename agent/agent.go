@@ -51,17 +51,21 @@ func Run(ctx context.Context, cfg Config, force <-chan struct{}) error {
 			systemctl = "systemctl"
 		}
 		runners[i] = &runner{
-			cfg:   &cfg,
-			id:    id,
-			store: store,
-			log:   cfg.logger().With(slog.String(keyIdentity, id.Name)),
-			force: make(chan struct{}, 1),
-			rel:   reloader{dir: id.Dir, identity: id.Name, systemctl: systemctl},
+			cfg:    &cfg,
+			id:     id,
+			store:  store,
+			log:    cfg.logger().With(slog.String(keyIdentity, id.Name)),
+			force:  make(chan struct{}, 1),
+			reload: make(chan struct{}, 1),
+			rel:    reloader{dir: id.Dir, identity: id.Name, systemctl: systemctl},
 		}
 	}
 	var wg sync.WaitGroup
 	for _, r := range runners {
 		wg.Go(func() { r.loop(ctx) })
+		if len(r.id.Reload) > 0 {
+			wg.Go(func() { r.reloadLoop(ctx) })
+		}
 		if r.id.Scan != nil {
 			wg.Go(func() { r.scanLoop(ctx) })
 		}
@@ -94,7 +98,9 @@ type runner struct {
 	force chan struct{}
 	rel   reloader
 
-	mu      sync.Mutex // guards status, shared with the scan loop's reads
+	reload chan struct{} // a renewal asks reloadLoop to run
+
+	mu      sync.Mutex // guards status, shared by the renewal and reload loops
 	status  Status
 	attempt int    // failed attempts in a row
 	state   string // last steady-state problem logged, to log it once
@@ -132,24 +138,29 @@ func (r *runner) once(ctx context.Context, forced bool) time.Duration {
 		if !errors.Is(err, ErrNotEnrolled) {
 			hint = "fix or remove the files in " + r.id.Dir + " and enroll again"
 		}
-		r.steadyProblem(err.Error(), hint, Status{Identity: r.id.Name, LastError: err.Error(), LastAttempt: now, NeedsReenrollment: true})
+		r.steadyProblem(err.Error(), hint, func(st *Status) {
+			*st = Status{Identity: r.id.Name, LastError: err.Error(), LastAttempt: now, NeedsReenrollment: true}
+		})
 		return r.cfg.pollInterval()
 	}
 	leaf := cred.Leaf()
 	if !now.Before(leaf.NotAfter) {
 		msg := fmt.Sprintf("certificate expired at %s: needs re-enrollment", leaf.NotAfter.UTC().Format(time.RFC3339))
-		st := r.snapshot()
-		st.Identity, st.Serial, st.NotAfter = r.id.Name, Serial(leaf), leaf.NotAfter
-		st.NextRenewal, st.LastAttempt, st.LastError, st.NeedsReenrollment = time.Time{}, now, msg, true
-		r.steadyProblem(msg, reenrollHint(leaf, r.id), st)
+		r.steadyProblem(msg, reenrollHint(leaf, r.id), func(st *Status) {
+			st.Identity, st.Serial, st.NotAfter = r.id.Name, Serial(leaf), leaf.NotAfter
+			st.NextRenewal, st.LastAttempt, st.LastError, st.NeedsReenrollment = time.Time{}, now, msg, true
+		})
 		return r.cfg.pollInterval()
 	}
 	r.state = ""
 	if !forced && r.attempt == 0 {
 		if d := next(leaf.NotBefore, leaf.NotAfter, now, r.cfg.rnd); d > 0 {
-			st := r.snapshot()
-			st.Identity, st.Serial, st.NotAfter, st.NextRenewal, st.NeedsReenrollment = r.id.Name, Serial(leaf), leaf.NotAfter, now.Add(d), false
-			r.setStatus(st)
+			r.updateStatus(func(st *Status) {
+				if st.Serial != Serial(leaf) { // first look, or enrolled anew
+					*st = Status{}
+				}
+				st.Identity, st.Serial, st.NotAfter, st.NextRenewal = r.id.Name, Serial(leaf), leaf.NotAfter, now.Add(d)
+			})
 			return d
 		}
 	}
@@ -169,10 +180,10 @@ func (r *runner) once(ctx context.Context, forced bool) time.Duration {
 			attrs = append(attrs, slog.String(keyHint, h.Hint()))
 		}
 		r.log.Log(ctx, failureLevel(leaf.NotBefore, leaf.NotAfter, now), "renewal failed; the current certificate stays in place", attrs...)
-		st := r.snapshot()
-		st.Identity, st.Serial, st.NotAfter = r.id.Name, Serial(leaf), leaf.NotAfter
-		st.LastAttempt, st.LastError, st.Refused, st.NextRenewal = now, err.Error(), isRefused(err), now.Add(wait)
-		r.setStatus(st)
+		r.updateStatus(func(st *Status) {
+			st.Identity, st.Serial, st.NotAfter, st.NeedsReenrollment = r.id.Name, Serial(leaf), leaf.NotAfter, false
+			st.LastAttempt, st.LastError, st.Refused, st.NextRenewal = now, err.Error(), isRefused(err), now.Add(wait)
+		})
 		return wait
 	}
 	r.attempt = 0
@@ -181,25 +192,29 @@ func (r *runner) once(ctx context.Context, forced bool) time.Duration {
 	r.log.Info("renewed",
 		slog.String(keySerial, Serial(nl)), slog.Time(keyNotAfter, nl.NotAfter),
 		slog.Time(keyNextRenewal, now.Add(d)))
-	st := Status{
-		Identity: r.id.Name, Serial: Serial(nl), NotAfter: nl.NotAfter, NextRenewal: now.Add(d),
-		LastRenewal: now, LastAttempt: now,
+	r.updateStatus(func(st *Status) {
+		*st = Status{
+			Identity: r.id.Name, Serial: Serial(nl), NotAfter: nl.NotAfter, NextRenewal: now.Add(d),
+			LastRenewal: now, LastAttempt: now, ReloadError: st.ReloadError,
+		}
+	})
+	if len(r.id.Reload) > 0 {
+		select {
+		case r.reload <- struct{}{}:
+		default: // a reload is pending already; it will see this certificate
+		}
 	}
-	if err := r.reloadAll(ctx); err != nil {
-		st.LastError = err.Error()
-	}
-	r.setStatus(st)
 	return d
 }
 
 // steadyProblem records a state that only an operator can end (missing or
 // expired certificate), logging it when it first appears.
-func (r *runner) steadyProblem(msg, hint string, st Status) {
+func (r *runner) steadyProblem(msg, hint string, update func(*Status)) {
 	if r.state != msg {
 		r.state = msg
 		r.log.Error(msg, slog.String(keyDir, r.id.Dir), slog.String(keyHint, hint))
 	}
-	r.setStatus(st)
+	r.updateStatus(update)
 }
 
 // renew gets, verifies and installs a new certificate.
@@ -299,24 +314,42 @@ func (r *runner) reloadAll(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (r *runner) snapshot() Status {
+// updateStatus changes the identity's status with fn and writes
+// status.json when it changed; a write failure is logged, never fatal. The
+// renewal loop and the reload loop both call it.
+func (r *runner) updateStatus(fn func(*Status)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.status
-}
-
-// setStatus records st and writes status.json; a write failure is logged,
-// never fatal.
-func (r *runner) setStatus(st Status) {
-	r.mu.Lock()
-	changed := st != r.status
-	r.status = st
-	r.mu.Unlock()
-	if !changed {
+	st := r.status
+	fn(&st)
+	if st == r.status {
 		return
 	}
+	r.status = st
 	if err := r.store.SaveStatus(st); err != nil {
 		r.log.Warn("cannot write status", slog.String(keyError, err.Error()))
+	}
+}
+
+// reloadLoop runs the reload actions after each renewal, apart from the
+// renewal loop so that a slow or failing action never delays a renewal.
+// Renewals that happen while actions run coalesce into one more run.
+func (r *runner) reloadLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.reload:
+		}
+		err := r.reloadAll(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		msg := ""
+		if err != nil {
+			msg = err.Error()
+		}
+		r.updateStatus(func(st *Status) { st.ReloadError = msg })
 	}
 }
 

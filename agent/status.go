@@ -29,6 +29,7 @@ type IdentityStatus struct {
 	NextRenewal time.Time `json:"next_renewal,omitzero"`
 	LastRenewal time.Time `json:"last_renewal,omitzero"`
 	LastError   string    `json:"last_error,omitempty"`
+	ReloadError string    `json:"reload_error,omitempty"`
 }
 
 // Healthy reports whether the identity holds a certificate that is valid
@@ -51,7 +52,7 @@ func readOne(id Identity, now time.Time) IdentityStatus {
 	store := &DirStore{dir: id.Dir}
 	st, stErr := store.LoadStatus()
 	if stErr == nil {
-		s.NextRenewal, s.LastRenewal, s.LastError = st.NextRenewal, st.LastRenewal, st.LastError
+		s.NextRenewal, s.LastRenewal, s.LastError, s.ReloadError = st.NextRenewal, st.LastRenewal, st.LastError, st.ReloadError
 	} else if !errors.Is(stErr, fs.ErrNotExist) {
 		s.LastError = stErr.Error()
 	}
@@ -82,12 +83,12 @@ func readOne(id Identity, now time.Time) IdentityStatus {
 		s.LastError = "certificate expired: needs re-enrollment"
 	case fresh && st.Refused:
 		s.State = StateRefused
-	case fresh && st.LastError != "" && st.LastRenewal.Before(st.LastAttempt):
+	case fresh && st.LastError != "":
 		s.State = StateFailing
 	default:
 		s.State = StateOK
 		if !fresh {
-			s.NextRenewal, s.LastError = time.Time{}, ""
+			s.NextRenewal, s.LastError, s.ReloadError = time.Time{}, "", ""
 		}
 	}
 	return s

@@ -280,6 +280,8 @@ type Status struct {
 	LastRenewal time.Time `json:"last_renewal,omitzero"`
 	LastAttempt time.Time `json:"last_attempt,omitzero"`
 	LastError   string    `json:"last_error,omitempty"`
+	// ReloadError is the failure of the last reload actions, if any.
+	ReloadError string `json:"reload_error,omitempty"`
 	// Refused is true when the server refused the last renewal (revoked,
 	// expired or no longer eligible), as opposed to being unreachable.
 	Refused bool `json:"refused,omitempty"`
