@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -101,7 +102,11 @@ func startServer(t testing.TB, dataDir string, extra ...string) *serverProc {
 
 func (s *serverProc) start() {
 	s.t.Helper()
-	args := append([]string{"server", "--data", s.dataDir, "--listen", "127.0.0.1:0"}, s.args...)
+	args := []string{"server", "--data", s.dataDir}
+	if !slices.Contains(s.args, "--listen") {
+		args = append(args, "--listen", "127.0.0.1:0")
+	}
+	args = append(args, s.args...)
 	s.cmd = exec.Command(s.bin, args...)
 	s.out = &syncBuffer{}
 	pr, pw := io.Pipe()
