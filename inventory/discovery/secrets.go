@@ -66,33 +66,38 @@ type ownedCredential struct {
 	Cred scan.Credential
 }
 
-// systemKeytabs are the keytab locations outside homes, as globs.
-var systemKeytabs = []string{
-	"/etc/krb5.keytab",
-	"/etc/*.keytab",
-	"/etc/krb5/*.keytab",
-	"/etc/krb5kdc/kadm5.keytab",
-	"/var/kerberos/krb5kdc/kadm5.keytab",
-	"/etc/security/keytabs/*.keytab",
-	"/etc/sssd/*.keytab",
+// systemSecretFiles are credential files outside homes, as globs: host
+// and service keytabs, and Debian's MySQL maintenance account.
+var systemSecretFiles = []struct {
+	pattern, kind string
+	parse         secretParser
+}{
+	{"/etc/krb5.keytab", "keytab", parseKeytab},
+	{"/etc/*.keytab", "keytab", parseKeytab},
+	{"/etc/krb5/*.keytab", "keytab", parseKeytab},
+	{"/etc/krb5kdc/kadm5.keytab", "keytab", parseKeytab},
+	{"/var/kerberos/krb5kdc/kadm5.keytab", "keytab", parseKeytab},
+	{"/etc/security/keytabs/*.keytab", "keytab", parseKeytab},
+	{"/etc/sssd/*.keytab", "keytab", parseKeytab},
+	{"/etc/mysql/debian.cnf", "mycnf", parseMyCnf},
 }
 
-// readSystemSecrets returns the system keytabs, each owned by the uid that
-// owns the file.
+// readSystemSecrets returns the credential files outside homes, each
+// owned by the uid that owns the file.
 func readSystemSecrets(r *Root, fp *Fingerprinter, w *warnings) []ownedCredential {
 	var out []ownedCredential
 	seen := map[string]bool{}
-	for _, pattern := range systemKeytabs {
-		paths := []string{pattern}
-		if strings.Contains(pattern, "*") {
-			paths = r.Glob(pattern)
+	for _, f := range systemSecretFiles {
+		paths := []string{f.pattern}
+		if strings.Contains(f.pattern, "*") {
+			paths = r.Glob(f.pattern)
 		}
 		for _, p := range paths {
 			if seen[p] {
 				continue
 			}
 			seen[p] = true
-			c, fi := readSecretFile(r, p, "keytab", parseKeytab, fp, w)
+			c, fi := readSecretFile(r, p, f.kind, f.parse, fp, w)
 			if c == nil {
 				continue
 			}
