@@ -117,9 +117,9 @@ func (inv *Inventory) GetAccount(ctx context.Context, name string) (*Account, er
 			a.Instances = append(a.Instances, *in)
 			if in.GoneAt == nil {
 				for _, c := range in.Data.Credentials {
-					if n, err := fpCount(tx, c.Fingerprint); err != nil {
+					if sh, err := isShared(tx, c.Fingerprint); err != nil {
 						return err
-					} else if n > 1 {
+					} else if sh {
 						sharedFP[c.Fingerprint] = true
 					}
 				}

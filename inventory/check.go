@@ -1,7 +1,6 @@
 package inventory
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
@@ -70,7 +69,7 @@ func checkInvariants(tx Tx) error {
 			for _, c := range ir.Creds {
 				if !seen[c.FP] {
 					seen[c.FP] = true
-					fps[string(join(c.FP, p[0], p[1]))] = c.Type
+					fps[string(join(fpKey(c.FP), p[0], p[1]))] = c.Type + "\x00" + c.FP
 					fpn[c.FP]++
 				}
 			}
@@ -126,18 +125,19 @@ func checkInvariants(tx Tx) error {
 	for k := range fps {
 		bad("fingerprint index lacks %q", k)
 	}
-	if err := tx.Scan(tFPCount, nil, func(k, v []byte) error {
-		n, _ := binary.Uvarint(v)
-		if fpn[string(k)] != n {
-			bad("fingerprint %s: count %d, index holds %d", k, n, fpn[string(k)])
+	if err := tx.Scan(tFPShared, nil, func(k, v []byte) error {
+		if fpn[string(v)] < 2 || fpKey(string(v)) != string(k) {
+			bad("fingerprint %s: listed as shared, has %d holder(s)", v, fpn[string(v)])
 		}
-		delete(fpn, string(k))
+		delete(fpn, string(v))
 		return nil
 	}); err != nil {
 		return err
 	}
-	for k, n := range fpn {
-		bad("fingerprint %s: %d holders but no count", k, n)
+	for fp, n := range fpn {
+		if n >= 2 {
+			bad("fingerprint %s: %d holders but not listed as shared", fp, n)
+		}
 	}
 	for id, h := range hosts {
 		if h.Accounts != live[id] {

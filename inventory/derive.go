@@ -182,8 +182,8 @@ func loadView(tx Tx, now time.Time, recs []*saRecord, all bool) (*view, error) {
 		return nil, err
 	}
 	// Shared fingerprints.
-	sharedFP := func(fp string) error {
-		return tx.Scan(tFP, prefix(fp), func(k, _ []byte) error {
+	sharedFP := func(fpk string) error {
+		return tx.Scan(tFP, prefix(fpk), func(k, _ []byte) error {
 			p := splitParts(k)
 			if len(p) != 3 {
 				return fmt.Errorf("fp %q: corrupt key", k)
@@ -197,10 +197,7 @@ func loadView(tx Tx, now time.Time, recs []*saRecord, all bool) (*view, error) {
 		})
 	}
 	if all {
-		if err := tx.Scan(tFPCount, nil, func(k, b []byte) error {
-			if n, err := fpCount(tx, string(k)); err != nil || n < 2 {
-				return err
-			}
+		if err := tx.Scan(tFPShared, nil, func(k, _ []byte) error {
 			return sharedFP(string(k))
 		}); err != nil {
 			return nil, err
@@ -214,9 +211,9 @@ func loadView(tx Tx, now time.Time, recs []*saRecord, all bool) (*view, error) {
 					return err
 				}
 				for _, c := range ir.Creds {
-					if n, err := fpCount(tx, c.FP); err != nil {
+					if sh, err := isShared(tx, c.FP); err != nil {
 						return err
-					} else if n > 1 {
+					} else if sh {
 						v.shared[r.Key] = true
 					}
 				}

@@ -129,6 +129,9 @@ func (inv *Inventory) CloseException(ctx context.Context, id, reason string) err
 		if err := st.event(Event{Time: now, Account: e.Account, Kind: EventExceptionClosed, Detail: d, Actor: actor}); err != nil {
 			return err
 		}
+		if err := st.flush(); err != nil {
+			return err
+		}
 		return appendAuditTx(tx, AuditEvent{Time: now, Actor: actor, Action: "exception.close", Account: e.Account, Outcome: OutcomeOK, Detail: d})
 	})
 	if err != nil {
@@ -208,7 +211,7 @@ func (inv *Inventory) Sweep(ctx context.Context) (int, error) {
 			}
 		}
 		n = st.ev
-		return nil
+		return st.flush()
 	})
 	if err != nil {
 		return 0, fmt.Errorf("sweep: %w", err)

@@ -107,15 +107,25 @@ func resolveHost(tx Tx, h *scan.Host) (*hostRecord, bool, error) {
 	return &hostRecord{Host: Host{ID: hostIDString(n), Env: DefaultEnv}}, true, nil
 }
 
-// txState caches service account records touched by one write, and
-// writes history events.
+// txState caches the service account records one write touches, and
+// numbers its history events. Inside a group-commit batch the cache is the
+// batch's, so a record is decoded and encoded once per batch, not once per
+// report.
 type txState struct {
-	tx  Tx
-	sas map[string]*saRecord
-	ev  int
+	tx      Tx
+	sas     map[string]*saRecord
+	inBatch bool
+	ev      int
+	seq     uint64
+	seqSet  bool
 }
 
-func newTxState(tx Tx) *txState { return &txState{tx: tx, sas: map[string]*saRecord{}} }
+func newTxState(tx Tx) *txState {
+	if b, ok := tx.(*batchTx); ok {
+		return &txState{tx: tx, sas: b.sas, inBatch: true}
+	}
+	return &txState{tx: tx, sas: map[string]*saRecord{}}
+}
 
 // sa loads (or creates in memory) a service account record.
 func (s *txState) sa(key string) (*saRecord, error) {
@@ -136,26 +146,33 @@ func (s *txState) sa(key string) (*saRecord, error) {
 }
 
 func (s *txState) event(e Event) error {
-	n, err := nextSeq(s.tx, "event")
-	if err != nil {
-		return err
+	if !s.seqSet {
+		v, err := s.tx.Get(tMeta, []byte("seq/event"))
+		if err != nil {
+			return err
+		}
+		if len(v) == 8 {
+			s.seq = binary.BigEndian.Uint64(v)
+		}
+		s.seqSet = true
 	}
+	s.seq++
 	s.ev++
-	return putJSON(s.tx, tHistory, append(prefix(e.Account), u64key(n)...), e)
+	return putJSON(s.tx, tHistory, append(prefix(e.Account), u64key(s.seq)...), e)
 }
 
+// flush writes the event counter and, outside a batch, the touched
+// records (a batch writes its records once, at its end).
 func (s *txState) flush() error {
-	keys := make([]string, 0, len(s.sas))
-	for k := range s.sas {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if err := putJSON(s.tx, tSA, []byte(k), s.sas[k]); err != nil {
+	if s.seqSet {
+		if err := s.tx.Put(tMeta, []byte("seq/event"), u64key(s.seq)); err != nil {
 			return err
 		}
 	}
-	return nil
+	if s.inBatch {
+		return nil
+	}
+	return flushSAs(s.tx, s.sas)
 }
 
 // groupOf is the service account key of account on host h.
@@ -416,7 +433,8 @@ func diffRefs(prev, cur []credRef) (added, removed []credRef) {
 }
 
 // updateFPIndex moves the (host, account) holder entries from the
-// fingerprints in prev to those in cur, keeping fpcount in step.
+// fingerprints in prev to those in cur, keeping tFPShared (fingerprints
+// with two or more holders) in step.
 func updateFPIndex(tx Tx, hostID, account string, prev, cur []credRef) error {
 	pf, cf := map[string]string{}, map[string]string{}
 	for _, c := range prev {
@@ -427,20 +445,22 @@ func updateFPIndex(tx Tx, hostID, account string, prev, cur []credRef) error {
 	}
 	for fp := range pf {
 		if _, ok := cf[fp]; !ok {
-			if err := tx.Delete(tFP, join(fp, hostID, account)); err != nil {
+			k := fpKey(fp)
+			if err := tx.Delete(tFP, join(k, hostID, account)); err != nil {
 				return err
 			}
-			if err := bumpFP(tx, fp, -1); err != nil {
+			if err := syncShared(tx, k, fp); err != nil {
 				return err
 			}
 		}
 	}
 	for fp, typ := range cf {
 		if _, ok := pf[fp]; !ok {
-			if err := tx.Put(tFP, join(fp, hostID, account), []byte(typ)); err != nil {
+			k := fpKey(fp)
+			if err := tx.Put(tFP, join(k, hostID, account), []byte(typ+"\x00"+fp)); err != nil {
 				return err
 			}
-			if err := bumpFP(tx, fp, +1); err != nil {
+			if err := syncShared(tx, k, fp); err != nil {
 				return err
 			}
 		}
@@ -448,27 +468,41 @@ func updateFPIndex(tx Tx, hostID, account string, prev, cur []credRef) error {
 	return nil
 }
 
-func bumpFP(tx Tx, fp string, d int) error {
-	v, err := tx.Get(tFPCount, []byte(fp))
+// fpKey is the index key of a fingerprint: 96 bits of its SHA-256 in hex,
+// short so that the index stays small.
+func fpKey(fp string) string {
+	s := sha256.Sum256([]byte(fp))
+	return hex.EncodeToString(s[:12])
+}
+
+// syncShared records fingerprint fp (index key k) in tFPShared exactly when
+// it has two or more holders.
+func syncShared(tx Tx, k, fp string) error {
+	n := 0
+	if err := tx.Scan(tFP, prefix(k), func(_, _ []byte) error {
+		n++
+		if n == 2 {
+			return errStop
+		}
+		return nil
+	}); err != nil && err != errStop {
+		return err
+	}
+	cur, err := tx.Get(tFPShared, []byte(k))
 	if err != nil {
 		return err
 	}
-	var n uint64
-	if v != nil {
-		n, _ = binary.Uvarint(v)
+	switch {
+	case n >= 2 && cur == nil:
+		return tx.Put(tFPShared, []byte(k), []byte(fp))
+	case n < 2 && cur != nil:
+		return tx.Delete(tFPShared, []byte(k))
 	}
-	n = uint64(int64(n) + int64(d))
-	if n == 0 {
-		return tx.Delete(tFPCount, []byte(fp))
-	}
-	return tx.Put(tFPCount, []byte(fp), binary.AppendUvarint(nil, n))
+	return nil
 }
 
-func fpCount(tx Tx, fp string) (int, error) {
-	v, err := tx.Get(tFPCount, []byte(fp))
-	if err != nil || v == nil {
-		return 0, err
-	}
-	n, _ := binary.Uvarint(v)
-	return int(n), nil
+// isShared reports whether fingerprint fp has several holders.
+func isShared(tx Tx, fp string) (bool, error) {
+	v, err := tx.Get(tFPShared, []byte(fpKey(fp)))
+	return v != nil, err
 }

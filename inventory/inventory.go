@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rosterhq/roster/inventory/internal/boltstore"
@@ -52,6 +53,7 @@ type Inventory struct {
 	stop      chan struct{}
 	wg        sync.WaitGroup
 	closeOnce sync.Once
+	closed    atomic.Bool
 }
 
 // Open opens the inventory in the bbolt file at path, creating it if it does
@@ -106,6 +108,7 @@ func New(ctx context.Context, s Store, opts Options) (*Inventory, error) {
 func (inv *Inventory) Close() error {
 	var err error
 	inv.closeOnce.Do(func() {
+		inv.closed.Store(true)
 		close(inv.stop)
 		inv.wg.Wait()
 		err = inv.store.Close()
@@ -169,6 +172,9 @@ func (inv *Inventory) FingerprintKey(ctx context.Context) ([]byte, error) {
 // records, and (for bbolt) the file's page structure. It reads everything;
 // tests and `roster doctor` use it.
 func (inv *Inventory) Check(ctx context.Context) error {
+	if inv.closed.Load() {
+		return ErrClosed
+	}
 	var errs []error
 	if inv.bolt != nil {
 		if err := inv.bolt.Check(ctx); err != nil {

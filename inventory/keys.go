@@ -20,8 +20,8 @@ import (
 //	sa         NAME@GROUP                                     -> saRecord JSON (operator state + summary)
 //	sainst     NAME@GROUP 0 HOSTID 0 ACCOUNT                  -> ""
 //	history    NAME@GROUP 0 SEQ(8)                            -> Event JSON
-//	fp         FINGERPRINT 0 HOSTID 0 ACCOUNT                 -> credential type
-//	fpcount    FINGERPRINT                                    -> uvarint holders
+//	fp         FPKEY 0 HOSTID 0 ACCOUNT                       -> credential type 0 fingerprint
+//	fpshared   FPKEY                                          -> fingerprint (only those with 2+ holders)
 //	certidx    HOSTID 0 ACCOUNT                               -> CertState JSON (live, unrevoked certificates)
 //	serial     SERIAL                                         -> HOSTID 0 ACCOUNT
 //	exc        EXCID                                          -> Exception JSON
@@ -42,7 +42,7 @@ const (
 	tSAInst    = "sainst"
 	tHistory   = "history"
 	tFP        = "fp"
-	tFPCount   = "fpcount"
+	tFPShared  = "fpshared"
 	tCertIdx   = "certidx"
 	tSerial    = "serial"
 	tExc       = "exc"

@@ -131,6 +131,7 @@ var (
 	ErrNotInventory    = errors.New("not a roster inventory")
 	ErrSchemaTooNew    = errors.New("inventory schema is newer than this program")
 	ErrAuditTampered   = errors.New("audit log does not verify")
+	ErrClosed          = errors.New("inventory is closed")
 )
 
 // InvalidError is a refused operator request: what was wrong and what to do.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -161,19 +162,16 @@ func (inv *Inventory) SharedCredentials(ctx context.Context) ([]SharedCredential
 func sharedCredentials(tx Tx) ([]SharedCredential, error) {
 	var out []SharedCredential
 	hostNames := map[string]string{}
-	err := tx.Scan(tFPCount, nil, func(k, _ []byte) error {
+	err := tx.Scan(tFPShared, nil, func(k, fpb []byte) error {
 		fp := string(k)
-		if n, err := fpCount(tx, fp); err != nil || n < 2 {
-			return err
-		}
-		sc := SharedCredential{Fingerprint: fp}
+		sc := SharedCredential{Fingerprint: string(fpb)}
 		accts := map[string]bool{}
 		err := tx.Scan(tFP, prefix(fp), func(k, v []byte) error {
 			p := splitParts(k)
 			if len(p) != 3 {
 				return fmt.Errorf("fp %q: corrupt key", k)
 			}
-			sc.Type = string(v)
+			sc.Type, _, _ = strings.Cut(string(v), "\x00")
 			sc.HolderCount++
 			sa, err := tx.Get(tInstSA, join(p[1], p[2]))
 			if err != nil {

@@ -20,6 +20,8 @@ var ErrNotBolt = errors.New("not a bbolt database")
 // ErrLocked is returned by Open when another process holds the file.
 var ErrLocked = errors.New("database is locked by another process")
 
+const fillPercent = 0.9
+
 // Store is a bbolt file.
 type Store struct {
 	db *bolt.DB
@@ -122,6 +124,9 @@ func (t *Tx) Put(table string, key, value []byte) error {
 	if err != nil {
 		return fmt.Errorf("table %s: %w", table, err)
 	}
+	// Most inventory keys grow at the end of their range (host IDs and
+	// sequence numbers increase), so pages split full rather than half full.
+	b.FillPercent = fillPercent
 	if err := b.Put(key, value); err != nil {
 		return fmt.Errorf("table %s: put: %w", table, err)
 	}

@@ -1,0 +1,229 @@
+package inventory_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rosterhq/roster/inventory"
+	"github.com/rosterhq/roster/inventory/scan"
+	"github.com/rosterhq/roster/inventory/storetest"
+)
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// clock is a settable Options.Now.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+
+func open(t *testing.T) (*inventory.Inventory, *clock) {
+	t.Helper()
+	c := &clock{t: t0}
+	inv, _ := storetest.Open(t, inventory.Options{Now: c.Now})
+	return inv, c
+}
+
+var ctx = inventory.WithActor(context.Background(), "test")
+
+func mustIngest(t *testing.T, inv *inventory.Inventory, r *scan.Report) inventory.IngestResult {
+	t.Helper()
+	res, err := inv.Ingest(ctx, r)
+	if err != nil {
+		t.Fatalf("ingest: %v", err)
+	}
+	return res
+}
+
+func kinds(evs []inventory.Event) []string {
+	var out []string
+	for _, e := range evs {
+		out = append(out, e.Kind)
+	}
+	return out
+}
+
+func TestIngestSequence(t *testing.T) {
+	inv, _ := open(t)
+	key1 := storetest.Cred(scan.CredSSHAuthorizedKey, "/home/app/.ssh/authorized_keys:1", "k1")
+	key2 := storetest.Cred(scan.CredSSHAuthorizedKey, "/home/app/.ssh/authorized_keys:2", "k2")
+	pw := storetest.Cred(scan.CredPassword, "/etc/shadow:3", "pw")
+	steps := []struct {
+		desc   string
+		report *scan.Report
+		want   inventory.IngestResult
+		// after the step: app's live instances, its static credentials, and its history
+		instances, static int
+		history           []string
+	}{
+		{desc: "first scan", report: storetest.NewReport("web1", "m1", t0, storetest.Account("app", 1001, key1, pw), storetest.Account("db", 1002)),
+			want:      inventory.IngestResult{Accounts: 2, AccountsNew: 2, CredentialsNew: 2, Events: 2},
+			instances: 1, static: 2, history: []string{inventory.EventAccountAppeared}},
+		{desc: "same report again changes nothing", report: storetest.NewReport("web1", "m1", t0, storetest.Account("app", 1001, key1, pw), storetest.Account("db", 1002)),
+			want:      inventory.IngestResult{Accounts: 2, Unchanged: true},
+			instances: 1, static: 2, history: []string{inventory.EventAccountAppeared}},
+		{desc: "key rotated, password gone, db gone", report: storetest.NewReport("web1", "m1", t0.Add(time.Hour), storetest.Account("app", 1001, key2)),
+			want:      inventory.IngestResult{Accounts: 1, AccountsGone: 1, CredentialsNew: 1, CredentialsGone: 2, Events: 4},
+			instances: 1, static: 1, history: []string{inventory.EventAccountAppeared, inventory.EventCredentialAppeared, inventory.EventCredentialGone, inventory.EventCredentialGone}},
+		{desc: "older report is stale", report: storetest.NewReport("web1", "m1", t0.Add(30*time.Minute), storetest.Account("app", 1001, key1, pw)),
+			want:      inventory.IngestResult{Accounts: 1, Stale: true},
+			instances: 1, static: 1, history: []string{inventory.EventAccountAppeared, inventory.EventCredentialAppeared, inventory.EventCredentialGone, inventory.EventCredentialGone}},
+		{desc: "app gone", report: storetest.NewReport("web1", "m1", t0.Add(2*time.Hour), storetest.Account("db", 1002)),
+			want:      inventory.IngestResult{Accounts: 1, AccountsNew: 1, AccountsGone: 1, CredentialsGone: 1, Events: 2},
+			instances: 0, static: 0, history: []string{inventory.EventAccountAppeared, inventory.EventCredentialAppeared, inventory.EventCredentialGone, inventory.EventCredentialGone, inventory.EventAccountGone}},
+		{desc: "renamed host with the same machine-id is the same host", report: storetest.NewReport("web1.example", "m1", t0.Add(3*time.Hour), storetest.Account("app", 1001, key2)),
+			want:      inventory.IngestResult{Accounts: 1, AccountsNew: 1, AccountsGone: 1, Events: 2},
+			instances: 1, static: 1, history: []string{inventory.EventAccountAppeared, inventory.EventCredentialAppeared, inventory.EventCredentialGone, inventory.EventCredentialGone, inventory.EventAccountGone, inventory.EventAccountAppeared}},
+	}
+	for _, s := range steps {
+		res := mustIngest(t, inv, s.report)
+		res.HostID, res.Hostname = "", ""
+		if res != s.want {
+			t.Errorf("%s: result %+v, want %+v", s.desc, res, s.want)
+		}
+		a, err := inv.GetAccount(ctx, "app")
+		if err != nil {
+			t.Fatalf("%s: %v", s.desc, err)
+		}
+		if a.AccountSummary.Instances != s.instances || a.Static != s.static {
+			t.Errorf("%s: app has %d instances, %d static, want %d, %d", s.desc, a.AccountSummary.Instances, a.Static, s.instances, s.static)
+		}
+		h, err := inv.AccountHistory(ctx, "app")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(kinds(h)); got != fmt.Sprint(s.history) {
+			t.Errorf("%s: history %v, want %v", s.desc, got, s.history)
+		}
+	}
+	hosts, err := inv.ListHosts(ctx)
+	if err != nil || len(hosts) != 1 || hosts[0].Hostname != "web1.example" || hosts[0].Accounts != 1 {
+		t.Errorf("hosts = %+v, %v; want one host web1.example with 1 account", hosts, err)
+	}
+	d, err := inv.GetHost(ctx, "m1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := 0
+	for _, in := range d.Instances {
+		if in.GoneAt != nil {
+			gone++
+			if in.Account != "db" || !in.GoneAt.Equal(t0.Add(3*time.Hour)) {
+				t.Errorf("gone instance %s at %v", in.Account, in.GoneAt)
+			}
+		}
+	}
+	if gone != 1 || len(d.Instances) != 2 {
+		t.Errorf("host has %d instances, %d gone; want 2, 1", len(d.Instances), gone)
+	}
+}
+
+func TestIngestRefusesInvalidReport(t *testing.T) {
+	inv, _ := open(t)
+	r := storetest.NewReport("web1", "", t0, storetest.Account("app", 1))
+	r.Accounts[0].Credentials = []scan.Credential{{Type: "x", Location: "/x", Fingerprint: storetest.FP("s")}}
+	_, err := inv.Ingest(ctx, r)
+	var ve *scan.ValidationError
+	if !errors.As(err, &ve) || ve.Field != "accounts[0].credentials[0].type" {
+		t.Fatalf("err = %v, want a validation error on accounts[0].credentials[0].type", err)
+	}
+	if hosts, _ := inv.ListHosts(ctx); len(hosts) != 0 {
+		t.Errorf("refused report wrote hosts: %+v", hosts)
+	}
+}
+
+func TestIngestConcurrentSameAndDistinctHosts(t *testing.T) {
+	inv, _ := open(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	for i := 0; i < 40; i++ {
+		for _, r := range []*scan.Report{storetest.Generate(i%20, 12, t0.Add(time.Duration(i/20)*time.Minute)), storetest.Generate(100+i, 12, t0)} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := inv.Ingest(ctx, r); err != nil {
+					errs <- err
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	hosts, err := inv.ListHosts(ctx)
+	if err != nil || len(hosts) != 60 {
+		t.Fatalf("%d hosts, %v; want 60", len(hosts), err)
+	}
+	for _, h := range hosts {
+		if h.Hostname < "host00020" && !h.LastScan.Equal(t0.Add(time.Minute)) {
+			t.Errorf("host %s last scan %v, want the newest report's", h.Hostname, h.LastScan)
+		}
+	}
+	// storetest's cleanup checks summaries against instances.
+}
+
+func TestSharedCredentials(t *testing.T) {
+	inv, _ := open(t)
+	same := storetest.Cred(scan.CredSecretFile, "/home/a/.pgpass", "the-same-secret")
+	mustIngest(t, inv, storetest.NewReport("h1", "", t0, storetest.Account("etl", 1, same), storetest.Account("solo", 2, storetest.Cred(scan.CredPassword, "/etc/shadow:2", "unique"))))
+	mustIngest(t, inv, storetest.NewReport("h2", "", t0, storetest.Account("report", 1, same)))
+	shared, err := inv.SharedCredentials(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(shared) != 1 || shared[0].HolderCount != 2 || shared[0].Fingerprint != same.Fingerprint ||
+		fmt.Sprint(shared[0].Accounts) != "[etl@default report@default]" {
+		t.Fatalf("shared = %+v", shared)
+	}
+	for _, tc := range []struct {
+		account string
+		want    inventory.Strength
+	}{{"etl", inventory.StrengthSharedSecret}, {"report", inventory.StrengthSharedSecret}, {"solo", inventory.StrengthStaticPassword}} {
+		a, err := inv.GetAccount(ctx, tc.account)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Strength != tc.want {
+			t.Errorf("%s strength %v, want %v", tc.account, a.Strength, tc.want)
+		}
+	}
+	// The secret disappears from h2: nothing is shared any more.
+	mustIngest(t, inv, storetest.NewReport("h2", "", t0.Add(time.Hour), storetest.Account("report", 1)))
+	if shared, _ := inv.SharedCredentials(ctx); len(shared) != 0 {
+		t.Errorf("after removal shared = %+v", shared)
+	}
+}
+
+func TestStrengthOrder(t *testing.T) {
+	for _, tc := range []struct {
+		creds []scan.Credential
+		want  inventory.Strength
+	}{
+		{nil, inventory.StrengthNone},
+		{[]scan.Credential{storetest.Cred(scan.CredSecretEnv, "unit x", "a")}, inventory.StrengthSecretFile},
+		{[]scan.Credential{storetest.Cred(scan.CredSecretEnv, "unit x", "a"), storetest.Cred(scan.CredSSHPrivateKey, "/k", "b")}, inventory.StrengthStaticSSHKey},
+		{[]scan.Credential{storetest.Cred(scan.CredSSHAuthorizedKey, "/k", "b"), storetest.Cred(scan.CredPassword, "/etc/shadow:1", "c")}, inventory.StrengthStaticPassword},
+		{[]scan.Credential{{Type: scan.CredEmptyPassword, Location: "/etc/shadow:1"}, storetest.Cred(scan.CredPassword, "/etc/shadow:1", "c")}, inventory.StrengthEmptyPassword},
+	} {
+		t.Run(tc.want.String(), func(t *testing.T) {
+			inv, _ := open(t)
+			mustIngest(t, inv, storetest.NewReport("h", "", t0, storetest.Account("a", 1, tc.creds...)))
+			a, err := inv.GetAccount(ctx, "a")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Strength != tc.want {
+				t.Errorf("strength %v, want %v", a.Strength, tc.want)
+			}
+		})
+	}
+}
