@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -62,55 +61,78 @@ type ScanOptions struct {
 // ScanFunc scans the host below root, fingerprinting secrets with key.
 type ScanFunc func(ctx context.Context, root string, key []byte) (*scan.Report, error)
 
-// Validate checks the configuration and names the first bad field.
+// ConfigError is a bad field of a [Config]. Identity is the index of the
+// identity it belongs to, or -1 for a top-level field, so that a caller can
+// point at the line of its own file.
+type ConfigError struct {
+	Identity int
+	Name     string // the identity's name, when it has one
+	Err      error
+}
+
+func (e *ConfigError) Error() string {
+	switch {
+	case e.Identity < 0:
+		return e.Err.Error()
+	case e.Name == "":
+		return fmt.Sprintf("identities[%d]: %v", e.Identity, e.Err)
+	default:
+		return fmt.Sprintf("identities[%d] (%s): %v", e.Identity, e.Name, e.Err)
+	}
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// Validate checks the configuration. The error is a *[ConfigError] naming
+// the first bad field.
 func (c *Config) Validate() error {
+	top := func(format string, args ...any) error {
+		return &ConfigError{Identity: -1, Err: fmt.Errorf(format, args...)}
+	}
 	if c.Server != "" {
 		if _, err := parseServer(c.Server); err != nil {
-			return fmt.Errorf("server: %w", err)
+			return top("server: %w", err)
 		}
 	}
 	if c.RootFingerprint != "" {
 		if _, err := normalizeFingerprint(c.RootFingerprint); err != nil {
-			return fmt.Errorf("root_fingerprint: %w", err)
+			return top("root_fingerprint: %w", err)
 		}
 	}
 	if len(c.Identities) == 0 {
-		return errors.New("identities: at least one identity is required")
+		return top("identities: at least one identity is required")
 	}
 	names := map[string]bool{}
 	dirs := map[string]bool{}
 	scans := 0
 	for i, id := range c.Identities {
-		where := fmt.Sprintf("identities[%d]", i)
-		if id.Name == "" {
-			return fmt.Errorf("%s: name is required", where)
+		bad := func(format string, args ...any) error {
+			return &ConfigError{Identity: i, Name: id.Name, Err: fmt.Errorf(format, args...)}
 		}
-		where = fmt.Sprintf("identities[%d] (%s)", i, id.Name)
-		if names[id.Name] {
-			return fmt.Errorf("%s: name is used twice", where)
+		switch {
+		case id.Name == "":
+			return bad("name is required")
+		case names[id.Name]:
+			return bad("name is used twice")
+		case id.Dir == "":
+			return bad("dir is required")
+		case dirs[id.Dir]:
+			return bad("dir %s is used twice", id.Dir)
 		}
-		names[id.Name] = true
-		if id.Dir == "" {
-			return fmt.Errorf("%s: dir is required", where)
-		}
-		if dirs[id.Dir] {
-			return fmt.Errorf("%s: dir %s is used twice", where, id.Dir)
-		}
-		dirs[id.Dir] = true
+		names[id.Name], dirs[id.Dir] = true, true
 		for j, a := range id.Reload {
 			if err := a.Validate(); err != nil {
-				return fmt.Errorf("%s: reload[%d]: %w", where, j, err)
+				return bad("reload[%d]: %w", j, err)
 			}
 		}
 		if id.Scan != nil {
-			scans++
+			if scans++; scans > 1 {
+				return bad("scan: only the host identity may have a scan section")
+			}
 			if id.Scan.Interval < 0 {
-				return fmt.Errorf("%s: scan: interval must not be negative", where)
+				return bad("scan: interval must not be negative")
 			}
 		}
-	}
-	if scans > 1 {
-		return errors.New("identities: only the host identity may have a scan section")
 	}
 	return nil
 }

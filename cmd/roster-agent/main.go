@@ -1,13 +1,317 @@
 // Command roster-agent enrolls service identities with a roster server,
 // keeps their short-lived certificates fresh and reports host scans.
+//
+// It only wires flags and the YAML configuration to package agent, which
+// holds the logic. The command line uses the standard library's flag
+// package rather than a CLI framework, to keep the binary small.
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/rosterhq/roster/agent"
 )
 
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
 func main() {
-	fmt.Fprintln(os.Stderr, "roster-agent: not implemented yet")
-	os.Exit(2)
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// command is one subcommand: its flags are declared by setup, which
+// returns the action to run once they are parsed.
+type command struct {
+	name, usage, description string
+	setup                    func(fs *flag.FlagSet, out io.Writer) func(ctx context.Context) error
+}
+
+var commands = []command{
+	{name: "enroll", usage: "generate a key here, exchange a one-time token for its certificate, install both",
+		description: `The key never leaves this host. The server's answer is verified against the root
+whose fingerprint you give before anything is written; cert.pem, key.pem (0600)
+and root.pem are written atomically and owned by --user. Get the token,
+fingerprint and this command line from "roster enroll ACCOUNT --host HOST".`,
+		setup: enrollCommand},
+	{name: "run", usage: "keep every configured identity renewed, run reload actions, submit host scans",
+		description: `Runs until SIGTERM or SIGINT; SIGHUP renews every identity at once. Logs go to
+stderr, one line per renewal with identity, serial and not_after.`,
+		setup: runCommand},
+	{name: "status", usage: "show each identity's serial, expiry, next renewal and last error",
+		description: `Reads the identity directories (cert.pem and the status.json a running agent
+writes). Exits 1 when any identity's certificate is missing or expired, or the
+server refused to renew it.`,
+		setup: statusCommand},
+	{name: "version", usage: "print the version", setup: versionCommand},
+}
+
+// run is main without the exit: it returns the process's exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		if len(args) > 1 { // help COMMAND
+			return run(ctx, []string{args[1], "--help"}, stdout, stderr)
+		}
+		printUsage(stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	if args[0] == "-v" || args[0] == "--version" {
+		args[0] = "version"
+	}
+	for _, c := range commands {
+		if c.name != args[0] {
+			continue
+		}
+		fs := flag.NewFlagSet("roster-agent "+c.name, flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		action := c.setup(fs, stdout)
+		fs.Usage = func() {
+			fmt.Fprintf(fs.Output(), "usage: roster-agent %s [options]\n\n%s\n", c.name, c.usage)
+			if c.description != "" {
+				fmt.Fprintf(fs.Output(), "\n%s\n", c.description)
+			}
+			fmt.Fprintln(fs.Output(), "\noptions:")
+			fs.PrintDefaults()
+		}
+		if err := fs.Parse(args[1:]); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return 0
+			}
+			return 2
+		}
+		if fs.NArg() > 0 {
+			printError(stderr, fmt.Errorf("%s: unexpected argument %q", c.name, fs.Arg(0)))
+			return 2
+		}
+		if err := action(ctx); err != nil {
+			var u usageError
+			if errors.As(err, &u) {
+				printError(stderr, err)
+				return 2
+			}
+			if !errors.Is(err, errUnhealthy) {
+				printError(stderr, err)
+			}
+			return 1
+		}
+		return 0
+	}
+	printError(stderr, fmt.Errorf("unknown command %q: run roster-agent --help", args[0]))
+	return 2
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintf(w, "roster-agent %s: keep service accounts' short-lived certificates fresh and report host scans\n\n", version)
+	fmt.Fprintln(w, "usage: roster-agent COMMAND [options]\n\ncommands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.usage)
+	}
+	fmt.Fprintln(w, "\nroster-agent COMMAND --help shows a command's options.")
+}
+
+// printError prints an error as "roster-agent: error:" and, where the
+// error carries one, a "roster-agent: hint:" line.
+func printError(w io.Writer, err error) {
+	fmt.Fprintf(w, "roster-agent: error: %v\n", err)
+	var h interface{ Hint() string }
+	if errors.As(err, &h) && h.Hint() != "" {
+		fmt.Fprintf(w, "roster-agent: hint: %s\n", h.Hint())
+	}
+}
+
+// usageError is a bad command line: exit status 2.
+type usageError struct{ error }
+
+func (u usageError) Unwrap() error { return u.error }
+
+// errUnhealthy makes status exit 1 after printing everything.
+var errUnhealthy = errors.New("an identity needs attention")
+
+// required fails when a flag that must be given is empty.
+func required(fs *flag.FlagSet, names ...string) error {
+	for _, n := range names {
+		if fs.Lookup(n).Value.String() == "" {
+			return usageError{fmt.Errorf("--%s is required", n)}
+		}
+	}
+	return nil
+}
+
+func enrollCommand(fs *flag.FlagSet, out io.Writer) func(context.Context) error {
+	var o agent.EnrollOptions
+	fs.StringVar(&o.Server, "server", "", "roster server `URL` (https://HOST:PORT)")
+	fs.StringVar(&o.RootFingerprint, "root-fingerprint", "", "SHA-256 `HEX` of the server's root certificate")
+	// The environment is read after parsing so that --help never prints a token.
+	fs.StringVar(&o.Token, "token", "", "one-time enrollment `TOKEN`; $ROSTER_ENROLL_TOKEN when not given")
+	fs.StringVar(&o.Dir, "dir", "", "identity `DIR` to write cert.pem, key.pem and root.pem to")
+	fs.StringVar(&o.User, "user", "", "service account `USER` that owns the certificate and key")
+	fs.StringVar(&o.KeyType, "key-type", agent.KeyECDSA, "key `TYPE`: ecdsa (P-256), ed25519 or rsa (3072)")
+	return func(ctx context.Context) error {
+		if o.Token == "" {
+			o.Token = os.Getenv("ROSTER_ENROLL_TOKEN")
+		}
+		if err := required(fs, "server", "root-fingerprint", "dir"); err != nil {
+			return err
+		}
+		if o.Token == "" {
+			return usageError{errors.New("--token is required (or set $ROSTER_ENROLL_TOKEN)")}
+		}
+		res, err := agent.Enroll(ctx, o)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "enrolled  %s\nserial    %s\nexpires   %s\nfiles     %s/{cert,key,root}.pem\n",
+			res.Identity, res.Serial, res.NotAfter.UTC().Format(time.RFC3339), res.Dir)
+		return nil
+	}
+}
+
+func loadConfig(path string) (agent.Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return agent.Config{}, fmt.Errorf("read config: %w", err)
+	}
+	return parseConfig(path, b)
+}
+
+func runCommand(fs *flag.FlagSet, _ io.Writer) func(context.Context) error {
+	config := fs.String("config", "", "YAML configuration `FILE`")
+	format := fs.String("log-format", "text", "log `FORMAT`: text or json")
+	level := fs.String("log-level", "info", "log `LEVEL`: debug, info, warn or error")
+	return func(ctx context.Context) error {
+		if err := required(fs, "config"); err != nil {
+			return err
+		}
+		cfg, err := loadConfig(*config)
+		if err != nil {
+			return err
+		}
+		logger, err := newLogger(os.Stderr, *format, *level)
+		if err != nil {
+			return usageError{err}
+		}
+		cfg.Logger, cfg.Version = logger, version
+		ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+		defer stop()
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		force := make(chan struct{})
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-hup:
+					select {
+					case force <- struct{}{}:
+					case <-ctx.Done():
+						return
+					}
+				}
+			}
+		}()
+		return agent.Run(ctx, cfg, force)
+	}
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("--log-format %q: want text or json", format)
+	}
+}
+
+func statusCommand(fs *flag.FlagSet, out io.Writer) func(context.Context) error {
+	config := fs.String("config", "", "YAML configuration `FILE`")
+	format := fs.String("format", "table", "output `FORMAT`: table or json")
+	return func(context.Context) error {
+		if err := required(fs, "config"); err != nil {
+			return err
+		}
+		if *format != "table" && *format != "json" {
+			return usageError{fmt.Errorf("--format %q: want table or json", *format)}
+		}
+		cfg, err := loadConfig(*config)
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		sts := agent.ReadStatus(cfg, now)
+		if *format == "json" {
+			enc := json.NewEncoder(out)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(sts); err != nil {
+				return err
+			}
+		} else {
+			printStatusTable(out, sts, now)
+		}
+		for _, s := range sts {
+			if !s.Healthy() {
+				return errUnhealthy
+			}
+		}
+		return nil
+	}
+}
+
+func printStatusTable(w io.Writer, sts []agent.IdentityStatus, now time.Time) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "IDENTITY\tSTATE\tSERIAL\tEXPIRES\tNEXT RENEWAL\tLAST ERROR")
+	when := func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		d := t.Sub(now).Round(time.Second)
+		if d >= 0 {
+			return t.UTC().Format(time.RFC3339) + " (in " + d.String() + ")"
+		}
+		return t.UTC().Format(time.RFC3339) + " (" + (-d).String() + " ago)"
+	}
+	dash := func(s string) string {
+		if s == "" {
+			return "-"
+		}
+		return strings.ReplaceAll(s, "\t", " ")
+	}
+	for _, s := range sts {
+		last := s.LastError
+		if last == "" && s.ReloadError != "" {
+			last = s.ReloadError
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.State, dash(s.Serial), when(s.NotAfter), when(s.NextRenewal), dash(last))
+	}
+	tw.Flush()
+}
+
+func versionCommand(_ *flag.FlagSet, out io.Writer) func(context.Context) error {
+	return func(context.Context) error {
+		fmt.Fprintf(out, "roster-agent %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		return nil
+	}
 }
