@@ -1,7 +1,6 @@
 package discovery
 
 import (
-	"bytes"
 	"strconv"
 	"strings"
 )
@@ -38,18 +37,17 @@ func parseID(s string) (int, bool) {
 // lines calls fn for every line of data with its 1-based number, without
 // the line terminator (a trailing "\r" is dropped too).
 func lines(data []byte, fn func(n int, line string)) {
+	s := string(data) // one copy; lines are substrings of it
 	n := 0
-	for len(data) > 0 {
+	for len(s) > 0 {
 		n++
-		i := bytes.IndexByte(data, '\n')
-		var l []byte
-		if i < 0 {
-			l, data = data, nil
+		l := s
+		if i := strings.IndexByte(s, '\n'); i >= 0 {
+			l, s = s[:i], s[i+1:]
 		} else {
-			l, data = data[:i], data[i+1:]
+			s = ""
 		}
-		l = bytes.TrimSuffix(l, []byte{'\r'})
-		fn(n, string(l))
+		fn(n, strings.TrimSuffix(l, "\r"))
 	}
 }
 

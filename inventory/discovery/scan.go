@@ -85,7 +85,7 @@ func Scan(ctx context.Context, opts Options) (*scan.Report, error) {
 		SchemaVersion: scan.SchemaVersion,
 		Scanner:       scan.Scanner{Name: ScannerName, Version: cmp.Or(opts.Version, "dev")},
 		Host:          s.host,
-		Accounts:      []scan.Account{},
+		Accounts:      make([]scan.Account, 0, len(s.accounts)),
 		Shared:        []scan.SharedCredential{},
 		Warnings:      s.w.list,
 	}
@@ -384,22 +384,41 @@ func (s *scanner) applyProc(procs []process, ls []listener) {
 func (s *scanner) readHomes(ctx context.Context) {
 	type homeInfo struct {
 		ok    bool
+		uid   int // owner of the directory
 		owner *account
 	}
 	homes := map[string]*homeInfo{}
+	parents := map[string]map[string]bool{} // directory listings, to skip absent homes without a lookup
+	exists := func(p string) bool {
+		dir, base := path.Split(p)
+		names, ok := parents[dir]
+		if !ok {
+			if ents, err := s.r.ReadDir(dir); err == nil {
+				names = make(map[string]bool, len(ents))
+				for _, e := range ents {
+					names[e.Name()] = true
+				}
+			}
+			parents[dir] = names // nil when unreadable: every lookup says no
+		}
+		return names[base]
+	}
 	for _, a := range s.accounts {
 		if a.Dynamic || a.Home == "" || !path.IsAbs(a.Home) {
 			continue
 		}
-		h := homes[a.Home]
+		home := path.Clean(a.Home)
+		h := homes[home]
 		if h == nil {
-			h = &homeInfo{}
-			if fi, err := s.r.Stat(a.Home); err == nil && fi.IsDir() {
-				h.ok = true
+			h = &homeInfo{uid: -1}
+			if home == "/" || exists(home) {
+				if fi, err := s.r.Stat(home); err == nil && fi.IsDir() {
+					h.ok, h.uid = true, fileUID(fi)
+				}
 			}
-			homes[a.Home] = h
+			homes[home] = h
 		}
-		if h.ok && (h.owner == nil || h.owner.UID != ownerUID(s.r, a.Home) && ownerUID(s.r, a.Home) == a.UID) {
+		if h.ok && (h.owner == nil || h.owner.UID != h.uid && a.UID == h.uid) {
 			h.owner = a
 		}
 		a.homeOK = h.ok
@@ -418,20 +437,11 @@ func (s *scanner) readHomes(ctx context.Context) {
 			}
 			a.Credentials = append(a.Credentials, readAuthorizedKeys(s.r, p, s.w)...)
 		}
-		if h := homes[a.Home]; h != nil && h.ok && h.owner == a {
+		if h := homes[home]; h != nil && h.ok && h.owner == a {
 			a.Credentials = append(a.Credentials, readPrivateKeys(s.r, a.Home, s.fp, s.w)...)
 			a.Credentials = append(a.Credentials, readSecretFiles(s.r, a.Home, s.fp, s.w)...)
 		}
 	}
-}
-
-// ownerUID returns the owner of name, or -1.
-func ownerUID(r *Root, name string) int {
-	fi, err := r.Stat(name)
-	if err != nil {
-		return -1
-	}
-	return fileUID(fi)
 }
 
 // markShared lists every secret held by more than one credential and adds
