@@ -1,0 +1,383 @@
+package inventory_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rosterhq/roster/inventory"
+	"github.com/rosterhq/roster/inventory/scan"
+	"github.com/rosterhq/roster/inventory/storetest"
+)
+
+func TestAddExceptionRefusals(t *testing.T) {
+	inv, _ := open(t)
+	mustIngest(t, inv, storetest.NewReport("h", "", t0, storetest.Account("billing-batch", 5, storetest.Cred(scan.CredPassword, "/etc/shadow:1", "p"))))
+	ok := inventory.Exception{Account: "billing-batch", Reason: "vendor tool", Owner: "team-billing", Expires: t0.AddDate(0, 0, 90)}
+	for _, tc := range []struct {
+		desc  string
+		edit  func(e *inventory.Exception)
+		field string
+		says  string
+	}{
+		{"no owner", func(e *inventory.Exception) { e.Owner = "" }, "owner", "an exception without an owner becomes permanent"},
+		{"no expiry", func(e *inventory.Exception) { e.Expires = time.Time{} }, "expires", "needs an expiry"},
+		{"in the past", func(e *inventory.Exception) { e.Expires = t0.Add(-time.Hour) }, "expires", "not in the future"},
+		{"too far ahead", func(e *inventory.Exception) { e.Expires = t0.AddDate(0, 0, 181) }, "expires", "more than 180 days"},
+		{"no reason", func(e *inventory.Exception) { e.Reason = " " }, "reason", "needs a reason"},
+		{"unknown credential type", func(e *inventory.Exception) { e.Credential = "magic" }, "credential", "unknown credential type"},
+	} {
+		e := ok
+		tc.edit(&e)
+		_, err := inv.AddException(ctx, e)
+		var ie *inventory.InvalidError
+		if !errors.As(err, &ie) || ie.Field != tc.field || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("%s: err = %v, want field %s saying %q", tc.desc, err, tc.field, tc.says)
+		}
+	}
+	if _, err := inv.AddException(ctx, ok); err != nil {
+		t.Fatal(err)
+	}
+	// The policy can allow longer exceptions.
+	c := &clock{t: t0}
+	inv2, _ := storetest.Open(t, inventory.Options{Now: c.Now, MaxExceptionDays: 365})
+	mustIngest(t, inv2, storetest.NewReport("h", "", t0, storetest.Account("a", 5)))
+	if _, err := inv2.AddException(ctx, inventory.Exception{Account: "a", Reason: "r", Owner: "o", Expires: t0.AddDate(0, 0, 300)}); err != nil {
+		t.Errorf("300 days with MaxExceptionDays 365: %v", err)
+	}
+}
+
+// TestExceptionLifecycleAndReport walks an account from static through
+// exception, expired exception, enrolled, managed and lapsed, checking the
+// status and the per-tier report at each step.
+func TestExceptionLifecycleAndReport(t *testing.T) {
+	inv, clk := open(t)
+	pw := storetest.Cred(scan.CredPassword, "/etc/shadow:1", "p")
+	root := storetest.Account("root", 0, storetest.Cred(scan.CredPassword, "/etc/shadow:0", "r"))
+	root.Privileged = true
+	mustIngest(t, inv, storetest.NewReport("h", "", t0, storetest.Account("app", 5, pw), root))
+
+	status := func(want inventory.Status) {
+		t.Helper()
+		a, err := inv.GetAccount(ctx, "app")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Status != want {
+			t.Errorf("status %s, want %s", a.Status, want)
+		}
+	}
+	tier4 := func(now time.Time) inventory.TierStats {
+		t.Helper()
+		r, err := inv.Report(ctx, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Tiers[3]
+	}
+	status(inventory.StatusStatic)
+	if got := tier4(t0); got.Accounts != 1 || got.Static != 1 || got.Covered != 0 {
+		t.Errorf("static: tier 4 = %+v", got)
+	}
+	exc, err := inv.AddException(ctx, inventory.Exception{Account: "app", Reason: "legacy", Owner: "team", Expires: t0.AddDate(0, 0, 20)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status(inventory.StatusException)
+	if got := tier4(t0); got.Covered != 1 || got.ExpiringExceptions != 1 || got.ExpiredExceptions != 0 {
+		t.Errorf("exception: tier 4 = %+v", got)
+	}
+	if l, _ := inv.ListExceptions(ctx, inventory.ExceptionFilter{ExpiringWithin: 30 * 24 * time.Hour}); len(l) != 1 {
+		t.Errorf("expiring within 30d: %d", len(l))
+	}
+	if l, _ := inv.ListExceptions(ctx, inventory.ExceptionFilter{ExpiringWithin: 7 * 24 * time.Hour}); len(l) != 0 {
+		t.Errorf("expiring within 7d: %d", len(l))
+	}
+	// Time passes: the exception expires and is a violation.
+	clk.Set(t0.AddDate(0, 0, 21))
+	status(inventory.StatusStatic)
+	if got := tier4(clk.Now()); got.Covered != 0 || got.ExpiredExceptions != 1 {
+		t.Errorf("expired: tier 4 = %+v", got)
+	}
+	if n, err := inv.Sweep(ctx); err != nil || n != 1 {
+		t.Errorf("sweep: %d events, %v", n, err)
+	}
+	if n, _ := inv.Sweep(ctx); n != 0 {
+		t.Errorf("second sweep: %d events", n)
+	}
+	if err := inv.CloseException(ctx, exc.ID, "replaced by certificate"); err != nil {
+		t.Fatal(err)
+	}
+	if got := tier4(clk.Now()); got.ExpiredExceptions != 0 {
+		t.Errorf("closed: tier 4 = %+v", got)
+	}
+	// Enrolled: a certificate for the only instance.
+	now := clk.Now()
+	if err := inv.RecordIssued(ctx, "h", "app", "01ab", now.Add(-time.Minute), now.Add(time.Hour), false); err != nil {
+		t.Fatal(err)
+	}
+	status(inventory.StatusEnrolled)
+	if got := tier4(now); got.ShortLived != 1 || got.Static != 1 {
+		t.Errorf("enrolled: tier 4 = %+v", got)
+	}
+	// A later scan still finds the password: enrolled, not managed.
+	mustIngest(t, inv, storetest.NewReport("h", "", now.Add(time.Minute), storetest.Account("app", 5, pw), root))
+	status(inventory.StatusEnrolled)
+	// Renewal, then a scan without the password: managed.
+	clk.Set(now.Add(30 * time.Minute))
+	if err := inv.RecordIssued(ctx, "h", "app", "02cd", clk.Now(), clk.Now().Add(time.Hour), true); err != nil {
+		t.Fatal(err)
+	}
+	mustIngest(t, inv, storetest.NewReport("h", "", clk.Now().Add(time.Minute), storetest.Account("app", 5), root))
+	status(inventory.StatusManaged)
+	a, _ := inv.GetAccount(ctx, "app")
+	if a.Strength != inventory.StrengthShortLivedCert || a.Instances[0].Cert.Serial != "02cd" || a.Instances[0].Cert.LastRenewal.IsZero() {
+		t.Errorf("managed account: strength %v, cert %+v", a.Strength, a.Instances[0].Cert)
+	}
+	if got := tier4(clk.Now()); got.ShortLived != 1 || got.Managed != 1 || got.Static != 0 {
+		t.Errorf("managed: tier 4 = %+v", got)
+	}
+	// No renewal: lapsed.
+	clk.Set(clk.Now().Add(2 * time.Hour))
+	status(inventory.StatusLapsed)
+	if got := tier4(clk.Now()); got.Lapsed != 1 || got.ShortLived != 0 {
+		t.Errorf("lapsed: tier 4 = %+v", got)
+	}
+	// Revocation ends it; history tells the story.
+	if err := inv.RecordRevoked(ctx, "02cd", "key compromise"); err != nil {
+		t.Fatal(err)
+	}
+	status(inventory.StatusNone)
+	h, _ := inv.AccountHistory(ctx, "app")
+	want := "account appeared,exception added,exception expired,exception closed,certificate issued,status changed,credential gone,certificate revoked"
+	if kindsText(h) != want {
+		t.Errorf("history\n got %s\nwant %s", kindsText(h), want)
+	}
+	// The report lists the ownerless privileged root first.
+	r, _ := inv.Report(ctx, clk.Now())
+	if len(r.OwnerlessPrivileged) != 1 || r.OwnerlessPrivileged[0].Name != "root" {
+		t.Errorf("ownerless privileged = %+v", r.OwnerlessPrivileged)
+	}
+	for _, f := range []string{"table", "json", "csv", "markdown"} {
+		var buf bytes.Buffer
+		if err := r.Write(&buf, f); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		out := buf.String()
+		if !strings.Contains(out, "root@default") || !strings.Contains(out, "1 privileged") {
+			t.Errorf("%s report lacks the ownerless root or tier names:\n%s", f, out)
+		}
+		if f == "json" && !json.Valid(buf.Bytes()) {
+			t.Errorf("json report is not JSON")
+		}
+	}
+	if err := r.Write(&bytes.Buffer{}, "yaml"); err == nil {
+		t.Error("unknown format accepted")
+	}
+}
+
+func TestWriteAccounts(t *testing.T) {
+	inv, _ := open(t)
+	mustIngest(t, inv, storetest.NewReport("h", "", t0, storetest.Account("app", 5, storetest.Cred(scan.CredPassword, "/etc/shadow:1", "p"))))
+	list, err := inv.ListAccounts(ctx, inventory.Filter{Static: true})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("%d static accounts, %v", len(list), err)
+	}
+	for f, want := range map[string]string{"table": "app@default", "json": `"key": "app@default"`, "csv": "app@default,app,default,4,"} {
+		var buf bytes.Buffer
+		if err := inventory.WriteAccounts(&buf, list, f); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("%s output lacks %q:\n%s", f, want, buf.String())
+		}
+	}
+}
+
+func TestTokens(t *testing.T) {
+	inv, _ := open(t)
+	admin, created, err := inv.EnsureAdminToken(ctx)
+	if err != nil || !created || !strings.HasPrefix(admin, inventory.TokenPrefix) || len(admin) != len(inventory.TokenPrefix)+43 {
+		t.Fatalf("EnsureAdminToken = %q, %v, %v", admin, created, err)
+	}
+	if again, created, _ := inv.EnsureAdminToken(ctx); created || again != "" {
+		t.Error("second EnsureAdminToken created a token")
+	}
+	viewer, tok, err := inv.CreateToken(ctx, "ci", inventory.RoleViewer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := inv.CreateToken(ctx, "ci", inventory.RoleViewer); err == nil {
+		t.Error("duplicate name accepted")
+	}
+	if _, _, err := inv.CreateToken(ctx, "x", "root"); err == nil {
+		t.Error("unknown role accepted")
+	}
+	for _, tc := range []struct {
+		plain string
+		role  inventory.Role
+		ok    bool
+	}{
+		{admin, inventory.RoleAdmin, true},
+		{viewer, inventory.RoleViewer, true},
+		{viewer[:len(viewer)-1] + "A", "", false},
+		{"rst_", "", false},
+		{"", "", false},
+		{strings.TrimPrefix(viewer, inventory.TokenPrefix), "", false},
+	} {
+		got, err := inv.Authenticate(ctx, tc.plain)
+		if tc.ok != (err == nil) || got.Role != tc.role {
+			t.Errorf("Authenticate(token %d chars) = %+v, %v", len(tc.plain), got, err)
+		}
+		if !tc.ok && !errors.Is(err, inventory.ErrUnauthenticated) {
+			t.Errorf("wrong error %v", err)
+		}
+	}
+	list, _ := inv.ListTokens(ctx)
+	raw, _ := json.Marshal(list)
+	h := sha256.Sum256([]byte(viewer))
+	if len(list) != 2 || bytes.Contains(raw, []byte("hash")) || bytes.Contains(raw, []byte(viewer)) || bytes.Contains(raw, h[:8]) {
+		t.Errorf("ListTokens leaks or miscounts: %s", raw)
+	}
+	if err := inv.RevokeToken(ctx, tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inv.Authenticate(ctx, viewer); !errors.Is(err, inventory.ErrUnauthenticated) {
+		t.Errorf("revoked token authenticates: %v", err)
+	}
+	audit, _ := inv.ListAudit(ctx, inventory.AuditFilter{})
+	for _, e := range audit {
+		if strings.Contains(fmt.Sprint(e), strings.TrimPrefix(viewer, "rst_")[:10]) {
+			t.Errorf("audit record holds token material: %+v", e)
+		}
+	}
+	if !inventory.RoleAdmin.Allows(inventory.RoleOperator) || inventory.RoleViewer.Allows(inventory.RoleOperator) || inventory.Role("x").Allows(inventory.RoleViewer) {
+		t.Error("role ordering wrong")
+	}
+}
+
+func TestEnrollTokenRace(t *testing.T) {
+	inv, _ := open(t)
+	mustIngest(t, inv, storetest.NewReport("h", "", t0, storetest.Account("app", 5)))
+	hash := sha256.Sum256([]byte("secret"))
+	tok := inventory.EnrollToken{Hash: hash[:], Host: "h", Account: "app", ExpiresAt: t0.Add(15 * time.Minute)}
+	if err := inv.CreateEnrollToken(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	if err := inv.CreateEnrollToken(ctx, inventory.EnrollToken{Hash: hash[:], Host: "h", ExpiresAt: t0.Add(time.Hour)}); err == nil {
+		t.Error("duplicate hash accepted")
+	}
+	if err := inv.CreateEnrollToken(ctx, inventory.EnrollToken{Hash: make([]byte, 32), Host: "h", Account: "ghost", ExpiresAt: t0.Add(time.Hour)}); !errors.Is(err, inventory.ErrNotFound) {
+		t.Errorf("token for unknown account: %v", err)
+	}
+	var wins, used atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got, err := inv.RedeemEnrollToken(ctx, hash[:], t0.Add(time.Minute))
+			switch {
+			case err == nil:
+				wins.Add(1)
+				if got.Host != "h" || got.Account != "app" || got.UsedAt == nil {
+					t.Errorf("redeemed %+v", got)
+				}
+			case errors.Is(err, inventory.ErrEnrollUsed):
+				used.Add(1)
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 || used.Load() != 49 {
+		t.Errorf("%d redemptions succeeded, %d saw used; want 1 and 49", wins.Load(), used.Load())
+	}
+	h2 := sha256.Sum256([]byte("other"))
+	if err := inv.CreateEnrollToken(ctx, inventory.EnrollToken{Hash: h2[:], Host: "h", ExpiresAt: t0.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := inv.RedeemEnrollToken(ctx, h2[:], t0.Add(time.Minute)); !errors.Is(err, inventory.ErrEnrollExpired) {
+		t.Errorf("expired: %v", err)
+	}
+	if _, err := inv.RedeemEnrollToken(ctx, make([]byte, 32), t0); !errors.Is(err, inventory.ErrEnrollUnknown) {
+		t.Errorf("unknown: %v", err)
+	}
+}
+
+func TestIdentity(t *testing.T) {
+	inv, _ := open(t)
+	if err := inv.TagHost(ctx, "p1", []string{"env=prod"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	mustIngest(t, inv, storetest.NewReport("p1", "", t0, storetest.Account("app", 5), storetest.Account("old", 6)))
+	mustIngest(t, inv, storetest.NewReport("s1", "", t0, storetest.Account("app", 5)))
+	if err := inv.SetOwner(ctx, "app@prod", inventory.Owner{Name: "team"}); err != nil {
+		t.Fatal(err)
+	}
+	mustIngest(t, inv, storetest.NewReport("p1", "", t0.Add(time.Hour), storetest.Account("app", 5)))
+	for _, tc := range []struct {
+		host, account string
+		want          inventory.IdentityState
+	}{
+		{"p1", "app", inventory.IdentityState{Host: "p1", Account: "app", HostKnown: true, Exists: true, ServiceAccount: "app@prod", Env: "prod",
+			Owner: &inventory.Owner{Name: "team"}, SharedAcrossEnvs: true, Tier: 4}},
+		{"p1", "old", inventory.IdentityState{Host: "p1", Account: "old", HostKnown: true, Exists: true, Gone: true, ServiceAccount: "old@prod", Env: "prod", Tier: 4}},
+		{"p1", "ghost", inventory.IdentityState{Host: "p1", Account: "ghost", HostKnown: true, Env: "prod"}},
+		{"nohost", "app", inventory.IdentityState{Host: "nohost", Account: "app"}},
+		{"s1", "", inventory.IdentityState{Host: "s1", HostKnown: true, Exists: true, Env: "default"}},
+	} {
+		got, err := inv.Identity(ctx, tc.host, tc.account)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.GoneAt = nil
+		g, _ := json.Marshal(got)
+		w, _ := json.Marshal(tc.want)
+		if string(g) != string(w) {
+			t.Errorf("Identity(%s, %s)\n got %s\nwant %s", tc.host, tc.account, g, w)
+		}
+	}
+	// Host identity certificates.
+	if err := inv.RecordIssued(ctx, "s1", "", "0aa", t0, t0.Add(time.Hour), false); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := inv.Identity(ctx, "s1", ""); s.Cert == nil || s.Cert.Serial != "0aa" {
+		t.Errorf("host cert %+v", s.Cert)
+	}
+	if err := inv.RecordRevoked(ctx, "0aa", "decommissioned"); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := inv.Identity(ctx, "s1", ""); s.Cert == nil || s.Cert.RevokedAt == nil {
+		t.Errorf("host cert after revoke %+v", s.Cert)
+	}
+	if err := inv.RecordRevoked(ctx, "nope", ""); !errors.Is(err, inventory.ErrNotFound) {
+		t.Errorf("revoking unknown serial: %v", err)
+	}
+	if err := inv.RecordIssued(ctx, "p1", "ghost", "0bb", t0, t0.Add(time.Hour), false); !errors.Is(err, inventory.ErrNotFound) {
+		t.Errorf("issuing for unknown account: %v", err)
+	}
+	// Retired.
+	if err := inv.RetireAccount(ctx, "app@prod", true, "decommissioned"); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := inv.Identity(ctx, "p1", "app"); !s.Retired {
+		t.Error("retired account not reported retired")
+	}
+	audit, _ := inv.ListAudit(ctx, inventory.AuditFilter{})
+	var actions []string
+	for _, e := range audit {
+		actions = append(actions, e.Action)
+	}
+	if got := strings.Join(actions, ","); got != "host.tag,owner.set,cert.issue,cert.revoke,account.retire" {
+		t.Errorf("audit actions %s", got)
+	}
+}
