@@ -243,7 +243,7 @@ func redactArgs(args []string) []string {
 		hideNext = false
 		out[i] = redactArg(a)
 		name := strings.TrimLeft(unquote(a), "-")
-		if strings.HasPrefix(a, "-") && !strings.Contains(a, "=") && secretName(name) {
+		if out[i] == a && strings.HasPrefix(a, "-") && !strings.Contains(a, "=") && secretName(name) {
 			hideNext = true
 		}
 	}
