@@ -273,4 +273,3 @@ func TestImportOwners(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
