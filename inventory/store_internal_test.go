@@ -185,7 +185,9 @@ func TestAuditTamperDetected(t *testing.T) {
 		tamper func(t *testing.T, s *boltstore.Store)
 		seq    uint64
 	}{
-		{"edited detail", func(t *testing.T, s *boltstore.Store) { editAudit(t, s, 2, func(e *AuditEvent) { e.Detail = "nothing happened" }) }, 2},
+		{"edited detail", func(t *testing.T, s *boltstore.Store) {
+			editAudit(t, s, 2, func(e *AuditEvent) { e.Detail = "nothing happened" })
+		}, 2},
 		{"edited and rehashed", func(t *testing.T, s *boltstore.Store) {
 			editAudit(t, s, 2, func(e *AuditEvent) { e.Actor = "someone-else"; e.Hash = auditHash(e) })
 		}, 3},
