@@ -416,7 +416,13 @@ func parseDockerConfig(data []byte) ([]string, []lineProblem) {
 		return nil, []lineProblem{{jsonErrorLine(data, err), "not a valid docker config.json"}}
 	}
 	var secrets []string
-	for _, a := range cfg.Auths {
+	registries := make([]string, 0, len(cfg.Auths))
+	for reg := range cfg.Auths {
+		registries = append(registries, reg)
+	}
+	sort.Strings(registries)
+	for _, reg := range registries {
+		a := cfg.Auths[reg]
 		for _, k := range []string{"auth", "identitytoken", "registrytoken", "password"} {
 			if s, ok := a[k].(string); ok && s != "" {
 				secrets = append(secrets, s)

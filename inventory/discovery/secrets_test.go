@@ -71,7 +71,7 @@ func TestSecretParsers(t *testing.T) {
 		{file: "aws-credentials", parse: parseAWS, secrets: []string{"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
 			"je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY", "FwoGZXIvYXdzEXAMPLESESSIONTOKEN"}, problems: []int{9}},
 		{file: "aws-config", parse: parseAWS},
-		{file: "docker-config.json", parse: parseDockerConfig, secrets: []string{"ZGVwbG95OmRvY2tlcnNlY3JldA==", "ghcridentitytoken"}},
+		{file: "docker-config.json", parse: parseDockerConfig, secrets: []string{"ghcridentitytoken", "ZGVwbG95OmRvY2tlcnNlY3JldA=="}},
 		{file: "docker-config-bad.json", parse: parseDockerConfig, problems: []int{4}},
 		{file: "git-credentials", parse: parseGitCredentials, secrets: []string{"gitcredsecret", "p@ss-git"}, problems: []int{4}},
 		{file: "kubeconfig", parse: parseKubeconfig, secrets: []string{"kubetokensecret", "a3ViZWNsaWVudGtleXNlY3JldA==",
