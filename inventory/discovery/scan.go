@@ -306,7 +306,7 @@ func (s *scanner) applyUnits(units []unit) {
 		}
 		a.Credentials = append(a.Credentials, u.Secrets...)
 		for _, g := range append([]string{u.Group}, u.SupplementaryGroups...) {
-			if why := groupPrivilege(g); why != "" {
+			if why := groupPrivilege(g); why != "" && a.UID != 0 { // root gains nothing from a group
 				a.PrivilegeReasons = append(a.PrivilegeReasons, "unit "+u.Name+" runs it with group "+g+" ("+why+")")
 			}
 		}
