@@ -57,7 +57,7 @@ func Decode(r io.Reader, maxBytes int64) (*Report, error) {
 	var head struct {
 		SchemaVersion *int `json:"schema_version"`
 	}
-	if err := json.Unmarshal(buf, &head); err != nil {
+	if err := json.NewDecoder(bytes.NewReader(buf)).Decode(&head); err != nil {
 		return nil, jsonError(buf, err)
 	}
 	if head.SchemaVersion == nil {
