@@ -273,3 +273,40 @@ func TestImportOwners(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// FuzzImportOwners feeds arbitrary CSV to a dry-run import: it must not
+// panic, must never write, and every row error must carry a line number.
+func FuzzImportOwners(f *testing.F) {
+	for _, s := range []string{
+		"account,owner,contact\na,team-a,a@x\n",
+		"owner,account\nteam,b\n",
+		"account,owner\n\"a,team\n",
+		"\ufeffaccount,owner,contact\r\na,t,c\r\n",
+		"account\n",
+		"",
+	} {
+		f.Add(s)
+	}
+	inv, _ := storetest.Open(f, inventory.Options{})
+	if _, err := inv.Ingest(ctx, storetest.NewReport("h", "", t0, storetest.Account("a", 5), storetest.Account("b", 6))); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		res, err := inv.ImportOwners(ctx, strings.NewReader(in), false)
+		if err != nil {
+			var ie *inventory.InvalidError
+			if !errors.As(err, &ie) {
+				t.Fatalf("error %T: %v", err, err)
+			}
+			return
+		}
+		if res.Applied {
+			t.Fatal("dry run applied")
+		}
+		for _, r := range res.Rows {
+			if r.Err != "" && r.Line < 2 {
+				t.Fatalf("row error without a data line number: %+v", r)
+			}
+		}
+	})
+}

@@ -141,18 +141,15 @@ func readOwnerCSV(r io.Reader) ([]ImportRow, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				rows = append(rows, ImportRow{Line: pe.Line, Err: pe.Err.Error()})
-				if pe.Err == csv.ErrQuote || pe.Err == csv.ErrBareQuote {
-					continue
-				}
 				continue
 			}
 			return nil, fmt.Errorf("read csv: %w", err)
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue
 		}
