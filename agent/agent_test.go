@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rosterhq/roster/agent/internal/testca"
+	"github.com/rosterhq/roster/agent/agenttest"
 )
 
 // logBuffer collects JSON log lines from the agent's goroutines.
@@ -49,7 +49,7 @@ func (l *logBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l
 // harness runs an agent against a test CA.
 type harness struct {
 	t     *testing.T
-	ca    *testca.Server
+	ca    *agenttest.Server
 	logs  *logBuffer
 	force chan struct{}
 	done  chan error
@@ -57,7 +57,7 @@ type harness struct {
 }
 
 // enroll enrolls account on host db1 into a new directory.
-func enroll(t *testing.T, ca *testca.Server, account string) string {
+func enroll(t *testing.T, ca *agenttest.Server, account string) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), account)
 	if _, err := Enroll(context.Background(), enrollOpts(ca, dir, ca.Token("db1", account))); err != nil {
@@ -66,7 +66,7 @@ func enroll(t *testing.T, ca *testca.Server, account string) string {
 	return dir
 }
 
-func startAgent(t *testing.T, ca *testca.Server, cfg Config) *harness {
+func startAgent(t *testing.T, ca *agenttest.Server, cfg Config) *harness {
 	t.Helper()
 	h := &harness{t: t, ca: ca, logs: &logBuffer{}, force: make(chan struct{}), done: make(chan error, 1)}
 	cfg.Logger = slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -147,7 +147,7 @@ func countLines(path string) int {
 // serial and not_after.
 func TestRunRenewsShortLivedCertificates(t *testing.T) {
 	t.Parallel()
-	ca := testca.New(t, 9*time.Second)
+	ca := agenttest.New(t, 9*time.Second)
 	dir := enroll(t, ca, "billing")
 	calls := filepath.Join(t.TempDir(), "reloads")
 	script := writeScript(t, `echo "$ROSTER_IDENTITY $ROSTER_CERT_FILE $1" >> `+calls)
@@ -186,7 +186,7 @@ func TestRunRenewsShortLivedCertificates(t *testing.T) {
 // (valid, complete) and renews once the CA is back, before expiry.
 func TestRunOutage(t *testing.T) {
 	t.Parallel()
-	ca := testca.New(t, 24*time.Second)
+	ca := agenttest.New(t, 24*time.Second)
 	dir := enroll(t, ca, "billing")
 	oldSerial, oldNotAfter := leafOf(t, dir)
 	ca.SetDown(true)
@@ -225,7 +225,7 @@ func TestRunOutage(t *testing.T) {
 // the other identity carries on; re-enrolling in place brings it back.
 func TestRunExpiredWhileDown(t *testing.T) {
 	t.Parallel()
-	ca := testca.New(t, 9*time.Second)
+	ca := agenttest.New(t, 9*time.Second)
 	live := enroll(t, ca, "billing")
 	ca.SetValidity(time.Hour)
 	dead := enroll(t, ca, "reports")
@@ -236,7 +236,7 @@ func TestRunExpiredWhileDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	chain, err := ca.Issue(cred.Key.Public(), "spiffe://"+testca.TrustDomain+"/host/db1/sa/reports", now.Add(-2*time.Hour), now.Add(-time.Hour))
+	chain, err := ca.Issue(cred.Key.Public(), "spiffe://"+agenttest.TrustDomain+"/host/db1/sa/reports", now.Add(-2*time.Hour), now.Add(-time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +294,7 @@ func TestRunExpiredWhileDown(t *testing.T) {
 // refused.
 func TestRunForceAndRefusal(t *testing.T) {
 	t.Parallel()
-	ca := testca.New(t, time.Hour)
+	ca := agenttest.New(t, time.Hour)
 	dir := enroll(t, ca, "billing")
 	first, _ := leafOf(t, dir)
 	h := startAgent(t, ca, Config{Identities: []Identity{{Name: "billing", Dir: dir}}})
@@ -321,7 +321,7 @@ func TestRunForceAndRefusal(t *testing.T) {
 // cert.pem and always matches it.
 func TestRunRekey(t *testing.T) {
 	t.Parallel()
-	ca := testca.New(t, 9*time.Second)
+	ca := agenttest.New(t, 9*time.Second)
 	dir := enroll(t, ca, "billing")
 	keyBefore, _ := os.ReadFile(filepath.Join(dir, KeyFile))
 	h := startAgent(t, ca, Config{Identities: []Identity{{Name: "billing", Dir: dir, Rekey: true}}})
@@ -341,7 +341,7 @@ func TestRunRekey(t *testing.T) {
 // issuance; the agent must not renew in a tight loop.
 func TestRunBackdatedShortCertificate(t *testing.T) {
 	t.Parallel()
-	ca := testca.New(t, 10*time.Second)
+	ca := agenttest.New(t, 10*time.Second)
 	ca.SetBackdate(time.Minute)
 	dir := enroll(t, ca, "billing")
 	h := startAgent(t, ca, Config{Identities: []Identity{{Name: "billing", Dir: dir}}})
@@ -359,7 +359,7 @@ func TestRunBackdatedShortCertificate(t *testing.T) {
 // and the others carry on.
 func TestRunMissingIdentity(t *testing.T) {
 	t.Parallel()
-	ca := testca.New(t, 6*time.Second)
+	ca := agenttest.New(t, 6*time.Second)
 	dir := enroll(t, ca, "billing")
 	missing := filepath.Join(t.TempDir(), "never")
 	if err := os.Mkdir(missing, 0o700); err != nil {
@@ -502,7 +502,7 @@ func TestReloadActionValidate(t *testing.T) {
 // the other one keep renewing.
 func TestRunReloadFailureDoesNotBlock(t *testing.T) {
 	t.Parallel()
-	ca := testca.New(t, 9*time.Second)
+	ca := agenttest.New(t, 9*time.Second)
 	a, b := enroll(t, ca, "stuck"), enroll(t, ca, "fine")
 	hang := writeScript(t, "sleep 60")
 	h := startAgent(t, ca, Config{Identities: []Identity{

@@ -12,15 +12,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rosterhq/roster/agent/internal/testca"
+	"github.com/rosterhq/roster/agent/agenttest"
 )
 
-func enrollOpts(ca *testca.Server, dir, token string) EnrollOptions {
+func enrollOpts(ca *agenttest.Server, dir, token string) EnrollOptions {
 	return EnrollOptions{Server: ca.URL, RootFingerprint: ca.Fingerprint, Token: token, Dir: dir}
 }
 
 func TestEnroll(t *testing.T) {
-	ca := testca.New(t, time.Hour)
+	ca := agenttest.New(t, time.Hour)
 	ctx := context.Background()
 	for _, kt := range []string{"", KeyEd25519, KeyRSA} {
 		t.Run("key "+kt, func(t *testing.T) {
@@ -65,8 +65,8 @@ func TestEnroll(t *testing.T) {
 }
 
 func TestEnrollFailures(t *testing.T) {
-	ca := testca.New(t, time.Hour)
-	other := testca.New(t, time.Hour)
+	ca := agenttest.New(t, time.Hour)
+	other := agenttest.New(t, time.Hour)
 	ctx := context.Background()
 	used := ca.Token("db1", "billing")
 	if _, err := Enroll(ctx, enrollOpts(ca, filepath.Join(t.TempDir(), "first"), used)); err != nil {
@@ -111,8 +111,8 @@ func TestEnrollFailures(t *testing.T) {
 }
 
 func TestVerifyChain(t *testing.T) {
-	ca := testca.New(t, time.Hour)
-	other := testca.New(t, time.Hour)
+	ca := agenttest.New(t, time.Hour)
+	other := agenttest.New(t, time.Hour)
 	key, _ := GenerateKey("")
 	otherKey, _ := GenerateKey("")
 	now := time.Now()
@@ -141,8 +141,8 @@ func TestVerifyChain(t *testing.T) {
 }
 
 func TestClientRenewRekey(t *testing.T) {
-	ca := testca.New(t, time.Hour)
-	other := testca.New(t, time.Hour)
+	ca := agenttest.New(t, time.Hour)
+	other := agenttest.New(t, time.Hour)
 	ctx := context.Background()
 	cred := newCred(t, ca, "", time.Hour)
 	c, err := NewClient(ca.URL, ca.Root, nil)
@@ -185,7 +185,7 @@ func TestClientRenewRekey(t *testing.T) {
 }
 
 func TestDecodeSignResponse(t *testing.T) {
-	ca := testca.New(t, time.Hour)
+	ca := agenttest.New(t, time.Hour)
 	key, _ := GenerateKey("")
 	chain, _ := ca.Issue(key.Public(), testIdentity, time.Now(), time.Now().Add(time.Hour))
 	leaf, inter := string(EncodeCertificates(chain[:1])), string(EncodeCertificates(chain[1:]))
@@ -241,7 +241,7 @@ func TestDecodeError(t *testing.T) {
 }
 
 func FuzzDecodeSignResponse(f *testing.F) {
-	ca, err := testca.Start(time.Hour)
+	ca, err := agenttest.Start(time.Hour)
 	if err != nil {
 		f.Fatal(err)
 	}

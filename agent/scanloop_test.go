@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rosterhq/roster/agent/internal/testca"
+	"github.com/rosterhq/roster/agent/agenttest"
 )
 
 // TestScanLoop: the host identity fetches the fingerprint key, runs the
@@ -16,7 +16,7 @@ import (
 // mTLS; the report carries fingerprints, never the shadow hash.
 func TestScanLoop(t *testing.T) {
 	t.Parallel()
-	ca := testca.New(t, time.Hour)
+	ca := agenttest.New(t, time.Hour)
 	hostDir := filepath.Join(t.TempDir(), "host")
 	if _, err := Enroll(context.Background(), enrollOpts(ca, hostDir, ca.Token("db1", ""))); err != nil {
 		t.Fatal(err)
@@ -56,7 +56,7 @@ func TestScanLoop(t *testing.T) {
 // the loop says why instead of sending.
 func TestScanLoopNeedsHostIdentity(t *testing.T) {
 	t.Parallel()
-	ca := testca.New(t, time.Hour)
+	ca := agenttest.New(t, time.Hour)
 	dir := enroll(t, ca, "billing")
 	h := startAgent(t, ca, Config{Identities: []Identity{
 		{Name: "billing", Dir: dir, Scan: &ScanOptions{Interval: time.Hour, Root: "testdata/host"}},
@@ -73,7 +73,7 @@ func TestScanLoopNeedsHostIdentity(t *testing.T) {
 
 func TestSpiffeNames(t *testing.T) {
 	tests := []struct{ uri, host, account string }{
-		{"spiffe://" + testca.TrustDomain + "/host/db1/sa/billing", "db1", "billing"},
+		{"spiffe://" + agenttest.TrustDomain + "/host/db1/sa/billing", "db1", "billing"},
 		{"spiffe://roster.local/host/db1", "db1", ""},
 		{"spiffe://roster.local/other/db1", "", ""},
 		{"https://example/host/db1", "", ""},

@@ -17,13 +17,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rosterhq/roster/agent/internal/testca"
+	"github.com/rosterhq/roster/agent/agenttest"
 )
 
-const testIdentity = "spiffe://" + testca.TrustDomain + "/host/db1/sa/billing"
+const testIdentity = "spiffe://" + agenttest.TrustDomain + "/host/db1/sa/billing"
 
 // newCred issues a credential for a fresh key of keyType from ca.
-func newCred(t *testing.T, ca *testca.Server, keyType string, validity time.Duration) *Credential {
+func newCred(t *testing.T, ca *agenttest.Server, keyType string, validity time.Duration) *Credential {
 	t.Helper()
 	key, err := GenerateKey(keyType)
 	if err != nil {
@@ -38,7 +38,7 @@ func newCred(t *testing.T, ca *testca.Server, keyType string, validity time.Dura
 }
 
 // rootFile writes the test CA's root to a file for openssl.
-func rootFile(t *testing.T, ca *testca.Server) string {
+func rootFile(t *testing.T, ca *agenttest.Server) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "root.pem")
 	if err := os.WriteFile(p, EncodeCertificates([]*x509.Certificate{ca.Root}), 0o644); err != nil {
@@ -75,7 +75,7 @@ func sameCred(a, b *Credential) bool {
 }
 
 func TestDirStoreRoundTrip(t *testing.T) {
-	ca := testca.New(t, time.Hour)
+	ca := agenttest.New(t, time.Hour)
 	ctx := context.Background()
 	for _, kt := range []string{KeyECDSA, KeyEd25519, KeyRSA} {
 		t.Run(kt, func(t *testing.T) {
@@ -115,7 +115,7 @@ func TestDirStoreRoundTrip(t *testing.T) {
 }
 
 func TestDirStoreRenewKeepsKeyFile(t *testing.T) {
-	ca := testca.New(t, time.Hour)
+	ca := agenttest.New(t, time.Hour)
 	ctx := context.Background()
 	s, dir := openTestDir(t)
 	c := newCred(t, ca, "", time.Hour)
@@ -141,7 +141,7 @@ func TestDirStoreRenewKeepsKeyFile(t *testing.T) {
 }
 
 func TestDirStoreRefusesMismatch(t *testing.T) {
-	ca := testca.New(t, time.Hour)
+	ca := agenttest.New(t, time.Hour)
 	ctx := context.Background()
 	s, dir := openTestDir(t)
 	a, b := newCred(t, ca, "", time.Hour), newCred(t, ca, "", time.Hour)
@@ -168,7 +168,7 @@ func TestDirStoreRefusesMismatch(t *testing.T) {
 // crash would, and checks that a fresh Load always finds a matching pair:
 // the old one before cert.pem is replaced, the new one after.
 func TestDirStoreCrash(t *testing.T) {
-	ca := testca.New(t, time.Hour)
+	ca := agenttest.New(t, time.Hour)
 	ctx := context.Background()
 	errCrash := errors.New("crash")
 	tests := []struct {
@@ -252,7 +252,7 @@ func (f *failingFile) Sync() error {
 }
 
 func TestDirStoreFailingWriter(t *testing.T) {
-	ca := testca.New(t, time.Hour)
+	ca := agenttest.New(t, time.Hour)
 	ctx := context.Background()
 	tests := []struct {
 		desc                string
@@ -322,7 +322,7 @@ func TestOpenDirOwner(t *testing.T) {
 	}
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
-	ca := testca.New(t, time.Hour)
+	ca := agenttest.New(t, time.Hour)
 	dir := filepath.Join(t.TempDir(), "id")
 	s, err := OpenDir(dir, "nobody", true)
 	if err != nil {
@@ -377,7 +377,7 @@ func TestParsePrivateKeyForms(t *testing.T) {
 }
 
 func TestParseCertificates(t *testing.T) {
-	ca := testca.New(t, time.Hour)
+	ca := agenttest.New(t, time.Hour)
 	good := EncodeCertificates([]*x509.Certificate{ca.Root})
 	tests := []struct {
 		desc    string

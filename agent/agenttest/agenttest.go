@@ -1,4 +1,4 @@
-// Package testca is a test fixture: a small HTTPS server on 127.0.0.1 that
+// Package agenttest is a test fixture: a small HTTPS server on 127.0.0.1 that
 // speaks the roster server's agent protocol (/roots.pem, /v1/enroll,
 // /1.0/renew, /1.0/rekey, /v1/scan-config, /v1/scans) with a two-level CA
 // made by go.step.sm/crypto/minica. It stands in for the roster server in
@@ -8,7 +8,7 @@
 // checks what the real one checks on the agent's side of the wire: one-time
 // tokens, CSR signatures, client certificates chained to its CA, expiry and
 // revocation. [Server.SetDown] makes it answer 503 to simulate an outage.
-package testca
+package agenttest
 
 import (
 	"crypto"

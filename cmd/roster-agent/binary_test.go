@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rosterhq/roster/agent/agenttest"
+)
+
+// Limits from the agent issue.
+const (
+	maxBinaryBytes = 10 << 20 // stripped binary
+	maxRSSBytes    = 20 << 20 // resident memory with 10 identities
+)
+
+// buildAgent builds the stripped binary once per test binary run.
+var buildAgent = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "roster-agent-bin")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "roster-agent")
+	out, err := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v: %s", err, out)
+	}
+	return bin, nil
+})
+
+// syncBuffer collects a child's stderr while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// count returns how many JSON log lines have msg.
+func (s *syncBuffer) count(msg string) int {
+	n := 0
+	sc := bufio.NewScanner(strings.NewReader(s.String()))
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) == nil && m["msg"] == msg {
+			n++
+		}
+	}
+	return n
+}
+
+func vmRSS(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestBinaryTenIdentities builds the stripped agent, enrolls ten
+// identities with it, runs it against a test CA on 127.0.0.1 and checks
+// the binary size and resident memory limits, that every identity renews
+// and reloads, that SIGHUP renews all at once and SIGTERM exits cleanly.
+func TestBinaryTenIdentities(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	start := time.Now()
+	step := func(what string) { t.Logf("%6.1fs %s", time.Since(start).Seconds(), what) }
+	bin, err := buildAgent()
+	step("built")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("stripped binary: %d bytes (%.2f MiB)", fi.Size(), float64(fi.Size())/(1<<20))
+	if fi.Size() > maxBinaryBytes {
+		t.Errorf("binary is %d bytes, limit %d", fi.Size(), maxBinaryBytes)
+	}
+
+	ca := agenttest.New(t, 12*time.Second)
+	root := t.TempDir()
+	reloads := filepath.Join(root, "reloads")
+	script := filepath.Join(root, "reload.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\necho \"$ROSTER_IDENTITY\" >> "+reloads+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var cfg strings.Builder
+	cfg.WriteString("identities:\n")
+	for i := range 10 {
+		name := fmt.Sprintf("svc%02d", i)
+		dir := filepath.Join(root, name)
+		out, err := exec.Command(bin, "enroll", "--server", ca.URL, "--root-fingerprint", ca.Fingerprint,
+			"--token", ca.Token("db1", name), "--dir", dir).CombinedOutput()
+		if err != nil {
+			t.Fatalf("enroll %s: %v: %s", name, err, out)
+		}
+		fmt.Fprintf(&cfg, "  - name: %s\n    dir: %s\n    reload:\n      - exec: [%q]\n", name, dir, script)
+	}
+	step("enrolled ten identities")
+	cfgFile := filepath.Join(root, "agent.yaml")
+	if err := os.WriteFile(cfgFile, []byte(cfg.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	logs := &syncBuffer{}
+	cmd := exec.Command(bin, "run", "--config", cfgFile, "--log-format", "json")
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("agent log:\n%s", logs)
+		}
+	})
+	var maxRSS int64
+	sample := func() {
+		if rss, err := vmRSS(cmd.Process.Pid); err == nil && rss > maxRSS {
+			maxRSS = rss
+		}
+	}
+	waitUntil(t, "ten renewals", func() bool { sample(); return logs.count("renewed") >= 10 })
+	waitUntil(t, "ten reloads", func() bool {
+		sample()
+		b, _ := os.ReadFile(reloads)
+		return bytes.Count(b, []byte("\n")) >= 10
+	})
+	step("ten renewals and reloads")
+	before := ca.Calls("/1.0/renew")
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "SIGHUP to renew all ten", func() bool { sample(); return ca.Calls("/1.0/renew") >= before+10 })
+	sample()
+	step("SIGHUP renewed all")
+	t.Logf("resident memory with 10 identities: max VmRSS %d bytes (%.1f MiB)", maxRSS, float64(maxRSS)/(1<<20))
+	if maxRSS > maxRSSBytes {
+		t.Errorf("VmRSS %d bytes, limit %d", maxRSS, maxRSSBytes)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("agent exited with %v after SIGTERM, want status 0", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("agent did not exit after SIGTERM")
+	}
+	if logs.count("agent stopped") != 1 {
+		t.Error("no clean-stop log line")
+	}
+	// status agrees.
+	out, err := exec.Command(bin, "status", "--config", cfgFile).CombinedOutput()
+	if err != nil || strings.Count(string(out), " ok ") != 10 {
+		t.Errorf("status after the run: %v\n%s", err, out)
+	}
+}

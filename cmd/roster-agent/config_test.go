@@ -1,0 +1,97 @@
+package main
+
+import (
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rosterhq/roster/agent"
+)
+
+func TestParseConfigExample(t *testing.T) {
+	b, err := os.ReadFile("testdata/agent.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := parseConfig("agent.yaml", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := agent.Config{
+		Server:          "https://roster.example:8443",
+		RootFingerprint: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		Identities: []agent.Identity{
+			{
+				Name: "billing-batch", Dir: "/var/lib/roster-agent/billing-batch", User: "billing-batch",
+				Reload: []agent.ReloadAction{
+					{Exec: []string{"/usr/local/bin/billing-reload", "--graceful"}, Timeout: 10 * time.Second},
+					{Signal: &agent.SignalAction{PIDFile: "/run/billing.pid", Signal: "HUP"}},
+					{SystemctlReload: "billing.service"},
+				},
+			},
+			{Name: "host", Dir: "/var/lib/roster-agent/host", Scan: &agent.ScanOptions{Interval: time.Hour, Root: "/"}},
+		},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("parsed\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+func TestParseConfigErrors(t *testing.T) {
+	tests := []struct {
+		desc, yaml, wantErr string
+	}{
+		{desc: "minimal, no server (identity.json remembers it)", yaml: "identities:\n  - {name: a, dir: /a}\n"},
+		{desc: "empty file", yaml: "", wantErr: "c.yaml: the file is empty"},
+		{desc: "unknown top-level key", yaml: "servr: https://x\nidentities: []\n", wantErr: "c.yaml: line 1: unknown key servr"},
+		{desc: "unknown identity key", yaml: "identities:\n  - name: a\n    dir: /a\n    colour: blue\n", wantErr: "c.yaml: line 4: unknown key colour"},
+		{desc: "unknown reload key", yaml: "identities:\n  - name: a\n    dir: /a\n    reload:\n      - shell: reload.sh\n", wantErr: "line 5: unknown key shell"},
+		{desc: "missing dir", yaml: "identities:\n  - name: a\n  - name: b\n    dir: /b\n", wantErr: "c.yaml:2: identities[0] (a): dir is required"},
+		{desc: "missing dir of the second", yaml: "identities:\n  - name: a\n    dir: /a\n  - name: b\n", wantErr: "c.yaml:4: identities[1] (b): dir is required"},
+		{desc: "missing name", yaml: "identities:\n  - dir: /a\n", wantErr: "c.yaml:2: identities[0]: name is required"},
+		{desc: "no identities", yaml: "server: https://x\n", wantErr: "c.yaml: identities: at least one"},
+		{desc: "bad server", yaml: "server: roster:8443\nidentities:\n  - {name: a, dir: /a}\n", wantErr: "c.yaml: server:"},
+		{desc: "bad duration", yaml: "identities:\n  - name: a\n    dir: /a\n    scan: {interval: often}\n", wantErr: `line 4: "often" is not a duration`},
+		{desc: "duration as a list", yaml: "identities:\n  - name: a\n    dir: /a\n    scan: {interval: [1]}\n", wantErr: "line 4: want a duration"},
+		{desc: "bad signal", yaml: "identities:\n  - name: a\n    dir: /a\n    reload:\n      - signal: {pid: 3, signal: BOOM}\n", wantErr: `c.yaml:2: identities[0] (a): reload[0]: signal "BOOM"`},
+		{desc: "exec as a string", yaml: "identities:\n  - name: a\n    dir: /a\n    reload:\n      - exec: /bin/reload\n", wantErr: "line 5: cannot unmarshal"},
+		{desc: "syntax error", yaml: "identities: [\n", wantErr: "c.yaml: "},
+		{desc: "two documents", yaml: "identities:\n  - {name: a, dir: /a}\n---\nserver: x\n", wantErr: "more than one YAML document"},
+		{desc: "tabs", yaml: "identities:\n\t- name: a\n", wantErr: "c.yaml: "},
+	}
+	for _, tt := range tests {
+		_, err := parseConfig("c.yaml", []byte(tt.yaml))
+		if (err != nil) != (tt.wantErr != "") || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
+			t.Errorf("%s: err = %v, want %q", tt.desc, err, tt.wantErr)
+		}
+		if err != nil && strings.Contains(err.Error(), "main.") {
+			t.Errorf("%s: error names a Go type: %v", tt.desc, err)
+		}
+	}
+}
+
+func FuzzParseConfig(f *testing.F) {
+	b, err := os.ReadFile("testdata/agent.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add([]byte("identities:\n  - {name: a, dir: /a, reload: [{signal: {pid: 1}}]}\n"))
+	f.Add([]byte("identities: &a [*a]\n"))
+	f.Add([]byte("identities:\n  - name: a\n    dir: /a\n    scan: {interval: 1h}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := parseConfig("f.yaml", data)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "f.yaml") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		// Whatever parses is a valid configuration.
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("parsed config does not validate: %v", err)
+		}
+	})
+}
