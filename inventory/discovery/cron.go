@@ -35,20 +35,29 @@ func readCron(r *Root, w *warnings) []cronJob {
 		jobs = append(jobs, parseCrontab(p, user, data, w)...)
 	}
 	read("/etc/crontab", "")
-	for _, p := range r.Glob("/etc/cron.d/*") {
-		if cronDName.MatchString(path.Base(p)) && isRegular(r, p) {
-			read(p, "")
-		}
-	}
-	for _, dir := range cronSpoolDirs {
+	readDir := func(dir string, userIsName bool) {
 		ents, _ := r.ReadDir(dir)
 		for _, e := range ents {
-			p := path.Join(dir, e.Name())
-			if strings.HasPrefix(e.Name(), ".") || !isRegular(r, p) {
+			p, name := path.Join(dir, e.Name()), e.Name()
+			skip := strings.HasPrefix(name, ".")
+			if !userIsName {
+				skip = !cronDName.MatchString(name) // run-parts rules
+			}
+			// Directories such as Debian's crontabs/ inside RHEL's spool
+			// are not crontabs; links are followed inside the root.
+			if skip || e.IsDir() || !e.Type().IsRegular() && !isRegular(r, p) {
 				continue
 			}
-			read(p, e.Name())
+			user := ""
+			if userIsName {
+				user = name
+			}
+			read(p, user)
 		}
+	}
+	readDir("/etc/cron.d", false)
+	for _, dir := range cronSpoolDirs {
+		readDir(dir, true)
 	}
 	return jobs
 }

@@ -46,16 +46,33 @@ func readSecretFiles(r *Root, home string, fp *Fingerprinter, w *warnings) []sca
 	if home == "" || !path.IsAbs(home) {
 		return nil
 	}
+	// One listing of the home saves a lookup per file on hosts where most
+	// homes are missing or empty.
+	ents, err := r.ReadDir(home)
+	if err != nil {
+		return nil
+	}
+	present := map[string]bool{}
+	var keytabs []string
+	for _, e := range ents {
+		present[e.Name()] = true
+		if strings.HasSuffix(e.Name(), ".keytab") {
+			keytabs = append(keytabs, e.Name())
+		}
+	}
 	var out []scan.Credential
-	for _, f := range homeSecretFiles {
-		if c, _ := readSecretFile(r, path.Join(home, f.rel), f.kind, f.parse, fp, w); c != nil {
+	add := func(p, kind string, parse secretParser) {
+		if c, _ := readSecretFile(r, p, kind, parse, fp, w); c != nil {
 			out = append(out, *c)
 		}
 	}
-	for _, p := range r.Glob(path.Join(home, "*.keytab")) {
-		if c, _ := readSecretFile(r, p, "keytab", parseKeytab, fp, w); c != nil {
-			out = append(out, *c)
+	for _, f := range homeSecretFiles {
+		if first, _, _ := strings.Cut(f.rel, "/"); present[first] {
+			add(path.Join(home, f.rel), f.kind, f.parse)
 		}
+	}
+	for _, k := range keytabs {
+		add(path.Join(home, k), "keytab", parseKeytab)
 	}
 	return out
 }
@@ -177,6 +194,10 @@ var notSecretLastWords = map[string]bool{"FILE": true, "FILENAME": true, "PATH":
 	"MODE": true, "ENABLED": true, "DISABLED": true, "REQUIRED": true, "HEADER": true, "PROVIDER": true,
 	"COMMAND": true, "CMD": true}
 
+// notTokenWords blanks plural or derived forms that name settings about
+// tokens, not tokens: APACHE_SERVERTOKENS, MAX_TOKENS, TOKENIZER.
+var notTokenWords = strings.NewReplacer("TOKENS", "_", "TOKENIZ", "_")
+
 // secretName reports whether a variable or option name looks like it holds
 // a secret. The match is case-insensitive; words are separated by "_",
 // "-" or ".".
@@ -190,9 +211,7 @@ func secretName(name string) bool {
 		return true
 	}
 	norm := strings.Join(words, "_")
-	// Plural or derived forms name settings about tokens, not tokens:
-	// APACHE_SERVERTOKENS, MAX_TOKENS, TOKENIZER.
-	norm = strings.NewReplacer("TOKENS", "_", "TOKENIZ", "_").Replace(norm)
+	norm = notTokenWords.Replace(norm)
 	for _, p := range secretNameParts {
 		if strings.Contains(norm, p) {
 			return true

@@ -465,6 +465,17 @@ func keyBits(pub ssh.PublicKey) int {
 	return 0
 }
 
+// notKeyFile reports whether a name in ~/.ssh is one of OpenSSH's own
+// files that never hold a private key.
+func notKeyFile(name string) bool {
+	switch name {
+	case "config", "environment", "rc", "known_hosts.old":
+		return true
+	}
+	return strings.HasSuffix(name, ".pub") || strings.HasPrefix(name, "authorized_keys") ||
+		strings.HasPrefix(name, "authorized_principals") || strings.HasPrefix(name, "known_hosts")
+}
+
 // readPrivateKeys returns an ssh_private_key credential for every
 // unencrypted private key file in home/.ssh. Its fingerprint is the SHA256
 // fingerprint of the public key, so it matches authorized_keys entries of
@@ -483,7 +494,7 @@ func readPrivateKeys(r *Root, home string, fp *Fingerprinter, w *warnings) []sca
 	}
 	var out []scan.Credential
 	for _, e := range ents {
-		if e.IsDir() {
+		if e.IsDir() || notKeyFile(e.Name()) {
 			continue
 		}
 		p := path.Join(dir, e.Name())

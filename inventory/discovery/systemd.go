@@ -42,7 +42,7 @@ var unitDirs = []string{
 type unitIndex struct {
 	fragments map[string]string            // unit name -> in-root path; "" when masked
 	aliases   map[string]string            // alias name -> unit name
-	dropins   map[string]map[string]string // "NAME.d" -> conf file name -> path (first dir wins)
+	dropins   map[string]map[string]string // "NAME.d" -> conf file name -> path (first dir wins); "" when masked
 	enabled   map[string]bool              // names linked from *.wants / *.requires
 }
 
@@ -138,14 +138,18 @@ func indexUnits(r *Root) *unitIndex {
 						ix.dropins[name] = map[string]string{}
 					}
 					if _, ok := ix.dropins[name][c.Name()]; !ok {
-						ix.dropins[name][c.Name()] = path.Join(p, c.Name())
+						cp := path.Join(p, c.Name())
+						if masked(r, cp, c) {
+							cp = ""
+						}
+						ix.dropins[name][c.Name()] = cp
 					}
 				}
 			case unitType(name) != "":
 				if _, ok := ix.fragments[name]; ok {
 					continue // masked by a higher-precedence directory
 				}
-				if masked(r, p) {
+				if masked(r, p, e) {
 					ix.fragments[name] = ""
 					continue
 				}
@@ -177,16 +181,17 @@ func unitType(name string) string {
 	return ""
 }
 
-// masked reports whether the unit file at p is a mask: a link to /dev/null
-// or an empty file.
-func masked(r *Root, p string) bool {
-	if t, err := r.Readlink(p); err == nil && path.Clean(t) == "/dev/null" {
-		return true
+// masked reports whether the unit file or drop-in e at p is a mask: a
+// link to /dev/null or an empty file.
+func masked(r *Root, p string, e fs.DirEntry) bool {
+	if e.Type()&fs.ModeSymlink != 0 {
+		if t, err := r.Readlink(p); err == nil && path.Clean(t) == "/dev/null" {
+			return true // also when the root has no /dev
+		}
+		t, err := r.Resolve(p)
+		return err == nil && t == "/dev/null"
 	}
-	if t, err := r.Resolve(p); err == nil && t == "/dev/null" {
-		return true
-	}
-	fi, err := r.Stat(p)
+	fi, err := e.Info()
 	return err == nil && fi.Mode().IsRegular() && fi.Size() == 0
 }
 
@@ -287,7 +292,7 @@ func (rd *unitReader) dropinFiles(name string) []string {
 	sort.Strings(confs)
 	out := make([]string, 0, len(confs))
 	for _, c := range confs {
-		if p := chosen[c]; !masked(rd.r, p) {
+		if p := chosen[c]; p != "" {
 			out = append(out, p)
 		}
 	}
