@@ -107,6 +107,9 @@ type account struct {
 	machine []string       // evidence of machine use, for the kind
 	// homeOK is true when Home is a directory in the root.
 	homeOK bool
+	// pwInPasswd is true when the passwd field is not "x", so it and
+	// not shadow holds the password.
+	pwInPasswd bool
 }
 
 type scanner struct {
@@ -201,12 +204,15 @@ func (s *scanner) readAccounts() error {
 			},
 			groups: map[string]int{},
 		}
-		if e.hash != "x" && e.hash != "*" {
-			// A hash kept in passwd itself: decode it like a shadow field.
+		if e.hash != "x" {
+			// As in pam_unix, only "x" defers to shadow: any other passwd
+			// field is the hash itself, decoded like a shadow field.
 			pw, cred := decodePassword(shadowEntry{Name: e.Name, hash: e.hash, LastChange: -1, Max: -1, Expire: -1, Line: e.Line}, "/etc/passwd", s.now, s.fp)
-			a.Password = pw
-			if cred != nil {
+			a.Password, a.pwInPasswd = pw, true
+			if cred != nil && cred.Type == scan.CredPassword {
 				cred.Findings = append(cred.Findings, "hash in world-readable /etc/passwd")
+			}
+			if cred != nil {
 				a.Credentials = append(a.Credentials, *cred)
 			}
 		}
@@ -260,10 +266,10 @@ func (s *scanner) readPasswords() {
 			s.w.add(file, e.Line, "entry for %s, which is not in /etc/passwd", e.Name)
 			continue
 		}
-		pw, cred := decodePassword(e, file, s.now, s.fp)
-		if a.Password.Status != pwUnknown && pw.Status != pwUsable && pw.Status != pwEmpty {
-			continue // passwd's own hash decides when shadow has none
+		if a.pwInPasswd {
+			continue // the passwd field decides
 		}
+		pw, cred := decodePassword(e, file, s.now, s.fp)
 		a.Password = pw
 		if cred != nil {
 			a.Credentials = append(a.Credentials, *cred)
@@ -380,7 +386,8 @@ func (s *scanner) applyProc(procs []process, ls []listener) {
 
 // readHomes reads the SSH keys and credential files of every account. A
 // home directory shared by several accounts is read once, for the first
-// of them that owns it (or the first, if none does).
+// of them that owns it (or the first, if none does): on RHEL operator's
+// home is /root, and root's keys are not operator's.
 func (s *scanner) readHomes(ctx context.Context) {
 	type homeInfo struct {
 		ok    bool
@@ -431,13 +438,14 @@ func (s *scanner) readHomes(ctx context.Context) {
 			continue
 		}
 		home := path.Clean(a.Home)
+		h := homes[home]
 		for _, p := range s.sshd.authorizedKeysPaths(a.Name, a.Home) {
-			if !a.homeOK && a.Home != "" && strings.HasPrefix(p, home+"/") {
-				continue // no home: nothing under it to read
+			if a.Home != "" && strings.HasPrefix(p, home+"/") && (h == nil || !h.ok || h.owner != a) {
+				continue // no home, or another account's: RHEL's operator shares /root
 			}
 			a.Credentials = append(a.Credentials, readAuthorizedKeys(s.r, p, s.w)...)
 		}
-		if h := homes[home]; h != nil && h.ok && h.owner == a {
+		if h != nil && h.ok && h.owner == a {
 			a.Credentials = append(a.Credentials, readPrivateKeys(s.r, a.Home, s.fp, s.w)...)
 			a.Credentials = append(a.Credentials, readSecretFiles(s.r, a.Home, s.fp, s.w)...)
 		}

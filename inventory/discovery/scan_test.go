@@ -242,6 +242,7 @@ func privateKeyBody(t *testing.T, file string) []string {
 func TestScanBuiltRoot(t *testing.T) {
 	const hash = "$y$j9T$PlantedSaltPlantedSal$PlantedHashPlantedHashPlantedHashPlantedHas"
 	const outsideHash = "$6$outside$OutsideHashThatMustNeverBeRead"
+	const legacyHash = "$1$legacy$PlantedMd5HashInPasswd0"
 	outside := buildRoot(t, map[string]string{
 		"shadow": "root:" + outsideHash + ":19000:0:99999:7:::\n",
 		"my.cnf": "[client]\npassword=outside-mycnf-secret\n",
@@ -253,11 +254,15 @@ func TestScanBuiltRoot(t *testing.T) {
 			"svc:x:990:990:app:/var/lib/svc:/usr/sbin/nologin\n" +
 			"toor:x:0:0:backdoor:/root:/bin/sh\n" +
 			"bob:x:1000:1000:Bob:/home/bob:/bin/bash\n" +
+			"legacy:" + legacyHash + ":1001:1001::/home/legacy:/bin/sh\n" +
+			"nopw::1002:1002::/home/nopw:/bin/sh\n" +
 			"broken line\n",
 		"etc/shadow": "root:*:19000:0:99999:7:::\n" +
 			"svc:" + hash + ":19000:0:99999:7:::\n" +
 			"bob::19000:0:99999:7:::\n" +
-			"ghost:*:19000::::::\n",
+			"ghost:*:19000::::::\n" +
+			"legacy:*:19000::::::\n" + // passwd's own field wins, as in pam_unix
+			"nopw:$6$s$shadowIgnored:19000::::::\n",
 		"etc/group":                        "root:x:0:\nsvc:x:990:\nbob:x:1000:\nsudo:x:27:bob\n",
 		"etc/systemd/system/app.service":   "[Service]\nUser=svc\nEnvironment=APP_SECRET=planted-env-secret-xyz\nExecStart=/usr/bin/app\n",
 		"etc/systemd/system/ghost.service": "[Service]\nUser=ghost\nExecStart=/usr/bin/ghost\n",
@@ -329,6 +334,13 @@ func TestScanBuiltRoot(t *testing.T) {
 	if bob.Password.Status != "empty" || len(bob.Credentials) != 1 || bob.Credentials[0].Type != scan.CredEmptyPassword {
 		t.Errorf("bob %+v %+v", bob.Password, bob.Credentials)
 	}
+	if l := findAccount(t, rep, "legacy"); l.Password.Status != "usable" || l.Password.Algorithm != "md5" || len(l.Credentials) != 1 ||
+		l.Credentials[0].Location != "/etc/passwd:5" || !slices.Contains(l.Credentials[0].Findings, "hash in world-readable /etc/passwd") {
+		t.Errorf("hash in passwd: %+v %+v", l.Password, l.Credentials)
+	}
+	if n := findAccount(t, rep, "nopw"); n.Password.Status != "empty" || len(n.Credentials) != 1 || n.Credentials[0].Type != scan.CredEmptyPassword {
+		t.Errorf("empty passwd field: %+v %+v", n.Password, n.Credentials)
+	}
 	if bob.Exposure.SSH {
 		t.Errorf("an empty password is not an SSH way in (PermitEmptyPasswords defaults to no): %v", bob.Exposure.SSHReasons)
 	}
@@ -345,7 +357,7 @@ func TestScanBuiltRoot(t *testing.T) {
 			t.Errorf("no warning %q for %s in:\n%s", want.msg, want.file, outputs(t, rep)["warnings"])
 		}
 	}
-	secrets := []string{hash, outsideHash, "outside-mycnf-secret", "planted-env-secret-xyz", "planted-pgpass-xyz"}
+	secrets := []string{hash, outsideHash, legacyHash, "shadowIgnored", "outside-mycnf-secret", "planted-env-secret-xyz", "planted-pgpass-xyz"}
 	if _, err := os.Stat(keyFile); err == nil {
 		secrets = append(secrets, privateKeyBody(t, keyFile)...)
 	}
@@ -455,3 +467,86 @@ func TestWriteTable(t *testing.T) {
 type failingWriter struct{}
 
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+func TestScanFixtureHosts(t *testing.T) {
+	tests := []struct {
+		host       string
+		hostname   string
+		osID       string
+		kinds      map[string]string
+		privileged []string
+		ssh        []string
+		shared     int
+		warnings   int
+		secrets    []string
+	}{
+		{
+			host: "rhel-db", hostname: "db1.example.com", osID: "rhel",
+			kinds: map[string]string{
+				"root": scan.KindService, "postgres": scan.KindService, "ec2-user": scan.KindHuman,
+				"operator": scan.KindSystem, "sshd": scan.KindSystem, "chrony": scan.KindSystem, "nobody": scan.KindSystem,
+			},
+			// postgres may restart services without a password; ec2-user
+			// is in wheel and has cloud-init's NOPASSWD rule; the adm
+			// account's primary group adm reads the logs.
+			privileged: []string{"adm", "ec2-user", "postgres", "root"},
+			ssh:        []string{"ec2-user", "root"},
+			shared:     1, // cloud-init's key for ec2-user, also in root's file
+			secrets:    []string{"planted-rhel-pgpass-77"},
+		},
+		{
+			host: "suse-app", hostname: "app7", osID: "sles",
+			kinds: map[string]string{
+				"root": scan.KindService, "tux": scan.KindHuman, "wwwrun": scan.KindService,
+				"nobody": scan.KindSystem, "messagebus": scan.KindSystem,
+			},
+			// "ALL ALL=(ALL) ALL" with Defaults targetpw asks for the
+			// target's password: it makes nobody privileged.
+			privileged: []string{"root", "tux"},
+			ssh:        []string{"tux"}, // PasswordAuthentication defaults to yes
+			warnings:   1,               // the NIS "+" line in passwd
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.host, func(t *testing.T) {
+			root := filepath.Join("testdata", "hosts", tc.host)
+			rep := scanRoot(t, Options{Root: root})
+			if rep.Host.Hostname != tc.hostname || rep.Host.OS.ID != tc.osID {
+				t.Errorf("host %+v", rep.Host)
+			}
+			for name, kind := range tc.kinds {
+				if a := findAccount(t, rep, name); a.Kind != kind {
+					t.Errorf("%s: kind %s %v, want %s", name, a.Kind, a.KindEvidence, kind)
+				}
+			}
+			var priv, ssh []string
+			for _, a := range rep.Accounts {
+				if a.Privileged {
+					priv = append(priv, a.Name)
+				}
+				if a.Exposure.SSH {
+					ssh = append(ssh, a.Name)
+				}
+			}
+			slices.Sort(priv)
+			slices.Sort(ssh)
+			if !slices.Equal(priv, tc.privileged) || !slices.Equal(ssh, tc.ssh) {
+				t.Errorf("privileged %v (want %v), ssh %v (want %v)", priv, tc.privileged, ssh, tc.ssh)
+			}
+			if len(rep.Shared) != tc.shared || len(rep.Warnings) != tc.warnings {
+				t.Errorf("shared %+v (want %d), warnings %+v (want %d)", rep.Shared, tc.shared, rep.Warnings, tc.warnings)
+			}
+			shadow, err := os.ReadFile(filepath.Join(root, "etc/shadow"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			secrets := tc.secrets
+			for _, l := range strings.Split(string(shadow), "\n") {
+				if f := strings.Split(l, ":"); len(f) > 1 && len(f[1]) > 2 {
+					secrets = append(secrets, strings.TrimLeft(f[1], "!"))
+				}
+			}
+			assertReportClean(t, rep, secrets)
+		})
+	}
+}
