@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -383,25 +384,27 @@ var (
 // Verify checks what the authority's renewal does not: that cert chains to
 // this CA's root through its intermediate, is within its validity (no
 // grace), is a leaf for client authentication, and is not revoked.
+//
+// The intermediate's own chain to the root was verified by [Open], so only
+// the leaf's signature is checked here: x509.Certificate.Verify would check
+// the unchanging intermediate-to-root signature again on every renewal.
 func (c *CA) Verify(_ context.Context, cert *x509.Certificate) error {
 	now := c.now()
-	if _, err := cert.Verify(x509.VerifyOptions{
-		Roots:         c.roots,
-		Intermediates: c.inters,
-		CurrentTime:   now,
-		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}); err != nil {
-		var inv x509.CertificateInvalidError
-		if errors.As(err, &inv) && inv.Reason == x509.Expired {
-			if now.Before(cert.NotBefore) {
-				return fmt.Errorf("ca: certificate %s is not valid before %s: %w", cert.SerialNumber, cert.NotBefore.UTC().Format(time.RFC3339), ErrUntrusted)
-			}
-			return fmt.Errorf("ca: certificate %s expired at %s: %w", cert.SerialNumber, cert.NotAfter.UTC().Format(time.RFC3339), ErrExpired)
-		}
-		return fmt.Errorf("ca: certificate %s: %w: %v", cert.SerialNumber, ErrUntrusted, err)
-	}
-	if cert.IsCA {
+	switch {
+	case !bytes.Equal(cert.RawIssuer, c.inter.RawSubject):
+		return fmt.Errorf("ca: certificate %s: %w: issuer is %q", cert.SerialNumber, ErrUntrusted, cert.Issuer.String())
+	case cert.CheckSignatureFrom(c.inter) != nil:
+		return fmt.Errorf("ca: certificate %s: %w: signature does not verify with the intermediate", cert.SerialNumber, ErrUntrusted)
+	case cert.IsCA:
 		return fmt.Errorf("ca: certificate %s is a CA certificate: %w", cert.SerialNumber, ErrUntrusted)
+	case len(cert.UnhandledCriticalExtensions) > 0:
+		return fmt.Errorf("ca: certificate %s: %w: unhandled critical extension", cert.SerialNumber, ErrUntrusted)
+	case !slices.Contains(cert.ExtKeyUsage, x509.ExtKeyUsageClientAuth):
+		return fmt.Errorf("ca: certificate %s: %w: not for client authentication", cert.SerialNumber, ErrUntrusted)
+	case now.Before(cert.NotBefore) || now.Before(c.inter.NotBefore) || now.After(c.inter.NotAfter):
+		return fmt.Errorf("ca: certificate %s is not valid before %s: %w", cert.SerialNumber, cert.NotBefore.UTC().Format(time.RFC3339), ErrUntrusted)
+	case now.After(cert.NotAfter):
+		return fmt.Errorf("ca: certificate %s expired at %s: %w", cert.SerialNumber, cert.NotAfter.UTC().Format(time.RFC3339), ErrExpired)
 	}
 	revoked, err := c.IsRevoked(cert.SerialNumber.String())
 	if err != nil {

@@ -255,7 +255,7 @@ func TestSignRefuses(t *testing.T) {
 	}{
 		{"too short", good, id, time.Second, "validity out of bounds"},
 		{"too long", good, id, 2 * time.Hour, "validity out of bounds"},
-		{"bad signature", &bad, id, 0, "invalid CSR signature"},
+		{"bad signature", &bad, id, 0, "invalid certificate request"},
 		{"rsa 2048", catest.CSR(t, catest.Key(t, "RSA", 2048), "x"), id, 0, "at least 3072"},
 		{"foreign trust domain", good, otherTD, 0, "not in trust domain"},
 		{"no common name", good, Identity{URI: id.URI}, 0, "no common name"},
@@ -389,6 +389,16 @@ func TestRenewPitfallAndVerify(t *testing.T) {
 	}
 	if err := c.Verify(ctx, foreignChain[0]); !errors.Is(err, ErrUntrusted) {
 		t.Errorf("verify foreign: %v", err)
+	}
+	// Neither the intermediate nor the server certificate is a client identity.
+	sc, err := c.ServerCertificate(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, crt := range []*x509.Certificate{c.Intermediate(), sc.Leaf, c.Root()} {
+		if err := c.Verify(ctx, crt); !errors.Is(err, ErrUntrusted) {
+			t.Errorf("verify %s: %v", crt.Subject, err)
+		}
 	}
 
 	own, err := c.Sign(ctx, catest.CSR(t, key, "svc"), id, 2*time.Second)
