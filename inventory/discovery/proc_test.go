@@ -167,3 +167,11 @@ func FuzzRedactCommand(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkReadProc reads the live /proc of the machine running it.
+func BenchmarkReadProc(b *testing.B) {
+	for b.Loop() {
+		var w warnings
+		readProc("/proc", &w)
+	}
+}

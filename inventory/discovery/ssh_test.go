@@ -3,6 +3,7 @@ package discovery
 import (
 	"bufio"
 	"bytes"
+	"crypto/ed25519"
 	"net"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/inventory/scan"
+	gossh "golang.org/x/crypto/ssh"
 )
 
 // requireTool returns the path of an external program. Without it the
@@ -370,4 +372,32 @@ func FuzzAuthorizedKeyLine(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkReadAuthorizedKeys parses 5,000 authorized_keys lines of
+// distinct keys with options.
+func BenchmarkReadAuthorizedKeys(b *testing.B) {
+	var buf bytes.Buffer
+	for i := range 5000 {
+		pub, _, err := ed25519.GenerateKey(nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sk, err := gossh.NewPublicKey(pub)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if i%2 == 0 {
+			buf.WriteString(`from="10.0.0.0/8",no-pty `)
+		}
+		buf.WriteString(strings.TrimSpace(string(gossh.MarshalAuthorizedKey(sk))) + " key" + strconv.Itoa(i) + "\n")
+	}
+	r := buildRoot(b, map[string]string{"home/u/.ssh/authorized_keys": buf.String()})
+	b.ResetTimer()
+	for b.Loop() {
+		var w warnings
+		if ks := readAuthorizedKeys(r, "/home/u/.ssh/authorized_keys", &w); len(ks) != 5000 {
+			b.Fatalf("%d keys", len(ks))
+		}
+	}
 }
