@@ -54,8 +54,8 @@ func readUnits(r *Root, fp *Fingerprinter, w *warnings) []unit {
 	rd := &unitReader{r: r, fp: fp, w: w, ix: ix, envFiles: map[string]*envFile{}}
 
 	// Services started by an enabled timer or socket count as enabled.
-	for name := range ix.enabled {
-		if strings.HasSuffix(name, ".timer") || strings.HasSuffix(name, ".socket") {
+	for _, name := range sortedKeys(ix.enabled) {
+		if t := unitType(name); t == ".timer" || t == ".socket" {
 			ix.enabled[rd.activatedService(name)] = true
 		}
 	}
@@ -88,7 +88,7 @@ func readUnits(r *Root, fp *Fingerprinter, w *warnings) []unit {
 		consider(strings.TrimSuffix(d, ".d"))
 	}
 	var out []unit
-	for name := range names {
+	for _, name := range sortedKeys(names) { // sorted: output and warnings are stable
 		tmpl, inst := splitInstance(name)
 		if p, ok := ix.fragments[name]; ok && p == "" || !ok && ix.fragments[tmpl] == "" {
 			continue // masked, or an instance of a masked template
@@ -100,7 +100,6 @@ func readUnits(r *Root, fp *Fingerprinter, w *warnings) []unit {
 			out = append(out, u)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
 
@@ -395,7 +394,7 @@ func (rd *unitReader) read(name string) (unit, bool) {
 		u.Secrets = append(u.Secrets, rd.secret(v.name, "unit "+name, name, v.value, v.file.fi))
 	}
 	for _, ef := range envFiles {
-		u.Secrets = append(u.Secrets, rd.envFileSecrets(name, ef)...)
+		u.Secrets = append(u.Secrets, rd.envFileSecrets(name, src, ef)...)
 	}
 	return u, true
 }
@@ -410,11 +409,11 @@ func (rd *unitReader) secret(varName, loc, unitName, value string, fi fs.FileInf
 
 // envFileSecrets returns the secret variables in the files that one
 // EnvironmentFile= setting names ("-" prefix: optional; globs allowed).
-func (rd *unitReader) envFileSecrets(unitName, spec string) []scan.Credential {
+func (rd *unitReader) envFileSecrets(unitName, src, spec string) []scan.Credential {
 	optional := strings.HasPrefix(spec, "-")
 	p := strings.TrimPrefix(spec, "-")
 	if !path.IsAbs(p) {
-		rd.w.add(rd.ix.fragments[unitName], 0, "%s: EnvironmentFile= path %q is not absolute", unitName, clip(p))
+		rd.w.add(src, 0, "%s: EnvironmentFile= path %q is not absolute", unitName, clip(p))
 		return nil
 	}
 	paths := []string{path.Clean(p)}
