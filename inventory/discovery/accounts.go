@@ -1,6 +1,7 @@
 package discovery
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -51,33 +52,48 @@ func lines(data []byte, fn func(n int, line string)) {
 	}
 }
 
-// parsePasswd parses a passwd(5) file. Malformed lines, NIS compat entries
-// ("+" and "-" lines) and repeated names are warned about and skipped; the
-// first entry of a name wins, as getpwnam(3) returns it.
-func parsePasswd(file string, data []byte, w *warnings) []passwdEntry {
-	var out []passwdEntry
+// colonFile walks a colon-separated account database (passwd, group,
+// shadow) named file: blank lines are skipped; comment lines, NIS compat
+// entries ("+" and "-" lines), lines with a field count not in counts,
+// invalid names and repeated names (the first entry wins, as getpwnam(3)
+// and getgrnam(3) return it) are warned about and skipped. fn gets the
+// fields of every other line.
+func colonFile(file string, data []byte, w *warnings, counts []int, fn func(n int, f []string)) {
 	seen := make(map[string]bool)
 	lines(data, func(n int, line string) {
-		if strings.TrimSpace(line) == "" {
+		switch {
+		case strings.TrimSpace(line) == "":
 			return
-		}
-		if strings.HasPrefix(line, "#") {
-			w.add(file, n, "comment lines are not allowed in passwd files; skipped")
+		case line[0] == '#':
+			w.add(file, n, "comment lines are not allowed here; skipped")
 			return
-		}
-		if line[0] == '+' || line[0] == '-' {
-			w.add(file, n, "NIS compat entry skipped: accounts from NIS are not scanned")
+		case line[0] == '+' || line[0] == '-':
+			w.add(file, n, "NIS compat entry skipped: entries from NIS are not scanned")
 			return
 		}
 		f := strings.Split(line, ":")
-		if len(f) != 7 {
-			w.add(file, n, "want 7 colon-separated fields, got %d; line skipped", len(f))
+		if !slices.Contains(counts, len(f)) {
+			w.add(file, n, "want %d colon-separated fields, got %d; line skipped", counts[0], len(f))
 			return
 		}
 		if !validName(f[0]) {
-			w.add(file, n, "invalid account name; line skipped")
+			w.add(file, n, "invalid name; line skipped")
 			return
 		}
+		if seen[f[0]] {
+			w.add(file, n, "%s is listed again; the first entry wins", f[0])
+			return
+		}
+		seen[f[0]] = true
+		fn(n, f)
+	})
+}
+
+// parsePasswd parses a passwd(5) file; see [colonFile] for what is
+// skipped. A bad UID or GID skips the line too.
+func parsePasswd(file string, data []byte, w *warnings) []passwdEntry {
+	var out []passwdEntry
+	colonFile(file, data, w, []int{7}, func(n int, f []string) {
 		uid, ok := parseID(f[2])
 		if !ok {
 			w.add(file, n, "account %s: invalid UID %q; line skipped", f[0], clip(f[2]))
@@ -88,11 +104,6 @@ func parsePasswd(file string, data []byte, w *warnings) []passwdEntry {
 			w.add(file, n, "account %s: invalid GID %q; line skipped", f[0], clip(f[3]))
 			return
 		}
-		if seen[f[0]] {
-			w.add(file, n, "account %s is listed again; the first entry wins", f[0])
-			return
-		}
-		seen[f[0]] = true
 		out = append(out, passwdEntry{Name: f[0], hash: f[1], UID: uid, GID: gid, GECOS: f[4], Home: f[5], Shell: f[6], Line: n})
 	})
 	return out

@@ -10,42 +10,16 @@ type groupEntry struct {
 	Line    int
 }
 
-// parseGroup parses a group(5) file; malformed lines are warned about and
-// skipped, and the first entry of a repeated name wins.
+// parseGroup parses a group(5) file; see [colonFile] for what is skipped.
+// A bad GID skips the line; a bad member name is dropped.
 func parseGroup(file string, data []byte, w *warnings) []groupEntry {
 	var out []groupEntry
-	seen := make(map[string]bool)
-	lines(data, func(n int, line string) {
-		if strings.TrimSpace(line) == "" {
-			return
-		}
-		if line[0] == '#' {
-			w.add(file, n, "comment lines are not allowed in group files; skipped")
-			return
-		}
-		if line[0] == '+' || line[0] == '-' {
-			w.add(file, n, "NIS compat entry skipped: groups from NIS are not scanned")
-			return
-		}
-		f := strings.Split(line, ":")
-		if len(f) != 4 {
-			w.add(file, n, "want 4 colon-separated fields, got %d; line skipped", len(f))
-			return
-		}
-		if !validName(f[0]) {
-			w.add(file, n, "invalid group name; line skipped")
-			return
-		}
+	colonFile(file, data, w, []int{4}, func(n int, f []string) {
 		gid, ok := parseID(f[2])
 		if !ok {
 			w.add(file, n, "group %s: invalid GID %q; line skipped", f[0], clip(f[2]))
 			return
 		}
-		if seen[f[0]] {
-			w.add(file, n, "group %s is listed again; the first entry wins", f[0])
-			return
-		}
-		seen[f[0]] = true
 		g := groupEntry{Name: f[0], GID: gid, Line: n}
 		if f[3] != "" {
 			for _, m := range strings.Split(f[3], ",") {

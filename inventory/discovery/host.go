@@ -96,35 +96,22 @@ func shellUnquote(s string) (string, error) {
 func readHost(r *Root, w *warnings) scan.Host {
 	var h scan.Host
 	for _, f := range []string{"/etc/os-release", "/usr/lib/os-release"} {
-		data, err := r.ReadFile(f)
-		if err != nil {
-			if !errors.Is(err, fs.ErrNotExist) {
-				w.add(f, 0, "unreadable: %v", err)
-			}
-			continue
+		if data := readOptional(r, w, f); data != nil {
+			kv := parseOSRelease(f, data, w)
+			h.OS = scan.OS{ID: kv["ID"], IDLike: kv["ID_LIKE"], VersionID: kv["VERSION_ID"], PrettyName: kv["PRETTY_NAME"]}
+			break
 		}
-		kv := parseOSRelease(f, data, w)
-		h.OS = scan.OS{ID: kv["ID"], IDLike: kv["ID_LIKE"], VersionID: kv["VERSION_ID"], PrettyName: kv["PRETTY_NAME"]}
-		break
 	}
-	if data, err := r.ReadFile("/etc/hostname"); err == nil {
+	if data := readOptional(r, w, "/etc/hostname"); data != nil {
 		h.Hostname = parseHostname("/etc/hostname", data, w)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		w.add("/etc/hostname", 0, "unreadable: %v", err)
 	}
 	for _, f := range []string{"/etc/machine-id", "/var/lib/dbus/machine-id"} {
-		data, err := r.ReadFile(f)
-		if err != nil {
-			if !errors.Is(err, fs.ErrNotExist) {
-				w.add(f, 0, "unreadable: %v", err)
-			}
-			continue
-		}
+		data := readOptional(r, w, f)
 		id := strings.TrimSpace(string(data))
-		if id == "" || id == "uninitialized" {
-			continue // first boot has not happened yet
-		}
-		if !isMachineID(id) {
+		switch {
+		case id == "" || id == "uninitialized":
+			continue // absent, or first boot has not happened yet
+		case !isMachineID(id):
 			w.add(f, 1, "not a machine ID (want 32 lowercase hex digits)")
 			continue
 		}
@@ -132,6 +119,20 @@ func readHost(r *Root, w *warnings) scan.Host {
 		break
 	}
 	return h
+}
+
+// readOptional reads a file whose absence is normal: it returns nil
+// without a warning when name does not exist, and nil with a warning when
+// it cannot be read.
+func readOptional(r *Root, w *warnings, name string) []byte {
+	data, err := r.ReadFile(name)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			w.add(name, 0, "unreadable: %v", err)
+		}
+		return nil
+	}
+	return data
 }
 
 // parseHostname returns the first non-comment line of hostname(5).

@@ -127,19 +127,6 @@ type scanner struct {
 	sshd     sshdConfig
 }
 
-// readOptional reads a file whose absence is normal; other failures are
-// warnings.
-func (s *scanner) readOptional(name string) []byte {
-	data, err := s.r.ReadFile(name)
-	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
-			s.w.add(name, 0, "unreadable: %v", err)
-		}
-		return nil
-	}
-	return data
-}
-
 func (s *scanner) run(ctx context.Context, procDir string) error {
 	s.host = readHost(s.r, s.w)
 	if s.host.Hostname == "" && procDir != "" {
@@ -148,7 +135,7 @@ func (s *scanner) run(ctx context.Context, procDir string) error {
 		}
 	}
 	s.ranges = defaultUIDRanges
-	if data := s.readOptional("/etc/login.defs"); data != nil {
+	if data := readOptional(s.r, s.w, "/etc/login.defs"); data != nil {
 		s.ranges = parseLoginDefs("/etc/login.defs", data, s.w)
 	}
 	if err := s.readAccounts(); err != nil {
@@ -222,7 +209,7 @@ func (s *scanner) readAccounts() error {
 			s.byUID[e.UID] = a
 		}
 	}
-	if data := s.readOptional("/etc/group"); data != nil {
+	if data := readOptional(s.r, s.w, "/etc/group"); data != nil {
 		s.groups = parseGroup("/etc/group", data, s.w)
 	}
 	byGID := map[int]string{}

@@ -27,39 +27,13 @@ const (
 	pwUnknown = "unknown"
 )
 
-// parseShadow parses a shadow(5) file. A line has 9 fields; the glibc short
-// form "name:hash" is accepted too. A bad aging field is warned about and
-// treated as empty; a malformed line is skipped. Warnings never quote the
-// hash field.
+// parseShadow parses a shadow(5) file; see [colonFile] for what is
+// skipped. A line has 9 fields; the glibc short form "name:hash" is
+// accepted too. A bad aging field is warned about and treated as empty.
+// Warnings never quote the hash field.
 func parseShadow(file string, data []byte, w *warnings) []shadowEntry {
 	var out []shadowEntry
-	seen := make(map[string]bool)
-	lines(data, func(n int, line string) {
-		if strings.TrimSpace(line) == "" {
-			return
-		}
-		if line[0] == '#' {
-			w.add(file, n, "comment lines are not allowed in shadow files; skipped")
-			return
-		}
-		if line[0] == '+' || line[0] == '-' {
-			w.add(file, n, "NIS compat entry skipped")
-			return
-		}
-		f := strings.Split(line, ":")
-		if len(f) != 9 && len(f) != 2 {
-			w.add(file, n, "want 9 colon-separated fields, got %d; line skipped", len(f))
-			return
-		}
-		if !validName(f[0]) {
-			w.add(file, n, "invalid account name; line skipped")
-			return
-		}
-		if seen[f[0]] {
-			w.add(file, n, "account %s is listed again; the first entry wins", f[0])
-			return
-		}
-		seen[f[0]] = true
+	colonFile(file, data, w, []int{9, 2}, func(n int, f []string) {
 		e := shadowEntry{Name: f[0], hash: f[1], LastChange: -1, Min: -1, Max: -1, Warn: -1, Inactive: -1, Expire: -1, Line: n}
 		if len(f) == 9 {
 			names := [...]string{"lastchg", "min", "max", "warn", "inactive", "expire"}

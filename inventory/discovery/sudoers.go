@@ -317,31 +317,41 @@ func (s *sudoScanner) peekWord() string {
 	return w
 }
 
-// list reads "item, !item, ..." where an item is a word with any number of
-// leading '!'. Double negation cancels.
-func (s *sudoScanner) list(what string) ([]string, error) {
+// negated reads one item with read, after any number of '!' (double
+// negation cancels), and returns it "!"-prefixed when negated, or "" when
+// read found nothing.
+func (s *sudoScanner) negated(read func() string) string {
+	neg := false
+	for s.accept('!') {
+		neg = !neg
+	}
+	v := read()
+	if v == "" || !neg {
+		return v
+	}
+	return "!" + v
+}
+
+// items reads "item, !item, ..." with read for each item.
+func (s *sudoScanner) items(what string, read func() string) ([]string, error) {
 	var out []string
 	for {
-		neg := false
-		for s.accept('!') {
-			neg = !neg
-		}
-		w := s.word()
-		if w == "" {
+		v := s.negated(read)
+		if v == "" {
 			if s.eof() {
 				return nil, errors.New("unexpected end of line in " + what + " list")
 			}
 			return nil, errors.New("unexpected " + strconv.QuoteRune(rune(s.s[s.i])) + " in " + what + " list")
 		}
-		if neg {
-			w = "!" + w
-		}
-		out = append(out, w)
+		out = append(out, v)
 		if !s.accept(',') {
 			return out, nil
 		}
 	}
 }
+
+// list reads a list of names (users, hosts, runas).
+func (s *sudoScanner) list(what string) ([]string, error) { return s.items(what, s.word) }
 
 // command reads one command up to an unescaped ',' or ':' (or ')' never
 // occurs here) and unescapes it.
@@ -401,26 +411,7 @@ func (p *sudoPolicy) parseAliases(s *sudoScanner, kind string) error {
 }
 
 // commandList reads "cmd, !cmd, ..." for Cmnd_Alias.
-func (s *sudoScanner) commandList() ([]string, error) {
-	var out []string
-	for {
-		neg := false
-		for s.accept('!') {
-			neg = !neg
-		}
-		c := s.digestCommand()
-		if c == "" {
-			return nil, errors.New("empty command")
-		}
-		if neg {
-			c = "!" + c
-		}
-		out = append(out, c)
-		if !s.accept(',') {
-			return out, nil
-		}
-	}
-}
+func (s *sudoScanner) commandList() ([]string, error) { return s.items("command", s.digestCommand) }
 
 // digestCommand reads a command with an optional "sha256:DIGEST" prefix.
 func (s *sudoScanner) digestCommand() string {
@@ -545,16 +536,9 @@ func (p *sudoPolicy) parseUserSpec(s *sudoScanner, source string) error {
 				s.i = save
 				break
 			}
-			neg := false
-			for s.accept('!') {
-				neg = !neg
-			}
-			c := s.digestCommand()
+			c := s.negated(s.digestCommand)
 			if c == "" {
 				return errors.New("missing command")
-			}
-			if neg {
-				c = "!" + c
 			}
 			cur.Cmd = c
 			spec.Cmnds = append(spec.Cmnds, cur)
