@@ -169,7 +169,7 @@ func (r *runner) once(ctx context.Context, forced bool) time.Duration {
 		if ctx.Err() != nil {
 			return 0
 		}
-		wait := backoff(r.attempt, r.cfg.rnd)
+		wait := retryWait(r.attempt, leaf.NotAfter, now, r.cfg.rnd)
 		r.attempt++
 		attrs := []any{
 			slog.String(keyError, err.Error()), slog.Int(keyAttempt, r.attempt),

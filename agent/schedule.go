@@ -54,6 +54,15 @@ func backoff(attempt int, rnd randN) time.Duration {
 	return minBackoff + time.Duration(rnd(int64(ceiling-minBackoff)+1))
 }
 
+// retryWait is the wait after failed attempt number attempt (0 for the
+// first failure): [backoff], but never more than a quarter of the time the
+// current certificate has left (and at least a second), so that retries
+// get denser as expiry nears and an outage that ends before expiry is
+// noticed in time.
+func retryWait(attempt int, notAfter, now time.Time, rnd randN) time.Duration {
+	return min(backoff(attempt, rnd), max(notAfter.Sub(now)/4, minBackoff))
+}
+
 // failureLevel is how loudly to log a failed renewal: a warning while most
 // of the lifetime remains, an error once less than a sixth of it is left.
 func failureLevel(notBefore, notAfter, now time.Time) slog.Level {

@@ -122,6 +122,30 @@ func TestBackoff(t *testing.T) {
 	}
 }
 
+func TestRetryWait(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)
+	tests := []struct {
+		desc             string
+		attempt          int
+		left             time.Duration
+		waitMin, waitMax time.Duration
+	}{
+		{desc: "first retry, plenty of time", attempt: 0, left: time.Hour, waitMin: time.Second, waitMax: time.Second},
+		{desc: "late retry, plenty of time", attempt: 12, left: time.Hour, waitMin: time.Second, waitMax: 5 * time.Minute},
+		{desc: "late retry, 20m left", attempt: 12, left: 20 * time.Minute, waitMin: time.Second, waitMax: 5 * time.Minute},
+		{desc: "late retry, 8m left", attempt: 12, left: 8 * time.Minute, waitMin: time.Second, waitMax: 2 * time.Minute},
+		{desc: "late retry, 12s left", attempt: 12, left: 12 * time.Second, waitMin: time.Second, waitMax: 3 * time.Second},
+		{desc: "late retry, 2s left", attempt: 12, left: 2 * time.Second, waitMin: time.Second, waitMax: time.Second},
+		{desc: "expired", attempt: 12, left: -time.Minute, waitMin: time.Second, waitMax: time.Second},
+	}
+	for _, tt := range tests {
+		lo, hi := retryWait(tt.attempt, now.Add(tt.left), now, randMin), retryWait(tt.attempt, now.Add(tt.left), now, randMax)
+		if lo != tt.waitMin || hi != tt.waitMax {
+			t.Errorf("%s: spans [%v, %v], want [%v, %v]", tt.desc, lo, hi, tt.waitMin, tt.waitMax)
+		}
+	}
+}
+
 func TestFailureLevel(t *testing.T) {
 	nb := time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)
 	na := nb.Add(time.Hour)

@@ -39,6 +39,21 @@ func TestParseConfigExample(t *testing.T) {
 	}
 }
 
+// TestInstalledExampleParses keeps the example that install.sh ships valid.
+func TestInstalledExampleParses(t *testing.T) {
+	b, err := os.ReadFile("../../scripts/agent.yaml.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := parseConfig("agent.yaml.example", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Identities) != 2 || cfg.Identities[0].Scan == nil || len(cfg.Identities[1].Reload) != 3 {
+		t.Errorf("example parsed as %+v", cfg)
+	}
+}
+
 func TestParseConfigErrors(t *testing.T) {
 	tests := []struct {
 		desc, yaml, wantErr string
