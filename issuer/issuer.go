@@ -381,13 +381,24 @@ func enrollCommand(id ID) string {
 	return "roster enroll " + id.Account + " --host " + id.Host
 }
 
-// refused logs and audits a refusal. err's text is the reason; no error
-// here carries a secret.
+// refused logs and audits a refusal (outcome "refused" for a policy,
+// authentication or request error, "error" for anything else). err's text
+// is the reason; no error here carries a secret.
 func (i *Issuer) refused(ctx context.Context, action string, id ID, serial string, err error) {
+	outcome := inventory.OutcomeError
+	var (
+		denied *DeniedError
+		auth   *AuthError
+		req    *RequestError
+	)
+	if errors.As(err, &denied) || errors.As(err, &auth) || errors.As(err, &req) {
+		outcome = inventory.OutcomeRefused
+	}
 	i.log.WarnContext(ctx, "request refused", slog.String("action", action), slog.String("host", id.Host),
-		slog.String("account", id.Account), slog.String("serial", serial), slog.String("reason", err.Error()))
+		slog.String("account", id.Account), slog.String("serial", serial), slog.String("outcome", outcome),
+		slog.String("reason", err.Error()))
 	i.audit(ctx, inventory.AuditEvent{Action: action, Host: id.Host, Account: id.Account, Serial: serial,
-		Outcome: inventory.OutcomeRefused, Reason: err.Error()})
+		Outcome: outcome, Reason: err.Error()})
 }
 
 func (i *Issuer) audit(ctx context.Context, e inventory.AuditEvent) {
