@@ -61,10 +61,7 @@ func TestReadCron(t *testing.T) {
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("jobs:\n got %q\nwant %q", got, tc.want)
 			}
-			var warned []string
-			for _, x := range w.list {
-				warned = append(warned, lineLoc(x.File, x.Line))
-			}
+			warned := warnedAt(&w)
 			if !reflect.DeepEqual(warned, tc.warnings) {
 				t.Errorf("warnings: got %q, want %q (%+v)", warned, tc.warnings, w.list)
 			}

@@ -23,12 +23,16 @@ import (
 // It reports malformed lines without quoting them.
 type secretParser func(data []byte) ([]string, []lineProblem)
 
-// homeSecretFiles are the credential files looked for in every home, by
-// path relative to the home and the kind reported as the credential Name.
-var homeSecretFiles = []struct {
-	rel, kind string
-	parse     secretParser
-}{
+// secretFile is a kind of credential file: where it is (a path relative to
+// a home, or an absolute glob), the kind reported as the credential Name,
+// and its parser.
+type secretFile struct {
+	path, kind string
+	parse      secretParser
+}
+
+// homeSecretFiles are the credential files looked for in every home.
+var homeSecretFiles = []secretFile{
 	{".pgpass", "pgpass", parsePgpass},
 	{".netrc", "netrc", parseNetrc},
 	{".my.cnf", "mycnf", parseMyCnf},
@@ -67,8 +71,8 @@ func readSecretFiles(r *Root, home string, fp *Fingerprinter, w *warnings) []sca
 		}
 	}
 	for _, f := range homeSecretFiles {
-		if first, _, _ := strings.Cut(f.rel, "/"); present[first] {
-			add(path.Join(home, f.rel), f.kind, f.parse)
+		if first, _, _ := strings.Cut(f.path, "/"); present[first] {
+			add(path.Join(home, f.path), f.kind, f.parse)
 		}
 	}
 	for _, k := range keytabs {
@@ -85,10 +89,7 @@ type ownedCredential struct {
 
 // systemSecretFiles are credential files outside homes, as globs: host
 // and service keytabs, and Debian's MySQL maintenance account.
-var systemSecretFiles = []struct {
-	pattern, kind string
-	parse         secretParser
-}{
+var systemSecretFiles = []secretFile{
 	{"/etc/krb5.keytab", "keytab", parseKeytab},
 	{"/etc/*.keytab", "keytab", parseKeytab},
 	{"/etc/krb5/*.keytab", "keytab", parseKeytab},
@@ -105,9 +106,9 @@ func readSystemSecrets(r *Root, fp *Fingerprinter, w *warnings) []ownedCredentia
 	var out []ownedCredential
 	seen := map[string]bool{}
 	for _, f := range systemSecretFiles {
-		paths := []string{f.pattern}
-		if strings.Contains(f.pattern, "*") {
-			paths = r.Glob(f.pattern)
+		paths := []string{f.path}
+		if strings.Contains(f.path, "*") {
+			paths = r.Glob(f.path)
 		}
 		for _, p := range paths {
 			if seen[p] {

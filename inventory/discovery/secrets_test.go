@@ -172,10 +172,7 @@ func TestReadSecretFiles(t *testing.T) {
 	if len(readSecretFiles(r, "/home/empty", fp, &w)) != 0 {
 		t.Error("a file without secrets is a credential")
 	}
-	var warned []string
-	for _, x := range w.list {
-		warned = append(warned, lineLoc(x.File, x.Line))
-	}
+	warned := warnedAt(&w)
 	wantWarned := []string{"/home/app/.pgpass:5", "/home/app/.netrc:10", "/home/app/.netrc:11", "/home/app/.aws/credentials:9",
 		"/home/app/.git-credentials:4", "/home/app/.config/git/credentials:4"}
 	if !reflect.DeepEqual(warned, wantWarned) {

@@ -102,10 +102,7 @@ Banner "unterminated
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %+v\nwant %+v", got, want)
 	}
-	var warned []string
-	for _, x := range w.list {
-		warned = append(warned, lineLoc(x.File, x.Line))
-	}
+	warned := warnedAt(&w)
 	if want := []string{"/etc/ssh/loop.conf:1", "/etc/ssh/sshd_config:8", "/etc/ssh/sshd_config:9"}; !reflect.DeepEqual(warned, want) {
 		t.Errorf("warnings %q, want %q (%+v)", warned, want, w.list)
 	}
@@ -185,11 +182,7 @@ func TestReadAuthorizedKeysMatchesSSHKeygen(t *testing.T) {
 			t.Errorf("key %d:\n got %s %s %q %q\nwant %s %s %q %q", i, c.Location, c.Algorithm, c.Options, c.Findings, r.loc, r.alg, r.options, r.findings)
 		}
 	}
-	var warned []int
-	for _, x := range w.list {
-		warned = append(warned, x.Line)
-	}
-	if want := []int{10, 11, 12}; !reflect.DeepEqual(warned, want) {
+	if warned, want := warningLines(&w), []int{10, 11, 12}; !reflect.DeepEqual(warned, want) {
 		t.Errorf("warnings on lines %v, want %v: %+v", warned, want, w.list)
 	}
 	assertNoSecrets(t, []string{"envoptsecret"}, creds, w.list)

@@ -72,6 +72,15 @@ func assertNoSecrets(t testing.TB, secrets []string, values ...any) {
 	}
 }
 
+// warnedAt returns "file:line" of each warning, in order.
+func warnedAt(w *warnings) []string {
+	var out []string
+	for _, x := range w.list {
+		out = append(out, lineLoc(x.File, x.Line))
+	}
+	return out
+}
+
 func unitsByName(us []unit) map[string]unit {
 	m := map[string]unit{}
 	for _, u := range us {
@@ -287,10 +296,7 @@ garbage line
 		t.Errorf("bad.service: %+v", bad)
 	}
 
-	var warned []string
-	for _, x := range w.list {
-		warned = append(warned, lineLoc(x.File, x.Line))
-	}
+	warned := warnedAt(&w)
 	wantWarned := []string{
 		"/lib/systemd/system/bad.service:1", "/lib/systemd/system/bad.service:2", "/lib/systemd/system/bad.service:3",
 		"/lib/systemd/system/bad.service:5", "/etc/billing/env:5", "/etc/billing/required-missing:0",
