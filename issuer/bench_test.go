@@ -1,6 +1,7 @@
 package issuer_test
 
 import (
+	"context"
 	"crypto"
 	"crypto/x509"
 	"fmt"
@@ -104,4 +105,23 @@ func benchRenew(b *testing.B, clients int, keepAlive bool) {
 	for _, a := range agents {
 		a.cl.CloseIdleConnections()
 	}
+}
+
+// BenchmarkRenewInProcess is Issuer.Renew without HTTP or TLS: certificate
+// verification, inventory lookup and policy, the authority's renewal with
+// its database write, and the inventory record. 32 concurrent callers.
+func BenchmarkRenewInProcess(b *testing.B) {
+	e := newEnv(b, true)
+	_, c := e.enroll("web1", "billing-batch")
+	ctx := context.Background()
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := e.iss.Renew(ctx, c); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
