@@ -102,11 +102,7 @@ func TestSecretParsers(t *testing.T) {
 
 func readSecretTestdata(t testing.TB, name string) []byte {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata/secrets", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return data
+	return readTestdata(t, filepath.Join("secrets", name))
 }
 
 func TestReadSecretFiles(t *testing.T) {
