@@ -447,7 +447,7 @@ func TestWriteTable(t *testing.T) {
 	if want := []string{"root", "alice", "deploy", "postgres", "billing", "backup-bot", "report"}; !slices.Equal(order, want) {
 		t.Errorf("rows %v, want %v", order, want)
 	}
-	for _, want := range []string{"shared credentials (2):", "21 system accounts hidden (--all shows them)", "; 0 warnings", "\nprivileges:\n", "deploy: member of group docker (root-equivalent)"} {
+	for _, want := range []string{"shared credentials (2):", "21 unprivileged system accounts hidden (--all shows them)", "; 0 warnings", "\nprivileges:\n", "deploy: member of group docker (root-equivalent)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}

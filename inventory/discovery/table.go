@@ -13,7 +13,8 @@ import (
 
 // TableOptions changes what [TableOptions.Write] shows.
 type TableOptions struct {
-	// All shows system accounts too; by default they are only counted.
+	// All shows every account; by default system accounts that are
+	// neither privileged nor hold a credential are only counted.
 	All bool
 }
 
@@ -46,7 +47,7 @@ func (o TableOptions) Write(w io.Writer, r *scan.Report) error {
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ACCOUNT\tUID\tKIND\tPRIV\tPASSWORD\tCREDENTIALS\tUSED BY\tEXPOSURE")
 	for _, a := range accts {
-		if a.Kind == scan.KindSystem && !o.All {
+		if pureSystem(a) && !o.All {
 			hidden++
 			continue
 		}
@@ -68,7 +69,7 @@ func (o TableOptions) Write(w io.Writer, r *scan.Report) error {
 	section := func(title string) { ew.printf("\n%s\n", title) }
 	first := true
 	for _, a := range accts {
-		if !a.Privileged || a.Kind == scan.KindSystem && !o.All {
+		if !a.Privileged {
 			continue
 		}
 		if first {
@@ -110,7 +111,7 @@ func (o TableOptions) Write(w io.Writer, r *scan.Report) error {
 	}
 	ew.printf("\n%d accounts", len(r.Accounts))
 	if hidden > 0 {
-		ew.printf(", %d system accounts hidden (--all shows them)", hidden)
+		ew.printf(", %d unprivileged system accounts hidden (--all shows them)", hidden)
 	}
 	ew.printf("; %d warnings", len(r.Warnings))
 	if len(r.Warnings) > 0 {
@@ -118,6 +119,12 @@ func (o TableOptions) Write(w io.Writer, r *scan.Report) error {
 	}
 	ew.printf("\n")
 	return ew.err
+}
+
+// pureSystem reports whether a is an OS account that nothing uses, with no
+// credential and no privilege: the accounts the table hides by default.
+func pureSystem(a scan.Account) bool {
+	return a.Kind == scan.KindSystem && !a.Privileged && len(a.Credentials) == 0
 }
 
 // rank orders the table: privileged accounts with static credentials,
