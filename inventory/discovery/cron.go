@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // cronJob is one crontab entry.
@@ -36,7 +37,10 @@ func readCron(r *Root, w *warnings) []cronJob {
 	}
 	read("/etc/crontab", "")
 	readDir := func(dir string, userIsName bool) {
-		ents, _ := r.ReadDir(dir)
+		ents, err := r.ReadDir(dir)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+			w.add(dir, 0, "unreadable crontab directory: %v", err)
+		}
 		for _, e := range ents {
 			p, name := path.Join(dir, e.Name()), e.Name()
 			skip := strings.HasPrefix(name, ".")

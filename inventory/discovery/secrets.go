@@ -54,6 +54,9 @@ func readSecretFiles(r *Root, home string, fp *Fingerprinter, w *warnings) []sca
 	// homes are missing or empty.
 	ents, err := r.ReadDir(home)
 	if err != nil {
+		if errors.Is(err, fs.ErrPermission) {
+			w.add(home, 0, "unreadable home directory, credential files not checked: %v", err)
+		}
 		return nil
 	}
 	present := map[string]bool{}

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rosterhq/roster/inventory/scan"
@@ -487,8 +488,8 @@ func readPrivateKeys(r *Root, home string, fp *Fingerprinter, w *warnings) []sca
 	dir := path.Join(home, ".ssh")
 	ents, err := r.ReadDir(dir)
 	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrPermission) {
-			w.add(dir, 0, "unreadable .ssh directory: %v", err)
+		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+			w.add(dir, 0, "unreadable .ssh directory, private keys not checked: %v", err)
 		}
 		return nil
 	}
