@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/rosterhq/roster/inventory/scan"
@@ -272,4 +273,44 @@ func FuzzKubeconfig(f *testing.F) {
 func FuzzKeytab(f *testing.F) {
 	fuzzSecretParser(f, parseKeytab, []string{"not a version x keytab", "entry  is truncated", "entry  is malformed"},
 		testKeytab, testKeytab[:40])
+}
+
+func TestSpecialFilesAreWarnedNotRead(t *testing.T) {
+	r := buildRoot(t, map[string]string{
+		"lib/systemd/system/fifo.service":   "[Service]\nEnvironmentFile=/etc/app/env\n",
+		"home/u/.ssh/authorized_keys/":      "",
+		"home/u/.netrc":                     "-> /home/u/.netrc", // a link loop
+		"home/u/.docker/config.json":        "-> /../../../../etc/shadow",
+		"etc/shadow":                        "root:$6$inside-the-root:19000::::::\n",
+		"home/u/.git-credentials":           "-> /dev/zero", // no /dev in the root: missing, not read
+		"home/u/.kube/":                     "",
+		"home/u/.aws/credentials/":          "",
+		"home/u/.config/git/":               "",
+		"home/u/.ssh/known_hosts":           "",
+		"home/u/.ssh/id_ed25519.pub":        "",
+		"home/u/.ssh/not-a-key-but-listed/": "",
+	})
+	for _, p := range []string{"etc/app/env", "home/u/.pgpass", "home/u/.ssh/id_rsa", "home/u/.kube/config"} {
+		os.MkdirAll(filepath.Dir(filepath.Join(r.Dir(), p)), 0o755)
+		if err := syscall.Mkfifo(filepath.Join(r.Dir(), p), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fp := testFingerprinter(t)
+	var w warnings
+	units := readUnits(r, fp, &w)
+	creds := readSecretFiles(r, "/home/u", fp, &w)
+	creds = append(creds, readPrivateKeys(r, "/home/u", fp, &w)...)
+	creds = append(creds, readAuthorizedKeys(r, "/home/u/.ssh/authorized_keys", &w)...)
+	if len(units) != 1 || len(units[0].Secrets) != 0 || len(creds) != 0 {
+		t.Errorf("units %+v creds %+v", units, creds)
+	}
+	want := []string{"/etc/app/env:0", "/home/u/.pgpass:0", "/home/u/.netrc:0", "/home/u/.aws/credentials:0",
+		"/home/u/.docker/config.json:1", "/home/u/.kube/config:0", "/home/u/.ssh/authorized_keys:0"}
+	if got := warnedAt(&w); !sameSet(got, want) {
+		t.Errorf("warnings %q\nwant %q\n%+v", got, want, w.list)
+	}
+	// The docker link resolves inside the root: the root's /etc/shadow is
+	// not a docker config, so it is a parse warning, never the host's file.
+	assertNoSecrets(t, []string{"inside-the-root"}, units, creds, w.list)
 }
