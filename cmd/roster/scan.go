@@ -35,7 +35,7 @@ func scanCommand() *cli.Command {
 			&cli.StringFlag{Name: "fingerprint-key", Usage: "key secret fingerprints with the contents of `FILE` (default: a per-installation key, see $" + fingerprintKeyEnv + ")"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of standard output"},
 			&cli.BoolFlag{Name: "all", Usage: "table: show system accounts too"},
-			// --submit (send the report to the roster server) goes here.
+			&cli.BoolFlag{Name: "submit", Usage: "send the report to the roster server ($ROSTER_SERVER, $ROSTER_TOKEN, $ROSTER_CA_ROOT) with its fingerprint key, and print what changed"},
 		},
 		Action: runScan,
 	}
@@ -49,9 +49,24 @@ func runScan(c *cli.Context) error {
 	if c.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", c.Args().First())
 	}
-	key, err := scanFingerprintKey(c.String("fingerprint-key"))
-	if err != nil {
-		return err
+	var sub *submitter
+	var key []byte
+	var err error
+	if c.Bool("submit") {
+		if sub, err = newSubmitter(); err != nil {
+			return err
+		}
+		// The server's key, so that fingerprints agree across hosts.
+		if c.String("fingerprint-key") == "" {
+			if key, err = sub.fingerprintKey(c.Context); err != nil {
+				return err
+			}
+		}
+	}
+	if key == nil {
+		if key, err = scanFingerprintKey(c.String("fingerprint-key")); err != nil {
+			return err
+		}
 	}
 	rep, err := discovery.Scan(c.Context, discovery.Options{
 		Root:           c.String("root"),
@@ -62,8 +77,16 @@ func runScan(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("scan: %w", err)
 	}
-	// A --submit flag sends rep to the server here, before it is printed.
 	write := func(w io.Writer) error { return writeReport(w, rep, format, c.Bool("all")) }
+	if sub != nil {
+		if err := sub.submit(c.Context, rep, c.App.Writer); err != nil {
+			return err
+		}
+		if out := c.String("output"); out != "" {
+			return writeFileAtomic(out, write)
+		}
+		return nil
+	}
 	if out := c.String("output"); out != "" {
 		return writeFileAtomic(out, write)
 	}
