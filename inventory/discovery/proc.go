@@ -255,6 +255,9 @@ func redactArg(a string) string {
 	if k, v, ok := strings.Cut(u, "="); ok && v != "" && secretName(strings.TrimLeft(k, "-")) {
 		return k + "=" + redacted
 	}
+	if strings.HasPrefix(u, "pass:") { // openssl -passin pass:SECRET
+		return "pass:" + redacted
+	}
 	if len(u) > 2 && u[0] == '-' && u[1] == 'p' && u[2] != '-' && !notPasswordFlags[u] && !strings.ContainsAny(u, " \t") {
 		return "-p" + redacted
 	}
@@ -268,9 +271,10 @@ func redactArg(a string) string {
 }
 
 // notPasswordFlags are common single-dash flags that start with "-p" but
-// are not an attached password (find, gcc, ps).
+// are not an attached password (find, gcc, ps, openssl).
 var notPasswordFlags = map[string]bool{"-print": true, "-print0": true, "-perm": true, "-prune": true,
-	"-path": true, "-pthread": true, "-pipe": true, "-pid": true, "-port": true}
+	"-path": true, "-pthread": true, "-pipe": true, "-pid": true, "-port": true,
+	"-passin": true, "-passout": true, "-pass": true}
 
 // redactURLPassword replaces the password of the first URL in s
 // (scheme://user:password@host). When in doubt it redacts too much.

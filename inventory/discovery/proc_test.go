@@ -126,6 +126,10 @@ func TestRedactArgs(t *testing.T) {
 		{"curl https://u:p%40ss@h/p", "curl https://u:[REDACTED]@h/p"},
 		{"app password=abc token=def", "app password=[REDACTED] token=[REDACTED]"},
 		{"agetty -o '-p -- \\u' tty1", "agetty -o '-p -- \\u' tty1"},
+		{"redis-server --requirepass s3cret --port 6379", "redis-server --requirepass [REDACTED] --port 6379"},
+		{"openssl pkcs12 -passin pass:s3cret -in x", "openssl pkcs12 -passin pass:[REDACTED] -in x"},
+		{"tool --pass s3cret", "tool --pass [REDACTED]"},
+		{"cd $PWD", "cd $PWD"},
 	}
 	for _, tc := range cases {
 		if got := redactCommand(tc.in); got != tc.want {

@@ -183,10 +183,11 @@ func setFileFacts(c *scan.Credential, fi fs.FileInfo) {
 // secretNameParts mark a variable name as secret wherever they appear.
 var secretNameParts = []string{"PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "TOKEN", "APIKEY", "API_KEY",
 	"PRIVATE_KEY", "PRIVATEKEY", "ACCESS_KEY", "ACCESSKEY", "CREDENTIAL", "ENCRYPTION_KEY", "SIGNING_KEY",
-	"MASTER_KEY", "AUTHORIZATION"}
+	"MASTER_KEY", "AUTHORIZATION", "REQUIREPASS", "MASTERAUTH"}
 
 // secretLastWords mark a name as secret when they are its last word
-// (DB_PASS, SMTP_PWD, BASIC_AUTH); alone, "PWD" is the working directory.
+// (DB_PASS, SMTP_PWD, BASIC_AUTH, --pass); alone, "PWD" is the working
+// directory.
 var secretLastWords = map[string]bool{"PASS": true, "PWD": true, "AUTH": true}
 
 // notSecretLastWords end names that describe a secret without holding it:
@@ -211,7 +212,7 @@ func secretName(name string) bool {
 	if len(words) == 0 || notSecretLastWords[words[len(words)-1]] {
 		return false
 	}
-	if len(words) > 1 && secretLastWords[words[len(words)-1]] {
+	if last := words[len(words)-1]; secretLastWords[last] && (len(words) > 1 || last != "PWD") {
 		return true
 	}
 	norm := strings.Join(words, "_")

@@ -353,7 +353,8 @@ func TestSecretName(t *testing.T) {
 		"API_KEY": true, "apikey": true, "GITHUB_TOKEN": true, "client_secret": true, "AWS_SECRET_ACCESS_KEY": true,
 		"AWS_ACCESS_KEY_ID": false, "PASSWORD_FILE": false, "TOKEN_URL": false, "SMTP_PASS": true,
 		"BASIC_AUTH": true, "AUTHOR": false, "LANG": false, "PATH": false, "PRIVATE_KEY": true, "SSL_PRIVATE_KEY_PATH": false,
-		"VAULT_CREDENTIALS": true, "HOME": false, "ENCRYPTION_KEY": true, "password": true,
+		"VAULT_CREDENTIALS": true, "HOME": false, "ENCRYPTION_KEY": true, "password": true, "pass": true,
+		"APACHE_SERVERTOKENS": false, "MAX_TOKENS": false, "requirepass": true,
 	}
 	for name, want := range cases {
 		if got := secretName(name); got != want {
