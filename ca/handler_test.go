@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -170,5 +171,43 @@ func TestServerCertificateRenewedNearExpiry(t *testing.T) {
 	}
 	if b.Leaf.SerialNumber.Cmp(a.Leaf.SerialNumber) == 0 {
 		t.Error("server certificate with a quarter of its life left was not renewed")
+	}
+}
+
+func TestServerTLSConfigRenewsInFlight(t *testing.T) {
+	var off atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(off.Load())) }
+	c := newCA(t, Options{Now: now})
+	cfg, err := c.ServerTLSConfig([]string{"127.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.MinVersion != tls.VersionTLS12 || cfg.ClientAuth != tls.RequestClientCert {
+		t.Errorf("tls config %v %v", cfg.MinVersion, cfg.ClientAuth)
+	}
+	// Not StartTLS: httptest would add its own certificate to
+	// cfg.Certificates, which Go prefers over GetCertificate when the client
+	// sends no SNI (as for an IP address).
+	srv := httptest.NewUnstartedServer(c.Handler())
+	srv.Listener = tls.NewListener(srv.Listener, cfg)
+	srv.Start()
+	defer srv.Close()
+	pool := x509.NewCertPool()
+	pool.AddCert(c.Root())
+	serial := func() string {
+		conn, err := tls.Dial("tcp", srv.Listener.Addr().String(), &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", Time: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		return conn.ConnectionState().PeerCertificates[0].SerialNumber.String()
+	}
+	a := serial()
+	if b := serial(); b != a {
+		t.Error("certificate changed without need")
+	}
+	off.Store(int64(ServerValidity * 3 / 4))
+	if b := serial(); b == a {
+		t.Error("certificate not renewed in flight after three quarters of its life")
 	}
 }

@@ -6,9 +6,12 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"log/slog"
 	"net"
 	"path/filepath"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/smallstep/certificates/authority/provisioner"
@@ -135,4 +138,48 @@ func validDNSName(n string) bool {
 		}
 	}
 	return true
+}
+
+// ServerTLSConfig is a TLS configuration for the HTTPS listener: TLS 1.2 or
+// later, the certificate from [CA.ServerCertificate] (re-issued in the
+// background of a handshake once a third of its life is left, so a server
+// running for months never serves an expired certificate), and client
+// certificates requested but not verified by the TLS stack - the issuer
+// verifies them against this CA for the endpoints that need them.
+//
+// Do not add Certificates to the returned config: Go prefers them over
+// GetCertificate for clients that send no SNI (connections by IP address),
+// which would stop the in-flight renewal.
+func (c *CA) ServerTLSConfig(names []string) (*tls.Config, error) {
+	first, err := c.ServerCertificate(names)
+	if err != nil {
+		return nil, err
+	}
+	var cur atomic.Pointer[tls.Certificate]
+	cur.Store(first)
+	var renewing sync.Mutex
+	get := func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+		tc := cur.Load()
+		life := tc.Leaf.NotAfter.Sub(tc.Leaf.NotBefore)
+		if c.now().Before(tc.Leaf.NotAfter.Add(-life / 3)) {
+			return tc, nil
+		}
+		if !renewing.TryLock() {
+			return tc, nil // another handshake is renewing it
+		}
+		defer renewing.Unlock()
+		n, err := c.ServerCertificate(names)
+		if err != nil {
+			slog.Error("server certificate renewal failed", slog.String("error", err.Error()),
+				slog.Time("not_after", tc.Leaf.NotAfter))
+			return tc, nil
+		}
+		cur.Store(n)
+		return n, nil
+	}
+	return &tls.Config{
+		MinVersion:     tls.VersionTLS12,
+		ClientAuth:     tls.RequestClientCert,
+		GetCertificate: get,
+	}, nil
 }

@@ -51,7 +51,7 @@ func benchRenew(b *testing.B, clients int, keepAlive bool) {
 		k, c := e.enroll("web1", name)
 		agents[i] = agent{key: k, chain: c, cl: e.client(k, c, keepAlive)}
 	}
-	url := e.srv.URL + "/1.0/renew"
+	url := e.url + "/1.0/renew"
 	var (
 		next    atomic.Int64
 		mu      sync.Mutex

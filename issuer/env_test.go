@@ -59,6 +59,7 @@ type env struct {
 	inv   *inventory.Inventory
 	iss   *issuer.Issuer
 	srv   *httptest.Server
+	url   string // https://127.0.0.1:PORT
 	clock *clock
 	logs  *syncBuffer
 	roots *x509.CertPool
@@ -98,13 +99,15 @@ func newEnv(t testing.TB, quiet bool) *env {
 		fmt.Fprint(w, host)
 	})
 	mux.Handle("/", e.ca.Handler())
-	sc, err := e.ca.ServerCertificate([]string{"127.0.0.1"})
+	// The listener the server uses: ca.ServerTLSConfig (RequestClientCert).
+	cfg, err := e.ca.ServerTLSConfig([]string{"127.0.0.1"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.srv = httptest.NewUnstartedServer(mux)
-	e.srv.TLS = &tls.Config{Certificates: []tls.Certificate{*sc}, ClientAuth: tls.RequestClientCert, MinVersion: tls.VersionTLS12}
-	e.srv.StartTLS()
+	e.srv.Listener = tls.NewListener(e.srv.Listener, cfg)
+	e.srv.Start()
+	e.url = "https://" + e.srv.Listener.Addr().String()
 	t.Cleanup(e.srv.Close)
 	e.roots = x509.NewCertPool()
 	e.roots.AddCert(e.ca.Root())
@@ -158,7 +161,7 @@ func (e *env) post(cl *http.Client, path string, body any) (int, []byte) {
 		}
 		rd = bytes.NewReader(b)
 	}
-	resp, err := cl.Post(e.srv.URL+path, "application/json", rd)
+	resp, err := cl.Post(e.url+path, "application/json", rd)
 	if err != nil {
 		e.t.Fatal(err)
 	}

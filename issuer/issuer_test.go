@@ -111,7 +111,7 @@ func TestEnrollRenewRekeyRevoke(t *testing.T) {
 		t.Errorf("renew older cert of revoked identity: %d %s", code, body)
 	}
 	// The CRL lists it.
-	resp, err := e.client(nil, nil, false).Get(e.srv.URL + "/crl")
+	resp, err := e.client(nil, nil, false).Get(e.url + "/crl")
 	if err != nil {
 		t.Fatal(err)
 	}
