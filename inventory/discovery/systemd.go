@@ -360,18 +360,15 @@ func (rd *unitReader) read(name string) (unit, bool) {
 					env = nil
 					continue
 				}
-				words, err := splitWords(v)
+				vars, bad, err := splitEnvironment(v)
 				if err != nil {
 					rd.w.add(f.path, e.line, "Environment=: %v", err)
-					continue
 				}
-				for _, word := range words {
-					k, val, ok := strings.Cut(word, "=")
-					if !ok || !validEnvName(k) {
-						rd.w.add(f.path, e.line, "Environment=: assignment %d is not NAME=VALUE", len(env)+1)
-						continue
-					}
-					env = append(env, envVar{name: k, value: val, file: f})
+				for _, i := range bad {
+					rd.w.add(f.path, e.line, "Environment=: assignment %d is not NAME=VALUE", i)
+				}
+				for _, a := range vars {
+					env = append(env, envVar{name: a.name, value: a.value, file: f})
 				}
 			}
 		}
@@ -502,6 +499,27 @@ func parseEnvFile(data []byte) ([]envAssignment, []lineProblem) {
 		vars = append(vars, envAssignment{k, v, n})
 	})
 	return vars, problems
+}
+
+// splitEnvironment splits an Environment= value into its assignments, as
+// systemd does: quoted words, several per line. Words that are not
+// NAME=VALUE are skipped and returned by their 1-based position.
+func splitEnvironment(v string) ([]envAssignment, []int, error) {
+	words, err := splitWords(v)
+	if err != nil {
+		return nil, nil, err
+	}
+	var vars []envAssignment
+	var bad []int
+	for i, word := range words {
+		k, val, ok := strings.Cut(word, "=")
+		if !ok || !validEnvName(k) {
+			bad = append(bad, i+1)
+			continue
+		}
+		vars = append(vars, envAssignment{name: k, value: val})
+	}
+	return vars, bad, nil
 }
 
 // resetOrAppend implements list settings: an empty assignment clears the

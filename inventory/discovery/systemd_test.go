@@ -425,6 +425,31 @@ func FuzzParseEnvFile(f *testing.F) {
 	})
 }
 
+func TestSplitEnvironment(t *testing.T) {
+	vars, bad, err := splitEnvironment(`"DB_PASSWORD=a b" LANG=C 1X=y 'TOKEN=x=y' novalue`)
+	want := []envAssignment{{name: "DB_PASSWORD", value: "a b"}, {name: "LANG", value: "C"}, {name: "TOKEN", value: "x=y"}}
+	if err != nil || !reflect.DeepEqual(vars, want) || !reflect.DeepEqual(bad, []int{3, 5}) {
+		t.Errorf("got %+v %v %v", vars, bad, err)
+	}
+}
+
+func FuzzSplitEnvironment(f *testing.F) {
+	for _, s := range []string{`"A=b c" "D=e"`, `A=b\ c E=\x41 bad`, `'X=y`, "PGPASSWORD=x LANG=C.UTF-8"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		vars, bad, err := splitEnvironment(s)
+		if err != nil && (vars != nil || bad != nil) {
+			t.Fatal("results with an error")
+		}
+		for _, v := range vars {
+			if !validEnvName(v.name) {
+				t.Fatalf("invalid name %q", v.name)
+			}
+		}
+	})
+}
+
 func FuzzSplitWords(f *testing.F) {
 	for _, s := range []string{`"A=b c" "D=e"`, `A=b\ c E=\x41`, `'x' "y`, `a\`, `PATH=/usr/bin:/bin LANG=C`} {
 		f.Add(s)
