@@ -134,7 +134,7 @@ func (r *runner) once(ctx context.Context, forced bool) time.Duration {
 		if ctx.Err() != nil {
 			return 0
 		}
-		hint := "enroll it: roster enroll ACCOUNT --host HOST, then roster-agent enroll --server URL --root-fingerprint FP --token TOKEN --dir " + r.id.Dir + userFlag(r.id.User)
+		hint := reenrollHint(nil, r.id)
 		if !errors.Is(err, ErrNotEnrolled) {
 			hint = "fix or remove the files in " + r.id.Dir + " and enroll again"
 		}
@@ -365,10 +365,13 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// reenrollHint is the pair of commands that bring back an identity whose
-// certificate expired.
+// reenrollHint is the pair of commands that (re-)enroll an identity; leaf,
+// when known, names the account and host.
 func reenrollHint(leaf *x509.Certificate, id Identity) string {
-	host, account := spiffeNames(identityURI(leaf.URIs))
+	var host, account string
+	if leaf != nil {
+		host, account = spiffeNames(identityURI(leaf.URIs))
+	}
 	operator := "roster enroll ACCOUNT --host HOST"
 	switch {
 	case host != "" && account != "":

@@ -3,7 +3,6 @@ package agent
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,46 +10,17 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/rosterhq/roster/agent/agenttest"
 )
 
-// logBuffer collects JSON log lines from the agent's goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// lines returns the decoded log records whose msg is msg.
-func (l *logBuffer) lines(msg string) []map[string]any {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []map[string]any
-	for _, line := range strings.Split(l.b.String(), "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == msg {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-func (l *logBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
 // harness runs an agent against a test CA.
 type harness struct {
 	t     *testing.T
 	ca    *agenttest.Server
-	logs  *logBuffer
+	logs  *agenttest.LogBuffer
 	force chan struct{}
 	done  chan error
 	stop  context.CancelFunc
@@ -68,7 +38,7 @@ func enroll(t *testing.T, ca *agenttest.Server, account string) string {
 
 func startAgent(t *testing.T, ca *agenttest.Server, cfg Config) *harness {
 	t.Helper()
-	h := &harness{t: t, ca: ca, logs: &logBuffer{}, force: make(chan struct{}), done: make(chan error, 1)}
+	h := &harness{t: t, ca: ca, logs: &agenttest.LogBuffer{}, force: make(chan struct{}), done: make(chan error, 1)}
 	cfg.Logger = slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if cfg.rand == nil {
 		cfg.rand = randMin // no jitter: renew at exactly two thirds, retry every second
@@ -157,7 +127,7 @@ func TestRunRenewsShortLivedCertificates(t *testing.T) {
 		Reload: []ReloadAction{{Exec: []string{script, "--graceful"}}},
 	}}})
 	waitFor(t, "two reloads", func() bool { return countLines(calls) >= 2 })
-	renewed := h.logs.lines("renewed")
+	renewed := h.logs.Lines("renewed")
 	if len(renewed) < 2 {
 		t.Fatalf("%d renewal log lines, want at least 2", len(renewed))
 	}
@@ -196,7 +166,7 @@ func TestRunOutage(t *testing.T) {
 		if serial != oldSerial || !time.Now().Before(notAfter) {
 			t.Fatalf("certificate changed or expired during the outage")
 		}
-		return len(h.logs.lines("renewal failed; the current certificate stays in place")) >= 3
+		return len(h.logs.Lines("renewal failed; the current certificate stays in place")) >= 3
 	})
 	st := readStatusFile(t, dir)
 	if !strings.Contains(st.LastError, "503") || st.Refused || st.Serial != oldSerial {
@@ -213,7 +183,7 @@ func TestRunOutage(t *testing.T) {
 	if !time.Now().Before(oldNotAfter) {
 		t.Error("the old certificate expired before the agent recovered: outage longer than the test allows")
 	}
-	for _, l := range h.logs.lines("renewal failed; the current certificate stays in place") {
+	for _, l := range h.logs.Lines("renewal failed; the current certificate stays in place") {
 		if l["level"] != "WARN" && l["level"] != "ERROR" {
 			t.Errorf("failure logged at %v", l["level"])
 		}
@@ -247,9 +217,9 @@ func TestRunExpiredWhileDown(t *testing.T) {
 	cfg := Config{Identities: []Identity{{Name: "billing", Dir: live}, {Name: "reports", Dir: dead, User: ""}}}
 	h := startAgent(t, ca, cfg)
 	liveSerial, _ := leafOf(t, live)
-	waitFor(t, "the live identity to renew", func() bool { return len(h.logs.lines("renewed")) >= 1 })
+	waitFor(t, "the live identity to renew", func() bool { return len(h.logs.Lines("renewed")) >= 1 })
 	var msg map[string]any
-	for _, l := range h.logs.lines(fmt.Sprintf("certificate expired at %s: needs re-enrollment", chain[0].NotAfter.UTC().Format(time.RFC3339))) {
+	for _, l := range h.logs.Lines(fmt.Sprintf("certificate expired at %s: needs re-enrollment", chain[0].NotAfter.UTC().Format(time.RFC3339))) {
 		msg = l
 	}
 	if msg == nil || msg["identity"] != "reports" || msg["level"] != "ERROR" {
@@ -261,7 +231,7 @@ func TestRunExpiredWhileDown(t *testing.T) {
 			t.Errorf("hint %q lacks %q", hint, want)
 		}
 	}
-	if n := len(h.logs.lines(msg["msg"].(string))); n != 1 {
+	if n := len(h.logs.Lines(msg["msg"].(string))); n != 1 {
 		t.Errorf("expiry logged %d times, want once", n)
 	}
 	st := readStatusFile(t, dead)
@@ -280,7 +250,7 @@ func TestRunExpiredWhileDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the re-enrolled identity to renew", func() bool {
-		for _, l := range h.logs.lines("renewed") {
+		for _, l := range h.logs.Lines("renewed") {
 			if l["identity"] == "reports" {
 				return true
 			}
@@ -312,7 +282,7 @@ func TestRunForceAndRefusal(t *testing.T) {
 	if got.State != StateRefused || got.Healthy() || !strings.Contains(got.LastError, "revoked") {
 		t.Errorf("ReadStatus = %+v", got)
 	}
-	if l := h.logs.lines("renewal failed; the current certificate stays in place"); len(l) == 0 || l[0]["hint"] != "enroll the account again" {
+	if l := h.logs.Lines("renewal failed; the current certificate stays in place"); len(l) == 0 || l[0]["hint"] != "enroll the account again" {
 		t.Errorf("refusal log lacks the server's hint: %v", l)
 	}
 }
@@ -325,7 +295,7 @@ func TestRunRekey(t *testing.T) {
 	dir := enroll(t, ca, "billing")
 	keyBefore, _ := os.ReadFile(filepath.Join(dir, KeyFile))
 	h := startAgent(t, ca, Config{Identities: []Identity{{Name: "billing", Dir: dir, Rekey: true}}})
-	waitFor(t, "two rekeys", func() bool { return len(h.logs.lines("renewed")) >= 2 })
+	waitFor(t, "two rekeys", func() bool { return len(h.logs.Lines("renewed")) >= 2 })
 	keyAfter, _ := os.ReadFile(filepath.Join(dir, KeyFile))
 	if bytes.Equal(keyBefore, keyAfter) {
 		t.Error("key.pem did not change")
@@ -345,7 +315,7 @@ func TestRunBackdatedShortCertificate(t *testing.T) {
 	ca.SetBackdate(time.Minute)
 	dir := enroll(t, ca, "billing")
 	h := startAgent(t, ca, Config{Identities: []Identity{{Name: "billing", Dir: dir}}})
-	waitFor(t, "two renewals", func() bool { return len(h.logs.lines("renewed")) >= 2 })
+	waitFor(t, "two renewals", func() bool { return len(h.logs.Lines("renewed")) >= 2 })
 	start := ca.Calls("/1.0/renew")
 	time.Sleep(5 * time.Second)
 	// At half the remaining validity (5 s) one or two renewals fit; a
@@ -366,7 +336,7 @@ func TestRunMissingIdentity(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := startAgent(t, ca, Config{Identities: []Identity{{Name: "never", Dir: missing}, {Name: "billing", Dir: dir}}})
-	waitFor(t, "renewal", func() bool { return len(h.logs.lines("renewed")) >= 1 })
+	waitFor(t, "renewal", func() bool { return len(h.logs.Lines("renewed")) >= 1 })
 	if st := readStatusFile(t, missing); !strings.Contains(st.LastError, "not enrolled") {
 		t.Errorf("status of the missing identity: %+v", st)
 	}
@@ -511,7 +481,7 @@ func TestRunReloadFailureDoesNotBlock(t *testing.T) {
 	}})
 	renewals := func(id string) int {
 		n := 0
-		for _, l := range h.logs.lines("renewed") {
+		for _, l := range h.logs.Lines("renewed") {
 			if l["identity"] == id {
 				n++
 			}
@@ -522,6 +492,6 @@ func TestRunReloadFailureDoesNotBlock(t *testing.T) {
 		return renewals("stuck") >= 2 && renewals("fine") >= 2
 	})
 	waitFor(t, "the failing reload to be retried", func() bool {
-		return len(h.logs.lines("reload action failed")) >= 2
+		return len(h.logs.Lines("reload action failed")) >= 2
 	})
 }

@@ -110,6 +110,38 @@ func TestEnrollFailures(t *testing.T) {
 	}
 }
 
+// TestEnrollFailureKeepsExistingIdentity: a failed enrollment over an
+// enrolled directory leaves every file as it was.
+func TestEnrollFailureKeepsExistingIdentity(t *testing.T) {
+	ca := agenttest.New(t, time.Hour)
+	other := agenttest.New(t, time.Hour)
+	dir := filepath.Join(t.TempDir(), "billing")
+	if _, err := Enroll(context.Background(), enrollOpts(ca, dir, ca.Token("db1", "billing"))); err != nil {
+		t.Fatal(err)
+	}
+	before := map[string]string{}
+	for _, f := range []string{CertFile, KeyFile, RootFile, IdentityFile} {
+		b, _ := os.ReadFile(filepath.Join(dir, f))
+		before[f] = string(b)
+	}
+	for _, o := range []EnrollOptions{
+		enrollOpts(ca, dir, "spent-or-unknown"),
+		enrollOpts(other, dir, other.Token("db1", "billing")), // pinned root is ca's
+	} {
+		if o.Server == other.URL {
+			o.RootFingerprint = ca.Fingerprint
+		}
+		if _, err := Enroll(context.Background(), o); err == nil {
+			t.Fatal("enrollment succeeded")
+		}
+		for f, want := range before {
+			if b, _ := os.ReadFile(filepath.Join(dir, f)); string(b) != want {
+				t.Errorf("%s changed by a failed enrollment", f)
+			}
+		}
+	}
+}
+
 func TestVerifyChain(t *testing.T) {
 	ca := agenttest.New(t, time.Hour)
 	other := agenttest.New(t, time.Hour)

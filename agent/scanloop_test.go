@@ -47,7 +47,7 @@ func TestScanLoop(t *testing.T) {
 	if ca.Calls("/v1/scan-config") < 2 {
 		t.Error("scan config not fetched before each scan")
 	}
-	if l := h.logs.lines("host scan submitted"); len(l) == 0 || l[0]["identity"] != "host" {
+	if l := h.logs.Lines("host scan submitted"); len(l) == 0 || l[0]["identity"] != "host" {
 		t.Errorf("no scan log line: %v", l)
 	}
 }
@@ -61,8 +61,8 @@ func TestScanLoopNeedsHostIdentity(t *testing.T) {
 	h := startAgent(t, ca, Config{Identities: []Identity{
 		{Name: "billing", Dir: dir, Scan: &ScanOptions{Interval: time.Hour, Root: "testdata/host"}},
 	}})
-	waitFor(t, "the scan failure", func() bool { return len(h.logs.lines("host scan failed")) >= 1 })
-	l := h.logs.lines("host scan failed")[0]
+	waitFor(t, "the scan failure", func() bool { return len(h.logs.Lines("host scan failed")) >= 1 })
+	l := h.logs.Lines("host scan failed")[0]
 	if !strings.Contains(l["error"].(string), "host identity") {
 		t.Errorf("error = %v", l["error"])
 	}

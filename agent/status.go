@@ -30,6 +30,8 @@ type IdentityStatus struct {
 	LastRenewal time.Time `json:"last_renewal,omitzero"`
 	LastError   string    `json:"last_error,omitempty"`
 	ReloadError string    `json:"reload_error,omitempty"`
+	// Hint says what to do when the identity needs enrolling again.
+	Hint string `json:"hint,omitempty"`
 }
 
 // Healthy reports whether the identity holds a certificate that is valid
@@ -61,6 +63,7 @@ func readOne(id Identity, now time.Time) IdentityStatus {
 		s.State = StateMissing
 		if errors.Is(err, fs.ErrNotExist) {
 			s.LastError = "not enrolled: no " + filepath.Join(id.Dir, CertFile)
+			s.Hint = reenrollHint(nil, id)
 		} else {
 			s.LastError = err.Error()
 		}
@@ -81,6 +84,7 @@ func readOne(id Identity, now time.Time) IdentityStatus {
 		s.State = StateExpired
 		s.NextRenewal = time.Time{}
 		s.LastError = "certificate expired: needs re-enrollment"
+		s.Hint = reenrollHint(leaf, id)
 	case fresh && st.Refused:
 		s.State = StateRefused
 	case fresh && st.LastError != "":

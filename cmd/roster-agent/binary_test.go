@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -37,32 +35,6 @@ var buildAgent = sync.OnceValues(func() (string, error) {
 	}
 	return bin, nil
 })
-
-// syncBuffer collects a child's stderr while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
-// count returns how many JSON log lines have msg.
-func (s *syncBuffer) count(msg string) int {
-	n := 0
-	sc := bufio.NewScanner(strings.NewReader(s.String()))
-	for sc.Scan() {
-		var m map[string]any
-		if json.Unmarshal(sc.Bytes(), &m) == nil && m["msg"] == msg {
-			n++
-		}
-	}
-	return n
-}
 
 func vmRSS(pid int) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
@@ -138,7 +110,7 @@ func TestBinaryTenIdentities(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	logs := &syncBuffer{}
+	logs := &agenttest.LogBuffer{}
 	cmd := exec.Command(bin, "run", "--config", cfgFile, "--log-format", "json")
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
@@ -158,7 +130,7 @@ func TestBinaryTenIdentities(t *testing.T) {
 			maxRSS = rss
 		}
 	}
-	waitUntil(t, "ten renewals", func() bool { sample(); return logs.count("renewed") >= 10 })
+	waitUntil(t, "ten renewals", func() bool { sample(); return len(logs.Lines("renewed")) >= 10 })
 	waitUntil(t, "ten reloads", func() bool {
 		sample()
 		b, _ := os.ReadFile(reloads)
@@ -187,7 +159,7 @@ func TestBinaryTenIdentities(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("agent did not exit after SIGTERM")
 	}
-	if logs.count("agent stopped") != 1 {
+	if len(logs.Lines("agent stopped")) != 1 {
 		t.Error("no clean-stop log line")
 	}
 	// status agrees.

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/rosterhq/roster/agent/agenttest"
 )
 
 // TestInstallScript runs scripts/install.sh for real into a temp DESTDIR
@@ -75,7 +77,7 @@ func TestInstallScript(t *testing.T) {
 // verifyUnits runs systemd-analyze verify on both units (with ExecStart
 // pointing at real binaries) and logs their offline security exposure.
 func verifyUnits(t *testing.T, dest, bin string) {
-	analyze := needTool(t, "systemd-analyze")
+	analyze := agenttest.Tool(t, "systemd-analyze")
 	units := t.TempDir()
 	for _, u := range []string{"roster.service", "roster-agent.service"} {
 		b, err := os.ReadFile(filepath.Join("../../scripts/systemd", u))
@@ -103,18 +105,4 @@ func verifyUnits(t *testing.T, dest, bin string) {
 			t.Errorf("%s: exposure %s %s, want OK", u, m[1], m[2])
 		}
 	}
-}
-
-// needTool returns the path of an external program, skipping the test
-// when it is missing, or failing it under CI=true.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI: %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
 }

@@ -307,6 +307,11 @@ func printStatusTable(w io.Writer, sts []agent.IdentityStatus, now time.Time) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.State, dash(s.Serial), when(s.NotAfter), when(s.NextRenewal), dash(last))
 	}
 	tw.Flush()
+	for _, s := range sts {
+		if s.Hint != "" {
+			fmt.Fprintf(w, "\n%s: hint: %s\n", s.Name, s.Hint)
+		}
+	}
 }
 
 func versionCommand(_ *flag.FlagSet, out io.Writer) func(context.Context) error {

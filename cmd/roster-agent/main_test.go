@@ -116,8 +116,8 @@ func TestStatusExitCodes(t *testing.T) {
 		want     []string
 	}{
 		{desc: "healthy", dirs: map[string]string{"billing": good}, wantCode: 0, want: []string{"billing", "ok"}},
-		{desc: "expired", dirs: map[string]string{"billing": good, "reports": expired}, wantCode: 1, want: []string{"reports", "expired", "needs re-enrollment"}},
-		{desc: "missing", dirs: map[string]string{"never": missing}, wantCode: 1, want: []string{"missing", "not enrolled"}},
+		{desc: "expired", dirs: map[string]string{"billing": good, "reports": expired}, wantCode: 1, want: []string{"reports", "expired", "needs re-enrollment", "reports: hint: on the server run `roster enroll reports --host db1`"}},
+		{desc: "missing", dirs: map[string]string{"never": missing}, wantCode: 1, want: []string{"missing", "not enrolled", "never: hint: on the server run `roster enroll ACCOUNT --host HOST`"}},
 	}
 	for _, tt := range tests {
 		var y strings.Builder
