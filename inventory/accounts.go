@@ -38,12 +38,11 @@ func (inv *Inventory) ListAccounts(ctx context.Context, f Filter) ([]AccountSumm
 			onHost = map[string]bool{}
 			if err := tx.Scan(tInst, prefix(h.ID), func(k, b []byte) error {
 				var ir instRecord
-				if err := jsonUnmarshal(tInst, k, b, &ir); err != nil || ir.GoneAt != nil {
+				if err := decodeInst(k, b, &ir); err != nil || ir.GoneAt != nil {
 					return err
 				}
-				sa, err := tx.Get(tInstSA, k)
-				onHost[string(sa)] = true
-				return err
+				onHost[ir.SA] = true
+				return nil
 			}); err != nil {
 				return err
 			}
@@ -144,7 +143,7 @@ func (inv *Inventory) GetAccount(ctx context.Context, name string) (*Account, er
 func loadInstance(tx Tx, hostID, account string) (*Instance, error) {
 	k := join(hostID, account)
 	var ir instRecord
-	ok, err := getJSON(tx, tInst, k, &ir)
+	ok, err := getInst(tx, k, &ir)
 	if err != nil {
 		return nil, err
 	}
@@ -155,14 +154,10 @@ func loadInstance(tx Tx, hostID, account string) (*Instance, error) {
 	if _, err := getJSON(tx, tHosts, []byte(hostID), &h); err != nil {
 		return nil, err
 	}
-	sa, err := tx.Get(tInstSA, k)
-	if err != nil {
-		return nil, err
-	}
-	in := &Instance{Host: h.Hostname, HostID: hostID, Account: account, ServiceAccount: string(sa),
+	in := &Instance{Host: h.Hostname, HostID: hostID, Account: account, ServiceAccount: ir.SA,
 		FirstSeen: ir.FirstSeen, LastSeen: ir.LastSeen, GoneAt: ir.GoneAt, Cert: ir.Cert}
-	if _, err := getJSON(tx, tInstData, k, &in.Data); err != nil {
-		return nil, err
+	if err := json.Unmarshal(ir.Data, &in.Data); err != nil {
+		return nil, fmt.Errorf("instance %s/%s: corrupt scan data: %w", hostID, account, err)
 	}
 	return in, nil
 }
@@ -376,7 +371,7 @@ func (inv *Inventory) Split(ctx context.Context, account, host, group string) er
 		}
 		k := join(h.ID, name)
 		var ir instRecord
-		if ok, err := getJSON(tx, tInst, k, &ir); err != nil {
+		if ok, err := getInst(tx, k, &ir); err != nil {
 			return err
 		} else if !ok {
 			return fmt.Errorf("account %s on host %s: %w", name, h.Hostname, ErrNotFound)
@@ -441,7 +436,7 @@ func (inv *Inventory) Merge(ctx context.Context, from, into string) error {
 				return err
 			}
 			var rec instRecord
-			if _, err := getJSON(tx, tInst, join(m[0], m[1]), &rec); err != nil {
+			if _, err := getInst(tx, join(m[0], m[1]), &rec); err != nil {
 				return err
 			}
 			if err := tx.Put(tGrouping, join(m[0], m[1]), []byte(group)); err != nil {
@@ -470,11 +465,7 @@ func (inv *Inventory) Merge(ctx context.Context, from, into string) error {
 func moveInstance(st *txState, oldH, newH *Host, ir *instRecord, to string, now time.Time, actor string) error {
 	tx := st.tx
 	k := join(newH.ID, ir.Account)
-	fromB, err := tx.Get(tInstSA, k)
-	if err != nil {
-		return err
-	}
-	from := string(fromB)
+	from := ir.SA
 	fr, err := st.sa(from)
 	if err != nil {
 		return err
@@ -494,8 +485,14 @@ func moveInstance(st *txState, oldH, newH *Host, ir *instRecord, to string, now 
 	if from == to {
 		return nil
 	}
-	if err := tx.Put(tInstSA, k, []byte(to)); err != nil {
+	ir.SA = to
+	if err := putInst(tx, k, ir); err != nil {
 		return err
+	}
+	if ir.GoneAt == nil {
+		if err := rekeyFPIndex(tx, newH.ID, ir.Account, to, ir.Creds); err != nil {
+			return err
+		}
 	}
 	if err := tx.Delete(tSAInst, join(from, newH.ID, ir.Account)); err != nil {
 		return err
@@ -590,68 +587,83 @@ func (inv *Inventory) GetHost(ctx context.Context, name string) (*HostDetail, er
 // the host's instances to the service accounts of the new environment
 // (except instances an operator split off).
 func (inv *Inventory) TagHost(ctx context.Context, host string, add, remove []string) error {
+	return inv.TagHosts(ctx, []string{host}, add, remove)
+}
+
+// TagHosts is TagHost for many hosts in one transaction (an inventory
+// import, or tagging a fleet before its first scans).
+func (inv *Inventory) TagHosts(ctx context.Context, hosts []string, add, remove []string) error {
 	if err := checkTags(add, true); err != nil {
 		return err
 	}
-	if !validName(host) || strings.ContainsAny(host, " \t\n") {
-		return &InvalidError{Field: "host", Reason: fmt.Sprintf("%q is not a host name", host)}
+	for _, host := range hosts {
+		if !validName(host) || strings.ContainsAny(host, " \t\n") {
+			return &InvalidError{Field: "host", Reason: fmt.Sprintf("%q is not a host name", host)}
+		}
 	}
 	actor, now := ActorFrom(ctx), inv.now()
 	err := inv.store.Update(ctx, func(tx Tx) error {
-		h, err := findHost(tx, host)
-		if err != nil {
-			if !isNotFound(err) {
-				return err
-			}
-			n, err := nextSeq(tx, "host")
-			if err != nil {
-				return err
-			}
-			h = &hostRecord{Host: Host{ID: hostIDString(n), Hostname: host, Env: DefaultEnv}}
-			if err := tx.Put(tHostName, []byte(host), []byte(h.ID)); err != nil {
-				return err
+		for _, host := range hosts {
+			if err := tagHostTx(tx, host, add, remove, actor, now); err != nil {
+				return fmt.Errorf("host %s: %w", host, err)
 			}
 		}
-		oldH := h.Host
-		oldH.Tags = slices.Clone(h.Tags)
-		h.Tags = editTags(h.Tags, add, remove)
-		h.Env = envOf(h.Tags)
-		st := newTxState(tx)
-		var recs []instRecord
-		if err := tx.Scan(tInst, prefix(h.ID), func(k, b []byte) error {
-			var ir instRecord
-			if err := jsonUnmarshal(tInst, k, b, &ir); err != nil {
-				return err
-			}
-			recs = append(recs, ir)
-			return nil
-		}); err != nil {
-			return err
-		}
-		for i := range recs {
-			to, err := groupOf(tx, &h.Host, recs[i].Account)
-			if err != nil {
-				return err
-			}
-			if err := moveInstance(st, &oldH, &h.Host, &recs[i], to, now, actor); err != nil {
-				return err
-			}
-		}
-		if err := st.flush(); err != nil {
-			return err
-		}
-		if err := putJSON(tx, tHosts, []byte(h.ID), h); err != nil {
-			return err
-		}
-		return appendAuditTx(tx, AuditEvent{Time: now, Actor: actor, Action: "host.tag", Host: h.Hostname, Outcome: OutcomeOK,
-			Detail: fmt.Sprintf("tags [%s] -> [%s]", strings.Join(oldH.Tags, ","), strings.Join(h.Tags, ","))})
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("tag host %s: %w", host, err)
+		return fmt.Errorf("tag hosts: %w", err)
 	}
 	return nil
 }
 
-func isNotFound(err error) bool { return err != nil && errors.Is(err, ErrNotFound) }
+func tagHostTx(tx Tx, host string, add, remove []string, actor string, now time.Time) error {
+	h, err := findHost(tx, host)
+	if err != nil {
+		if !isNotFound(err) {
+			return err
+		}
+		n, err := nextSeq(tx, "host")
+		if err != nil {
+			return err
+		}
+		h = &hostRecord{Host: Host{ID: hostIDString(n), Hostname: host, Env: DefaultEnv}}
+		if err := tx.Put(tHostName, []byte(host), []byte(h.ID)); err != nil {
+			return err
+		}
+	}
+	oldH := h.Host
+	oldH.Tags = slices.Clone(h.Tags)
+	h.Tags = editTags(h.Tags, add, remove)
+	h.Env = envOf(h.Tags)
+	st := newTxState(tx)
+	var recs []instRecord
+	if err := tx.Scan(tInst, prefix(h.ID), func(k, b []byte) error {
+		var ir instRecord
+		if err := decodeInst(k, b, &ir); err != nil {
+			return err
+		}
+		recs = append(recs, ir)
+		return nil
+	}); err != nil {
+		return err
+	}
+	for i := range recs {
+		to, err := groupOf(tx, &h.Host, recs[i].Account)
+		if err != nil {
+			return err
+		}
+		if err := moveInstance(st, &oldH, &h.Host, &recs[i], to, now, actor); err != nil {
+			return err
+		}
+	}
+	if err := st.flush(); err != nil {
+		return err
+	}
+	if err := putJSON(tx, tHosts, []byte(h.ID), h); err != nil {
+		return err
+	}
+	return appendAuditTx(tx, AuditEvent{Time: now, Actor: actor, Action: "host.tag", Host: h.Hostname, Outcome: OutcomeOK,
+		Detail: fmt.Sprintf("tags [%s] -> [%s]", strings.Join(oldH.Tags, ","), strings.Join(h.Tags, ","))})
+}
 
-var _ = json.Marshal
+func isNotFound(err error) bool { return err != nil && errors.Is(err, ErrNotFound) }

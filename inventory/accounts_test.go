@@ -20,7 +20,8 @@ func TestEnvironmentsSplitMerge(t *testing.T) {
 		}
 	}
 	for _, h := range []string{"p1", "p2", "s1", "x1"} {
-		mustIngest(t, inv, storetest.NewReport(h, "", t0, storetest.Account("etl", 500), storetest.Account("web", 501)))
+		mustIngest(t, inv, storetest.NewReport(h, "", t0, storetest.Account("etl", 500, storetest.Cred(scan.CredSecretFile, "/etl/.pgpass", "etl-secret")),
+			storetest.Account("web", 501, storetest.Cred(scan.CredSSHAuthorizedKey, "/web/.ssh/authorized_keys:1", "web-"+h))))
 	}
 	keys := func() map[string]inventory.AccountSummary {
 		t.Helper()
@@ -67,7 +68,7 @@ func TestEnvironmentsSplitMerge(t *testing.T) {
 		t.Errorf("after split: web@prod %d, web@legacy %d instances", got["web@prod"].Instances, got["web@legacy"].Instances)
 	}
 	// A later scan keeps the split.
-	mustIngest(t, inv, storetest.NewReport("p2", "", t0.Add(time.Hour), storetest.Account("web", 501)))
+	mustIngest(t, inv, storetest.NewReport("p2", "", t0.Add(time.Hour), storetest.Account("web", 501, storetest.Cred(scan.CredSSHAuthorizedKey, "/web/.ssh/authorized_keys:1", "web-p2"))))
 	if keys()["web@legacy"].Instances != 1 {
 		t.Error("rescan undid the split")
 	}
@@ -86,6 +87,10 @@ func TestEnvironmentsSplitMerge(t *testing.T) {
 	}
 	if got := keys(); got["etl@staging"].Instances != 2 || got["etl@default"].Instances != 0 {
 		t.Errorf("after retag: etl@staging %d, etl@default %d", got["etl@staging"].Instances, got["etl@default"].Instances)
+	}
+	shared, err := inv.SharedCredentials(ctx)
+	if err != nil || len(shared) != 1 || strings.Join(shared[0].Accounts, " ") != "etl@prod etl@staging" {
+		t.Errorf("shared credentials after regrouping: %+v, %v", shared, err)
 	}
 	h, err := inv.AccountHistory(ctx, "etl@staging")
 	if err != nil || !strings.Contains(kindsText(h), inventory.EventRegrouped) {

@@ -30,8 +30,12 @@ func BenchmarkIngest10k(b *testing.B) {
 		inv, path := storetest.Open(b, inventory.Options{})
 		ctx := context.Background()
 		// Environments are host tags; register them before the first scans.
-		for i := 0; i < len(storetest.Envs)*3; i++ {
-			if err := inv.TagHost(ctx, reports[i].Host.Hostname, []string{"env=" + storetest.Envs[i%len(storetest.Envs)]}, nil); err != nil {
+		for e, env := range storetest.Envs {
+			var names []string
+			for i := e; i < hosts; i += len(storetest.Envs) {
+				names = append(names, reports[i].Host.Hostname)
+			}
+			if err := inv.TagHosts(ctx, names, []string{"env=" + env}, nil); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -34,7 +35,7 @@ func checkInvariants(tx Tx) error {
 	links := map[string]bool{}
 	if err := tx.Scan(tInst, nil, func(k, b []byte) error {
 		var ir instRecord
-		if err := jsonUnmarshal(tInst, k, b, &ir); err != nil {
+		if err := decodeInst(k, b, &ir); err != nil {
 			return err
 		}
 		p := splitParts(k)
@@ -43,17 +44,12 @@ func checkInvariants(tx Tx) error {
 			bad("instance %q: host missing", k)
 			return nil
 		}
-		sa, err := tx.Get(tInstSA, k)
-		if err != nil {
-			return err
-		}
-		if sa == nil {
+		sa := []byte(ir.SA)
+		if ir.SA == "" {
 			bad("instance %q: no service account link", k)
 			return nil
 		}
-		if d, err := tx.Get(tInstData, k); err != nil {
-			return err
-		} else if d == nil {
+		if !json.Valid(ir.Data) {
 			bad("instance %q: no scan data", k)
 		}
 		links[string(join(string(sa), p[0], p[1]))] = true
@@ -69,7 +65,7 @@ func checkInvariants(tx Tx) error {
 			for _, c := range ir.Creds {
 				if !seen[c.FP] {
 					seen[c.FP] = true
-					fps[string(join(fpKey(c.FP), p[0], p[1]))] = c.Type + "\x00" + c.FP
+					fps[string(join(fpKey(c.FP), p[0], p[1]))] = string(join(c.Type, c.FP, ir.SA))
 					fpn[c.FP]++
 				}
 			}

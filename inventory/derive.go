@@ -19,6 +19,7 @@ type view struct {
 	groups     map[string][]string // account name -> groups
 	exceptions map[string][]Exception
 	lapsed     map[string]bool // service account keys with a lapsed live certificate
+	sharedList []SharedCredential // all shared credentials (full views only)
 }
 
 // tierOf computes the tier and its reason.
@@ -154,18 +155,11 @@ func loadView(tx Tx, now time.Time, recs []*saRecord, all bool) (*view, error) {
 		}
 	} else {
 		for n := range names {
-			if err := tx.Scan(tSA, []byte(n+"@"), func(k, b []byte) error {
-				var o saRecord
-				if err := jsonUnmarshal(tSA, k, b, &o); err != nil {
-					return err
-				}
-				if o.Name == n && (o.Sum.Live > 0 || o.Retired) {
-					v.groups[n] = append(v.groups[n], o.Group)
-				}
-				return nil
-			}); err != nil {
+			g, err := groupsOf(tx, n)
+			if err != nil {
 				return nil, err
 			}
+			v.groups[n] = g
 		}
 	}
 	// Exceptions.
@@ -181,67 +175,59 @@ func loadView(tx Tx, now time.Time, recs []*saRecord, all bool) (*view, error) {
 	}); err != nil {
 		return nil, err
 	}
-	// Shared fingerprints.
-	sharedFP := func(fpk string) error {
-		return tx.Scan(tFP, prefix(fpk), func(k, _ []byte) error {
-			p := splitParts(k)
-			if len(p) != 3 {
-				return fmt.Errorf("fp %q: corrupt key", k)
+	if all {
+		// Shared fingerprints and lapsed certificates, from their indexes.
+		var err error
+		if v.sharedList, err = sharedCredentials(tx); err != nil {
+			return nil, err
+		}
+		for _, sc := range v.sharedList {
+			for _, a := range sc.Accounts {
+				v.shared[a] = true
 			}
-			sa, err := tx.Get(tInstSA, join(p[1], p[2]))
-			if err != nil {
+		}
+		if err := tx.Scan(tCertIdx, nil, func(k, b []byte) error {
+			var c CertState
+			if err := jsonUnmarshal(tCertIdx, k, b, &c); err != nil {
 				return err
 			}
-			v.shared[string(sa)] = true
-			return nil
-		})
-	}
-	if all {
-		if err := tx.Scan(tFPShared, nil, func(k, _ []byte) error {
-			return sharedFP(string(k))
+			if c.RevokedAt != nil || now.Before(c.NotAfter) {
+				return nil
+			}
+			sa, err := saOf(tx, k)
+			v.lapsed[string(sa)] = true
+			return err
 		}); err != nil {
 			return nil, err
 		}
-	} else {
-		for _, r := range recs {
-			if err := tx.Scan(tSAInst, prefix(r.Key), func(k, _ []byte) error {
-				p := splitParts(k)
-				var ir instRecord
-				if ok, err := getJSON(tx, tInst, join(p[1], p[2]), &ir); err != nil || !ok || ir.GoneAt != nil {
-					return err
-				}
-				for _, c := range ir.Creds {
-					if sh, err := isShared(tx, c.FP); err != nil {
-						return err
-					} else if sh {
-						v.shared[r.Key] = true
-					}
-				}
-				return nil
-			}); err != nil {
-				return nil, err
-			}
-		}
+		return v, nil
 	}
-	// Lapsed certificates: live, unrevoked, expired.
-	if err := tx.Scan(tCertIdx, nil, func(k, b []byte) error {
-		var c CertState
-		if err := jsonUnmarshal(tCertIdx, k, b, &c); err != nil {
-			return err
-		}
-		if c.RevokedAt != nil || now.Before(c.NotAfter) {
+	// A few accounts: from their instances.
+	for _, r := range recs {
+		if err := tx.Scan(tSAInst, prefix(r.Key), func(k, _ []byte) error {
+			p := splitParts(k)
+			var ir instRecord
+			if ok, err := getInst(tx, join(p[1], p[2]), &ir); err != nil || !ok || ir.GoneAt != nil {
+				return err
+			}
+			if c := ir.Cert; c != nil && c.RevokedAt == nil && !now.Before(c.NotAfter) {
+				v.lapsed[r.Key] = true
+			}
+			if v.shared[r.Key] {
+				return nil
+			}
+			for _, c := range ir.Creds {
+				if sh, err := isShared(tx, c.FP); err != nil {
+					return err
+				} else if sh {
+					v.shared[r.Key] = true
+					break
+				}
+			}
 			return nil
+		}); err != nil {
+			return nil, err
 		}
-		sa, err := tx.Get(tInstSA, k)
-		if err != nil {
-			return err
-		}
-		if all || want[string(sa)] {
-			v.lapsed[string(sa)] = true
-		}
-		return nil
-	}); err != nil {
-		return nil, err
 	}
 	return v, nil
 }
@@ -300,4 +286,21 @@ func resolveAccount(tx Tx, name string) (*saRecord, error) {
 	sort.Strings(keys)
 	return nil, fmt.Errorf("account %s is in several environments (%s): %w; name one as NAME@ENV",
 		name, strings.Join(keys, ", "), ErrAmbiguous)
+}
+
+// groupsOf lists the groups (environments) in which account name has live
+// instances or is retired.
+func groupsOf(tx Tx, name string) ([]string, error) {
+	var groups []string
+	err := tx.Scan(tSA, []byte(name+"@"), func(k, b []byte) error {
+		var o saRecord
+		if err := jsonUnmarshal(tSA, k, b, &o); err != nil {
+			return err
+		}
+		if o.Name == name && (o.Sum.Live > 0 || o.Retired) {
+			groups = append(groups, o.Group)
+		}
+		return nil
+	})
+	return groups, err
 }

@@ -194,7 +194,7 @@ func (inv *Inventory) Sweep(ctx context.Context) (int, error) {
 		}
 		for _, l := range lapsed {
 			p := strings.Split(l, "\x00")
-			sa, err := tx.Get(tInstSA, join(p[0], p[1]))
+			sa, err := saOf(tx, join(p[0], p[1]))
 			if err != nil {
 				return err
 			}

@@ -107,23 +107,21 @@ func (inv *Inventory) Identity(ctx context.Context, host, account string) (Ident
 		}
 		k := join(h.ID, account)
 		var ir instRecord
-		ok, err := getJSON(tx, tInst, k, &ir)
+		ok, err := getInst(tx, k, &ir)
 		if err != nil || !ok {
 			return err
 		}
 		s.Exists, s.Gone, s.GoneAt, s.Cert = true, ir.GoneAt != nil, ir.GoneAt, ir.Cert
-		saKey, err := tx.Get(tInstSA, k)
-		if err != nil {
-			return err
-		}
+		saKey := ir.SA
 		var r saRecord
-		if _, err := getJSON(tx, tSA, saKey, &r); err != nil {
+		if _, err := getJSON(tx, tSA, []byte(saKey), &r); err != nil {
 			return err
 		}
-		v, err := loadView(tx, inv.now(), []*saRecord{&r}, false)
+		groups, err := groupsOf(tx, r.Name)
 		if err != nil {
 			return err
 		}
+		v := &view{groups: map[string][]string{r.Name: groups}}
 		_, s.Env = splitKey(r.Key)
 		s.ServiceAccount, s.Owner, s.Retired = r.Key, r.Owner, r.Retired
 		s.SharedAcrossEnvs = v.sharedAcrossEnvs(&r)
@@ -171,7 +169,7 @@ func (inv *Inventory) RecordIssued(ctx context.Context, host, account, serial st
 		} else {
 			k := join(h.ID, account)
 			var ir instRecord
-			ok, err := getJSON(tx, tInst, k, &ir)
+			ok, err := getInst(tx, k, &ir)
 			if err != nil {
 				return err
 			}
@@ -182,10 +180,7 @@ func (inv *Inventory) RecordIssued(ctx context.Context, host, account, serial st
 				c.IssuedAt, c.Managed, c.LastRenewal = ir.Cert.IssuedAt, ir.Cert.Managed, now
 			}
 			st := newTxState(tx)
-			saKey, err := tx.Get(tInstSA, k)
-			if err != nil {
-				return err
-			}
+			saKey := ir.SA
 			sa, err := st.sa(string(saKey))
 			if err != nil {
 				return err
@@ -193,7 +188,7 @@ func (inv *Inventory) RecordIssued(ctx context.Context, host, account, serial st
 			sa.Sum.add(contribOf(&ir, &h.Host), -1)
 			ir.Cert = c
 			sa.Sum.add(contribOf(&ir, &h.Host), +1)
-			if err := putJSON(tx, tInst, k, ir); err != nil {
+			if err := putInst(tx, k, &ir); err != nil {
 				return err
 			}
 			if ir.GoneAt == nil {
@@ -253,14 +248,11 @@ func (inv *Inventory) RecordRevoked(ctx context.Context, serial, reason string) 
 		} else {
 			k := join(hostID, account)
 			var ir instRecord
-			if _, err := getJSON(tx, tInst, k, &ir); err != nil {
+			if _, err := getInst(tx, k, &ir); err != nil {
 				return err
 			}
 			st := newTxState(tx)
-			saKey, err := tx.Get(tInstSA, k)
-			if err != nil {
-				return err
-			}
+			saKey := ir.SA
 			sa, err := st.sa(string(saKey))
 			if err != nil {
 				return err
@@ -271,7 +263,7 @@ func (inv *Inventory) RecordRevoked(ctx context.Context, serial, reason string) 
 				c.RevokedAt = &t
 				ir.Cert = &c
 				sa.Sum.add(contribOf(&ir, &h.Host), +1)
-				if err := putJSON(tx, tInst, k, ir); err != nil {
+				if err := putInst(tx, k, &ir); err != nil {
 					return err
 				}
 				if err := tx.Delete(tCertIdx, k); err != nil {

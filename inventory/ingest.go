@@ -16,9 +16,11 @@ import (
 // prepared is a validated report with each account encoded once, outside
 // the transaction, so the group-commit goroutine only moves bytes.
 type prepared struct {
-	r    *scan.Report
-	data [][]byte
-	sums []string
+	r     *scan.Report
+	data  [][]byte
+	sums  []string
+	facts []facts
+	refs  [][]credRef
 }
 
 func prepare(r *scan.Report) (*prepared, error) {
@@ -28,7 +30,8 @@ func prepare(r *scan.Report) (*prepared, error) {
 	if err := scan.Validate(r); err != nil {
 		return nil, err
 	}
-	p := &prepared{r: r, data: make([][]byte, len(r.Accounts)), sums: make([]string, len(r.Accounts))}
+	n := len(r.Accounts)
+	p := &prepared{r: r, data: make([][]byte, n), sums: make([]string, n), facts: make([]facts, n), refs: make([][]credRef, n)}
 	for i := range r.Accounts {
 		b, err := json.Marshal(&r.Accounts[i])
 		if err != nil {
@@ -36,6 +39,7 @@ func prepare(r *scan.Report) (*prepared, error) {
 		}
 		s := sha256.Sum256(b)
 		p.data[i], p.sums[i] = b, hex.EncodeToString(s[:16])
+		p.facts[i], p.refs[i] = factsOf(&r.Accounts[i])
 	}
 	return p, nil
 }
@@ -241,8 +245,8 @@ func ingestTx(tx Tx, p *prepared, res *IngestResult) error {
 	old := map[string]*instRecord{}
 	if err := tx.Scan(tInst, prefix(h.ID), func(k, v []byte) error {
 		var ir instRecord
-		if err := json.Unmarshal(v, &ir); err != nil {
-			return fmt.Errorf("inst %q: corrupt record: %w", k, err)
+		if err := decodeInst(k, v, &ir); err != nil {
+			return err
 		}
 		old[ir.Account] = &ir
 		return nil
@@ -255,7 +259,7 @@ func ingestTx(tx Tx, p *prepared, res *IngestResult) error {
 	for i := range r.Accounts {
 		a := &r.Accounts[i]
 		seen[a.Name] = true
-		if err := ingestAccount(st, h, a, p.data[i], p.sums[i], old[a.Name], at, res); err != nil {
+		if err := ingestAccount(st, h, a, p.data[i], p.sums[i], p.facts[i], p.refs[i], old[a.Name], at, res); err != nil {
 			return fmt.Errorf("account %s: %w", a.Name, err)
 		}
 	}
@@ -280,19 +284,25 @@ func ingestTx(tx Tx, p *prepared, res *IngestResult) error {
 	return st.flush()
 }
 
-func ingestAccount(st *txState, h *Host, a *scan.Account, data []byte, digest string, prev *instRecord, at time.Time, res *IngestResult) error {
+func ingestAccount(st *txState, h *Host, a *scan.Account, data []byte, digest string, f facts, refs []credRef, prev *instRecord, at time.Time, res *IngestResult) error {
 	tx := st.tx
 	ikey := join(h.ID, a.Name)
-	saKey, err := groupOf(tx, h, a.Name)
-	if err != nil {
-		return err
+	// An instance stays in its service account; only host tags, Split and
+	// Merge move it.
+	var saKey string
+	if prev != nil {
+		saKey = prev.SA
+	} else {
+		var err error
+		if saKey, err = groupOf(tx, h, a.Name); err != nil {
+			return err
+		}
 	}
 	sa, err := st.sa(saKey)
 	if err != nil {
 		return err
 	}
-	f, refs := factsOf(a)
-	cur := &instRecord{Account: a.Name, FirstSeen: at, LastSeen: at, Digest: digest, Facts: f, Creds: refs}
+	cur := &instRecord{Account: a.Name, SA: saKey, FirstSeen: at, LastSeen: at, Digest: digest, Facts: f, Creds: refs, Data: data}
 	var oldC contrib
 	if prev != nil {
 		cur.FirstSeen, cur.Cert = prev.FirstSeen, prev.Cert
@@ -323,9 +333,6 @@ func ingestAccount(st *txState, h *Host, a *scan.Account, data []byte, digest st
 		res.CredentialsNew += len(a.Credentials)
 		if err := st.event(Event{Time: at, Account: saKey, Kind: EventAccountAppeared, Host: h.Hostname,
 			Detail: fmt.Sprintf("uid %d, %s, %d static credential(s)", a.UID, a.Kind, len(a.Credentials))}); err != nil {
-			return err
-		}
-		if err := tx.Put(tInstSA, ikey, []byte(saKey)); err != nil {
 			return err
 		}
 		if err := tx.Put(tSAInst, join(saKey, h.ID, a.Name), nil); err != nil {
@@ -365,36 +372,27 @@ func ingestAccount(st *txState, h *Host, a *scan.Account, data []byte, digest st
 			}
 		}
 	}
-	if err := updateFPIndex(tx, h.ID, a.Name, prevRefs, refs); err != nil {
+	if err := updateFPIndex(tx, h.ID, a.Name, saKey, prevRefs, refs); err != nil {
 		return err
-	}
-	if prev == nil || prev.Digest != digest {
-		if err := tx.Put(tInstData, ikey, data); err != nil {
-			return err
-		}
 	}
 	if prev != nil && prev.Cert != cur.Cert && cur.Cert != nil {
 		if err := putJSON(tx, tCertIdx, ikey, cur.Cert); err != nil {
 			return err
 		}
 	}
-	return putJSON(tx, tInst, ikey, cur)
+	return putInst(tx, ikey, cur)
 }
 
 func markGone(st *txState, h *Host, ir *instRecord, at time.Time, res *IngestResult) error {
 	tx := st.tx
 	ikey := join(h.ID, ir.Account)
-	saKeyB, err := tx.Get(tInstSA, ikey)
-	if err != nil {
-		return err
-	}
-	saKey := string(saKeyB)
+	saKey := ir.SA
 	sa, err := st.sa(saKey)
 	if err != nil {
 		return err
 	}
 	sa.Sum.add(contribOf(ir, h), -1)
-	if err := updateFPIndex(tx, h.ID, ir.Account, ir.Creds, nil); err != nil {
+	if err := updateFPIndex(tx, h.ID, ir.Account, saKey, ir.Creds, nil); err != nil {
 		return err
 	}
 	if err := tx.Delete(tCertIdx, ikey); err != nil {
@@ -407,7 +405,7 @@ func markGone(st *txState, h *Host, ir *instRecord, at time.Time, res *IngestRes
 	if err := st.event(Event{Time: at, Account: saKey, Kind: EventAccountGone, Host: h.Hostname}); err != nil {
 		return err
 	}
-	return putJSON(tx, tInst, ikey, ir)
+	return putInst(tx, ikey, ir)
 }
 
 // diffRefs returns the refs in cur but not prev, and in prev but not cur.
@@ -435,7 +433,7 @@ func diffRefs(prev, cur []credRef) (added, removed []credRef) {
 // updateFPIndex moves the (host, account) holder entries from the
 // fingerprints in prev to those in cur, keeping tFPShared (fingerprints
 // with two or more holders) in step.
-func updateFPIndex(tx Tx, hostID, account string, prev, cur []credRef) error {
+func updateFPIndex(tx Tx, hostID, account, saKey string, prev, cur []credRef) error {
 	pf, cf := map[string]string{}, map[string]string{}
 	for _, c := range prev {
 		pf[c.FP] = c.Type
@@ -457,12 +455,28 @@ func updateFPIndex(tx Tx, hostID, account string, prev, cur []credRef) error {
 	for fp, typ := range cf {
 		if _, ok := pf[fp]; !ok {
 			k := fpKey(fp)
-			if err := tx.Put(tFP, join(k, hostID, account), []byte(typ+"\x00"+fp)); err != nil {
+			if err := tx.Put(tFP, join(k, hostID, account), join(typ, fp, saKey)); err != nil {
 				return err
 			}
 			if err := syncShared(tx, k, fp); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// rekeyFPIndex points an instance's fingerprint entries at a new service
+// account.
+func rekeyFPIndex(tx Tx, hostID, account, saKey string, refs []credRef) error {
+	seen := map[string]bool{}
+	for _, c := range refs {
+		if seen[c.FP] {
+			continue
+		}
+		seen[c.FP] = true
+		if err := tx.Put(tFP, join(fpKey(c.FP), hostID, account), join(c.Type, c.FP, saKey)); err != nil {
+			return err
 		}
 	}
 	return nil

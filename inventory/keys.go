@@ -13,14 +13,12 @@ import (
 //	hosts      HOSTID                                         -> hostRecord JSON
 //	hostmid    machine-id                                     -> HOSTID
 //	hostname   hostname                                       -> HOSTID
-//	inst       HOSTID 0 ACCOUNT                               -> instRecord JSON (small: state, digest, contribution)
-//	instdata   HOSTID 0 ACCOUNT                               -> scan.Account JSON (the latest scan's data)
-//	instsa     HOSTID 0 ACCOUNT                               -> service account key
+//	inst       HOSTID 0 ACCOUNT                               -> uvarint n, instRecord JSON (n bytes), scan.Account JSON
 //	grouping   HOSTID 0 ACCOUNT                               -> group chosen by an operator (split)
 //	sa         NAME@GROUP                                     -> saRecord JSON (operator state + summary)
 //	sainst     NAME@GROUP 0 HOSTID 0 ACCOUNT                  -> ""
 //	history    NAME@GROUP 0 SEQ(8)                            -> Event JSON
-//	fp         FPKEY 0 HOSTID 0 ACCOUNT                       -> credential type 0 fingerprint
+//	fp         FPKEY 0 HOSTID 0 ACCOUNT                       -> credential type 0 fingerprint 0 service account key
 //	fpshared   FPKEY                                          -> fingerprint (only those with 2+ holders)
 //	certidx    HOSTID 0 ACCOUNT                               -> CertState JSON (live, unrevoked certificates)
 //	serial     SERIAL                                         -> HOSTID 0 ACCOUNT
@@ -35,8 +33,6 @@ const (
 	tHostMID   = "hostmid"
 	tHostName  = "hostname"
 	tInst      = "inst"
-	tInstData  = "instdata"
-	tInstSA    = "instsa"
 	tGrouping  = "grouping"
 	tSA        = "sa"
 	tSAInst    = "sainst"

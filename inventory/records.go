@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -18,9 +19,11 @@ type hostRecord struct {
 }
 
 // instRecord is the small part of an instance that ingest and reports read;
-// the scan data itself is in tInstData.
+// the scan data rides along in Data (see putInst).
 type instRecord struct {
-	Account   string     `json:"account"`
+	Account string `json:"account"`
+	// SA is the key of the service account the instance belongs to.
+	SA        string     `json:"sa"`
 	FirstSeen time.Time  `json:"first_seen"`
 	LastSeen  time.Time  `json:"last_seen"`
 	GoneAt    *time.Time `json:"gone_at,omitempty"`
@@ -28,6 +31,8 @@ type instRecord struct {
 	Facts     facts      `json:"facts"`
 	Creds     []credRef  `json:"creds,omitempty"`
 	Cert      *CertState `json:"cert,omitempty"`
+	// Data is the scan.Account JSON of the latest scan.
+	Data []byte `json:"-"`
 }
 
 // facts are what tiers, strengths and statuses need from one scan.Account.
@@ -253,4 +258,47 @@ func jsonUnmarshal(table string, key, b []byte, v any) error {
 		return fmt.Errorf("%s %q: corrupt record: %w", table, key, err)
 	}
 	return nil
+}
+
+// Instance records are stored as uvarint(len(meta)) || meta JSON || scan
+// data JSON, so that readers needing only the state skip the data.
+
+func decodeInst(k, b []byte, r *instRecord) error {
+	n, w := binary.Uvarint(b)
+	if w <= 0 || uint64(len(b)-w) < n {
+		return fmt.Errorf("%s %q: corrupt record framing", tInst, k)
+	}
+	if err := json.Unmarshal(b[w:w+int(n)], r); err != nil {
+		return fmt.Errorf("%s %q: corrupt record: %w", tInst, k, err)
+	}
+	r.Data = b[w+int(n):]
+	return nil
+}
+
+func getInst(tx Tx, k []byte, r *instRecord) (bool, error) {
+	b, err := tx.Get(tInst, k)
+	if err != nil || b == nil {
+		return false, err
+	}
+	return true, decodeInst(k, b, r)
+}
+
+func putInst(tx Tx, k []byte, r *instRecord) error {
+	meta, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("%s %q: %w", tInst, k, err)
+	}
+	b := make([]byte, 0, binary.MaxVarintLen64+len(meta)+len(r.Data))
+	b = binary.AppendUvarint(b, uint64(len(meta)))
+	b = append(append(b, meta...), r.Data...)
+	return tx.Put(tInst, k, b)
+}
+
+// saOf returns the service account key of instance k, or nil.
+func saOf(tx Tx, k []byte) ([]byte, error) {
+	var r instRecord
+	if ok, err := getInst(tx, k, &r); err != nil || !ok {
+		return nil, err
+	}
+	return []byte(r.SA), nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 )
 
@@ -129,8 +128,8 @@ func (inv *Inventory) Report(ctx context.Context, now time.Time) (*Report, error
 				}
 			}
 		}
-		rep.Shared, err = sharedCredentials(tx)
-		return err
+		rep.Shared = v.sharedList
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
@@ -171,13 +170,13 @@ func sharedCredentials(tx Tx) ([]SharedCredential, error) {
 			if len(p) != 3 {
 				return fmt.Errorf("fp %q: corrupt key", k)
 			}
-			sc.Type, _, _ = strings.Cut(string(v), "\x00")
-			sc.HolderCount++
-			sa, err := tx.Get(tInstSA, join(p[1], p[2]))
-			if err != nil {
-				return err
+			vp := splitParts(v)
+			if len(vp) != 3 {
+				return fmt.Errorf("fp %q: corrupt value", k)
 			}
-			accts[string(sa)] = true
+			sc.Type = vp[0]
+			sc.HolderCount++
+			accts[vp[2]] = true
 			if len(sc.Holders) < maxHolders {
 				name, ok := hostNames[p[1]]
 				if !ok {

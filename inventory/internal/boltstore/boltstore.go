@@ -33,7 +33,14 @@ func Open(path string, lockTimeout time.Duration) (*Store, error) {
 	if lockTimeout <= 0 {
 		lockTimeout = time.Second
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout: lockTimeout,
+		// The freelist is rebuilt from the pages on open instead of being
+		// written at every commit: less to write per transaction, no effect
+		// on what a crash can lose.
+		NoFreelistSync: true,
+		FreelistType:   bolt.FreelistMapType,
+	})
 	if err != nil {
 		switch {
 		case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch),
