@@ -153,7 +153,7 @@ func TestScanFixtureDebianWeb(t *testing.T) {
 	if r := findAccount(t, rep, "report"); !r.Dynamic || r.UID != -1 || len(r.UsedBy) != 1 {
 		t.Errorf("dynamic account %+v", r)
 	}
-	if pg := findAccount(t, rep, "postgres"); len(pg.UsedBy) != 1 || pg.UsedBy[0].Type != scan.UsageCron || pg.UsedBy[0].Schedule != "30 2 * * *" {
+	if pg := findAccount(t, rep, "postgres"); len(pg.UsedBy) != 2 || pg.UsedBy[0].Type != scan.UsageCron || pg.UsedBy[0].Schedule != "30 2 * * *" {
 		t.Errorf("postgres used by %+v", pg.UsedBy)
 	}
 
@@ -203,7 +203,8 @@ func TestScanFixtureDebianWeb(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secrets := []string{"planted-env-token-7f3a9c", "planted-db-password-91c2", "planted-pgpass-secret-55", "planted-netrc-pass"}
+	secrets := []string{"planted-env-token-7f3a9c", "planted-db-password-91c2", "planted-pgpass-secret-55", "planted-netrc-pass",
+		"planted-cron-secret-3", "planted-execstart-pw"}
 	for _, l := range strings.Split(string(shadow), "\n") {
 		if f := strings.Split(l, ":"); len(f) > 1 && len(f[1]) > 2 {
 			secrets = append(secrets, f[1], strings.TrimLeft(f[1], "!"))
