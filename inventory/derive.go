@@ -18,7 +18,7 @@ type view struct {
 	shared     map[string]bool     // service account keys holding a shared fingerprint
 	groups     map[string][]string // account name -> groups
 	exceptions map[string][]Exception
-	lapsed     map[string]bool // service account keys with a lapsed live certificate
+	lapsed     map[string]bool    // service account keys with a lapsed live certificate
 	sharedList []SharedCredential // all shared credentials (full views only)
 }
 

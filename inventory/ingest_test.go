@@ -227,3 +227,65 @@ func TestStrengthOrder(t *testing.T) {
 		})
 	}
 }
+
+func TestFingerprintKeyIsStable(t *testing.T) {
+	c := &clock{t: t0}
+	inv, path := storetest.Open(t, inventory.Options{Now: c.Now})
+	k1, err := inv.FingerprintKey(ctx)
+	if err != nil || len(k1) != 32 {
+		t.Fatalf("key %d bytes, %v", len(k1), err)
+	}
+	k2, _ := inv.FingerprintKey(ctx)
+	storetest.CheckClose(t, inv)
+	inv, err = inventory.Open(ctx, path, inventory.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer storetest.CheckClose(t, inv)
+	k3, _ := inv.FingerprintKey(ctx)
+	if string(k1) != string(k2) || string(k1) != string(k3) {
+		t.Error("fingerprint key changed")
+	}
+	other, _ := storetest.Open(t, inventory.Options{})
+	if k4, _ := other.FingerprintKey(ctx); string(k4) == string(k1) {
+		t.Error("two inventories share a fingerprint key")
+	}
+}
+
+func TestListAccountsFilters(t *testing.T) {
+	inv, _ := open(t)
+	mustIngest(t, inv, storetest.Generate(0, 12, t0))
+	mustIngest(t, inv, storetest.Generate(1, 12, t0))
+	if err := inv.SetOwner(ctx, "root", inventory.Owner{Name: "ops"}); err != nil {
+		t.Fatal(err)
+	}
+	count := func(f inventory.Filter) int {
+		t.Helper()
+		l, err := inv.ListAccounts(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(l)
+	}
+	for _, tc := range []struct {
+		desc string
+		f    inventory.Filter
+		want int
+	}{
+		{"all", inventory.Filter{}, 12},
+		{"tier 1", inventory.Filter{Tier: 1}, 2},          // root, deploy
+		{"tier 2", inventory.Filter{Tier: 2}, 2},          // postgres, nginx listen
+		{"no owner", inventory.Filter{NoOwner: true}, 11}, // root has one
+		{"static", inventory.Filter{Static: true}, 9},     // all but nginx and two sys accounts
+		{"host", inventory.Filter{Host: "host00001"}, 12}, // same accounts on both
+		{"tier 1 without owner", inventory.Filter{Tier: 1, NoOwner: true}, 1},
+		{"unknown env", inventory.Filter{Env: "prod"}, 0},
+	} {
+		if got := count(tc.f); got != tc.want {
+			t.Errorf("%s: %d accounts, want %d", tc.desc, got, tc.want)
+		}
+	}
+	if _, err := inv.ListAccounts(ctx, inventory.Filter{Host: "nope"}); !errors.Is(err, inventory.ErrNotFound) {
+		t.Errorf("unknown host filter: %v", err)
+	}
+}
