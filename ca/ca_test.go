@@ -27,18 +27,24 @@ import (
 // internal tests cannot import ca/catest).
 func newCA(t testing.TB, opts Options) *CA {
 	t.Helper()
-	dir := t.TempDir()
-	if err := Init(dir, InitOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	if opts.MinValidity == 0 {
 		opts.MinValidity = time.Second
+	}
+	c := initOpen(t, t.TempDir(), opts)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// initOpen initialises dir and opens it; the caller closes.
+func initOpen(t testing.TB, dir string, opts Options) *CA {
+	t.Helper()
+	if err := Init(dir, InitOptions{}); err != nil {
+		t.Fatal(err)
 	}
 	c, err := Open(dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
 	return c
 }
 
@@ -468,13 +474,7 @@ func TestRenewAndRekeyKeepIdentity(t *testing.T) {
 
 func TestRevokeCRLAndPersistence(t *testing.T) {
 	dir := t.TempDir()
-	if err := Init(dir, InitOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	c, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := initOpen(t, dir, Options{})
 	ctx := context.Background()
 	chain, err := c.Sign(ctx, catest.CSR(t, catest.Key(t, "EC", 0), "x"), identity(t, c.TrustDomain(), "h", "x"), 0)
 	if err != nil {

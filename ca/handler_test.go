@@ -147,13 +147,7 @@ func TestServerCertificate(t *testing.T) {
 
 func TestServerCertificateRenewedNearExpiry(t *testing.T) {
 	dir := t.TempDir()
-	if err := Init(dir, InitOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	c, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := initOpen(t, dir, Options{})
 	a, err := c.ServerCertificate(nil)
 	if err != nil {
 		t.Fatal(err)

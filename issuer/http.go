@@ -65,57 +65,60 @@ func (i *Issuer) Handler() http.Handler {
 
 func (i *Issuer) serveEnroll(w http.ResponseWriter, r *http.Request) {
 	var req EnrollRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		i.writeError(w, r, err)
-		return
-	}
-	if req.Token == "" {
-		req.Token = req.OTT
-	}
-	if req.Token == "" {
-		i.writeError(w, r, &RequestError{Reason: `field "token" is missing`})
-		return
-	}
-	csr, err := ParseCSR([]byte(req.CSR))
-	if err != nil {
-		i.writeError(w, r, &RequestError{Reason: `field "csr": ` + err.Error()})
-		return
-	}
-	ctx := inventory.WithActor(r.Context(), "enroll")
-	chain, err := i.Enroll(ctx, req.Token, csr)
-	if err != nil {
-		i.writeError(w, r, err)
-		return
-	}
-	writeChain(w, chain)
+	i.respond(w, r, func() ([]*x509.Certificate, error) {
+		if err := decodeBody(w, r, &req); err != nil {
+			return nil, err
+		}
+		if req.Token == "" {
+			req.Token = req.OTT
+		}
+		if req.Token == "" {
+			return nil, &RequestError{Reason: `field "token" is missing`}
+		}
+		csr, err := parseCSRField(req.CSR)
+		if err != nil {
+			return nil, err
+		}
+		return i.Enroll(inventory.WithActor(r.Context(), "enroll"), req.Token, csr)
+	})
 }
 
 func (i *Issuer) serveRenew(w http.ResponseWriter, r *http.Request) {
-	chain, err := i.Renew(r.Context(), peerCerts(r))
-	if err != nil {
-		i.writeError(w, r, err)
-		return
-	}
-	writeChain(w, chain)
+	i.respond(w, r, func() ([]*x509.Certificate, error) {
+		return i.Renew(r.Context(), peerCerts(r))
+	})
 }
 
 func (i *Issuer) serveRekey(w http.ResponseWriter, r *http.Request) {
 	var req RekeyRequest
-	if err := decodeBody(w, r, &req); err != nil {
-		i.writeError(w, r, err)
-		return
-	}
-	csr, err := ParseCSR([]byte(req.CSR))
-	if err != nil {
-		i.writeError(w, r, &RequestError{Reason: `field "csr": ` + err.Error()})
-		return
-	}
-	chain, err := i.Rekey(r.Context(), peerCerts(r), csr)
+	i.respond(w, r, func() ([]*x509.Certificate, error) {
+		if err := decodeBody(w, r, &req); err != nil {
+			return nil, err
+		}
+		csr, err := parseCSRField(req.CSR)
+		if err != nil {
+			return nil, err
+		}
+		return i.Rekey(r.Context(), peerCerts(r), csr)
+	})
+}
+
+// respond writes the chain fn returns as a SignResponse (201), or its error.
+func (i *Issuer) respond(w http.ResponseWriter, r *http.Request, fn func() ([]*x509.Certificate, error)) {
+	chain, err := fn()
 	if err != nil {
 		i.writeError(w, r, err)
 		return
 	}
 	writeChain(w, chain)
+}
+
+func parseCSRField(s string) (*x509.CertificateRequest, error) {
+	csr, err := ParseCSR([]byte(s))
+	if err != nil {
+		return nil, &RequestError{Reason: `field "csr": ` + err.Error()}
+	}
+	return csr, nil
 }
 
 // decodeBody reads one JSON object of at most maxBody bytes.
