@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -146,6 +148,24 @@ func TestAgentEndToEnd(t *testing.T) {
 	}
 	if fi, err := os.Stat(filepath.Join(svcDir, "key.pem")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("key.pem: %v %v", fi, err)
+	}
+
+	// A host certificate reports for its own host only; a service
+	// identity's certificate reports for no host.
+	for _, tc := range []struct {
+		dir, host string
+		want      int
+	}{{hostDir, "other-host", 403}, {svcDir, "app1", 401}} {
+		pair, err := tls.LoadX509KeyPair(filepath.Join(tc.dir, "cert.pem"), filepath.Join(tc.dir, "key.pem"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := newAPIClient(t, s)
+		c.hc.Transport.(*http.Transport).TLSClientConfig.Certificates = []tls.Certificate{pair}
+		st, body := c.do("POST", "/v1/scans", "", mustJSON(t, testReport(tc.host, time.Now().UTC(), "billing")))
+		if st != tc.want {
+			t.Errorf("scan of %s with the certificate in %s: %d %s, want %d", tc.host, tc.dir, st, body, tc.want)
+		}
 	}
 
 	reloadLog := filepath.Join(tmp, "reloads")
