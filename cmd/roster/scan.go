@@ -34,7 +34,7 @@ func scanCommand() *cli.Command {
 			&cli.StringFlag{Name: "format", Value: "table", Usage: "output `FORMAT`: table or json"},
 			&cli.StringFlag{Name: "fingerprint-key", Usage: "key secret fingerprints with the contents of `FILE` (default: a per-installation key, see $" + fingerprintKeyEnv + ")"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of standard output"},
-			&cli.BoolFlag{Name: "all", Usage: "table: show system accounts too"},
+			&cli.BoolFlag{Name: "all", Usage: "table: show every account, also unprivileged system accounts without credentials"},
 			&cli.BoolFlag{Name: "submit", Usage: "send the report to the roster server ($ROSTER_SERVER, $ROSTER_TOKEN, $ROSTER_CA_ROOT) with its fingerprint key, and print what changed"},
 		},
 		Action: runScan,
@@ -98,12 +98,14 @@ func writeReport(w io.Writer, rep *scan.Report, format string, all bool) error {
 	if format == "table" {
 		return discovery.TableOptions{All: all}.Write(w, rep)
 	}
-	b, err := json.MarshalIndent(rep, "", "  ")
-	if err != nil {
+	// Commands in the report keep their "<", ">" and "&" readable.
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(rep); err != nil {
 		return fmt.Errorf("encode report: %w", err)
 	}
-	_, err = w.Write(append(b, '\n'))
-	return err
+	return nil
 }
 
 // writeFileAtomic writes name through a temporary file in the same
