@@ -250,6 +250,7 @@ func redactArgs(args []string) []string {
 	return out
 }
 
+// redactArg redacts one argument that carries its own secret.
 func redactArg(a string) string {
 	u := unquote(a)
 	if k, v, ok := strings.Cut(u, "="); ok && v != "" && secretName(strings.TrimLeft(k, "-")) {
