@@ -236,21 +236,31 @@ func (p *sudoPolicy) parseLine(file string, n int, line string, w *warnings, inc
 // stripSudoComment removes a '#' comment. A '#' followed by a digit is a
 // uid or gid ("#1000", "%#27"), not a comment; '\#' is a literal.
 func stripSudoComment(s string) string {
+	end := len(s)
+	eachUnquoted(s, func(i int) bool {
+		if s[i] == '#' && !(i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9') {
+			end = i
+			return false
+		}
+		return true
+	})
+	return s[:end]
+}
+
+// eachUnquoted calls fn with the index of every byte of s that is neither
+// inside double quotes nor escaped by '\', until fn returns false.
+func eachUnquoted(s string, fn func(i int) bool) {
 	inQuote := false
 	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
+		switch {
+		case s[i] == '\\':
 			i++
-		case '"':
+		case s[i] == '"':
 			inQuote = !inQuote
-		case '#':
-			if inQuote || i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9' {
-				continue
-			}
-			return s[:i]
+		case !inQuote && !fn(i):
+			return
 		}
 	}
-	return s
 }
 
 // sudoScanner walks one logical sudoers line.
@@ -469,25 +479,15 @@ func (p *sudoPolicy) parseDefaults(s *sudoScanner) error {
 // splitParams splits Defaults parameters on commas outside double quotes.
 func splitParams(s string) []string {
 	var out []string
-	inQuote := false
 	last := 0
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			i++
-		case '"':
-			inQuote = !inQuote
-		case ',':
-			if !inQuote {
-				out = append(out, strings.TrimSpace(s[last:i]))
-				last = i + 1
-			}
+	eachUnquoted(s, func(i int) bool {
+		if s[i] == ',' {
+			out = append(out, strings.TrimSpace(s[last:i]))
+			last = i + 1
 		}
-	}
-	if last <= len(s) {
-		out = append(out, strings.TrimSpace(s[last:]))
-	}
-	return out
+		return true
+	})
+	return append(out, strings.TrimSpace(s[last:]))
 }
 
 func (p *sudoPolicy) parseUserSpec(s *sudoScanner, source string) error {
