@@ -31,6 +31,8 @@ type EnrollRequest struct {
 	Token string `json:"token"`
 	OTT   string `json:"ott,omitempty"`
 	CSR   string `json:"csr"`
+	// ServerAuth asks for the serverAuth extended key usage too.
+	ServerAuth bool `json:"server_auth,omitempty"`
 }
 
 // RekeyRequest is the body of POST /1.0/rekey.
@@ -49,7 +51,7 @@ type ErrorResponse struct {
 
 // Handler serves the agent-facing endpoints:
 //
-//	POST /v1/enroll  {"token", "csr"}  -> SignResponse (201)
+//	POST /v1/enroll  {"token", "csr", "server_auth"?}  -> SignResponse (201)
 //	POST /1.0/renew  mTLS              -> SignResponse (201)
 //	POST /1.0/rekey  mTLS + {"csr"}    -> SignResponse (201)
 //
@@ -79,7 +81,7 @@ func (i *Issuer) serveEnroll(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		return i.Enroll(inventory.WithActor(r.Context(), "enroll"), req.Token, csr)
+		return i.Enroll(inventory.WithActor(r.Context(), "enroll"), req.Token, csr, req.ServerAuth)
 	})
 }
 

@@ -42,6 +42,10 @@ type Config struct {
 	Inventory Store
 	// Policy decides eligibility; default [DefaultPolicy].
 	Policy AccountPolicy
+	// ServerAuthPolicy decides whether an eligible identity may also get the
+	// serverAuth extended key usage when its enrollment asks for it; nil
+	// refuses every such request. A renewal keeps the certificate's usages.
+	ServerAuthPolicy AccountPolicy
 	// TierValidity overrides the CA's default certificate validity per
 	// impact tier (within the CA's bounds).
 	TierValidity map[inventory.Tier]time.Duration
@@ -57,6 +61,7 @@ type Issuer struct {
 	ca     *ca.CA
 	store  Store
 	policy AccountPolicy
+	server AccountPolicy
 	tiers  map[inventory.Tier]time.Duration
 	log    *slog.Logger
 	now    func() time.Time
@@ -67,7 +72,7 @@ func New(cfg Config) (*Issuer, error) {
 	if cfg.CA == nil || cfg.Inventory == nil {
 		return nil, errors.New("issuer: CA and Inventory are required")
 	}
-	i := &Issuer{ca: cfg.CA, store: cfg.Inventory, policy: cfg.Policy, log: cfg.Logger, now: cfg.Now, tiers: map[inventory.Tier]time.Duration{}}
+	i := &Issuer{ca: cfg.CA, store: cfg.Inventory, policy: cfg.Policy, server: cfg.ServerAuthPolicy, log: cfg.Logger, now: cfg.Now, tiers: map[inventory.Tier]time.Duration{}}
 	if i.policy == nil {
 		i.policy = DefaultPolicy
 	}
@@ -204,8 +209,9 @@ func tokenHash(token string) ([]byte, bool) {
 
 // Enroll redeems a one-time token and issues the first certificate for
 // its identity with the CSR's public key. It returns the leaf and the
-// intermediate. The CSR's names are ignored.
-func (i *Issuer) Enroll(ctx context.Context, token string, csr *x509.CertificateRequest) ([]*x509.Certificate, error) {
+// intermediate. The CSR's names are ignored. serverAuth asks for the
+// serverAuth extended key usage as well (see Config.ServerAuthPolicy).
+func (i *Issuer) Enroll(ctx context.Context, token string, csr *x509.CertificateRequest, serverAuth bool) ([]*x509.Certificate, error) {
 	if err := checkCSR(csr); err != nil {
 		return nil, err
 	}
@@ -239,11 +245,14 @@ func (i *Issuer) Enroll(ctx context.Context, token string, csr *x509.Certificate
 	i.audit(ctx, inventory.AuditEvent{Action: actTokenUse, Host: id.Host, Account: id.Account, Outcome: inventory.OutcomeOK})
 	ctx = inventory.WithActor(ctx, "enroll:"+id.String())
 	s, err := i.identityState(ctx, id)
+	if err == nil && serverAuth {
+		err = i.allowServerAuth(ctx, id, s)
+	}
 	if err != nil {
 		i.refused(ctx, actIssue, id, "", err)
 		return nil, err
 	}
-	chain, err := i.ca.Sign(ctx, csr, ca.Identity{URI: id.URL(), CommonName: id.CommonName()}, i.tiers[s.Tier])
+	chain, err := i.ca.Sign(ctx, csr, ca.Identity{URI: id.URL(), CommonName: id.CommonName(), ServerAuth: serverAuth}, i.tiers[s.Tier])
 	if err != nil {
 		return nil, fmt.Errorf("issuer: enroll %s: %w", id.Label(), err)
 	}
@@ -253,6 +262,15 @@ func (i *Issuer) Enroll(ctx context.Context, token string, csr *x509.Certificate
 	i.log.InfoContext(ctx, "certificate issued", slog.String("host", id.Host), slog.String("account", id.Account),
 		slog.String("serial", chain[0].SerialNumber.String()), slog.Time("not_after", chain[0].NotAfter))
 	return chain, nil
+}
+
+func (i *Issuer) allowServerAuth(ctx context.Context, id ID, s inventory.IdentityState) error {
+	if i.server == nil {
+		return &DeniedError{Host: id.Host, Account: id.Account,
+			Reason:   fmt.Sprintf("serverAuth is not allowed for %s", id.Label()),
+			HintText: "enroll without asking for serverAuth; this server allows no identity to serve TLS"}
+	}
+	return i.server(ctx, s)
 }
 
 // checkCSR verifies the request's signature and key type.

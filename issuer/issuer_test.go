@@ -581,3 +581,53 @@ func TestErrorResponses(t *testing.T) {
 		}
 	}
 }
+
+func TestServerAuthOnRequest(t *testing.T) {
+	e := newEnv(t, true)
+	ctx := context.Background()
+	// Default: refused, and the token is spent (the refusal is audited).
+	tk, err := e.iss.CreateEnrollToken(ctx, "web1", "billing-batch", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr := csrPEM(catest.CSR(t, catest.Key(t, "EC", 0), "x"))
+	code, body := e.post(e.client(nil, nil, false), "/v1/enroll", map[string]any{"token": tk.Token, "csr": csr, "server_auth": true})
+	if code != 403 || !strings.Contains(errBody(t, body).Error, "serverAuth is not allowed for account billing-batch on host web1") {
+		t.Errorf("default: %d %s", code, body)
+	}
+	// A policy that allows it for host identities only.
+	hostsOnly := func(_ context.Context, s inventory.IdentityState) error {
+		if s.Account == "" {
+			return nil
+		}
+		return &issuer.DeniedError{Host: s.Host, Account: s.Account, Reason: "only hosts serve TLS"}
+	}
+	iss, err := issuer.New(issuer.Config{CA: e.ca, Inventory: e.inv, ServerAuthPolicy: hostsOnly, Now: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		account string
+		ok      bool
+	}{{"", true}, {"billing-batch", false}} {
+		tk, err := iss.CreateEnrollToken(ctx, "web1", tt.account, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chain, err := iss.Enroll(ctx, tk.Token, catest.CSR(t, catest.Key(t, "EC", 0), "x"), true)
+		if !tt.ok {
+			var de *issuer.DeniedError
+			if !errors.As(err, &de) {
+				t.Errorf("%q: %v", tt.account, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		eku := chain[0].ExtKeyUsage
+		if len(eku) != 2 || eku[1] != x509.ExtKeyUsageServerAuth {
+			t.Errorf("host cert EKU %v", eku)
+		}
+	}
+}
