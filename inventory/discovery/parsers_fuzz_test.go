@@ -170,3 +170,15 @@ func FuzzParseSudoers(f *testing.F) {
 		checkWarnings(t, "/etc/sudoers", data, w)
 	})
 }
+
+func FuzzParseHostname(f *testing.F) {
+	seedFrom(f, "hostname")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		w := &warnings{}
+		name := parseHostname("/etc/hostname", data, w)
+		if strings.ContainsAny(name, " \t\n/") || len(name) > 253 || strings.HasPrefix(name, "#") {
+			t.Fatalf("bad hostname %q", name)
+		}
+		checkWarnings(t, "/etc/hostname", data, w)
+	})
+}

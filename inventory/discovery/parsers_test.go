@@ -284,3 +284,27 @@ func TestHashAlgorithm(t *testing.T) {
 		}
 	}
 }
+
+func TestParseHostname(t *testing.T) {
+	for file, want := range map[string]string{"hostname/debian": "web1", "hostname/rhel": "db1.example.com", "hostname/malformed": "ok"} {
+		w := &warnings{}
+		if got := parseHostname(file, readTestdata(t, file), w); got != want {
+			t.Errorf("%s: %q, want %q", file, got, want)
+		}
+		if wantWarn := file == "hostname/malformed"; (len(w.list) > 0) != wantWarn {
+			t.Errorf("%s: warnings %v", file, w.list)
+		}
+	}
+}
+
+func TestIsLoginShell(t *testing.T) {
+	for shell, want := range map[string]bool{
+		"/bin/bash": true, "/usr/bin/zsh": true, "": true, "/bin/sh": true,
+		"/usr/sbin/nologin": false, "/sbin/nologin": false, "/bin/false": false, "/usr/bin/false": false,
+		"/bin/sync": false, "/sbin/shutdown": false, "/opt/custom/nologin": false,
+	} {
+		if got := isLoginShell(shell); got != want {
+			t.Errorf("isLoginShell(%q) = %v", shell, got)
+		}
+	}
+}
