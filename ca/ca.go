@@ -9,6 +9,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/url"
@@ -493,6 +494,15 @@ func (c *CA) CRL() ([]byte, error) {
 		return nil, fmt.Errorf("ca: crl: %w", err)
 	}
 	return bytes.Clone(info.Data), nil
+}
+
+// CRLPEM is [CA.CRL] as a PEM "X509 CRL" block.
+func (c *CA) CRLPEM() ([]byte, error) {
+	der, err := c.CRL()
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der}), nil
 }
 
 func publicKeysEqual(a, b crypto.PublicKey) bool {

@@ -2,7 +2,6 @@ package ca
 
 import (
 	"encoding/json"
-	"encoding/pem"
 	"log/slog"
 	"net/http"
 )
@@ -24,19 +23,18 @@ func (c *CA) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string][]string{"crts": {string(certPEM(c.root))}})
 	})
 	crl := func(w http.ResponseWriter, r *http.Request) {
-		der, err := c.CRL()
+		get, ct := c.CRL, "application/pkix-crl"
+		if r.URL.Query().Get("format") == "pem" || r.Header.Get("Accept") == "application/x-pem-file" {
+			get, ct = c.CRLPEM, "application/x-pem-file"
+		}
+		b, err := get()
 		if err != nil {
 			slog.Error("crl unavailable", slog.String("error", err.Error()))
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "crl unavailable"})
 			return
 		}
-		if r.URL.Query().Get("format") == "pem" || r.Header.Get("Accept") == "application/x-pem-file" {
-			w.Header().Set("Content-Type", "application/x-pem-file")
-			_, _ = w.Write(pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der}))
-			return
-		}
-		w.Header().Set("Content-Type", "application/pkix-crl")
-		_, _ = w.Write(der)
+		w.Header().Set("Content-Type", ct)
+		_, _ = w.Write(b)
 	}
 	mux.HandleFunc("GET /crl", crl)
 	mux.HandleFunc("GET /1.0/crl", crl)
