@@ -33,12 +33,8 @@ const defaultRequestTimeout = 30 * time.Second
 // Fingerprint returns the fingerprint roster prints for a root certificate:
 // lowercase hex SHA-256 of its DER.
 func Fingerprint(c *x509.Certificate) string {
-	fp, err := fingerprint.New(c.Raw, crypto.SHA256, fingerprint.HexFingerprint)
-	if err != nil { // SHA-256 is always linked in
-		sum := sha256.Sum256(c.Raw)
-		return hex.EncodeToString(sum[:])
-	}
-	return fp
+	sum := sha256.Sum256(c.Raw)
+	return fingerprint.Fingerprint(sum[:], fingerprint.HexFingerprint)
 }
 
 // normalizeFingerprint accepts the fingerprint in lowercase or uppercase

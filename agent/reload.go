@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -142,9 +143,9 @@ func (r reloader) exec(ctx context.Context, argv []string, timeout time.Duration
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(),
 		"ROSTER_IDENTITY="+r.identity,
-		"ROSTER_CERT_FILE="+r.dir+"/"+CertFile,
-		"ROSTER_KEY_FILE="+r.dir+"/"+KeyFile,
-		"ROSTER_ROOT_FILE="+r.dir+"/"+RootFile,
+		"ROSTER_CERT_FILE="+filepath.Join(r.dir, CertFile),
+		"ROSTER_KEY_FILE="+filepath.Join(r.dir, KeyFile),
+		"ROSTER_ROOT_FILE="+filepath.Join(r.dir, RootFile),
 	)
 	var out tailBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -85,6 +85,9 @@ func OpenDir(dir, userName string, create bool) (*DirStore, error) {
 		if err1 != nil || err2 != nil {
 			return nil, fmt.Errorf("user %q has a non-numeric uid or gid", userName)
 		}
+		if euid := os.Geteuid(); euid != 0 && euid != uid {
+			return nil, fmt.Errorf("giving the files to user %q needs root: run as root or as %s", userName, userName)
+		}
 		s.owner = owner{UID: uid, GID: gid}
 		dirMode = 0o750
 		dirOwner = owner{UID: os.Geteuid(), GID: gid}
