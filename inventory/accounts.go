@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/rosterhq/roster/inventory/scan"
 )
 
 // Service account names. An account is addressed as NAME when the name
@@ -156,18 +158,48 @@ func loadInstance(tx Tx, hostID, account string) (*Instance, error) {
 	}
 	in := &Instance{Host: h.Hostname, HostID: hostID, Account: account, ServiceAccount: ir.SA,
 		FirstSeen: ir.FirstSeen, LastSeen: ir.LastSeen, GoneAt: ir.GoneAt, Cert: ir.Cert}
+	if ir.GoneAt == nil && h.LastScan.After(in.LastSeen) {
+		in.LastSeen = h.LastScan
+	}
 	if err := json.Unmarshal(ir.Data, &in.Data); err != nil {
 		return nil, fmt.Errorf("instance %s/%s: corrupt scan data: %w", hostID, account, err)
 	}
 	return in, nil
 }
 
-// AccountHistory returns a service account's events, oldest first.
+// AccountHistory returns a service account's events, oldest first. The
+// first appearance of each instance is derived from its first_seen (ingest
+// does not store it as a record); everything else is stored as it happened.
 func (inv *Inventory) AccountHistory(ctx context.Context, name string) ([]Event, error) {
 	var out []Event
 	err := inv.store.View(ctx, func(tx Tx) error {
 		r, err := resolveAccount(tx, name)
 		if err != nil {
+			return err
+		}
+		hostNames := map[string]string{}
+		if err := tx.Scan(tSAInst, prefix(r.Key), func(k, _ []byte) error {
+			p := splitParts(k)
+			var ir instRecord
+			if ok, err := getInst(tx, join(p[1], p[2]), &ir); err != nil || !ok {
+				return err
+			}
+			hn, ok := hostNames[p[1]]
+			if !ok {
+				var h hostRecord
+				if _, err := getJSON(tx, tHosts, []byte(p[1]), &h); err != nil {
+					return err
+				}
+				hn, hostNames[p[1]] = h.Hostname, h.Hostname
+			}
+			var a scan.Account
+			if err := json.Unmarshal(ir.Data, &a); err != nil {
+				return fmt.Errorf("instance %s/%s: corrupt scan data: %w", p[1], p[2], err)
+			}
+			out = append(out, Event{Time: ir.FirstSeen, Account: r.Key, Kind: EventAccountAppeared, Host: hn,
+				Detail: fmt.Sprintf("uid %d, %s, %d static credential(s)", a.UID, a.Kind, len(a.Credentials))})
+			return nil
+		}); err != nil {
 			return err
 		}
 		return tx.Scan(tHistory, prefix(r.Key), func(k, b []byte) error {
@@ -182,6 +214,7 @@ func (inv *Inventory) AccountHistory(ctx context.Context, name string) ([]Event,
 	if err != nil {
 		return nil, fmt.Errorf("account history: %w", err)
 	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.Before(out[j].Time) })
 	return out, nil
 }
 

@@ -21,6 +21,7 @@ type prepared struct {
 	sums  []string
 	facts []facts
 	refs  [][]credRef
+	meta  [][]byte // instRecord JSON for the account as a new instance
 }
 
 func prepare(r *scan.Report) (*prepared, error) {
@@ -31,7 +32,8 @@ func prepare(r *scan.Report) (*prepared, error) {
 		return nil, err
 	}
 	n := len(r.Accounts)
-	p := &prepared{r: r, data: make([][]byte, n), sums: make([]string, n), facts: make([]facts, n), refs: make([][]credRef, n)}
+	p := &prepared{r: r, data: make([][]byte, n), sums: make([]string, n), facts: make([]facts, n), refs: make([][]credRef, n), meta: make([][]byte, n)}
+	at := r.Host.ScannedAt.UTC()
 	for i := range r.Accounts {
 		b, err := json.Marshal(&r.Accounts[i])
 		if err != nil {
@@ -40,6 +42,11 @@ func prepare(r *scan.Report) (*prepared, error) {
 		s := sha256.Sum256(b)
 		p.data[i], p.sums[i] = b, hex.EncodeToString(s[:16])
 		p.facts[i], p.refs[i] = factsOf(&r.Accounts[i])
+		p.meta[i], err = json.Marshal(&instRecord{Account: r.Accounts[i].Name, FirstSeen: at, LastSeen: at,
+			Digest: p.sums[i], Facts: p.facts[i], Creds: p.refs[i]})
+		if err != nil {
+			return nil, fmt.Errorf("accounts[%d]: %w", i, err)
+		}
 	}
 	return p, nil
 }
@@ -209,6 +216,7 @@ func ingestTx(tx Tx, p *prepared, res *IngestResult) error {
 			return nil
 		}
 	}
+	prevScan := hr.LastScan
 	// Host record and indexes.
 	if hr.FirstSeen.IsZero() {
 		hr.FirstSeen = at
@@ -259,7 +267,7 @@ func ingestTx(tx Tx, p *prepared, res *IngestResult) error {
 	for i := range r.Accounts {
 		a := &r.Accounts[i]
 		seen[a.Name] = true
-		if err := ingestAccount(st, h, a, p.data[i], p.sums[i], p.facts[i], p.refs[i], old[a.Name], at, res); err != nil {
+		if err := ingestAccount(st, h, a, p, i, old[a.Name], at, res); err != nil {
 			return fmt.Errorf("account %s: %w", a.Name, err)
 		}
 	}
@@ -272,7 +280,7 @@ func ingestTx(tx Tx, p *prepared, res *IngestResult) error {
 	}
 	sort.Strings(goneNames)
 	for _, name := range goneNames {
-		if err := markGone(st, h, old[name], at, res); err != nil {
+		if err := markGone(st, h, old[name], at, prevScan, res); err != nil {
 			return fmt.Errorf("account %s: %w", name, err)
 		}
 	}
@@ -284,8 +292,9 @@ func ingestTx(tx Tx, p *prepared, res *IngestResult) error {
 	return st.flush()
 }
 
-func ingestAccount(st *txState, h *Host, a *scan.Account, data []byte, digest string, f facts, refs []credRef, prev *instRecord, at time.Time, res *IngestResult) error {
+func ingestAccount(st *txState, h *Host, a *scan.Account, p *prepared, i int, prev *instRecord, at time.Time, res *IngestResult) error {
 	tx := st.tx
+	data, digest, f, refs := p.data[i], p.sums[i], p.facts[i], p.refs[i]
 	ikey := join(h.ID, a.Name)
 	// An instance stays in its service account; only host tags, Split and
 	// Merge move it.
@@ -329,12 +338,11 @@ func ingestAccount(st *txState, h *Host, a *scan.Account, data []byte, digest st
 
 	switch {
 	case prev == nil:
+		// The first appearance is not stored as an event: AccountHistory
+		// derives it from the instance's first_seen.
 		res.AccountsNew++
 		res.CredentialsNew += len(a.Credentials)
-		if err := st.event(Event{Time: at, Account: saKey, Kind: EventAccountAppeared, Host: h.Hostname,
-			Detail: fmt.Sprintf("uid %d, %s, %d static credential(s)", a.UID, a.Kind, len(a.Credentials))}); err != nil {
-			return err
-		}
+		st.ev++
 		if err := tx.Put(tSAInst, join(saKey, h.ID, a.Name), nil); err != nil {
 			return err
 		}
@@ -380,10 +388,16 @@ func ingestAccount(st *txState, h *Host, a *scan.Account, data []byte, digest st
 			return err
 		}
 	}
+	switch {
+	case prev == nil:
+		return tx.Put(tInst, ikey, frameInst(saKey, p.meta[i], data))
+	case prev.GoneAt == nil && prev.Digest == digest && prev.Cert == cur.Cert:
+		return nil // unchanged: last_seen follows the host's last scan
+	}
 	return putInst(tx, ikey, cur)
 }
 
-func markGone(st *txState, h *Host, ir *instRecord, at time.Time, res *IngestResult) error {
+func markGone(st *txState, h *Host, ir *instRecord, at, prevScan time.Time, res *IngestResult) error {
 	tx := st.tx
 	ikey := join(h.ID, ir.Account)
 	saKey := ir.SA
@@ -400,6 +414,7 @@ func markGone(st *txState, h *Host, ir *instRecord, at time.Time, res *IngestRes
 	}
 	t := at
 	ir.GoneAt = &t
+	ir.LastSeen = prevScan
 	res.AccountsGone++
 	res.CredentialsGone += len(ir.Creds)
 	if err := st.event(Event{Time: at, Account: saKey, Kind: EventAccountGone, Host: h.Hostname}); err != nil {
@@ -458,6 +473,13 @@ func updateFPIndex(tx Tx, hostID, account, saKey string, prev, cur []credRef) er
 			if err := tx.Put(tFP, join(k, hostID, account), join(typ, fp, saKey)); err != nil {
 				return err
 			}
+			// A holder more only matters if it is the second one.
+			if sh, err := tx.Get(tFPShared, []byte(k)); err != nil || sh != nil {
+				if err != nil {
+					return err
+				}
+				continue
+			}
 			if err := syncShared(tx, k, fp); err != nil {
 				return err
 			}
@@ -492,6 +514,10 @@ func fpKey(fp string) string {
 // syncShared records fingerprint fp (index key k) in tFPShared exactly when
 // it has two or more holders.
 func syncShared(tx Tx, k, fp string) error {
+	cur, err := tx.Get(tFPShared, []byte(k))
+	if err != nil {
+		return err
+	}
 	n := 0
 	if err := tx.Scan(tFP, prefix(k), func(_, _ []byte) error {
 		n++
@@ -500,10 +526,6 @@ func syncShared(tx Tx, k, fp string) error {
 		}
 		return nil
 	}); err != nil && err != errStop {
-		return err
-	}
-	cur, err := tx.Get(tFPShared, []byte(k))
-	if err != nil {
 		return err
 	}
 	switch {

@@ -13,7 +13,7 @@ import (
 //	hosts      HOSTID                                         -> hostRecord JSON
 //	hostmid    machine-id                                     -> HOSTID
 //	hostname   hostname                                       -> HOSTID
-//	inst       HOSTID 0 ACCOUNT                               -> uvarint n, instRecord JSON (n bytes), scan.Account JSON
+//	inst       HOSTID 0 ACCOUNT                               -> service account key, instRecord JSON, scan.Account JSON (see frameInst)
 //	grouping   HOSTID 0 ACCOUNT                               -> group chosen by an operator (split)
 //	sa         NAME@GROUP                                     -> saRecord JSON (operator state + summary)
 //	sainst     NAME@GROUP 0 HOSTID 0 ACCOUNT                  -> ""

@@ -23,8 +23,10 @@ type hostRecord struct {
 type instRecord struct {
 	Account string `json:"account"`
 	// SA is the key of the service account the instance belongs to.
-	SA        string     `json:"sa"`
+	SA        string     `json:"-"`
 	FirstSeen time.Time  `json:"first_seen"`
+	// LastSeen is kept up to date only when the instance goes: while it is
+	// live, it was seen at the host's last scan.
 	LastSeen  time.Time  `json:"last_seen"`
 	GoneAt    *time.Time `json:"gone_at,omitempty"`
 	Digest    string     `json:"digest"`
@@ -260,19 +262,36 @@ func jsonUnmarshal(table string, key, b []byte, v any) error {
 	return nil
 }
 
-// Instance records are stored as uvarint(len(meta)) || meta JSON || scan
-// data JSON, so that readers needing only the state skip the data.
+// Instance records are stored as uvarint(len(sa)) || service account key
+// || uvarint(len(meta)) || meta JSON || scan data JSON, so that readers
+// needing only the state skip the data, and ingest can encode a new
+// instance's meta before it knows its service account.
 
 func decodeInst(k, b []byte, r *instRecord) error {
+	bad := fmt.Errorf("%s %q: corrupt record framing", tInst, k)
 	n, w := binary.Uvarint(b)
 	if w <= 0 || uint64(len(b)-w) < n {
-		return fmt.Errorf("%s %q: corrupt record framing", tInst, k)
+		return bad
+	}
+	sa := string(b[w : w+int(n)])
+	b = b[w+int(n):]
+	if n, w = binary.Uvarint(b); w <= 0 || uint64(len(b)-w) < n {
+		return bad
 	}
 	if err := json.Unmarshal(b[w:w+int(n)], r); err != nil {
 		return fmt.Errorf("%s %q: corrupt record: %w", tInst, k, err)
 	}
-	r.Data = b[w+int(n):]
+	r.SA, r.Data = sa, b[w+int(n):]
 	return nil
+}
+
+func frameInst(sa string, meta, data []byte) []byte {
+	b := make([]byte, 0, 2*binary.MaxVarintLen64+len(sa)+len(meta)+len(data))
+	b = binary.AppendUvarint(b, uint64(len(sa)))
+	b = append(b, sa...)
+	b = binary.AppendUvarint(b, uint64(len(meta)))
+	b = append(b, meta...)
+	return append(b, data...)
 }
 
 func getInst(tx Tx, k []byte, r *instRecord) (bool, error) {
@@ -288,10 +307,7 @@ func putInst(tx Tx, k []byte, r *instRecord) error {
 	if err != nil {
 		return fmt.Errorf("%s %q: %w", tInst, k, err)
 	}
-	b := make([]byte, 0, binary.MaxVarintLen64+len(meta)+len(r.Data))
-	b = binary.AppendUvarint(b, uint64(len(meta)))
-	b = append(append(b, meta...), r.Data...)
-	return tx.Put(tInst, k, b)
+	return tx.Put(tInst, k, frameInst(r.SA, meta, r.Data))
 }
 
 // saOf returns the service account key of instance k, or nil.
