@@ -23,16 +23,16 @@ type hostRecord struct {
 type instRecord struct {
 	Account string `json:"account"`
 	// SA is the key of the service account the instance belongs to.
-	SA        string     `json:"-"`
-	FirstSeen time.Time  `json:"first_seen"`
+	SA        string    `json:"-"`
+	FirstSeen time.Time `json:"first_seen"`
 	// LastSeen is kept up to date only when the instance goes: while it is
 	// live, it was seen at the host's last scan.
-	LastSeen  time.Time  `json:"last_seen"`
-	GoneAt    *time.Time `json:"gone_at,omitempty"`
-	Digest    string     `json:"digest"`
-	Facts     facts      `json:"facts"`
-	Creds     []credRef  `json:"creds,omitempty"`
-	Cert      *CertState `json:"cert,omitempty"`
+	LastSeen time.Time  `json:"last_seen"`
+	GoneAt   *time.Time `json:"gone_at,omitempty"`
+	Digest   string     `json:"digest"`
+	Facts    facts      `json:"facts"`
+	Creds    []credRef  `json:"creds,omitempty"`
+	Cert     *CertState `json:"cert,omitempty"`
 	// Data is the scan.Account JSON of the latest scan.
 	Data []byte `json:"-"`
 }
