@@ -29,6 +29,10 @@ const (
 	keyWarnings    = "warnings"
 )
 
+// maxSleep bounds every wait of the renewal loop, so that a suspended
+// host or a stepped clock delays a renewal by at most this much.
+const maxSleep = 5 * time.Minute
+
 // Run keeps every identity of cfg renewed until ctx is cancelled, then
 // returns nil. Each identity runs in its own goroutine; a value on force
 // (SIGHUP) makes every identity renew at once. The configuration is
@@ -42,23 +46,11 @@ func Run(ctx context.Context, cfg Config, force <-chan struct{}) error {
 	}
 	runners := make([]*runner, len(cfg.Identities))
 	for i, id := range cfg.Identities {
-		store, err := OpenDir(id.Dir, id.User, false)
+		r, err := newRunner(&cfg, id)
 		if err != nil {
-			return fmt.Errorf("identity %s: %w", id.Name, err)
+			return err
 		}
-		systemctl := cfg.Systemctl
-		if systemctl == "" {
-			systemctl = "systemctl"
-		}
-		runners[i] = &runner{
-			cfg:    &cfg,
-			id:     id,
-			store:  store,
-			log:    cfg.logger().With(slog.String(keyIdentity, id.Name)),
-			force:  make(chan struct{}, 1),
-			reload: make(chan struct{}, 1),
-			rel:    reloader{dir: id.Dir, identity: id.Name, systemctl: systemctl},
-		}
+		runners[i] = r
 	}
 	var wg sync.WaitGroup
 	for _, r := range runners {
@@ -89,6 +81,26 @@ func Run(ctx context.Context, cfg Config, force <-chan struct{}) error {
 	}
 }
 
+func newRunner(cfg *Config, id Identity) (*runner, error) {
+	store, err := OpenDir(id.Dir, id.User, false)
+	if err != nil {
+		return nil, fmt.Errorf("identity %s: %w", id.Name, err)
+	}
+	systemctl := cfg.Systemctl
+	if systemctl == "" {
+		systemctl = "systemctl"
+	}
+	return &runner{
+		cfg:    cfg,
+		id:     id,
+		store:  store,
+		log:    cfg.logger().With(slog.String(keyIdentity, id.Name)),
+		force:  make(chan struct{}, 1),
+		reload: make(chan struct{}, 1),
+		rel:    reloader{dir: id.Dir, identity: id.Name, systemctl: systemctl},
+	}, nil
+}
+
 // runner keeps one identity fresh. Only its own goroutines touch it.
 type runner struct {
 	cfg   *Config
@@ -104,6 +116,10 @@ type runner struct {
 	status  Status
 	attempt int    // failed attempts in a row
 	state   string // last steady-state problem logged, to log it once
+	// renewAt is when the certificate with serial plannedFor is due; it
+	// is drawn once per certificate so that waking early keeps the jitter.
+	renewAt    time.Time
+	plannedFor string
 }
 
 func (r *runner) loop(ctx context.Context) {
@@ -154,14 +170,17 @@ func (r *runner) once(ctx context.Context, forced bool) time.Duration {
 	}
 	r.state = ""
 	if !forced && r.attempt == 0 {
-		if d := next(leaf.NotBefore, leaf.NotAfter, now, r.cfg.rnd); d > 0 {
+		if r.plannedFor != Serial(leaf) { // first look, or enrolled anew
+			r.plan(leaf, next(leaf.NotBefore, leaf.NotAfter, now, r.cfg.rnd), now)
+		}
+		if d := r.renewAt.Sub(now); d > 0 {
 			r.updateStatus(func(st *Status) {
-				if st.Serial != Serial(leaf) { // first look, or enrolled anew
+				if st.Serial != Serial(leaf) {
 					*st = Status{}
 				}
-				st.Identity, st.Serial, st.NotAfter, st.NextRenewal = r.id.Name, Serial(leaf), leaf.NotAfter, now.Add(d)
+				st.Identity, st.Serial, st.NotAfter, st.NextRenewal = r.id.Name, Serial(leaf), leaf.NotAfter, r.renewAt
 			})
-			return d
+			return min(d, maxSleep)
 		}
 	}
 	fresh, err := r.renew(ctx, cred)
@@ -188,13 +207,13 @@ func (r *runner) once(ctx context.Context, forced bool) time.Duration {
 	}
 	r.attempt = 0
 	nl := fresh.Leaf()
-	d := nextAfterRenewal(nl.NotBefore, nl.NotAfter, now, r.cfg.rnd)
+	r.plan(nl, nextAfterRenewal(nl.NotBefore, nl.NotAfter, now, r.cfg.rnd), now)
 	r.log.Info("renewed",
 		slog.String(keySerial, Serial(nl)), slog.Time(keyNotAfter, nl.NotAfter),
-		slog.Time(keyNextRenewal, now.Add(d)))
+		slog.Time(keyNextRenewal, r.renewAt))
 	r.updateStatus(func(st *Status) {
 		*st = Status{
-			Identity: r.id.Name, Serial: Serial(nl), NotAfter: nl.NotAfter, NextRenewal: now.Add(d),
+			Identity: r.id.Name, Serial: Serial(nl), NotAfter: nl.NotAfter, NextRenewal: r.renewAt,
 			LastRenewal: now, LastAttempt: now, ReloadError: st.ReloadError,
 		}
 	})
@@ -204,7 +223,16 @@ func (r *runner) once(ctx context.Context, forced bool) time.Duration {
 		default: // a reload is pending already; it will see this certificate
 		}
 	}
-	return d
+	return min(r.renewAt.Sub(now), maxSleep)
+}
+
+// plan fixes when leaf is to be renewed: in d from now. The time is kept
+// as wall-clock time (no monotonic reading), so that the loop, waking at
+// least every maxSleep, notices it even when the host was suspended or its
+// clock was stepped, which a single long timer would not.
+func (r *runner) plan(leaf *x509.Certificate, d time.Duration, now time.Time) {
+	r.plannedFor = Serial(leaf)
+	r.renewAt = now.Add(d).Round(0)
 }
 
 // steadyProblem records a state that only an operator can end (missing or

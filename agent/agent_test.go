@@ -495,3 +495,40 @@ func TestRunReloadFailureDoesNotBlock(t *testing.T) {
 		return len(h.logs.Lines("reload action failed")) >= 2
 	})
 }
+
+// TestOnceFollowsWallClock: a day-long certificate is not waited for with
+// one long timer; the loop wakes at least every maxSleep and renews as soon
+// as the wall clock (here stepped forward, as after a suspend) says so.
+func TestOnceFollowsWallClock(t *testing.T) {
+	ca := agenttest.New(t, 24*time.Hour)
+	dir := enroll(t, ca, "billing")
+	first, _ := leafOf(t, dir)
+	clock := time.Now()
+	cfg := &Config{Now: func() time.Time { return clock }, rand: randMin, Logger: slog.New(slog.NewJSONHandler(&agenttest.LogBuffer{}, nil))}
+	r, err := newRunner(cfg, Identity{Name: "billing", Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if d := r.once(ctx, false); d != maxSleep {
+		t.Fatalf("first wait %v, want %v", d, maxSleep)
+	}
+	planned := readStatusFile(t, dir).NextRenewal
+	if want := clock.Add(16 * time.Hour); planned.Sub(want).Abs() > 2*time.Second {
+		t.Errorf("next renewal %v, want about %v", planned, want)
+	}
+	clock = clock.Add(maxSleep)
+	if d := r.once(ctx, false); d != maxSleep || !readStatusFile(t, dir).NextRenewal.Equal(planned) {
+		t.Fatalf("second wait %v; the plan moved", d)
+	}
+	if s, _ := leafOf(t, dir); s != first {
+		t.Fatal("renewed early")
+	}
+	clock = clock.Add(17 * time.Hour) // the host slept
+	if d := r.once(ctx, false); d <= 0 || d > maxSleep {
+		t.Fatalf("wait after renewal %v", d)
+	}
+	if s, _ := leafOf(t, dir); s == first {
+		t.Fatal("not renewed once the wall clock passed the renewal time")
+	}
+}
