@@ -2,7 +2,9 @@ package ca
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -106,5 +108,38 @@ func TestGroupDBClosed(t *testing.T) {
 	}
 	if err := g.StoreCertificate(chain[0]); err == nil || !strings.Contains(err.Error(), "closed") {
 		t.Errorf("store after shutdown: %v", err)
+	}
+}
+
+// Verify trusts a leaf recorded in the database without a signature check,
+// and falls back to the signature for one it has no record of.
+func TestVerifyWithoutRecordChecksSignature(t *testing.T) {
+	c := newCA(t, Options{})
+	foreign := newCA(t, Options{})
+	ctx := context.Background()
+	id := identity(t, c.TrustDomain(), "h", "x")
+	chain, err := c.Sign(ctx, catest.CSR(t, catest.Key(t, "EC", 0), "x"), id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.issuedHere(chain[0]) {
+		t.Fatal("issued certificate not found in the database")
+	}
+	if err := c.issued.DB.Del(certsTable, []byte(chain[0].SerialNumber.String())); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Verify(ctx, chain[0]); err != nil {
+		t.Errorf("own certificate without a record: %v", err)
+	}
+	// Same intermediate subject name (same trust domain), other key.
+	fc, err := foreign.Sign(ctx, catest.CSR(t, catest.Key(t, "EC", 0), "x"), id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(fc[0].RawIssuer, c.Intermediate().RawSubject) {
+		t.Fatal("test needs a foreign CA with the same intermediate name")
+	}
+	if err := c.Verify(ctx, fc[0]); !errors.Is(err, ErrUntrusted) {
+		t.Errorf("foreign certificate: %v", err)
 	}
 }
