@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -35,6 +36,10 @@ type Root struct {
 	dir string
 	// MaxFileBytes caps ReadFile; zero means DefaultMaxFileBytes.
 	MaxFileBytes int64
+	// dirs caches resolved directories (in-root path to resolved in-root
+	// path). A Root lives for one scan, so a link changed during the scan
+	// may be seen as it was when first resolved, as with any snapshot.
+	dirs sync.Map
 }
 
 // NewRoot returns a Root for the directory dir ("/" for the running host).
@@ -71,6 +76,40 @@ func (r *Root) Resolve(name string) (string, error) {
 }
 
 func (r *Root) resolve(name string, followLast bool) (string, error) {
+	clean := path.Clean("/" + name)
+	if clean == "/" {
+		return "/", nil
+	}
+	dir, base := path.Split(clean)
+	dir = path.Clean(dir)
+	rdir, ok := r.dirs.Load(dir)
+	if !ok {
+		d, err := r.resolveWalk(dir, true)
+		if err != nil {
+			return "", r.pathError("resolve", name, errors.Unwrap(err))
+		}
+		r.dirs.Store(dir, d)
+		rdir = d
+	}
+	next := path.Join(rdir.(string), base)
+	if !followLast {
+		return next, nil
+	}
+	fi, err := os.Lstat(r.host(next))
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return next, nil
+	case err != nil:
+		return "", r.pathError("resolve", name, err)
+	case fi.Mode()&fs.ModeSymlink == 0:
+		return next, nil
+	}
+	// The last element is a link: follow it the long way.
+	return r.resolveWalk(clean, true)
+}
+
+// resolveWalk resolves name one element at a time, following links.
+func (r *Root) resolveWalk(name string, followLast bool) (string, error) {
 	if !path.IsAbs(name) {
 		name = "/" + name
 	}
