@@ -21,7 +21,7 @@ import (
 //
 //	go test -run '^$' -bench Ingest10k -benchtime 1x ./inventory/
 func BenchmarkIngest10k(b *testing.B) {
-	const hosts, accounts, workers = 10000, 30, 256
+	const hosts, accounts, workers = 10000, 30, 512
 	reports := make([]*scan.Report, hosts)
 	for i := range reports {
 		reports[i] = storetest.Generate(i, accounts, t0)

@@ -447,7 +447,8 @@ func diffRefs(prev, cur []credRef) (added, removed []credRef) {
 
 // updateFPIndex moves the (host, account) holder entries from the
 // fingerprints in prev to those in cur, keeping tFPShared (fingerprints
-// with two or more holders) in step.
+// with two or more holders) in step. A fingerprint seen for the first time
+// costs one seek to count its holders and one to insert.
 func updateFPIndex(tx Tx, hostID, account, saKey string, prev, cur []credRef) error {
 	pf, cf := map[string]string{}, map[string]string{}
 	for _, c := range prev {
@@ -457,35 +458,62 @@ func updateFPIndex(tx Tx, hostID, account, saKey string, prev, cur []credRef) er
 		cf[c.FP] = c.Type
 	}
 	for fp := range pf {
-		if _, ok := cf[fp]; !ok {
-			k := fpKey(fp)
-			if err := tx.Delete(tFP, join(k, hostID, account)); err != nil {
-				return err
-			}
-			if err := syncShared(tx, k, fp); err != nil {
+		if _, ok := cf[fp]; ok {
+			continue
+		}
+		k := fpKey(fp)
+		if err := tx.Delete(tFP, join(k, hostID, account)); err != nil {
+			return err
+		}
+		n, err := countHolders(tx, k, 2)
+		if err != nil {
+			return err
+		}
+		if n < 2 {
+			if err := tx.Delete(tFPShared, []byte(k)); err != nil {
 				return err
 			}
 		}
 	}
 	for fp, typ := range cf {
-		if _, ok := pf[fp]; !ok {
-			k := fpKey(fp)
-			if err := tx.Put(tFP, join(k, hostID, account), join(typ, fp, saKey)); err != nil {
-				return err
-			}
-			// A holder more only matters if it is the second one.
-			if sh, err := tx.Get(tFPShared, []byte(k)); err != nil || sh != nil {
-				if err != nil {
-					return err
-				}
-				continue
-			}
-			if err := syncShared(tx, k, fp); err != nil {
+		if _, ok := pf[fp]; ok {
+			continue
+		}
+		k := fpKey(fp)
+		n, err := countHolders(tx, k, 1)
+		if err != nil {
+			return err
+		}
+		if err := tx.Put(tFP, join(k, hostID, account), join(typ, fp, saKey)); err != nil {
+			return err
+		}
+		if n == 0 { // the only holder: cannot be listed as shared
+			continue
+		}
+		if sh, err := tx.Get(tFPShared, []byte(k)); err != nil {
+			return err
+		} else if sh == nil {
+			if err := tx.Put(tFPShared, []byte(k), []byte(fp)); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// countHolders counts the index entries of fingerprint key k, up to limit.
+func countHolders(tx Tx, k string, limit int) (int, error) {
+	n := 0
+	err := tx.Scan(tFP, prefix(k), func(_, _ []byte) error {
+		if n++; n >= limit {
+			return errStop
+		}
+		return nil
+	})
+	if err != nil && err != errStop {
+		return 0, err
+	}
+	return n, nil
 }
 
 // rekeyFPIndex points an instance's fingerprint entries at a new service
@@ -509,32 +537,6 @@ func rekeyFPIndex(tx Tx, hostID, account, saKey string, refs []credRef) error {
 func fpKey(fp string) string {
 	s := sha256.Sum256([]byte(fp))
 	return hex.EncodeToString(s[:12])
-}
-
-// syncShared records fingerprint fp (index key k) in tFPShared exactly when
-// it has two or more holders.
-func syncShared(tx Tx, k, fp string) error {
-	cur, err := tx.Get(tFPShared, []byte(k))
-	if err != nil {
-		return err
-	}
-	n := 0
-	if err := tx.Scan(tFP, prefix(k), func(_, _ []byte) error {
-		n++
-		if n == 2 {
-			return errStop
-		}
-		return nil
-	}); err != nil && err != errStop {
-		return err
-	}
-	switch {
-	case n >= 2 && cur == nil:
-		return tx.Put(tFPShared, []byte(k), []byte(fp))
-	case n < 2 && cur != nil:
-		return tx.Delete(tFPShared, []byte(k))
-	}
-	return nil
 }
 
 // isShared reports whether fingerprint fp has several holders.
