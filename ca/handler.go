@@ -9,7 +9,7 @@ import (
 // Handler serves the CA's public, unauthenticated endpoints:
 //
 //	GET /roots.pem   the root certificate, PEM
-//	GET /1.0/roots   {"crts": [PEM]} as step-ca answers
+//	GET /1.0/roots   {"crts": [PEM]} as step-ca answers (also GET /roots)
 //	GET /crl         the CRL, DER (PEM with ?format=pem or Accept: application/x-pem-file)
 //	GET /1.0/crl     the same, as step-ca's path
 //	GET /health      {"status":"ok"}
@@ -19,9 +19,11 @@ func (c *CA) Handler() http.Handler {
 		w.Header().Set("Content-Type", "application/x-pem-file")
 		_, _ = w.Write(certPEM(c.root))
 	})
-	mux.HandleFunc("GET /1.0/roots", func(w http.ResponseWriter, _ *http.Request) {
+	roots := func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string][]string{"crts": {string(certPEM(c.root))}})
-	})
+	}
+	mux.HandleFunc("GET /1.0/roots", roots)
+	mux.HandleFunc("GET /roots", roots)
 	crl := func(w http.ResponseWriter, r *http.Request) {
 		get, ct := c.CRL, "application/pkix-crl"
 		if r.URL.Query().Get("format") == "pem" || r.Header.Get("Accept") == "application/x-pem-file" {

@@ -90,6 +90,8 @@ func newEnv(t testing.TB, quiet bool) *env {
 	mux := http.NewServeMux()
 	mux.Handle("POST /v1/enroll", iss.Handler())
 	mux.Handle("POST /1.0/", iss.Handler())
+	mux.Handle("POST /renew", iss.Handler())
+	mux.Handle("POST /rekey", iss.Handler())
 	mux.HandleFunc("POST /v1/scans", func(w http.ResponseWriter, r *http.Request) {
 		host, err := iss.AuthenticateHost(r)
 		if err != nil {

@@ -55,13 +55,18 @@ type ErrorResponse struct {
 //	POST /1.0/renew  mTLS              -> SignResponse (201)
 //	POST /1.0/rekey  mTLS + {"csr"}    -> SignResponse (201)
 //
+// POST /renew and /rekey are the same endpoints under the paths step
+// clients use (step-ca serves its API both at / and at /1.0).
+//
 // The listener must request (not verify) client certificates
 // (tls.RequestClientCert): the issuer verifies them against its own root.
 func (i *Issuer) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/enroll", i.serveEnroll)
-	mux.HandleFunc("POST /1.0/renew", i.serveRenew)
-	mux.HandleFunc("POST /1.0/rekey", i.serveRekey)
+	for _, prefix := range []string{"/1.0", ""} {
+		mux.HandleFunc("POST "+prefix+"/renew", i.serveRenew)
+		mux.HandleFunc("POST "+prefix+"/rekey", i.serveRekey)
+	}
 	return mux
 }
 

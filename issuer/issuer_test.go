@@ -81,6 +81,10 @@ func TestEnrollRenewRekeyRevoke(t *testing.T) {
 	if st, _ := e.inv.Identity(ctx, "web1", "billing-batch"); st.Cert.Serial != renewed[0].SerialNumber.String() {
 		t.Errorf("inventory not updated after renewal: %+v", st.Cert)
 	}
+	// The path step clients use.
+	if code, body := e.post(e.client(key, renewed, true), "/renew", nil); code != http.StatusCreated {
+		t.Errorf("POST /renew: %d %s", code, body)
+	}
 
 	// Rekey with the renewed cert.
 	newKey := catest.Key(t, "OKP", 0)
