@@ -13,17 +13,18 @@ import (
 //	GET /crl         the CRL, DER (PEM with ?format=pem or Accept: application/x-pem-file)
 //	GET /1.0/crl     the same, as step-ca's path
 //	GET /health      {"status":"ok"}
+//
+// [HandlerPatterns] lists the patterns, for a server that mounts this
+// handler on its own mux.
 func (c *CA) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /roots.pem", func(w http.ResponseWriter, _ *http.Request) {
+	rootsPEM := func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/x-pem-file")
 		_, _ = w.Write(certPEM(c.root))
-	})
+	}
 	roots := func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string][]string{"crts": {string(certPEM(c.root))}})
 	}
-	mux.HandleFunc("GET /1.0/roots", roots)
-	mux.HandleFunc("GET /roots", roots)
 	crl := func(w http.ResponseWriter, r *http.Request) {
 		get, ct := c.CRL, "application/pkix-crl"
 		if r.URL.Query().Get("format") == "pem" || r.Header.Get("Accept") == "application/x-pem-file" {
@@ -38,12 +39,22 @@ func (c *CA) Handler() http.Handler {
 		w.Header().Set("Content-Type", ct)
 		_, _ = w.Write(b)
 	}
-	mux.HandleFunc("GET /crl", crl)
-	mux.HandleFunc("GET /1.0/crl", crl)
-	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
+	health := func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
+	}
+	routes := map[string]http.HandlerFunc{
+		"GET /roots.pem": rootsPEM, "GET /1.0/roots": roots, "GET /roots": roots,
+		"GET /crl": crl, "GET /1.0/crl": crl, "GET /health": health,
+	}
+	for _, p := range HandlerPatterns() {
+		mux.HandleFunc(p, routes[p])
+	}
 	return mux
+}
+
+// HandlerPatterns are the http.ServeMux patterns [CA.Handler] serves.
+func HandlerPatterns() []string {
+	return []string{"GET /roots.pem", "GET /1.0/roots", "GET /roots", "GET /crl", "GET /1.0/crl", "GET /health"}
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -88,10 +88,13 @@ func newEnv(t testing.TB, quiet bool) *env {
 	e.owner("billing-batch", "payments-team")
 
 	mux := http.NewServeMux()
-	mux.Handle("POST /v1/enroll", iss.Handler())
-	mux.Handle("POST /1.0/", iss.Handler())
-	mux.Handle("POST /renew", iss.Handler())
-	mux.Handle("POST /rekey", iss.Handler())
+	// Mounted as the server does: each pattern on the server's own mux.
+	for _, p := range issuer.HandlerPatterns() {
+		mux.Handle(p, iss.Handler())
+	}
+	for _, p := range ca.HandlerPatterns() {
+		mux.Handle(p, e.ca.Handler())
+	}
 	mux.HandleFunc("POST /v1/scans", func(w http.ResponseWriter, r *http.Request) {
 		host, err := iss.AuthenticateHost(r)
 		if err != nil {
@@ -100,7 +103,6 @@ func newEnv(t testing.TB, quiet bool) *env {
 		}
 		fmt.Fprint(w, host)
 	})
-	mux.Handle("/", e.ca.Handler())
 	// The listener the server uses: ca.ServerTLSConfig (RequestClientCert).
 	cfg, err := e.ca.ServerTLSConfig([]string{"127.0.0.1"})
 	if err != nil {

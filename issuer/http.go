@@ -60,14 +60,25 @@ type ErrorResponse struct {
 //
 // The listener must request (not verify) client certificates
 // (tls.RequestClientCert): the issuer verifies them against its own root.
+//
+// [HandlerPatterns] lists the patterns, for a server that mounts this
+// handler on its own mux.
 func (i *Issuer) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/enroll", i.serveEnroll)
-	for _, prefix := range []string{"/1.0", ""} {
-		mux.HandleFunc("POST "+prefix+"/renew", i.serveRenew)
-		mux.HandleFunc("POST "+prefix+"/rekey", i.serveRekey)
+	routes := map[string]http.HandlerFunc{
+		"POST /v1/enroll": i.serveEnroll,
+		"POST /1.0/renew": i.serveRenew, "POST /renew": i.serveRenew,
+		"POST /1.0/rekey": i.serveRekey, "POST /rekey": i.serveRekey,
+	}
+	for _, p := range HandlerPatterns() {
+		mux.HandleFunc(p, routes[p])
 	}
 	return mux
+}
+
+// HandlerPatterns are the http.ServeMux patterns [Issuer.Handler] serves.
+func HandlerPatterns() []string {
+	return []string{"POST /v1/enroll", "POST /1.0/renew", "POST /renew", "POST /1.0/rekey", "POST /rekey"}
 }
 
 func (i *Issuer) serveEnroll(w http.ResponseWriter, r *http.Request) {
