@@ -425,6 +425,9 @@ func markGone(st *txState, h *Host, ir *instRecord, at, prevScan time.Time, res 
 
 // diffRefs returns the refs in cur but not prev, and in prev but not cur.
 func diffRefs(prev, cur []credRef) (added, removed []credRef) {
+	if len(prev) == 0 {
+		return cur, nil
+	}
 	key := func(c credRef) string { return c.FP + "\x00" + c.Loc }
 	p := map[string]bool{}
 	for _, c := range prev {
@@ -450,7 +453,10 @@ func diffRefs(prev, cur []credRef) (added, removed []credRef) {
 // with two or more holders) in step. A fingerprint seen for the first time
 // costs one seek to count its holders and one to insert.
 func updateFPIndex(tx Tx, hostID, account, saKey string, prev, cur []credRef) error {
-	pf, cf := map[string]string{}, map[string]string{}
+	if len(prev) == 0 && len(cur) == 0 {
+		return nil
+	}
+	pf, cf := make(map[string]string, len(prev)), make(map[string]string, len(cur))
 	for _, c := range prev {
 		pf[c.FP] = c.Type
 	}

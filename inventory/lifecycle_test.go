@@ -106,6 +106,21 @@ func TestExceptionLifecycleAndReport(t *testing.T) {
 	if got := tier4(clk.Now()); got.Covered != 0 || got.ExpiredExceptions != 1 {
 		t.Errorf("expired: tier 4 = %+v", got)
 	}
+	// Renewing (a new exception) ends the violation; the new one covers.
+	renewal, err := inv.AddException(ctx, inventory.Exception{Account: "app", Reason: "legacy, renewed", Owner: "team", Expires: clk.Now().AddDate(0, 0, 10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status(inventory.StatusException)
+	if got := tier4(clk.Now()); got.Covered != 1 || got.ExpiredExceptions != 0 {
+		t.Errorf("renewed: tier 4 = %+v", got)
+	}
+	if err := inv.CloseException(ctx, renewal.ID, "withdrawn"); err != nil {
+		t.Fatal(err)
+	}
+	if got := tier4(clk.Now()); got.ExpiredExceptions != 1 {
+		t.Errorf("renewal withdrawn: tier 4 = %+v", got)
+	}
 	if n, err := inv.Sweep(ctx); err != nil || n != 1 {
 		t.Errorf("sweep: %d events, %v", n, err)
 	}
@@ -156,7 +171,7 @@ func TestExceptionLifecycleAndReport(t *testing.T) {
 	}
 	status(inventory.StatusNone)
 	h, _ := inv.AccountHistory(ctx, "app")
-	want := "account appeared,exception added,exception expired,exception closed,certificate issued,status changed,credential gone,certificate revoked"
+	want := "account appeared,exception added,exception expired,exception added,exception closed,exception closed,certificate issued,status changed,credential gone,certificate revoked"
 	if kindsText(h) != want {
 		t.Errorf("history\n got %s\nwant %s", kindsText(h), want)
 	}

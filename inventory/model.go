@@ -266,7 +266,8 @@ func (e Exception) Valid(now time.Time) bool {
 }
 
 // Expired reports whether the exception ran out without being closed:
-// such an exception is a violation until renewed or closed.
+// such an exception is a violation until closed, or renewed by a newer
+// valid exception covering the same credential type.
 func (e Exception) Expired(now time.Time) bool {
 	return e.Closed == nil && !now.Before(e.Expires)
 }

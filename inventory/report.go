@@ -115,6 +115,8 @@ func (inv *Inventory) Report(ctx context.Context, now time.Time) (*Report, error
 			t, ok := tierOfKey[key]
 			for _, e := range excs {
 				switch {
+				case e.Expired(now) && renewed(e, excs, now):
+					// A newer valid exception took over: not a violation.
 				case e.Expired(now):
 					rep.ExpiredExceptions = append(rep.ExpiredExceptions, e)
 					if ok {
@@ -203,4 +205,15 @@ func sharedCredentials(tx Tx) ([]SharedCredential, error) {
 	})
 	sort.SliceStable(out, func(i, j int) bool { return out[i].HolderCount > out[j].HolderCount })
 	return out, err
+}
+
+// renewed reports whether a valid exception on the same account covers
+// what expired exception e covered.
+func renewed(e Exception, all []Exception, now time.Time) bool {
+	for _, o := range all {
+		if o.ID != e.ID && o.Valid(now) && (o.Credential == "" || o.Credential == e.Credential) {
+			return true
+		}
+	}
+	return false
 }
