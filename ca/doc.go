@@ -11,8 +11,12 @@
 // renewal, because the authority's RenewContext does not verify the chain or
 // the expiry of a certificate that carries no provisioner extension.
 // [CA.Handler] serves the public endpoints (/roots.pem, /1.0/roots, /crl,
-// /health) and [CA.ServerCertificate] gives the HTTPS listener its
-// certificate.
+// /health; [HandlerPatterns] lists them), and [CA.ServerTLSConfig] (or
+// [CA.ServerCertificate]) gives the HTTPS listener its certificate, issued
+// by the intermediate and renewed while the server runs.
+//
+// Tests of other packages get a real CA in a temporary directory from
+// package ca/catest.
 //
 // # Data directory
 //
