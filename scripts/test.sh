@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs roster's whole test suite the way CI does: installs the tools the tests
-# drive for real (OpenSSL, OpenSSH's ssh-keygen, PostgreSQL server binaries),
+# drive for real (OpenSSL, OpenSSH's ssh-keygen, PostgreSQL server binaries,
+# systemd-analyze for the unit files),
 # then vet, race-enabled tests of every package, and a build of both binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,7 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v ssh-keygen >/dev/null || need+=(openssh-client)
 command -v psql >/dev/null || need+=(postgresql-client)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v systemd-analyze >/dev/null || need+=(systemd)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "installing ${need[*]}"
 	if [ "$(id -u)" = 0 ]; then
