@@ -35,11 +35,11 @@ func (a *api) routes() http.Handler {
 
 	// Public CA endpoints and the issuer's token- and mTLS-authenticated ones.
 	caH := a.ca.Handler()
-	for _, p := range []string{"GET /roots.pem", "GET /1.0/roots", "GET /crl", "GET /health"} {
+	for _, p := range ca.HandlerPatterns() {
 		mux.Handle(p, caH)
 	}
 	issH := a.iss.Handler()
-	for _, p := range []string{"POST /v1/enroll", "POST /1.0/renew", "POST /1.0/rekey"} {
+	for _, p := range issuer.HandlerPatterns() {
 		mux.Handle(p, issH)
 	}
 
