@@ -65,7 +65,7 @@ func checkInvariants(tx Tx) error {
 			for _, c := range ir.Creds {
 				if !seen[c.FP] {
 					seen[c.FP] = true
-					fps[string(join(fpKey(c.FP), p[0], p[1]))] = string(join(c.Type, c.FP, ir.SA))
+					fps[string(join(fpKey(c.FP), p[0], p[1]))] = string(join(c.Type, ir.SA))
 					fpn[c.FP]++
 				}
 			}

@@ -490,7 +490,7 @@ func updateFPIndex(tx Tx, hostID, account, saKey string, prev, cur []credRef) er
 		if err != nil {
 			return err
 		}
-		if err := tx.Put(tFP, join(k, hostID, account), join(typ, fp, saKey)); err != nil {
+		if err := tx.Put(tFP, join(k, hostID, account), join(typ, saKey)); err != nil {
 			return err
 		}
 		if n == 0 { // the only holder: cannot be listed as shared
@@ -531,7 +531,7 @@ func rekeyFPIndex(tx Tx, hostID, account, saKey string, refs []credRef) error {
 			continue
 		}
 		seen[c.FP] = true
-		if err := tx.Put(tFP, join(fpKey(c.FP), hostID, account), join(c.Type, c.FP, saKey)); err != nil {
+		if err := tx.Put(tFP, join(fpKey(c.FP), hostID, account), join(c.Type, saKey)); err != nil {
 			return err
 		}
 	}

@@ -18,7 +18,7 @@ import (
 //	sa         NAME@GROUP                                     -> saRecord JSON (operator state + summary)
 //	sainst     NAME@GROUP 0 HOSTID 0 ACCOUNT                  -> ""
 //	history    NAME@GROUP 0 SEQ(8)                            -> Event JSON
-//	fp         FPKEY 0 HOSTID 0 ACCOUNT                       -> credential type 0 fingerprint 0 service account key
+//	fp         FPKEY 0 HOSTID 0 ACCOUNT                       -> credential type 0 service account key
 //	fpshared   FPKEY                                          -> fingerprint (only those with 2+ holders)
 //	certidx    HOSTID 0 ACCOUNT                               -> CertState JSON (live, unrevoked certificates)
 //	serial     SERIAL                                         -> HOSTID 0 ACCOUNT

@@ -173,12 +173,12 @@ func sharedCredentials(tx Tx) ([]SharedCredential, error) {
 				return fmt.Errorf("fp %q: corrupt key", k)
 			}
 			vp := splitParts(v)
-			if len(vp) != 3 {
+			if len(vp) != 2 {
 				return fmt.Errorf("fp %q: corrupt value", k)
 			}
 			sc.Type = vp[0]
 			sc.HolderCount++
-			accts[vp[2]] = true
+			accts[vp[1]] = true
 			if len(sc.Holders) < maxHolders {
 				name, ok := hostNames[p[1]]
 				if !ok {
