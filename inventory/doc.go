@@ -64,4 +64,11 @@
 // date, so their cost grows with the number of service accounts, not with
 // the number of instances. [Inventory.Check] recomputes those summaries
 // and indexes from the instances and compares.
+//
+// # Time
+//
+// Statuses that depend on time (an exception past its expiry, a
+// certificate past its not_after) are computed at read time, so reports
+// are right without any background job. [Inventory.Sweep] only records
+// those moments as history events; the server calls it periodically.
 package inventory

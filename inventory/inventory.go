@@ -68,6 +68,9 @@ func Open(ctx context.Context, path string, opts Options) (*Inventory, error) {
 		if errors.Is(err, boltstore.ErrNotBolt) {
 			return nil, fmt.Errorf("%w: %w", ErrNotInventory, err)
 		}
+		if errors.Is(err, boltstore.ErrLocked) {
+			return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
+		}
 		return nil, fmt.Errorf("open inventory: %w", err)
 	}
 	if !fresh {

@@ -132,6 +132,9 @@ var (
 	ErrSchemaTooNew    = errors.New("inventory schema is newer than this program")
 	ErrAuditTampered   = errors.New("audit log does not verify")
 	ErrClosed          = errors.New("inventory is closed")
+	// ErrLocked: another process (another roster server on the same data
+	// directory) holds the inventory file.
+	ErrLocked = errors.New("inventory is in use by another process")
 )
 
 // InvalidError is a refused operator request: what was wrong and what to do.

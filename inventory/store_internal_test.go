@@ -57,7 +57,7 @@ func TestOpenRefusesForeignFiles(t *testing.T) {
 	inv, path := openTemp(t)
 	_ = inv
 	_, err = Open(bg, path, Options{LockTimeout: 50 * time.Millisecond})
-	if !errors.Is(err, boltstore.ErrLocked) {
+	if !errors.Is(err, ErrLocked) {
 		t.Errorf("second open: %v, want locked", err)
 	}
 }
