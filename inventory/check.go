@@ -33,6 +33,7 @@ func checkInvariants(tx Tx) error {
 	fps := map[string]string{}
 	fpn := map[string]uint64{}
 	links := map[string]bool{}
+	certs := map[string]string{} // instance key -> serial of its live, unrevoked certificate
 	if err := tx.Scan(tInst, nil, func(k, b []byte) error {
 		var ir instRecord
 		if err := decodeInst(k, b, &ir); err != nil {
@@ -59,6 +60,9 @@ func checkInvariants(tx Tx) error {
 			sums[string(sa)] = s
 		}
 		s.add(contribOf(&ir, h), +1)
+		if ir.GoneAt == nil && ir.Cert != nil && ir.Cert.RevokedAt == nil {
+			certs[string(k)] = ir.Cert.Serial
+		}
 		if ir.GoneAt == nil {
 			live[p[0]]++
 			seen := map[string]bool{}
@@ -134,6 +138,22 @@ func checkInvariants(tx Tx) error {
 		if n >= 2 {
 			bad("fingerprint %s: %d holders but not listed as shared", fp, n)
 		}
+	}
+	if err := tx.Scan(tCertIdx, nil, func(k, v []byte) error {
+		var c CertState
+		if err := jsonUnmarshal(tCertIdx, k, v, &c); err != nil {
+			return err
+		}
+		if certs[string(k)] != c.Serial {
+			bad("certificate index %q: serial %s, instance holds %q", k, c.Serial, certs[string(k)])
+		}
+		delete(certs, string(k))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for k, serial := range certs {
+		bad("certificate index lacks %q (serial %s)", k, serial)
 	}
 	for id, h := range hosts {
 		if h.Accounts != live[id] {

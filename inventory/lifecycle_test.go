@@ -165,13 +165,16 @@ func TestExceptionLifecycleAndReport(t *testing.T) {
 	if got := tier4(clk.Now()); got.Lapsed != 1 || got.ShortLived != 0 {
 		t.Errorf("lapsed: tier 4 = %+v", got)
 	}
+	if n, err := inv.Sweep(ctx); err != nil || n != 1 {
+		t.Errorf("sweep after lapse: %d events, %v", n, err)
+	}
 	// Revocation ends it; history tells the story.
 	if err := inv.RecordRevoked(ctx, "02cd", "key compromise"); err != nil {
 		t.Fatal(err)
 	}
 	status(inventory.StatusNone)
 	h, _ := inv.AccountHistory(ctx, "app")
-	want := "account appeared,exception added,exception expired,exception added,exception closed,exception closed,certificate issued,status changed,credential gone,certificate revoked"
+	want := "account appeared,exception added,exception expired,exception added,exception closed,exception closed,certificate issued,status changed,credential gone,status changed,certificate revoked"
 	if kindsText(h) != want {
 		t.Errorf("history\n got %s\nwant %s", kindsText(h), want)
 	}
