@@ -58,7 +58,8 @@ func (inv *Inventory) ListAccounts(ctx context.Context, f Filter) ([]AccountSumm
 			}
 			s := v.summarize(r)
 			switch {
-			case f.Tier != 0 && s.Tier != f.Tier,
+			case s.Human && !f.Humans,
+				f.Tier != 0 && s.Tier != f.Tier,
 				f.NoOwner && s.Owner != nil,
 				f.Static && s.Static == 0,
 				f.Env != "" && s.Env != f.Env,

@@ -129,6 +129,7 @@ func (v *view) summarize(r *saRecord) AccountSummary {
 		Privileged:       r.Sum.Priv > 0,
 		SharedAcrossEnvs: v.sharedAcrossEnvs(r),
 		Retired:          r.Retired,
+		Human:            r.Sum.Live > 0 && r.Sum.Human == r.Sum.Live,
 		Tags:             r.Tags,
 		FirstSeen:        r.FirstSeen,
 		LastSeen:         r.LastSeen,

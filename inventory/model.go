@@ -183,13 +183,16 @@ type AccountSummary struct {
 	Strength     Strength `json:"strength"`
 	Status       Status   `json:"status"`
 	// Static counts live static credentials over all instances.
-	Static           int       `json:"static_credentials"`
-	Privileged       bool      `json:"privileged"`
-	SharedAcrossEnvs bool      `json:"shared_across_envs"`
-	Retired          bool      `json:"retired"`
-	Tags             []string  `json:"tags,omitempty"`
-	FirstSeen        time.Time `json:"first_seen"`
-	LastSeen         time.Time `json:"last_seen"`
+	Static           int  `json:"static_credentials"`
+	Privileged       bool `json:"privileged"`
+	SharedAcrossEnvs bool `json:"shared_across_envs"`
+	Retired          bool `json:"retired"`
+	// Human is true when every live instance is a person's account (scan
+	// kind "human"): listed only on request, and counted apart in reports.
+	Human     bool      `json:"human,omitempty"`
+	Tags      []string  `json:"tags,omitempty"`
+	FirstSeen time.Time `json:"first_seen"`
+	LastSeen  time.Time `json:"last_seen"`
 }
 
 // Account is a service account with its instances and exceptions.
@@ -211,6 +214,8 @@ type Filter struct {
 	Env     string // only this environment / group
 	// Retired includes retired accounts (excluded by default).
 	Retired bool
+	// Humans includes people's accounts (excluded by default).
+	Humans bool
 }
 
 // Event kinds in an account's history.

@@ -45,6 +45,7 @@ type facts struct {
 	ListenWhy string         `json:"listen_why,omitempty"`
 	SSHKeys   int            `json:"ssh_keys,omitempty"`
 	Creds     map[string]int `json:"creds,omitempty"` // static credentials by type
+	Human     bool           `json:"human,omitempty"` // scan kind "human"
 }
 
 type credRef struct {
@@ -55,7 +56,7 @@ type credRef struct {
 
 // contrib is one live instance's share of its service account's summary.
 type contrib struct {
-	Live, Priv, Listen, SSHExt, Crit, Cert, Managed, LongCert int
+	Live, Priv, Listen, SSHExt, Crit, Cert, Managed, LongCert, Human int
 	PrivWhy, ListenWhy                                        string
 	Creds                                                     map[string]int
 }
@@ -73,6 +74,7 @@ type summary struct {
 	Cert      int            `json:"cert,omitempty"`
 	Managed   int            `json:"managed,omitempty"`
 	LongCert  int            `json:"long_cert,omitempty"`
+	Human     int            `json:"human,omitempty"` // live instances the scanner classed as a person's account
 	Creds     map[string]int `json:"creds,omitempty"`
 }
 
@@ -98,7 +100,7 @@ type tokenRecord struct {
 
 // factsOf extracts the facts of one scanned account.
 func factsOf(a *scan.Account) (facts, []credRef) {
-	var f facts
+	f := facts{Human: a.Kind == scan.KindHuman}
 	if a.Privileged {
 		f.Priv = true
 		f.PrivWhy = "privileged"
@@ -143,6 +145,9 @@ func contribOf(r *instRecord, h *Host) contrib {
 		return contrib{}
 	}
 	c := contrib{Live: 1, Creds: r.Facts.Creds}
+	if r.Facts.Human {
+		c.Human = 1
+	}
 	if r.Facts.Priv {
 		c.Priv, c.PrivWhy = 1, h.Hostname+": "+r.Facts.PrivWhy
 	}
@@ -177,6 +182,7 @@ func (s *summary) add(c contrib, sign int) {
 	s.Cert += sign * c.Cert
 	s.Managed += sign * c.Managed
 	s.LongCert += sign * c.LongCert
+	s.Human += sign * c.Human
 	if sign > 0 {
 		if c.PrivWhy != "" && s.PrivWhy == "" {
 			s.PrivWhy = c.PrivWhy

@@ -25,6 +25,9 @@ type Report struct {
 	ExpiringExceptions []Exception `json:"expiring_exceptions"`
 	// Retired counts retired service accounts (not in the tiers).
 	Retired int `json:"retired"`
+	// Humans counts people's accounts (not in the tiers: roster is about
+	// machine identities).
+	Humans int `json:"human_accounts"`
 	// Instances counts live account instances over all tiers.
 	Instances int `json:"instances"`
 }
@@ -83,6 +86,10 @@ func (inv *Inventory) Report(ctx context.Context, now time.Time) (*Report, error
 				continue
 			}
 			s := v.summarize(r)
+			if s.Human {
+				rep.Humans++
+				continue
+			}
 			tierOfKey[r.Key] = s.Tier
 			rep.Instances += s.Instances
 			ts := &rep.Tiers[s.Tier-1]
