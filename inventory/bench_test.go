@@ -14,7 +14,7 @@ import (
 )
 
 // BenchmarkIngest10k ingests 10,000 generated reports of 30 accounts each
-// (distinct hosts over four environments, 300,000 instances) from 64
+// (distinct hosts over four environments, 300,000 instances) from 512
 // concurrent submitters, so group commit batches them, and then builds the
 // full report. It reports reports/s, the report's time and the file size.
 // Targets on a 2-core machine: >= 1,000 reports/s, report < 1 s.

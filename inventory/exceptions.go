@@ -20,10 +20,10 @@ func (inv *Inventory) AddException(ctx context.Context, e Exception) (Exception,
 	name := e.Account
 	switch {
 	case strings.TrimSpace(e.Owner) == "":
-		return Exception{}, &InvalidError{Field: "owner", Reason: fmt.Sprintf("exception for %s needs an owner: an exception without an owner becomes permanent", name),
+		return Exception{}, &InvalidError{Field: "owner", Reason: fmt.Sprintf("exception for %s needs --owner: an exception without an owner becomes permanent", name),
 			HintText: "add --owner PERSON_OR_TEAM"}
 	case e.Expires.IsZero():
-		return Exception{}, &InvalidError{Field: "expires", Reason: fmt.Sprintf("exception for %s needs an expiry date: an exception without an end is a permanent hole", name),
+		return Exception{}, &InvalidError{Field: "expires", Reason: fmt.Sprintf("exception for %s needs --expires: an exception without an end date never ends", name),
 			HintText: fmt.Sprintf("add --expires DATE, at most %d days ahead", inv.opts.MaxExceptionDays)}
 	case !e.Expires.After(now):
 		return Exception{}, &InvalidError{Field: "expires", Reason: fmt.Sprintf("exception for %s expires %s, which is not in the future", name, e.Expires.Format(time.DateOnly))}
@@ -31,7 +31,7 @@ func (inv *Inventory) AddException(ctx context.Context, e Exception) (Exception,
 		return Exception{}, &InvalidError{Field: "expires", Reason: fmt.Sprintf("exception for %s expires %s, more than %d days ahead", name, e.Expires.Format(time.DateOnly), inv.opts.MaxExceptionDays),
 			HintText: "choose an earlier date and renew the exception when it runs out"}
 	case strings.TrimSpace(e.Reason) == "":
-		return Exception{}, &InvalidError{Field: "reason", Reason: fmt.Sprintf("exception for %s needs a reason", name), HintText: "add --reason TEXT"}
+		return Exception{}, &InvalidError{Field: "reason", Reason: fmt.Sprintf("exception for %s needs --reason: say why the static credential must stay for now", name), HintText: "add --reason TEXT"}
 	case e.Credential != "" && !scanCredType(e.Credential):
 		return Exception{}, &InvalidError{Field: "credential", Reason: fmt.Sprintf("unknown credential type %q", e.Credential)}
 	}

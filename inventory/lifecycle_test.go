@@ -28,10 +28,10 @@ func TestAddExceptionRefusals(t *testing.T) {
 		says  string
 	}{
 		{"no owner", func(e *inventory.Exception) { e.Owner = "" }, "owner", "an exception without an owner becomes permanent"},
-		{"no expiry", func(e *inventory.Exception) { e.Expires = time.Time{} }, "expires", "needs an expiry"},
+		{"no expiry", func(e *inventory.Exception) { e.Expires = time.Time{} }, "expires", "needs --expires"},
 		{"in the past", func(e *inventory.Exception) { e.Expires = t0.Add(-time.Hour) }, "expires", "not in the future"},
 		{"too far ahead", func(e *inventory.Exception) { e.Expires = t0.AddDate(0, 0, 181) }, "expires", "more than 180 days"},
-		{"no reason", func(e *inventory.Exception) { e.Reason = " " }, "reason", "needs a reason"},
+		{"no reason", func(e *inventory.Exception) { e.Reason = " " }, "reason", "needs --reason"},
 		{"unknown credential type", func(e *inventory.Exception) { e.Credential = "magic" }, "credential", "unknown credential type"},
 	} {
 		e := ok
