@@ -40,13 +40,20 @@ func (inv *Inventory) batchUpdate(ctx context.Context, fn func(Tx) error) error 
 		return err
 	}
 	r := &batchReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	// The read lock keeps Close from stopping the loop between the closed
+	// check and the send, so every queued request is run.
+	inv.sendMu.RLock()
+	if inv.closed.Load() {
+		inv.sendMu.RUnlock()
+		return ErrClosed
+	}
 	select {
 	case inv.reqs <- r:
-	case <-inv.stop:
-		return ErrClosed
 	case <-ctx.Done():
+		inv.sendMu.RUnlock()
 		return ctx.Err()
 	}
+	inv.sendMu.RUnlock()
 	return <-r.done
 }
 
@@ -85,17 +92,21 @@ func (inv *Inventory) commitLoop() {
 var errRequestFailed = errors.New("request failed")
 
 func (inv *Inventory) runBatch(batch []*batchReq) {
-	pending := batch
+	// Callers that gave up while queued are answered, not run.
+	pending := batch[:0:0]
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.done <- err
+		} else {
+			pending = append(pending, r)
+		}
+	}
 	for len(pending) > 0 {
 		failed, ferr := -1, error(nil)
 		err := inv.store.Update(context.Background(), func(tx Tx) error {
 			btx := &batchTx{Tx: tx, sas: map[string]*saRecord{}}
 			for i, r := range pending {
-				err := r.ctx.Err()
-				if err == nil {
-					err = r.fn(btx)
-				}
-				if err != nil {
+				if err := r.fn(btx); err != nil {
 					failed, ferr = i, err
 					return errRequestFailed
 				}

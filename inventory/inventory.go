@@ -54,6 +54,7 @@ type Inventory struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	closed    atomic.Bool
+	sendMu    sync.RWMutex // held for reading while queueing a request
 }
 
 // Open opens the inventory in the bbolt file at path, creating it if it does
@@ -111,7 +112,9 @@ func New(ctx context.Context, s Store, opts Options) (*Inventory, error) {
 func (inv *Inventory) Close() error {
 	var err error
 	inv.closeOnce.Do(func() {
+		inv.sendMu.Lock()
 		inv.closed.Store(true)
+		inv.sendMu.Unlock()
 		close(inv.stop)
 		inv.wg.Wait()
 		err = inv.store.Close()

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -265,5 +266,33 @@ func TestAuditListAndExport(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	if len(lines) != 3 || !strings.Contains(lines[0], `"actor":"test"`) || !strings.Contains(lines[1], `"prev_hash":"`+all[0].Hash) {
 		t.Errorf("jsonl:\n%s", buf.String())
+	}
+}
+
+// TestCloseDuringIngest closes the inventory while requests are queued:
+// every call returns, either committed or with ErrClosed.
+func TestCloseDuringIngest(t *testing.T) {
+	inv, _ := openTemp(t)
+	var wg sync.WaitGroup
+	var done, closed atomic.Int32
+	for i := 0; i < 200; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := inv.batchUpdate(bg, func(tx Tx) error { return tx.Put("t", []byte(fmt.Sprint(i)), []byte("v")) })
+			switch {
+			case err == nil:
+				done.Add(1)
+			case errors.Is(err, ErrClosed):
+				closed.Add(1)
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	inv.Close()
+	wg.Wait()
+	if done.Load()+closed.Load() != 200 {
+		t.Errorf("%d committed + %d refused != 200", done.Load(), closed.Load())
 	}
 }
