@@ -57,8 +57,8 @@ type credRef struct {
 // contrib is one live instance's share of its service account's summary.
 type contrib struct {
 	Live, Priv, Listen, SSHExt, Crit, Cert, Managed, LongCert, Human int
-	PrivWhy, ListenWhy                                        string
-	Creds                                                     map[string]int
+	PrivWhy, ListenWhy                                               string
+	Creds                                                            map[string]int
 }
 
 // summary is the running total of contribs of a service account's live
