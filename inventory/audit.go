@@ -86,7 +86,7 @@ func (inv *Inventory) AppendAudit(ctx context.Context, e AuditEvent) error {
 	if e.Outcome == "" {
 		e.Outcome = OutcomeOK
 	}
-	if err := inv.store.Update(ctx, func(tx Tx) error { return appendAuditTx(tx, e) }); err != nil {
+	if err := inv.batchUpdate(ctx, func(tx Tx) error { return appendAuditTx(tx, e) }); err != nil {
 		return fmt.Errorf("append audit %s: %w", e.Action, err)
 	}
 	return nil

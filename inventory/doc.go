@@ -49,8 +49,9 @@
 // power loss (on disks that honour fsync), and one that did not return
 // left nothing behind: there is no half-written host.
 //
-// Concurrent Ingest calls are group-committed: one transaction carries many
-// reports, each applied all-or-nothing inside it (a report that fails is
+// Concurrent Ingest calls (and RecordIssued, RecordRevoked,
+// RedeemEnrollToken and AppendAudit, the issuer's hot path) are
+// group-committed: one transaction carries many reports, each applied all-or-nothing inside it (a report that fails is
 // left out, the others commit), and each call returns only after that
 // transaction is on disk. A crash loses at most the batch in flight, none
 // of whose callers had been answered.

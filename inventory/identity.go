@@ -60,28 +60,33 @@ func (inv *Inventory) CreateEnrollToken(ctx context.Context, t EnrollToken) erro
 // The caller audits the outcome (it knows the requester).
 func (inv *Inventory) RedeemEnrollToken(ctx context.Context, hash []byte, now time.Time) (EnrollToken, error) {
 	var t EnrollToken
-	err := inv.store.Update(ctx, func(tx Tx) error {
+	var refused error // a refusal writes nothing, so it need not roll the batch back
+	err := inv.batchUpdate(ctx, func(tx Tx) error {
+		t, refused = EnrollToken{}, nil
 		ok, err := getJSON(tx, tEnroll, hash, &t)
 		if err != nil {
 			return err
 		}
 		switch {
 		case !ok:
-			return ErrEnrollUnknown
+			refused = ErrEnrollUnknown
 		case t.UsedAt != nil:
-			return ErrEnrollUsed
+			refused = ErrEnrollUsed
 		case !now.Before(t.ExpiresAt):
-			return ErrEnrollExpired
+			refused = ErrEnrollExpired
+		}
+		if refused != nil {
+			return nil
 		}
 		u := now.UTC()
 		t.UsedAt = &u
 		return putJSON(tx, tEnroll, hash, t)
 	})
 	if err != nil {
-		if errors.Is(err, ErrEnrollUnknown) || errors.Is(err, ErrEnrollUsed) || errors.Is(err, ErrEnrollExpired) {
-			return EnrollToken{}, err
-		}
 		return EnrollToken{}, fmt.Errorf("redeem enrollment token: %w", err)
+	}
+	if refused != nil {
+		return EnrollToken{}, refused
 	}
 	return t, nil
 }
@@ -134,6 +139,10 @@ func (inv *Inventory) Identity(ctx context.Context, host, account string) (Ident
 	return s, nil
 }
 
+// RecordIssued, RecordRevoked, RedeemEnrollToken and AppendAudit are
+// group-committed like Ingest: concurrent calls (renewals from many agents)
+// share a transaction and its fsyncs, and each returns once durable.
+
 // RecordIssued records a certificate issued (renewal false) or renewed for
 // (host, account), account "" for the host identity. It makes the serial
 // the identity's current certificate, sets the migration status to
@@ -151,7 +160,7 @@ func (inv *Inventory) RecordIssued(ctx context.Context, host, account, serial st
 	if renewal {
 		action = "cert.renew"
 	}
-	err := inv.store.Update(ctx, func(tx Tx) error {
+	err := inv.batchUpdate(ctx, func(tx Tx) error {
 		h, err := findHost(tx, host)
 		if err != nil {
 			return err
@@ -223,7 +232,7 @@ func (inv *Inventory) RecordIssued(ctx context.Context, host, account, serial st
 // enrolled. Unknown serials are an error wrapping ErrNotFound.
 func (inv *Inventory) RecordRevoked(ctx context.Context, serial, reason string) error {
 	actor, now := ActorFrom(ctx), inv.now()
-	err := inv.store.Update(ctx, func(tx Tx) error {
+	err := inv.batchUpdate(ctx, func(tx Tx) error {
 		ref, err := tx.Get(tSerial, []byte(serial))
 		if err != nil {
 			return err
