@@ -32,6 +32,4 @@ type Tx interface {
 	// A nil prefix scans the whole table. fn's error stops the scan and is
 	// returned.
 	Scan(table string, prefix []byte, fn func(key, value []byte) error) error
-	// Writable reports whether Put and Delete are allowed.
-	Writable() bool
 }

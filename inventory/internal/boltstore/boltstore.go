@@ -61,9 +61,6 @@ func Open(path string, lockTimeout time.Duration) (*Store, error) {
 // Close closes the file.
 func (s *Store) Close() error { return s.db.Close() }
 
-// Path is the file name.
-func (s *Store) Path() string { return s.db.Path() }
-
 // Tables lists the buckets in the file.
 func (s *Store) Tables(ctx context.Context) ([]string, error) {
 	var names []string
@@ -108,9 +105,6 @@ func (s *Store) Check(ctx context.Context) error {
 type Tx struct {
 	tx *bolt.Tx
 }
-
-// Writable reports whether the transaction may write.
-func (t *Tx) Writable() bool { return t.tx.Writable() }
 
 // Get returns a copy of the value under key, or nil.
 func (t *Tx) Get(table string, key []byte) ([]byte, error) {
