@@ -296,3 +296,72 @@ func TestCloseDuringIngest(t *testing.T) {
 		t.Errorf("%d committed + %d refused != 200", done.Load(), closed.Load())
 	}
 }
+
+// TestStoreContract checks the Store contract that every implementation
+// (bbolt here, PostgreSQL later) must keep: ordered prefix scans, absent
+// keys and tables, rollback on error, copies that outlive the transaction.
+func TestStoreContract(t *testing.T) {
+	inv, _ := openTemp(t)
+	s := inv.store
+	put := func(tx Tx, k, v string) {
+		if err := tx.Put("c", []byte(k), []byte(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Update(bg, func(tx Tx) error {
+		for _, k := range []string{"b\x00\x02", "a", "b\x00\x01", "b", "ba", "c"} {
+			put(tx, k, "v:"+k)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	if err := s.Update(bg, func(tx Tx) error {
+		put(tx, "a", "changed")
+		tx.Delete("c", []byte("b"))
+		return boom
+	}); err != boom {
+		t.Errorf("Update returned %v, want fn's error unchanged", err)
+	}
+	scan := func(prefix string) string {
+		var keys []string
+		s.View(bg, func(tx Tx) error {
+			return tx.Scan("c", []byte(prefix), func(k, v []byte) error {
+				if string(v) != "v:"+string(k) {
+					t.Errorf("value of %q = %q", k, v)
+				}
+				keys = append(keys, strings.ReplaceAll(string(k), "\x00", "|"))
+				return nil
+			})
+		})
+		return strings.Join(keys, " ")
+	}
+	for _, tc := range []struct{ prefix, want string }{
+		{"", "a b b|\x01 b|\x02 ba c"},
+		{"b", "b b|\x01 b|\x02 ba"},
+		{"b\x00", "b|\x01 b|\x02"},
+		{"z", ""},
+	} {
+		if got := scan(tc.prefix); got != tc.want {
+			t.Errorf("Scan(%q) = %q, want %q", tc.prefix, got, tc.want)
+		}
+	}
+	s.View(bg, func(tx Tx) error {
+		if v, err := tx.Get("nosuchtable", []byte("a")); v != nil || err != nil {
+			t.Errorf("absent table: %q, %v", v, err)
+		}
+		if v, err := tx.Get("c", []byte("zz")); v != nil || err != nil {
+			t.Errorf("absent key: %q, %v", v, err)
+		}
+		n := 0
+		err := tx.Scan("c", nil, func(_, _ []byte) error { n++; return errStop })
+		if err != errStop || n != 1 {
+			t.Errorf("stopping a scan: %v after %d", err, n)
+		}
+		return nil
+	})
+	if err := s.Update(bg, func(tx Tx) error { return tx.Delete("nosuchtable", []byte("x")) }); err != nil {
+		t.Errorf("deleting from an absent table: %v", err)
+	}
+}
