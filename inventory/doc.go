@@ -35,6 +35,10 @@
 // identity ([Inventory.Split] with no host) or moves instances around
 // ([Inventory.Split] with a host, [Inventory.Merge]).
 //
+// People's accounts (scan kind "human") are kept but listed only on request
+// ([Filter].Humans) and counted apart from the per-tier report: roster is
+// about machine identities.
+//
 // # Storage and crash behaviour
 //
 // Everything sits behind [Store], a transactional ordered key-value seam
@@ -46,15 +50,19 @@
 // writing the checksummed meta page and fsyncing again; a crash at any
 // point leaves the last committed state, and an unfinished transaction
 // simply disappears. So a method that returned nil survives kill -9 and
-// power loss (on disks that honour fsync), and one that did not return
-// left nothing behind: there is no half-written host.
+// power loss (on disks that honour fsync), and one interrupted by a crash
+// is either wholly there or wholly absent: there is no half-written host.
+// The free-page list is not written at each commit but rebuilt when the
+// file is opened (bbolt's NoFreelistSync), which costs a scan of the file
+// at start and nothing in safety.
 //
 // Concurrent Ingest calls (and RecordIssued, RecordRevoked,
 // RedeemEnrollToken and AppendAudit, the issuer's hot path) are
-// group-committed: one transaction carries many reports, each applied all-or-nothing inside it (a report that fails is
-// left out, the others commit), and each call returns only after that
-// transaction is on disk. A crash loses at most the batch in flight, none
-// of whose callers had been answered.
+// group-committed: one transaction carries many of them, each applied
+// all-or-nothing inside it (one that fails is left out, the others
+// commit), and each call returns only after that transaction is on disk.
+// A crash loses at most the batch in flight, none of whose callers had
+// been answered.
 //
 // The schema version is recorded in the store, and [Open] runs the pending
 // migrations, one transaction each. A file that is not a roster inventory
