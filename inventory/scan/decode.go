@@ -53,24 +53,27 @@ func Decode(r io.Reader, maxBytes int64) (*Report, error) {
 	if int64(len(buf)) > maxBytes {
 		return nil, &ValidationError{Reason: fmt.Sprintf("larger than %d bytes", maxBytes), Err: ErrTooLarge}
 	}
-	// The version decides how to read the rest.
-	var head struct {
-		SchemaVersion *int `json:"schema_version"`
-	}
-	if err := json.NewDecoder(bytes.NewReader(buf)).Decode(&head); err != nil {
-		return nil, jsonError(buf, err)
-	}
-	if head.SchemaVersion == nil {
-		return nil, &ValidationError{Field: "schema_version", Reason: "missing"}
-	}
-	if *head.SchemaVersion != SchemaVersion {
-		return nil, &ValidationError{Field: "schema_version",
-			Reason: fmt.Sprintf("unsupported version %d (this server reads version %d)", *head.SchemaVersion, SchemaVersion)}
-	}
 	dec := json.NewDecoder(bytes.NewReader(buf))
 	var rep Report
-	if err := dec.Decode(&rep); err != nil {
-		return nil, jsonError(buf, err)
+	derr := dec.Decode(&rep)
+	if derr != nil || rep.SchemaVersion != SchemaVersion {
+		// The version decides how to read the rest, so a wrong or missing
+		// version is reported before anything it may have caused.
+		var head struct {
+			SchemaVersion *int `json:"schema_version"`
+		}
+		if json.NewDecoder(bytes.NewReader(buf)).Decode(&head) == nil {
+			if head.SchemaVersion == nil {
+				return nil, &ValidationError{Field: "schema_version", Reason: "missing"}
+			}
+			if *head.SchemaVersion != SchemaVersion {
+				return nil, &ValidationError{Field: "schema_version",
+					Reason: fmt.Sprintf("unsupported version %d (this server reads version %d)", *head.SchemaVersion, SchemaVersion)}
+			}
+		}
+		if derr != nil {
+			return nil, jsonError(buf, derr)
+		}
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, &ValidationError{Reason: "unexpected data after the report"}

@@ -150,3 +150,21 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDecode reads a report of 30 accounts, the size the inventory
+// benchmark ingests.
+func BenchmarkDecode(b *testing.B) {
+	r := validReport()
+	for len(r.Accounts) < 30 {
+		a := r.Accounts[0]
+		a.Name = strings.Repeat("x", len(r.Accounts)+1)
+		r.Accounts = append(r.Accounts, a)
+	}
+	in := encode(b, r)
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		if _, err := Decode(bytes.NewReader(in), 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
