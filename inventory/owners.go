@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 )
 
 // ImportRow is one data row of an owner CSV and what became of it.
@@ -165,4 +164,3 @@ func readOwnerCSV(r io.Reader) ([]ImportRow, error) {
 	return rows, nil
 }
 
-var _ = time.Now
