@@ -163,4 +163,3 @@ func readOwnerCSV(r io.Reader) ([]ImportRow, error) {
 	}
 	return rows, nil
 }
-
