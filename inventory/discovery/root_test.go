@@ -27,7 +27,7 @@ func TestRootResolvesInside(t *testing.T) {
 	}
 	mk("etc/passwd.real", "in root")
 	mk("real/etc/shadow", "via dir link")
-	link("/etc/passwd.real", "etc/passwd")           // absolute: resolves in the root
+	link("/etc/passwd.real", "etc/passwd")            // absolute: resolves in the root
 	link("../../../../../../../.."+outside, "etc/up") // climbs: clamps at the root
 	link(outside, "etc/abs-out")                      // absolute host path: inside the root it does not exist
 	link("/real/etc", "srv/etc")                      // a linked directory
