@@ -129,6 +129,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.ScanOnStart {
 		go scanSelf(ctx, inv, cfg.ScanRoot, log)
 	}
+	go sweep(ctx, inv, log)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ServeTLS(ln, "", "") }()
@@ -272,6 +273,27 @@ func (sc *serverCerts) refresh(ctx context.Context, log *slog.Logger) {
 			if err := sc.load(); err != nil {
 				log.Error("refreshing the server certificate", "error", err)
 			}
+		}
+	}
+}
+
+// sweepInterval is how often expired exceptions and lapsed certificates
+// are written to history; reports compute both at their own time anyway.
+const sweepInterval = 10 * time.Minute
+
+func sweep(ctx context.Context, inv *inventory.Inventory, log *slog.Logger) {
+	t := time.NewTicker(sweepInterval)
+	defer t.Stop()
+	for {
+		if n, err := inv.Sweep(ctx); err != nil && ctx.Err() == nil {
+			log.Error("sweeping expired exceptions and lapsed certificates", "error", err)
+		} else if n > 0 {
+			log.Info("recorded expiries in history", "events", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }
