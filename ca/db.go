@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/smallstep/certificates/authority/provisioner"
 	"github.com/smallstep/certificates/db"
@@ -45,7 +46,12 @@ type groupDB struct {
 	wg       sync.WaitGroup // running flushes
 
 	commits, stored atomic.Int64 // for benchmarks: certificates per commit
+	lastBatch       atomic.Int64 // size of the last commit
 }
+
+// commitWindow is how long a commit waits for company under concurrent
+// load: it adds at most this to a signature's latency.
+const commitWindow = time.Millisecond
 
 type pendingStore struct {
 	serial []byte
@@ -127,6 +133,12 @@ func (g *groupDB) store(crt *x509.Certificate) error {
 func (g *groupDB) flush() {
 	defer g.wg.Done()
 	for {
+		// Under concurrent load (the last commit carried more than one
+		// certificate) wait a moment for more signers to join, so that one
+		// commit's fixed cost is shared by more certificates.
+		if g.lastBatch.Load() > 1 {
+			time.Sleep(commitWindow)
+		}
 		g.mu.Lock()
 		batch := g.pending
 		g.pending = nil
@@ -143,6 +155,7 @@ func (g *groupDB) flush() {
 			tx.Set(certsDataTable, p.serial, p.data)
 		}
 		err := g.DB.Update(tx)
+		g.lastBatch.Store(int64(len(batch)))
 		g.commits.Add(1)
 		g.stored.Add(int64(len(batch)))
 		if err != nil {
