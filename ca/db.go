@@ -33,8 +33,9 @@ var (
 // issued certificate the CA has no record of cannot be looked up for
 // revocation by serial. So every store waits until its record is committed,
 // but a store that arrives while a commit is running joins the next one:
-// under load N concurrent signers pay for one transaction, when idle a lone
-// signer commits at once with no added delay. Revocations and CRLs go
+// under load N concurrent signers pay for one transaction (and a commit
+// waits commitWindow for more of them once the previous commit was shared),
+// when idle a lone signer commits at once with no added delay. Revocations and CRLs go
 // straight to *db.DB (rare, and must be durable before they are reported).
 type groupDB struct {
 	*db.DB
