@@ -59,6 +59,7 @@ func (inv *Inventory) ListAccounts(ctx context.Context, f Filter) ([]AccountSumm
 			s := v.summarize(r)
 			switch {
 			case s.Human && !f.Humans,
+				s.System && !f.System,
 				f.Tier != 0 && s.Tier != f.Tier,
 				f.NoOwner && s.Owner != nil,
 				f.Static && s.Static == 0,

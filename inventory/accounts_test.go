@@ -316,15 +316,17 @@ func FuzzImportOwners(f *testing.F) {
 	})
 }
 
-func TestHumansCountedApart(t *testing.T) {
+func TestHumansAndSystemCountedApart(t *testing.T) {
 	inv, _ := open(t)
 	alice := storetest.Account("alice", 1000, storetest.Cred(scan.CredSSHAuthorizedKey, "/home/alice/.ssh/authorized_keys:1", "alice-key"))
 	alice.Kind = scan.KindHuman
-	mustIngest(t, inv, storetest.NewReport("h", "", t0, alice, storetest.Account("app", 5)))
+	games := storetest.Account("games", 5)
+	games.Kind = scan.KindSystem
+	mustIngest(t, inv, storetest.NewReport("h", "", t0, alice, storetest.Account("app", 5), games))
 	for _, tc := range []struct {
 		f    inventory.Filter
 		want int
-	}{{inventory.Filter{}, 1}, {inventory.Filter{Humans: true}, 2}} {
+	}{{inventory.Filter{}, 1}, {inventory.Filter{Humans: true}, 2}, {inventory.Filter{System: true}, 2}, {inventory.Filter{Humans: true, System: true}, 3}} {
 		if l, err := inv.ListAccounts(ctx, tc.f); err != nil || len(l) != tc.want {
 			t.Errorf("ListAccounts(%+v) = %d, %v; want %d", tc.f, len(l), err, tc.want)
 		}
@@ -333,8 +335,8 @@ func TestHumansCountedApart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Humans != 1 || r.Tiers[3].Accounts != 1 || r.Tiers[3].Static != 0 {
-		t.Errorf("report: humans %d, tier 4 %+v", r.Humans, r.Tiers[3])
+	if r.Humans != 1 || r.System != 1 || r.Tiers[3].Accounts != 1 || r.Tiers[3].Static != 0 {
+		t.Errorf("report: humans %d, system %d, tier 4 %+v", r.Humans, r.System, r.Tiers[3])
 	}
 	if a, _ := inv.GetAccount(ctx, "alice"); a == nil || !a.Human {
 		t.Errorf("alice not marked human: %+v", a)

@@ -130,6 +130,7 @@ func (v *view) summarize(r *saRecord) AccountSummary {
 		SharedAcrossEnvs: v.sharedAcrossEnvs(r),
 		Retired:          r.Retired,
 		Human:            r.Sum.Live > 0 && r.Sum.Human == r.Sum.Live,
+		System:           r.Sum.Live > 0 && r.Sum.System == r.Sum.Live,
 		Tags:             r.Tags,
 		FirstSeen:        r.FirstSeen,
 		LastSeen:         r.LastSeen,

@@ -35,9 +35,11 @@
 // identity ([Inventory.Split] with no host) or moves instances around
 // ([Inventory.Split] with a host, [Inventory.Merge]).
 //
-// People's accounts (scan kind "human") are kept but listed only on request
-// ([Filter].Humans) and counted apart from the per-tier report: roster is
-// about machine identities.
+// People's accounts (scan kind "human") and OS accounts that nothing uses
+// and that hold no credential (kind "system") are kept but listed only on
+// request ([Filter].Humans, [Filter].System) and counted apart from the
+// per-tier report: roster is about machine identities, and an unused
+// account without a credential has nothing to migrate.
 //
 // # Storage and crash behaviour
 //

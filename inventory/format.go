@@ -72,7 +72,7 @@ func (r *Report) writeTable(w io.Writer) error {
 		fmt.Fprintln(tw, strings.Join(t.cells(), "\t"))
 	}
 	tw.Flush()
-	ew.printf("\n%d live instance(s); %d retired account(s); %d people's account(s) not counted\n", r.Instances, r.Retired, r.Humans)
+	ew.printf("\n%d live instance(s); %d retired account(s); not counted: %d people's account(s), %d unused system account(s)\n", r.Instances, r.Retired, r.Humans, r.System)
 	if len(r.ExpiredExceptions) > 0 {
 		ew.printf("\nEXPIRED EXCEPTIONS (violations until renewed or closed): %d\n", len(r.ExpiredExceptions))
 		for _, e := range r.ExpiredExceptions {
@@ -136,7 +136,7 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 	for _, t := range r.Tiers {
 		ew.printf("| %s |\n", strings.Join(t.cells(), " | "))
 	}
-	ew.printf("\n%d live instance(s); %d retired account(s); %d people's account(s) not counted.\n", r.Instances, r.Retired, r.Humans)
+	ew.printf("\n%d live instance(s); %d retired account(s); not counted: %d people's account(s), %d unused system account(s).\n", r.Instances, r.Retired, r.Humans, r.System)
 	ew.printf("\n## Expired exceptions\n\n")
 	if len(r.ExpiredExceptions) == 0 {
 		ew.printf("None.\n")

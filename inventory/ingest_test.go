@@ -272,12 +272,13 @@ func TestListAccountsFilters(t *testing.T) {
 		f    inventory.Filter
 		want int
 	}{
-		{"all", inventory.Filter{}, 12},
-		{"tier 1", inventory.Filter{Tier: 1}, 2},          // root, deploy
-		{"tier 2", inventory.Filter{Tier: 2}, 2},          // postgres, nginx listen
-		{"no owner", inventory.Filter{NoOwner: true}, 11}, // root has one
-		{"static", inventory.Filter{Static: true}, 9},     // all but nginx and two sys accounts
-		{"host", inventory.Filter{Host: "host00001"}, 12}, // same accounts on both
+		{"all", inventory.Filter{}, 10},                                  // sys08, sys09 are unused system accounts
+		{"all with system accounts", inventory.Filter{System: true}, 12}, // listed on request
+		{"tier 1", inventory.Filter{Tier: 1}, 2},                         // root, deploy
+		{"tier 2", inventory.Filter{Tier: 2}, 2},                         // postgres, nginx listen
+		{"no owner", inventory.Filter{NoOwner: true}, 9},                 // root has one
+		{"static", inventory.Filter{Static: true}, 9},                    // all but nginx
+		{"host", inventory.Filter{Host: "host00001"}, 10},                // same accounts on both
 		{"tier 1 without owner", inventory.Filter{Tier: 1, NoOwner: true}, 1},
 		{"unknown env", inventory.Filter{Env: "prod"}, 0},
 	} {

@@ -189,7 +189,11 @@ type AccountSummary struct {
 	Retired          bool `json:"retired"`
 	// Human is true when every live instance is a person's account (scan
 	// kind "human"): listed only on request, and counted apart in reports.
-	Human     bool      `json:"human,omitempty"`
+	Human bool `json:"human,omitempty"`
+	// System is true when every live instance is an OS account that
+	// nothing uses and that holds no credential (scan kind "system"):
+	// nothing to migrate, so listed only on request and counted apart.
+	System    bool      `json:"system,omitempty"`
 	Tags      []string  `json:"tags,omitempty"`
 	FirstSeen time.Time `json:"first_seen"`
 	LastSeen  time.Time `json:"last_seen"`
@@ -216,6 +220,8 @@ type Filter struct {
 	Retired bool
 	// Humans includes people's accounts (excluded by default).
 	Humans bool
+	// System includes unused OS accounts (excluded by default).
+	System bool
 }
 
 // Event kinds in an account's history.

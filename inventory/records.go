@@ -44,8 +44,9 @@ type facts struct {
 	Listen    bool           `json:"listen,omitempty"`
 	ListenWhy string         `json:"listen_why,omitempty"`
 	SSHKeys   int            `json:"ssh_keys,omitempty"`
-	Creds     map[string]int `json:"creds,omitempty"` // static credentials by type
-	Human     bool           `json:"human,omitempty"` // scan kind "human"
+	Creds     map[string]int `json:"creds,omitempty"`  // static credentials by type
+	Human     bool           `json:"human,omitempty"`  // scan kind "human"
+	System    bool           `json:"system,omitempty"` // scan kind "system": unused, no credential
 }
 
 type credRef struct {
@@ -56,9 +57,9 @@ type credRef struct {
 
 // contrib is one live instance's share of its service account's summary.
 type contrib struct {
-	Live, Priv, Listen, SSHExt, Crit, Cert, Managed, LongCert, Human int
-	PrivWhy, ListenWhy                                               string
-	Creds                                                            map[string]int
+	Live, Priv, Listen, SSHExt, Crit, Cert, Managed, LongCert, Human, System int
+	PrivWhy, ListenWhy                                                       string
+	Creds                                                                    map[string]int
 }
 
 // summary is the running total of contribs of a service account's live
@@ -74,7 +75,8 @@ type summary struct {
 	Cert      int            `json:"cert,omitempty"`
 	Managed   int            `json:"managed,omitempty"`
 	LongCert  int            `json:"long_cert,omitempty"`
-	Human     int            `json:"human,omitempty"` // live instances the scanner classed as a person's account
+	Human     int            `json:"human,omitempty"`  // live instances the scanner classed as a person's account
+	System    int            `json:"system,omitempty"` // live instances the scanner classed as unused OS accounts
 	Creds     map[string]int `json:"creds,omitempty"`
 }
 
@@ -100,7 +102,7 @@ type tokenRecord struct {
 
 // factsOf extracts the facts of one scanned account.
 func factsOf(a *scan.Account) (facts, []credRef) {
-	f := facts{Human: a.Kind == scan.KindHuman}
+	f := facts{Human: a.Kind == scan.KindHuman, System: a.Kind == scan.KindSystem}
 	if a.Privileged {
 		f.Priv = true
 		f.PrivWhy = "privileged"
@@ -148,6 +150,9 @@ func contribOf(r *instRecord, h *Host) contrib {
 	if r.Facts.Human {
 		c.Human = 1
 	}
+	if r.Facts.System {
+		c.System = 1
+	}
 	if r.Facts.Priv {
 		c.Priv, c.PrivWhy = 1, h.Hostname+": "+r.Facts.PrivWhy
 	}
@@ -183,6 +188,7 @@ func (s *summary) add(c contrib, sign int) {
 	s.Managed += sign * c.Managed
 	s.LongCert += sign * c.LongCert
 	s.Human += sign * c.Human
+	s.System += sign * c.System
 	if sign > 0 {
 		if c.PrivWhy != "" && s.PrivWhy == "" {
 			s.PrivWhy = c.PrivWhy

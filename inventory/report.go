@@ -28,6 +28,9 @@ type Report struct {
 	// Humans counts people's accounts (not in the tiers: roster is about
 	// machine identities).
 	Humans int `json:"human_accounts"`
+	// System counts unused OS accounts holding no credential (not in the
+	// tiers: nothing to migrate).
+	System int `json:"system_accounts"`
 	// Instances counts live account instances over all tiers.
 	Instances int `json:"instances"`
 }
@@ -88,6 +91,10 @@ func (inv *Inventory) Report(ctx context.Context, now time.Time) (*Report, error
 			s := v.summarize(r)
 			if s.Human {
 				rep.Humans++
+				continue
+			}
+			if s.System {
+				rep.System++
 				continue
 			}
 			tierOfKey[r.Key] = s.Tier

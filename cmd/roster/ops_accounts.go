@@ -30,6 +30,8 @@ func accountsCommand() *cli.Command {
 					&cli.BoolFlag{Name: "static", Usage: "only accounts still holding static credentials"},
 					&cli.StringFlag{Name: "host", Usage: "only accounts on this host"},
 					&cli.StringFlag{Name: "env", Usage: "only accounts in this environment"},
+					&cli.BoolFlag{Name: "all", Usage: "also people's accounts and unused system accounts (not counted as service accounts)"},
+					&cli.BoolFlag{Name: "retired", Usage: "also retired accounts"},
 					formatFlag("table", "json", "csv"),
 				},
 				Action: apiAction(func(c *cli.Context, api *client.Client) error {
@@ -48,6 +50,11 @@ func accountsCommand() *cli.Command {
 					}
 					if e := c.String("env"); e != "" {
 						q.Set("env", e)
+					}
+					for _, b := range []string{"all", "retired"} {
+						if c.Bool(b) {
+							q.Set(b, "true")
+						}
 					}
 					return getRendered(c, api, "/v1/accounts", q, "table", "json", "csv")
 				}),

@@ -94,7 +94,7 @@ func Generate(i, n int, at time.Time) *scan.Report {
 		case j == 0:
 			a = Account("root", 0, Cred(scan.CredPassword, "/etc/shadow:1", "root-"+host))
 			a.Privileged, a.PrivilegeReasons = true, []string{"uid 0"}
-			a.Kind, a.LoginShell, a.Shell = scan.KindSystem, true, "/bin/bash"
+			a.LoginShell, a.Shell = true, "/bin/bash" // a service account: it holds a credential
 			a.Password = scan.Password{Status: "usable", Algorithm: "yescrypt"}
 		case j == 1:
 			a = Account("deploy", 1000, Cred(scan.CredSSHAuthorizedKey, "/home/deploy/.ssh/authorized_keys:1", "deploy-key-"+env))

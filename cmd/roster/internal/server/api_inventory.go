@@ -103,6 +103,11 @@ func (a *api) listAccounts(w http.ResponseWriter, r *http.Request) error {
 	if filter.Retired, err = queryBool(r, "retired"); err != nil {
 		return err
 	}
+	all, err := queryBool(r, "all")
+	if err != nil {
+		return err
+	}
+	filter.Humans, filter.System = all, all
 	filter.Host, filter.Env = q.Get("host"), q.Get("env")
 	accts, err := a.inv.ListAccounts(r.Context(), filter)
 	if err != nil {
