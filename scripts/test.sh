@@ -22,6 +22,6 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 go vet ./...
-[ -x scripts/check-agent-deps.sh ] && scripts/check-agent-deps.sh
+scripts/check-agent-deps.sh
 go build -o bin/ ./cmd/roster ./cmd/roster-agent
 go test -race -timeout 15m ./...

@@ -31,3 +31,15 @@ func TestInterspersed(t *testing.T) {
 		}
 	}
 }
+
+func TestParseTierValidity(t *testing.T) {
+	got, err := parseTierValidity([]string{"1=15m", "4=2h"})
+	if err != nil || len(got) != 2 || got[1].String() != "15m0s" || got[4].String() != "2h0m0s" {
+		t.Errorf("parseTierValidity: %v %v", got, err)
+	}
+	for _, bad := range []string{"5=1m", "1", "x=1m", "2=soon"} {
+		if _, err := parseTierValidity([]string{bad}); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

@@ -5,11 +5,13 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/rosterhq/roster/cmd/roster/internal/server"
+	"github.com/rosterhq/roster/inventory"
 	"github.com/urfave/cli/v2"
 )
 
@@ -26,6 +28,7 @@ func serverCommand() *cli.Command {
 			&cli.StringFlag{Name: "trust-domain", Value: "roster.local", Usage: "SPIFFE trust domain of issued identities (used at init)"},
 			&cli.DurationFlag{Name: "default-validity", Value: time.Hour, Usage: "lifetime of issued certificates"},
 			&cli.DurationFlag{Name: "min-validity", Value: 5 * time.Minute, Usage: "shortest lifetime the policy allows"},
+			&cli.StringSliceFlag{Name: "tier-validity", Usage: "lifetime for one impact tier, TIER=DURATION (1=15m); repeat per tier"},
 			&cli.BoolFlag{Name: "scan-on-start", Value: true, Usage: "scan this host at start so the inventory is not empty"},
 			&cli.StringFlag{Name: "scan-root", Value: "/", Usage: "root filesystem scanned at start"},
 			&cli.Int64Flag{Name: "max-scan-bytes", Value: 8 << 20, Usage: "largest scan report accepted"},
@@ -48,6 +51,10 @@ func serverCommand() *cli.Command {
 					return fmt.Errorf("--key-passphrase-file %s is empty", p)
 				}
 			}
+			tierValidity, err := parseTierValidity(c.StringSlice("tier-validity"))
+			if err != nil {
+				return err
+			}
 			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, os.Interrupt)
 			defer stop()
 			return server.Run(ctx, server.Config{
@@ -57,6 +64,7 @@ func serverCommand() *cli.Command {
 				TrustDomain:     c.String("trust-domain"),
 				DefaultValidity: c.Duration("default-validity"),
 				MinValidity:     c.Duration("min-validity"),
+				TierValidity:    tierValidity,
 				ScanOnStart:     c.Bool("scan-on-start"),
 				ScanRoot:        c.String("scan-root"),
 				MaxScanBytes:    c.Int64("max-scan-bytes"),
@@ -81,4 +89,22 @@ func newLogger(format, level string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: expected text or json", format)
+}
+
+// parseTierValidity reads --tier-validity values such as "1=15m".
+func parseTierValidity(vals []string) (map[inventory.Tier]time.Duration, error) {
+	out := map[inventory.Tier]time.Duration{}
+	for _, v := range vals {
+		t, d, ok := strings.Cut(v, "=")
+		tier, err := strconv.Atoi(t)
+		if !ok || err != nil || tier < 1 || tier > 4 {
+			return nil, fmt.Errorf("--tier-validity %q: expected TIER=DURATION with TIER 1 to 4, such as 1=15m", v)
+		}
+		dur, err := time.ParseDuration(d)
+		if err != nil {
+			return nil, fmt.Errorf("--tier-validity %q: %q is not a duration such as 15m", v, d)
+		}
+		out[inventory.Tier(tier)] = dur
+	}
+	return out, nil
 }

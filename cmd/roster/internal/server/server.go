@@ -37,6 +37,8 @@ type Config struct {
 	TrustDomain     string
 	DefaultValidity time.Duration
 	MinValidity     time.Duration
+	// TierValidity overrides DefaultValidity per impact tier.
+	TierValidity map[inventory.Tier]time.Duration
 	// ScanOnStart scans the host the server runs on, so the first look at
 	// a new inventory is not empty.
 	ScanOnStart bool
@@ -85,7 +87,7 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 	}
-	iss, err := issuer.New(issuer.Config{CA: authority, Inventory: inv, Logger: log})
+	iss, err := issuer.New(issuer.Config{CA: authority, Inventory: inv, Logger: log, TierValidity: cfg.TierValidity})
 	if err != nil {
 		return err
 	}
