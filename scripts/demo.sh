@@ -31,6 +31,18 @@ chmod 600 "$host/etc/shadow"
 printf 'root:x:0:\nbilling:x:1001:\nalice:x:1002:\nsudo:x:27:alice\n' >"$host/etc/group"
 printf '[Unit]\nDescription=billing batch\n[Service]\nUser=billing\nEnvironment=DB_PASSWORD=demo-secret-not-real\nExecStart=/usr/local/bin/billing-batch\n[Install]\nWantedBy=multi-user.target\n' >"$host/etc/systemd/system/billing.service"
 ln -sf /etc/systemd/system/billing.service "$host/etc/systemd/system/multi-user.target.wants/billing.service"
+# deploy: passwordless sudo and an SSH key; etl: the same database password in a .pgpass.
+printf 'deploy:x:1003:1003:deploy user:/home/deploy:/bin/bash\netl:x:1004:1004:nightly etl:/home/etl:/bin/sh\n' >>"$host/etc/passwd"
+printf 'deploy:!:19000:0:99999:7:::\netl:*:19000:0:99999:7:::\n' >>"$host/etc/shadow"
+printf 'deploy:x:1003:\netl:x:1004:\n' >>"$host/etc/group"
+mkdir -p "$host/etc/sudoers.d" "$host/home/deploy/.ssh" "$host/home/etl" "$host/etc/cron.d"
+printf '#includedir /etc/sudoers.d\n' >"$host/etc/sudoers"
+printf 'deploy ALL=(ALL) NOPASSWD: ALL\n' >"$host/etc/sudoers.d/deploy"
+ssh-keygen -q -t ed25519 -N '' -C ci@build -f "$work/deploy_key"
+cp "$work/deploy_key.pub" "$host/home/deploy/.ssh/authorized_keys"
+printf 'db.internal:5432:billing:billing:demo-secret-not-real\n' >"$host/home/etl/.pgpass"
+chmod 600 "$host/home/etl/.pgpass"
+printf '30 2 * * * etl /usr/local/bin/nightly-etl\n' >"$host/etc/cron.d/etl"
 
 export ROSTER_SERVER=https://127.0.0.1:18443 ROSTER_CA_ROOT=$work/data/root.crt
 say "roster server --data $work/data --listen 127.0.0.1:18443 --scan-on-start=false --default-validity 5m &"
@@ -43,6 +55,7 @@ export ROSTER_TOKEN=$(cat "$work/data/admin.token")
 
 run roster scan --root "$host"
 run roster scan --root "$host" --submit
+run roster hosts tag app1 env=prod
 run roster report
 say "roster enroll billing --host app1"
 roster enroll billing --host app1 || true

@@ -144,7 +144,8 @@ func hasOption(opts []string, name string) bool {
 //   - service: something on the machine runs as it (a systemd unit, a cron
 //     entry, a listening socket; systemd dynamic users), or it holds a
 //     credential that machines use (secret_env, secret_file,
-//     ssh_private_key), or it is outside the UID range for people and
+//     ssh_private_key), or only SSH keys can log in to it (authorized keys
+//     and no usable password), or it is outside the UID range for people and
 //     still has a process, a usable or empty password or an authorized key;
 //   - human: a login shell and a UID in UID_MIN..UID_MAX, and none of the
 //     machine use above (its processes, keys and password are a person's);
@@ -174,6 +175,12 @@ func (s *scanner) classify(a *account) {
 		}
 	}
 	human := a.LoginShell && !a.Dynamic && s.ranges.human(a.UID)
+	// A person logs in with a password at least for sudo and the console;
+	// an account in the people's range that only SSH keys can log in to is
+	// how deploy users and CI logins look.
+	if human && counts[scan.CredSSHAuthorizedKey] > 0 && a.Password.Status != pwUsable && a.Password.Status != pwEmpty {
+		machine = append(machine, "key-only login: "+itoa(counts[scan.CredSSHAuthorizedKey])+" authorized key(s) and no usable password")
+	}
 	rangeNote := "UID " + itoa(a.UID) + " in UID_MIN..UID_MAX (" + itoa(s.ranges.UIDMin) + ".." + itoa(s.ranges.UIDMax) + ", " + s.ranges.Source + ")"
 	switch {
 	case len(machine) > 0:

@@ -484,7 +484,7 @@ func TestScanFixtureHosts(t *testing.T) {
 		{
 			host: "rhel-db", hostname: "db1.example.com", osID: "rhel",
 			kinds: map[string]string{
-				"root": scan.KindService, "postgres": scan.KindService, "ec2-user": scan.KindHuman,
+				"root": scan.KindService, "postgres": scan.KindService, "ec2-user": scan.KindService, // key-only login shared by whoever holds the key
 				"operator": scan.KindSystem, "sshd": scan.KindSystem, "chrony": scan.KindSystem, "nobody": scan.KindSystem,
 			},
 			// postgres may restart services without a password; ec2-user
