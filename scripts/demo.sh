@@ -13,7 +13,15 @@ work=${1:-$(mktemp -d /tmp/roster-demo.XXXXXX)}
 mkdir -p "$work"
 cd "$work"
 say() { printf '\n$ %s\n' "$*"; }
-run() { say "$*"; "$@"; }
+# run prints a command as it would be typed (arguments with spaces quoted), then runs it.
+run() {
+	local shown=() a
+	for a in "$@"; do
+		case "$a" in *' '*) shown+=("\"$a\"") ;; *) shown+=("$a") ;; esac
+	done
+	say "${shown[*]}"
+	"$@"
+}
 
 echo "building roster and roster-agent into $work/bin"
 (cd "$repo" && go build -o "$work/bin/" ./cmd/roster ./cmd/roster-agent)
