@@ -298,7 +298,7 @@ func TestRenewRefused(t *testing.T) {
 			e.owner("billing-batch@prod", "payments-team") // regrouped by env: owner per group
 			st, _ := e.inv.Identity(ctx, "web1", "billing-batch")
 			if !st.SharedAcrossEnvs {
-				t.Skipf("inventory did not flag billing-batch as shared across envs: %+v", st)
+				t.Fatalf("inventory did not flag billing-batch as shared across envs: %+v", st)
 			}
 			return k, c
 		}, 403, "shared across environments", "split"},
