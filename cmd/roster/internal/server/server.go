@@ -9,7 +9,6 @@ package server
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -19,7 +18,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/rosterhq/roster/ca"
@@ -96,23 +94,18 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}
-	certs, err := newServerCerts(authority, serverNames(ln.Addr()))
+	// Client certificates are requested, never required, and verified by
+	// the issuer itself: a renewal with an expired or revoked certificate
+	// must reach it to be refused with a reason.
+	tlsConfig, err := authority.ServerTLSConfig(serverNames(ln.Addr()))
 	if err != nil {
 		ln.Close()
-		return err
+		return fmt.Errorf("issuing the server's TLS certificate: %w", err)
 	}
-	go certs.refresh(ctx, log)
 	api := &api{inv: inv, iss: iss, ca: authority, log: log, maxScanBytes: cfg.MaxScanBytes}
 	srv := &http.Server{
-		Handler: api.routes(),
-		TLSConfig: &tls.Config{
-			MinVersion:     tls.VersionTLS12,
-			GetCertificate: certs.get,
-			// Client certificates are requested, never required, and
-			// verified by the issuer itself: a renewal with an expired or
-			// revoked certificate must reach it to be refused with a reason.
-			ClientAuth: tls.RequestClientCert,
-		},
+		Handler:           api.routes(),
+		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
@@ -235,48 +228,6 @@ func scanSelf(ctx context.Context, inv *inventory.Inventory, root string, log *s
 		return
 	}
 	log.Info("start-up scan ingested", "host", rep.Host.Hostname, "accounts", res.Accounts, "new", res.AccountsNew, "gone", res.AccountsGone)
-}
-
-// serverCerts keeps the listener's certificate fresh: the CA reissues it
-// once a third of its lifetime is left, and refresh asks it hourly.
-type serverCerts struct {
-	ca    *ca.CA
-	names []string
-	cur   atomic.Pointer[tls.Certificate]
-}
-
-func newServerCerts(c *ca.CA, names []string) (*serverCerts, error) {
-	sc := &serverCerts{ca: c, names: names}
-	if err := sc.load(); err != nil {
-		return nil, err
-	}
-	return sc, nil
-}
-
-func (sc *serverCerts) load() error {
-	cert, err := sc.ca.ServerCertificate(sc.names)
-	if err != nil {
-		return fmt.Errorf("issuing the server's TLS certificate: %w", err)
-	}
-	sc.cur.Store(cert)
-	return nil
-}
-
-func (sc *serverCerts) get(*tls.ClientHelloInfo) (*tls.Certificate, error) { return sc.cur.Load(), nil }
-
-func (sc *serverCerts) refresh(ctx context.Context, log *slog.Logger) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := sc.load(); err != nil {
-				log.Error("refreshing the server certificate", "error", err)
-			}
-		}
-	}
 }
 
 // sweepInterval is how often expired exceptions and lapsed certificates
