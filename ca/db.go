@@ -52,7 +52,7 @@ type groupDB struct {
 
 // commitWindow is how long a commit waits for company under concurrent
 // load: it adds at most this to a signature's latency.
-const commitWindow = time.Millisecond
+const commitWindow = 3 * time.Millisecond
 
 type pendingStore struct {
 	serial []byte
