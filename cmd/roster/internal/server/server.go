@@ -35,6 +35,7 @@ type Config struct {
 	TrustDomain     string
 	DefaultValidity time.Duration
 	MinValidity     time.Duration
+	MaxValidity     time.Duration
 	// TierValidity overrides DefaultValidity per impact tier.
 	TierValidity map[inventory.Tier]time.Duration
 	// ScanOnStart scans the host the server runs on, so the first look at
@@ -70,6 +71,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Passphrase:      cfg.KeyPassphrase,
 		DefaultValidity: cfg.DefaultValidity,
 		MinValidity:     cfg.MinValidity,
+		MaxValidity:     cfg.MaxValidity,
 	})
 	if err != nil {
 		return fmt.Errorf("opening the CA in %s: %w", cfg.DataDir, err)
