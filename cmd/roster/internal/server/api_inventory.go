@@ -214,57 +214,53 @@ type tagsRequest struct {
 	Remove []string `json:"remove"`
 }
 
-func (a *api) tagAccount(w http.ResponseWriter, r *http.Request) error {
-	var req tagsRequest
-	if err := decodeJSON(r, &req); err != nil {
-		return err
+// change is a handler that decodes a JSON request into Req, applies it,
+// and answers {"status": "ok"}.
+func change[Req any](apply func(r *http.Request, req Req) error) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var req Req
+		if err := decodeJSON(r, &req); err != nil {
+			return err
+		}
+		if err := apply(r, req); err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		return nil
 	}
-	if err := a.inv.TagAccount(r.Context(), r.PathValue("name"), req.Add, req.Remove); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	return nil
 }
 
-func (a *api) tagHost(w http.ResponseWriter, r *http.Request) error {
-	var req tagsRequest
-	if err := decodeJSON(r, &req); err != nil {
-		return err
-	}
-	if err := a.inv.TagHost(r.Context(), r.PathValue("host"), req.Add, req.Remove); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	return nil
+func (a *api) tagAccount() handlerFunc {
+	return change(func(r *http.Request, req tagsRequest) error {
+		return a.inv.TagAccount(r.Context(), r.PathValue("name"), req.Add, req.Remove)
+	})
 }
 
-func (a *api) setTier(w http.ResponseWriter, r *http.Request) error {
-	var req struct {
-		Tier   int    `json:"tier"`
-		Reason string `json:"reason"`
-	}
-	if err := decodeJSON(r, &req); err != nil {
-		return err
-	}
-	if err := a.inv.SetTier(r.Context(), r.PathValue("name"), inventory.Tier(req.Tier), req.Reason); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	return nil
+func (a *api) tagHost() handlerFunc {
+	return change(func(r *http.Request, req tagsRequest) error {
+		return a.inv.TagHost(r.Context(), r.PathValue("host"), req.Add, req.Remove)
+	})
 }
 
-func (a *api) retireAccount(w http.ResponseWriter, r *http.Request) error {
-	var req struct {
-		Reason string `json:"reason"`
-	}
-	if err := decodeJSON(r, &req); err != nil {
-		return err
-	}
-	if err := a.inv.RetireAccount(r.Context(), r.PathValue("name"), true, req.Reason); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	return nil
+type tierRequest struct {
+	Tier   int    `json:"tier"`
+	Reason string `json:"reason"`
+}
+
+func (a *api) setTier() handlerFunc {
+	return change(func(r *http.Request, req tierRequest) error {
+		return a.inv.SetTier(r.Context(), r.PathValue("name"), inventory.Tier(req.Tier), req.Reason)
+	})
+}
+
+type reasonRequest struct {
+	Reason string `json:"reason"`
+}
+
+func (a *api) retireAccount() handlerFunc {
+	return change(func(r *http.Request, req reasonRequest) error {
+		return a.inv.RetireAccount(r.Context(), r.PathValue("name"), true, req.Reason)
+	})
 }
 
 func (a *api) splitAccount(w http.ResponseWriter, r *http.Request) error {
@@ -289,30 +285,20 @@ func (a *api) splitAccount(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (a *api) mergeAccount(w http.ResponseWriter, r *http.Request) error {
-	var req struct {
-		From string `json:"from"`
-	}
-	if err := decodeJSON(r, &req); err != nil {
-		return err
-	}
-	if err := a.inv.Merge(r.Context(), req.From, r.PathValue("name")); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	return nil
+type mergeRequest struct {
+	From string `json:"from"`
 }
 
-func (a *api) setOwner(w http.ResponseWriter, r *http.Request) error {
-	var req inventory.Owner
-	if err := decodeJSON(r, &req); err != nil {
-		return err
-	}
-	if err := a.inv.SetOwner(r.Context(), r.PathValue("name"), req); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	return nil
+func (a *api) mergeAccount() handlerFunc {
+	return change(func(r *http.Request, req mergeRequest) error {
+		return a.inv.Merge(r.Context(), req.From, r.PathValue("name"))
+	})
+}
+
+func (a *api) setOwner() handlerFunc {
+	return change(func(r *http.Request, req inventory.Owner) error {
+		return a.inv.SetOwner(r.Context(), r.PathValue("name"), req)
+	})
 }
 
 func (a *api) unsetOwner(w http.ResponseWriter, r *http.Request) error {
