@@ -127,7 +127,7 @@ func revokeCommand() *cli.Command {
 		Usage:     "revoke an identity's certificates (or one by --serial); renewal is refused from then on",
 		ArgsUsage: "[ACCOUNT]",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "host", Usage: "the host of the identity (required with ACCOUNT, or alone for the host identity)"},
+			&cli.StringFlag{Name: "host", Usage: "the host of the identity (with ACCOUNT: only that host; alone: the host identity)"},
 			&cli.StringFlag{Name: "serial", Usage: "revoke one certificate by serial number"},
 			&cli.StringFlag{Name: "reason", Usage: "why (recorded in the audit log and the CRL)"},
 		},
@@ -136,8 +136,8 @@ func revokeCommand() *cli.Command {
 				return errors.New("revoke takes at most one ACCOUNT")
 			}
 			body := map[string]string{"account": c.Args().First(), "host": c.String("host"), "serial": c.String("serial"), "reason": c.String("reason")}
-			if body["serial"] == "" && body["host"] == "" {
-				return client.NewHintError(errors.New("revoke needs ACCOUNT --host HOST, --host HOST or --serial S"), "roster revoke --help")
+			if body["serial"] == "" && body["host"] == "" && body["account"] == "" {
+				return client.NewHintError(errors.New("revoke needs ACCOUNT (on every host, or one with --host HOST), --host HOST alone for a host identity, or --serial S"), "roster revoke --help")
 			}
 			var out struct {
 				Serials []string `json:"serials"`
