@@ -57,7 +57,9 @@ func (inv *Inventory) CreateEnrollToken(ctx context.Context, t EnrollToken) erro
 // RedeemEnrollToken marks the token with this hash used and returns it. It
 // succeeds once: concurrent and later attempts get ErrEnrollUsed; unknown
 // hashes ErrEnrollUnknown; a token past ExpiresAt at now ErrEnrollExpired.
-// The caller audits the outcome (it knows the requester).
+// With ErrEnrollUsed and ErrEnrollExpired it also returns the token's Host
+// and Account (and nothing else: never the hash), so that the caller, which
+// audits the outcome, can name the identity the refused attempt was for.
 func (inv *Inventory) RedeemEnrollToken(ctx context.Context, hash []byte, now time.Time) (EnrollToken, error) {
 	var t EnrollToken
 	var refused error // a refusal writes nothing, so it need not roll the batch back
@@ -85,8 +87,11 @@ func (inv *Inventory) RedeemEnrollToken(ctx context.Context, hash []byte, now ti
 	if err != nil {
 		return EnrollToken{}, fmt.Errorf("redeem enrollment token: %w", err)
 	}
-	if refused != nil {
+	switch {
+	case errors.Is(refused, ErrEnrollUnknown):
 		return EnrollToken{}, refused
+	case refused != nil:
+		return EnrollToken{Host: t.Host, Account: t.Account}, refused
 	}
 	return t, nil
 }

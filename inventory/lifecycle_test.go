@@ -310,6 +310,10 @@ func TestEnrollTokenRace(t *testing.T) {
 				}
 			case errors.Is(err, inventory.ErrEnrollUsed):
 				used.Add(1)
+				// The refusal names the identity, and carries no secret.
+				if got.Host != "h" || got.Account != "app" || got.Hash != nil || got.UsedAt != nil {
+					t.Errorf("refused redemption returned %+v, want only host h and account app", got)
+				}
 			default:
 				t.Error(err)
 			}
@@ -323,11 +327,15 @@ func TestEnrollTokenRace(t *testing.T) {
 	if err := inv.CreateEnrollToken(ctx, inventory.EnrollToken{Hash: h2[:], Host: "h", ExpiresAt: t0.Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := inv.RedeemEnrollToken(ctx, h2[:], t0.Add(time.Minute)); !errors.Is(err, inventory.ErrEnrollExpired) {
+	if got, err := inv.RedeemEnrollToken(ctx, h2[:], t0.Add(time.Minute)); !errors.Is(err, inventory.ErrEnrollExpired) {
 		t.Errorf("expired: %v", err)
+	} else if got.Host != "h" || got.Account != "" || got.Hash != nil {
+		t.Errorf("expired redemption returned %+v, want only host h", got)
 	}
-	if _, err := inv.RedeemEnrollToken(ctx, make([]byte, 32), t0); !errors.Is(err, inventory.ErrEnrollUnknown) {
+	if got, err := inv.RedeemEnrollToken(ctx, make([]byte, 32), t0); !errors.Is(err, inventory.ErrEnrollUnknown) {
 		t.Errorf("unknown: %v", err)
+	} else if got.Host != "" || got.Account != "" {
+		t.Errorf("unknown token returned %+v", got)
 	}
 }
 
@@ -397,5 +405,98 @@ func TestIdentity(t *testing.T) {
 	}
 	if got := strings.Join(actions, ","); got != "host.tag,owner.set,cert.issue,cert.revoke,account.retire" {
 		t.Errorf("audit actions %s", got)
+	}
+}
+
+// TestIssuerWritesShareBatches runs the issuer's writes (RecordIssued,
+// RecordRevoked, AppendAudit) concurrently with Ingest, so that they share
+// group-commit batches, with every other issue and revocation failing: the
+// failures leave nothing behind, every success is there, the audit log is
+// one unbroken chain, and the service account summaries (checked when the
+// inventory is closed), which the issues, revocations and ingests all
+// change, agree with the instances.
+func TestIssuerWritesShareBatches(t *testing.T) {
+	inv, _ := open(t)
+	const n = 200 // i%8 picks the call, i/8 the host
+	for h := 0; h < n/8; h++ {
+		host := fmt.Sprintf("h%d", h)
+		mustIngest(t, inv, storetest.NewReport(host, "", t0, storetest.Account("app", 5), storetest.Account("db", 6)))
+		if err := inv.RecordIssued(ctx, host, "app", "r"+host, t0, t0.Add(time.Hour), false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, err := inv.ListAudit(ctx, inventory.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var wantAudit atomic.Int32
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			host := fmt.Sprintf("h%d", i/8)
+			var err error
+			fails := i%8 >= 4
+			switch i % 4 {
+			case 0: // db's first certificate, or one for an unknown account
+				account := "db"
+				if fails {
+					account = "ghost"
+				}
+				err = inv.RecordIssued(ctx, host, account, fmt.Sprintf("%x", 0x1000+i), t0, t0.Add(time.Hour), false)
+			case 1: // app's certificate revoked, or an unknown serial
+				serial := "r" + host
+				if fails {
+					serial = "unknown"
+				}
+				err = inv.RecordRevoked(ctx, serial, "test")
+			case 2:
+				fails = false
+				err = inv.AppendAudit(ctx, inventory.AuditEvent{Action: "test.append", Detail: fmt.Sprint(i)})
+			case 3: // a new host whose accounts join app@default and db@default
+				r := storetest.NewReport(fmt.Sprintf("n%d", i), "", t0, storetest.Account("app", 5), storetest.Account("db", 6))
+				if _, err := inv.Ingest(ctx, r); err != nil {
+					t.Errorf("ingest %d: %v", i, err)
+				}
+				return
+			}
+			switch {
+			case fails && !errors.Is(err, inventory.ErrNotFound):
+				t.Errorf("call %d: got %v, want ErrNotFound", i, err)
+			case !fails && err != nil:
+				t.Errorf("call %d: %v", i, err)
+			case !fails:
+				wantAudit.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := inv.VerifyAudit(ctx); err != nil {
+		t.Fatalf("audit chain: %v", err)
+	}
+	after, err := inv.ListAudit(ctx, inventory.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(after) - len(before); got != int(wantAudit.Load()) {
+		t.Errorf("%d audit records appended, want %d (one per successful call)", got, wantAudit.Load())
+	}
+	for _, e := range after[len(before):] {
+		if e.Account == "ghost" || e.Serial == "unknown" {
+			t.Errorf("a failed call left an audit record: %+v", e)
+		}
+	}
+	for h := 0; h < n/8; h++ {
+		host := fmt.Sprintf("h%d", h)
+		if s, err := inv.Identity(ctx, host, "db"); err != nil || s.Cert == nil || s.Cert.Serial != fmt.Sprintf("%x", 0x1000+8*h) {
+			t.Errorf("%s/db certificate after the run: %+v, %v", host, s.Cert, err)
+		}
+		if s, err := inv.Identity(ctx, host, "app"); err != nil || s.Cert == nil || s.Cert.RevokedAt == nil {
+			t.Errorf("%s/app certificate after the run: %+v, %v", host, s.Cert, err)
+		}
+	}
+	if err := inv.RecordRevoked(ctx, fmt.Sprintf("%x", 0x1000+4), ""); !errors.Is(err, inventory.ErrNotFound) {
+		t.Errorf("the serial of a failed issue was recorded: %v", err)
 	}
 }

@@ -382,10 +382,10 @@ func TestEnrollTokens(t *testing.T) {
 	}
 	audit := e.audits()
 	for _, want := range []string{
-		// The inventory returns no token fields with ErrEnrollUsed/Expired,
-		// so these refusals cannot name the identity.
-		"enroll.token.use refused / serial= enrollment token has already been used",
-		"enroll.token.use refused / serial= enrollment token has expired",
+		// A used or expired token still names its identity; an unknown or
+		// malformed one cannot.
+		"enroll.token.use refused web1/billing-batch serial= enrollment token has already been used",
+		"enroll.token.use refused web1/billing-batch serial= enrollment token has expired",
 		"enroll.token.use refused / serial= enrollment token is not known",
 		"enroll.token.use refused / serial= enrollment token is malformed",
 	} {
