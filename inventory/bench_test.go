@@ -16,7 +16,8 @@ import (
 )
 
 // BenchmarkIngest10k ingests 10,000 generated reports of 30 accounts each
-// (distinct hosts over four environments, 300,000 instances) from 512
+// (distinct hosts over four environments, 300,000 instances, of which the
+// report counts the 200,000 that are not unused system accounts) from 512
 // concurrent submitters, so group commit batches them, and then builds the
 // full report. It reports reports/s, the report's time and the file size.
 // Targets on a 2-core machine: >= 1,000 reports/s, report < 1 s.
@@ -25,8 +26,14 @@ import (
 func BenchmarkIngest10k(b *testing.B) {
 	const hosts, accounts, workers = 10000, 30, 512
 	reports := make([]*scan.Report, hosts)
+	counted := 0 // instances the report counts: all but unused system accounts
 	for i := range reports {
 		reports[i] = storetest.Generate(i, accounts, t0)
+		for _, a := range reports[i].Accounts {
+			if a.Kind != scan.KindSystem {
+				counted++
+			}
+		}
 	}
 	for n := 0; n < b.N; n++ {
 		b.StopTimer()
@@ -72,8 +79,8 @@ func BenchmarkIngest10k(b *testing.B) {
 		}
 		reportTime := time.Since(start)
 		b.StopTimer()
-		if rep.Instances != hosts*accounts {
-			b.Fatalf("report counts %d instances, want %d", rep.Instances, hosts*accounts)
+		if rep.Instances != counted {
+			b.Fatalf("report counts %d instances, want %d", rep.Instances, counted)
 		}
 		fi, err := os.Stat(path)
 		if err != nil {
