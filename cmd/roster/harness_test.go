@@ -155,6 +155,9 @@ func (s *serverProc) stop() {
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-s.exited:
+		if code := s.cmd.ProcessState.ExitCode(); code != 0 {
+			s.t.Errorf("server exited with %d after SIGTERM, want a clean 0:\n%s", code, s.out.String())
+		}
 	case <-time.After(30 * time.Second):
 		s.cmd.Process.Kill()
 		<-s.exited

@@ -285,3 +285,35 @@ func TestCrashDuringIngest(t *testing.T) {
 	}
 	t.Logf("%d acknowledged reports survived kill -9", len(acked))
 }
+
+// TestServerKeyPassphrase encrypts the CA keys at init; a later start
+// without the passphrase, or with another one, is a clear error that
+// changes nothing.
+func TestServerKeyPassphrase(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	pass := filepath.Join(t.TempDir(), "pass")
+	os.WriteFile(pass, []byte("correct horse battery staple\n"), 0o600)
+	s := startServer(t, dir, "--scan-on-start=false", "--key-passphrase-file", pass)
+	s.stop()
+	keys, _ := filepath.Glob(filepath.Join(dir, "secrets", "*.key"))
+	for _, k := range keys {
+		if data, _ := os.ReadFile(k); bytes.Contains(data, []byte("BEGIN EC PRIVATE KEY")) || bytes.Contains(data, []byte("BEGIN PRIVATE KEY")) {
+			if !strings.Contains(k, "server") {
+				t.Errorf("%s is not encrypted", k)
+			}
+		}
+	}
+	bin, _ := buildBinaries(t)
+	wrong := filepath.Join(t.TempDir(), "wrong")
+	os.WriteFile(wrong, []byte("tr0ub4dor&3\n"), 0o600)
+	for _, args := range [][]string{{}, {"--key-passphrase-file", wrong}} {
+		out, err := runWithTimeout(bin, append([]string{"server", "--data", dir, "--listen", "127.0.0.1:0", "--scan-on-start=false"}, args...)...)
+		if err == nil || !strings.Contains(out, "roster: error:") || strings.Contains(out, "correct horse") {
+			t.Errorf("start with %v: %v\n%s", args, err, out)
+		}
+	}
+	s.restart()
+	if st, _ := newAPIClient(t, s).do("GET", "/v1/whoami", s.adminToken(), nil); st != 200 {
+		t.Errorf("after refused starts, the right passphrase no longer works: %d", st)
+	}
+}
