@@ -70,7 +70,7 @@ func getRendered(c *cli.Context, api *client.Client, path string, q url.Values, 
 	return api.Do(c.Context, http.MethodGet, path+"?"+q.Encode(), nil, c.App.Writer)
 }
 
-// printJSONOr prints v as indented JSON with --format json, else calls text.
+// done prints a one-line confirmation of a change.
 func done(c *cli.Context, msg string, a ...any) error {
 	fmt.Fprintf(c.App.Writer, msg+"\n", a...)
 	return nil

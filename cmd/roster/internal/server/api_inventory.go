@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/rosterhq/roster/inventory"
@@ -51,21 +50,6 @@ func render(w http.ResponseWriter, f string, v any, text func(io.Writer) error) 
 	}
 	_, err := w.Write(buf.Bytes())
 	return err
-}
-
-// table writes a header and rows with aligned columns.
-func table(w io.Writer, header string, rows func(tw io.Writer)) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, header)
-	rows(tw)
-	return tw.Flush()
-}
-
-func ts(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.UTC().Format("2006-01-02 15:04")
 }
 
 func (a *api) report(w http.ResponseWriter, r *http.Request) error {
@@ -128,57 +112,7 @@ func (a *api) getAccount(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return render(w, f, acct, func(w io.Writer) error { return writeAccountDetail(w, acct) })
-}
-
-func writeAccountDetail(w io.Writer, acct *inventory.Account) error {
-	owner := "none (roster owner set " + acct.Name + " OWNER)"
-	if acct.Owner != nil {
-		owner = acct.Owner.Name
-		if acct.Owner.Contact != "" {
-			owner += " <" + acct.Owner.Contact + ">"
-		}
-	}
-	fmt.Fprintf(w, "service account %s (env %s)\n", acct.Key, acct.Env)
-	fmt.Fprintf(w, "  owner:    %s\n", owner)
-	fmt.Fprintf(w, "  tier:     %d: %s\n", acct.Tier, acct.TierReason)
-	fmt.Fprintf(w, "  status:   %s\n", acct.Status)
-	fmt.Fprintf(w, "  weakest:  %s\n", acct.Strength)
-	if acct.SharedAcrossEnvs {
-		fmt.Fprintf(w, "  shared across environments: split it with roster account split %s --host HOST\n", acct.Name)
-	}
-	if len(acct.Tags) > 0 {
-		fmt.Fprintf(w, "  tags:     %s\n", strings.Join(acct.Tags, " "))
-	}
-	fmt.Fprintln(w, "\ninstances:")
-	err := table(w, "  HOST\tUID\tCREDENTIALS\tUSED BY\tCERT\tLAST SEEN", func(tw io.Writer) {
-		for _, in := range acct.Instances {
-			var creds, used []string
-			for _, c := range in.Data.Credentials {
-				creds = append(creds, c.Type)
-			}
-			for _, u := range in.Data.UsedBy {
-				used = append(used, u.Type+":"+u.Name)
-			}
-			cert := "-"
-			if in.Cert != nil {
-				cert = in.Cert.Serial + " until " + ts(in.Cert.NotAfter)
-			}
-			seen := ts(in.LastSeen)
-			if in.GoneAt != nil {
-				seen = "gone " + ts(*in.GoneAt)
-			}
-			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%s\n", in.Host, in.Data.UID, strings.Join(creds, ","), strings.Join(used, ","), cert, seen)
-		}
-	})
-	if err != nil {
-		return err
-	}
-	if len(acct.Exceptions) > 0 {
-		fmt.Fprintln(w, "\nexceptions:")
-		return writeExceptionTable(w, acct.Exceptions)
-	}
-	return nil
+	return render(w, f, acct, func(w io.Writer) error { return inventory.WriteAccount(w, acct, time.Now()) })
 }
 
 func (a *api) accountHistory(w http.ResponseWriter, r *http.Request) error {
@@ -193,20 +127,7 @@ func (a *api) accountHistory(w http.ResponseWriter, r *http.Request) error {
 	if events == nil {
 		events = []inventory.Event{}
 	}
-	return render(w, f, events, func(w io.Writer) error {
-		return table(w, "TIME\tEVENT\tHOST\tDETAIL\tBY", func(tw io.Writer) {
-			for _, e := range events {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", ts(e.Time), e.Kind, dash(e.Host), dash(e.Detail), dash(e.Actor))
-			}
-		})
-	})
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
+	return render(w, f, events, func(w io.Writer) error { return inventory.WriteHistory(w, events) })
 }
 
 type tagsRequest struct {
@@ -341,23 +262,7 @@ func (a *api) importOwners(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, status, res)
 		return nil
 	}
-	return render(w, f, res, func(w io.Writer) error {
-		verb := "would set"
-		if res.Applied {
-			verb = "set"
-		}
-		err := table(w, "LINE\tACCOUNT\tOWNER\tCONTACT", func(tw io.Writer) {
-			for _, row := range res.Rows {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", row.Line, row.Key, row.Owner, dash(row.Contact))
-			}
-		})
-		fmt.Fprintf(w, "%s %d owners", verb, len(res.Rows))
-		if !res.Applied {
-			fmt.Fprint(w, " (dry run: add --apply to write)")
-		}
-		fmt.Fprintln(w)
-		return err
-	})
+	return render(w, f, res, func(w io.Writer) error { return res.Write(w) })
 }
 
 func (a *api) addException(w http.ResponseWriter, r *http.Request) error {
@@ -422,61 +327,7 @@ func (a *api) listExceptions(w http.ResponseWriter, r *http.Request) error {
 	if list == nil {
 		list = []inventory.Exception{}
 	}
-	return render(w, f, list, func(w io.Writer) error {
-		if f == inventory.FormatCSV {
-			return writeExceptionCSV(w, list)
-		}
-		return writeExceptionTable(w, list)
-	})
-}
-
-func exceptionState(e inventory.Exception, now time.Time) string {
-	switch {
-	case e.Closed != nil:
-		return "closed"
-	case e.Expired(now):
-		return "EXPIRED"
-	case e.Expires.Sub(now) < inventory.ExpiringWindow:
-		return "expiring"
-	}
-	return "valid"
-}
-
-func writeExceptionTable(w io.Writer, list []inventory.Exception) error {
-	now := time.Now()
-	return table(w, "ID\tACCOUNT\tCREDENTIAL\tOWNER\tEXPIRES\tSTATE\tREASON", func(tw io.Writer) {
-		for _, e := range list {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.Account, dash(e.Credential), e.Owner,
-				e.Expires.UTC().Format("2006-01-02"), exceptionState(e, now), e.Reason)
-		}
-	})
-}
-
-func writeExceptionCSV(w io.Writer, list []inventory.Exception) error {
-	now := time.Now()
-	var b bytes.Buffer
-	b.WriteString("id,account,credential,owner,expires,state,reason\n")
-	for _, e := range list {
-		b.WriteString(csvRow(e.ID, e.Account, e.Credential, e.Owner, e.Expires.UTC().Format(time.RFC3339), exceptionState(e, now), e.Reason))
-	}
-	_, err := w.Write(b.Bytes())
-	return err
-}
-
-// csvRow quotes fields as RFC 4180 does.
-func csvRow(fields ...string) string {
-	var b strings.Builder
-	for i, f := range fields {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		if strings.ContainsAny(f, ",\"\n\r") {
-			f = `"` + strings.ReplaceAll(f, `"`, `""`) + `"`
-		}
-		b.WriteString(f)
-	}
-	b.WriteByte('\n')
-	return b.String()
+	return render(w, f, list, func(w io.Writer) error { return inventory.WriteExceptions(w, list, f, time.Now()) })
 }
 
 func (a *api) closeException(w http.ResponseWriter, r *http.Request) error {
@@ -499,22 +350,7 @@ func (a *api) listHosts(w http.ResponseWriter, r *http.Request) error {
 	if hosts == nil {
 		hosts = []inventory.Host{}
 	}
-	return render(w, f, hosts, func(w io.Writer) error {
-		if f == inventory.FormatCSV {
-			var b strings.Builder
-			b.WriteString("hostname,machine_id,os,env,tags,accounts,last_scan\n")
-			for _, h := range hosts {
-				b.WriteString(csvRow(h.Hostname, h.MachineID, h.OS.PrettyName, h.Env, strings.Join(h.Tags, " "), strconv.Itoa(h.Accounts), h.LastScan.UTC().Format(time.RFC3339)))
-			}
-			_, err := io.WriteString(w, b.String())
-			return err
-		}
-		return table(w, "HOST\tOS\tENV\tTAGS\tACCOUNTS\tLAST SCAN", func(tw io.Writer) {
-			for _, h := range hosts {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", h.Hostname, dash(h.OS.PrettyName), h.Env, dash(strings.Join(h.Tags, ",")), h.Accounts, ts(h.LastScan))
-			}
-		})
-	})
+	return render(w, f, hosts, func(w io.Writer) error { return inventory.WriteHosts(w, hosts, f) })
 }
 
 func (a *api) getHost(w http.ResponseWriter, r *http.Request) error {
@@ -566,17 +402,7 @@ func (a *api) listTokens(w http.ResponseWriter, r *http.Request) error {
 	if toks == nil {
 		toks = []inventory.Token{}
 	}
-	return render(w, f, toks, func(w io.Writer) error {
-		return table(w, "NAME\tROLE\tCREATED\tBY\tREVOKED", func(tw io.Writer) {
-			for _, t := range toks {
-				revoked := "-"
-				if t.RevokedAt != nil {
-					revoked = ts(*t.RevokedAt)
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, ts(t.CreatedAt), dash(t.CreatedBy), revoked)
-			}
-		})
-	})
+	return render(w, f, toks, func(w io.Writer) error { return inventory.WriteTokens(w, toks) })
 }
 
 func (a *api) revokeToken(w http.ResponseWriter, r *http.Request) error {
@@ -611,22 +437,9 @@ func (a *api) listAudit(w http.ResponseWriter, r *http.Request) error {
 	}
 	if f == "jsonl" {
 		w.Header().Set("Content-Type", "application/x-ndjson")
-		enc := json.NewEncoder(w)
-		for _, e := range events {
-			if err := enc.Encode(e); err != nil {
-				return err
-			}
-		}
-		return nil
+		return inventory.WriteAuditJSONL(w, events)
 	}
-	return render(w, f, events, func(w io.Writer) error {
-		return table(w, "SEQ\tTIME\tACTOR\tACTION\tOUTCOME\tHOST\tACCOUNT\tSERIAL\tREASON", func(tw io.Writer) {
-			for _, e := range events {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.Time.UTC().Format(time.RFC3339), dash(e.Actor), e.Action,
-					e.Outcome, dash(e.Host), dash(e.Account), dash(e.Serial), dash(e.Reason))
-			}
-		})
-	})
+	return render(w, f, events, func(w io.Writer) error { return inventory.WriteAudit(w, events) })
 }
 
 func (a *api) verifyAudit(w http.ResponseWriter, r *http.Request) error {

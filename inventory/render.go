@@ -1,0 +1,208 @@
+package inventory
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Text renderings of what the operator API lists. JSON needs no writer here:
+// the types carry their own tags.
+
+// textTable writes a header and rows with aligned columns.
+func textTable(w io.Writer, header string, rows func(tw io.Writer)) error {
+	ew := &errWriter{w: w}
+	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	rows(tw)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return ew.err
+}
+
+// minute formats a time to the minute in UTC, "-" when unset.
+func minute(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04")
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// WriteAccount renders one service account with its instances and
+// exceptions for an operator; now decides which exceptions have expired.
+func WriteAccount(w io.Writer, acct *Account, now time.Time) error {
+	ew := &errWriter{w: w}
+	owner := "none (roster owner set " + acct.Name + " OWNER)"
+	if acct.Owner != nil {
+		owner = acct.Owner.Name
+		if acct.Owner.Contact != "" {
+			owner += " <" + acct.Owner.Contact + ">"
+		}
+	}
+	ew.printf("service account %s (env %s)\n", acct.Key, acct.Env)
+	ew.printf("  owner:    %s\n", owner)
+	ew.printf("  tier:     %d: %s\n", acct.Tier, acct.TierReason)
+	ew.printf("  status:   %s\n", acct.Status)
+	ew.printf("  weakest:  %s\n", acct.Strength)
+	if acct.SharedAcrossEnvs {
+		ew.printf("  shared across environments: split it with roster account split %s --host HOST\n", acct.Name)
+	}
+	if len(acct.Tags) > 0 {
+		ew.printf("  tags:     %s\n", strings.Join(acct.Tags, " "))
+	}
+	ew.printf("\ninstances:\n")
+	err := textTable(ew, "  HOST\tUID\tCREDENTIALS\tUSED BY\tCERT\tLAST SEEN", func(tw io.Writer) {
+		for _, in := range acct.Instances {
+			var creds, used []string
+			for _, c := range in.Data.Credentials {
+				creds = append(creds, c.Type)
+			}
+			for _, u := range in.Data.UsedBy {
+				used = append(used, u.Type+":"+u.Name)
+			}
+			cert := "-"
+			if in.Cert != nil {
+				cert = in.Cert.Serial + " until " + minute(in.Cert.NotAfter)
+			}
+			seen := minute(in.LastSeen)
+			if in.GoneAt != nil {
+				seen = "gone " + minute(*in.GoneAt)
+			}
+			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%s\n", in.Host, in.Data.UID, strings.Join(creds, ","), strings.Join(used, ","), cert, seen)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if len(acct.Exceptions) > 0 {
+		ew.printf("\nexceptions:\n")
+		return WriteExceptions(ew, acct.Exceptions, FormatTable, now)
+	}
+	return ew.err
+}
+
+// WriteHistory renders a service account's history as a table.
+func WriteHistory(w io.Writer, events []Event) error {
+	return textTable(w, "TIME\tEVENT\tHOST\tDETAIL\tBY", func(tw io.Writer) {
+		for _, e := range events {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", minute(e.Time), e.Kind, dash(e.Host), dash(e.Detail), dash(e.Actor))
+		}
+	})
+}
+
+// State says where an exception stands at now: closed, EXPIRED (a
+// violation), expiring (within ExpiringWindow) or valid.
+func (e Exception) State(now time.Time) string {
+	switch {
+	case e.Closed != nil:
+		return "closed"
+	case e.Expired(now):
+		return "EXPIRED"
+	case e.Expires.Sub(now) < ExpiringWindow:
+		return "expiring"
+	}
+	return "valid"
+}
+
+// WriteExceptions renders exceptions as a table or CSV, with their state at now.
+func WriteExceptions(w io.Writer, list []Exception, format string, now time.Time) error {
+	switch format {
+	case FormatTable, "":
+		return textTable(w, "ID\tACCOUNT\tCREDENTIAL\tOWNER\tEXPIRES\tSTATE\tREASON", func(tw io.Writer) {
+			for _, e := range list {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.Account, dash(e.Credential), e.Owner,
+					e.Expires.UTC().Format(time.DateOnly), e.State(now), e.Reason)
+			}
+		})
+	case FormatCSV:
+		cw := csv.NewWriter(w)
+		cw.Write([]string{"id", "account", "credential", "owner", "expires", "state", "reason"})
+		for _, e := range list {
+			cw.Write([]string{e.ID, e.Account, e.Credential, e.Owner, e.Expires.UTC().Format(time.RFC3339), e.State(now), e.Reason})
+		}
+		cw.Flush()
+		return cw.Error()
+	}
+	return &InvalidError{Field: "format", Reason: fmt.Sprintf("unknown format %q: want table or csv", format)}
+}
+
+// WriteHosts renders hosts as a table or CSV.
+func WriteHosts(w io.Writer, hosts []Host, format string) error {
+	switch format {
+	case FormatTable, "":
+		return textTable(w, "HOST\tOS\tENV\tTAGS\tACCOUNTS\tLAST SCAN", func(tw io.Writer) {
+			for _, h := range hosts {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", h.Hostname, dash(h.OS.PrettyName), h.Env, dash(strings.Join(h.Tags, ",")), h.Accounts, minute(h.LastScan))
+			}
+		})
+	case FormatCSV:
+		cw := csv.NewWriter(w)
+		cw.Write([]string{"hostname", "machine_id", "os", "env", "tags", "accounts", "last_scan"})
+		for _, h := range hosts {
+			cw.Write([]string{h.Hostname, h.MachineID, h.OS.PrettyName, h.Env, strings.Join(h.Tags, " "), strconv.Itoa(h.Accounts), h.LastScan.UTC().Format(time.RFC3339)})
+		}
+		cw.Flush()
+		return cw.Error()
+	}
+	return &InvalidError{Field: "format", Reason: fmt.Sprintf("unknown format %q: want table or csv", format)}
+}
+
+// WriteTokens renders operator tokens (never their secrets) as a table.
+func WriteTokens(w io.Writer, toks []Token) error {
+	return textTable(w, "NAME\tROLE\tCREATED\tBY\tREVOKED", func(tw io.Writer) {
+		for _, t := range toks {
+			revoked := "-"
+			if t.RevokedAt != nil {
+				revoked = minute(*t.RevokedAt)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, minute(t.CreatedAt), dash(t.CreatedBy), revoked)
+		}
+	})
+}
+
+// WriteAudit renders audit records as a table; WriteAuditJSONL is the
+// export form.
+func WriteAudit(w io.Writer, events []AuditEvent) error {
+	return textTable(w, "SEQ\tTIME\tACTOR\tACTION\tOUTCOME\tHOST\tACCOUNT\tSERIAL\tREASON", func(tw io.Writer) {
+		for _, e := range events {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.Time.UTC().Format(time.RFC3339), dash(e.Actor), e.Action,
+				e.Outcome, dash(e.Host), dash(e.Account), dash(e.Serial), dash(e.Reason))
+		}
+	})
+}
+
+// Write renders an owner import as a table of rows, with a closing line
+// saying whether they were written or this was a dry run.
+func (r *ImportResult) Write(w io.Writer) error {
+	ew := &errWriter{w: w}
+	err := textTable(ew, "LINE\tACCOUNT\tOWNER\tCONTACT", func(tw io.Writer) {
+		for _, row := range r.Rows {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", row.Line, row.Key, row.Owner, dash(row.Contact))
+		}
+	})
+	if err != nil {
+		return err
+	}
+	verb := "would set"
+	if r.Applied {
+		verb = "set"
+	}
+	ew.printf("%s %d owners", verb, len(r.Rows))
+	if !r.Applied {
+		ew.printf(" (dry run: add --apply to write)")
+	}
+	ew.printf("\n")
+	return ew.err
+}
