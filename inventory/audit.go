@@ -121,11 +121,11 @@ func (inv *Inventory) ListAudit(ctx context.Context, f AuditFilter) ([]AuditEven
 	return out, nil
 }
 
-// VerifyAudit walks the chain and returns an *AuditError (wrapping
-// ErrAuditTampered) naming the first record that was edited, deleted or
-// inserted, or nil.
-func (inv *Inventory) VerifyAudit(ctx context.Context) error {
-	return inv.store.View(ctx, func(tx Tx) error {
+// VerifyAudit walks the chain and returns how many records it verified,
+// or an *AuditError (wrapping ErrAuditTampered) naming the first record that
+// was edited, deleted or inserted.
+func (inv *Inventory) VerifyAudit(ctx context.Context) (records uint64, err error) {
+	err = inv.store.View(ctx, func(tx Tx) error {
 		headSeq, headHash, err := readAuditHead(tx)
 		if err != nil {
 			return err
@@ -161,8 +161,13 @@ func (inv *Inventory) VerifyAudit(ctx context.Context) error {
 		if want-1 != headSeq || prev != headHash {
 			return &AuditError{Seq: headSeq, Reason: fmt.Sprintf("log ends at record %d but the head says %d (records deleted)", want-1, headSeq)}
 		}
+		records = headSeq
 		return nil
 	})
+	if err != nil {
+		return 0, err
+	}
+	return records, nil
 }
 
 // WriteAuditJSONL writes records as JSON lines, one object per record, for

@@ -190,7 +190,7 @@ func (inv *Inventory) Check(ctx context.Context) error {
 	if err := inv.store.View(ctx, checkInvariants); err != nil {
 		errs = append(errs, err)
 	}
-	if err := inv.VerifyAudit(ctx); err != nil {
+	if _, err := inv.VerifyAudit(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

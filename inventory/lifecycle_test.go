@@ -472,7 +472,7 @@ func TestIssuerWritesShareBatches(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if err := inv.VerifyAudit(ctx); err != nil {
+	if _, err := inv.VerifyAudit(ctx); err != nil {
 		t.Fatalf("audit chain: %v", err)
 	}
 	after, err := inv.ListAudit(ctx, inventory.AuditFilter{})

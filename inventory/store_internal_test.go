@@ -202,7 +202,7 @@ func TestAuditTamperDetected(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if err := inv.VerifyAudit(bg); err != nil {
+			if _, err := inv.VerifyAudit(bg); err != nil {
 				t.Fatalf("untouched log: %v", err)
 			}
 			inv.Close()
@@ -217,7 +217,7 @@ func TestAuditTamperDetected(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer inv.Close()
-			err = inv.VerifyAudit(bg)
+			_, err = inv.VerifyAudit(bg)
 			var ae *AuditError
 			if !errors.As(err, &ae) || !errors.Is(err, ErrAuditTampered) || ae.Seq != tc.seq {
 				t.Errorf("VerifyAudit = %v, want an AuditError at %d", err, tc.seq)

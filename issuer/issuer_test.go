@@ -158,7 +158,7 @@ func TestEnrollRenewRekeyRevoke(t *testing.T) {
 			t.Errorf("audit lacks %q:\n%s", want, audit)
 		}
 	}
-	if err := e.inv.VerifyAudit(ctx); err != nil {
+	if _, err := e.inv.VerifyAudit(ctx); err != nil {
 		t.Error(err)
 	}
 	assertNoSecret(t, e, tk.Token)
