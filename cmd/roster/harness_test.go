@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -234,8 +233,6 @@ func (s *serverProc) adminToken() string {
 	}
 	return strings.TrimSpace(string(data))
 }
-
-func (s *serverProc) String() string { return fmt.Sprintf("roster server at %s", s.URL) }
 
 func execCommand(ctx context.Context, bin string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, bin, args...)

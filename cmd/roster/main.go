@@ -16,11 +16,7 @@ var version = "dev"
 func main() {
 	app := newApp()
 	if err := app.Run(interspersed(app, os.Args)); err != nil {
-		// Errors from Actions were printed by ExitErrHandler; urfave/cli
-		// returns flag errors (a missing required flag) without calling it.
-		if !printed {
-			printError(app.ErrWriter, err)
-		}
+		printError(app.ErrWriter, err)
 		os.Exit(1)
 	}
 }
@@ -44,17 +40,11 @@ func newApp() *cli.App {
 			revokeCommand(),
 			auditCommand(),
 		},
-		ExitErrHandler: func(c *cli.Context, err error) {
-			if err != nil {
-				printed = true
-				printError(c.App.ErrWriter, err)
-			}
-		},
+		// Every error comes back from Run and is printed once by main;
+		// this handler only keeps urfave/cli from exiting on its own.
+		ExitErrHandler: func(*cli.Context, error) {},
 	}
 }
-
-// printed records that ExitErrHandler printed the error.
-var printed bool
 
 // printError prints an error as "roster: error:" and, where the error
 // carries one, a "roster: hint:" line.

@@ -23,11 +23,7 @@ func apiAction(f func(c *cli.Context, api *client.Client) error) cli.ActionFunc 
 		if err != nil {
 			return err
 		}
-		api, err := client.New(cfg)
-		if err != nil {
-			return err
-		}
-		return f(c, api)
+		return f(c, client.New(cfg))
 	}
 }
 
@@ -35,10 +31,15 @@ func apiAction(f func(c *cli.Context, api *client.Client) error) cli.ActionFunc 
 func args(c *cli.Context, names ...string) ([]string, error) {
 	if c.NArg() != len(names) {
 		return nil, client.NewHintError(
-			fmt.Errorf("%s takes %d argument(s): %s, got %d", c.Command.FullName(), len(names), strings.Join(names, " "), c.NArg()),
-			"roster "+c.Command.FullName()+" --help")
+			fmt.Errorf("%s takes %d argument(s): %s, got %d", commandName(c), len(names), strings.Join(names, " "), c.NArg()),
+			c.Command.HelpName+" --help")
 	}
 	return c.Args().Slice(), nil
+}
+
+// commandName is the command's path without the program name ("owner set").
+func commandName(c *cli.Context) string {
+	return strings.TrimPrefix(c.Command.HelpName, c.App.Name+" ")
 }
 
 func formatFlag(formats ...string) *cli.StringFlag {

@@ -11,7 +11,7 @@ import (
 )
 
 func errFewArgs(c *cli.Context) error {
-	return fmt.Errorf("%s: missing arguments", c.Command.FullName())
+	return fmt.Errorf("%s: missing arguments", commandName(c))
 }
 
 func tokenCommand() *cli.Command {

@@ -183,7 +183,7 @@ func accountCommand() *cli.Command {
 // tagAction adds or removes tags on /v1/{kind}/NAME/tags.
 func tagAction(c *cli.Context, api *client.Client, prefix string) error {
 	if c.NArg() < 2 {
-		return client.NewHintError(errFewArgs(c), "roster "+c.Command.FullName()+" NAME TAG... (tags: external, critical, env=NAME, third-party=VENDOR, or your own)")
+		return client.NewHintError(errFewArgs(c), c.Command.HelpName+" NAME TAG... (tags: external, critical, env=NAME, third-party=VENDOR, or your own)")
 	}
 	name := c.Args().First()
 	tags := c.Args().Tail()

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/rosterhq/roster/cmd/roster/internal/client"
+	"github.com/rosterhq/roster/inventory"
 	"github.com/rosterhq/roster/inventory/scan"
 )
 
@@ -21,11 +22,7 @@ func newSubmitter() (*submitter, error) {
 	if err != nil {
 		return nil, err
 	}
-	api, err := client.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &submitter{api: api}, nil
+	return &submitter{api: client.New(cfg)}, nil
 }
 
 // fingerprintKey fetches the server's fingerprint key, so that this scan's
@@ -44,20 +41,9 @@ func (s *submitter) fingerprintKey(ctx context.Context) ([]byte, error) {
 	return key, nil
 }
 
-// ingestSummary is the part of the server's ingest result the CLI prints.
-type ingestSummary struct {
-	Hostname        string `json:"hostname"`
-	Accounts        int    `json:"accounts"`
-	AccountsNew     int    `json:"accounts_new"`
-	AccountsGone    int    `json:"accounts_gone"`
-	CredentialsNew  int    `json:"credentials_new"`
-	CredentialsGone int    `json:"credentials_gone"`
-	Unchanged       bool   `json:"unchanged"`
-}
-
 // submit posts rep and prints what the server made of it.
 func (s *submitter) submit(ctx context.Context, rep *scan.Report, w io.Writer) error {
-	var res ingestSummary
+	var res inventory.IngestResult
 	if err := s.api.Do(ctx, http.MethodPost, "/v1/scans", rep, &res); err != nil {
 		return fmt.Errorf("submitting the scan: %w", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -92,40 +93,50 @@ func Load() (Config, error) {
 	return c, nil
 }
 
-// Client talks to one roster server.
+// Client talks to one roster server. It reads the root certificate and the
+// token file on its first request, so that a command's own argument errors
+// come before any complaint about the configuration.
 type Client struct {
-	base  string
+	cfg  Config
+	once sync.Once
+	err  error
+	// set by connect:
 	token string
 	hc    *http.Client
 }
 
 // New returns a Client that trusts only the root in cfg.CARoot.
-func New(cfg Config) (*Client, error) {
-	pem, err := os.ReadFile(cfg.CARoot)
-	if err != nil {
-		return nil, &HintError{
-			Err:  fmt.Errorf("reading the server's root certificate: %w", err),
-			hint: "set " + EnvCARoot + " to the server's root.crt (printed by `roster server` at start)",
+func New(cfg Config) *Client { return &Client{cfg: cfg} }
+
+func (c *Client) connect() error {
+	c.once.Do(func() {
+		pem, err := os.ReadFile(c.cfg.CARoot)
+		if err != nil {
+			c.err = &HintError{
+				Err:  fmt.Errorf("reading the server's root certificate: %w", err),
+				hint: "set " + EnvCARoot + " to the server's root.crt (printed by `roster server` at start)",
+			}
+			return
 		}
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("root certificate %s: no PEM certificate found", cfg.CARoot)
-	}
-	token := cfg.Token
-	if token == "" && cfg.TokenFile != "" {
-		if data, err := os.ReadFile(cfg.TokenFile); err == nil {
-			token = strings.TrimSpace(string(data))
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			c.err = fmt.Errorf("root certificate %s: no PEM certificate found", c.cfg.CARoot)
+			return
 		}
-	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	return &Client{
-		base:  strings.TrimRight(cfg.Server, "/"),
-		token: token,
-		hc:    &http.Client{Transport: tr, Timeout: 2 * time.Minute},
-	}, nil
+		c.token = c.cfg.Token
+		if c.token == "" && c.cfg.TokenFile != "" {
+			if data, err := os.ReadFile(c.cfg.TokenFile); err == nil {
+				c.token = strings.TrimSpace(string(data))
+			}
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		c.hc = &http.Client{Transport: tr, Timeout: 2 * time.Minute}
+	})
+	return c.err
 }
+
+func (c *Client) base() string { return strings.TrimRight(c.cfg.Server, "/") }
 
 // APIError is an error response from the server.
 type APIError struct {
@@ -159,6 +170,9 @@ func (e *HintError) Hint() string { return e.hint }
 // response into out when out is not nil. A raw response is copied to out
 // when out is an io.Writer.
 func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
+	if err := c.connect(); err != nil {
+		return err
+	}
 	var body io.Reader
 	contentType := ""
 	switch v := in.(type) {
@@ -174,7 +188,7 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 		body = bytes.NewReader(data)
 		contentType = "application/json"
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	req, err := http.NewRequestWithContext(ctx, method, c.base()+path, body)
 	if err != nil {
 		return fmt.Errorf("building request: %w", err)
 	}
@@ -188,7 +202,7 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 	if err != nil {
 		return &HintError{
 			Err:  fmt.Errorf("%s %s: %w", method, path, err),
-			hint: "is the server running? set " + EnvServer + " (now " + c.base + ")",
+			hint: "is the server running? set " + EnvServer + " (now " + c.base() + ")",
 		}
 	}
 	defer resp.Body.Close()

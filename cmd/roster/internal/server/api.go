@@ -277,16 +277,16 @@ func queryDuration(r *http.Request, name string) (time.Duration, error) {
 	if v == "" {
 		return 0, nil
 	}
-	d, err := ParseDays(v)
+	d, err := parseDays(v)
 	if err != nil {
 		return 0, errorf(http.StatusBadRequest, "query parameter %s: %v", name, err)
 	}
 	return d, nil
 }
 
-// ParseDays parses a duration that may use a "d" suffix for days ("30d"),
+// parseDays parses a duration that may use a "d" suffix for days ("30d"),
 // as operators write expiry windows, besides Go's own units.
-func ParseDays(s string) (time.Duration, error) {
+func parseDays(s string) (time.Duration, error) {
 	if n, ok := strings.CutSuffix(s, "d"); ok {
 		days, err := strconv.Atoi(n)
 		if err != nil || days < 0 {

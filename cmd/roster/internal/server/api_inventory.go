@@ -422,7 +422,7 @@ func (a *api) listAudit(w http.ResponseWriter, r *http.Request) error {
 	if s := r.URL.Query().Get("since"); s != "" {
 		if t, err := time.Parse(time.RFC3339, s); err == nil {
 			filter.Since = t
-		} else if d, err := ParseDays(s); err == nil {
+		} else if d, err := parseDays(s); err == nil {
 			filter.Since = time.Now().Add(-d)
 		} else {
 			return errorf(http.StatusBadRequest, "query parameter since: %q is neither RFC 3339 nor a duration such as 24h or 7d", s)

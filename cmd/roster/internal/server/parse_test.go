@@ -20,9 +20,9 @@ func TestParseDays(t *testing.T) {
 		{"-5m", 0, false},
 	}
 	for _, tc := range cases {
-		got, err := ParseDays(tc.in)
+		got, err := parseDays(tc.in)
 		if (err == nil) != tc.ok || got != tc.want {
-			t.Errorf("ParseDays(%q) = %v, %v", tc.in, got, err)
+			t.Errorf("parseDays(%q) = %v, %v", tc.in, got, err)
 		}
 	}
 }
