@@ -150,7 +150,7 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &ae):
 		status, msg, hint = ae.status, ae.msg, ae.hint
 	default:
-		if s, ok := inventoryStatus(err); ok {
+		if s, ok := errorStatus(err); ok {
 			status, msg = s, err.Error()
 			if errors.As(err, &hinter) {
 				hint = hinter.Hint()
@@ -167,10 +167,10 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, status, body)
 }
 
-// inventoryStatus maps the inventory's and the issuer's typed errors to
+// errorStatus maps the inventory's and the issuer's typed errors to
 // HTTP statuses; their messages are written for operators and hold no
 // secrets.
-func inventoryStatus(err error) (int, bool) {
+func errorStatus(err error) (int, bool) {
 	var (
 		ve  *scan.ValidationError
 		ie  *inventory.InvalidError
