@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Renewals per second against a real roster server process, measured by
+# scripts/renewbench from another process on the same machine: the figures
+# the README quotes, and the same load generator that measures step-ca (see
+# README, "Measured").
+#
+# usage: scripts/bench-renew.sh [renewbench flags...]
+#        e.g. scripts/bench-renew.sh --clients 64 --modes fresh --n 5000 --repeat 3
+#        scripts/bench-renew.sh --repeat 5 --target step-ca,https://127.0.0.1:9443,IDS,PID
+# It builds roster, roster-agent and renewbench, starts `roster server` on
+# 127.0.0.1:18444 with a fresh data directory, submits a scan of a made-up
+# host with 64 service accounts, gives them an owner, enrolls each with
+# roster-agent (64 at once), and runs renewbench with roster as its first
+# target; a --target given here is measured in turn with it (see
+# scripts/renewbench). Everything lives in a temp directory that is removed
+# at the end.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d /tmp/roster-bench.XXXXXX)
+n=64
+port=18444
+
+(cd "$repo" && go build -o "$work/bin/" ./cmd/roster ./cmd/roster-agent ./scripts/renewbench)
+PATH="$work/bin:$PATH"
+
+host=$work/host
+mkdir -p "$host/etc/systemd/system/multi-user.target.wants"
+echo bench1 >"$host/etc/hostname"
+echo 0123456789abcdef0123456789abcdef >"$host/etc/machine-id"
+: >"$host/etc/passwd" && : >"$host/etc/shadow" && : >"$host/etc/group"
+echo 'account,owner,contact' >"$work/owners.csv"
+for i in $(seq -w 0 $((n - 1))); do
+	a=svc$i
+	echo "$a:x:$((2000 + 10#$i)):$((2000 + 10#$i))::/srv/$a:/bin/sh" >>"$host/etc/passwd"
+	echo "$a:\$y\$j9T\$benchbenchbenchbench.\$benchhashbenchhashbenchhashbenchhashbench:19000:0:99999:7:::" >>"$host/etc/shadow"
+	echo "$a:x:$((2000 + 10#$i)):" >>"$host/etc/group"
+	printf '[Service]\nUser=%s\nExecStart=/usr/local/bin/%s\n[Install]\nWantedBy=multi-user.target\n' "$a" "$a" >"$host/etc/systemd/system/$a.service"
+	ln -s "/etc/systemd/system/$a.service" "$host/etc/systemd/system/multi-user.target.wants/$a.service"
+	echo "$a,bench-team," >>"$work/owners.csv"
+done
+
+export ROSTER_SERVER=https://127.0.0.1:$port ROSTER_CA_ROOT=$work/data/root.crt
+roster server --data "$work/data" --listen "127.0.0.1:$port" --scan-on-start=false >"$work/server.out" 2>"$work/server.log" &
+server=$!
+trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 100); do grep -q listening "$work/server.out" 2>/dev/null && break; sleep 0.2; done
+ROSTER_TOKEN=$(cat "$work/data/admin.token")
+export ROSTER_TOKEN
+
+roster scan --root "$host" --submit >/dev/null
+roster owner import "$work/owners.csv" --apply >/dev/null
+field() { sed -n "s/.*\"$1\": \"\\([^\"]*\\)\".*/\\1/p"; }
+enroll() {
+	local ticket
+	ticket=$(roster enroll "$1" --host bench1 --format json)
+	roster-agent enroll --server "$ROSTER_SERVER" --root-fingerprint "$(echo "$ticket" | field root_fingerprint)" \
+		--token "$(echo "$ticket" | field token)" --dir "$work/ids/$1" >/dev/null
+}
+pids=()
+for i in $(seq -w 0 $((n - 1))); do
+	enroll "svc$i" &
+	pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p"; done
+
+renewbench --target "roster,$ROSTER_SERVER,$work/ids,$server" "$@"
