@@ -188,12 +188,21 @@ func TestServerTLSConfigRenewsInFlight(t *testing.T) {
 	defer srv.Close()
 	pool := x509.NewCertPool()
 	pool.AddCert(c.Root())
+	// A client that would resume if it could: the server never lets it, so
+	// a renewal always authenticates with the certificate it presents now.
+	sessions := tls.NewLRUClientSessionCache(4)
 	serial := func() string {
-		conn, err := tls.Dial("tcp", srv.Listener.Addr().String(), &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", Time: now})
+		conn, err := tls.Dial("tcp", srv.Listener.Addr().String(), &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", Time: now, ClientSessionCache: sessions})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer conn.Close()
+		// Read so that a TLS 1.3 session ticket, if any, would arrive.
+		conn.Write([]byte("GET /health HTTP/1.0\r\n\r\n"))
+		io.ReadAll(conn)
+		if conn.ConnectionState().DidResume {
+			t.Error("a TLS session was resumed")
+		}
 		return conn.ConnectionState().PeerCertificates[0].SerialNumber.String()
 	}
 	a := serial()

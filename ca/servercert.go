@@ -145,7 +145,11 @@ func validDNSName(n string) bool {
 // background of a handshake once a third of its life is left, so a server
 // running for months never serves an expired certificate), and client
 // certificates requested but not verified by the TLS stack - the issuer
-// verifies them against this CA for the endpoints that need them.
+// verifies them against this CA for the endpoints that need them - and no
+// session tickets: a resumed session would carry the client certificate of
+// an earlier handshake, and a renewal must authenticate with the one the
+// client holds now. (Agents never resume anyway; the tickets only cost
+// every handshake an encryption and a write.)
 //
 // Do not add Certificates to the returned config: Go prefers them over
 // GetCertificate for clients that send no SNI (connections by IP address),
@@ -178,8 +182,9 @@ func (c *CA) ServerTLSConfig(names []string) (*tls.Config, error) {
 		return n, nil
 	}
 	return &tls.Config{
-		MinVersion:     tls.VersionTLS12,
-		ClientAuth:     tls.RequestClientCert,
-		GetCertificate: get,
+		MinVersion:             tls.VersionTLS12,
+		ClientAuth:             tls.RequestClientCert,
+		GetCertificate:         get,
+		SessionTicketsDisabled: true,
 	}, nil
 }
