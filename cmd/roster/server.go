@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -55,6 +56,12 @@ func serverCommand() *cli.Command {
 			tierValidity, err := parseTierValidity(c.StringSlice("tier-validity"))
 			if err != nil {
 				return err
+			}
+			// The server's live heap is small next to any machine it runs on;
+			// collecting a quarter as often buys about 15% more renewals per
+			// second (README, "Measured"). An explicit GOGC still wins.
+			if os.Getenv("GOGC") == "" {
+				debug.SetGCPercent(400)
 			}
 			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, os.Interrupt)
 			defer stop()
