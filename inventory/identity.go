@@ -1,7 +1,6 @@
 package inventory
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -220,9 +219,6 @@ func (inv *Inventory) RecordIssued(ctx context.Context, host, account, serial st
 				return err
 			}
 		}
-		if err := tx.Put(tSerial, []byte(serial), join(h.ID, account)); err != nil {
-			return err
-		}
 		return appendAuditTx(tx, AuditEvent{Time: now, Actor: actor, Action: action, Host: h.Hostname, Account: account,
 			Serial: serial, Outcome: OutcomeOK, Detail: "not_after " + c.NotAfter.Format(time.RFC3339)})
 	})
@@ -232,38 +228,42 @@ func (inv *Inventory) RecordIssued(ctx context.Context, host, account, serial st
 	return nil
 }
 
-// RecordRevoked marks the certificate with this serial revoked. When it is
-// an identity's current certificate, the identity no longer counts as
-// enrolled. Unknown serials are an error wrapping ErrNotFound.
-func (inv *Inventory) RecordRevoked(ctx context.Context, serial, reason string) error {
+// RecordRevoked records that the certificate with this serial, issued to
+// (host, account) (account "" for the host identity), was revoked. When it
+// is the identity's current certificate, the identity no longer counts as
+// enrolled. An unknown host or account is an error wrapping ErrNotFound.
+//
+// The caller names the identity: the CA knows it from the certificate, so
+// the inventory keeps no index from serials to identities, which would cost
+// every renewal a write to a random page.
+func (inv *Inventory) RecordRevoked(ctx context.Context, host, account, serial, reason string) error {
+	if !validName(serial) {
+		return &InvalidError{Field: "serial", Reason: "missing"}
+	}
 	actor, now := ActorFrom(ctx), inv.now()
 	err := inv.batchUpdate(ctx, func(tx Tx) error {
-		ref, err := tx.Get(tSerial, []byte(serial))
+		h, err := findHost(tx, host)
 		if err != nil {
 			return err
 		}
-		if ref == nil {
-			return fmt.Errorf("serial %s: %w", serial, ErrNotFound)
-		}
-		p := bytes.SplitN(ref, []byte{0}, 2)
-		hostID, account := string(p[0]), string(p[1])
-		var h hostRecord
-		if _, err := getJSON(tx, tHosts, p[0], &h); err != nil {
-			return err
-		}
+		hostID := h.ID
 		t := now
 		if account == "" {
 			if h.Cert != nil && h.Cert.Serial == serial {
 				h.Cert.RevokedAt = &t
-				if err := putJSON(tx, tHosts, p[0], h); err != nil {
+				if err := putJSON(tx, tHosts, []byte(hostID), h); err != nil {
 					return err
 				}
 			}
 		} else {
 			k := join(hostID, account)
 			var ir instRecord
-			if _, err := getInst(tx, k, &ir); err != nil {
+			ok, err := getInst(tx, k, &ir)
+			if err != nil {
 				return err
+			}
+			if !ok {
+				return fmt.Errorf("account %s on host %s: %w", account, h.Hostname, ErrNotFound)
 			}
 			st := newTxState(tx)
 			saKey := ir.SA

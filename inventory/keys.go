@@ -21,7 +21,6 @@ import (
 //	fp         FPKEY 0 HOSTID 0 ACCOUNT                       -> credential type 0 service account key
 //	fpshared   FPKEY                                          -> fingerprint (only those with 2+ holders)
 //	certidx    HOSTID 0 ACCOUNT                               -> CertState JSON (live, unrevoked certificates)
-//	serial     SERIAL                                         -> HOSTID 0 ACCOUNT
 //	exc        EXCID                                          -> Exception JSON
 //	tokens     TOKENID                                        -> tokenRecord JSON
 //	tokenhash  SHA-256(token)                                 -> TOKENID
@@ -40,12 +39,13 @@ const (
 	tFP        = "fp"
 	tFPShared  = "fpshared"
 	tCertIdx   = "certidx"
-	tSerial    = "serial"
 	tExc       = "exc"
 	tTokens    = "tokens"
 	tTokenHash = "tokenhash"
 	tEnroll    = "enroll"
 	tAudit     = "audit"
+
+	tSerialV1 = "serial" // SERIAL -> HOSTID 0 ACCOUNT; emptied by migration v2
 )
 
 var (

@@ -21,6 +21,23 @@ var migrations = []migration{
 		// Tables are created on first write; v1 only marks the store.
 		return tx.Put(tMeta, kMarker, []byte("1"))
 	}},
+	{name: "v2: drop the serial index", fn: func(tx Tx) error {
+		// Revocation now names the identity (the CA knows it from the
+		// certificate); the index cost every renewal a random-page write.
+		var keys [][]byte
+		if err := tx.Scan(tSerialV1, nil, func(k, _ []byte) error {
+			keys = append(keys, k)
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if err := tx.Delete(tSerialV1, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	}},
 }
 
 // SchemaVersion is the schema version this program writes.

@@ -116,6 +116,50 @@ func TestMigrations(t *testing.T) {
 	}
 }
 
+// TestMigrationDropSerialIndex opens a v1 store that has the serial index
+// with this program: the index is emptied and nothing else is touched.
+func TestMigrationDropSerialIndex(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "inventory.db")
+	bs, err := boltstore.Open(path, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := boltAdapter{bs}
+	if err := migrate(bg, s, migrations[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(bg, func(tx Tx) error {
+		for i := range 3 {
+			if err := tx.Put(tSerialV1, []byte(fmt.Sprint(1000+i)), join("HOSTID", "app")); err != nil {
+				return err
+			}
+		}
+		return tx.Put(tAudit, u64key(1), []byte("{}"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	inv, err := Open(bg, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inv.Close()
+	inv.store.View(bg, func(tx Tx) error {
+		if v, err := readSchema(tx); err != nil || v != SchemaVersion() {
+			t.Errorf("schema %d, %v; want %d", v, err, SchemaVersion())
+		}
+		n := 0
+		tx.Scan(tSerialV1, nil, func(_, _ []byte) error { n++; return nil })
+		if n != 0 {
+			t.Errorf("%d serial index entries left", n)
+		}
+		if v, _ := tx.Get(tAudit, u64key(1)); v == nil {
+			t.Error("the migration removed an audit record")
+		}
+		return nil
+	})
+}
+
 func TestViewUpdateCheckContext(t *testing.T) {
 	inv, _ := openTemp(t)
 	c, cancel := context.WithCancel(bg)

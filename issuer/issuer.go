@@ -22,7 +22,7 @@ type Store interface {
 	Identity(ctx context.Context, host, account string) (inventory.IdentityState, error)
 	GetAccount(ctx context.Context, name string) (*inventory.Account, error)
 	RecordIssued(ctx context.Context, host, account, serial string, notBefore, notAfter time.Time, renewal bool) error
-	RecordRevoked(ctx context.Context, serial, reason string) error
+	RecordRevoked(ctx context.Context, host, account, serial, reason string) error
 	CreateEnrollToken(ctx context.Context, t inventory.EnrollToken) error
 	RedeemEnrollToken(ctx context.Context, hash []byte, now time.Time) (inventory.EnrollToken, error)
 	AppendAudit(ctx context.Context, e inventory.AuditEvent) error

@@ -264,6 +264,10 @@ func TestRenewRefused(t *testing.T) {
 			if _, err := e.iss.Revoke(context.Background(), issuer.RevokeRequest{Serial: c[0].SerialNumber.String(), Reason: "test"}); err != nil {
 				t.Fatal(err)
 			}
+			// Revoked by serial, recorded on the identity the CA names.
+			if s, err := e.inv.Identity(context.Background(), "web1", "billing-batch"); err != nil || s.Cert == nil || s.Cert.RevokedAt == nil {
+				t.Fatalf("inventory after revoking by serial: %+v, %v", s.Cert, err)
+			}
 			return k, c
 		}, 401, "has been revoked", ""},
 		{"owner removed", func(t *testing.T, e *env) (crypto.Signer, []*x509.Certificate) {

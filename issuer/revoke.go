@@ -42,7 +42,16 @@ func (i *Issuer) Revoke(ctx context.Context, req RevokeRequest) (RevokeResult, e
 	var targets []target
 	switch {
 	case req.Serial != "":
-		targets = append(targets, target{serial: req.Serial})
+		crt, err := i.ca.Certificate(req.Serial)
+		if errors.Is(err, ca.ErrUnknownSerial) {
+			return res, &RequestError{Reason: fmt.Sprintf("serial %s was not issued by this CA", req.Serial)}
+		}
+		if err != nil {
+			return res, fmt.Errorf("issuer: revoke %s: %w", req.Serial, err)
+		}
+		// The server's own certificate names no identity: id stays empty.
+		id, _ := idFromCert(crt)
+		targets = append(targets, target{id: id, serial: req.Serial})
 	case req.Host != "":
 		id, err := NewID(i.ca.TrustDomain(), req.Host, req.Account)
 		if err != nil {
@@ -84,12 +93,16 @@ func (i *Issuer) Revoke(ctx context.Context, req RevokeRequest) (RevokeResult, e
 			// Revoked in the CA but perhaps not yet in the inventory (a
 			// crash in between): carry on and record it.
 		}
-		if err := i.store.RecordRevoked(ctx, t.serial, req.Reason); err != nil {
+		err := inventory.ErrNotFound
+		if t.id.Host != "" {
+			err = i.store.RecordRevoked(ctx, t.id.Host, t.id.Account, t.serial, req.Reason)
+		}
+		if err != nil {
 			if !errors.Is(err, inventory.ErrNotFound) {
 				return res, fmt.Errorf("issuer: record revocation of %s: %w", t.serial, err)
 			}
-			// A certificate the inventory does not track (the server's own):
-			// audit it here.
+			// A certificate the inventory does not track (the server's own,
+			// or one of an identity no longer there): audit it here.
 			i.audit(ctx, inventory.AuditEvent{Action: actRevoke, Host: t.id.Host, Account: t.id.Account,
 				Serial: t.serial, Outcome: inventory.OutcomeOK, Reason: req.Reason})
 		}
