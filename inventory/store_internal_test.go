@@ -63,14 +63,22 @@ func TestOpenRefusesForeignFiles(t *testing.T) {
 	}
 }
 
-func TestMigrations(t *testing.T) {
+// openBare opens a new bbolt store under the inventory's adapter, without
+// migrations.
+func openBare(t *testing.T) (boltAdapter, string) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "inventory.db")
 	bs, err := boltstore.Open(path, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := boltAdapter{bs}
+	return boltAdapter{bs}, path
+}
+
+func TestMigrations(t *testing.T) {
+	s, _ := openBare(t)
 	defer s.Close()
+	var err error
 	var ran []string
 	step := func(name string) migration {
 		return migration{name: name, fn: func(tx Tx) error {
@@ -119,12 +127,7 @@ func TestMigrations(t *testing.T) {
 // TestMigrationDropSerialIndex opens a v1 store that has the serial index
 // with this program: the index is emptied and nothing else is touched.
 func TestMigrationDropSerialIndex(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "inventory.db")
-	bs, err := boltstore.Open(path, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := boltAdapter{bs}
+	s, path := openBare(t)
 	if err := migrate(bg, s, migrations[:1]); err != nil {
 		t.Fatal(err)
 	}
