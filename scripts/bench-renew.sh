@@ -4,7 +4,7 @@
 # the README quotes, and the same load generator that measures step-ca (see
 # README, "Measured").
 #
-# usage: scripts/bench-renew.sh [renewbench flags...]
+# usage: scripts/bench-renew.sh [--with-null] [renewbench flags...]
 #        e.g. scripts/bench-renew.sh --clients 64 --modes fresh --n 5000 --repeat 3
 #        scripts/bench-renew.sh --repeat 5 --target step-ca,https://127.0.0.1:9443,IDS,PID
 # It builds roster, roster-agent and renewbench, starts `roster server` on
@@ -12,13 +12,19 @@
 # host with 64 service accounts, gives them an owner, enrolls each with
 # roster-agent (64 at once), and runs renewbench with roster as its first
 # target; a --target given here is measured in turn with it (see
-# scripts/renewbench). Everything lives in a temp directory that is removed
-# at the end.
+# scripts/renewbench). --with-null adds `renewbench serve-null` with the
+# server's certificate as a target: the same TLS, no renewal work. Everything
+# lives in a temp directory that is removed at the end.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/roster-bench.XXXXXX)
 n=64
 port=18444
+null=
+if [ "${1:-}" = --with-null ]; then
+	null=1
+	shift
+fi
 
 (cd "$repo" && go build -o "$work/bin/" ./cmd/roster ./cmd/roster-agent ./scripts/renewbench)
 PATH="$work/bin:$PATH"
@@ -42,7 +48,7 @@ done
 export ROSTER_SERVER=https://127.0.0.1:$port ROSTER_CA_ROOT=$work/data/root.crt
 roster server --data "$work/data" --listen "127.0.0.1:$port" --scan-on-start=false >"$work/server.out" 2>"$work/server.log" &
 server=$!
-trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $server ${nullpid:-} 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do grep -q listening "$work/server.out" 2>/dev/null && break; sleep 0.2; done
 ROSTER_TOKEN=$(cat "$work/data/admin.token")
 export ROSTER_TOKEN
@@ -63,4 +69,11 @@ for i in $(seq -w 0 $((n - 1))); do
 done
 for p in "${pids[@]}"; do wait "$p"; done
 
-renewbench --target "roster,$ROSTER_SERVER,$work/ids,$server" "$@"
+targets=(--target "roster,$ROSTER_SERVER,$work/ids,$server")
+if [ -n "$null" ]; then
+	renewbench serve-null --listen 127.0.0.1:$((port + 1)) --cert "$work/data/server.crt" --key "$work/data/secrets/server.key" >"$work/null.out" 2>&1 &
+	nullpid=$!
+	for _ in $(seq 50); do grep -q listening "$work/null.out" 2>/dev/null && break; sleep 0.1; done
+	targets+=(--target "null,https://127.0.0.1:$((port + 1)),$work/ids,$nullpid")
+fi
+renewbench "${targets[@]}" "$@"

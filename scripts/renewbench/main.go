@@ -17,20 +17,30 @@
 // one a median row per target follows, and with two targets the ratio of
 // their median rates. Given a server's PID, its CPU time per renewal is read
 // from /proc/PID/stat and printed beside the load generator's own.
+//
+//	renewbench serve-null --listen ADDR --cert FILE --key FILE
+//
+// serves the floor to compare with: an HTTPS server with roster's TLS
+// settings that answers /1.0/renew without signing anything (it returns the
+// client's own chain), so that only the connection and the handshake cost.
 package main
 
 import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,6 +53,11 @@ import (
 )
 
 func main() {
+	run := run
+	if len(os.Args) > 1 && os.Args[1] == "serve-null" {
+		run = serveNull
+		os.Args = os.Args[1:]
+	}
 	if err := run(os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "renewbench:", err)
 		os.Exit(1)
@@ -372,4 +387,64 @@ func procCPU(pid int) time.Duration {
 	utime, _ := strconv.ParseInt(f[11], 10, 64)
 	stime, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
+// serveNull runs the null server until the process is stopped. Its TLS
+// settings are those of roster's listener (ca.ServerTLSConfig): TLS 1.2 or
+// later, client certificates requested and not verified by the TLS stack,
+// no session tickets; and its GC target is roster server's.
+func serveNull(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("renewbench serve-null", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	listen := fs.String("listen", "127.0.0.1:18445", "address to listen on")
+	certFile := fs.String("cert", "", "server certificate chain (PEM)")
+	keyFile := fs.String("key", "", "server key (PEM)")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("serve-null: %w (flags: --listen --cert --key)", err)
+	}
+	if *certFile == "" || *keyFile == "" {
+		return errors.New("serve-null: --cert and --key are required")
+	}
+	cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+	if err != nil {
+		return fmt.Errorf("serve-null: %w", err)
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("serve-null: %w", err)
+	}
+	cfg := &tls.Config{
+		MinVersion:             tls.VersionTLS12,
+		ClientAuth:             tls.RequestClientCert,
+		Certificates:           []tls.Certificate{cert},
+		SessionTicketsDisabled: true,
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /1.0/renew", nullRenew)
+	fmt.Fprintf(out, "serve-null listening on https://%s\n", ln.Addr())
+	return http.Serve(tls.NewListener(ln, cfg), mux)
+}
+
+// nullRenew answers a renewal with the client's own chain, in the shape of
+// a sign response.
+func nullRenew(w http.ResponseWriter, r *http.Request) {
+	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+		http.Error(w, "a client certificate is required", http.StatusUnauthorized)
+		return
+	}
+	var chain []string
+	for _, c := range r.TLS.PeerCertificates {
+		chain = append(chain, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})))
+	}
+	body, err := json.Marshal(map[string]any{"crt": chain[0], "ca": chain[len(chain)-1], "certChain": chain})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	w.Write(body)
 }

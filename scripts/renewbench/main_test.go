@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -77,5 +81,39 @@ func TestRun(t *testing.T) {
 	ca.SetDown(true)
 	if err := run([]string{"--target", "a," + target, "--clients", "1", "--warmup", "0"}, &out); err == nil || !strings.Contains(err.Error(), "503") {
 		t.Errorf("server down: %v", err)
+	}
+}
+
+// TestNullRenew: the null server answers with the client's own chain in
+// the shape the agent decodes, and refuses a request without a certificate.
+func TestNullRenew(t *testing.T) {
+	ca := agenttest.New(t, time.Hour)
+	dir := filepath.Join(t.TempDir(), "svc")
+	o := agent.EnrollOptions{Server: ca.URL, RootFingerprint: ca.Fingerprint, Token: ca.Token("db1", "svc"), Dir: dir}
+	if _, err := agent.Enroll(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := agent.OpenDir(dir, "", false)
+	cred, err := st.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("POST", "/1.0/renew", nil)
+	r.TLS = &tls.ConnectionState{PeerCertificates: cred.Chain}
+	w := httptest.NewRecorder()
+	nullRenew(w, r)
+	got, err := agent.DecodeSignResponse(w.Body.Bytes())
+	if w.Code != http.StatusCreated || err != nil || len(got) != len(cred.Chain) || !got[0].Equal(cred.Leaf()) {
+		t.Errorf("null renewal: %d, %v, %d certificates", w.Code, err, len(got))
+	}
+	w = httptest.NewRecorder()
+	nullRenew(w, httptest.NewRequest("POST", "/1.0/renew", nil))
+	if w.Code != http.StatusUnauthorized {
+		t.Errorf("without a client certificate: %d", w.Code)
+	}
+	for _, args := range [][]string{{"--cert", "x"}, {"--listen"}, {"--cert", "/nonexistent", "--key", "/nonexistent"}} {
+		if err := serveNull(args, io.Discard); err == nil {
+			t.Errorf("serve-null %q: no error", args)
+		}
 	}
 }
