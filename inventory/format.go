@@ -9,6 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/rosterhq/roster/inventory/internal/textout"
 )
 
 // Output formats for Report.Write and WriteAccounts.
@@ -55,16 +57,16 @@ func frac(n, of int) string {
 }
 
 func (r *Report) writeTable(w io.Writer) error {
-	ew := &errWriter{w: w}
-	ew.printf("roster report, %s\n\n", r.GeneratedAt.Format(time.RFC3339))
+	ew := textout.New(w)
+	ew.Printf("roster report, %s\n\n", r.GeneratedAt.Format(time.RFC3339))
 	if len(r.OwnerlessPrivileged) > 0 {
-		ew.printf("OWNERLESS PRIVILEGED ACCOUNTS (%d): give each an owner first\n", len(r.OwnerlessPrivileged))
+		ew.Printf("OWNERLESS PRIVILEGED ACCOUNTS (%d): give each an owner first\n", len(r.OwnerlessPrivileged))
 		for _, a := range r.OwnerlessPrivileged {
-			ew.printf("  %s  (%d instance(s); %s)\n", a.Key, a.Instances, a.TierReason)
+			ew.Printf("  %s  (%d instance(s); %s)\n", a.Key, a.Instances, a.TierReason)
 		}
-		ew.printf("\n")
+		ew.Printf("\n")
 	} else {
-		ew.printf("Every privileged account has an owner.\n\n")
+		ew.Printf("Every privileged account has an owner.\n\n")
 	}
 	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.ToUpper(strings.Join(tierColumns, "\t")))
@@ -72,28 +74,28 @@ func (r *Report) writeTable(w io.Writer) error {
 		fmt.Fprintln(tw, strings.Join(t.cells(), "\t"))
 	}
 	tw.Flush()
-	ew.printf("\n%d live instance(s); %d retired account(s); not counted: %d people's account(s), %d unused system account(s)\n", r.Instances, r.Retired, r.Humans, r.System)
+	ew.Printf("\n%d live instance(s); %d retired account(s); not counted: %d people's account(s), %d unused system account(s)\n", r.Instances, r.Retired, r.Humans, r.System)
 	if len(r.ExpiredExceptions) > 0 {
-		ew.printf("\nEXPIRED EXCEPTIONS (violations until renewed or closed): %d\n", len(r.ExpiredExceptions))
+		ew.Printf("\nEXPIRED EXCEPTIONS (violations until renewed or closed): %d\n", len(r.ExpiredExceptions))
 		for _, e := range r.ExpiredExceptions {
-			ew.printf("  %s  %s  expired %s  owner %s\n", e.ID, e.Account, e.Expires.Format(time.DateOnly), e.Owner)
+			ew.Printf("  %s  %s  expired %s  owner %s\n", e.ID, e.Account, e.Expires.Format(time.DateOnly), e.Owner)
 		}
 	}
 	if len(r.ExpiringExceptions) > 0 {
-		ew.printf("\nEXCEPTIONS EXPIRING WITHIN 30 DAYS: %d\n", len(r.ExpiringExceptions))
+		ew.Printf("\nEXCEPTIONS EXPIRING WITHIN 30 DAYS: %d\n", len(r.ExpiringExceptions))
 		for _, e := range r.ExpiringExceptions {
-			ew.printf("  %s  %s  expires %s  owner %s\n", e.ID, e.Account, e.Expires.Format(time.DateOnly), e.Owner)
+			ew.Printf("  %s  %s  expires %s  owner %s\n", e.ID, e.Account, e.Expires.Format(time.DateOnly), e.Owner)
 		}
 	}
-	ew.printf("\nSHARED CREDENTIALS: %d\n", len(r.Shared))
+	ew.Printf("\nSHARED CREDENTIALS: %d\n", len(r.Shared))
 	for i, s := range r.Shared {
 		if i == 20 {
-			ew.printf("  ... %d more (use --format json)\n", len(r.Shared)-20)
+			ew.Printf("  ... %d more (use --format json)\n", len(r.Shared)-20)
 			break
 		}
-		ew.printf("  %s  %s  on %d holder(s): %s\n", shortFP(s.Fingerprint), s.Type, s.HolderCount, holdersText(s.Holders, 5))
+		ew.Printf("  %s  %s  on %d holder(s): %s\n", shortFP(s.Fingerprint), s.Type, s.HolderCount, holdersText(s.Holders, 5))
 	}
-	return ew.err
+	return ew.Err()
 }
 
 func (r *Report) writeCSV(w io.Writer) error {
@@ -120,52 +122,52 @@ func (r *Report) writeCSV(w io.Writer) error {
 }
 
 func (r *Report) writeMarkdown(w io.Writer) error {
-	ew := &errWriter{w: w}
-	ew.printf("# roster report\n\nGenerated %s.\n\n", r.GeneratedAt.Format(time.RFC3339))
-	ew.printf("## Ownerless privileged accounts\n\n")
+	ew := textout.New(w)
+	ew.Printf("# roster report\n\nGenerated %s.\n\n", r.GeneratedAt.Format(time.RFC3339))
+	ew.Printf("## Ownerless privileged accounts\n\n")
 	if len(r.OwnerlessPrivileged) == 0 {
-		ew.printf("None: every privileged account has an owner.\n\n")
+		ew.Printf("None: every privileged account has an owner.\n\n")
 	}
 	for _, a := range r.OwnerlessPrivileged {
-		ew.printf("- `%s` (%d instance(s); %s)\n", a.Key, a.Instances, mdEscape(a.TierReason))
+		ew.Printf("- `%s` (%d instance(s); %s)\n", a.Key, a.Instances, mdEscape(a.TierReason))
 	}
 	if len(r.OwnerlessPrivileged) > 0 {
-		ew.printf("\n")
+		ew.Printf("\n")
 	}
-	ew.printf("## Per tier\n\n| %s |\n|%s\n", strings.Join(tierColumns, " | "), strings.Repeat("---|", len(tierColumns)))
+	ew.Printf("## Per tier\n\n| %s |\n|%s\n", strings.Join(tierColumns, " | "), strings.Repeat("---|", len(tierColumns)))
 	for _, t := range r.Tiers {
-		ew.printf("| %s |\n", strings.Join(t.cells(), " | "))
+		ew.Printf("| %s |\n", strings.Join(t.cells(), " | "))
 	}
-	ew.printf("\n%d live instance(s); %d retired account(s); not counted: %d people's account(s), %d unused system account(s).\n", r.Instances, r.Retired, r.Humans, r.System)
-	ew.printf("\n## Expired exceptions\n\n")
+	ew.Printf("\n%d live instance(s); %d retired account(s); not counted: %d people's account(s), %d unused system account(s).\n", r.Instances, r.Retired, r.Humans, r.System)
+	ew.Printf("\n## Expired exceptions\n\n")
 	if len(r.ExpiredExceptions) == 0 {
-		ew.printf("None.\n")
+		ew.Printf("None.\n")
 	}
 	for _, e := range r.ExpiredExceptions {
-		ew.printf("- %s `%s` expired %s, owner %s\n", e.ID, e.Account, e.Expires.Format(time.DateOnly), mdEscape(e.Owner))
+		ew.Printf("- %s `%s` expired %s, owner %s\n", e.ID, e.Account, e.Expires.Format(time.DateOnly), mdEscape(e.Owner))
 	}
-	ew.printf("\n## Exceptions expiring within 30 days\n\n")
+	ew.Printf("\n## Exceptions expiring within 30 days\n\n")
 	if len(r.ExpiringExceptions) == 0 {
-		ew.printf("None.\n")
+		ew.Printf("None.\n")
 	}
 	for _, e := range r.ExpiringExceptions {
-		ew.printf("- %s `%s` expires %s, owner %s\n", e.ID, e.Account, e.Expires.Format(time.DateOnly), mdEscape(e.Owner))
+		ew.Printf("- %s `%s` expires %s, owner %s\n", e.ID, e.Account, e.Expires.Format(time.DateOnly), mdEscape(e.Owner))
 	}
-	ew.printf("\n## Shared credentials\n\n")
+	ew.Printf("\n## Shared credentials\n\n")
 	if len(r.Shared) == 0 {
-		ew.printf("None.\n")
+		ew.Printf("None.\n")
 	}
 	for _, s := range r.Shared {
-		ew.printf("- `%s` %s on %d holder(s): %s\n", shortFP(s.Fingerprint), s.Type, s.HolderCount, mdEscape(holdersText(s.Holders, 5)))
+		ew.Printf("- `%s` %s on %d holder(s): %s\n", shortFP(s.Fingerprint), s.Type, s.HolderCount, mdEscape(holdersText(s.Holders, 5)))
 	}
-	return ew.err
+	return ew.Err()
 }
 
 // WriteAccounts renders an account list as table, json or csv.
 func WriteAccounts(w io.Writer, accounts []AccountSummary, format string) error {
 	switch format {
 	case FormatTable, "":
-		ew := &errWriter{w: w}
+		ew := textout.New(w)
 		tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ACCOUNT\tTIER\tOWNER\tSTATUS\tSTRENGTH\tINSTANCES\tSTATIC\tFLAGS\tWHY")
 		for _, a := range accounts {
@@ -173,7 +175,7 @@ func WriteAccounts(w io.Writer, accounts []AccountSummary, format string) error 
 				a.Instances, a.Static, flags(a), a.TierReason)
 		}
 		tw.Flush()
-		return ew.err
+		return ew.Err()
 	case FormatJSON:
 		if accounts == nil {
 			accounts = []AccountSummary{}
@@ -243,20 +245,3 @@ func holdersText(hs []Holder, n int) string {
 func mdEscape(s string) string {
 	return strings.NewReplacer("|", `\|`, "*", `\*`, "_", `\_`, "`", "'", "<", "&lt;").Replace(s)
 }
-
-// errWriter keeps the first write error.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) Write(p []byte) (int, error) {
-	if e.err != nil {
-		return 0, e.err
-	}
-	n, err := e.w.Write(p)
-	e.err = err
-	return n, err
-}
-
-func (e *errWriter) printf(format string, args ...any) { fmt.Fprintf(e, format, args...) }

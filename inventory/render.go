@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/rosterhq/roster/inventory/internal/textout"
 )
 
 // Text renderings of what the operator API lists. JSON needs no writer here:
@@ -15,14 +17,14 @@ import (
 
 // textTable writes a header and rows with aligned columns.
 func textTable(w io.Writer, header string, rows func(tw io.Writer)) error {
-	ew := &errWriter{w: w}
+	ew := textout.New(w)
 	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, header)
 	rows(tw)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	return ew.err
+	return ew.Err()
 }
 
 // minute formats a time to the minute in UTC, "-" when unset.
@@ -43,7 +45,7 @@ func dash(s string) string {
 // WriteAccount renders one service account with its instances and
 // exceptions for an operator; now decides which exceptions have expired.
 func WriteAccount(w io.Writer, acct *Account, now time.Time) error {
-	ew := &errWriter{w: w}
+	ew := textout.New(w)
 	owner := "none (roster owner set " + acct.Name + " OWNER)"
 	if acct.Owner != nil {
 		owner = acct.Owner.Name
@@ -51,18 +53,18 @@ func WriteAccount(w io.Writer, acct *Account, now time.Time) error {
 			owner += " <" + acct.Owner.Contact + ">"
 		}
 	}
-	ew.printf("service account %s (env %s)\n", acct.Key, acct.Env)
-	ew.printf("  owner:    %s\n", owner)
-	ew.printf("  tier:     %d: %s\n", acct.Tier, acct.TierReason)
-	ew.printf("  status:   %s\n", acct.Status)
-	ew.printf("  weakest:  %s\n", acct.Strength)
+	ew.Printf("service account %s (env %s)\n", acct.Key, acct.Env)
+	ew.Printf("  owner:    %s\n", owner)
+	ew.Printf("  tier:     %d: %s\n", acct.Tier, acct.TierReason)
+	ew.Printf("  status:   %s\n", acct.Status)
+	ew.Printf("  weakest:  %s\n", acct.Strength)
 	if acct.SharedAcrossEnvs {
-		ew.printf("  shared across environments: split it with roster account split %s --host HOST\n", acct.Name)
+		ew.Printf("  shared across environments: split it with roster account split %s --host HOST\n", acct.Name)
 	}
 	if len(acct.Tags) > 0 {
-		ew.printf("  tags:     %s\n", strings.Join(acct.Tags, " "))
+		ew.Printf("  tags:     %s\n", strings.Join(acct.Tags, " "))
 	}
-	ew.printf("\ninstances:\n")
+	ew.Printf("\ninstances:\n")
 	err := textTable(ew, "  HOST\tUID\tCREDENTIALS\tUSED BY\tCERT\tLAST SEEN", func(tw io.Writer) {
 		for _, in := range acct.Instances {
 			var creds, used []string
@@ -87,10 +89,10 @@ func WriteAccount(w io.Writer, acct *Account, now time.Time) error {
 		return err
 	}
 	if len(acct.Exceptions) > 0 {
-		ew.printf("\nexceptions:\n")
+		ew.Printf("\nexceptions:\n")
 		return WriteExceptions(ew, acct.Exceptions, FormatTable, now)
 	}
-	return ew.err
+	return ew.Err()
 }
 
 // WriteHistory renders a service account's history as a table.
@@ -186,7 +188,7 @@ func WriteAudit(w io.Writer, events []AuditEvent) error {
 // Write renders an owner import as a table of rows, with a closing line
 // saying whether they were written or this was a dry run.
 func (r *ImportResult) Write(w io.Writer) error {
-	ew := &errWriter{w: w}
+	ew := textout.New(w)
 	err := textTable(ew, "LINE\tACCOUNT\tOWNER\tCONTACT", func(tw io.Writer) {
 		for _, row := range r.Rows {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", row.Line, row.Key, row.Owner, dash(row.Contact))
@@ -199,10 +201,10 @@ func (r *ImportResult) Write(w io.Writer) error {
 	if r.Applied {
 		verb = "set"
 	}
-	ew.printf("%s %d owners", verb, len(r.Rows))
+	ew.Printf("%s %d owners", verb, len(r.Rows))
 	if !r.Applied {
-		ew.printf(" (dry run: add --apply to write)")
+		ew.Printf(" (dry run: add --apply to write)")
 	}
-	ew.printf("\n")
-	return ew.err
+	ew.Printf("\n")
+	return ew.Err()
 }

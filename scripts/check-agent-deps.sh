@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fails when roster-agent links server code: smallstep's certificates module,
-# or roster's ca, issuer or inventory packages other than inventory/discovery
-# and inventory/scan. The agent runs on every host; it must stay small and
+# or roster's ca, issuer or inventory packages other than inventory/discovery,
+# inventory/scan and the text writer they share (inventory/internal/textout). The agent runs on every host; it must stay small and
 # hold nothing of the CA.
 #
 # usage: scripts/check-agent-deps.sh [PACKAGE]   (default ./cmd/roster-agent)
@@ -14,7 +14,7 @@ bad=$(printf '%s\n' "$deps" | grep -E \
 	-e '^github\.com/smallstep/certificates(/|$)' \
 	-e '^github\.com/rosterhq/roster/(ca|issuer)(/|$)' \
 	-e '^github\.com/rosterhq/roster/inventory(/|$)' |
-	grep -v -E '^github\.com/rosterhq/roster/inventory/(discovery|scan)$' || true)
+	grep -v -E '^github\.com/rosterhq/roster/inventory/(discovery|scan|internal/textout)$' || true)
 if [ -n "$bad" ]; then
 	echo "check-agent-deps: $pkg must not import server code, but links:" >&2
 	# Name who imports each forbidden package, so the fix is obvious.

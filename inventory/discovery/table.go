@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/rosterhq/roster/inventory/internal/textout"
 	"github.com/rosterhq/roster/inventory/scan"
 )
 
@@ -27,7 +28,7 @@ func WriteTable(w io.Writer, r *scan.Report) error { return TableOptions{}.Write
 // hidden accounts and warnings. It shows nothing the report does not hold,
 // so it holds no secret either.
 func (o TableOptions) Write(w io.Writer, r *scan.Report) error {
-	ew := &errWriter{w: w}
+	ew := textout.New(w)
 	h := r.Host
 	host := cmp.Or(h.Hostname, "(unknown host)")
 	if h.OS.PrettyName != "" {
@@ -37,7 +38,7 @@ func (o TableOptions) Write(w io.Writer, r *scan.Report) error {
 	if h.Live {
 		live = "live"
 	}
-	ew.printf("host %s, root %s, %s, scanned %s\n\n", host, h.Root, live, h.ScannedAt.UTC().Format("2006-01-02 15:04:05 MST"))
+	ew.Printf("host %s, root %s, %s, scanned %s\n\n", host, h.Root, live, h.ScannedAt.UTC().Format("2006-01-02 15:04:05 MST"))
 
 	accts := slices.Clone(r.Accounts)
 	slices.SortStableFunc(accts, func(a, b scan.Account) int {
@@ -66,7 +67,7 @@ func (o TableOptions) Write(w io.Writer, r *scan.Report) error {
 		return err
 	}
 
-	section := func(title string) { ew.printf("\n%s\n", title) }
+	section := func(title string) { ew.Printf("\n%s\n", title) }
 	first := true
 	for _, a := range accts {
 		if !a.Privileged {
@@ -77,7 +78,7 @@ func (o TableOptions) Write(w io.Writer, r *scan.Report) error {
 			first = false
 		}
 		for _, why := range a.PrivilegeReasons {
-			ew.printf("  %s: %s\n", a.Name, why)
+			ew.Printf("  %s: %s\n", a.Name, why)
 		}
 	}
 	first = true
@@ -100,25 +101,25 @@ func (o TableOptions) Write(w io.Writer, r *scan.Report) error {
 			if c.Name != "" {
 				what += " " + c.Name
 			}
-			ew.printf("  %s: %s at %s: %s\n", a.Name, what, c.Location, strings.Join(fs, "; "))
+			ew.Printf("  %s: %s at %s: %s\n", a.Name, what, c.Location, strings.Join(fs, "; "))
 		}
 	}
 	if len(r.Shared) > 0 {
 		section(fmt.Sprintf("shared credentials (%d):", len(r.Shared)))
 		for _, s := range r.Shared {
-			ew.printf("  %s %s held by %s at %s\n", s.Type, s.Fingerprint, strings.Join(s.Accounts, ", "), strings.Join(s.Locations, ", "))
+			ew.Printf("  %s %s held by %s at %s\n", s.Type, s.Fingerprint, strings.Join(s.Accounts, ", "), strings.Join(s.Locations, ", "))
 		}
 	}
-	ew.printf("\n%d accounts", len(r.Accounts))
+	ew.Printf("\n%d accounts", len(r.Accounts))
 	if hidden > 0 {
-		ew.printf(", %d unprivileged system accounts hidden (--all shows them)", hidden)
+		ew.Printf(", %d unprivileged system accounts hidden (--all shows them)", hidden)
 	}
-	ew.printf("; %d warnings", len(r.Warnings))
+	ew.Printf("; %d warnings", len(r.Warnings))
 	if len(r.Warnings) > 0 {
-		ew.printf(" (--format json lists them)")
+		ew.Printf(" (--format json lists them)")
 	}
-	ew.printf("\n")
-	return ew.err
+	ew.Printf("\n")
+	return ew.Err()
 }
 
 // pureSystem reports whether a is an OS account that nothing uses, with no
@@ -220,20 +221,3 @@ func exposureCell(e scan.Exposure) string {
 	}
 	return strings.Join(parts, ", ")
 }
-
-// errWriter keeps the first write error.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) Write(p []byte) (int, error) {
-	if e.err != nil {
-		return 0, e.err
-	}
-	n, err := e.w.Write(p)
-	e.err = err
-	return n, err
-}
-
-func (e *errWriter) printf(format string, args ...any) { fmt.Fprintf(e, format, args...) }
