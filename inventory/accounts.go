@@ -404,19 +404,16 @@ func (inv *Inventory) Split(ctx context.Context, account, host, group string) er
 		if !strings.Contains(account, "@") {
 			name = account
 		}
-		k := join(h.ID, name)
-		var ir instRecord
-		if ok, err := getInst(tx, k, &ir); err != nil {
+		k, ir, err := findInst(tx, h, name)
+		if err != nil {
 			return err
-		} else if !ok {
-			return fmt.Errorf("account %s on host %s: %w", name, h.Hostname, ErrNotFound)
 		}
 		if err := tx.Put(tGrouping, k, []byte(group)); err != nil {
 			return err
 		}
 		st := newTxState(tx)
 		to := name + "@" + group
-		if err := moveInstance(st, &h.Host, &h.Host, &ir, to, now, actor); err != nil {
+		if err := moveInstance(st, &h.Host, &h.Host, ir, to, now, actor); err != nil {
 			return err
 		}
 		nr, err := st.sa(to)

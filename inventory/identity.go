@@ -180,14 +180,9 @@ func (inv *Inventory) RecordIssued(ctx context.Context, host, account, serial st
 				return err
 			}
 		} else {
-			k := join(h.ID, account)
-			var ir instRecord
-			ok, err := getInst(tx, k, &ir)
+			k, ir, err := findInst(tx, h, account)
 			if err != nil {
 				return err
-			}
-			if !ok {
-				return fmt.Errorf("account %s on host %s: %w", account, h.Hostname, ErrNotFound)
 			}
 			if renewal && ir.Cert != nil && ir.Cert.RevokedAt == nil {
 				c.IssuedAt, c.Managed, c.LastRenewal = ir.Cert.IssuedAt, ir.Cert.Managed, now
@@ -198,10 +193,10 @@ func (inv *Inventory) RecordIssued(ctx context.Context, host, account, serial st
 			if err != nil {
 				return err
 			}
-			sa.Sum.add(contribOf(&ir, &h.Host), -1)
+			sa.Sum.add(contribOf(ir, &h.Host), -1)
 			ir.Cert = c
-			sa.Sum.add(contribOf(&ir, &h.Host), +1)
-			if err := putInst(tx, k, &ir); err != nil {
+			sa.Sum.add(contribOf(ir, &h.Host), +1)
+			if err := putInst(tx, k, ir); err != nil {
 				return err
 			}
 			if ir.GoneAt == nil {
@@ -246,24 +241,18 @@ func (inv *Inventory) RecordRevoked(ctx context.Context, host, account, serial, 
 		if err != nil {
 			return err
 		}
-		hostID := h.ID
 		t := now
 		if account == "" {
 			if h.Cert != nil && h.Cert.Serial == serial {
 				h.Cert.RevokedAt = &t
-				if err := putJSON(tx, tHosts, []byte(hostID), h); err != nil {
+				if err := putJSON(tx, tHosts, []byte(h.ID), h); err != nil {
 					return err
 				}
 			}
 		} else {
-			k := join(hostID, account)
-			var ir instRecord
-			ok, err := getInst(tx, k, &ir)
+			k, ir, err := findInst(tx, h, account)
 			if err != nil {
 				return err
-			}
-			if !ok {
-				return fmt.Errorf("account %s on host %s: %w", account, h.Hostname, ErrNotFound)
 			}
 			st := newTxState(tx)
 			saKey := ir.SA
@@ -272,12 +261,12 @@ func (inv *Inventory) RecordRevoked(ctx context.Context, host, account, serial, 
 				return err
 			}
 			if ir.Cert != nil && ir.Cert.Serial == serial {
-				sa.Sum.add(contribOf(&ir, &h.Host), -1)
+				sa.Sum.add(contribOf(ir, &h.Host), -1)
 				c := *ir.Cert
 				c.RevokedAt = &t
 				ir.Cert = &c
-				sa.Sum.add(contribOf(&ir, &h.Host), +1)
-				if err := putInst(tx, k, &ir); err != nil {
+				sa.Sum.add(contribOf(ir, &h.Host), +1)
+				if err := putInst(tx, k, ir); err != nil {
 					return err
 				}
 				if err := tx.Delete(tCertIdx, k); err != nil {

@@ -314,6 +314,21 @@ func getInst(tx Tx, k []byte, r *instRecord) (bool, error) {
 	return true, decodeInst(k, b, r)
 }
 
+// findInst reads the instance of account on host h: its key and record, or
+// an error wrapping ErrNotFound.
+func findInst(tx Tx, h *hostRecord, account string) ([]byte, *instRecord, error) {
+	k := join(h.ID, account)
+	var ir instRecord
+	ok, err := getInst(tx, k, &ir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !ok {
+		return nil, nil, fmt.Errorf("account %s on host %s: %w", account, h.Hostname, ErrNotFound)
+	}
+	return k, &ir, nil
+}
+
 func putInst(tx Tx, k []byte, r *instRecord) error {
 	meta, err := json.Marshal(r)
 	if err != nil {
