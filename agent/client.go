@@ -231,11 +231,10 @@ func parseServer(server string) (*url.URL, error) {
 
 // Client talks to a roster server that it verifies against a pinned root.
 type Client struct {
-	base    *url.URL
-	root    *x509.Certificate
-	roots   *x509.CertPool
-	now     func() time.Time
-	timeout time.Duration
+	base  *url.URL
+	root  *x509.Certificate
+	roots *x509.CertPool
+	now   func() time.Time
 }
 
 // NewClient returns a client for server that trusts only root. now may be
@@ -250,7 +249,7 @@ func NewClient(server string, root *x509.Certificate, now func() time.Time) (*Cl
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(root)
-	return &Client{base: base, root: root, roots: pool, now: now, timeout: defaultRequestTimeout}, nil
+	return &Client{base: base, root: root, roots: pool, now: now}, nil
 }
 
 // Root returns the pinned root.
@@ -269,7 +268,7 @@ func (c *Client) httpClient(cred *Credential) (*http.Client, func()) {
 		cfg.Certificates = []tls.Certificate{{Certificate: raw, PrivateKey: cred.Key, Leaf: cred.Leaf()}}
 	}
 	tr := &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: cfg, DisableKeepAlives: true}
-	return &http.Client{Transport: tr, Timeout: c.timeout}, tr.CloseIdleConnections
+	return &http.Client{Transport: tr, Timeout: defaultRequestTimeout}, tr.CloseIdleConnections
 }
 
 func (c *Client) call(ctx context.Context, cred *Credential, method, path string, in any) ([]byte, error) {
@@ -328,9 +327,7 @@ func (c *Client) Enroll(ctx context.Context, token string, csrDER []byte) ([]*x5
 
 // Renew asks for a new certificate for cred's key, authenticating with cred.
 func (c *Client) Renew(ctx context.Context, cred *Credential) ([]*x509.Certificate, error) {
-	hc, done := c.httpClient(cred)
-	defer done()
-	b, err := do(ctx, hc, http.MethodPost, c.base.JoinPath("1.0/renew").String(), "", nil)
+	b, err := c.call(ctx, cred, http.MethodPost, "1.0/renew", nil)
 	if err != nil {
 		return nil, fmt.Errorf("renew: %w", err)
 	}

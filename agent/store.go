@@ -41,12 +41,6 @@ type Credential struct {
 // Leaf returns the end-entity certificate.
 func (c *Credential) Leaf() *x509.Certificate { return c.Chain[0] }
 
-// CertStore keeps one identity's credential.
-type CertStore interface {
-	Load(ctx context.Context) (*Credential, error)
-	Save(ctx context.Context, c *Credential) error
-}
-
 // DirStore keeps an identity's files in one directory. Use [OpenDir].
 type DirStore struct {
 	// mu serialises Load and Save within the process: Load may finish an
@@ -59,8 +53,6 @@ type DirStore struct {
 	// certificate change; an error stops Save there, as a crash would.
 	step func(name string) error
 }
-
-var _ CertStore = (*DirStore)(nil)
 
 // OpenDir returns the store for dir. When userName is not empty, the
 // certificate and key files are owned by that user and the directory is
@@ -108,9 +100,6 @@ func OpenDir(dir, userName string, create bool) (*DirStore, error) {
 	}
 	return s, nil
 }
-
-// Dir returns the directory.
-func (s *DirStore) Dir() string { return s.dir }
 
 func (s *DirStore) path(name string) string { return filepath.Join(s.dir, name) }
 

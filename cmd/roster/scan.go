@@ -82,13 +82,12 @@ func runScan(c *cli.Context) error {
 		if err := sub.submit(c.Context, rep, c.App.Writer); err != nil {
 			return err
 		}
-		if out := c.String("output"); out != "" {
-			return writeFileAtomic(out, write)
-		}
-		return nil
 	}
 	if out := c.String("output"); out != "" {
 		return writeFileAtomic(out, write)
+	}
+	if sub != nil {
+		return nil // the submission's summary was the output
 	}
 	return write(c.App.Writer)
 }

@@ -29,6 +29,15 @@ func format(r *http.Request, offered ...string) (string, error) {
 
 // render writes v as JSON, or with text when the format is not json. The
 // body is rendered first so that a rendering error is still a clean 500.
+// nonNil returns items, or an empty list for nil: in JSON an empty list is
+// [] rather than null.
+func nonNil[T any](items []T) []T {
+	if items == nil {
+		return []T{}
+	}
+	return items
+}
+
 func render(w http.ResponseWriter, f string, v any, text func(io.Writer) error) error {
 	var buf bytes.Buffer
 	if f == inventory.FormatJSON {
@@ -97,10 +106,7 @@ func (a *api) listAccounts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if accts == nil {
-		accts = []inventory.AccountSummary{}
-	}
-	return render(w, f, accts, func(w io.Writer) error { return inventory.WriteAccounts(w, accts, f) })
+	return render(w, f, nonNil(accts), func(w io.Writer) error { return inventory.WriteAccounts(w, accts, f) })
 }
 
 func (a *api) getAccount(w http.ResponseWriter, r *http.Request) error {
@@ -124,10 +130,7 @@ func (a *api) accountHistory(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if events == nil {
-		events = []inventory.Event{}
-	}
-	return render(w, f, events, func(w io.Writer) error { return inventory.WriteHistory(w, events) })
+	return render(w, f, nonNil(events), func(w io.Writer) error { return inventory.WriteHistory(w, events) })
 }
 
 type tagsRequest struct {
@@ -324,10 +327,7 @@ func (a *api) listExceptions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if list == nil {
-		list = []inventory.Exception{}
-	}
-	return render(w, f, list, func(w io.Writer) error { return inventory.WriteExceptions(w, list, f, time.Now()) })
+	return render(w, f, nonNil(list), func(w io.Writer) error { return inventory.WriteExceptions(w, list, f, time.Now()) })
 }
 
 func (a *api) closeException(w http.ResponseWriter, r *http.Request) error {
@@ -347,10 +347,7 @@ func (a *api) listHosts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if hosts == nil {
-		hosts = []inventory.Host{}
-	}
-	return render(w, f, hosts, func(w io.Writer) error { return inventory.WriteHosts(w, hosts, f) })
+	return render(w, f, nonNil(hosts), func(w io.Writer) error { return inventory.WriteHosts(w, hosts, f) })
 }
 
 func (a *api) getHost(w http.ResponseWriter, r *http.Request) error {
@@ -367,10 +364,7 @@ func (a *api) sharedCredentials(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if shared == nil {
-		shared = []inventory.SharedCredential{}
-	}
-	writeJSON(w, http.StatusOK, shared)
+	writeJSON(w, http.StatusOK, nonNil(shared))
 	return nil
 }
 
@@ -399,10 +393,7 @@ func (a *api) listTokens(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if toks == nil {
-		toks = []inventory.Token{}
-	}
-	return render(w, f, toks, func(w io.Writer) error { return inventory.WriteTokens(w, toks) })
+	return render(w, f, nonNil(toks), func(w io.Writer) error { return inventory.WriteTokens(w, toks) })
 }
 
 func (a *api) revokeToken(w http.ResponseWriter, r *http.Request) error {
@@ -432,14 +423,11 @@ func (a *api) listAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if events == nil {
-		events = []inventory.AuditEvent{}
-	}
 	if f == "jsonl" {
 		w.Header().Set("Content-Type", "application/x-ndjson")
 		return inventory.WriteAuditJSONL(w, events)
 	}
-	return render(w, f, events, func(w io.Writer) error { return inventory.WriteAudit(w, events) })
+	return render(w, f, nonNil(events), func(w io.Writer) error { return inventory.WriteAudit(w, events) })
 }
 
 func (a *api) verifyAudit(w http.ResponseWriter, r *http.Request) error {
