@@ -188,14 +188,18 @@ func (inv *Inventory) RecordIssued(ctx context.Context, host, account, serial st
 				c.IssuedAt, c.Managed, c.LastRenewal = ir.Cert.IssuedAt, ir.Cert.Managed, now
 			}
 			st := newTxState(tx)
-			saKey := ir.SA
-			sa, err := st.sa(string(saKey))
-			if err != nil {
-				return err
-			}
-			sa.Sum.add(contribOf(ir, &h.Host), -1)
+			before := contribOf(ir, &h.Host)
 			ir.Cert = c
-			sa.Sum.add(contribOf(ir, &h.Host), +1)
+			// A renewal seldom changes the account's summary (certificate,
+			// managed, long-lived counts): rewrite it only when it does.
+			if after := contribOf(ir, &h.Host); after.certCounts() != before.certCounts() {
+				sa, err := st.sa(ir.SA)
+				if err != nil {
+					return err
+				}
+				sa.Sum.add(before, -1)
+				sa.Sum.add(after, +1)
+			}
 			if err := putInst(tx, k, ir); err != nil {
 				return err
 			}
@@ -205,7 +209,7 @@ func (inv *Inventory) RecordIssued(ctx context.Context, host, account, serial st
 				}
 			}
 			if !renewal {
-				if err := st.event(Event{Time: now, Account: sa.Key, Kind: EventCertIssued, Host: h.Hostname, Actor: actor,
+				if err := st.event(Event{Time: now, Account: ir.SA, Kind: EventCertIssued, Host: h.Hostname, Actor: actor,
 					Detail: fmt.Sprintf("serial %s valid until %s", serial, c.NotAfter.Format(time.RFC3339))}); err != nil {
 					return err
 				}

@@ -62,6 +62,9 @@ type contrib struct {
 	Creds                                                                    map[string]int
 }
 
+// certCounts is the part of c that an instance's certificate decides.
+func (c contrib) certCounts() [3]int { return [3]int{c.Cert, c.Managed, c.LongCert} }
+
 // summary is the running total of contribs of a service account's live
 // instances, kept up to date by every write that changes an instance.
 type summary struct {
