@@ -261,11 +261,7 @@ func (c *Client) Root() *x509.Certificate { return c.root }
 func (c *Client) httpClient(cred *Credential) (*http.Client, func()) {
 	cfg := &tls.Config{RootCAs: c.roots, Time: c.now, MinVersion: tls.VersionTLS12}
 	if cred != nil {
-		raw := make([][]byte, len(cred.Chain))
-		for i, x := range cred.Chain {
-			raw[i] = x.Raw
-		}
-		cfg.Certificates = []tls.Certificate{{Certificate: raw, PrivateKey: cred.Key, Leaf: cred.Leaf()}}
+		cfg.Certificates = []tls.Certificate{cred.TLSCertificate()}
 	}
 	tr := &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: cfg, DisableKeepAlives: true}
 	return &http.Client{Transport: tr, Timeout: defaultRequestTimeout}, tr.CloseIdleConnections

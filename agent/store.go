@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -40,6 +41,15 @@ type Credential struct {
 
 // Leaf returns the end-entity certificate.
 func (c *Credential) Leaf() *x509.Certificate { return c.Chain[0] }
+
+// TLSCertificate is the credential as a TLS client certificate.
+func (c *Credential) TLSCertificate() tls.Certificate {
+	raw := make([][]byte, len(c.Chain))
+	for i, x := range c.Chain {
+		raw[i] = x.Raw
+	}
+	return tls.Certificate{Certificate: raw, PrivateKey: c.Key, Leaf: c.Leaf()}
+}
 
 // DirStore keeps an identity's files in one directory. Use [OpenDir].
 type DirStore struct {

@@ -82,8 +82,6 @@ type CA struct {
 	issued   *groupDB // nil unless the durable database is in use
 	root     *x509.Certificate
 	inter    *x509.Certificate
-	roots    *x509.CertPool
-	inters   *x509.CertPool
 	serverMu sync.Mutex
 	closeMu  sync.Once
 	closeErr error
@@ -144,10 +142,6 @@ func Open(dir string, opts Options) (*CA, error) {
 	}
 
 	c := &CA{dir: dir, m: m, opts: opts, root: root, inter: inter}
-	c.roots = x509.NewCertPool()
-	c.roots.AddCert(root)
-	c.inters = x509.NewCertPool()
-	c.inters.AddCert(inter)
 
 	cfg := &config.Config{
 		DNSNames: m.ServerNames,

@@ -69,8 +69,14 @@ func (c *CA) serverCertUsable(leaf *x509.Certificate, want []string) bool {
 		return false
 	}
 	now := c.now()
+	return now.After(leaf.NotBefore) && !renewDue(leaf, now)
+}
+
+// renewDue reports whether the server certificate leaf has a third of its
+// life or less left at now.
+func renewDue(leaf *x509.Certificate, now time.Time) bool {
 	life := leaf.NotAfter.Sub(leaf.NotBefore)
-	return now.After(leaf.NotBefore) && leaf.NotAfter.Sub(now) > life/3
+	return !now.Before(leaf.NotAfter.Add(-life / 3))
 }
 
 func certNames(leaf *x509.Certificate) []string {
@@ -164,8 +170,7 @@ func (c *CA) ServerTLSConfig(names []string) (*tls.Config, error) {
 	var renewing sync.Mutex
 	get := func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 		tc := cur.Load()
-		life := tc.Leaf.NotAfter.Sub(tc.Leaf.NotBefore)
-		if c.now().Before(tc.Leaf.NotAfter.Add(-life / 3)) {
+		if !renewDue(tc.Leaf, c.now()) {
 			return tc, nil
 		}
 		if !renewing.TryLock() {
@@ -181,10 +186,17 @@ func (c *CA) ServerTLSConfig(names []string) (*tls.Config, error) {
 		cur.Store(n)
 		return n, nil
 	}
+	cfg := ListenerTLSConfig()
+	cfg.GetCertificate = get
+	return cfg, nil
+}
+
+// ListenerTLSConfig is the part of [CA.ServerTLSConfig] that does not
+// depend on the CA: the protocol settings, without a certificate.
+func ListenerTLSConfig() *tls.Config {
 	return &tls.Config{
 		MinVersion:             tls.VersionTLS12,
 		ClientAuth:             tls.RequestClientCert,
-		GetCertificate:         get,
 		SessionTicketsDisabled: true,
-	}, nil
+	}
 }

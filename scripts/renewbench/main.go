@@ -50,6 +50,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/agent"
+	"github.com/rosterhq/roster/ca"
 )
 
 func main() {
@@ -243,14 +244,10 @@ type result struct {
 }
 
 func newClient(c *agent.Credential, roots *x509.CertPool, keepAlive bool) *http.Client {
-	raw := make([][]byte, len(c.Chain))
-	for i, x := range c.Chain {
-		raw[i] = x.Raw
-	}
 	cfg := &tls.Config{
 		RootCAs:      roots,
 		MinVersion:   tls.VersionTLS12,
-		Certificates: []tls.Certificate{{Certificate: raw, PrivateKey: c.Key, Leaf: c.Leaf()}},
+		Certificates: []tls.Certificate{c.TLSCertificate()},
 	}
 	return &http.Client{
 		Transport: &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: !keepAlive, MaxIdleConnsPerHost: 1},
@@ -390,9 +387,8 @@ func procCPU(pid int) time.Duration {
 }
 
 // serveNull runs the null server until the process is stopped. Its TLS
-// settings are those of roster's listener (ca.ServerTLSConfig): TLS 1.2 or
-// later, client certificates requested and not verified by the TLS stack,
-// no session tickets; and its GC target is roster server's.
+// settings are roster's listener's (ca.ListenerTLSConfig) and its GC target
+// is roster server's.
 func serveNull(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("renewbench serve-null", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -416,12 +412,8 @@ func serveNull(args []string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("serve-null: %w", err)
 	}
-	cfg := &tls.Config{
-		MinVersion:             tls.VersionTLS12,
-		ClientAuth:             tls.RequestClientCert,
-		Certificates:           []tls.Certificate{cert},
-		SessionTicketsDisabled: true,
-	}
+	cfg := ca.ListenerTLSConfig()
+	cfg.Certificates = []tls.Certificate{cert}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /1.0/renew", nullRenew)
 	fmt.Fprintf(out, "serve-null listening on https://%s\n", ln.Addr())
