@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -51,7 +52,7 @@ type unitIndex struct {
 // templates that have no instance.
 func readUnits(r *Root, fp *Fingerprinter, w *warnings) []unit {
 	ix := indexUnits(r)
-	rd := &unitReader{r: r, fp: fp, w: w, ix: ix, envFiles: map[string]*envFile{}}
+	rd := &unitReader{r: r, fp: fp, w: w, ix: ix, envFiles: map[string]*envFile{}, files: map[string]*loadedUnit{}}
 
 	// Services started by an enabled timer or socket count as enabled.
 	for _, name := range sortedKeys(ix.enabled) {
@@ -212,6 +213,17 @@ type unitReader struct {
 	w        *warnings
 	ix       *unitIndex
 	envFiles map[string]*envFile
+	// files caches load: a template is read for each of its instances and
+	// a shared drop-in for each unit it applies to.
+	files map[string]*loadedUnit
+}
+
+// loadedUnit is one load's outcome, with the warnings it gave, which are
+// given again on each later load of the same file.
+type loadedUnit struct {
+	f     unitFile
+	ok    bool
+	warns []scan.Warning
 }
 
 // unitFile is one parsed unit file or drop-in.
@@ -223,6 +235,17 @@ type unitFile struct {
 
 // load reads and parses one unit file, warning about what is wrong.
 func (rd *unitReader) load(p string) (unitFile, bool) {
+	if l, ok := rd.files[p]; ok {
+		rd.w.list = append(rd.w.list, l.warns...)
+		return l.f, l.ok
+	}
+	before := len(rd.w.list)
+	f, ok := rd.parse(p)
+	rd.files[p] = &loadedUnit{f: f, ok: ok, warns: slices.Clone(rd.w.list[before:])}
+	return f, ok
+}
+
+func (rd *unitReader) parse(p string) (unitFile, bool) {
 	data, fi, err := rd.r.ReadFileInfo(p)
 	if err != nil {
 		rd.w.add(p, 0, "unreadable unit file: %v", err)
