@@ -84,7 +84,7 @@ func (r *Root) resolve(name string, followLast bool) (string, error) {
 	dir = path.Clean(dir)
 	rdir, ok := r.dirs.Load(dir)
 	if !ok {
-		d, err := r.resolveWalk(dir, true)
+		d, err := r.resolveWalk(dir)
 		if err != nil {
 			return "", r.pathError("resolve", name, errors.Unwrap(err))
 		}
@@ -105,11 +105,11 @@ func (r *Root) resolve(name string, followLast bool) (string, error) {
 		return next, nil
 	}
 	// The last element is a link: follow it the long way.
-	return r.resolveWalk(clean, true)
+	return r.resolveWalk(clean)
 }
 
 // resolveWalk resolves name one element at a time, following links.
-func (r *Root) resolveWalk(name string, followLast bool) (string, error) {
+func (r *Root) resolveWalk(name string) (string, error) {
 	if !path.IsAbs(name) {
 		name = "/" + name
 	}
@@ -127,10 +127,6 @@ func (r *Root) resolveWalk(name string, followLast bool) (string, error) {
 			continue
 		}
 		next := path.Join(cur, elem)
-		if len(pending) == 0 && !followLast {
-			cur = next
-			break
-		}
 		fi, err := os.Lstat(r.host(next))
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) && len(pending) == 0 {
@@ -175,19 +171,6 @@ func (r *Root) Stat(name string) (fs.FileInfo, error) {
 	fi, err := os.Lstat(r.host(p))
 	if err != nil {
 		return nil, r.pathError("stat", name, err)
-	}
-	return fi, nil
-}
-
-// Lstat returns the FileInfo of name without following a final link.
-func (r *Root) Lstat(name string) (fs.FileInfo, error) {
-	p, err := r.resolve(name, false)
-	if err != nil {
-		return nil, err
-	}
-	fi, err := os.Lstat(r.host(p))
-	if err != nil {
-		return nil, r.pathError("lstat", name, err)
 	}
 	return fi, nil
 }

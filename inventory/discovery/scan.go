@@ -86,7 +86,6 @@ func Scan(ctx context.Context, opts Options) (*scan.Report, error) {
 		Scanner:       scan.Scanner{Name: ScannerName, Version: cmp.Or(opts.Version, "dev")},
 		Host:          s.host,
 		Accounts:      make([]scan.Account, 0, len(s.accounts)),
-		Shared:        []scan.SharedCredential{},
 		Warnings:      s.w.list,
 	}
 	rep.Host.Root = r.Dir()
@@ -433,7 +432,7 @@ func (s *scanner) readHomes(ctx context.Context) {
 			a.Credentials = append(a.Credentials, readAuthorizedKeys(s.r, p, s.w)...)
 		}
 		if h != nil && h.ok && h.owner == a {
-			a.Credentials = append(a.Credentials, readPrivateKeys(s.r, a.Home, s.fp, s.w)...)
+			a.Credentials = append(a.Credentials, readPrivateKeys(s.r, a.Home, s.w)...)
 			a.Credentials = append(a.Credentials, readSecretFiles(s.r, a.Home, s.fp, s.w)...)
 		}
 	}

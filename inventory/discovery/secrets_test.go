@@ -300,7 +300,7 @@ func TestSpecialFilesAreWarnedNotRead(t *testing.T) {
 	var w warnings
 	units := readUnits(r, fp, &w)
 	creds := readSecretFiles(r, "/home/u", fp, &w)
-	creds = append(creds, readPrivateKeys(r, "/home/u", fp, &w)...)
+	creds = append(creds, readPrivateKeys(r, "/home/u", &w)...)
 	creds = append(creds, readAuthorizedKeys(r, "/home/u/.ssh/authorized_keys", &w)...)
 	if len(units) != 1 || len(units[0].Secrets) != 0 || len(creds) != 0 {
 		t.Errorf("units %+v creds %+v", units, creds)

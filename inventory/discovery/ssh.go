@@ -480,9 +480,9 @@ func notKeyFile(name string) bool {
 // readPrivateKeys returns an ssh_private_key credential for every
 // unencrypted private key file in home/.ssh. Its fingerprint is the SHA256
 // fingerprint of the public key, so it matches authorized_keys entries of
-// the same key (fp is not needed: a public fingerprint reveals nothing).
+// the same key (no keyed fingerprint: a public fingerprint reveals nothing).
 // Encrypted keys are not credentials: they need a passphrase.
-func readPrivateKeys(r *Root, home string, fp *Fingerprinter, w *warnings) []scan.Credential {
+func readPrivateKeys(r *Root, home string, w *warnings) []scan.Credential {
 	if home == "" {
 		return nil
 	}

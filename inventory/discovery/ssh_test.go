@@ -256,7 +256,7 @@ func TestGeneratedKeysAndPrivateKeys(t *testing.T) {
 		}
 	}
 
-	priv := readPrivateKeys(r, "/home/svc", testFingerprinter(t), &w)
+	priv := readPrivateKeys(r, "/home/svc", &w)
 	byName := map[string]scan.Credential{}
 	for _, c := range priv {
 		byName[c.Name] = c
