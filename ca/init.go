@@ -209,12 +209,17 @@ func readManifest(dir string) (manifest, error) {
 // ValidateTrustDomain checks a SPIFFE trust domain name: lowercase letters,
 // digits, '.', '-' and '_', 1 to 255 characters.
 func ValidateTrustDomain(td string) error {
+	// td may come from a client's certificate: keep it short in errors.
+	shown := td
+	if len(shown) > 80 {
+		shown = shown[:80] + "..."
+	}
 	if td == "" || len(td) > 255 {
-		return fmt.Errorf("trust domain %q: must be 1 to 255 characters", td)
+		return fmt.Errorf("trust domain %q: must be 1 to 255 characters", shown)
 	}
 	for _, r := range td {
 		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_') {
-			return fmt.Errorf("trust domain %q: character %q not allowed (use a-z 0-9 . - _)", td, r)
+			return fmt.Errorf("trust domain %q: character %q not allowed (use a-z 0-9 . - _)", shown, r)
 		}
 	}
 	return nil

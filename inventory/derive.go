@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -39,7 +40,7 @@ func tierOf(r *saRecord) (Tier, string, bool) {
 	if v, ok := tagValue(r.Tags, TagThirdPart); ok {
 		return TierExternal, "used by third party " + v, false
 	}
-	if hasTag(r.Tags, TagCritical) {
+	if slices.Contains(r.Tags, TagCritical) {
 		return TierCritical, "account tagged " + TagCritical, false
 	}
 	if s.Crit > 0 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,7 +81,7 @@ func Open(ctx context.Context, path string, opts Options) (*Inventory, error) {
 			bs.Close()
 			return nil, fmt.Errorf("open inventory %s: %w", path, err)
 		}
-		if len(tables) > 0 && !contains(tables, tMeta) {
+		if len(tables) > 0 && !slices.Contains(tables, tMeta) {
 			bs.Close()
 			return nil, fmt.Errorf("open %s: %w (it holds tables %v)", path, ErrNotInventory, firstN(tables, 5))
 		}
@@ -208,15 +209,6 @@ func (b boltAdapter) Update(ctx context.Context, fn func(Tx) error) error {
 }
 
 func (b boltAdapter) Close() error { return b.s.Close() }
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
 
 func firstN(list []string, n int) []string {
 	if len(list) > n {

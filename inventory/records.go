@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -162,10 +163,10 @@ func contribOf(r *instRecord, h *Host) contrib {
 	if r.Facts.Listen {
 		c.Listen, c.ListenWhy = 1, h.Hostname+": "+r.Facts.ListenWhy
 	}
-	if r.Facts.SSHKeys > 0 && hasTag(h.Tags, TagExternal) {
+	if r.Facts.SSHKeys > 0 && slices.Contains(h.Tags, TagExternal) {
 		c.SSHExt = 1
 	}
-	if hasTag(h.Tags, TagCritical) {
+	if slices.Contains(h.Tags, TagCritical) {
 		c.Crit = 1
 	}
 	if r.Cert != nil && r.Cert.RevokedAt == nil {
@@ -224,15 +225,6 @@ func (s *summary) static() int {
 		n += v
 	}
 	return n
-}
-
-func hasTag(tags []string, t string) bool {
-	for _, x := range tags {
-		if x == t {
-			return true
-		}
-	}
-	return false
 }
 
 func tagValue(tags []string, prefix string) (string, bool) {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/rosterhq/roster/ca"
 )
 
 // ID is an inventory identity as a SPIFFE ID:
@@ -26,7 +28,7 @@ const (
 // NewID checks the names and returns the identity.
 func NewID(trustDomain, host, account string) (ID, error) {
 	id := ID{TrustDomain: trustDomain, Host: host, Account: account}
-	if err := validTrustDomain(trustDomain); err != nil {
+	if err := ca.ValidateTrustDomain(trustDomain); err != nil {
 		return ID{}, err
 	}
 	if err := ValidateName("host", host, maxHostLen); err != nil {
@@ -94,7 +96,7 @@ func ParseID(s string) (ID, error) {
 	if !ok {
 		return ID{}, fmt.Errorf("%w: %q has no path", ErrBadID, trunc(s))
 	}
-	if err := validTrustDomain(td); err != nil {
+	if err := ca.ValidateTrustDomain(td); err != nil {
 		return ID{}, fmt.Errorf("%w: %v", ErrBadID, err)
 	}
 	seg := strings.Split(path, "/")
@@ -145,19 +147,6 @@ func ValidateName(kind, s string, max int) error {
 		c := s[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
 			return fmt.Errorf("%s name %q: character %q not allowed (use A-Z a-z 0-9 . - _)", kind, trunc(s), c)
-		}
-	}
-	return nil
-}
-
-func validTrustDomain(td string) error {
-	if td == "" || len(td) > 255 {
-		return fmt.Errorf("trust domain %q: must be 1 to 255 characters", trunc(td))
-	}
-	for i := 0; i < len(td); i++ {
-		c := td[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
-			return fmt.Errorf("trust domain %q: character %q not allowed", trunc(td), c)
 		}
 	}
 	return nil
