@@ -158,7 +158,7 @@ func loadView(tx Tx, now time.Time, recs []*saRecord, all bool) (*view, error) {
 		}
 	} else {
 		for n := range names {
-			g, err := groupsOf(tx, n)
+			g, err := groupsOf(tx, n, nil)
 			if err != nil {
 				return nil, err
 			}
@@ -292,13 +292,16 @@ func resolveAccount(tx Tx, name string) (*saRecord, error) {
 }
 
 // groupsOf lists the groups (environments) in which account name has live
-// instances or is retired.
-func groupsOf(tx Tx, name string) ([]string, error) {
+// instances or is retired. each, when not nil, sees every record scanned.
+func groupsOf(tx Tx, name string, each func(*saRecord)) ([]string, error) {
 	var groups []string
 	err := tx.Scan(tSA, []byte(name+"@"), func(k, b []byte) error {
 		var o saRecord
 		if err := jsonUnmarshal(tSA, k, b, &o); err != nil {
 			return err
+		}
+		if each != nil {
+			each(&o)
 		}
 		if o.Name == name && (o.Sum.Live > 0 || o.Retired) {
 			groups = append(groups, o.Group)

@@ -121,12 +121,14 @@ func (inv *Inventory) Identity(ctx context.Context, host, account string) (Ident
 			return err
 		}
 		s.Exists, s.Gone, s.GoneAt, s.Cert = true, ir.GoneAt != nil, ir.GoneAt, ir.Cert
-		saKey := ir.SA
+		// One scan of the account's groups also finds its own record.
 		var r saRecord
-		if _, err := getJSON(tx, tSA, []byte(saKey), &r); err != nil {
-			return err
-		}
-		groups, err := groupsOf(tx, r.Name)
+		name, _ := splitKey(ir.SA)
+		groups, err := groupsOf(tx, name, func(o *saRecord) {
+			if o.Key == ir.SA {
+				r = *o
+			}
+		})
 		if err != nil {
 			return err
 		}
