@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rosterhq/roster/cmd/roster/internal/client"
 	"github.com/rosterhq/roster/cmd/roster/internal/server"
 	"github.com/rosterhq/roster/inventory"
 	"github.com/urfave/cli/v2"
@@ -23,7 +24,7 @@ func serverCommand() *cli.Command {
 		Description: "The first start initialises --data: CA root and intermediate, the server's TLS certificate and a\n" +
 			"first admin token in DATA/admin.token. Later starts reuse it; a damaged or foreign directory is an error.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "data", Value: "./roster-data", Usage: "data directory"},
+			&cli.StringFlag{Name: "data", Value: "./" + client.DefaultDataDir, Usage: "data directory"},
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8443", Usage: "HTTPS listen address"},
 			&cli.StringFlag{Name: "key-passphrase-file", Usage: "file holding the passphrase that encrypts the CA keys"},
 			&cli.StringFlag{Name: "trust-domain", Value: "roster.local", Usage: "SPIFFE trust domain of issued identities (used at init)"},

@@ -113,13 +113,13 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	url := "https://" + ln.Addr().String()
-	fmt.Fprintf(cfg.Out, "root certificate: %s\n", filepath.Join(cfg.DataDir, "root.crt"))
+	fmt.Fprintf(cfg.Out, "root certificate: %s\n", authority.RootPath())
 	fmt.Fprintf(cfg.Out, "root fingerprint: %s\n", authority.RootFingerprint())
 	if first {
 		fmt.Fprintf(cfg.Out, "first admin token written to %s (shown nowhere else)\n", filepath.Join(cfg.DataDir, adminTokenFile))
 	}
 	fmt.Fprintf(cfg.Out, "next: export ROSTER_SERVER=%s ROSTER_CA_ROOT=%s ROSTER_TOKEN=$(cat %s)\n      roster report\n",
-		url, filepath.Join(cfg.DataDir, "root.crt"), filepath.Join(cfg.DataDir, adminTokenFile))
+		url, authority.RootPath(), filepath.Join(cfg.DataDir, adminTokenFile))
 	// This line comes last: scripts and tests wait for it.
 	fmt.Fprintf(cfg.Out, "roster server listening on %s\n", url)
 
