@@ -13,7 +13,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"runtime"
@@ -23,6 +22,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/agent"
+	"github.com/rosterhq/roster/cmd/internal/cliout"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -95,23 +95,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		if fs.NArg() > 0 {
-			printError(stderr, fmt.Errorf("%s: unexpected argument %q", c.name, fs.Arg(0)))
+			cliout.PrintError(stderr, "roster-agent", fmt.Errorf("%s: unexpected argument %q", c.name, fs.Arg(0)))
 			return 2
 		}
 		if err := action(ctx); err != nil {
 			var u usageError
 			if errors.As(err, &u) {
-				printError(stderr, err)
+				cliout.PrintError(stderr, "roster-agent", err)
 				return 2
 			}
 			if !errors.Is(err, errUnhealthy) {
-				printError(stderr, err)
+				cliout.PrintError(stderr, "roster-agent", err)
 			}
 			return 1
 		}
 		return 0
 	}
-	printError(stderr, fmt.Errorf("unknown command %q: run roster-agent --help", args[0]))
+	cliout.PrintError(stderr, "roster-agent", fmt.Errorf("unknown command %q: run roster-agent --help", args[0]))
 	return 2
 }
 
@@ -122,16 +122,6 @@ func printUsage(w io.Writer) {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.usage)
 	}
 	fmt.Fprintln(w, "\nroster-agent COMMAND --help shows a command's options.")
-}
-
-// printError prints an error as "roster-agent: error:" and, where the
-// error carries one, a "roster-agent: hint:" line.
-func printError(w io.Writer, err error) {
-	fmt.Fprintf(w, "roster-agent: error: %v\n", err)
-	var h interface{ Hint() string }
-	if errors.As(err, &h) && h.Hint() != "" {
-		fmt.Fprintf(w, "roster-agent: hint: %s\n", h.Hint())
-	}
 }
 
 // usageError is a bad command line: exit status 2.
@@ -201,7 +191,7 @@ func runCommand(fs *flag.FlagSet, _ io.Writer) func(context.Context) error {
 		if err != nil {
 			return err
 		}
-		logger, err := newLogger(os.Stderr, *format, *level)
+		logger, err := cliout.NewLogger(os.Stderr, *format, *level)
 		if err != nil {
 			return usageError{err}
 		}
@@ -227,22 +217,6 @@ func runCommand(fs *flag.FlagSet, _ io.Writer) func(context.Context) error {
 			}
 		}()
 		return agent.Run(ctx, cfg, force)
-	}
-}
-
-func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
-	}
-	opts := &slog.HandlerOptions{Level: lv}
-	switch format {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	default:
-		return nil, fmt.Errorf("--log-format %q: want text or json", format)
 	}
 }
 

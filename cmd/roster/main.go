@@ -2,12 +2,11 @@
 package main
 
 import (
-	"errors"
-	"fmt"
-	"io"
 	"os"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/rosterhq/roster/cmd/internal/cliout"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -16,7 +15,11 @@ var version = "dev"
 func main() {
 	app := newApp()
 	if err := app.Run(interspersed(app, os.Args)); err != nil {
-		printError(app.ErrWriter, err)
+		w := app.ErrWriter
+		if w == nil {
+			w = os.Stderr
+		}
+		cliout.PrintError(w, "roster", err)
 		os.Exit(1)
 	}
 }
@@ -43,18 +46,5 @@ func newApp() *cli.App {
 		// Every error comes back from Run and is printed once by main;
 		// this handler only keeps urfave/cli from exiting on its own.
 		ExitErrHandler: func(*cli.Context, error) {},
-	}
-}
-
-// printError prints an error as "roster: error:" and, where the error
-// carries one, a "roster: hint:" line.
-func printError(w io.Writer, err error) {
-	if w == nil {
-		w = os.Stderr
-	}
-	fmt.Fprintf(w, "roster: error: %v\n", err)
-	var h interface{ Hint() string }
-	if errors.As(err, &h) && h.Hint() != "" {
-		fmt.Fprintf(w, "roster: hint: %s\n", h.Hint())
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -11,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rosterhq/roster/cmd/internal/cliout"
 	"github.com/rosterhq/roster/cmd/roster/internal/client"
 	"github.com/rosterhq/roster/cmd/roster/internal/server"
 	"github.com/rosterhq/roster/inventory"
@@ -39,7 +39,7 @@ func serverCommand() *cli.Command {
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "log level: debug, info, warn, error"},
 		},
 		Action: func(c *cli.Context) error {
-			log, err := newLogger(c.String("log-format"), c.String("log-level"))
+			log, err := cliout.NewLogger(os.Stderr, c.String("log-format"), c.String("log-level"))
 			if err != nil {
 				return err
 			}
@@ -83,22 +83,6 @@ func serverCommand() *cli.Command {
 			})
 		},
 	}
-}
-
-// newLogger builds the slog logger the server logs with, on stderr.
-func newLogger(format, level string) (*slog.Logger, error) {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: expected debug, info, warn or error", level)
-	}
-	opts := &slog.HandlerOptions{Level: lv}
-	switch format {
-	case "text":
-		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
-	}
-	return nil, fmt.Errorf("--log-format %q: expected text or json", format)
 }
 
 // parseTierValidity reads --tier-validity values such as "1=15m".
