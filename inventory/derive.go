@@ -82,7 +82,7 @@ func covered(s *summary, excs []Exception, now time.Time) bool {
 		}
 		ok := false
 		for _, e := range excs {
-			if e.Valid(now) && (e.Credential == "" || e.Credential == t) {
+			if e.covers(t, now) {
 				ok = true
 				break
 			}

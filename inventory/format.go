@@ -167,15 +167,12 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 func WriteAccounts(w io.Writer, accounts []AccountSummary, format string) error {
 	switch format {
 	case FormatTable, "":
-		ew := textout.New(w)
-		tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ACCOUNT\tTIER\tOWNER\tSTATUS\tSTRENGTH\tINSTANCES\tSTATIC\tFLAGS\tWHY")
-		for _, a := range accounts {
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", a.Key, a.Tier, ownerCell(a.Owner), a.Status, a.Strength,
-				a.Instances, a.Static, flags(a), a.TierReason)
-		}
-		tw.Flush()
-		return ew.Err()
+		return textTable(w, "ACCOUNT\tTIER\tOWNER\tSTATUS\tSTRENGTH\tINSTANCES\tSTATIC\tFLAGS\tWHY", func(tw io.Writer) {
+			for _, a := range accounts {
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", a.Key, a.Tier, ownerCell(a.Owner), a.Status, a.Strength,
+					a.Instances, a.Static, flags(a), a.TierReason)
+			}
+		})
 	case FormatJSON:
 		if accounts == nil {
 			accounts = []AccountSummary{}

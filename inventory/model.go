@@ -276,6 +276,12 @@ func (e Exception) Valid(now time.Time) bool {
 	return e.Closed == nil && now.Before(e.Expires)
 }
 
+// covers reports whether e is valid at now and covers credentials of type
+// t: an exception that names no credential type covers them all.
+func (e Exception) covers(t string, now time.Time) bool {
+	return e.Valid(now) && (e.Credential == "" || e.Credential == t)
+}
+
 // Expired reports whether the exception ran out without being closed:
 // such an exception is a violation until closed, or renewed by a newer
 // valid exception covering the same credential type.

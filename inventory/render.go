@@ -48,10 +48,7 @@ func WriteAccount(w io.Writer, acct *Account, now time.Time) error {
 	ew := textout.New(w)
 	owner := "none (roster owner set " + acct.Name + " OWNER)"
 	if acct.Owner != nil {
-		owner = acct.Owner.Name
-		if acct.Owner.Contact != "" {
-			owner += " <" + acct.Owner.Contact + ">"
-		}
+		owner = ownerText(*acct.Owner)
 	}
 	ew.Printf("service account %s (env %s)\n", acct.Key, acct.Env)
 	ew.Printf("  owner:    %s\n", owner)

@@ -225,7 +225,7 @@ func sharedCredentials(tx Tx) ([]SharedCredential, error) {
 // what expired exception e covered.
 func renewed(e Exception, all []Exception, now time.Time) bool {
 	for _, o := range all {
-		if o.ID != e.ID && o.Valid(now) && (o.Credential == "" || o.Credential == e.Credential) {
+		if o.ID != e.ID && o.covers(e.Credential, now) {
 			return true
 		}
 	}
