@@ -1,6 +1,7 @@
 package issuer
 
 import (
+	"cmp"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -216,24 +217,9 @@ type hinter interface{ Hint() string }
 // writeError maps an error to a status and a JSON body. Internal errors
 // are logged and answered with a generic message.
 func (i *Issuer) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	code := http.StatusInternalServerError
-	var (
-		denied *DeniedError
-		reqErr *RequestError
-		auth   *AuthError
-	)
-	var h hinter
-	switch {
-	case errors.As(err, &denied):
-		code, h = http.StatusForbidden, denied
-	case errors.As(err, &reqErr):
-		code, h = http.StatusBadRequest, reqErr
-	case errors.As(err, &auth):
-		code, h = http.StatusUnauthorized, auth
-	}
-	msg := err.Error()
-	hint := ""
-	if h != nil {
+	code := cmp.Or(Status(err), http.StatusInternalServerError)
+	msg, hint := err.Error(), ""
+	if h := hinter(nil); code != http.StatusInternalServerError && errors.As(err, &h) {
 		hint = h.Hint()
 	}
 	if code == http.StatusInternalServerError {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -90,6 +91,27 @@ func New(cfg Config) (*Issuer, error) {
 		i.tiers[t] = d
 	}
 	return i, nil
+}
+
+// Status is the HTTP status of a refusal: 403 for a *DeniedError, 400 for
+// a *RequestError, 401 for an *AuthError, anywhere in err's chain; 0 for
+// any other error. Their messages are written for operators and hold no
+// secrets.
+func Status(err error) int {
+	var (
+		denied *DeniedError
+		req    *RequestError
+		auth   *AuthError
+	)
+	switch {
+	case errors.As(err, &denied):
+		return http.StatusForbidden
+	case errors.As(err, &req):
+		return http.StatusBadRequest
+	case errors.As(err, &auth):
+		return http.StatusUnauthorized
+	}
+	return 0
 }
 
 // RequestError is a malformed request (bad CSR, unsupported key, bad
@@ -404,12 +426,7 @@ func enrollCommand(id ID) string {
 // is the reason; no error here carries a secret.
 func (i *Issuer) refused(ctx context.Context, action string, id ID, serial string, err error) {
 	outcome := inventory.OutcomeError
-	var (
-		denied *DeniedError
-		auth   *AuthError
-		req    *RequestError
-	)
-	if errors.As(err, &denied) || errors.As(err, &auth) || errors.As(err, &req) {
+	if Status(err) != 0 {
 		outcome = inventory.OutcomeRefused
 	}
 	i.log.WarnContext(ctx, "request refused", slog.String("action", action), slog.String("host", id.Host),

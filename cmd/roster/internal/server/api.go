@@ -96,13 +96,10 @@ func (p principal) actor() string {
 // route registers an operator API handler that needs at least role.
 func (a *api) route(mux *http.ServeMux, pattern string, role inventory.Role, h handlerFunc) {
 	mux.Handle(pattern, a.handle(func(w http.ResponseWriter, r *http.Request) error {
-		tok, err := a.authenticateToken(r)
+		tok, err := a.authorize(r, role, r.Pattern,
+			fmt.Sprintf("ask an admin for a token with role %s: roster token create --role %s --name NAME", role, role))
 		if err != nil {
 			return err
-		}
-		if !tok.Role.Allows(role) {
-			return errorf(http.StatusForbidden, "token %q has role %s; %s needs role %s", tok.Name, tok.Role, r.Pattern, role).
-				withHint(fmt.Sprintf("ask an admin for a token with role %s: roster token create --role %s --name NAME", role, role))
 		}
 		return h(w, r.WithContext(withPrincipal(r.Context(), principal{token: &tok})))
 	}))
@@ -116,6 +113,21 @@ func withPrincipal(ctx context.Context, p principal) context.Context {
 func principalFrom(ctx context.Context) principal {
 	p, _ := ctx.Value(principalKey{}).(principal)
 	return p
+}
+
+// authorize authenticates r's operator token and checks that its role
+// allows role; what names the action in the 403 message, and hint, when not
+// empty, is added to it.
+func (a *api) authorize(r *http.Request, role inventory.Role, what, hint string) (inventory.Token, error) {
+	tok, err := a.authenticateToken(r)
+	if err != nil {
+		return inventory.Token{}, err
+	}
+	if !tok.Role.Allows(role) {
+		return inventory.Token{}, errorf(http.StatusForbidden, "token %q has role %s; %s needs role %s", tok.Name, tok.Role, what, role).
+			withHint(hint)
+	}
+	return tok, nil
 }
 
 func (a *api) authenticateToken(r *http.Request) (inventory.Token, error) {
@@ -172,21 +184,16 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 // secrets.
 func errorStatus(err error) (int, bool) {
 	var (
-		ve  *scan.ValidationError
-		ie  *inventory.InvalidError
-		de  *issuer.DeniedError
-		re  *issuer.RequestError
-		aue *issuer.AuthError
+		ve *scan.ValidationError
+		ie *inventory.InvalidError
 	)
 	switch {
 	case errors.Is(err, scan.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, true
-	case errors.As(err, &ve), errors.As(err, &ie), errors.As(err, &re):
+	case errors.As(err, &ve), errors.As(err, &ie):
 		return http.StatusBadRequest, true
-	case errors.As(err, &aue):
-		return http.StatusUnauthorized, true
-	case errors.As(err, &de):
-		return http.StatusForbidden, true
+	case issuer.Status(err) != 0:
+		return issuer.Status(err), true
 	case errors.Is(err, inventory.ErrNotFound), errors.Is(err, issuer.ErrNothingToRevoke):
 		return http.StatusNotFound, true
 	case errors.Is(err, inventory.ErrAmbiguous):
@@ -205,12 +212,9 @@ func (a *api) scanPrincipal(r *http.Request) (principal, error) {
 		}
 		return principal{host: host}, nil
 	}
-	tok, err := a.authenticateToken(r)
+	tok, err := a.authorize(r, inventory.RoleOperator, "submitting scans", "")
 	if err != nil {
 		return principal{}, err
-	}
-	if !tok.Role.Allows(inventory.RoleOperator) {
-		return principal{}, errorf(http.StatusForbidden, "token %q has role %s; submitting scans needs role operator", tok.Name, tok.Role)
 	}
 	return principal{token: &tok}, nil
 }
