@@ -113,10 +113,13 @@ func BenchmarkRecordIssued(b *testing.B) {
 	inv, _ := storetest.Open(b, inventory.Options{})
 	ctx := context.Background()
 	const hosts = 200
-	for i := 0; i < hosts; i++ {
-		if _, err := inv.Ingest(ctx, storetest.Generate(i, 10, t0)); err != nil {
+	names := make([]string, hosts)
+	for i := range names {
+		r := storetest.Generate(i, 10, t0)
+		if _, err := inv.Ingest(ctx, r); err != nil {
 			b.Fatal(err)
 		}
+		names[i] = r.Host.Hostname
 	}
 	var n atomicCounter
 	b.SetParallelism(32) // 64 goroutines on 2 cores
@@ -124,7 +127,7 @@ func BenchmarkRecordIssued(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := n.next()
-			host := storetest.Generate(int(i%hosts), 0, t0).Host.Hostname
+			host := names[i%hosts]
 			if _, err := inv.Identity(ctx, host, "postgres"); err != nil {
 				b.Error(err)
 			}
