@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"io/fs"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -113,7 +114,7 @@ func (s *scanner) exposure(a *account) {
 			files[file] = true
 		}
 		if n > 0 {
-			reasons = append(reasons, itoa(n)+" authorized key(s) in "+strings.Join(sortedKeys(files), ", "))
+			reasons = append(reasons, strconv.Itoa(n)+" authorized key(s) in "+strings.Join(sortedKeys(files), ", "))
 		}
 		if c.AuthorizedKeysCommand != "" && !forcedOnly {
 			reasons = append(reasons, "AuthorizedKeysCommand "+c.AuthorizedKeysCommand+" may authorize keys")
@@ -122,7 +123,7 @@ func (s *scanner) exposure(a *account) {
 			reasons = append(reasons, "certificates signed by TrustedUserCAKeys "+c.TrustedUserCAKeys+" are accepted")
 		}
 	}
-	if passOK && a.Password.Status == pwUsable {
+	if passOK && a.Password.Status == scan.PasswordUsable {
 		reasons = append(reasons, "password login (PasswordAuthentication yes)")
 	}
 	a.Exposure.SSH = len(reasons) > 0
@@ -166,22 +167,22 @@ func (s *scanner) classify(a *account) {
 	}
 	for _, t := range []string{scan.CredSecretEnv, scan.CredSecretFile, scan.CredSSHPrivateKey} {
 		if counts[t] > 0 {
-			machine = append(machine, "holds "+itoa(counts[t])+" "+t+" credential(s)")
+			machine = append(machine, "holds "+strconv.Itoa(counts[t])+" "+t+" credential(s)")
 		}
 	}
 	for _, t := range []string{scan.CredPassword, scan.CredEmptyPassword, scan.CredSSHAuthorizedKey} {
 		if counts[t] > 0 {
-			creds = append(creds, "holds "+itoa(counts[t])+" "+t+" credential(s)")
+			creds = append(creds, "holds "+strconv.Itoa(counts[t])+" "+t+" credential(s)")
 		}
 	}
 	human := a.LoginShell && !a.Dynamic && s.ranges.human(a.UID)
 	// A person logs in with a password at least for sudo and the console;
 	// an account in the people's range that only SSH keys can log in to is
 	// how deploy users and CI logins look.
-	if human && counts[scan.CredSSHAuthorizedKey] > 0 && a.Password.Status != pwUsable && a.Password.Status != pwEmpty {
-		machine = append(machine, "key-only login: "+itoa(counts[scan.CredSSHAuthorizedKey])+" authorized key(s) and no usable password")
+	if human && counts[scan.CredSSHAuthorizedKey] > 0 && a.Password.Status != scan.PasswordUsable && a.Password.Status != scan.PasswordEmpty {
+		machine = append(machine, "key-only login: "+strconv.Itoa(counts[scan.CredSSHAuthorizedKey])+" authorized key(s) and no usable password")
 	}
-	rangeNote := "UID " + itoa(a.UID) + " in UID_MIN..UID_MAX (" + itoa(s.ranges.UIDMin) + ".." + itoa(s.ranges.UIDMax) + ", " + s.ranges.Source + ")"
+	rangeNote := "UID " + strconv.Itoa(a.UID) + " in UID_MIN..UID_MAX (" + strconv.Itoa(s.ranges.UIDMin) + ".." + strconv.Itoa(s.ranges.UIDMax) + ", " + s.ranges.Source + ")"
 	switch {
 	case len(machine) > 0:
 		a.Kind = scan.KindService
@@ -194,24 +195,24 @@ func (s *scanner) classify(a *account) {
 		a.KindEvidence = []string{"login shell " + cmp.Or(a.Shell, "/bin/sh"), rangeNote, "no unit, cron entry, listener or machine credential uses it"}
 		a.KindEvidence = append(a.KindEvidence, creds...)
 		if procs > 0 {
-			a.KindEvidence = append(a.KindEvidence, itoa(procs)+" process(es) running")
+			a.KindEvidence = append(a.KindEvidence, strconv.Itoa(procs)+" process(es) running")
 		}
 	case len(creds) > 0 || procs > 0:
 		a.Kind = scan.KindService
 		if !a.LoginShell {
 			creds = append(creds, "no login shell ("+a.Shell+"): not a person's account")
 		} else {
-			creds = append(creds, "UID "+itoa(a.UID)+" outside UID_MIN..UID_MAX ("+itoa(s.ranges.UIDMin)+".."+itoa(s.ranges.UIDMax)+"): not a person's account")
+			creds = append(creds, "UID "+strconv.Itoa(a.UID)+" outside UID_MIN..UID_MAX ("+strconv.Itoa(s.ranges.UIDMin)+".."+strconv.Itoa(s.ranges.UIDMax)+"): not a person's account")
 		}
 		a.KindEvidence = creds
 		if procs > 0 {
-			a.KindEvidence = append(a.KindEvidence, itoa(procs)+" process(es) running")
+			a.KindEvidence = append(a.KindEvidence, strconv.Itoa(procs)+" process(es) running")
 		}
 	default:
 		a.Kind = scan.KindSystem
 		ev := []string{}
 		if s.ranges.system(a.UID) {
-			ev = append(ev, "UID "+itoa(a.UID)+" in SYS_UID_MIN..SYS_UID_MAX ("+itoa(s.ranges.SysUIDMin)+".."+itoa(s.ranges.SysUIDMax)+")")
+			ev = append(ev, "UID "+strconv.Itoa(a.UID)+" in SYS_UID_MIN..SYS_UID_MAX ("+strconv.Itoa(s.ranges.SysUIDMin)+".."+strconv.Itoa(s.ranges.SysUIDMax)+")")
 		}
 		if !a.LoginShell {
 			ev = append(ev, "no login shell ("+a.Shell+")")

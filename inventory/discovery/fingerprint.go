@@ -5,10 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+
+	"github.com/rosterhq/roster/inventory/scan"
 )
 
-// FingerprintPrefix starts every keyed secret fingerprint.
-const FingerprintPrefix = "hmac-sha256:"
+// FingerprintPrefix starts every keyed secret fingerprint; it is
+// [scan.FingerprintPrefix].
+const FingerprintPrefix = scan.FingerprintPrefix
 
 // Fingerprinter turns secret values into keyed fingerprints: equal secrets
 // give equal fingerprints under one key, and nothing about a secret can be

@@ -2,7 +2,6 @@ package discovery
 
 import (
 	"errors"
-	"io/fs"
 	"strings"
 
 	"github.com/rosterhq/roster/inventory/scan"
@@ -96,17 +95,17 @@ func shellUnquote(s string) (string, error) {
 func readHost(r *Root, w *warnings) scan.Host {
 	var h scan.Host
 	for _, f := range []string{"/etc/os-release", "/usr/lib/os-release"} {
-		if data := readOptional(r, w, f); data != nil {
+		if data, _, _ := readOptional(r, w, f, "unreadable"); data != nil {
 			kv := parseOSRelease(f, data, w)
 			h.OS = scan.OS{ID: kv["ID"], IDLike: kv["ID_LIKE"], VersionID: kv["VERSION_ID"], PrettyName: kv["PRETTY_NAME"]}
 			break
 		}
 	}
-	if data := readOptional(r, w, "/etc/hostname"); data != nil {
+	if data, _, _ := readOptional(r, w, "/etc/hostname", "unreadable"); data != nil {
 		h.Hostname = parseHostname("/etc/hostname", data, w)
 	}
 	for _, f := range []string{"/etc/machine-id", "/var/lib/dbus/machine-id"} {
-		data := readOptional(r, w, f)
+		data, _, _ := readOptional(r, w, f, "unreadable")
 		id := strings.TrimSpace(string(data))
 		switch {
 		case id == "" || id == "uninitialized":
@@ -119,20 +118,6 @@ func readHost(r *Root, w *warnings) scan.Host {
 		break
 	}
 	return h
-}
-
-// readOptional reads a file whose absence is normal: it returns nil
-// without a warning when name does not exist, and nil with a warning when
-// it cannot be read.
-func readOptional(r *Root, w *warnings, name string) []byte {
-	data, err := r.ReadFile(name)
-	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
-			w.add(name, 0, "unreadable: %v", err)
-		}
-		return nil
-	}
-	return data
 }
 
 // parseHostname returns the first non-comment line of hostname(5).

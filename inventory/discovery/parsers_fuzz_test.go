@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/rosterhq/roster/inventory/scan"
 )
 
 // seedFrom adds every file of testdata/dir as a seed and fails when there
@@ -68,11 +70,11 @@ func FuzzParseShadow(f *testing.F) {
 		for _, e := range parseShadow("/etc/shadow", data, w) {
 			p, c := decodePassword(e, "/etc/shadow", now, fp)
 			switch p.Status {
-			case pwUsable, pwEmpty:
+			case scan.PasswordUsable, scan.PasswordEmpty:
 				if c == nil {
 					t.Fatalf("%s: status %s without a credential", e.Name, p.Status)
 				}
-			case pwLocked, pwNone:
+			case scan.PasswordLocked, scan.PasswordNone:
 				if c != nil {
 					t.Fatalf("%s: status %s with a credential", e.Name, p.Status)
 				}

@@ -3,14 +3,11 @@ package discovery
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -134,7 +131,7 @@ func (s *scanner) run(ctx context.Context, procDir string) error {
 		}
 	}
 	s.ranges = defaultUIDRanges
-	if data := readOptional(s.r, s.w, "/etc/login.defs"); data != nil {
+	if data, _, _ := readOptional(s.r, s.w, "/etc/login.defs", "unreadable"); data != nil {
 		s.ranges = parseLoginDefs("/etc/login.defs", data, s.w)
 	}
 	if err := s.readAccounts(); err != nil {
@@ -186,7 +183,7 @@ func (s *scanner) readAccounts() error {
 		a := &account{
 			Account: scan.Account{
 				Name: e.Name, UID: e.UID, GID: e.GID, Home: e.Home, Shell: e.Shell,
-				LoginShell: isLoginShell(e.Shell), Password: scan.Password{Status: pwUnknown},
+				LoginShell: isLoginShell(e.Shell), Password: scan.Password{Status: scan.PasswordUnknown},
 			},
 			groups: map[string]int{},
 		}
@@ -208,7 +205,7 @@ func (s *scanner) readAccounts() error {
 			s.byUID[e.UID] = a
 		}
 	}
-	if data := readOptional(s.r, s.w, "/etc/group"); data != nil {
+	if data, _, _ := readOptional(s.r, s.w, "/etc/group", "unreadable"); data != nil {
 		s.groups = parseGroup("/etc/group", data, s.w)
 	}
 	byGID := map[int]string{}
@@ -239,11 +236,8 @@ func (s *scanner) readAccounts() error {
 // readPasswords applies /etc/shadow to the accounts.
 func (s *scanner) readPasswords() {
 	const file = "/etc/shadow"
-	data, err := s.r.ReadFile(file)
+	data, _, err := readOptional(s.r, s.w, file, "unreadable, password status unknown")
 	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
-			s.w.add(file, 0, "unreadable, password status unknown: %v", err)
-		}
 		return
 	}
 	for _, e := range parseShadow(file, data, s.w) {
@@ -321,7 +315,7 @@ func (s *scanner) unitAccount(u unit) *account {
 			return a
 		}
 		a := &account{
-			Account: scan.Account{Name: name, UID: -1, GID: -1, Dynamic: true, Password: scan.Password{Status: pwNone}},
+			Account: scan.Account{Name: name, UID: -1, GID: -1, Dynamic: true, Password: scan.Password{Status: scan.PasswordNone}},
 			groups:  map[string]int{},
 		}
 		a.machine = append(a.machine, "allocated at run time by systemd (DynamicUser=yes)")
@@ -549,6 +543,3 @@ func compactStrings(in []string) []string {
 	}
 	return out
 }
-
-// itoa is strconv.Itoa, short.
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -380,7 +381,7 @@ func TestScanLiveProc(t *testing.T) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	uid := os.Getuid()
 	dir := buildRoot(t, map[string]string{
-		"etc/passwd": "runner:x:" + itoa(uid) + ":" + itoa(uid) + "::/nonexistent:/usr/sbin/nologin\n",
+		"etc/passwd": "runner:x:" + strconv.Itoa(uid) + ":" + strconv.Itoa(uid) + "::/nonexistent:/usr/sbin/nologin\n",
 	}).Dir()
 	rep := scanRoot(t, Options{Root: dir, ProcDir: "/proc"})
 	if !rep.Host.Live {

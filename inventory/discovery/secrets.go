@@ -12,7 +12,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/rosterhq/roster/inventory/scan"
@@ -122,9 +121,9 @@ func readSystemSecrets(r *Root, fp *Fingerprinter, w *warnings) []ownedCredentia
 			if c == nil {
 				continue
 			}
-			uid := 0
-			if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-				uid = int(st.Uid)
+			uid := fileUID(fi)
+			if uid < 0 {
+				uid = 0 // the platform does not say; count it as root
 			}
 			out = append(out, ownedCredential{UID: uid, Cred: *c})
 		}
@@ -136,11 +135,8 @@ func readSystemSecrets(r *Root, fp *Fingerprinter, w *warnings) []ownedCredentia
 // warning; an unreadable or malformed one is. It returns nil when the file
 // holds no secret value.
 func readSecretFile(r *Root, p, kind string, parse secretParser, fp *Fingerprinter, w *warnings) (*scan.Credential, fs.FileInfo) {
-	data, fi, err := r.ReadFileInfo(p)
+	data, fi, err := readOptional(r, w, p, "unreadable "+kind+" file")
 	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
-			w.add(p, 0, "unreadable %s file: %v", kind, err)
-		}
 		return nil, nil
 	}
 	secrets, problems := parse(data)
@@ -440,12 +436,7 @@ func parseDockerConfig(data []byte) ([]string, []lineProblem) {
 		return nil, []lineProblem{{jsonErrorLine(data, err), "not a valid docker config.json"}}
 	}
 	var secrets []string
-	registries := make([]string, 0, len(cfg.Auths))
-	for reg := range cfg.Auths {
-		registries = append(registries, reg)
-	}
-	sort.Strings(registries)
-	for _, reg := range registries {
+	for _, reg := range sortedKeys(cfg.Auths) {
 		a := cfg.Auths[reg]
 		for _, k := range []string{"auth", "identitytoken", "registrytoken", "password"} {
 			if s, ok := a[k].(string); ok && s != "" {

@@ -18,15 +18,6 @@ type shadowEntry struct {
 	Line                                         int
 }
 
-// Password statuses (scan.Password.Status).
-const (
-	pwUsable  = "usable"
-	pwEmpty   = "empty"
-	pwLocked  = "locked"
-	pwNone    = "none"
-	pwUnknown = "unknown"
-)
-
 // parseShadow parses a shadow(5) file; see [colonFile] for what is
 // skipped. A line has 9 fields; the glibc short form "name:hash" is
 // accepted too. A bad aging field is warned about and treated as empty.
@@ -120,7 +111,7 @@ func day(d int) time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
 //   - a crypt(5) hash        usable, with its algorithm
 //   - anything else          none (no password hashes to it), e.g. "x", "LK"
 func decodePassword(e shadowEntry, file string, now time.Time, fp *Fingerprinter) (scan.Password, *scan.Credential) {
-	p := scan.Password{Status: pwNone}
+	p := scan.Password{Status: scan.PasswordNone}
 	today := int(now.Unix() / 86400)
 	if e.LastChange >= 0 {
 		t := day(e.LastChange)
@@ -147,7 +138,7 @@ func decodePassword(e shadowEntry, file string, now time.Time, fp *Fingerprinter
 	h := e.hash
 	switch {
 	case h == "":
-		p.Status = pwEmpty
+		p.Status = scan.PasswordEmpty
 		return p, &scan.Credential{
 			Type:        scan.CredEmptyPassword,
 			Location:    lineLoc(file, e.Line),
@@ -158,7 +149,7 @@ func decodePassword(e shadowEntry, file string, now time.Time, fp *Fingerprinter
 		}
 	case h[0] == '!':
 		if alg := hashAlgorithm(strings.TrimLeft(h, "!")); alg != "" {
-			p.Status = pwLocked
+			p.Status = scan.PasswordLocked
 			p.Algorithm = alg
 		}
 		return p, nil
@@ -167,7 +158,7 @@ func decodePassword(e shadowEntry, file string, now time.Time, fp *Fingerprinter
 	if alg == "" {
 		return p, nil
 	}
-	p.Status = pwUsable
+	p.Status = scan.PasswordUsable
 	p.Algorithm = alg
 	c := &scan.Credential{
 		Type:        scan.CredPassword,

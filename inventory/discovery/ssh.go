@@ -44,15 +44,14 @@ func readSSHDConfig(r *Root, w *warnings) sshdConfig {
 	c := sshdConfig{}
 	p := &sshdParser{r: r, w: w, c: &c, set: map[string]bool{}}
 	for _, file := range sshdConfigPaths {
-		data, err := r.ReadFile(file)
+		data, _, err := readOptional(r, w, file, "unreadable sshd_config")
 		if err == nil {
 			c.Found = true
 			p.parse(file, data, 0, false)
 			break
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
-			w.add(file, 0, "unreadable sshd_config: %v", err)
-			break
+			break // warned; do not fall back to the next path
 		}
 	}
 	if !p.set["authorizedkeysfile"] {
@@ -150,12 +149,9 @@ func (p *sshdParser) include(file string, n int, patterns []string, depth int, i
 			matches = p.r.Glob(pat)
 		}
 		for _, m := range matches {
-			data, err := p.r.ReadFile(m)
+			// sshd globs Include patterns: a missing file is no error.
+			data, _, err := readOptional(p.r, p.w, m, "unreadable included sshd config")
 			if err != nil {
-				// sshd globs Include patterns: a missing file is no error.
-				if !errors.Is(err, fs.ErrNotExist) {
-					p.w.add(m, 0, "unreadable included sshd config: %v", err)
-				}
 				continue
 			}
 			p.parse(m, data, depth+1, inMatch)
@@ -240,11 +236,8 @@ func (c sshdConfig) authorizedKeysPaths(user, home string) []string {
 // readAuthorizedKeys returns one ssh_authorized_key credential per valid
 // line of an authorized_keys file. A missing file is not a warning.
 func readAuthorizedKeys(r *Root, p string, w *warnings) []scan.Credential {
-	data, fi, err := r.ReadFileInfo(p)
+	data, fi, err := readOptional(r, w, p, "unreadable authorized keys file")
 	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
-			w.add(p, 0, "unreadable authorized keys file: %v", err)
-		}
 		return nil
 	}
 	var fileFindings []string

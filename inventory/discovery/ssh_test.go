@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -251,7 +252,7 @@ func TestGeneratedKeysAndPrivateKeys(t *testing.T) {
 		t.Fatalf("authorized_keys differs from ssh-keygen -lf:\n got %q\nwant %q", got, want)
 	}
 	for _, c := range creds {
-		if c.Mode != "0620" || !contains(c.Findings, "writable by group") {
+		if c.Mode != "0620" || !slices.Contains(c.Findings, "writable by group") {
 			t.Errorf("%s: mode %s findings %q, want 0620 and writable by group", c.Location, c.Mode, c.Findings)
 		}
 	}
@@ -288,15 +289,6 @@ func TestGeneratedKeysAndPrivateKeys(t *testing.T) {
 		t.Errorf("want one warning for id_broken, got %+v", w.list)
 	}
 	assertNoSecrets(t, privateBodies, creds, priv, w.list)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func TestParseExpiryTime(t *testing.T) {

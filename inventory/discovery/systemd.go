@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"path"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -307,13 +306,8 @@ func (rd *unitReader) dropinFiles(name string) []string {
 			}
 		}
 	}
-	confs := make([]string, 0, len(chosen))
-	for c := range chosen {
-		confs = append(confs, c)
-	}
-	sort.Strings(confs)
-	out := make([]string, 0, len(confs))
-	for _, c := range confs {
+	out := make([]string, 0, len(chosen))
+	for _, c := range sortedKeys(chosen) {
 		if p := chosen[c]; p != "" {
 			out = append(out, p)
 		}

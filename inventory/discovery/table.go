@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -52,7 +53,7 @@ func (o TableOptions) Write(w io.Writer, r *scan.Report) error {
 			hidden++
 			continue
 		}
-		uid := itoa(a.UID)
+		uid := strconv.Itoa(a.UID)
 		if a.Dynamic {
 			uid = "dynamic"
 		}
@@ -149,8 +150,8 @@ func passwordCell(p scan.Password) string {
 	if p.Algorithm != "" {
 		s += " " + p.Algorithm
 	}
-	if p.AgeDays != nil && (p.Status == pwUsable || p.Status == pwEmpty) {
-		s += " " + itoa(*p.AgeDays) + "d"
+	if p.AgeDays != nil && (p.Status == scan.PasswordUsable || p.Status == scan.PasswordEmpty) {
+		s += " " + strconv.Itoa(*p.AgeDays) + "d"
 	}
 	if p.AccountExpired {
 		s += " (expired)"
@@ -196,7 +197,7 @@ func countCell(n int, each func(func(string))) string {
 	})
 	parts := make([]string, len(order))
 	for i, l := range order {
-		parts[i] = itoa(counts[l]) + " " + l
+		parts[i] = strconv.Itoa(counts[l]) + " " + l
 	}
 	return strings.Join(parts, ", ")
 }

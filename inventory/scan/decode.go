@@ -104,7 +104,7 @@ var (
 	kinds      = set(KindHuman, KindService, KindSystem)
 	credTypes  = set(CredPassword, CredEmptyPassword, CredSSHAuthorizedKey, CredSSHPrivateKey, CredSecretFile, CredSecretEnv)
 	usageTypes = set(UsageSystemd, UsageCron, UsageProcess)
-	pwStatus   = set("usable", "empty", "locked", "none", "unknown", "")
+	pwStatus   = set(PasswordUsable, PasswordEmpty, PasswordLocked, PasswordNone, PasswordUnknown, "")
 	protos     = set("tcp", "tcp6", "udp", "udp6")
 )
 
@@ -136,14 +136,23 @@ func (v *validator) fail(field, format string, args ...any) {
 
 // name checks a string used as an identifier (a key in the inventory).
 func (v *validator) name(field, s string, max int) {
+	if reason := nameProblem(s, max); reason != "" {
+		v.fail(field, "%s", reason)
+	}
+}
+
+// nameProblem says what is wrong with a string used as an identifier, or
+// returns "" when nothing is.
+func nameProblem(s string, max int) string {
 	switch {
 	case s == "":
-		v.fail(field, "missing")
+		return "missing"
 	case len(s) > max:
-		v.fail(field, "longer than %d bytes", max)
+		return fmt.Sprintf("longer than %d bytes", max)
 	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) || r == unicode.ReplacementChar }) >= 0:
-		v.fail(field, "%q contains whitespace or control characters", s)
+		return fmt.Sprintf("%q contains whitespace or control characters", s)
 	}
+	return ""
 }
 
 func (v *validator) report(r *Report) {
@@ -160,42 +169,46 @@ func (v *validator) report(r *Report) {
 	seen := map[string]int{}
 	for i := range r.Accounts {
 		a := &r.Accounts[i]
-		f := fmt.Sprintf("accounts[%d]", i)
-		v.name(f+".name", a.Name, 256)
+		// Field paths are built only for a failing check: most reports
+		// have none.
+		f := func() string { return fmt.Sprintf("accounts[%d]", i) }
+		if reason := nameProblem(a.Name, 256); reason != "" {
+			v.fail(f()+".name", "%s", reason)
+		}
 		if j, dup := seen[a.Name]; dup && a.Name != "" {
-			v.fail(f+".name", "duplicate account %q (also accounts[%d])", a.Name, j)
+			v.fail(f()+".name", "duplicate account %q (also accounts[%d])", a.Name, j)
 		}
 		seen[a.Name] = i
 		if !kinds[a.Kind] {
-			v.fail(f+".kind", "unknown account kind %q", a.Kind)
+			v.fail(f()+".kind", "unknown account kind %q", a.Kind)
 		}
 		if !pwStatus[a.Password.Status] {
-			v.fail(f+".password.status", "unknown password status %q", a.Password.Status)
+			v.fail(f()+".password.status", "unknown password status %q", a.Password.Status)
 		}
 		for j, c := range a.Credentials {
-			cf := fmt.Sprintf("%s.credentials[%d]", f, j)
+			cf := func() string { return fmt.Sprintf("%s.credentials[%d]", f(), j) }
 			if !credTypes[c.Type] {
-				v.fail(cf+".type", "unknown credential type %q", c.Type)
+				v.fail(cf()+".type", "unknown credential type %q", c.Type)
 			}
 			if c.Fingerprint != "" && !validFingerprint(c.Fingerprint) {
-				v.fail(cf+".fingerprint", `not a fingerprint: want "hmac-sha256:..." or "SHA256:..."`)
+				v.fail(cf()+".fingerprint", `not a fingerprint: want "hmac-sha256:..." or "SHA256:..."`)
 			}
 			if c.Type != CredEmptyPassword && c.Fingerprint == "" {
-				v.fail(cf+".fingerprint", "missing")
+				v.fail(cf()+".fingerprint", "missing")
 			}
 		}
 		for j, u := range a.UsedBy {
 			if !usageTypes[u.Type] {
-				v.fail(fmt.Sprintf("%s.used_by[%d].type", f, j), "unknown usage type %q", u.Type)
+				v.fail(fmt.Sprintf("%s.used_by[%d].type", f(), j), "unknown usage type %q", u.Type)
 			}
 		}
 		for j, s := range a.Exposure.Listening {
-			sf := fmt.Sprintf("%s.exposure.listening[%d]", f, j)
+			sf := func() string { return fmt.Sprintf("%s.exposure.listening[%d]", f(), j) }
 			if !protos[s.Proto] {
-				v.fail(sf+".proto", "unknown protocol %q", s.Proto)
+				v.fail(sf()+".proto", "unknown protocol %q", s.Proto)
 			}
 			if s.Port < 0 || s.Port > 65535 {
-				v.fail(sf+".port", "%d out of range", s.Port)
+				v.fail(sf()+".port", "%d out of range", s.Port)
 			}
 		}
 	}
@@ -210,7 +223,7 @@ func (v *validator) report(r *Report) {
 func validFingerprint(s string) bool {
 	var rest string
 	var ok bool
-	if rest, ok = strings.CutPrefix(s, "hmac-sha256:"); !ok {
+	if rest, ok = strings.CutPrefix(s, FingerprintPrefix); !ok {
 		if rest, ok = strings.CutPrefix(s, "SHA256:"); !ok {
 			return false
 		}

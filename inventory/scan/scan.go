@@ -35,6 +35,19 @@ const (
 	CredSecretEnv        = "secret_env"         // a secret variable handed to a unit via Environment= or EnvironmentFile=
 )
 
+// Password statuses (Password.Status).
+const (
+	PasswordUsable  = "usable"  // a usable hash
+	PasswordEmpty   = "empty"   // an empty hash field: login without a password
+	PasswordLocked  = "locked"  // a "!"-prefixed hash, kept but not usable
+	PasswordNone    = "none"    // no password ("*", "!", "!!")
+	PasswordUnknown = "unknown" // no shadow entry, or shadow unreadable
+)
+
+// FingerprintPrefix starts every keyed secret fingerprint: it is followed by
+// base64url of HMAC-SHA256(key, secret).
+const FingerprintPrefix = "hmac-sha256:"
+
 // Usage types.
 const (
 	UsageSystemd = "systemd"
@@ -112,9 +125,9 @@ type Account struct {
 
 // Password describes the shadow entry without its hash.
 type Password struct {
-	// Status is one of "usable", "empty", "locked" (a "!"-prefixed hash,
-	// kept but not usable), "none" ("*", "!", "!!"), or "unknown" (no
-	// shadow entry or shadow unreadable).
+	// Status is one of the Password* constants: "usable", "empty",
+	// "locked" (a "!"-prefixed hash, kept but not usable), "none" ("*",
+	// "!", "!!"), or "unknown" (no shadow entry or shadow unreadable).
 	Status string `json:"status"`
 	// Algorithm of a usable or locked hash: yescrypt, sha512, sha256, md5,
 	// bcrypt, des, or the raw "$id$" for others.
