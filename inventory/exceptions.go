@@ -32,7 +32,7 @@ func (inv *Inventory) AddException(ctx context.Context, e Exception) (Exception,
 			HintText: "choose an earlier date and renew the exception when it runs out"}
 	case strings.TrimSpace(e.Reason) == "":
 		return Exception{}, &InvalidError{Field: "reason", Reason: fmt.Sprintf("exception for %s needs --reason: say why the static credential must stay for now", name), HintText: "add --reason TEXT"}
-	case e.Credential != "" && !scanCredType(e.Credential):
+	case e.Credential != "" && !scan.IsCredType(e.Credential):
 		return Exception{}, &InvalidError{Field: "credential", Reason: fmt.Sprintf("unknown credential type %q", e.Credential)}
 	}
 	var out Exception
@@ -57,14 +57,6 @@ func (inv *Inventory) AddException(ctx context.Context, e Exception) (Exception,
 		return Exception{}, err
 	}
 	return out, nil
-}
-
-func scanCredType(t string) bool {
-	switch t {
-	case scan.CredPassword, scan.CredEmptyPassword, scan.CredSSHAuthorizedKey, scan.CredSSHPrivateKey, scan.CredSecretFile, scan.CredSecretEnv:
-		return true
-	}
-	return false
 }
 
 // ListExceptions returns exceptions, soonest expiry first. See

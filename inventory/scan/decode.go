@@ -108,6 +108,9 @@ var (
 	protos     = set("tcp", "tcp6", "udp", "udp6")
 )
 
+// IsCredType reports whether t is one of the Cred* credential types.
+func IsCredType(t string) bool { return credTypes[t] }
+
 func set(xs ...string) map[string]bool {
 	m := map[string]bool{}
 	for _, x := range xs {
