@@ -403,7 +403,7 @@ func TestReloadSystemctl(t *testing.T) {
 
 // TestReloadSignal signals a real child process that traps HUP and USR1.
 func TestReloadSignal(t *testing.T) {
-	need(t, "bash")
+	agenttest.Tool(t, "bash")
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
 	ready := filepath.Join(dir, "ready")

@@ -2,10 +2,7 @@ package agent
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"time"
 )
 
@@ -58,21 +55,15 @@ func readOne(id Identity, now time.Time) IdentityStatus {
 	} else if !errors.Is(stErr, fs.ErrNotExist) {
 		s.LastError = stErr.Error()
 	}
-	b, err := os.ReadFile(filepath.Join(id.Dir, CertFile))
+	chain, err := store.readChain()
 	if err != nil {
 		s.State = StateMissing
 		if errors.Is(err, fs.ErrNotExist) {
-			s.LastError = "not enrolled: no " + filepath.Join(id.Dir, CertFile)
+			s.LastError = "not enrolled: no " + store.path(CertFile)
 			s.Hint = reenrollHint(nil, id)
 		} else {
 			s.LastError = err.Error()
 		}
-		return s
-	}
-	chain, err := ParseCertificates(b)
-	if err != nil {
-		s.State = StateMissing
-		s.LastError = fmt.Sprintf("%s: %v", filepath.Join(id.Dir, CertFile), err)
 		return s
 	}
 	leaf := chain[0]

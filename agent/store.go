@@ -123,16 +123,12 @@ func (s *DirStore) Load(ctx context.Context) (*Credential, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	certPEM, err := os.ReadFile(s.path(CertFile))
+	chain, err := s.readChain()
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w", s.path(CertFile), ErrNotEnrolled)
 	}
 	if err != nil {
 		return nil, err
-	}
-	chain, err := ParseCertificates(certPEM)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", s.path(CertFile), err)
 	}
 	key, keyErr := s.readKey(KeyFile)
 	if keyErr == nil && publicKeyEqual(chain[0].PublicKey, key.Public()) {
@@ -150,6 +146,21 @@ func (s *DirStore) Load(ctx context.Context) (*Credential, error) {
 		return nil, keyErr
 	}
 	return nil, fmt.Errorf("%s does not belong to %s", s.path(KeyFile), s.path(CertFile))
+}
+
+// readChain reads and parses cert.pem. A read error is returned as is (it
+// wraps [fs.ErrNotExist] when there is no certificate); a parse error is
+// prefixed with the file's path.
+func (s *DirStore) readChain() ([]*x509.Certificate, error) {
+	b, err := os.ReadFile(s.path(CertFile))
+	if err != nil {
+		return nil, err
+	}
+	chain, err := ParseCertificates(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.path(CertFile), err)
+	}
+	return chain, nil
 }
 
 // dropPending removes a leftover pending key from a change that never

@@ -103,7 +103,7 @@ func TestDirStoreRoundTrip(t *testing.T) {
 				t.Errorf("dir mode %v, want 0700", fi.Mode().Perm())
 			}
 			// OpenSSL reads what we wrote (the services that use it do).
-			openssl := need(t, "openssl")
+			openssl := agenttest.Tool(t, "openssl")
 			if out, err := runCmd(openssl, "pkey", "-in", filepath.Join(dir, KeyFile), "-noout"); err != nil {
 				t.Errorf("openssl cannot read key.pem: %v: %s", err, out)
 			}

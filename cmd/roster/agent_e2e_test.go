@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rosterhq/roster/agent/agenttest"
 )
 
 // fixtureHost writes a small host root: billing is a service account with
@@ -182,7 +184,7 @@ func TestAgentEndToEnd(t *testing.T) {
       root: %s
 `, svcDir, reloadLog, hostDir, fix)), 0o600)
 
-	agentOut := &syncBuffer{}
+	agentOut := &agenttest.LogBuffer{}
 	agent := exec.Command(agentBin, "run", "--config", cfg)
 	agent.Env = cleanEnv()
 	agent.Stdout, agent.Stderr = agentOut, agentOut

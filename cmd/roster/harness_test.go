@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rosterhq/roster/agent/agenttest"
 )
 
 // binaries holds the paths of roster and roster-agent built once per test
@@ -65,25 +67,8 @@ type serverProc struct {
 	args    []string
 	cmd     *exec.Cmd
 	URL     string
-	out     *syncBuffer
+	out     *agenttest.LogBuffer
 	exited  chan struct{}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 var listenRE = regexp.MustCompile(`roster server listening on (https://\S+)`)
@@ -107,7 +92,7 @@ func (s *serverProc) start() {
 	}
 	args = append(args, s.args...)
 	s.cmd = exec.Command(s.bin, args...)
-	s.out = &syncBuffer{}
+	s.out = &agenttest.LogBuffer{}
 	pr, pw := io.Pipe()
 	s.cmd.Stdout = io.MultiWriter(s.out, pw)
 	s.cmd.Stderr = s.out
