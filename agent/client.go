@@ -21,7 +21,7 @@ import (
 
 	"go.step.sm/crypto/fingerprint"
 
-	"github.com/rosterhq/roster/inventory/scan"
+	"github.com/rosterhq/roster/scan"
 )
 
 // maxResponse bounds every response body the agent reads.

@@ -6,8 +6,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/rosterhq/roster/inventory/discovery"
-	"github.com/rosterhq/roster/inventory/scan"
+	"github.com/rosterhq/roster/discovery"
+	"github.com/rosterhq/roster/scan"
 )
 
 // scanRetries is how many times a failed scan or submission is retried

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/inventory"
-	"github.com/rosterhq/roster/inventory/scan"
+	"github.com/rosterhq/roster/scan"
 	"github.com/rosterhq/roster/inventory/storetest"
 )
 

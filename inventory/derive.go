@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rosterhq/roster/inventory/scan"
+	"github.com/rosterhq/roster/scan"
 )
 
 // view holds what summaries need beyond one saRecord: which service

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rosterhq/roster/inventory/scan"
+	"github.com/rosterhq/roster/scan"
 )
 
 // AddException records an accepted static credential. Account is NAME or

@@ -10,7 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/rosterhq/roster/inventory/internal/textout"
+	"github.com/rosterhq/roster/internal/textout"
 )
 
 // Output formats for Report.Write and WriteAccounts.

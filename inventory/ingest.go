@@ -10,7 +10,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/rosterhq/roster/inventory/scan"
+	"github.com/rosterhq/roster/scan"
 )
 
 // prepared is a validated report with each account encoded once, outside

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rosterhq/roster/inventory/scan"
+	"github.com/rosterhq/roster/scan"
 )
 
 // DefaultEnv is the environment of a host without an env=NAME tag.

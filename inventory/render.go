@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/rosterhq/roster/inventory/internal/textout"
+	"github.com/rosterhq/roster/internal/textout"
 )
 
 // Text renderings of what the operator API lists. JSON needs no writer here:

@@ -22,7 +22,7 @@ import (
 	"github.com/rosterhq/roster/ca"
 	"github.com/rosterhq/roster/ca/catest"
 	"github.com/rosterhq/roster/inventory"
-	"github.com/rosterhq/roster/inventory/scan"
+	"github.com/rosterhq/roster/scan"
 	"github.com/rosterhq/roster/inventory/storetest"
 	"github.com/rosterhq/roster/issuer"
 )

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Fails when roster-agent links server code: smallstep's certificates module,
-# or roster's ca, issuer or inventory packages other than inventory/discovery,
-# inventory/scan and the text writer they share (inventory/internal/textout). The agent runs on every host; it must stay small and
-# hold nothing of the CA.
+# or any of roster's server-side packages (ca, issuer, inventory, store,
+# audit, access, server). The agent runs on every host; it must stay small
+# and hold nothing of the CA or the inventory. There are no exceptions: the
+# host side (discovery, scan, spiffeid, api) lives at the top level.
 #
 # usage: scripts/check-agent-deps.sh [PACKAGE]   (default ./cmd/roster-agent)
 set -euo pipefail
@@ -12,9 +13,7 @@ pkg=${1:-./cmd/roster-agent}
 deps=$(go list -deps "$pkg")
 bad=$(printf '%s\n' "$deps" | grep -E \
 	-e '^github\.com/smallstep/certificates(/|$)' \
-	-e '^github\.com/rosterhq/roster/(ca|issuer)(/|$)' \
-	-e '^github\.com/rosterhq/roster/inventory(/|$)' |
-	grep -v -E '^github\.com/rosterhq/roster/inventory/(discovery|scan|internal/textout)$' || true)
+	-e '^github\.com/rosterhq/roster/(ca|issuer|inventory|store|audit|access|server)(/|$)' || true)
 if [ -n "$bad" ]; then
 	echo "check-agent-deps: $pkg must not import server code, but links:" >&2
 	# Name who imports each forbidden package, so the fix is obvious.

@@ -37,7 +37,7 @@ import (
 
 	"go.step.sm/crypto/minica"
 
-	"github.com/rosterhq/roster/inventory/scan"
+	"github.com/rosterhq/roster/scan"
 )
 
 // TrustDomain is the SPIFFE trust domain of issued identities.

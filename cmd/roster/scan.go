@@ -12,8 +12,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/rosterhq/roster/inventory/discovery"
-	"github.com/rosterhq/roster/inventory/scan"
+	"github.com/rosterhq/roster/discovery"
+	"github.com/rosterhq/roster/scan"
 )
 
 // fingerprintKeyEnv names the file holding the per-installation key when

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rosterhq/roster/inventory/scan"
+	"github.com/rosterhq/roster/scan"
 )
 
 // fixtureRoot is a committed host root with planted secrets.

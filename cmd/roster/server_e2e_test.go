@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rosterhq/roster/inventory/scan"
+	"github.com/rosterhq/roster/scan"
 )
 
 // apiClient is a raw HTTPS client for the tests, trusting only the

@@ -9,7 +9,7 @@ import (
 
 	"github.com/rosterhq/roster/cmd/roster/internal/client"
 	"github.com/rosterhq/roster/inventory"
-	"github.com/rosterhq/roster/inventory/scan"
+	"github.com/rosterhq/roster/scan"
 )
 
 // submitter sends scan reports to the server with an operator token.

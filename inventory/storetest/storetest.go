@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/inventory"
-	"github.com/rosterhq/roster/inventory/scan"
+	"github.com/rosterhq/roster/scan"
 )
 
 // Open opens a fresh inventory in t.TempDir()/inventory.db. It returns the

@@ -22,7 +22,7 @@ import (
 
 	"github.com/rosterhq/roster/ca"
 	"github.com/rosterhq/roster/inventory"
-	"github.com/rosterhq/roster/inventory/discovery"
+	"github.com/rosterhq/roster/discovery"
 	"github.com/rosterhq/roster/issuer"
 )
 

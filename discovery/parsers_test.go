@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rosterhq/roster/inventory/scan"
+	"github.com/rosterhq/roster/scan"
 )
 
 func readTestdata(t testing.TB, name string) []byte {

@@ -3,7 +3,7 @@ package discovery
 import (
 	"fmt"
 
-	"github.com/rosterhq/roster/inventory/scan"
+	"github.com/rosterhq/roster/scan"
 )
 
 // warnings collects what the scanner could not read or parse. Messages

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rosterhq/roster/inventory/scan"
+	"github.com/rosterhq/roster/scan"
 )
 
 // shadowEntry is one line of /etc/shadow. hash is secret: it is only ever

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rosterhq/roster/inventory/scan"
+	"github.com/rosterhq/roster/scan"
 )
 
 // buildRoot writes files into a new temporary root and returns it. A

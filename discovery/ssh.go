@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/rosterhq/roster/inventory/scan"
+	"github.com/rosterhq/roster/scan"
 	"golang.org/x/crypto/ssh"
 )
 

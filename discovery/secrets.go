@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/rosterhq/roster/inventory/scan"
+	"github.com/rosterhq/roster/scan"
 	"go.yaml.in/yaml/v3"
 )
 

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rosterhq/roster/inventory/scan"
+	"github.com/rosterhq/roster/scan"
 	gossh "golang.org/x/crypto/ssh"
 )
 

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rosterhq/roster/inventory/scan"
+	"github.com/rosterhq/roster/scan"
 )
 
 var testKey = []byte("roster-test-fingerprint-key-0001")

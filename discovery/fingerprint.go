@@ -6,7 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 
-	"github.com/rosterhq/roster/inventory/scan"
+	"github.com/rosterhq/roster/scan"
 )
 
 // FingerprintPrefix starts every keyed secret fingerprint; it is

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/rosterhq/roster/inventory/internal/textout"
-	"github.com/rosterhq/roster/inventory/scan"
+	"github.com/rosterhq/roster/internal/textout"
+	"github.com/rosterhq/roster/scan"
 )
 
 // TableOptions changes what [TableOptions.Write] shows.

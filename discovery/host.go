@@ -4,7 +4,7 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/rosterhq/roster/inventory/scan"
+	"github.com/rosterhq/roster/scan"
 )
 
 // parseOSRelease parses an os-release(5) file: KEY=value lines, values
