@@ -10,7 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rosterhq/roster/audit"
 	"github.com/rosterhq/roster/scan"
+	"github.com/rosterhq/roster/store"
 )
 
 // Service account names. An account is addressed as NAME when the name
@@ -22,7 +24,7 @@ import (
 // f.Retired is set.
 func (inv *Inventory) ListAccounts(ctx context.Context, f Filter) ([]AccountSummary, error) {
 	var out []AccountSummary
-	err := inv.store.View(ctx, func(tx Tx) error {
+	err := inv.store.View(ctx, func(tx store.Tx) error {
 		recs, err := allSA(tx)
 		if err != nil {
 			return err
@@ -38,7 +40,7 @@ func (inv *Inventory) ListAccounts(ctx context.Context, f Filter) ([]AccountSumm
 				return err
 			}
 			onHost = map[string]bool{}
-			if err := tx.Scan(tInst, prefix(h.ID), func(k, b []byte) error {
+			if err := tx.Scan(tInst, store.Prefix(h.ID), func(k, b []byte) error {
 				var ir instRecord
 				if err := decodeInst(k, b, &ir); err != nil || ir.GoneAt != nil {
 					return err
@@ -83,7 +85,7 @@ func (inv *Inventory) ListAccounts(ctx context.Context, f Filter) ([]AccountSumm
 	return out, nil
 }
 
-func allSA(tx Tx) ([]*saRecord, error) {
+func allSA(tx store.Tx) ([]*saRecord, error) {
 	var recs []*saRecord
 	err := tx.Scan(tSA, nil, func(k, b []byte) error {
 		r := new(saRecord)
@@ -100,7 +102,7 @@ func allSA(tx Tx) ([]*saRecord, error) {
 // included), exceptions and shared fingerprints.
 func (inv *Inventory) GetAccount(ctx context.Context, name string) (*Account, error) {
 	var a *Account
-	err := inv.store.View(ctx, func(tx Tx) error {
+	err := inv.store.View(ctx, func(tx store.Tx) error {
 		r, err := resolveAccount(tx, name)
 		if err != nil {
 			return err
@@ -111,8 +113,8 @@ func (inv *Inventory) GetAccount(ctx context.Context, name string) (*Account, er
 		}
 		a = &Account{AccountSummary: v.summarize(r), Exceptions: v.exceptions[r.Key]}
 		sharedFP := map[string]bool{}
-		err = tx.Scan(tSAInst, prefix(r.Key), func(k, _ []byte) error {
-			p := splitParts(k)
+		err = tx.Scan(tSAInst, store.Prefix(r.Key), func(k, _ []byte) error {
+			p := store.Split(k)
 			in, err := loadInstance(tx, p[1], p[2])
 			if err != nil {
 				return err
@@ -144,8 +146,8 @@ func (inv *Inventory) GetAccount(ctx context.Context, name string) (*Account, er
 	return a, nil
 }
 
-func loadInstance(tx Tx, hostID, account string) (*Instance, error) {
-	k := join(hostID, account)
+func loadInstance(tx store.Tx, hostID, account string) (*Instance, error) {
+	k := store.Join(hostID, account)
 	var ir instRecord
 	ok, err := getInst(tx, k, &ir)
 	if err != nil {
@@ -174,16 +176,16 @@ func loadInstance(tx Tx, hostID, account string) (*Instance, error) {
 // does not store it as a record); everything else is stored as it happened.
 func (inv *Inventory) AccountHistory(ctx context.Context, name string) ([]Event, error) {
 	var out []Event
-	err := inv.store.View(ctx, func(tx Tx) error {
+	err := inv.store.View(ctx, func(tx store.Tx) error {
 		r, err := resolveAccount(tx, name)
 		if err != nil {
 			return err
 		}
 		hostNames := map[string]string{}
-		if err := tx.Scan(tSAInst, prefix(r.Key), func(k, _ []byte) error {
-			p := splitParts(k)
+		if err := tx.Scan(tSAInst, store.Prefix(r.Key), func(k, _ []byte) error {
+			p := store.Split(k)
 			var ir instRecord
-			if ok, err := getInst(tx, join(p[1], p[2]), &ir); err != nil || !ok {
+			if ok, err := getInst(tx, store.Join(p[1], p[2]), &ir); err != nil || !ok {
 				return err
 			}
 			hn, ok := hostNames[p[1]]
@@ -204,7 +206,7 @@ func (inv *Inventory) AccountHistory(ctx context.Context, name string) ([]Event,
 		}); err != nil {
 			return err
 		}
-		return tx.Scan(tHistory, prefix(r.Key), func(k, b []byte) error {
+		return tx.Scan(tHistory, store.Prefix(r.Key), func(k, b []byte) error {
 			var e Event
 			if err := jsonUnmarshal(tHistory, k, b, &e); err != nil {
 				return err
@@ -224,9 +226,9 @@ func (inv *Inventory) AccountHistory(ctx context.Context, name string) ([]Event,
 // then writes the record and an audit record of action (fn returns the
 // audit detail). Every operator change goes through here.
 func (inv *Inventory) mutateAccount(ctx context.Context, name, action string, fn func(st *txState, r *saRecord, now time.Time) (string, error)) error {
-	actor := ActorFrom(ctx)
+	actor := audit.Actor(ctx)
 	now := inv.now()
-	err := inv.store.Update(ctx, func(tx Tx) error {
+	err := inv.store.Update(ctx, func(tx store.Tx) error {
 		r, err := resolveAccount(tx, name)
 		if err != nil {
 			return err
@@ -240,7 +242,7 @@ func (inv *Inventory) mutateAccount(ctx context.Context, name, action string, fn
 		if err := st.flush(); err != nil {
 			return err
 		}
-		return appendAuditTx(tx, AuditEvent{Time: now, Actor: actor, Action: action, Account: r.Key, Outcome: OutcomeOK, Detail: detail})
+		return audit.Append(tx, audit.Event{Time: now, Actor: actor, Action: action, Account: r.Key, Outcome: audit.OutcomeOK, Detail: detail})
 	})
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", action, name, err)
@@ -254,7 +256,7 @@ func (inv *Inventory) SetOwner(ctx context.Context, account string, o Owner) err
 		return err
 	}
 	return inv.mutateAccount(ctx, account, "owner.set", func(st *txState, r *saRecord, now time.Time) (string, error) {
-		return setOwnerTx(st, r, o, now, ActorFrom(ctx))
+		return setOwnerTx(st, r, o, now, audit.Actor(ctx))
 	})
 }
 
@@ -265,11 +267,12 @@ func setOwnerTx(st *txState, r *saRecord, o Owner, now time.Time, actor string) 
 	}
 	oc := o
 	r.Owner = &oc
-	d := fmt.Sprintf("owner %s (was %s)", ownerText(o), prev)
+	d := fmt.Sprintf("owner %s (was %s)", OwnerText(o), prev)
 	return d, st.event(Event{Time: now, Account: r.Key, Kind: EventOwnerSet, Detail: d, Actor: actor})
 }
 
-func ownerText(o Owner) string {
+// OwnerText is an owner as one line: NAME or NAME <CONTACT>.
+func OwnerText(o Owner) string {
 	if o.Contact == "" {
 		return o.Name
 	}
@@ -293,9 +296,9 @@ func (inv *Inventory) UnsetOwner(ctx context.Context, account string) error {
 		if r.Owner == nil {
 			return "", &InvalidError{Field: "owner", Reason: fmt.Sprintf("account %s has no owner", r.Key)}
 		}
-		d := "was " + ownerText(*r.Owner)
+		d := "was " + OwnerText(*r.Owner)
 		r.Owner = nil
-		return d, st.event(Event{Time: now, Account: r.Key, Kind: EventOwnerUnset, Detail: d, Actor: ActorFrom(ctx)})
+		return d, st.event(Event{Time: now, Account: r.Key, Kind: EventOwnerUnset, Detail: d, Actor: audit.Actor(ctx)})
 	})
 }
 
@@ -309,7 +312,7 @@ func (inv *Inventory) TagAccount(ctx context.Context, account string, add, remov
 		before := strings.Join(r.Tags, ",")
 		r.Tags = editTags(r.Tags, add, remove)
 		d := fmt.Sprintf("tags [%s] -> [%s]", before, strings.Join(r.Tags, ","))
-		return d, st.event(Event{Time: now, Account: r.Key, Kind: EventTagged, Detail: d, Actor: ActorFrom(ctx)})
+		return d, st.event(Event{Time: now, Account: r.Key, Kind: EventTagged, Detail: d, Actor: audit.Actor(ctx)})
 	})
 }
 
@@ -365,7 +368,7 @@ func (inv *Inventory) SetTier(ctx context.Context, account string, tier Tier, re
 		}
 		after, why, _ := tierOf(r)
 		d := fmt.Sprintf("tier %d -> %d (%s)", before, after, why)
-		return d, st.event(Event{Time: now, Account: r.Key, Kind: EventTierChanged, Detail: d, Actor: ActorFrom(ctx)})
+		return d, st.event(Event{Time: now, Account: r.Key, Kind: EventTierChanged, Detail: d, Actor: audit.Actor(ctx)})
 	})
 }
 
@@ -375,7 +378,7 @@ func (inv *Inventory) RetireAccount(ctx context.Context, account string, retired
 	return inv.mutateAccount(ctx, account, "account.retire", func(st *txState, r *saRecord, now time.Time) (string, error) {
 		r.Retired = retired
 		d := fmt.Sprintf("retired=%t: %s", retired, reason)
-		return d, st.event(Event{Time: now, Account: r.Key, Kind: EventRetired, Detail: d, Actor: ActorFrom(ctx)})
+		return d, st.event(Event{Time: now, Account: r.Key, Kind: EventRetired, Detail: d, Actor: audit.Actor(ctx)})
 	})
 }
 
@@ -388,14 +391,14 @@ func (inv *Inventory) Split(ctx context.Context, account, host, group string) er
 		return inv.mutateAccount(ctx, account, "account.split", func(st *txState, r *saRecord, now time.Time) (string, error) {
 			r.Separate = true
 			d := r.Key + " confirmed as a separate identity"
-			return d, st.event(Event{Time: now, Account: r.Key, Kind: EventRegrouped, Detail: d, Actor: ActorFrom(ctx)})
+			return d, st.event(Event{Time: now, Account: r.Key, Kind: EventRegrouped, Detail: d, Actor: audit.Actor(ctx)})
 		})
 	}
 	if !validName(group) || strings.ContainsAny(group, "@ \t\n") {
 		return &InvalidError{Field: "group", Reason: fmt.Sprintf("%q is not a valid group name", group)}
 	}
-	actor, now := ActorFrom(ctx), inv.now()
-	err := inv.store.Update(ctx, func(tx Tx) error {
+	actor, now := audit.Actor(ctx), inv.now()
+	err := inv.store.Update(ctx, func(tx store.Tx) error {
 		h, err := findHost(tx, host)
 		if err != nil {
 			return err
@@ -424,8 +427,8 @@ func (inv *Inventory) Split(ctx context.Context, account, host, group string) er
 		if err := st.flush(); err != nil {
 			return err
 		}
-		return appendAuditTx(tx, AuditEvent{Time: now, Actor: actor, Action: "account.split", Host: h.Hostname, Account: to,
-			Outcome: OutcomeOK, Detail: fmt.Sprintf("instance on %s moved to %s", h.Hostname, to)})
+		return audit.Append(tx, audit.Event{Time: now, Actor: actor, Action: "account.split", Host: h.Hostname, Account: to,
+			Outcome: audit.OutcomeOK, Detail: fmt.Sprintf("instance on %s moved to %s", h.Hostname, to)})
 	})
 	if err != nil {
 		return fmt.Errorf("split %s: %w", account, err)
@@ -436,8 +439,8 @@ func (inv *Inventory) Split(ctx context.Context, account, host, group string) er
 // Merge moves every instance of service account from into service account
 // into; both must have the same account name.
 func (inv *Inventory) Merge(ctx context.Context, from, into string) error {
-	actor, now := ActorFrom(ctx), inv.now()
-	err := inv.store.Update(ctx, func(tx Tx) error {
+	actor, now := audit.Actor(ctx), inv.now()
+	err := inv.store.Update(ctx, func(tx store.Tx) error {
 		fr, err := resolveAccount(tx, from)
 		if err != nil {
 			return err
@@ -455,8 +458,8 @@ func (inv *Inventory) Merge(ctx context.Context, from, into string) error {
 		_, group := splitKey(ir.Key)
 		st := newTxState(tx)
 		var moves [][2]string
-		if err := tx.Scan(tSAInst, prefix(fr.Key), func(k, _ []byte) error {
-			p := splitParts(k)
+		if err := tx.Scan(tSAInst, store.Prefix(fr.Key), func(k, _ []byte) error {
+			p := store.Split(k)
 			moves = append(moves, [2]string{p[1], p[2]})
 			return nil
 		}); err != nil {
@@ -468,10 +471,10 @@ func (inv *Inventory) Merge(ctx context.Context, from, into string) error {
 				return err
 			}
 			var rec instRecord
-			if _, err := getInst(tx, join(m[0], m[1]), &rec); err != nil {
+			if _, err := getInst(tx, store.Join(m[0], m[1]), &rec); err != nil {
 				return err
 			}
-			if err := tx.Put(tGrouping, join(m[0], m[1]), []byte(group)); err != nil {
+			if err := tx.Put(tGrouping, store.Join(m[0], m[1]), []byte(group)); err != nil {
 				return err
 			}
 			if err := moveInstance(st, &h.Host, &h.Host, &rec, ir.Key, now, actor); err != nil {
@@ -481,8 +484,8 @@ func (inv *Inventory) Merge(ctx context.Context, from, into string) error {
 		if err := st.flush(); err != nil {
 			return err
 		}
-		return appendAuditTx(tx, AuditEvent{Time: now, Actor: actor, Action: "account.merge", Account: ir.Key,
-			Outcome: OutcomeOK, Detail: fmt.Sprintf("%d instance(s) of %s merged into %s", len(moves), fr.Key, ir.Key)})
+		return audit.Append(tx, audit.Event{Time: now, Actor: actor, Action: "account.merge", Account: ir.Key,
+			Outcome: audit.OutcomeOK, Detail: fmt.Sprintf("%d instance(s) of %s merged into %s", len(moves), fr.Key, ir.Key)})
 	})
 	if err != nil {
 		return fmt.Errorf("merge %s into %s: %w", from, into, err)
@@ -496,7 +499,7 @@ func (inv *Inventory) Merge(ctx context.Context, from, into string) error {
 // the same account.
 func moveInstance(st *txState, oldH, newH *Host, ir *instRecord, to string, now time.Time, actor string) error {
 	tx := st.tx
-	k := join(newH.ID, ir.Account)
+	k := store.Join(newH.ID, ir.Account)
 	from := ir.SA
 	fr, err := st.sa(from)
 	if err != nil {
@@ -526,10 +529,10 @@ func moveInstance(st *txState, oldH, newH *Host, ir *instRecord, to string, now 
 			return err
 		}
 	}
-	if err := tx.Delete(tSAInst, join(from, newH.ID, ir.Account)); err != nil {
+	if err := tx.Delete(tSAInst, store.Join(from, newH.ID, ir.Account)); err != nil {
 		return err
 	}
-	if err := tx.Put(tSAInst, join(to, newH.ID, ir.Account), nil); err != nil {
+	if err := tx.Put(tSAInst, store.Join(to, newH.ID, ir.Account), nil); err != nil {
 		return err
 	}
 	d := fmt.Sprintf("instance on %s moved from %s to %s", newH.Hostname, from, to)
@@ -540,7 +543,7 @@ func moveInstance(st *txState, oldH, newH *Host, ir *instRecord, to string, now 
 }
 
 // findHost looks a host up by hostname, machine-id or inventory ID.
-func findHost(tx Tx, name string) (*hostRecord, error) {
+func findHost(tx store.Tx, name string) (*hostRecord, error) {
 	for _, t := range []string{tHostName, tHostMID} {
 		id, err := tx.Get(t, []byte(name))
 		if err != nil {
@@ -565,7 +568,7 @@ func findHost(tx Tx, name string) (*hostRecord, error) {
 // ListHosts returns every host, sorted by hostname.
 func (inv *Inventory) ListHosts(ctx context.Context) ([]Host, error) {
 	var out []Host
-	err := inv.store.View(ctx, func(tx Tx) error {
+	err := inv.store.View(ctx, func(tx store.Tx) error {
 		return tx.Scan(tHosts, nil, func(k, b []byte) error {
 			var h hostRecord
 			if err := jsonUnmarshal(tHosts, k, b, &h); err != nil {
@@ -585,15 +588,15 @@ func (inv *Inventory) ListHosts(ctx context.Context) ([]Host, error) {
 // GetHost returns a host (by hostname, machine-id or ID) with its instances.
 func (inv *Inventory) GetHost(ctx context.Context, name string) (*HostDetail, error) {
 	var d *HostDetail
-	err := inv.store.View(ctx, func(tx Tx) error {
+	err := inv.store.View(ctx, func(tx store.Tx) error {
 		h, err := findHost(tx, name)
 		if err != nil {
 			return err
 		}
 		d = &HostDetail{Host: h.Host}
 		var names []string
-		if err := tx.Scan(tInst, prefix(h.ID), func(k, _ []byte) error {
-			names = append(names, splitParts(k)[1])
+		if err := tx.Scan(tInst, store.Prefix(h.ID), func(k, _ []byte) error {
+			names = append(names, store.Split(k)[1])
 			return nil
 		}); err != nil {
 			return err
@@ -633,8 +636,8 @@ func (inv *Inventory) TagHosts(ctx context.Context, hosts []string, add, remove 
 			return &InvalidError{Field: "host", Reason: fmt.Sprintf("%q is not a host name", host)}
 		}
 	}
-	actor, now := ActorFrom(ctx), inv.now()
-	err := inv.store.Update(ctx, func(tx Tx) error {
+	actor, now := audit.Actor(ctx), inv.now()
+	err := inv.store.Update(ctx, func(tx store.Tx) error {
 		for _, host := range hosts {
 			if err := tagHostTx(tx, host, add, remove, actor, now); err != nil {
 				return fmt.Errorf("host %s: %w", host, err)
@@ -648,13 +651,13 @@ func (inv *Inventory) TagHosts(ctx context.Context, hosts []string, add, remove 
 	return nil
 }
 
-func tagHostTx(tx Tx, host string, add, remove []string, actor string, now time.Time) error {
+func tagHostTx(tx store.Tx, host string, add, remove []string, actor string, now time.Time) error {
 	h, err := findHost(tx, host)
 	if err != nil {
 		if !isNotFound(err) {
 			return err
 		}
-		n, err := nextSeq(tx, "host")
+		n, err := store.NextSeq(tx, "host")
 		if err != nil {
 			return err
 		}
@@ -669,7 +672,7 @@ func tagHostTx(tx Tx, host string, add, remove []string, actor string, now time.
 	h.Env = envOf(h.Tags)
 	st := newTxState(tx)
 	var recs []instRecord
-	if err := tx.Scan(tInst, prefix(h.ID), func(k, b []byte) error {
+	if err := tx.Scan(tInst, store.Prefix(h.ID), func(k, b []byte) error {
 		var ir instRecord
 		if err := decodeInst(k, b, &ir); err != nil {
 			return err
@@ -694,7 +697,7 @@ func tagHostTx(tx Tx, host string, add, remove []string, actor string, now time.
 	if err := putJSON(tx, tHosts, []byte(h.ID), h); err != nil {
 		return err
 	}
-	return appendAuditTx(tx, AuditEvent{Time: now, Actor: actor, Action: "host.tag", Host: h.Hostname, Outcome: OutcomeOK,
+	return audit.Append(tx, audit.Event{Time: now, Actor: actor, Action: "host.tag", Host: h.Hostname, Outcome: audit.OutcomeOK,
 		Detail: fmt.Sprintf("tags [%s] -> [%s]", strings.Join(oldH.Tags, ","), strings.Join(h.Tags, ","))})
 }
 

@@ -7,9 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rosterhq/roster/audit"
 	"github.com/rosterhq/roster/inventory"
+	"github.com/rosterhq/roster/inventory/inventorytest"
 	"github.com/rosterhq/roster/scan"
-	"github.com/rosterhq/roster/inventory/storetest"
 )
 
 func TestEnvironmentsSplitMerge(t *testing.T) {
@@ -20,8 +21,8 @@ func TestEnvironmentsSplitMerge(t *testing.T) {
 		}
 	}
 	for _, h := range []string{"p1", "p2", "s1", "x1"} {
-		mustIngest(t, inv, storetest.NewReport(h, "", t0, storetest.Account("etl", 500, storetest.Cred(scan.CredSecretFile, "/etl/.pgpass", "etl-secret")),
-			storetest.Account("web", 501, storetest.Cred(scan.CredSSHAuthorizedKey, "/web/.ssh/authorized_keys:1", "web-"+h))))
+		mustIngest(t, inv, inventorytest.NewReport(h, "", t0, inventorytest.Account("etl", 500, inventorytest.Cred(scan.CredSecretFile, "/etl/.pgpass", "etl-secret")),
+			inventorytest.Account("web", 501, inventorytest.Cred(scan.CredSSHAuthorizedKey, "/web/.ssh/authorized_keys:1", "web-"+h))))
 	}
 	keys := func() map[string]inventory.AccountSummary {
 		t.Helper()
@@ -68,7 +69,7 @@ func TestEnvironmentsSplitMerge(t *testing.T) {
 		t.Errorf("after split: web@prod %d, web@legacy %d instances", got["web@prod"].Instances, got["web@legacy"].Instances)
 	}
 	// A later scan keeps the split.
-	mustIngest(t, inv, storetest.NewReport("p2", "", t0.Add(time.Hour), storetest.Account("web", 501, storetest.Cred(scan.CredSSHAuthorizedKey, "/web/.ssh/authorized_keys:1", "web-p2"))))
+	mustIngest(t, inv, inventorytest.NewReport("p2", "", t0.Add(time.Hour), inventorytest.Account("web", 501, inventorytest.Cred(scan.CredSSHAuthorizedKey, "/web/.ssh/authorized_keys:1", "web-p2"))))
 	if keys()["web@legacy"].Instances != 1 {
 		t.Error("rescan undid the split")
 	}
@@ -109,9 +110,9 @@ func TestTiers(t *testing.T) {
 		a.Exposure.Listening = []scan.Socket{{Proto: "tcp", Address: "10.0.0.1", Port: 8080, Loopback: loopback}}
 		return a
 	}
-	priv := storetest.Account("p", 0)
+	priv := inventorytest.Account("p", 0)
 	priv.Privileged, priv.PrivilegeReasons = true, []string{"member of group wheel"}
-	key := storetest.Cred(scan.CredSSHAuthorizedKey, "/k:1", "k")
+	key := inventorytest.Cred(scan.CredSSHAuthorizedKey, "/k:1", "k")
 	for _, tc := range []struct {
 		desc       string
 		hostTags   []string
@@ -121,13 +122,13 @@ func TestTiers(t *testing.T) {
 		reasonPart string
 	}{
 		{"privileged", nil, nil, priv, inventory.TierPrivileged, "wheel"},
-		{"listening on the network", nil, nil, listen(storetest.Account("a", 5), false), inventory.TierExternal, "10.0.0.1:8080"},
-		{"listening on loopback only", nil, nil, listen(storetest.Account("a", 5), true), inventory.TierRest, "no privilege"},
-		{"ssh key on external host", []string{"external"}, nil, storetest.Account("a", 5, key), inventory.TierExternal, "tagged external"},
-		{"ssh key on internal host", nil, nil, storetest.Account("a", 5, key), inventory.TierRest, "no privilege"},
-		{"third party", nil, []string{"third-party=acme"}, storetest.Account("a", 5), inventory.TierExternal, "acme"},
-		{"critical host", []string{"critical"}, nil, storetest.Account("a", 5), inventory.TierCritical, "tagged critical"},
-		{"critical account", nil, []string{"critical"}, storetest.Account("a", 5), inventory.TierCritical, "account tagged critical"},
+		{"listening on the network", nil, nil, listen(inventorytest.Account("a", 5), false), inventory.TierExternal, "10.0.0.1:8080"},
+		{"listening on loopback only", nil, nil, listen(inventorytest.Account("a", 5), true), inventory.TierRest, "no privilege"},
+		{"ssh key on external host", []string{"external"}, nil, inventorytest.Account("a", 5, key), inventory.TierExternal, "tagged external"},
+		{"ssh key on internal host", nil, nil, inventorytest.Account("a", 5, key), inventory.TierRest, "no privilege"},
+		{"third party", nil, []string{"third-party=acme"}, inventorytest.Account("a", 5), inventory.TierExternal, "acme"},
+		{"critical host", []string{"critical"}, nil, inventorytest.Account("a", 5), inventory.TierCritical, "tagged critical"},
+		{"critical account", nil, []string{"critical"}, inventorytest.Account("a", 5), inventory.TierCritical, "account tagged critical"},
 		{"privilege beats critical", []string{"critical"}, nil, priv, inventory.TierPrivileged, "wheel"},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -137,7 +138,7 @@ func TestTiers(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			mustIngest(t, inv, storetest.NewReport("h", "", t0, tc.account))
+			mustIngest(t, inv, inventorytest.NewReport("h", "", t0, tc.account))
 			if tc.acctTags != nil {
 				if err := inv.TagAccount(ctx, tc.account.Name, tc.acctTags, nil); err != nil {
 					t.Fatal(err)
@@ -156,7 +157,7 @@ func TestTiers(t *testing.T) {
 
 func TestTierOverride(t *testing.T) {
 	inv, _ := open(t)
-	mustIngest(t, inv, storetest.NewReport("h", "", t0, storetest.Account("a", 5)))
+	mustIngest(t, inv, inventorytest.NewReport("h", "", t0, inventorytest.Account("a", 5)))
 	if err := inv.SetTier(ctx, "a", 2, ""); err == nil {
 		t.Error("override without a reason accepted")
 	}
@@ -178,7 +179,7 @@ func TestTierOverride(t *testing.T) {
 	if n := strings.Count(kindsText(h), inventory.EventTierChanged); n != 2 {
 		t.Errorf("%d tier events, want 2", n)
 	}
-	audit, _ := inv.ListAudit(ctx, inventory.AuditFilter{Account: "a"})
+	audit, _ := audit.List(ctx, inv, audit.Filter{Account: "a"})
 	if len(audit) != 2 || audit[0].Actor != "test" || audit[0].Action != "account.tier" {
 		t.Errorf("audit = %+v", audit)
 	}
@@ -186,7 +187,7 @@ func TestTierOverride(t *testing.T) {
 
 func TestOwners(t *testing.T) {
 	inv, _ := open(t)
-	mustIngest(t, inv, storetest.NewReport("h", "", t0, storetest.Account("a", 5), storetest.Account("b", 6), storetest.Account("c", 7)))
+	mustIngest(t, inv, inventorytest.NewReport("h", "", t0, inventorytest.Account("a", 5), inventorytest.Account("b", 6), inventorytest.Account("c", 7)))
 	if err := inv.SetOwner(ctx, "a", inventory.Owner{}); err == nil {
 		t.Error("empty owner accepted")
 	}
@@ -232,7 +233,7 @@ func TestImportOwners(t *testing.T) {
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			inv, _ := open(t)
-			mustIngest(t, inv, storetest.NewReport("h", "", t0, storetest.Account("a", 5), storetest.Account("b", 6), storetest.Account("c", 7)))
+			mustIngest(t, inv, inventorytest.NewReport("h", "", t0, inventorytest.Account("a", 5), inventorytest.Account("b", 6), inventorytest.Account("c", 7)))
 			res, err := inv.ImportOwners(ctx, strings.NewReader(tc.csv), tc.apply)
 			if err != nil {
 				t.Fatal(err)
@@ -292,8 +293,8 @@ func FuzzImportOwners(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	inv, _ := storetest.Open(f, inventory.Options{})
-	if _, err := inv.Ingest(ctx, storetest.NewReport("h", "", t0, storetest.Account("a", 5), storetest.Account("b", 6))); err != nil {
+	inv, _ := inventorytest.Open(f, inventory.Options{})
+	if _, err := inv.Ingest(ctx, inventorytest.NewReport("h", "", t0, inventorytest.Account("a", 5), inventorytest.Account("b", 6))); err != nil {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
@@ -318,11 +319,11 @@ func FuzzImportOwners(f *testing.F) {
 
 func TestHumansAndSystemCountedApart(t *testing.T) {
 	inv, _ := open(t)
-	alice := storetest.Account("alice", 1000, storetest.Cred(scan.CredSSHAuthorizedKey, "/home/alice/.ssh/authorized_keys:1", "alice-key"))
+	alice := inventorytest.Account("alice", 1000, inventorytest.Cred(scan.CredSSHAuthorizedKey, "/home/alice/.ssh/authorized_keys:1", "alice-key"))
 	alice.Kind = scan.KindHuman
-	games := storetest.Account("games", 5)
+	games := inventorytest.Account("games", 5)
 	games.Kind = scan.KindSystem
-	mustIngest(t, inv, storetest.NewReport("h", "", t0, alice, storetest.Account("app", 5), games))
+	mustIngest(t, inv, inventorytest.NewReport("h", "", t0, alice, inventorytest.Account("app", 5), games))
 	for _, tc := range []struct {
 		f    inventory.Filter
 		want int

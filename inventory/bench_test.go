@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/inventory"
+	"github.com/rosterhq/roster/inventory/inventorytest"
 	"github.com/rosterhq/roster/scan"
-	"github.com/rosterhq/roster/inventory/storetest"
 )
 
 // BenchmarkIngest10k ingests 10,000 generated reports of 30 accounts each
@@ -28,7 +28,7 @@ func BenchmarkIngest10k(b *testing.B) {
 	reports := make([]*scan.Report, hosts)
 	counted := 0 // instances the report counts: all but unused system accounts
 	for i := range reports {
-		reports[i] = storetest.Generate(i, accounts, t0)
+		reports[i] = inventorytest.Generate(i, accounts, t0)
 		for _, a := range reports[i].Accounts {
 			if a.Kind != scan.KindSystem {
 				counted++
@@ -37,12 +37,12 @@ func BenchmarkIngest10k(b *testing.B) {
 	}
 	for n := 0; n < b.N; n++ {
 		b.StopTimer()
-		inv, path := storetest.Open(b, inventory.Options{})
+		inv, path := inventorytest.Open(b, inventory.Options{})
 		ctx := context.Background()
 		// Environments are host tags; register them before the first scans.
-		for e, env := range storetest.Envs {
+		for e, env := range inventorytest.Envs {
 			var names []string
-			for i := e; i < hosts; i += len(storetest.Envs) {
+			for i := e; i < hosts; i += len(inventorytest.Envs) {
 				names = append(names, reports[i].Host.Hostname)
 			}
 			if err := inv.TagHosts(ctx, names, []string{"env=" + env}, nil); err != nil {
@@ -110,12 +110,12 @@ func cpuTime() time.Duration {
 // renewal (Identity, then RecordIssued) with 64 concurrent callers, as the
 // issuer does it for agents renewing at once.
 func BenchmarkRecordIssued(b *testing.B) {
-	inv, _ := storetest.Open(b, inventory.Options{})
+	inv, _ := inventorytest.Open(b, inventory.Options{})
 	ctx := context.Background()
 	const hosts = 200
 	names := make([]string, hosts)
 	for i := range names {
-		r := storetest.Generate(i, 10, t0)
+		r := inventorytest.Generate(i, 10, t0)
 		if _, err := inv.Ingest(ctx, r); err != nil {
 			b.Fatal(err)
 		}

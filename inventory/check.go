@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+
+	"github.com/rosterhq/roster/store"
 )
 
 // checkInvariants recomputes every derived table from the instances and
 // compares: service account summaries, the fingerprint index and counts,
 // the service account <-> instance links, host account counts.
-func checkInvariants(tx Tx) error {
+func checkInvariants(tx store.Tx) error {
 	var errs []error
 	bad := func(format string, args ...any) {
 		if len(errs) < 20 {
@@ -39,7 +41,7 @@ func checkInvariants(tx Tx) error {
 		if err := decodeInst(k, b, &ir); err != nil {
 			return err
 		}
-		p := splitParts(k)
+		p := store.Split(k)
 		h := hosts[p[0]]
 		if h == nil {
 			bad("instance %q: host missing", k)
@@ -53,7 +55,7 @@ func checkInvariants(tx Tx) error {
 		if !json.Valid(ir.Data) {
 			bad("instance %q: no scan data", k)
 		}
-		links[string(join(string(sa), p[0], p[1]))] = true
+		links[string(store.Join(string(sa), p[0], p[1]))] = true
 		s := sums[string(sa)]
 		if s == nil {
 			s = &summary{}
@@ -69,7 +71,7 @@ func checkInvariants(tx Tx) error {
 			for _, c := range ir.Creds {
 				if !seen[c.FP] {
 					seen[c.FP] = true
-					fps[string(join(fpKey(c.FP), p[0], p[1]))] = string(join(c.Type, ir.SA))
+					fps[string(store.Join(fpKey(c.FP), p[0], p[1]))] = string(store.Join(c.Type, ir.SA))
 					fpn[c.FP]++
 				}
 			}

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/inventory"
-	"github.com/rosterhq/roster/inventory/storetest"
+	"github.com/rosterhq/roster/inventory/inventorytest"
 )
 
 const crashChildEnv = "INVENTORY_CRASH_CHILD_DB"
@@ -41,7 +41,7 @@ func crashChild(path string) {
 	for w := 0; w < 16; w++ {
 		go func() {
 			for i := range next {
-				r := storetest.Generate(i%200, 10, t0.Add(time.Duration(i)*time.Second))
+				r := inventorytest.Generate(i%200, 10, t0.Add(time.Duration(i)*time.Second))
 				if i%7 == 0 { // rescans that drop accounts too
 					r.Accounts = r.Accounts[:5]
 				}
@@ -116,7 +116,7 @@ func TestKill9DuringIngest(t *testing.T) {
 				t.Errorf("round %d: host %s acknowledged at %d, store has %d", round, h, ts, last[h])
 			}
 		}
-		storetest.CheckClose(t, inv) // summaries, indexes, audit chain, bbolt pages
+		inventorytest.CheckClose(t, inv) // summaries, indexes, audit chain, bbolt pages
 		t.Logf("round %d: killed after %d acks over %d hosts", round, n, len(acked))
 	}
 }

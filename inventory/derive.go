@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/scan"
+	"github.com/rosterhq/roster/store"
 )
 
 // view holds what summaries need beyond one saRecord: which service
@@ -140,7 +141,7 @@ func (v *view) summarize(r *saRecord) AccountSummary {
 
 // loadView builds the view for the given records (all of them when all is
 // set, which scans the shared-fingerprint and certificate tables once).
-func loadView(tx Tx, now time.Time, recs []*saRecord, all bool) (*view, error) {
+func loadView(tx store.Tx, now time.Time, recs []*saRecord, all bool) (*view, error) {
 	v := &view{now: now, shared: map[string]bool{}, groups: map[string][]string{},
 		exceptions: map[string][]Exception{}, lapsed: map[string]bool{}}
 	want := map[string]bool{}
@@ -207,10 +208,10 @@ func loadView(tx Tx, now time.Time, recs []*saRecord, all bool) (*view, error) {
 	}
 	// A few accounts: from their instances.
 	for _, r := range recs {
-		if err := tx.Scan(tSAInst, prefix(r.Key), func(k, _ []byte) error {
-			p := splitParts(k)
+		if err := tx.Scan(tSAInst, store.Prefix(r.Key), func(k, _ []byte) error {
+			p := store.Split(k)
 			var ir instRecord
-			if ok, err := getInst(tx, join(p[1], p[2]), &ir); err != nil || !ok || ir.GoneAt != nil {
+			if ok, err := getInst(tx, store.Join(p[1], p[2]), &ir); err != nil || !ok || ir.GoneAt != nil {
 				return err
 			}
 			if c := ir.Cert; c != nil && c.RevokedAt == nil && !now.Before(c.NotAfter) {
@@ -237,7 +238,7 @@ func loadView(tx Tx, now time.Time, recs []*saRecord, all bool) (*view, error) {
 
 // resolveAccount turns NAME or NAME@GROUP into a service account record.
 // NAME alone must match exactly one group.
-func resolveAccount(tx Tx, name string) (*saRecord, error) {
+func resolveAccount(tx store.Tx, name string) (*saRecord, error) {
 	if name == "" {
 		return nil, &InvalidError{Field: "account", Reason: "missing"}
 	}
@@ -293,7 +294,7 @@ func resolveAccount(tx Tx, name string) (*saRecord, error) {
 
 // groupsOf lists the groups (environments) in which account name has live
 // instances or is retired. each, when not nil, sees every record scanned.
-func groupsOf(tx Tx, name string, each func(*saRecord)) ([]string, error) {
+func groupsOf(tx store.Tx, name string, each func(*saRecord)) ([]string, error) {
 	var groups []string
 	err := tx.Scan(tSA, []byte(name+"@"), func(k, b []byte) error {
 		var o saRecord

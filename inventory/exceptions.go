@@ -7,7 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rosterhq/roster/audit"
 	"github.com/rosterhq/roster/scan"
+	"github.com/rosterhq/roster/store"
 )
 
 // AddException records an accepted static credential. Account is NAME or
@@ -37,12 +39,12 @@ func (inv *Inventory) AddException(ctx context.Context, e Exception) (Exception,
 	}
 	var out Exception
 	err := inv.mutateAccount(ctx, name, "exception.add", func(st *txState, r *saRecord, now time.Time) (string, error) {
-		n, err := nextSeq(st.tx, "exception")
+		n, err := store.NextSeq(st.tx, "exception")
 		if err != nil {
 			return "", err
 		}
 		out = Exception{ID: fmt.Sprintf("exc-%d", n), Account: r.Key, Credential: e.Credential, Reason: e.Reason,
-			Owner: e.Owner, Expires: e.Expires.UTC(), Created: now, CreatedBy: ActorFrom(ctx)}
+			Owner: e.Owner, Expires: e.Expires.UTC(), Created: now, CreatedBy: audit.Actor(ctx)}
 		if err := putJSON(st.tx, tExc, []byte(out.ID), out); err != nil {
 			return "", err
 		}
@@ -64,7 +66,7 @@ func (inv *Inventory) AddException(ctx context.Context, e Exception) (Exception,
 func (inv *Inventory) ListExceptions(ctx context.Context, f ExceptionFilter) ([]Exception, error) {
 	now := inv.now()
 	var out []Exception
-	err := inv.store.View(ctx, func(tx Tx) error {
+	err := inv.store.View(ctx, func(tx store.Tx) error {
 		key := ""
 		if f.Account != "" {
 			r, err := resolveAccount(tx, f.Account)
@@ -98,8 +100,8 @@ func (inv *Inventory) ListExceptions(ctx context.Context, f ExceptionFilter) ([]
 // CloseException ends an exception before its expiry (the credential was
 // removed, or the exception is withdrawn).
 func (inv *Inventory) CloseException(ctx context.Context, id, reason string) error {
-	actor, now := ActorFrom(ctx), inv.now()
-	err := inv.store.Update(ctx, func(tx Tx) error {
+	actor, now := audit.Actor(ctx), inv.now()
+	err := inv.store.Update(ctx, func(tx store.Tx) error {
 		var e Exception
 		ok, err := getJSON(tx, tExc, []byte(id), &e)
 		if err != nil {
@@ -124,7 +126,7 @@ func (inv *Inventory) CloseException(ctx context.Context, id, reason string) err
 		if err := st.flush(); err != nil {
 			return err
 		}
-		return appendAuditTx(tx, AuditEvent{Time: now, Actor: actor, Action: "exception.close", Account: e.Account, Outcome: OutcomeOK, Detail: d})
+		return audit.Append(tx, audit.Event{Time: now, Actor: actor, Action: "exception.close", Account: e.Account, Outcome: audit.OutcomeOK, Detail: d})
 	})
 	if err != nil {
 		return fmt.Errorf("close exception %s: %w", id, err)
@@ -140,7 +142,7 @@ func (inv *Inventory) CloseException(ctx context.Context, id, reason string) err
 func (inv *Inventory) Sweep(ctx context.Context) (int, error) {
 	now := inv.now()
 	n := 0
-	err := inv.store.Update(ctx, func(tx Tx) error {
+	err := inv.store.Update(ctx, func(tx store.Tx) error {
 		n = 0
 		st := newTxState(tx)
 		var expired []Exception
@@ -150,7 +152,7 @@ func (inv *Inventory) Sweep(ctx context.Context) (int, error) {
 				return err
 			}
 			if e.Expired(now) {
-				if seen, err := tx.Get(tMeta, []byte("swept/"+e.ID)); err != nil || seen != nil {
+				if seen, err := tx.Get(store.MetaTable, []byte("swept/"+e.ID)); err != nil || seen != nil {
 					return err
 				}
 				expired = append(expired, e)
@@ -164,7 +166,7 @@ func (inv *Inventory) Sweep(ctx context.Context) (int, error) {
 				Detail: fmt.Sprintf("%s expired; the credential is a violation until the exception is renewed or closed", e.ID)}); err != nil {
 				return err
 			}
-			if err := tx.Put(tMeta, []byte("swept/"+e.ID), []byte{1}); err != nil {
+			if err := tx.Put(store.MetaTable, []byte("swept/"+e.ID), []byte{1}); err != nil {
 				return err
 			}
 		}
@@ -175,7 +177,7 @@ func (inv *Inventory) Sweep(ctx context.Context) (int, error) {
 				return err
 			}
 			if c.RevokedAt == nil && !now.Before(c.NotAfter) {
-				if seen, err := tx.Get(tMeta, []byte("swept/"+c.Serial)); err != nil || seen != nil {
+				if seen, err := tx.Get(store.MetaTable, []byte("swept/"+c.Serial)); err != nil || seen != nil {
 					return err
 				}
 				lapsed = append(lapsed, string(k)+"\x00"+c.Serial+"\x00"+c.NotAfter.Format(time.RFC3339))
@@ -186,7 +188,7 @@ func (inv *Inventory) Sweep(ctx context.Context) (int, error) {
 		}
 		for _, l := range lapsed {
 			p := strings.Split(l, "\x00")
-			sa, err := saOf(tx, join(p[0], p[1]))
+			sa, err := saOf(tx, store.Join(p[0], p[1]))
 			if err != nil {
 				return err
 			}
@@ -198,7 +200,7 @@ func (inv *Inventory) Sweep(ctx context.Context) (int, error) {
 				Detail: fmt.Sprintf("lapsed: certificate %s expired %s without renewal", p[2], p[3])}); err != nil {
 				return err
 			}
-			if err := tx.Put(tMeta, []byte("swept/"+p[2]), []byte{1}); err != nil {
+			if err := tx.Put(store.MetaTable, []byte("swept/"+p[2]), []byte{1}); err != nil {
 				return err
 			}
 		}

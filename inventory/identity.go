@@ -5,102 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/rosterhq/roster/audit"
+	"github.com/rosterhq/roster/store"
 )
-
-// CreateEnrollToken stores a one-time enrollment token. The caller (the
-// issuer) generates the secret, hands it to the operator, and passes only
-// its hash here. Host must be a known host; Account, if set, an instance on
-// it. The creation is audited.
-func (inv *Inventory) CreateEnrollToken(ctx context.Context, t EnrollToken) error {
-	if len(t.Hash) < 16 || len(t.Hash) > 64 {
-		return &InvalidError{Field: "hash", Reason: "want the 16-64 byte hash of the token"}
-	}
-	if t.ExpiresAt.IsZero() {
-		return &InvalidError{Field: "expires_at", Reason: "missing"}
-	}
-	actor, now := ActorFrom(ctx), inv.now()
-	if t.CreatedBy == "" {
-		t.CreatedBy = actor
-	}
-	t.CreatedAt, t.UsedAt = now, nil
-	err := inv.store.Update(ctx, func(tx Tx) error {
-		h, err := findHost(tx, t.Host)
-		if err != nil {
-			return err
-		}
-		t.Host = h.Hostname
-		if t.Account != "" {
-			if v, err := tx.Get(tInst, join(h.ID, t.Account)); err != nil {
-				return err
-			} else if v == nil {
-				return fmt.Errorf("account %s on host %s: %w", t.Account, h.Hostname, ErrNotFound)
-			}
-		}
-		if old, err := tx.Get(tEnroll, t.Hash); err != nil {
-			return err
-		} else if old != nil {
-			return &InvalidError{Field: "hash", Reason: "an enrollment token with this hash exists"}
-		}
-		if err := putJSON(tx, tEnroll, t.Hash, t); err != nil {
-			return err
-		}
-		return appendAuditTx(tx, AuditEvent{Time: now, Actor: actor, Action: "enroll.token.create", Host: t.Host, Account: t.Account,
-			Outcome: OutcomeOK, Detail: "expires " + t.ExpiresAt.UTC().Format(time.RFC3339)})
-	})
-	if err != nil {
-		return fmt.Errorf("create enrollment token for %s/%s: %w", t.Host, t.Account, err)
-	}
-	return nil
-}
-
-// RedeemEnrollToken marks the token with this hash used and returns it. It
-// succeeds once: concurrent and later attempts get ErrEnrollUsed; unknown
-// hashes ErrEnrollUnknown; a token past ExpiresAt at now ErrEnrollExpired.
-// With ErrEnrollUsed and ErrEnrollExpired it also returns the token's Host
-// and Account (and nothing else: never the hash), so that the caller, which
-// audits the outcome, can name the identity the refused attempt was for.
-func (inv *Inventory) RedeemEnrollToken(ctx context.Context, hash []byte, now time.Time) (EnrollToken, error) {
-	var t EnrollToken
-	var refused error // a refusal writes nothing, so it need not roll the batch back
-	err := inv.batchUpdate(ctx, func(tx Tx) error {
-		t, refused = EnrollToken{}, nil
-		ok, err := getJSON(tx, tEnroll, hash, &t)
-		if err != nil {
-			return err
-		}
-		switch {
-		case !ok:
-			refused = ErrEnrollUnknown
-		case t.UsedAt != nil:
-			refused = ErrEnrollUsed
-		case !now.Before(t.ExpiresAt):
-			refused = ErrEnrollExpired
-		}
-		if refused != nil {
-			return nil
-		}
-		u := now.UTC()
-		t.UsedAt = &u
-		return putJSON(tx, tEnroll, hash, t)
-	})
-	if err != nil {
-		return EnrollToken{}, fmt.Errorf("redeem enrollment token: %w", err)
-	}
-	switch {
-	case errors.Is(refused, ErrEnrollUnknown):
-		return EnrollToken{}, refused
-	case refused != nil:
-		return EnrollToken{Host: t.Host, Account: t.Account}, refused
-	}
-	return t, nil
-}
 
 // Identity returns what the inventory knows about (host, account); account
 // "" asks about the host's own identity. An unknown host or account is not
 // an error: Exists is false.
 func (inv *Inventory) Identity(ctx context.Context, host, account string) (IdentityState, error) {
 	s := IdentityState{Host: host, Account: account}
-	err := inv.store.View(ctx, func(tx Tx) error {
+	err := inv.store.View(ctx, func(tx store.Tx) error {
 		h, err := findHost(tx, host)
 		if errors.Is(err, ErrNotFound) {
 			return nil
@@ -114,7 +29,7 @@ func (inv *Inventory) Identity(ctx context.Context, host, account string) (Ident
 			s.Cert = h.Cert
 			return nil
 		}
-		k := join(h.ID, account)
+		k := store.Join(h.ID, account)
 		var ir instRecord
 		ok, err := getInst(tx, k, &ir)
 		if err != nil || !ok {
@@ -155,18 +70,27 @@ func (inv *Inventory) Identity(ctx context.Context, host, account string) (Ident
 // enrolled (managed once a later scan finds no static credential), writes
 // a history event and an audit record.
 func (inv *Inventory) RecordIssued(ctx context.Context, host, account, serial string, notBefore, notAfter time.Time, renewal bool) error {
+	return inv.group.Update(ctx, func(tx store.Tx) error {
+		return inv.RecordIssuedTx(ctx, tx, host, account, serial, notBefore, notAfter, renewal)
+	})
+}
+
+// RecordIssuedTx is RecordIssued inside the caller's transaction (one from
+// [Inventory.Update]), so that the issuer burns an enrollment token in the
+// same commit that records the certificate it paid for.
+func (inv *Inventory) RecordIssuedTx(ctx context.Context, tx store.Tx, host, account, serial string, notBefore, notAfter time.Time, renewal bool) error {
 	if !validName(serial) {
 		return &InvalidError{Field: "serial", Reason: "missing"}
 	}
 	if !notAfter.After(notBefore) {
 		return &InvalidError{Field: "not_after", Reason: "not after not_before"}
 	}
-	actor, now := ActorFrom(ctx), inv.now()
-	action := "cert.issue"
+	actor, now := audit.Actor(ctx), inv.now()
+	action := audit.ActionCertIssue
 	if renewal {
-		action = "cert.renew"
+		action = audit.ActionCertRenew
 	}
-	err := inv.batchUpdate(ctx, func(tx Tx) error {
+	err := func() error {
 		h, err := findHost(tx, host)
 		if err != nil {
 			return err
@@ -220,9 +144,9 @@ func (inv *Inventory) RecordIssued(ctx context.Context, host, account, serial st
 				return err
 			}
 		}
-		return appendAuditTx(tx, AuditEvent{Time: now, Actor: actor, Action: action, Host: h.Hostname, Account: account,
-			Serial: serial, Outcome: OutcomeOK, Detail: "not_after " + c.NotAfter.Format(time.RFC3339)})
-	})
+		return audit.Append(tx, audit.Event{Time: now, Actor: actor, Action: action, Host: h.Hostname, Account: account,
+			Serial: serial, Outcome: audit.OutcomeOK, Detail: "not_after " + c.NotAfter.Format(time.RFC3339)})
+	}()
 	if err != nil {
 		return fmt.Errorf("record certificate %s for %s/%s: %w", serial, host, account, err)
 	}
@@ -241,8 +165,8 @@ func (inv *Inventory) RecordRevoked(ctx context.Context, host, account, serial, 
 	if !validName(serial) {
 		return &InvalidError{Field: "serial", Reason: "missing"}
 	}
-	actor, now := ActorFrom(ctx), inv.now()
-	err := inv.batchUpdate(ctx, func(tx Tx) error {
+	actor, now := audit.Actor(ctx), inv.now()
+	err := inv.group.Update(ctx, func(tx store.Tx) error {
 		h, err := findHost(tx, host)
 		if err != nil {
 			return err
@@ -287,11 +211,33 @@ func (inv *Inventory) RecordRevoked(ctx context.Context, host, account, serial, 
 				return err
 			}
 		}
-		return appendAuditTx(tx, AuditEvent{Time: now, Actor: actor, Action: "cert.revoke", Host: h.Hostname, Account: account,
-			Serial: serial, Outcome: OutcomeOK, Reason: reason})
+		return audit.Append(tx, audit.Event{Time: now, Actor: actor, Action: audit.ActionCertRevoke, Host: h.Hostname, Account: account,
+			Serial: serial, Outcome: audit.OutcomeOK, Reason: reason})
 	})
 	if err != nil {
 		return fmt.Errorf("record revocation of %s: %w", serial, err)
 	}
 	return nil
+}
+
+// IdentityState is what the issuer needs to decide on a certificate for
+// (Host, Account). Account "" is the host's own identity.
+type IdentityState struct {
+	Host    string `json:"host"`
+	Account string `json:"account"`
+	// HostKnown is false when no host of that name was ever ingested.
+	HostKnown bool `json:"host_known"`
+	// Exists is true when the instance (or the host) is known; Gone when the
+	// newest scan of the host no longer found it.
+	Exists bool       `json:"exists"`
+	Gone   bool       `json:"gone"`
+	GoneAt *time.Time `json:"gone_at,omitempty"`
+	// ServiceAccount is the key (NAME@GROUP) the instance belongs to.
+	ServiceAccount   string     `json:"service_account,omitempty"`
+	Env              string     `json:"env"`
+	Owner            *Owner     `json:"owner,omitempty"`
+	Retired          bool       `json:"retired"`
+	SharedAcrossEnvs bool       `json:"shared_across_envs"`
+	Tier             Tier       `json:"tier"`
+	Cert             *CertState `json:"cert,omitempty"`
 }

@@ -7,10 +7,13 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
 	"github.com/rosterhq/roster/scan"
+	"github.com/rosterhq/roster/store"
 )
 
 // prepared is a validated report with each account encoded once, outside
@@ -67,7 +70,7 @@ func (inv *Inventory) Ingest(ctx context.Context, r *scan.Report) (IngestResult,
 		return IngestResult{}, err
 	}
 	var res IngestResult
-	err = inv.batchUpdate(ctx, func(tx Tx) error {
+	err = inv.group.Update(ctx, func(tx store.Tx) error {
 		res = IngestResult{}
 		return ingestTx(tx, p, &res)
 	})
@@ -78,7 +81,7 @@ func (inv *Inventory) Ingest(ctx context.Context, r *scan.Report) (IngestResult,
 }
 
 // resolveHost finds the host a report is about, or returns a new record.
-func resolveHost(tx Tx, h *scan.Host) (*hostRecord, bool, error) {
+func resolveHost(tx store.Tx, h *scan.Host) (*hostRecord, bool, error) {
 	var id []byte
 	var err error
 	if h.MachineID != "" {
@@ -111,7 +114,7 @@ func resolveHost(tx Tx, h *scan.Host) (*hostRecord, bool, error) {
 		}
 		return &hr, false, nil
 	}
-	n, err := nextSeq(tx, "host")
+	n, err := store.NextSeq(tx, "host")
 	if err != nil {
 		return nil, false, err
 	}
@@ -123,7 +126,7 @@ func resolveHost(tx Tx, h *scan.Host) (*hostRecord, bool, error) {
 // batch's, so a record is decoded and encoded once per batch, not once per
 // report.
 type txState struct {
-	tx      Tx
+	tx      store.Tx
 	sas     map[string]*saRecord
 	inBatch bool
 	ev      int
@@ -131,7 +134,7 @@ type txState struct {
 	seqSet  bool
 }
 
-func newTxState(tx Tx) *txState {
+func newTxState(tx store.Tx) *txState {
 	if b, ok := tx.(*batchTx); ok {
 		return &txState{tx: tx, sas: b.sas, inBatch: true}
 	}
@@ -158,7 +161,7 @@ func (s *txState) sa(key string) (*saRecord, error) {
 
 func (s *txState) event(e Event) error {
 	if !s.seqSet {
-		v, err := s.tx.Get(tMeta, []byte("seq/event"))
+		v, err := s.tx.Get(store.MetaTable, []byte("seq/event"))
 		if err != nil {
 			return err
 		}
@@ -169,14 +172,14 @@ func (s *txState) event(e Event) error {
 	}
 	s.seq++
 	s.ev++
-	return putJSON(s.tx, tHistory, append(prefix(e.Account), u64key(s.seq)...), e)
+	return putJSON(s.tx, tHistory, append(store.Prefix(e.Account), store.U64(s.seq)...), e)
 }
 
 // flush writes the event counter and, outside a batch, the touched
 // records (a batch writes its records once, at its end).
 func (s *txState) flush() error {
 	if s.seqSet {
-		if err := s.tx.Put(tMeta, []byte("seq/event"), u64key(s.seq)); err != nil {
+		if err := s.tx.Put(store.MetaTable, []byte("seq/event"), store.U64(s.seq)); err != nil {
 			return err
 		}
 	}
@@ -187,8 +190,8 @@ func (s *txState) flush() error {
 }
 
 // groupOf is the service account key of account on host h.
-func groupOf(tx Tx, h *Host, account string) (string, error) {
-	g, err := tx.Get(tGrouping, join(h.ID, account))
+func groupOf(tx store.Tx, h *Host, account string) (string, error) {
+	g, err := tx.Get(tGrouping, store.Join(h.ID, account))
 	if err != nil {
 		return "", err
 	}
@@ -198,7 +201,7 @@ func groupOf(tx Tx, h *Host, account string) (string, error) {
 	return account + "@" + h.Env, nil
 }
 
-func ingestTx(tx Tx, p *prepared, res *IngestResult) error {
+func ingestTx(tx store.Tx, p *prepared, res *IngestResult) error {
 	r := p.r
 	at := r.Host.ScannedAt.UTC()
 	hr, isNew, err := resolveHost(tx, &r.Host)
@@ -251,7 +254,7 @@ func ingestTx(tx Tx, p *prepared, res *IngestResult) error {
 
 	// Existing instances of the host.
 	old := map[string]*instRecord{}
-	if err := tx.Scan(tInst, prefix(h.ID), func(k, v []byte) error {
+	if err := tx.Scan(tInst, store.Prefix(h.ID), func(k, v []byte) error {
 		var ir instRecord
 		if err := decodeInst(k, v, &ir); err != nil {
 			return err
@@ -295,7 +298,7 @@ func ingestTx(tx Tx, p *prepared, res *IngestResult) error {
 func ingestAccount(st *txState, h *Host, a *scan.Account, p *prepared, i int, prev *instRecord, at time.Time, res *IngestResult) error {
 	tx := st.tx
 	data, digest, f, refs := p.data[i], p.sums[i], p.facts[i], p.refs[i]
-	ikey := join(h.ID, a.Name)
+	ikey := store.Join(h.ID, a.Name)
 	// An instance stays in its service account; only host tags, Split and
 	// Merge move it.
 	var saKey string
@@ -343,7 +346,7 @@ func ingestAccount(st *txState, h *Host, a *scan.Account, p *prepared, i int, pr
 		res.AccountsNew++
 		res.CredentialsNew += len(a.Credentials)
 		st.ev++
-		if err := tx.Put(tSAInst, join(saKey, h.ID, a.Name), nil); err != nil {
+		if err := tx.Put(tSAInst, store.Join(saKey, h.ID, a.Name), nil); err != nil {
 			return err
 		}
 	case prev.GoneAt != nil:
@@ -399,7 +402,7 @@ func ingestAccount(st *txState, h *Host, a *scan.Account, p *prepared, i int, pr
 
 func markGone(st *txState, h *Host, ir *instRecord, at, prevScan time.Time, res *IngestResult) error {
 	tx := st.tx
-	ikey := join(h.ID, ir.Account)
+	ikey := store.Join(h.ID, ir.Account)
 	saKey := ir.SA
 	sa, err := st.sa(saKey)
 	if err != nil {
@@ -452,7 +455,7 @@ func diffRefs(prev, cur []credRef) (added, removed []credRef) {
 // fingerprints in prev to those in cur, keeping tFPShared (fingerprints
 // with two or more holders) in step. A fingerprint seen for the first time
 // costs one seek to count its holders and one to insert.
-func updateFPIndex(tx Tx, hostID, account, saKey string, prev, cur []credRef) error {
+func updateFPIndex(tx store.Tx, hostID, account, saKey string, prev, cur []credRef) error {
 	if len(prev) == 0 && len(cur) == 0 {
 		return nil
 	}
@@ -468,7 +471,7 @@ func updateFPIndex(tx Tx, hostID, account, saKey string, prev, cur []credRef) er
 			continue
 		}
 		k := fpKey(fp)
-		if err := tx.Delete(tFP, join(k, hostID, account)); err != nil {
+		if err := tx.Delete(tFP, store.Join(k, hostID, account)); err != nil {
 			return err
 		}
 		n, err := countHolders(tx, k, 2)
@@ -490,7 +493,7 @@ func updateFPIndex(tx Tx, hostID, account, saKey string, prev, cur []credRef) er
 		if err != nil {
 			return err
 		}
-		if err := tx.Put(tFP, join(k, hostID, account), join(typ, saKey)); err != nil {
+		if err := tx.Put(tFP, store.Join(k, hostID, account), store.Join(typ, saKey)); err != nil {
 			return err
 		}
 		if n == 0 { // the only holder: cannot be listed as shared
@@ -508,15 +511,15 @@ func updateFPIndex(tx Tx, hostID, account, saKey string, prev, cur []credRef) er
 }
 
 // countHolders counts the index entries of fingerprint key k, up to limit.
-func countHolders(tx Tx, k string, limit int) (int, error) {
+func countHolders(tx store.Tx, k string, limit int) (int, error) {
 	n := 0
-	err := tx.Scan(tFP, prefix(k), func(_, _ []byte) error {
+	err := tx.Scan(tFP, store.Prefix(k), func(_, _ []byte) error {
 		if n++; n >= limit {
-			return errStop
+			return store.ErrStop
 		}
 		return nil
 	})
-	if err != nil && err != errStop {
+	if err != nil && err != store.ErrStop {
 		return 0, err
 	}
 	return n, nil
@@ -524,14 +527,14 @@ func countHolders(tx Tx, k string, limit int) (int, error) {
 
 // rekeyFPIndex points an instance's fingerprint entries at a new service
 // account.
-func rekeyFPIndex(tx Tx, hostID, account, saKey string, refs []credRef) error {
+func rekeyFPIndex(tx store.Tx, hostID, account, saKey string, refs []credRef) error {
 	seen := map[string]bool{}
 	for _, c := range refs {
 		if seen[c.FP] {
 			continue
 		}
 		seen[c.FP] = true
-		if err := tx.Put(tFP, join(fpKey(c.FP), hostID, account), join(c.Type, saKey)); err != nil {
+		if err := tx.Put(tFP, store.Join(fpKey(c.FP), hostID, account), store.Join(c.Type, saKey)); err != nil {
 			return err
 		}
 	}
@@ -546,7 +549,48 @@ func fpKey(fp string) string {
 }
 
 // isShared reports whether fingerprint fp has several holders.
-func isShared(tx Tx, fp string) (bool, error) {
+func isShared(tx store.Tx, fp string) (bool, error) {
 	v, err := tx.Get(tFPShared, []byte(fpKey(fp)))
 	return v != nil, err
+}
+
+// IngestResult says what one Ingest changed.
+type IngestResult struct {
+	HostID   string `json:"host_id"`
+	Hostname string `json:"hostname"`
+	// Stale is true when the report is older than the newest one already
+	// ingested for the host; nothing was written.
+	Stale bool `json:"stale,omitempty"`
+	// Unchanged is true when the same report was ingested before.
+	Unchanged       bool `json:"unchanged,omitempty"`
+	Accounts        int  `json:"accounts"`
+	AccountsNew     int  `json:"accounts_new"`
+	AccountsGone    int  `json:"accounts_gone"`
+	CredentialsNew  int  `json:"credentials_new"`
+	CredentialsGone int  `json:"credentials_gone"`
+	Events          int  `json:"events"`
+}
+
+// batchTx is the Tx request functions see inside a group-commit batch: it
+// carries the batch's cache of service account records, written once when
+// the batch's last request succeeded.
+type batchTx struct {
+	store.Tx
+	sas map[string]*saRecord
+}
+
+// wrapBatch is the inventory's store.GroupOptions.Wrap.
+func wrapBatch(tx store.Tx) (store.Tx, func() error) {
+	b := &batchTx{Tx: tx, sas: map[string]*saRecord{}}
+	return b, func() error { return flushSAs(tx, b.sas) }
+}
+
+// flushSAs writes service account records in key order.
+func flushSAs(tx store.Tx, sas map[string]*saRecord) error {
+	for _, k := range slices.Sorted(maps.Keys(sas)) {
+		if err := putJSON(tx, tSA, []byte(k), sas[k]); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -8,9 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rosterhq/roster/audit"
 	"github.com/rosterhq/roster/inventory"
+	"github.com/rosterhq/roster/inventory/inventorytest"
 	"github.com/rosterhq/roster/scan"
-	"github.com/rosterhq/roster/inventory/storetest"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -27,11 +28,11 @@ func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 func open(t *testing.T) (*inventory.Inventory, *clock) {
 	t.Helper()
 	c := &clock{t: t0}
-	inv, _ := storetest.Open(t, inventory.Options{Now: c.Now})
+	inv, _ := inventorytest.Open(t, inventory.Options{Now: c.Now})
 	return inv, c
 }
 
-var ctx = inventory.WithActor(context.Background(), "test")
+var ctx = audit.WithActor(context.Background(), "test")
 
 func mustIngest(t *testing.T, inv *inventory.Inventory, r *scan.Report) inventory.IngestResult {
 	t.Helper()
@@ -52,9 +53,9 @@ func kinds(evs []inventory.Event) []string {
 
 func TestIngestSequence(t *testing.T) {
 	inv, _ := open(t)
-	key1 := storetest.Cred(scan.CredSSHAuthorizedKey, "/home/app/.ssh/authorized_keys:1", "k1")
-	key2 := storetest.Cred(scan.CredSSHAuthorizedKey, "/home/app/.ssh/authorized_keys:2", "k2")
-	pw := storetest.Cred(scan.CredPassword, "/etc/shadow:3", "pw")
+	key1 := inventorytest.Cred(scan.CredSSHAuthorizedKey, "/home/app/.ssh/authorized_keys:1", "k1")
+	key2 := inventorytest.Cred(scan.CredSSHAuthorizedKey, "/home/app/.ssh/authorized_keys:2", "k2")
+	pw := inventorytest.Cred(scan.CredPassword, "/etc/shadow:3", "pw")
 	steps := []struct {
 		desc   string
 		report *scan.Report
@@ -63,22 +64,22 @@ func TestIngestSequence(t *testing.T) {
 		instances, static int
 		history           []string
 	}{
-		{desc: "first scan", report: storetest.NewReport("web1", "m1", t0, storetest.Account("app", 1001, key1, pw), storetest.Account("db", 1002)),
+		{desc: "first scan", report: inventorytest.NewReport("web1", "m1", t0, inventorytest.Account("app", 1001, key1, pw), inventorytest.Account("db", 1002)),
 			want:      inventory.IngestResult{Accounts: 2, AccountsNew: 2, CredentialsNew: 2, Events: 2},
 			instances: 1, static: 2, history: []string{inventory.EventAccountAppeared}},
-		{desc: "same report again changes nothing", report: storetest.NewReport("web1", "m1", t0, storetest.Account("app", 1001, key1, pw), storetest.Account("db", 1002)),
+		{desc: "same report again changes nothing", report: inventorytest.NewReport("web1", "m1", t0, inventorytest.Account("app", 1001, key1, pw), inventorytest.Account("db", 1002)),
 			want:      inventory.IngestResult{Accounts: 2, Unchanged: true},
 			instances: 1, static: 2, history: []string{inventory.EventAccountAppeared}},
-		{desc: "key rotated, password gone, db gone", report: storetest.NewReport("web1", "m1", t0.Add(time.Hour), storetest.Account("app", 1001, key2)),
+		{desc: "key rotated, password gone, db gone", report: inventorytest.NewReport("web1", "m1", t0.Add(time.Hour), inventorytest.Account("app", 1001, key2)),
 			want:      inventory.IngestResult{Accounts: 1, AccountsGone: 1, CredentialsNew: 1, CredentialsGone: 2, Events: 4},
 			instances: 1, static: 1, history: []string{inventory.EventAccountAppeared, inventory.EventCredentialAppeared, inventory.EventCredentialGone, inventory.EventCredentialGone}},
-		{desc: "older report is stale", report: storetest.NewReport("web1", "m1", t0.Add(30*time.Minute), storetest.Account("app", 1001, key1, pw)),
+		{desc: "older report is stale", report: inventorytest.NewReport("web1", "m1", t0.Add(30*time.Minute), inventorytest.Account("app", 1001, key1, pw)),
 			want:      inventory.IngestResult{Accounts: 1, Stale: true},
 			instances: 1, static: 1, history: []string{inventory.EventAccountAppeared, inventory.EventCredentialAppeared, inventory.EventCredentialGone, inventory.EventCredentialGone}},
-		{desc: "app gone", report: storetest.NewReport("web1", "m1", t0.Add(2*time.Hour), storetest.Account("db", 1002)),
+		{desc: "app gone", report: inventorytest.NewReport("web1", "m1", t0.Add(2*time.Hour), inventorytest.Account("db", 1002)),
 			want:      inventory.IngestResult{Accounts: 1, AccountsNew: 1, AccountsGone: 1, CredentialsGone: 1, Events: 2},
 			instances: 0, static: 0, history: []string{inventory.EventAccountAppeared, inventory.EventCredentialAppeared, inventory.EventCredentialGone, inventory.EventCredentialGone, inventory.EventAccountGone}},
-		{desc: "renamed host with the same machine-id is the same host", report: storetest.NewReport("web1.example", "m1", t0.Add(3*time.Hour), storetest.Account("app", 1001, key2)),
+		{desc: "renamed host with the same machine-id is the same host", report: inventorytest.NewReport("web1.example", "m1", t0.Add(3*time.Hour), inventorytest.Account("app", 1001, key2)),
 			want:      inventory.IngestResult{Accounts: 1, AccountsNew: 1, AccountsGone: 1, Events: 2},
 			instances: 1, static: 1, history: []string{inventory.EventAccountAppeared, inventory.EventCredentialAppeared, inventory.EventCredentialGone, inventory.EventCredentialGone, inventory.EventAccountGone, inventory.EventAccountAppeared}},
 	}
@@ -127,8 +128,8 @@ func TestIngestSequence(t *testing.T) {
 
 func TestIngestRefusesInvalidReport(t *testing.T) {
 	inv, _ := open(t)
-	r := storetest.NewReport("web1", "", t0, storetest.Account("app", 1))
-	r.Accounts[0].Credentials = []scan.Credential{{Type: "x", Location: "/x", Fingerprint: storetest.FP("s")}}
+	r := inventorytest.NewReport("web1", "", t0, inventorytest.Account("app", 1))
+	r.Accounts[0].Credentials = []scan.Credential{{Type: "x", Location: "/x", Fingerprint: inventorytest.FP("s")}}
 	_, err := inv.Ingest(ctx, r)
 	var ve *scan.ValidationError
 	if !errors.As(err, &ve) || ve.Field != "accounts[0].credentials[0].type" {
@@ -144,7 +145,7 @@ func TestIngestConcurrentSameAndDistinctHosts(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 200)
 	for i := 0; i < 40; i++ {
-		for _, r := range []*scan.Report{storetest.Generate(i%20, 12, t0.Add(time.Duration(i/20)*time.Minute)), storetest.Generate(100+i, 12, t0)} {
+		for _, r := range []*scan.Report{inventorytest.Generate(i%20, 12, t0.Add(time.Duration(i/20)*time.Minute)), inventorytest.Generate(100+i, 12, t0)} {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -173,9 +174,9 @@ func TestIngestConcurrentSameAndDistinctHosts(t *testing.T) {
 
 func TestSharedCredentials(t *testing.T) {
 	inv, _ := open(t)
-	same := storetest.Cred(scan.CredSecretFile, "/home/a/.pgpass", "the-same-secret")
-	mustIngest(t, inv, storetest.NewReport("h1", "", t0, storetest.Account("etl", 1, same), storetest.Account("solo", 2, storetest.Cred(scan.CredPassword, "/etc/shadow:2", "unique"))))
-	mustIngest(t, inv, storetest.NewReport("h2", "", t0, storetest.Account("report", 1, same)))
+	same := inventorytest.Cred(scan.CredSecretFile, "/home/a/.pgpass", "the-same-secret")
+	mustIngest(t, inv, inventorytest.NewReport("h1", "", t0, inventorytest.Account("etl", 1, same), inventorytest.Account("solo", 2, inventorytest.Cred(scan.CredPassword, "/etc/shadow:2", "unique"))))
+	mustIngest(t, inv, inventorytest.NewReport("h2", "", t0, inventorytest.Account("report", 1, same)))
 	shared, err := inv.SharedCredentials(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -197,7 +198,7 @@ func TestSharedCredentials(t *testing.T) {
 		}
 	}
 	// The secret disappears from h2: nothing is shared any more.
-	mustIngest(t, inv, storetest.NewReport("h2", "", t0.Add(time.Hour), storetest.Account("report", 1)))
+	mustIngest(t, inv, inventorytest.NewReport("h2", "", t0.Add(time.Hour), inventorytest.Account("report", 1)))
 	if shared, _ := inv.SharedCredentials(ctx); len(shared) != 0 {
 		t.Errorf("after removal shared = %+v", shared)
 	}
@@ -209,14 +210,14 @@ func TestStrengthOrder(t *testing.T) {
 		want  inventory.Strength
 	}{
 		{nil, inventory.StrengthNone},
-		{[]scan.Credential{storetest.Cred(scan.CredSecretEnv, "unit x", "a")}, inventory.StrengthSecretFile},
-		{[]scan.Credential{storetest.Cred(scan.CredSecretEnv, "unit x", "a"), storetest.Cred(scan.CredSSHPrivateKey, "/k", "b")}, inventory.StrengthStaticSSHKey},
-		{[]scan.Credential{storetest.Cred(scan.CredSSHAuthorizedKey, "/k", "b"), storetest.Cred(scan.CredPassword, "/etc/shadow:1", "c")}, inventory.StrengthStaticPassword},
-		{[]scan.Credential{{Type: scan.CredEmptyPassword, Location: "/etc/shadow:1"}, storetest.Cred(scan.CredPassword, "/etc/shadow:1", "c")}, inventory.StrengthEmptyPassword},
+		{[]scan.Credential{inventorytest.Cred(scan.CredSecretEnv, "unit x", "a")}, inventory.StrengthSecretFile},
+		{[]scan.Credential{inventorytest.Cred(scan.CredSecretEnv, "unit x", "a"), inventorytest.Cred(scan.CredSSHPrivateKey, "/k", "b")}, inventory.StrengthStaticSSHKey},
+		{[]scan.Credential{inventorytest.Cred(scan.CredSSHAuthorizedKey, "/k", "b"), inventorytest.Cred(scan.CredPassword, "/etc/shadow:1", "c")}, inventory.StrengthStaticPassword},
+		{[]scan.Credential{{Type: scan.CredEmptyPassword, Location: "/etc/shadow:1"}, inventorytest.Cred(scan.CredPassword, "/etc/shadow:1", "c")}, inventory.StrengthEmptyPassword},
 	} {
 		t.Run(tc.want.String(), func(t *testing.T) {
 			inv, _ := open(t)
-			mustIngest(t, inv, storetest.NewReport("h", "", t0, storetest.Account("a", 1, tc.creds...)))
+			mustIngest(t, inv, inventorytest.NewReport("h", "", t0, inventorytest.Account("a", 1, tc.creds...)))
 			a, err := inv.GetAccount(ctx, "a")
 			if err != nil {
 				t.Fatal(err)
@@ -230,23 +231,23 @@ func TestStrengthOrder(t *testing.T) {
 
 func TestFingerprintKeyIsStable(t *testing.T) {
 	c := &clock{t: t0}
-	inv, path := storetest.Open(t, inventory.Options{Now: c.Now})
+	inv, path := inventorytest.Open(t, inventory.Options{Now: c.Now})
 	k1, err := inv.FingerprintKey(ctx)
 	if err != nil || len(k1) != 32 {
 		t.Fatalf("key %d bytes, %v", len(k1), err)
 	}
 	k2, _ := inv.FingerprintKey(ctx)
-	storetest.CheckClose(t, inv)
+	inventorytest.CheckClose(t, inv)
 	inv, err = inventory.Open(ctx, path, inventory.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer storetest.CheckClose(t, inv)
+	defer inventorytest.CheckClose(t, inv)
 	k3, _ := inv.FingerprintKey(ctx)
 	if string(k1) != string(k2) || string(k1) != string(k3) {
 		t.Error("fingerprint key changed")
 	}
-	other, _ := storetest.Open(t, inventory.Options{})
+	other, _ := inventorytest.Open(t, inventory.Options{})
 	if k4, _ := other.FingerprintKey(ctx); string(k4) == string(k1) {
 		t.Error("two inventories share a fingerprint key")
 	}
@@ -254,8 +255,8 @@ func TestFingerprintKeyIsStable(t *testing.T) {
 
 func TestListAccountsFilters(t *testing.T) {
 	inv, _ := open(t)
-	mustIngest(t, inv, storetest.Generate(0, 12, t0))
-	mustIngest(t, inv, storetest.Generate(1, 12, t0))
+	mustIngest(t, inv, inventorytest.Generate(0, 12, t0))
+	mustIngest(t, inv, inventorytest.Generate(1, 12, t0))
 	if err := inv.SetOwner(ctx, "root", inventory.Owner{Name: "ops"}); err != nil {
 		t.Fatal(err)
 	}

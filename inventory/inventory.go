@@ -8,10 +8,10 @@ import (
 	"os"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/rosterhq/roster/inventory/internal/boltstore"
+	"github.com/rosterhq/roster/audit"
+	"github.com/rosterhq/roster/store"
 )
 
 // DefaultMaxExceptionDays bounds how far ahead an exception may expire.
@@ -46,16 +46,13 @@ func (o Options) withDefaults() Options {
 
 // Inventory is the organisation's inventory. It is safe for concurrent use.
 type Inventory struct {
-	store Store
+	store store.Store
+	group *store.Group
 	opts  Options
-	bolt  *boltstore.Store // nil unless opened by Open
+	bolt  *store.Bolt // nil unless opened by Open
 
-	reqs      chan *batchReq
-	stop      chan struct{}
-	wg        sync.WaitGroup
 	closeOnce sync.Once
-	closed    atomic.Bool
-	sendMu    sync.RWMutex // held for reading while queueing a request
+	closeErr  error
 }
 
 // Open opens the inventory in the bbolt file at path, creating it if it does
@@ -65,12 +62,12 @@ type Inventory struct {
 func Open(ctx context.Context, path string, opts Options) (*Inventory, error) {
 	_, statErr := os.Stat(path)
 	fresh := errors.Is(statErr, os.ErrNotExist)
-	bs, err := boltstore.Open(path, opts.LockTimeout)
+	bs, err := store.OpenBolt(path, opts.LockTimeout)
 	if err != nil {
-		if errors.Is(err, boltstore.ErrNotBolt) {
+		if errors.Is(err, store.ErrNotBolt) {
 			return nil, fmt.Errorf("%w: %w", ErrNotInventory, err)
 		}
-		if errors.Is(err, boltstore.ErrLocked) {
+		if errors.Is(err, store.ErrLocked) {
 			return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
 		}
 		return nil, fmt.Errorf("open inventory: %w", err)
@@ -81,12 +78,12 @@ func Open(ctx context.Context, path string, opts Options) (*Inventory, error) {
 			bs.Close()
 			return nil, fmt.Errorf("open inventory %s: %w", path, err)
 		}
-		if len(tables) > 0 && !slices.Contains(tables, tMeta) {
+		if len(tables) > 0 && !slices.Contains(tables, store.MetaTable) {
 			bs.Close()
 			return nil, fmt.Errorf("open %s: %w (it holds tables %v)", path, ErrNotInventory, firstN(tables, 5))
 		}
 	}
-	inv, err := New(ctx, boltAdapter{bs}, opts)
+	inv, err := New(ctx, bs, opts)
 	if err != nil {
 		bs.Close()
 		return nil, err
@@ -96,59 +93,53 @@ func Open(ctx context.Context, path string, opts Options) (*Inventory, error) {
 }
 
 // New wraps an already opened Store (Open does this for bbolt), runs pending
-// migrations and starts the group-commit loop.
-func New(ctx context.Context, s Store, opts Options) (*Inventory, error) {
+// migrations and starts group commit.
+func New(ctx context.Context, s store.Store, opts Options) (*Inventory, error) {
 	inv := &Inventory{store: s, opts: opts.withDefaults()}
-	if err := migrate(ctx, s, migrations); err != nil {
+	if err := store.Migrate(ctx, s, schemaKey, migrations); err != nil {
 		return nil, err
 	}
-	inv.reqs = make(chan *batchReq, inv.opts.MaxBatch)
-	inv.stop = make(chan struct{})
-	inv.wg.Add(1)
-	go inv.commitLoop()
+	inv.group = store.NewGroup(s, store.GroupOptions{MaxBatch: inv.opts.MaxBatch, Wrap: wrapBatch})
 	return inv, nil
 }
 
-// Close waits for queued ingests and closes the store.
+// Store is the store the inventory keeps its tables in. The packages that
+// share it (audit, access, the issuer) keep their own tables there.
+func (inv *Inventory) Store() store.Store { return inv.store }
+
+// View runs fn in a read-only transaction of the inventory's store, for the
+// packages that share it.
+func (inv *Inventory) View(ctx context.Context, fn func(store.Tx) error) error {
+	return inv.store.View(ctx, fn)
+}
+
+// Update runs fn through the inventory's group commit: it shares a durable
+// transaction with concurrent ingests and renewals. Packages sharing the
+// store use it to write their own tables in the same commits (an audit
+// record, an enrollment token burnt together with [Inventory.RecordIssuedTx]).
+func (inv *Inventory) Update(ctx context.Context, fn func(store.Tx) error) error {
+	return inv.group.Update(ctx, fn)
+}
+
+// Close waits for queued writes and closes the store.
 func (inv *Inventory) Close() error {
-	var err error
 	inv.closeOnce.Do(func() {
-		inv.sendMu.Lock()
-		inv.closed.Store(true)
-		inv.sendMu.Unlock()
-		close(inv.stop)
-		inv.wg.Wait()
-		err = inv.store.Close()
+		inv.group.Close()
+		inv.closeErr = inv.store.Close()
 	})
-	return err
+	return inv.closeErr
 }
 
 func (inv *Inventory) now() time.Time { return inv.opts.Now().UTC() }
-
-type actorKey struct{}
-
-// WithActor returns a context naming who acts (a token name, "system",
-// "agent:HOST"); audited methods record it.
-func WithActor(ctx context.Context, actor string) context.Context {
-	return context.WithValue(ctx, actorKey{}, actor)
-}
-
-// ActorFrom returns the actor set by WithActor, or "unknown".
-func ActorFrom(ctx context.Context) string {
-	if a, ok := ctx.Value(actorKey{}).(string); ok && a != "" {
-		return a
-	}
-	return "unknown"
-}
 
 // FingerprintKey returns the 32-byte key scanners use for secret
 // fingerprints, so that fingerprints agree across hosts. It is generated on
 // first use and kept in the store.
 func (inv *Inventory) FingerprintKey(ctx context.Context) ([]byte, error) {
 	var key []byte
-	err := inv.store.View(ctx, func(tx Tx) error {
+	err := inv.store.View(ctx, func(tx store.Tx) error {
 		var err error
-		key, err = tx.Get(tMeta, kFPKey)
+		key, err = tx.Get(store.MetaTable, kFPKey)
 		return err
 	})
 	if err != nil {
@@ -157,16 +148,16 @@ func (inv *Inventory) FingerprintKey(ctx context.Context) ([]byte, error) {
 	if len(key) == 32 {
 		return key, nil
 	}
-	err = inv.store.Update(ctx, func(tx Tx) error {
+	err = inv.store.Update(ctx, func(tx store.Tx) error {
 		var err error
-		if key, err = tx.Get(tMeta, kFPKey); err != nil || len(key) == 32 {
+		if key, err = tx.Get(store.MetaTable, kFPKey); err != nil || len(key) == 32 {
 			return err
 		}
 		key = make([]byte, 32)
 		if _, err := rand.Read(key); err != nil {
 			return err
 		}
-		return tx.Put(tMeta, kFPKey, key)
+		return tx.Put(store.MetaTable, kFPKey, key)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("fingerprint key: %w", err)
@@ -179,7 +170,7 @@ func (inv *Inventory) FingerprintKey(ctx context.Context) ([]byte, error) {
 // records, and (for bbolt) the file's page structure. It reads everything;
 // tests and `roster doctor` use it.
 func (inv *Inventory) Check(ctx context.Context) error {
-	if inv.closed.Load() {
+	if inv.group.Closed() {
 		return ErrClosed
 	}
 	var errs []error
@@ -191,24 +182,11 @@ func (inv *Inventory) Check(ctx context.Context) error {
 	if err := inv.store.View(ctx, checkInvariants); err != nil {
 		errs = append(errs, err)
 	}
-	if _, err := inv.VerifyAudit(ctx); err != nil {
+	if _, err := audit.Verify(ctx, inv.store); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
-
-// boltAdapter turns boltstore's concrete types into Store.
-type boltAdapter struct{ s *boltstore.Store }
-
-func (b boltAdapter) View(ctx context.Context, fn func(Tx) error) error {
-	return b.s.View(ctx, func(t *boltstore.Tx) error { return fn(t) })
-}
-
-func (b boltAdapter) Update(ctx context.Context, fn func(Tx) error) error {
-	return b.s.Update(ctx, func(t *boltstore.Tx) error { return fn(t) })
-}
-
-func (b boltAdapter) Close() error { return b.s.Close() }
 
 func firstN(list []string, n int) []string {
 	if len(list) > n {

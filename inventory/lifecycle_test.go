@@ -2,7 +2,6 @@ package inventory_test
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,14 +11,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rosterhq/roster/audit"
 	"github.com/rosterhq/roster/inventory"
+	"github.com/rosterhq/roster/inventory/inventorytest"
+	"github.com/rosterhq/roster/render"
 	"github.com/rosterhq/roster/scan"
-	"github.com/rosterhq/roster/inventory/storetest"
 )
 
 func TestAddExceptionRefusals(t *testing.T) {
 	inv, _ := open(t)
-	mustIngest(t, inv, storetest.NewReport("h", "", t0, storetest.Account("billing-batch", 5, storetest.Cred(scan.CredPassword, "/etc/shadow:1", "p"))))
+	mustIngest(t, inv, inventorytest.NewReport("h", "", t0, inventorytest.Account("billing-batch", 5, inventorytest.Cred(scan.CredPassword, "/etc/shadow:1", "p"))))
 	ok := inventory.Exception{Account: "billing-batch", Reason: "vendor tool", Owner: "team-billing", Expires: t0.AddDate(0, 0, 90)}
 	for _, tc := range []struct {
 		desc  string
@@ -47,8 +48,8 @@ func TestAddExceptionRefusals(t *testing.T) {
 	}
 	// The policy can allow longer exceptions.
 	c := &clock{t: t0}
-	inv2, _ := storetest.Open(t, inventory.Options{Now: c.Now, MaxExceptionDays: 365})
-	mustIngest(t, inv2, storetest.NewReport("h", "", t0, storetest.Account("a", 5)))
+	inv2, _ := inventorytest.Open(t, inventory.Options{Now: c.Now, MaxExceptionDays: 365})
+	mustIngest(t, inv2, inventorytest.NewReport("h", "", t0, inventorytest.Account("a", 5)))
 	if _, err := inv2.AddException(ctx, inventory.Exception{Account: "a", Reason: "r", Owner: "o", Expires: t0.AddDate(0, 0, 300)}); err != nil {
 		t.Errorf("300 days with MaxExceptionDays 365: %v", err)
 	}
@@ -59,10 +60,10 @@ func TestAddExceptionRefusals(t *testing.T) {
 // status and the per-tier report at each step.
 func TestExceptionLifecycleAndReport(t *testing.T) {
 	inv, clk := open(t)
-	pw := storetest.Cred(scan.CredPassword, "/etc/shadow:1", "p")
-	root := storetest.Account("root", 0, storetest.Cred(scan.CredPassword, "/etc/shadow:0", "r"))
+	pw := inventorytest.Cred(scan.CredPassword, "/etc/shadow:1", "p")
+	root := inventorytest.Account("root", 0, inventorytest.Cred(scan.CredPassword, "/etc/shadow:0", "r"))
 	root.Privileged = true
-	mustIngest(t, inv, storetest.NewReport("h", "", t0, storetest.Account("app", 5, pw), root))
+	mustIngest(t, inv, inventorytest.NewReport("h", "", t0, inventorytest.Account("app", 5, pw), root))
 
 	status := func(want inventory.Status) {
 		t.Helper()
@@ -143,14 +144,14 @@ func TestExceptionLifecycleAndReport(t *testing.T) {
 		t.Errorf("enrolled: tier 4 = %+v", got)
 	}
 	// A later scan still finds the password: enrolled, not managed.
-	mustIngest(t, inv, storetest.NewReport("h", "", now.Add(time.Minute), storetest.Account("app", 5, pw), root))
+	mustIngest(t, inv, inventorytest.NewReport("h", "", now.Add(time.Minute), inventorytest.Account("app", 5, pw), root))
 	status(inventory.StatusEnrolled)
 	// Renewal, then a scan without the password: managed.
 	clk.Set(now.Add(30 * time.Minute))
 	if err := inv.RecordIssued(ctx, "h", "app", "02cd", clk.Now(), clk.Now().Add(time.Hour), true); err != nil {
 		t.Fatal(err)
 	}
-	mustIngest(t, inv, storetest.NewReport("h", "", clk.Now().Add(time.Minute), storetest.Account("app", 5), root))
+	mustIngest(t, inv, inventorytest.NewReport("h", "", clk.Now().Add(time.Minute), inventorytest.Account("app", 5), root))
 	status(inventory.StatusManaged)
 	a, _ := inv.GetAccount(ctx, "app")
 	if a.Strength != inventory.StrengthShortLivedCert || a.Instances[0].Cert.Serial != "02cd" || a.Instances[0].Cert.LastRenewal.IsZero() {
@@ -185,7 +186,7 @@ func TestExceptionLifecycleAndReport(t *testing.T) {
 	}
 	for _, f := range []string{"table", "json", "csv", "markdown"} {
 		var buf bytes.Buffer
-		if err := r.Write(&buf, f); err != nil {
+		if err := render.Report(&buf, r, f); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
 		out := buf.String()
@@ -196,21 +197,21 @@ func TestExceptionLifecycleAndReport(t *testing.T) {
 			t.Errorf("json report is not JSON")
 		}
 	}
-	if err := r.Write(&bytes.Buffer{}, "yaml"); err == nil {
+	if err := render.Report(&bytes.Buffer{}, r, "yaml"); err == nil {
 		t.Error("unknown format accepted")
 	}
 }
 
 func TestWriteAccounts(t *testing.T) {
 	inv, _ := open(t)
-	mustIngest(t, inv, storetest.NewReport("h", "", t0, storetest.Account("app", 5, storetest.Cred(scan.CredPassword, "/etc/shadow:1", "p"))))
+	mustIngest(t, inv, inventorytest.NewReport("h", "", t0, inventorytest.Account("app", 5, inventorytest.Cred(scan.CredPassword, "/etc/shadow:1", "p"))))
 	list, err := inv.ListAccounts(ctx, inventory.Filter{Static: true})
 	if err != nil || len(list) != 1 {
 		t.Fatalf("%d static accounts, %v", len(list), err)
 	}
 	for f, want := range map[string]string{"table": "app@default", "json": `"key": "app@default"`, "csv": "app@default,app,default,4,"} {
 		var buf bytes.Buffer
-		if err := inventory.WriteAccounts(&buf, list, f); err != nil {
+		if err := render.Accounts(&buf, list, f); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(buf.String(), want) {
@@ -219,137 +220,17 @@ func TestWriteAccounts(t *testing.T) {
 	}
 }
 
-func TestTokens(t *testing.T) {
-	inv, _ := open(t)
-	admin, created, err := inv.EnsureAdminToken(ctx)
-	if err != nil || !created || !strings.HasPrefix(admin, inventory.TokenPrefix) || len(admin) != len(inventory.TokenPrefix)+43 {
-		t.Fatalf("EnsureAdminToken = %q, %v, %v", admin, created, err)
-	}
-	if again, created, _ := inv.EnsureAdminToken(ctx); created || again != "" {
-		t.Error("second EnsureAdminToken created a token")
-	}
-	viewer, tok, err := inv.CreateToken(ctx, "ci", inventory.RoleViewer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := inv.CreateToken(ctx, "ci", inventory.RoleViewer); err == nil {
-		t.Error("duplicate name accepted")
-	}
-	if _, _, err := inv.CreateToken(ctx, "x", "root"); err == nil {
-		t.Error("unknown role accepted")
-	}
-	for _, tc := range []struct {
-		plain string
-		role  inventory.Role
-		ok    bool
-	}{
-		{admin, inventory.RoleAdmin, true},
-		{viewer, inventory.RoleViewer, true},
-		{viewer[:len(viewer)-1] + "A", "", false},
-		{"rst_", "", false},
-		{"", "", false},
-		{strings.TrimPrefix(viewer, inventory.TokenPrefix), "", false},
-	} {
-		got, err := inv.Authenticate(ctx, tc.plain)
-		if tc.ok != (err == nil) || got.Role != tc.role {
-			t.Errorf("Authenticate(token %d chars) = %+v, %v", len(tc.plain), got, err)
-		}
-		if !tc.ok && !errors.Is(err, inventory.ErrUnauthenticated) {
-			t.Errorf("wrong error %v", err)
-		}
-	}
-	list, _ := inv.ListTokens(ctx)
-	raw, _ := json.Marshal(list)
-	h := sha256.Sum256([]byte(viewer))
-	if len(list) != 2 || bytes.Contains(raw, []byte("hash")) || bytes.Contains(raw, []byte(viewer)) || bytes.Contains(raw, h[:8]) {
-		t.Errorf("ListTokens leaks or miscounts: %s", raw)
-	}
-	if err := inv.RevokeToken(ctx, tok.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := inv.Authenticate(ctx, viewer); !errors.Is(err, inventory.ErrUnauthenticated) {
-		t.Errorf("revoked token authenticates: %v", err)
-	}
-	audit, _ := inv.ListAudit(ctx, inventory.AuditFilter{})
-	for _, e := range audit {
-		if strings.Contains(fmt.Sprint(e), strings.TrimPrefix(viewer, "rst_")[:10]) {
-			t.Errorf("audit record holds token material: %+v", e)
-		}
-	}
-	if !inventory.RoleAdmin.Allows(inventory.RoleOperator) || inventory.RoleViewer.Allows(inventory.RoleOperator) || inventory.Role("x").Allows(inventory.RoleViewer) {
-		t.Error("role ordering wrong")
-	}
-}
-
-func TestEnrollTokenRace(t *testing.T) {
-	inv, _ := open(t)
-	mustIngest(t, inv, storetest.NewReport("h", "", t0, storetest.Account("app", 5)))
-	hash := sha256.Sum256([]byte("secret"))
-	tok := inventory.EnrollToken{Hash: hash[:], Host: "h", Account: "app", ExpiresAt: t0.Add(15 * time.Minute)}
-	if err := inv.CreateEnrollToken(ctx, tok); err != nil {
-		t.Fatal(err)
-	}
-	if err := inv.CreateEnrollToken(ctx, inventory.EnrollToken{Hash: hash[:], Host: "h", ExpiresAt: t0.Add(time.Hour)}); err == nil {
-		t.Error("duplicate hash accepted")
-	}
-	if err := inv.CreateEnrollToken(ctx, inventory.EnrollToken{Hash: make([]byte, 32), Host: "h", Account: "ghost", ExpiresAt: t0.Add(time.Hour)}); !errors.Is(err, inventory.ErrNotFound) {
-		t.Errorf("token for unknown account: %v", err)
-	}
-	var wins, used atomic.Int32
-	var wg sync.WaitGroup
-	for i := 0; i < 50; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			got, err := inv.RedeemEnrollToken(ctx, hash[:], t0.Add(time.Minute))
-			switch {
-			case err == nil:
-				wins.Add(1)
-				if got.Host != "h" || got.Account != "app" || got.UsedAt == nil {
-					t.Errorf("redeemed %+v", got)
-				}
-			case errors.Is(err, inventory.ErrEnrollUsed):
-				used.Add(1)
-				// The refusal names the identity, and carries no secret.
-				if got.Host != "h" || got.Account != "app" || got.Hash != nil || got.UsedAt != nil {
-					t.Errorf("refused redemption returned %+v, want only host h and account app", got)
-				}
-			default:
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
-	if wins.Load() != 1 || used.Load() != 49 {
-		t.Errorf("%d redemptions succeeded, %d saw used; want 1 and 49", wins.Load(), used.Load())
-	}
-	h2 := sha256.Sum256([]byte("other"))
-	if err := inv.CreateEnrollToken(ctx, inventory.EnrollToken{Hash: h2[:], Host: "h", ExpiresAt: t0.Add(time.Minute)}); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := inv.RedeemEnrollToken(ctx, h2[:], t0.Add(time.Minute)); !errors.Is(err, inventory.ErrEnrollExpired) {
-		t.Errorf("expired: %v", err)
-	} else if got.Host != "h" || got.Account != "" || got.Hash != nil {
-		t.Errorf("expired redemption returned %+v, want only host h", got)
-	}
-	if got, err := inv.RedeemEnrollToken(ctx, make([]byte, 32), t0); !errors.Is(err, inventory.ErrEnrollUnknown) {
-		t.Errorf("unknown: %v", err)
-	} else if got.Host != "" || got.Account != "" {
-		t.Errorf("unknown token returned %+v", got)
-	}
-}
-
 func TestIdentity(t *testing.T) {
 	inv, _ := open(t)
 	if err := inv.TagHost(ctx, "p1", []string{"env=prod"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	mustIngest(t, inv, storetest.NewReport("p1", "", t0, storetest.Account("app", 5), storetest.Account("old", 6)))
-	mustIngest(t, inv, storetest.NewReport("s1", "", t0, storetest.Account("app", 5)))
+	mustIngest(t, inv, inventorytest.NewReport("p1", "", t0, inventorytest.Account("app", 5), inventorytest.Account("old", 6)))
+	mustIngest(t, inv, inventorytest.NewReport("s1", "", t0, inventorytest.Account("app", 5)))
 	if err := inv.SetOwner(ctx, "app@prod", inventory.Owner{Name: "team"}); err != nil {
 		t.Fatal(err)
 	}
-	mustIngest(t, inv, storetest.NewReport("p1", "", t0.Add(time.Hour), storetest.Account("app", 5)))
+	mustIngest(t, inv, inventorytest.NewReport("p1", "", t0.Add(time.Hour), inventorytest.Account("app", 5)))
 	for _, tc := range []struct {
 		host, account string
 		want          inventory.IdentityState
@@ -400,7 +281,7 @@ func TestIdentity(t *testing.T) {
 	if s, _ := inv.Identity(ctx, "p1", "app"); !s.Retired {
 		t.Error("retired account not reported retired")
 	}
-	audit, _ := inv.ListAudit(ctx, inventory.AuditFilter{})
+	audit, _ := audit.List(ctx, inv, audit.Filter{})
 	var actions []string
 	for _, e := range audit {
 		actions = append(actions, e.Action)
@@ -422,12 +303,12 @@ func TestIssuerWritesShareBatches(t *testing.T) {
 	const n = 200 // i%8 picks the call, i/8 the host
 	for h := 0; h < n/8; h++ {
 		host := fmt.Sprintf("h%d", h)
-		mustIngest(t, inv, storetest.NewReport(host, "", t0, storetest.Account("app", 5), storetest.Account("db", 6)))
+		mustIngest(t, inv, inventorytest.NewReport(host, "", t0, inventorytest.Account("app", 5), inventorytest.Account("db", 6)))
 		if err := inv.RecordIssued(ctx, host, "app", "r"+host, t0, t0.Add(time.Hour), false); err != nil {
 			t.Fatal(err)
 		}
 	}
-	before, err := inv.ListAudit(ctx, inventory.AuditFilter{})
+	before, err := audit.List(ctx, inv, audit.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -455,9 +336,9 @@ func TestIssuerWritesShareBatches(t *testing.T) {
 				err = inv.RecordRevoked(ctx, host, account, "r"+host, "test")
 			case 2:
 				fails = false
-				err = inv.AppendAudit(ctx, inventory.AuditEvent{Action: "test.append", Detail: fmt.Sprint(i)})
+				err = audit.Record(ctx, inv, audit.Event{Action: "test.append", Detail: fmt.Sprint(i)})
 			case 3: // a new host whose accounts join app@default and db@default
-				r := storetest.NewReport(fmt.Sprintf("n%d", i), "", t0, storetest.Account("app", 5), storetest.Account("db", 6))
+				r := inventorytest.NewReport(fmt.Sprintf("n%d", i), "", t0, inventorytest.Account("app", 5), inventorytest.Account("db", 6))
 				if _, err := inv.Ingest(ctx, r); err != nil {
 					t.Errorf("ingest %d: %v", i, err)
 				}
@@ -474,10 +355,10 @@ func TestIssuerWritesShareBatches(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if _, err := inv.VerifyAudit(ctx); err != nil {
+	if _, err := audit.Verify(ctx, inv); err != nil {
 		t.Fatalf("audit chain: %v", err)
 	}
-	after, err := inv.ListAudit(ctx, inventory.AuditFilter{})
+	after, err := audit.List(ctx, inv, audit.Filter{})
 	if err != nil {
 		t.Fatal(err)
 	}

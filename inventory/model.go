@@ -325,3 +325,17 @@ func splitKey(key string) (name, group string) {
 	}
 	return key[:i], key[i+1:]
 }
+
+// State says where an exception stands at now: closed, EXPIRED (a
+// violation), expiring (within ExpiringWindow) or valid.
+func (e Exception) State(now time.Time) string {
+	switch {
+	case e.Closed != nil:
+		return "closed"
+	case e.Expired(now):
+		return "EXPIRED"
+	case e.Expires.Sub(now) < ExpiringWindow:
+		return "expiring"
+	}
+	return "valid"
+}

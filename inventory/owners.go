@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/rosterhq/roster/audit"
+	"github.com/rosterhq/roster/store"
 )
 
 // ImportRow is one data row of an owner CSV and what became of it.
@@ -41,8 +44,8 @@ func (inv *Inventory) ImportOwners(ctx context.Context, r io.Reader, apply bool)
 		return nil, err
 	}
 	res := &ImportResult{Rows: rows}
-	actor, now := ActorFrom(ctx), inv.now()
-	check := func(tx Tx) (map[string]*saRecord, error) {
+	actor, now := audit.Actor(ctx), inv.now()
+	check := func(tx store.Tx) (map[string]*saRecord, error) {
 		res.Errors = 0
 		recs := map[string]*saRecord{}
 		for i := range res.Rows {
@@ -75,9 +78,9 @@ func (inv *Inventory) ImportOwners(ctx context.Context, r io.Reader, apply bool)
 		return recs, nil
 	}
 	if !apply {
-		err = inv.store.View(ctx, func(tx Tx) error { _, err := check(tx); return err })
+		err = inv.store.View(ctx, func(tx store.Tx) error { _, err := check(tx); return err })
 	} else {
-		err = inv.store.Update(ctx, func(tx Tx) error {
+		err = inv.store.Update(ctx, func(tx store.Tx) error {
 			recs, err := check(tx)
 			if err != nil || res.Errors > 0 {
 				return err
@@ -90,8 +93,8 @@ func (inv *Inventory) ImportOwners(ctx context.Context, r io.Reader, apply bool)
 				if err != nil {
 					return err
 				}
-				if err := appendAuditTx(tx, AuditEvent{Time: now, Actor: actor, Action: "owner.set", Account: r.Key,
-					Outcome: OutcomeOK, Detail: d + fmt.Sprintf(" (import line %d)", row.Line)}); err != nil {
+				if err := audit.Append(tx, audit.Event{Time: now, Actor: actor, Action: "owner.set", Account: r.Key,
+					Outcome: audit.OutcomeOK, Detail: d + fmt.Sprintf(" (import line %d)", row.Line)}); err != nil {
 					return err
 				}
 			}

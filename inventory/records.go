@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/scan"
+	"github.com/rosterhq/roster/store"
 )
 
 // Stored records. They are JSON so that a store can be read with standard
@@ -97,11 +98,6 @@ type saRecord struct {
 	FirstSeen    time.Time `json:"first_seen"`
 	LastSeen     time.Time `json:"last_seen"`
 	Sum          summary   `json:"sum"`
-}
-
-type tokenRecord struct {
-	Token
-	Hash []byte `json:"hash"`
 }
 
 // factsOf extracts the facts of one scanned account.
@@ -243,7 +239,7 @@ func envOf(tags []string) string {
 	return DefaultEnv
 }
 
-func getJSON(tx Tx, table string, key []byte, v any) (bool, error) {
+func getJSON(tx store.Tx, table string, key []byte, v any) (bool, error) {
 	b, err := tx.Get(table, key)
 	if err != nil || b == nil {
 		return false, err
@@ -254,7 +250,7 @@ func getJSON(tx Tx, table string, key []byte, v any) (bool, error) {
 	return true, nil
 }
 
-func putJSON(tx Tx, table string, key []byte, v any) error {
+func putJSON(tx store.Tx, table string, key []byte, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("%s %q: %w", table, key, err)
@@ -301,7 +297,7 @@ func frameInst(sa string, meta, data []byte) []byte {
 	return append(b, data...)
 }
 
-func getInst(tx Tx, k []byte, r *instRecord) (bool, error) {
+func getInst(tx store.Tx, k []byte, r *instRecord) (bool, error) {
 	b, err := tx.Get(tInst, k)
 	if err != nil || b == nil {
 		return false, err
@@ -311,8 +307,8 @@ func getInst(tx Tx, k []byte, r *instRecord) (bool, error) {
 
 // findInst reads the instance of account on host h: its key and record, or
 // an error wrapping ErrNotFound.
-func findInst(tx Tx, h *hostRecord, account string) ([]byte, *instRecord, error) {
-	k := join(h.ID, account)
+func findInst(tx store.Tx, h *hostRecord, account string) ([]byte, *instRecord, error) {
+	k := store.Join(h.ID, account)
 	var ir instRecord
 	ok, err := getInst(tx, k, &ir)
 	if err != nil {
@@ -324,7 +320,7 @@ func findInst(tx Tx, h *hostRecord, account string) ([]byte, *instRecord, error)
 	return k, &ir, nil
 }
 
-func putInst(tx Tx, k []byte, r *instRecord) error {
+func putInst(tx store.Tx, k []byte, r *instRecord) error {
 	meta, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("%s %q: %w", tInst, k, err)
@@ -333,7 +329,7 @@ func putInst(tx Tx, k []byte, r *instRecord) error {
 }
 
 // saOf returns the service account key of instance k, or nil.
-func saOf(tx Tx, k []byte) ([]byte, error) {
+func saOf(tx store.Tx, k []byte) ([]byte, error) {
 	var r instRecord
 	if ok, err := getInst(tx, k, &r); err != nil || !ok {
 		return nil, err

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"github.com/rosterhq/roster/store"
 )
 
 // ExpiringWindow is how far ahead reports look for expiring exceptions.
@@ -70,7 +72,7 @@ func (inv *Inventory) Report(ctx context.Context, now time.Time) (*Report, error
 	for t := TierPrivileged; t <= TierRest; t++ {
 		rep.Tiers = append(rep.Tiers, TierStats{Tier: t, Name: t.String()})
 	}
-	err := inv.store.View(ctx, func(tx Tx) error {
+	err := inv.store.View(ctx, func(tx store.Tx) error {
 		recs, err := allSA(tx)
 		if err != nil {
 			return err
@@ -163,7 +165,7 @@ func (inv *Inventory) Report(ctx context.Context, now time.Time) (*Report, error
 // one (host, account), most widely shared first.
 func (inv *Inventory) SharedCredentials(ctx context.Context) ([]SharedCredential, error) {
 	var out []SharedCredential
-	err := inv.store.View(ctx, func(tx Tx) error {
+	err := inv.store.View(ctx, func(tx store.Tx) error {
 		var err error
 		out, err = sharedCredentials(tx)
 		return err
@@ -174,19 +176,19 @@ func (inv *Inventory) SharedCredentials(ctx context.Context) ([]SharedCredential
 	return out, nil
 }
 
-func sharedCredentials(tx Tx) ([]SharedCredential, error) {
+func sharedCredentials(tx store.Tx) ([]SharedCredential, error) {
 	var out []SharedCredential
 	hostNames := map[string]string{}
 	err := tx.Scan(tFPShared, nil, func(k, fpb []byte) error {
 		fp := string(k)
 		sc := SharedCredential{Fingerprint: string(fpb)}
 		accts := map[string]bool{}
-		err := tx.Scan(tFP, prefix(fp), func(k, v []byte) error {
-			p := splitParts(k)
+		err := tx.Scan(tFP, store.Prefix(fp), func(k, v []byte) error {
+			p := store.Split(k)
 			if len(p) != 3 {
 				return fmt.Errorf("fp %q: corrupt key", k)
 			}
-			vp := splitParts(v)
+			vp := store.Split(v)
 			if len(vp) != 2 {
 				return fmt.Errorf("fp %q: corrupt value", k)
 			}

@@ -19,12 +19,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rosterhq/roster/audit"
 	"github.com/rosterhq/roster/ca"
 	"github.com/rosterhq/roster/ca/catest"
 	"github.com/rosterhq/roster/inventory"
-	"github.com/rosterhq/roster/scan"
-	"github.com/rosterhq/roster/inventory/storetest"
+	"github.com/rosterhq/roster/inventory/inventorytest"
 	"github.com/rosterhq/roster/issuer"
+	"github.com/rosterhq/roster/scan"
 )
 
 // clock is real time plus an offset that tests move forward.
@@ -71,7 +72,7 @@ func newEnv(t testing.TB, quiet bool) *env {
 	t.Helper()
 	e := &env{t: t, clock: &clock{}, logs: &syncBuffer{}}
 	e.ca = catest.New(t, catest.Options{Options: ca.Options{Now: e.clock.Now, MinValidity: time.Second}})
-	e.inv, _ = storetest.Open(t, inventory.Options{Now: e.clock.Now})
+	e.inv, _ = inventorytest.Open(t, inventory.Options{Now: e.clock.Now})
 	var w io.Writer = e.logs
 	if quiet {
 		w = io.Discard
@@ -125,10 +126,10 @@ func (e *env) ingest(host string, accounts ...string) {
 	e.t.Helper()
 	var accts []scan.Account
 	for i, a := range accounts {
-		accts = append(accts, storetest.Account(a, 900+i, storetest.Cred(scan.CredPassword, "/etc/shadow:"+a, "pw-"+a)))
+		accts = append(accts, inventorytest.Account(a, 900+i, inventorytest.Cred(scan.CredPassword, "/etc/shadow:"+a, "pw-"+a)))
 	}
 	at := e.clock.Now().Add(time.Duration(scanSeq.Add(1)) * time.Millisecond).UTC()
-	if _, err := e.inv.Ingest(context.Background(), storetest.NewReport(host, "mid-"+host, at, accts...)); err != nil {
+	if _, err := e.inv.Ingest(context.Background(), inventorytest.NewReport(host, "mid-"+host, at, accts...)); err != nil {
 		e.t.Fatal(err)
 	}
 }
@@ -244,7 +245,7 @@ func errBody(t testing.TB, b []byte) issuer.ErrorResponse {
 // audits returns "action/outcome/reason" lines of the audit log.
 func (e *env) audits() string {
 	e.t.Helper()
-	evs, err := e.inv.ListAudit(context.Background(), inventory.AuditFilter{})
+	evs, err := audit.List(context.Background(), e.inv, audit.Filter{})
 	if err != nil {
 		e.t.Fatal(err)
 	}

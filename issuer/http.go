@@ -12,7 +12,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/rosterhq/roster/inventory"
+	"github.com/rosterhq/roster/audit"
 )
 
 // maxBody bounds enroll and rekey request bodies.
@@ -98,7 +98,7 @@ func (i *Issuer) serveEnroll(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		return i.Enroll(inventory.WithActor(r.Context(), "enroll"), req.Token, csr, req.ServerAuth)
+		return i.Enroll(audit.WithActor(r.Context(), "enroll"), req.Token, csr, req.ServerAuth)
 	})
 }
 

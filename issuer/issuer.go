@@ -13,20 +13,27 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rosterhq/roster/audit"
 	"github.com/rosterhq/roster/ca"
 	"github.com/rosterhq/roster/inventory"
+	"github.com/rosterhq/roster/store"
 )
 
 // Store is what the issuer needs from the inventory; *inventory.Inventory
 // implements it.
+//
+// The issuer keeps its enrollment tokens (and appends its audit records) in
+// the inventory's store, through the inventory's group commit (View and
+// Update), so a token is burnt in the same commit that records the
+// certificate issued for it.
 type Store interface {
 	Identity(ctx context.Context, host, account string) (inventory.IdentityState, error)
 	GetAccount(ctx context.Context, name string) (*inventory.Account, error)
 	RecordIssued(ctx context.Context, host, account, serial string, notBefore, notAfter time.Time, renewal bool) error
+	RecordIssuedTx(ctx context.Context, tx store.Tx, host, account, serial string, notBefore, notAfter time.Time, renewal bool) error
 	RecordRevoked(ctx context.Context, host, account, serial, reason string) error
-	CreateEnrollToken(ctx context.Context, t inventory.EnrollToken) error
-	RedeemEnrollToken(ctx context.Context, hash []byte, now time.Time) (inventory.EnrollToken, error)
-	AppendAudit(ctx context.Context, e inventory.AuditEvent) error
+	View(ctx context.Context, fn func(store.Tx) error) error
+	Update(ctx context.Context, fn func(store.Tx) error) error
 }
 
 // Defaults for enrollment tokens.
@@ -129,7 +136,7 @@ func (e *RequestError) Hint() string { return e.HintText }
 // AuthError is a caller that did not prove itself: no, foreign, expired or
 // revoked client certificate, or an unknown, used or expired enrollment
 // token; HTTP 401. Err is one of ca.ErrUntrusted, ca.ErrExpired,
-// ca.ErrRevoked, ErrNoClientCert, or an inventory.ErrEnroll* sentinel.
+// ca.ErrRevoked, ErrNoClientCert, or an ErrEnroll* sentinel.
 type AuthError struct {
 	Reason   string
 	HintText string
@@ -156,17 +163,6 @@ type EnrollTicket struct {
 	ExpiresAt       time.Time `json:"expires_at"`
 	Identity        string    `json:"identity"`
 }
-
-// Audit actions written by the issuer (the inventory writes cert.issue,
-// cert.renew and cert.revoke for successes, and enroll.token.create).
-const (
-	actTokenCreate = "enroll.token.create"
-	actTokenUse    = "enroll.token.use"
-	actIssue       = "cert.issue"
-	actRenew       = "cert.renew"
-	actRekey       = "cert.rekey"
-	actRevoke      = "cert.revoke"
-)
 
 // identityState reads the inventory and applies the policy.
 func (i *Issuer) identityState(ctx context.Context, id ID) (inventory.IdentityState, error) {
@@ -195,7 +191,7 @@ func (i *Issuer) CreateEnrollToken(ctx context.Context, host, account string, va
 		return EnrollTicket{}, &RequestError{Reason: err.Error()}
 	}
 	if _, err := i.identityState(ctx, id); err != nil {
-		i.refused(ctx, actTokenCreate, id, "", err)
+		i.refused(ctx, audit.ActionEnrollCreate, id, "", err)
 		return EnrollTicket{}, err
 	}
 	raw := make([]byte, tokenBytes)
@@ -205,9 +201,9 @@ func (i *Issuer) CreateEnrollToken(ctx context.Context, host, account string, va
 	token := tokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
 	sum := sha256.Sum256([]byte(token))
 	exp := i.now().Add(valid).UTC().Truncate(time.Second)
-	if err := i.store.CreateEnrollToken(ctx, inventory.EnrollToken{
-		Hash: sum[:], Host: host, Account: account, ExpiresAt: exp, CreatedBy: inventory.ActorFrom(ctx),
-	}); err != nil {
+	t := enrollToken{Hash: sum[:], Host: id.Host, Account: id.Account, ExpiresAt: exp,
+		CreatedBy: audit.Actor(ctx), CreatedAt: i.now().UTC()}
+	if err := i.store.Update(ctx, func(tx store.Tx) error { return putEnrollToken(tx, t) }); err != nil {
 		return EnrollTicket{}, fmt.Errorf("issuer: store enrollment token for %s: %w", id.Label(), err)
 	}
 	i.log.InfoContext(ctx, "enrollment token created", slog.String("host", host), slog.String("account", account),
@@ -239,47 +235,63 @@ func (i *Issuer) Enroll(ctx context.Context, token string, csr *x509.Certificate
 	}
 	hash, ok := tokenHash(token)
 	if !ok {
-		err := &AuthError{Reason: "enrollment token is malformed", HintText: "pass the token exactly as roster enroll printed it", Err: inventory.ErrEnrollUnknown}
-		i.refused(ctx, actTokenUse, ID{}, "", err)
+		err := &AuthError{Reason: "enrollment token is malformed", HintText: "pass the token exactly as roster enroll printed it", Err: ErrEnrollUnknown}
+		i.refused(ctx, audit.ActionEnrollUse, ID{}, "", err)
 		return nil, err
 	}
-	t, err := i.store.RedeemEnrollToken(ctx, hash, i.now())
+	// The token is checked here and burnt only in the commit that records
+	// the certificate: a failed issuance (a full disk, say) leaves it
+	// usable for a retry.
+	var t enrollToken
+	err := i.store.View(ctx, func(tx store.Tx) error {
+		var err error
+		t, err = checkEnrollToken(tx, hash, i.now())
+		return err
+	})
 	if err != nil {
-		var reason string
-		switch {
-		case errors.Is(err, inventory.ErrEnrollUnknown):
-			reason = "enrollment token is not known"
-		case errors.Is(err, inventory.ErrEnrollUsed):
-			reason = "enrollment token has already been used"
-		case errors.Is(err, inventory.ErrEnrollExpired):
-			reason = "enrollment token has expired"
-		default:
-			return nil, fmt.Errorf("issuer: redeem enrollment token: %w", err)
-		}
-		aerr := &AuthError{Reason: reason, HintText: "ask an operator for a new one: roster enroll ACCOUNT --host HOST", Err: err}
-		i.refused(ctx, actTokenUse, ID{Host: t.Host, Account: t.Account}, "", aerr)
-		return nil, aerr
+		return nil, i.enrollRefused(ctx, t, err)
 	}
 	id, err := NewID(i.ca.TrustDomain(), t.Host, t.Account)
 	if err != nil {
 		return nil, fmt.Errorf("issuer: stored token names a bad identity: %w", err)
 	}
-	i.audit(ctx, inventory.AuditEvent{Action: actTokenUse, Host: id.Host, Account: id.Account, Outcome: inventory.OutcomeOK})
-	ctx = inventory.WithActor(ctx, "enroll:"+id.String())
+	tokenActor := audit.Actor(ctx)
+	ctx = audit.WithActor(ctx, "enroll:"+id.String())
 	s, err := i.identityState(ctx, id)
 	if err == nil && serverAuth {
 		err = i.allowServerAuth(ctx, id, s)
 	}
 	if err != nil {
-		i.refused(ctx, actIssue, id, "", err)
+		i.refused(ctx, audit.ActionCertIssue, id, "", err)
 		return nil, err
 	}
 	chain, err := i.ca.Sign(ctx, csr, ca.Identity{URI: id.URL(), CommonName: id.CommonName(), ServerAuth: serverAuth}, i.tiers[s.Tier])
 	if err != nil {
 		return nil, fmt.Errorf("issuer: enroll %s: %w", id.Label(), err)
 	}
-	if err := i.record(ctx, id, chain[0], false); err != nil {
-		return nil, err
+	leaf := chain[0]
+	err = i.store.Update(ctx, func(tx store.Tx) error {
+		now := i.now()
+		if _, err := burnEnrollToken(tx, hash, now); err != nil {
+			return err
+		}
+		if err := audit.Append(tx, audit.Event{Time: now, Actor: tokenActor, Action: audit.ActionEnrollUse,
+			Host: id.Host, Account: id.Account}); err != nil {
+			return err
+		}
+		return i.store.RecordIssuedTx(ctx, tx, id.Host, id.Account, leaf.SerialNumber.String(), leaf.NotBefore, leaf.NotAfter, false)
+	})
+	if err != nil {
+		// The certificate was signed but never handed out: revoke it so it
+		// cannot surface later.
+		if rerr := i.ca.Revoke(ctx, leaf.SerialNumber.String(), "issuance not recorded"); rerr != nil {
+			i.log.ErrorContext(ctx, "revoking an unrecorded certificate failed", slog.String("serial", leaf.SerialNumber.String()),
+				slog.String("error", rerr.Error()))
+		}
+		if errors.Is(err, ErrEnrollUsed) || errors.Is(err, ErrEnrollExpired) {
+			return nil, i.enrollRefused(ctx, t, err)
+		}
+		return nil, fmt.Errorf("issuer: record certificate %s for %s: %w", leaf.SerialNumber, id.Label(), err)
 	}
 	i.log.InfoContext(ctx, "certificate issued", slog.String("host", id.Host), slog.String("account", id.Account),
 		slog.String("serial", chain[0].SerialNumber.String()), slog.Time("not_after", chain[0].NotAfter))
@@ -325,9 +337,9 @@ func (i *Issuer) Rekey(ctx context.Context, peer []*x509.Certificate, csr *x509.
 }
 
 func (i *Issuer) renew(ctx context.Context, peer []*x509.Certificate, csr *x509.CertificateRequest) ([]*x509.Certificate, error) {
-	action := actRenew
+	action := audit.ActionCertRenew
 	if csr != nil {
-		action = actRekey
+		action = audit.ActionCertRekey
 	}
 	id, leaf, err := i.verifyPeer(ctx, peer)
 	if err != nil {
@@ -339,7 +351,7 @@ func (i *Issuer) renew(ctx context.Context, peer []*x509.Certificate, csr *x509.
 		return nil, err
 	}
 	serial := leaf.SerialNumber.String()
-	ctx = inventory.WithActor(ctx, id.String())
+	ctx = audit.WithActor(ctx, id.String())
 	s, err := i.identityState(ctx, id)
 	if err == nil && s.Cert != nil && s.Cert.RevokedAt != nil {
 		err = &DeniedError{Host: id.Host, Account: id.Account,
@@ -421,27 +433,46 @@ func enrollCommand(id ID) string {
 	return "roster enroll " + id.Account + " --host " + id.Host
 }
 
+// enrollRefused turns a token refusal into an *AuthError and audits it,
+// naming the identity the token was for (never the token).
+func (i *Issuer) enrollRefused(ctx context.Context, t enrollToken, err error) error {
+	var reason string
+	switch {
+	case errors.Is(err, ErrEnrollUnknown):
+		reason = "enrollment token is not known"
+	case errors.Is(err, ErrEnrollUsed):
+		reason = "enrollment token has already been used"
+	case errors.Is(err, ErrEnrollExpired):
+		reason = "enrollment token has expired"
+	default:
+		return fmt.Errorf("issuer: redeem enrollment token: %w", err)
+	}
+	aerr := &AuthError{Reason: reason, HintText: "ask an operator for a new one: roster enroll ACCOUNT --host HOST", Err: err}
+	i.refused(ctx, audit.ActionEnrollUse, ID{Host: t.Host, Account: t.Account}, "", aerr)
+	return aerr
+}
+
 // refused logs and audits a refusal (outcome "refused" for a policy,
 // authentication or request error, "error" for anything else). err's text
 // is the reason; no error here carries a secret.
 func (i *Issuer) refused(ctx context.Context, action string, id ID, serial string, err error) {
-	outcome := inventory.OutcomeError
+	outcome := audit.OutcomeError
 	if Status(err) != 0 {
-		outcome = inventory.OutcomeRefused
+		outcome = audit.OutcomeRefused
 	}
 	i.log.WarnContext(ctx, "request refused", slog.String("action", action), slog.String("host", id.Host),
 		slog.String("account", id.Account), slog.String("serial", serial), slog.String("outcome", outcome),
 		slog.String("reason", err.Error()))
-	i.audit(ctx, inventory.AuditEvent{Action: action, Host: id.Host, Account: id.Account, Serial: serial,
+	i.audit(ctx, audit.Event{Action: action, Host: id.Host, Account: id.Account, Serial: serial,
 		Outcome: outcome, Reason: err.Error()})
 }
 
-func (i *Issuer) audit(ctx context.Context, e inventory.AuditEvent) {
+func (i *Issuer) audit(ctx context.Context, e audit.Event) {
 	e.Time = i.now().UTC()
 	if e.Actor == "" {
-		e.Actor = inventory.ActorFrom(ctx)
+		e.Actor = audit.Actor(ctx)
 	}
-	if err := i.store.AppendAudit(ctx, e); err != nil {
+	if err := i.store.Update(ctx, func(tx store.Tx) error { return audit.Append(tx, e) }); err != nil {
 		i.log.ErrorContext(ctx, "audit append failed", slog.String("action", e.Action), slog.String("error", err.Error()))
 	}
 }

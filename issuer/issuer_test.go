@@ -20,6 +20,7 @@ import (
 	"github.com/spiffe/go-spiffe/v2/svid/x509svid"
 	"go.step.sm/crypto/pemutil"
 
+	"github.com/rosterhq/roster/audit"
 	"github.com/rosterhq/roster/ca"
 	"github.com/rosterhq/roster/ca/catest"
 	"github.com/rosterhq/roster/inventory"
@@ -98,7 +99,7 @@ func TestEnrollRenewRekeyRevoke(t *testing.T) {
 	}
 
 	// Revoke by identity: the current (rekeyed) cert.
-	res, err := e.iss.Revoke(inventory.WithActor(ctx, "operator:alice"), issuer.RevokeRequest{Host: "web1", Account: "billing-batch", Reason: "keyCompromise"})
+	res, err := e.iss.Revoke(audit.WithActor(ctx, "operator:alice"), issuer.RevokeRequest{Host: "web1", Account: "billing-batch", Reason: "keyCompromise"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +145,7 @@ func TestEnrollRenewRekeyRevoke(t *testing.T) {
 	e.enroll("web1", "billing-batch")
 
 	// Audit: every step, no secret.
-	audit := e.audits()
+	trail := e.audits()
 	for _, want := range []string{
 		"enroll.token.create ok web1/billing-batch",
 		"enroll.token.use ok web1/billing-batch",
@@ -154,11 +155,11 @@ func TestEnrollRenewRekeyRevoke(t *testing.T) {
 		"cert.renew refused web1/billing-batch serial=" + rekeyed[0].SerialNumber.String() + " client certificate has been revoked",
 		"cert.renew refused web1/billing-batch serial=" + renewed[0].SerialNumber.String() + " the certificate of account billing-batch on host web1 was revoked",
 	} {
-		if !strings.Contains(audit, want) {
-			t.Errorf("audit lacks %q:\n%s", want, audit)
+		if !strings.Contains(trail, want) {
+			t.Errorf("trail lacks %q:\n%s", want, trail)
 		}
 	}
-	if _, err := e.inv.VerifyAudit(ctx); err != nil {
+	if _, err := audit.Verify(ctx, e.inv); err != nil {
 		t.Error(err)
 	}
 	assertNoSecret(t, e, tk.Token)
@@ -169,7 +170,7 @@ func TestEnrollRenewRekeyRevoke(t *testing.T) {
 func assertNoSecret(t *testing.T, e *env, token string) {
 	t.Helper()
 	body := strings.TrimPrefix(token, "ret_")
-	evs, _ := e.inv.ListAudit(context.Background(), inventory.AuditFilter{})
+	evs, _ := audit.List(context.Background(), e.inv, audit.Filter{})
 	for _, ev := range evs {
 		all := ev.Actor + ev.Action + ev.Host + ev.Account + ev.Serial + ev.Reason + ev.Detail
 		if strings.Contains(all, body[:16]) {
@@ -384,7 +385,7 @@ func TestEnrollTokens(t *testing.T) {
 	if er := errBody(t, body); code != 401 || er.Error != "enrollment token has expired" {
 		t.Errorf("expired: %d %s", code, body)
 	}
-	audit := e.audits()
+	trail := e.audits()
 	for _, want := range []string{
 		// A used or expired token still names its identity; an unknown or
 		// malformed one cannot.
@@ -393,8 +394,8 @@ func TestEnrollTokens(t *testing.T) {
 		"enroll.token.use refused / serial= enrollment token is not known",
 		"enroll.token.use refused / serial= enrollment token is malformed",
 	} {
-		if !strings.Contains(audit, want) {
-			t.Errorf("audit lacks %q:\n%s", want, audit)
+		if !strings.Contains(trail, want) {
+			t.Errorf("trail lacks %q:\n%s", want, trail)
 		}
 	}
 	assertNoSecret(t, e, tk.Token)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/rosterhq/roster/audit"
 	"github.com/rosterhq/roster/ca"
 	"github.com/rosterhq/roster/inventory"
 )
@@ -103,8 +104,8 @@ func (i *Issuer) Revoke(ctx context.Context, req RevokeRequest) (RevokeResult, e
 			}
 			// A certificate the inventory does not track (the server's own,
 			// or one of an identity no longer there): audit it here.
-			i.audit(ctx, inventory.AuditEvent{Action: actRevoke, Host: t.id.Host, Account: t.id.Account,
-				Serial: t.serial, Outcome: inventory.OutcomeOK, Reason: req.Reason})
+			i.audit(ctx, audit.Event{Action: audit.ActionCertRevoke, Host: t.id.Host, Account: t.id.Account,
+				Serial: t.serial, Outcome: audit.OutcomeOK, Reason: req.Reason})
 		}
 		i.log.InfoContext(ctx, "certificate revoked", slog.String("serial", t.serial), slog.String("host", t.id.Host),
 			slog.String("account", t.id.Account), slog.String("reason", req.Reason))

@@ -11,16 +11,20 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rosterhq/roster/access"
+	"github.com/rosterhq/roster/audit"
 	"github.com/rosterhq/roster/ca"
 	"github.com/rosterhq/roster/inventory"
-	"github.com/rosterhq/roster/scan"
 	"github.com/rosterhq/roster/issuer"
+	"github.com/rosterhq/roster/render"
+	"github.com/rosterhq/roster/scan"
 )
 
 // api serves the operator API under /v1/ and mounts the issuer's and the
 // CA's own handlers.
 type api struct {
 	inv          *inventory.Inventory
+	tokens       *access.Tokens
 	iss          *issuer.Issuer
 	ca           *ca.CA
 	log          *slog.Logger
@@ -47,7 +51,7 @@ func (a *api) routes() http.Handler {
 	mux.Handle("POST /v1/scans", a.handle(a.submitScan))
 	mux.Handle("GET /v1/scan-config", a.handle(a.scanConfig))
 
-	v, o, ad := inventory.RoleViewer, inventory.RoleOperator, inventory.RoleAdmin
+	v, o, ad := access.RoleViewer, access.RoleOperator, access.RoleAdmin
 	a.route(mux, "GET /v1/whoami", v, a.whoami)
 	a.route(mux, "GET /v1/hosts", v, a.listHosts)
 	a.route(mux, "GET /v1/hosts/{host}", v, a.getHost)
@@ -82,7 +86,7 @@ type principalKey struct{}
 
 // principal is who made a request: an operator token or a host certificate.
 type principal struct {
-	token *inventory.Token
+	token *access.Token
 	host  string
 }
 
@@ -94,7 +98,7 @@ func (p principal) actor() string {
 }
 
 // route registers an operator API handler that needs at least role.
-func (a *api) route(mux *http.ServeMux, pattern string, role inventory.Role, h handlerFunc) {
+func (a *api) route(mux *http.ServeMux, pattern string, role access.Role, h handlerFunc) {
 	mux.Handle(pattern, a.handle(func(w http.ResponseWriter, r *http.Request) error {
 		tok, err := a.authorize(r, role, r.Pattern,
 			fmt.Sprintf("ask an admin for a token with role %s: roster token create --role %s --name NAME", role, role))
@@ -107,7 +111,7 @@ func (a *api) route(mux *http.ServeMux, pattern string, role inventory.Role, h h
 
 func withPrincipal(ctx context.Context, p principal) context.Context {
 	ctx = context.WithValue(ctx, principalKey{}, p)
-	return inventory.WithActor(ctx, p.actor())
+	return audit.WithActor(ctx, p.actor())
 }
 
 func principalFrom(ctx context.Context) principal {
@@ -118,28 +122,28 @@ func principalFrom(ctx context.Context) principal {
 // authorize authenticates r's operator token and checks that its role
 // allows role; what names the action in the 403 message, and hint, when not
 // empty, is added to it.
-func (a *api) authorize(r *http.Request, role inventory.Role, what, hint string) (inventory.Token, error) {
+func (a *api) authorize(r *http.Request, role access.Role, what, hint string) (access.Token, error) {
 	tok, err := a.authenticateToken(r)
 	if err != nil {
-		return inventory.Token{}, err
+		return access.Token{}, err
 	}
 	if !tok.Role.Allows(role) {
-		return inventory.Token{}, errorf(http.StatusForbidden, "token %q has role %s; %s needs role %s", tok.Name, tok.Role, what, role).
+		return access.Token{}, errorf(http.StatusForbidden, "token %q has role %s; %s needs role %s", tok.Name, tok.Role, what, role).
 			withHint(hint)
 	}
 	return tok, nil
 }
 
-func (a *api) authenticateToken(r *http.Request) (inventory.Token, error) {
+func (a *api) authenticateToken(r *http.Request) (access.Token, error) {
 	h := r.Header.Get("Authorization")
 	plain, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok || plain == "" {
-		return inventory.Token{}, errorf(http.StatusUnauthorized, "missing bearer token").
+		return access.Token{}, errorf(http.StatusUnauthorized, "missing bearer token").
 			withHint("set ROSTER_TOKEN to an operator token")
 	}
-	tok, err := a.inv.Authenticate(r.Context(), strings.TrimSpace(plain))
+	tok, err := a.tokens.Authenticate(r.Context(), strings.TrimSpace(plain))
 	if err != nil {
-		return inventory.Token{}, errorf(http.StatusUnauthorized, "invalid or revoked token").
+		return access.Token{}, errorf(http.StatusUnauthorized, "invalid or revoked token").
 			withHint("ask an admin for a token: roster token create --role viewer --name NAME")
 	}
 	return tok, nil
@@ -186,15 +190,17 @@ func errorStatus(err error) (int, bool) {
 	var (
 		ve *scan.ValidationError
 		ie *inventory.InvalidError
+		ae *access.InvalidError
+		fe *render.FormatError
 	)
 	switch {
 	case errors.Is(err, scan.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, true
-	case errors.As(err, &ve), errors.As(err, &ie):
+	case errors.As(err, &ve), errors.As(err, &ie), errors.As(err, &ae), errors.As(err, &fe):
 		return http.StatusBadRequest, true
 	case issuer.Status(err) != 0:
 		return issuer.Status(err), true
-	case errors.Is(err, inventory.ErrNotFound), errors.Is(err, issuer.ErrNothingToRevoke):
+	case errors.Is(err, inventory.ErrNotFound), errors.Is(err, access.ErrNotFound), errors.Is(err, issuer.ErrNothingToRevoke):
 		return http.StatusNotFound, true
 	case errors.Is(err, inventory.ErrAmbiguous):
 		return http.StatusConflict, true
@@ -212,7 +218,7 @@ func (a *api) scanPrincipal(r *http.Request) (principal, error) {
 		}
 		return principal{host: host}, nil
 	}
-	tok, err := a.authorize(r, inventory.RoleOperator, "submitting scans", "")
+	tok, err := a.authorize(r, access.RoleOperator, "submitting scans", "")
 	if err != nil {
 		return principal{}, err
 	}

@@ -10,7 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rosterhq/roster/access"
+	"github.com/rosterhq/roster/audit"
 	"github.com/rosterhq/roster/inventory"
+	"github.com/rosterhq/roster/render"
 )
 
 // format returns the ?format= of a read, checked against the offered ones.
@@ -38,9 +41,9 @@ func nonNil[T any](items []T) []T {
 	return items
 }
 
-func render(w http.ResponseWriter, f string, v any, text func(io.Writer) error) error {
+func respond(w http.ResponseWriter, f string, v any, text func(io.Writer) error) error {
 	var buf bytes.Buffer
-	if f == inventory.FormatJSON {
+	if f == render.FormatJSON {
 		enc := json.NewEncoder(&buf)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(v); err != nil {
@@ -52,7 +55,7 @@ func render(w http.ResponseWriter, f string, v any, text func(io.Writer) error) 
 			return err
 		}
 		ct := "text/plain; charset=utf-8"
-		if f == inventory.FormatCSV {
+		if f == render.FormatCSV {
 			ct = "text/csv; charset=utf-8"
 		}
 		w.Header().Set("Content-Type", ct)
@@ -62,7 +65,7 @@ func render(w http.ResponseWriter, f string, v any, text func(io.Writer) error) 
 }
 
 func (a *api) report(w http.ResponseWriter, r *http.Request) error {
-	f, err := format(r, inventory.FormatTable, inventory.FormatJSON, inventory.FormatCSV, inventory.FormatMarkdown)
+	f, err := format(r, render.FormatTable, render.FormatJSON, render.FormatCSV, render.FormatMarkdown)
 	if err != nil {
 		return err
 	}
@@ -70,11 +73,11 @@ func (a *api) report(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return render(w, f, rep, func(w io.Writer) error { return rep.Write(w, f) })
+	return respond(w, f, rep, func(w io.Writer) error { return render.Report(w, rep, f) })
 }
 
 func (a *api) listAccounts(w http.ResponseWriter, r *http.Request) error {
-	f, err := format(r, inventory.FormatTable, inventory.FormatJSON, inventory.FormatCSV)
+	f, err := format(r, render.FormatTable, render.FormatJSON, render.FormatCSV)
 	if err != nil {
 		return err
 	}
@@ -106,11 +109,11 @@ func (a *api) listAccounts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return render(w, f, nonNil(accts), func(w io.Writer) error { return inventory.WriteAccounts(w, accts, f) })
+	return respond(w, f, nonNil(accts), func(w io.Writer) error { return render.Accounts(w, accts, f) })
 }
 
 func (a *api) getAccount(w http.ResponseWriter, r *http.Request) error {
-	f, err := format(r, inventory.FormatTable, inventory.FormatJSON)
+	f, err := format(r, render.FormatTable, render.FormatJSON)
 	if err != nil {
 		return err
 	}
@@ -118,11 +121,11 @@ func (a *api) getAccount(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return render(w, f, acct, func(w io.Writer) error { return inventory.WriteAccount(w, acct, time.Now()) })
+	return respond(w, f, acct, func(w io.Writer) error { return render.Account(w, acct, time.Now()) })
 }
 
 func (a *api) accountHistory(w http.ResponseWriter, r *http.Request) error {
-	f, err := format(r, inventory.FormatTable, inventory.FormatJSON)
+	f, err := format(r, render.FormatTable, render.FormatJSON)
 	if err != nil {
 		return err
 	}
@@ -130,7 +133,7 @@ func (a *api) accountHistory(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return render(w, f, nonNil(events), func(w io.Writer) error { return inventory.WriteHistory(w, events) })
+	return respond(w, f, nonNil(events), func(w io.Writer) error { return render.History(w, events) })
 }
 
 type tagsRequest struct {
@@ -234,7 +237,7 @@ func (a *api) unsetOwner(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *api) importOwners(w http.ResponseWriter, r *http.Request) error {
-	f, err := format(r, inventory.FormatTable, inventory.FormatJSON)
+	f, err := format(r, render.FormatTable, render.FormatJSON)
 	if err != nil {
 		return err
 	}
@@ -250,8 +253,8 @@ func (a *api) importOwners(w http.ResponseWriter, r *http.Request) error {
 	if res.Errors > 0 {
 		status = http.StatusUnprocessableEntity
 	}
-	if f == inventory.FormatJSON || status != http.StatusOK {
-		if f != inventory.FormatJSON {
+	if f == render.FormatJSON || status != http.StatusOK {
+		if f != render.FormatJSON {
 			// The CLI prints the error; the rows go in the message.
 			var b strings.Builder
 			fmt.Fprintf(&b, "owner import: %d of %d rows have errors, nothing written:", res.Errors, len(res.Rows))
@@ -265,7 +268,7 @@ func (a *api) importOwners(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, status, res)
 		return nil
 	}
-	return render(w, f, res, func(w io.Writer) error { return res.Write(w) })
+	return respond(w, f, res, func(w io.Writer) error { return render.ImportResult(w, res) })
 }
 
 func (a *api) addException(w http.ResponseWriter, r *http.Request) error {
@@ -309,7 +312,7 @@ func parseDate(s string) (time.Time, error) {
 }
 
 func (a *api) listExceptions(w http.ResponseWriter, r *http.Request) error {
-	f, err := format(r, inventory.FormatTable, inventory.FormatJSON, inventory.FormatCSV)
+	f, err := format(r, render.FormatTable, render.FormatJSON, render.FormatCSV)
 	if err != nil {
 		return err
 	}
@@ -327,7 +330,7 @@ func (a *api) listExceptions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return render(w, f, nonNil(list), func(w io.Writer) error { return inventory.WriteExceptions(w, list, f, time.Now()) })
+	return respond(w, f, nonNil(list), func(w io.Writer) error { return render.Exceptions(w, list, f, time.Now()) })
 }
 
 func (a *api) closeException(w http.ResponseWriter, r *http.Request) error {
@@ -339,7 +342,7 @@ func (a *api) closeException(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *api) listHosts(w http.ResponseWriter, r *http.Request) error {
-	f, err := format(r, inventory.FormatTable, inventory.FormatJSON, inventory.FormatCSV)
+	f, err := format(r, render.FormatTable, render.FormatJSON, render.FormatCSV)
 	if err != nil {
 		return err
 	}
@@ -347,7 +350,7 @@ func (a *api) listHosts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return render(w, f, nonNil(hosts), func(w io.Writer) error { return inventory.WriteHosts(w, hosts, f) })
+	return respond(w, f, nonNil(hosts), func(w io.Writer) error { return render.Hosts(w, hosts, f) })
 }
 
 func (a *api) getHost(w http.ResponseWriter, r *http.Request) error {
@@ -376,7 +379,7 @@ func (a *api) createToken(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	plain, tok, err := a.inv.CreateToken(r.Context(), req.Name, inventory.Role(req.Role))
+	plain, tok, err := a.tokens.Create(r.Context(), req.Name, access.Role(req.Role))
 	if err != nil {
 		return err
 	}
@@ -385,19 +388,19 @@ func (a *api) createToken(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *api) listTokens(w http.ResponseWriter, r *http.Request) error {
-	f, err := format(r, inventory.FormatTable, inventory.FormatJSON)
+	f, err := format(r, render.FormatTable, render.FormatJSON)
 	if err != nil {
 		return err
 	}
-	toks, err := a.inv.ListTokens(r.Context())
+	toks, err := a.tokens.List(r.Context())
 	if err != nil {
 		return err
 	}
-	return render(w, f, nonNil(toks), func(w io.Writer) error { return inventory.WriteTokens(w, toks) })
+	return respond(w, f, nonNil(toks), func(w io.Writer) error { return render.Tokens(w, toks) })
 }
 
 func (a *api) revokeToken(w http.ResponseWriter, r *http.Request) error {
-	if err := a.inv.RevokeToken(r.Context(), r.PathValue("name")); err != nil {
+	if err := a.tokens.Revoke(r.Context(), r.PathValue("name")); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "revoked"})
@@ -405,11 +408,11 @@ func (a *api) revokeToken(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *api) listAudit(w http.ResponseWriter, r *http.Request) error {
-	f, err := format(r, inventory.FormatTable, inventory.FormatJSON, "jsonl")
+	f, err := format(r, render.FormatTable, render.FormatJSON, "jsonl")
 	if err != nil {
 		return err
 	}
-	filter := inventory.AuditFilter{Account: r.URL.Query().Get("account")}
+	filter := audit.Filter{Account: r.URL.Query().Get("account")}
 	if s := r.URL.Query().Get("since"); s != "" {
 		if t, err := time.Parse(time.RFC3339, s); err == nil {
 			filter.Since = t
@@ -419,19 +422,19 @@ func (a *api) listAudit(w http.ResponseWriter, r *http.Request) error {
 			return errorf(http.StatusBadRequest, "query parameter since: %q is neither RFC 3339 nor a duration such as 24h or 7d", s)
 		}
 	}
-	events, err := a.inv.ListAudit(r.Context(), filter)
+	events, err := audit.List(r.Context(), a.inv, filter)
 	if err != nil {
 		return err
 	}
 	if f == "jsonl" {
 		w.Header().Set("Content-Type", "application/x-ndjson")
-		return inventory.WriteAuditJSONL(w, events)
+		return render.AuditJSONL(w, events)
 	}
-	return render(w, f, nonNil(events), func(w io.Writer) error { return inventory.WriteAudit(w, events) })
+	return respond(w, f, nonNil(events), func(w io.Writer) error { return render.Audit(w, events) })
 }
 
 func (a *api) verifyAudit(w http.ResponseWriter, r *http.Request) error {
-	n, err := a.inv.VerifyAudit(r.Context())
+	n, err := audit.Verify(r.Context(), a.inv)
 	res := map[string]any{"ok": err == nil, "records": n}
 	if err != nil {
 		res["error"] = err.Error()

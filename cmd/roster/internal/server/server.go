@@ -20,9 +20,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rosterhq/roster/access"
+	"github.com/rosterhq/roster/audit"
 	"github.com/rosterhq/roster/ca"
-	"github.com/rosterhq/roster/inventory"
 	"github.com/rosterhq/roster/discovery"
+	"github.com/rosterhq/roster/inventory"
 	"github.com/rosterhq/roster/issuer"
 )
 
@@ -104,7 +106,7 @@ func Run(ctx context.Context, cfg Config) error {
 		ln.Close()
 		return fmt.Errorf("issuing the server's TLS certificate: %w", err)
 	}
-	api := &api{inv: inv, iss: iss, ca: authority, log: log, maxScanBytes: cfg.MaxScanBytes}
+	api := &api{inv: inv, tokens: access.New(inv.Store(), nil), iss: iss, ca: authority, log: log, maxScanBytes: cfg.MaxScanBytes}
 	srv := &http.Server{
 		Handler:           api.routes(),
 		TLSConfig:         tlsConfig,
@@ -172,8 +174,8 @@ func initDataDir(cfg Config) (bool, error) {
 }
 
 func writeAdminToken(ctx context.Context, inv *inventory.Inventory, dir string) error {
-	ctx = inventory.WithActor(ctx, "server-init")
-	plain, created, err := inv.EnsureAdminToken(ctx)
+	ctx = audit.WithActor(ctx, "server-init")
+	plain, created, err := access.New(inv.Store(), nil).EnsureAdmin(ctx)
 	if err != nil {
 		return fmt.Errorf("creating the first admin token: %w", err)
 	}
@@ -224,7 +226,7 @@ func scanSelf(ctx context.Context, inv *inventory.Inventory, root string, log *s
 		log.Error("start-up scan failed", "error", err)
 		return
 	}
-	res, err := inv.Ingest(inventory.WithActor(ctx, "server-start-scan"), rep)
+	res, err := inv.Ingest(audit.WithActor(ctx, "server-start-scan"), rep)
 	if err != nil {
 		log.Error("start-up scan: ingest failed", "error", err)
 		return

@@ -1,4 +1,4 @@
-package inventory
+package render
 
 import (
 	"encoding/csv"
@@ -11,9 +11,10 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/internal/textout"
+	"github.com/rosterhq/roster/inventory"
 )
 
-// Output formats for Report.Write and WriteAccounts.
+// Output formats for inventory.Report.Write and WriteAccounts.
 const (
 	FormatTable    = "table"
 	FormatJSON     = "json"
@@ -22,26 +23,26 @@ const (
 )
 
 // Write renders the report as table, json, csv or markdown.
-func (r *Report) Write(w io.Writer, format string) error {
+func Report(w io.Writer, r *inventory.Report, format string) error {
 	switch format {
 	case FormatTable, "":
-		return r.writeTable(w)
+		return writeTable(w, r)
 	case FormatJSON:
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
 	case FormatCSV:
-		return r.writeCSV(w)
+		return writeCSV(w, r)
 	case FormatMarkdown, "md":
-		return r.writeMarkdown(w)
+		return writeMarkdown(w, r)
 	}
-	return &InvalidError{Field: "format", Reason: fmt.Sprintf("unknown format %q: want table, json, csv or markdown", format)}
+	return &FormatError{Format: format, Want: "table, json, csv or markdown"}
 }
 
 var tierColumns = []string{"tier", "accounts", "with owner", "short-lived certs", "managed", "lapsed",
 	"static", "covered by exception", "exceptions expiring 30d", "exceptions expired", "shared secret"}
 
-func (t TierStats) cells() []string {
+func tierCells(t inventory.TierStats) []string {
 	return []string{t.Name, itoa(t.Accounts), frac(t.WithOwner, t.Accounts), frac(t.ShortLived, t.Accounts),
 		itoa(t.Managed), itoa(t.Lapsed), frac(t.Static, t.Accounts), itoa(t.Covered),
 		itoa(t.ExpiringExceptions), itoa(t.ExpiredExceptions), itoa(t.SharedSecrets)}
@@ -56,7 +57,7 @@ func frac(n, of int) string {
 	return fmt.Sprintf("%d (%d%%)", n, n*100/of)
 }
 
-func (r *Report) writeTable(w io.Writer) error {
+func writeTable(w io.Writer, r *inventory.Report) error {
 	ew := textout.New(w)
 	ew.Printf("roster report, %s\n\n", r.GeneratedAt.Format(time.RFC3339))
 	if len(r.OwnerlessPrivileged) > 0 {
@@ -71,7 +72,7 @@ func (r *Report) writeTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.ToUpper(strings.Join(tierColumns, "\t")))
 	for _, t := range r.Tiers {
-		fmt.Fprintln(tw, strings.Join(t.cells(), "\t"))
+		fmt.Fprintln(tw, strings.Join(tierCells(t), "\t"))
 	}
 	tw.Flush()
 	ew.Printf("\n%d live instance(s); %d retired account(s); not counted: %d people's account(s), %d unused system account(s)\n", r.Instances, r.Retired, r.Humans, r.System)
@@ -98,12 +99,12 @@ func (r *Report) writeTable(w io.Writer) error {
 	return ew.Err()
 }
 
-func (r *Report) writeCSV(w io.Writer) error {
+func writeCSV(w io.Writer, r *inventory.Report) error {
 	cw := csv.NewWriter(w)
 	head := append([]string{"section"}, tierColumns...)
 	cw.Write(head)
 	for _, t := range r.Tiers {
-		cw.Write(append([]string{"tier"}, t.cells()...))
+		cw.Write(append([]string{"tier"}, tierCells(t)...))
 	}
 	for _, a := range r.OwnerlessPrivileged {
 		cw.Write([]string{"ownerless_privileged", a.Key, itoa(a.Instances), a.TierReason})
@@ -121,7 +122,7 @@ func (r *Report) writeCSV(w io.Writer) error {
 	return cw.Error()
 }
 
-func (r *Report) writeMarkdown(w io.Writer) error {
+func writeMarkdown(w io.Writer, r *inventory.Report) error {
 	ew := textout.New(w)
 	ew.Printf("# roster report\n\nGenerated %s.\n\n", r.GeneratedAt.Format(time.RFC3339))
 	ew.Printf("## Ownerless privileged accounts\n\n")
@@ -136,7 +137,7 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 	}
 	ew.Printf("## Per tier\n\n| %s |\n|%s\n", strings.Join(tierColumns, " | "), strings.Repeat("---|", len(tierColumns)))
 	for _, t := range r.Tiers {
-		ew.Printf("| %s |\n", strings.Join(t.cells(), " | "))
+		ew.Printf("| %s |\n", strings.Join(tierCells(t), " | "))
 	}
 	ew.Printf("\n%d live instance(s); %d retired account(s); not counted: %d people's account(s), %d unused system account(s).\n", r.Instances, r.Retired, r.Humans, r.System)
 	ew.Printf("\n## Expired exceptions\n\n")
@@ -163,8 +164,8 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 	return ew.Err()
 }
 
-// WriteAccounts renders an account list as table, json or csv.
-func WriteAccounts(w io.Writer, accounts []AccountSummary, format string) error {
+// Accounts renders an account list as table, json or csv.
+func Accounts(w io.Writer, accounts []inventory.AccountSummary, format string) error {
 	switch format {
 	case FormatTable, "":
 		return textTable(w, "ACCOUNT\tTIER\tOWNER\tSTATUS\tSTRENGTH\tINSTANCES\tSTATIC\tFLAGS\tWHY", func(tw io.Writer) {
@@ -175,7 +176,7 @@ func WriteAccounts(w io.Writer, accounts []AccountSummary, format string) error 
 		})
 	case FormatJSON:
 		if accounts == nil {
-			accounts = []AccountSummary{}
+			accounts = []inventory.AccountSummary{}
 		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -196,17 +197,17 @@ func WriteAccounts(w io.Writer, accounts []AccountSummary, format string) error 
 		cw.Flush()
 		return cw.Error()
 	}
-	return &InvalidError{Field: "format", Reason: fmt.Sprintf("unknown format %q: want table, json or csv", format)}
+	return &FormatError{Format: format, Want: "table, json or csv"}
 }
 
-func ownerCell(o *Owner) string {
+func ownerCell(o *inventory.Owner) string {
 	if o == nil {
 		return "-"
 	}
 	return o.Name
 }
 
-func flags(a AccountSummary) string {
+func flags(a inventory.AccountSummary) string {
 	var f []string
 	if a.SharedAcrossEnvs {
 		f = append(f, "shared-across-envs")
@@ -227,7 +228,7 @@ func shortFP(fp string) string {
 	return fp
 }
 
-func holdersText(hs []Holder, n int) string {
+func holdersText(hs []inventory.Holder, n int) string {
 	var parts []string
 	for i, h := range hs {
 		if i == n {

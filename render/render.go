@@ -1,7 +1,8 @@
-package inventory
+package render
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -9,7 +10,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/rosterhq/roster/access"
+	"github.com/rosterhq/roster/audit"
 	"github.com/rosterhq/roster/internal/textout"
+	"github.com/rosterhq/roster/inventory"
 )
 
 // Text renderings of what the operator API lists. JSON needs no writer here:
@@ -42,13 +46,13 @@ func dash(s string) string {
 	return s
 }
 
-// WriteAccount renders one service account with its instances and
+// Account renders one service account with its instances and
 // exceptions for an operator; now decides which exceptions have expired.
-func WriteAccount(w io.Writer, acct *Account, now time.Time) error {
+func Account(w io.Writer, acct *inventory.Account, now time.Time) error {
 	ew := textout.New(w)
 	owner := "none (roster owner set " + acct.Name + " OWNER)"
 	if acct.Owner != nil {
-		owner = ownerText(*acct.Owner)
+		owner = inventory.OwnerText(*acct.Owner)
 	}
 	ew.Printf("service account %s (env %s)\n", acct.Key, acct.Env)
 	ew.Printf("  owner:    %s\n", owner)
@@ -87,13 +91,13 @@ func WriteAccount(w io.Writer, acct *Account, now time.Time) error {
 	}
 	if len(acct.Exceptions) > 0 {
 		ew.Printf("\nexceptions:\n")
-		return WriteExceptions(ew, acct.Exceptions, FormatTable, now)
+		return Exceptions(ew, acct.Exceptions, FormatTable, now)
 	}
 	return ew.Err()
 }
 
-// WriteHistory renders a service account's history as a table.
-func WriteHistory(w io.Writer, events []Event) error {
+// History renders a service account's history as a table.
+func History(w io.Writer, events []inventory.Event) error {
 	return textTable(w, "TIME\tEVENT\tHOST\tDETAIL\tBY", func(tw io.Writer) {
 		for _, e := range events {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", minute(e.Time), e.Kind, dash(e.Host), dash(e.Detail), dash(e.Actor))
@@ -101,22 +105,8 @@ func WriteHistory(w io.Writer, events []Event) error {
 	})
 }
 
-// State says where an exception stands at now: closed, EXPIRED (a
-// violation), expiring (within ExpiringWindow) or valid.
-func (e Exception) State(now time.Time) string {
-	switch {
-	case e.Closed != nil:
-		return "closed"
-	case e.Expired(now):
-		return "EXPIRED"
-	case e.Expires.Sub(now) < ExpiringWindow:
-		return "expiring"
-	}
-	return "valid"
-}
-
-// WriteExceptions renders exceptions as a table or CSV, with their state at now.
-func WriteExceptions(w io.Writer, list []Exception, format string, now time.Time) error {
+// Exceptions renders exceptions as a table or CSV, with their state at now.
+func Exceptions(w io.Writer, list []inventory.Exception, format string, now time.Time) error {
 	switch format {
 	case FormatTable, "":
 		return textTable(w, "ID\tACCOUNT\tCREDENTIAL\tOWNER\tEXPIRES\tSTATE\tREASON", func(tw io.Writer) {
@@ -134,11 +124,11 @@ func WriteExceptions(w io.Writer, list []Exception, format string, now time.Time
 		cw.Flush()
 		return cw.Error()
 	}
-	return &InvalidError{Field: "format", Reason: fmt.Sprintf("unknown format %q: want table or csv", format)}
+	return &FormatError{Format: format, Want: "table or csv"}
 }
 
-// WriteHosts renders hosts as a table or CSV.
-func WriteHosts(w io.Writer, hosts []Host, format string) error {
+// Hosts renders hosts as a table or CSV.
+func Hosts(w io.Writer, hosts []inventory.Host, format string) error {
 	switch format {
 	case FormatTable, "":
 		return textTable(w, "HOST\tOS\tENV\tTAGS\tACCOUNTS\tLAST SCAN", func(tw io.Writer) {
@@ -155,11 +145,11 @@ func WriteHosts(w io.Writer, hosts []Host, format string) error {
 		cw.Flush()
 		return cw.Error()
 	}
-	return &InvalidError{Field: "format", Reason: fmt.Sprintf("unknown format %q: want table or csv", format)}
+	return &FormatError{Format: format, Want: "table or csv"}
 }
 
-// WriteTokens renders operator tokens (never their secrets) as a table.
-func WriteTokens(w io.Writer, toks []Token) error {
+// Tokens renders operator tokens (never their secrets) as a table.
+func Tokens(w io.Writer, toks []access.Token) error {
 	return textTable(w, "NAME\tROLE\tCREATED\tBY\tREVOKED", func(tw io.Writer) {
 		for _, t := range toks {
 			revoked := "-"
@@ -171,9 +161,9 @@ func WriteTokens(w io.Writer, toks []Token) error {
 	})
 }
 
-// WriteAudit renders audit records as a table; WriteAuditJSONL is the
+// Audit renders audit records as a table; WriteAuditJSONL is the
 // export form.
-func WriteAudit(w io.Writer, events []AuditEvent) error {
+func Audit(w io.Writer, events []audit.Event) error {
 	return textTable(w, "SEQ\tTIME\tACTOR\tACTION\tOUTCOME\tHOST\tACCOUNT\tSERIAL\tREASON", func(tw io.Writer) {
 		for _, e := range events {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.Time.UTC().Format(time.RFC3339), dash(e.Actor), e.Action,
@@ -184,7 +174,7 @@ func WriteAudit(w io.Writer, events []AuditEvent) error {
 
 // Write renders an owner import as a table of rows, with a closing line
 // saying whether they were written or this was a dry run.
-func (r *ImportResult) Write(w io.Writer) error {
+func ImportResult(w io.Writer, r *inventory.ImportResult) error {
 	ew := textout.New(w)
 	err := textTable(ew, "LINE\tACCOUNT\tOWNER\tCONTACT", func(tw io.Writer) {
 		for _, row := range r.Rows {
@@ -204,4 +194,16 @@ func (r *ImportResult) Write(w io.Writer) error {
 	}
 	ew.Printf("\n")
 	return ew.Err()
+}
+
+// AuditJSONL writes records as JSON lines, one object per record, for a
+// SIEM.
+func AuditJSONL(w io.Writer, events []audit.Event) error {
+	enc := json.NewEncoder(w)
+	for i := range events {
+		if err := enc.Encode(&events[i]); err != nil {
+			return fmt.Errorf("write audit record %d: %w", events[i].Seq, err)
+		}
+	}
+	return nil
 }

@@ -1,9 +1,9 @@
-// Package storetest helps tests use a real inventory: [Open] creates one in
+// Package inventorytest helps tests use a real inventory: [Open] creates one in
 // a bbolt file under t.TempDir and, when the test ends, checks every
 // invariant ([inventory.Inventory.Check]: summaries, indexes, the audit
 // chain and bbolt's own page check) before closing it. [NewReport] and
 // [Generate] build scan reports.
-package storetest
+package inventorytest
 
 import (
 	"context"

@@ -1,7 +1,7 @@
-// Package boltstore is the bbolt implementation of inventory.Store: one
-// bucket per table, keys and values stored as given. No bbolt type leaves
-// this package.
-package boltstore
+package store
+
+// The bbolt implementation of Store: one bucket per table, keys and values
+// stored as given. No bbolt type leaves this file.
 
 import (
 	"context"
@@ -14,22 +14,23 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 )
 
-// ErrNotBolt is returned by Open for a file that is not a bbolt database.
+// ErrNotBolt is returned by OpenBolt for a file that is not a bbolt
+// database.
 var ErrNotBolt = errors.New("not a bbolt database")
 
-// ErrLocked is returned by Open when another process holds the file.
+// ErrLocked is returned by OpenBolt when another process holds the file.
 var ErrLocked = errors.New("database is locked by another process")
 
 const fillPercent = 0.9
 
-// Store is a bbolt file.
-type Store struct {
+// Bolt is a Store in one bbolt file.
+type Bolt struct {
 	db *bolt.DB
 }
 
-// Open opens or creates the bbolt file at path (mode 0600). lockTimeout
-// bounds the wait for another process's lock.
-func Open(path string, lockTimeout time.Duration) (*Store, error) {
+// OpenBolt opens or creates the bbolt file at path (mode 0600). lockTimeout
+// bounds the wait for another process's lock (default 1s).
+func OpenBolt(path string, lockTimeout time.Duration) (*Bolt, error) {
 	if lockTimeout <= 0 {
 		lockTimeout = time.Second
 	}
@@ -55,17 +56,17 @@ func Open(path string, lockTimeout time.Duration) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	return &Bolt{db: db}, nil
 }
 
 // Close closes the file.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Bolt) Close() error { return s.db.Close() }
 
 // Tables lists the buckets in the file.
-func (s *Store) Tables(ctx context.Context) ([]string, error) {
+func (s *Bolt) Tables(ctx context.Context) ([]string, error) {
 	var names []string
-	err := s.View(ctx, func(t *Tx) error {
-		return t.tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+	err := s.View(ctx, func(t Tx) error {
+		return t.(*boltTx).tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
 			names = append(names, string(name))
 			return nil
 		})
@@ -74,40 +75,40 @@ func (s *Store) Tables(ctx context.Context) ([]string, error) {
 }
 
 // View runs fn in a read-only transaction.
-func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
+func (s *Bolt) View(ctx context.Context, fn func(Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.View(func(tx *bolt.Tx) error { return fn(&Tx{tx: tx}) })
+	return s.db.View(func(tx *bolt.Tx) error { return fn(&boltTx{tx: tx}) })
 }
 
 // Update runs fn in a read-write transaction and commits it (two fsyncs)
 // when fn returns nil.
-func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
+func (s *Bolt) Update(ctx context.Context, fn func(Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bolt.Tx) error { return fn(&Tx{tx: tx}) })
+	return s.db.Update(func(tx *bolt.Tx) error { return fn(&boltTx{tx: tx}) })
 }
 
 // Check runs bbolt's own consistency check over the file.
-func (s *Store) Check(ctx context.Context) error {
-	return s.View(ctx, func(t *Tx) error {
+func (s *Bolt) Check(ctx context.Context) error {
+	return s.View(ctx, func(t Tx) error {
 		var errs []error
-		for err := range t.tx.Check() {
+		for err := range t.(*boltTx).tx.Check() {
 			errs = append(errs, err)
 		}
 		return errors.Join(errs...)
 	})
 }
 
-// Tx is one bbolt transaction.
-type Tx struct {
+// boltTx is one bbolt transaction.
+type boltTx struct {
 	tx *bolt.Tx
 }
 
 // Get returns a copy of the value under key, or nil.
-func (t *Tx) Get(table string, key []byte) ([]byte, error) {
+func (t *boltTx) Get(table string, key []byte) ([]byte, error) {
 	b := t.tx.Bucket([]byte(table))
 	if b == nil {
 		return nil, nil
@@ -120,7 +121,7 @@ func (t *Tx) Get(table string, key []byte) ([]byte, error) {
 }
 
 // Put stores value under key, creating the table if needed.
-func (t *Tx) Put(table string, key, value []byte) error {
+func (t *boltTx) Put(table string, key, value []byte) error {
 	b, err := t.tx.CreateBucketIfNotExists([]byte(table))
 	if err != nil {
 		return fmt.Errorf("table %s: %w", table, err)
@@ -135,7 +136,7 @@ func (t *Tx) Put(table string, key, value []byte) error {
 }
 
 // Delete removes key; an absent key or table is not an error.
-func (t *Tx) Delete(table string, key []byte) error {
+func (t *boltTx) Delete(table string, key []byte) error {
 	b := t.tx.Bucket([]byte(table))
 	if b == nil {
 		return nil
@@ -147,7 +148,7 @@ func (t *Tx) Delete(table string, key []byte) error {
 }
 
 // Scan calls fn with copies of every key and value under prefix.
-func (t *Tx) Scan(table string, prefix []byte, fn func(k, v []byte) error) error {
+func (t *boltTx) Scan(table string, prefix []byte, fn func(k, v []byte) error) error {
 	b := t.tx.Bucket([]byte(table))
 	if b == nil {
 		return nil
@@ -163,7 +164,7 @@ func (t *Tx) Scan(table string, prefix []byte, fn func(k, v []byte) error) error
 		if len(prefix) > 0 && !hasPrefix(k, prefix) {
 			break
 		}
-		if v == nil { // nested bucket: not used by the inventory
+		if v == nil { // nested bucket: roster uses none
 			continue
 		}
 		kc := append(make([]byte, 0, len(k)), k...)
@@ -175,10 +176,10 @@ func (t *Tx) Scan(table string, prefix []byte, fn func(k, v []byte) error) error
 	return nil
 }
 
-// Raw exposes the value under key for tests that tamper with a file on
-// purpose (inventory's audit tests). It writes value even when it breaks the
-// inventory's invariants.
-func (s *Store) Raw(table string, key, value []byte) error {
+// Raw writes value under key (nil deletes it) in a transaction of its own,
+// for tests that tamper with a file on purpose (the audit tests). It writes
+// even what breaks the owner's invariants.
+func (s *Bolt) Raw(table string, key, value []byte) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists([]byte(table))
 		if err != nil {

@@ -1,4 +1,4 @@
-package inventory
+package render
 
 import (
 	"bytes"
@@ -6,12 +6,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rosterhq/roster/audit"
+	"github.com/rosterhq/roster/inventory"
 )
 
 func TestExceptionStateAndRendering(t *testing.T) {
 	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	closed := now.Add(-time.Hour)
-	list := []Exception{
+	list := []inventory.Exception{
 		{ID: "exc-1", Account: "a@default", Owner: "ops", Reason: "vendor, \"legacy\" box", Expires: now.Add(90 * 24 * time.Hour)},
 		{ID: "exc-2", Account: "b@default", Owner: "ops", Reason: "r", Expires: now.Add(10 * 24 * time.Hour)},
 		{ID: "exc-3", Account: "c@default", Owner: "ops", Reason: "r", Expires: now.Add(-time.Hour)},
@@ -23,7 +26,7 @@ func TestExceptionStateAndRendering(t *testing.T) {
 		}
 	}
 	var b bytes.Buffer
-	if err := WriteExceptions(&b, list, FormatCSV, now); err != nil {
+	if err := Exceptions(&b, list, FormatCSV, now); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := csv.NewReader(&b).ReadAll()
@@ -31,22 +34,39 @@ func TestExceptionStateAndRendering(t *testing.T) {
 		t.Errorf("csv round trip: %v %q", err, rows)
 	}
 	b.Reset()
-	if err := WriteExceptions(&b, list, FormatTable, now); err != nil || !strings.Contains(b.String(), "exc-3") {
+	if err := Exceptions(&b, list, FormatTable, now); err != nil || !strings.Contains(b.String(), "exc-3") {
 		t.Errorf("table: %v\n%s", err, b.String())
 	}
-	if err := WriteExceptions(&b, list, "pdf", now); err == nil {
+	if err := Exceptions(&b, list, "pdf", now); err == nil {
 		t.Error("unknown format accepted")
 	}
 }
 
 func TestWriteHostsCSV(t *testing.T) {
 	var b bytes.Buffer
-	hosts := []Host{{Hostname: "web-1", Env: "prod", Tags: []string{"env=prod", "external"}, Accounts: 3}}
-	if err := WriteHosts(&b, hosts, FormatCSV); err != nil {
+	hosts := []inventory.Host{{Hostname: "web-1", Env: "prod", Tags: []string{"env=prod", "external"}, Accounts: 3}}
+	if err := Hosts(&b, hosts, FormatCSV); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := csv.NewReader(&b).ReadAll()
 	if err != nil || len(rows) != 2 || rows[1][0] != "web-1" || rows[1][4] != "env=prod external" || rows[1][5] != "3" {
 		t.Errorf("hosts csv: %v %q", err, rows)
+	}
+}
+
+func TestAuditJSONL(t *testing.T) {
+	t1 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	all := []audit.Event{
+		{Seq: 1, Time: t1, Actor: "test", Action: "cert.issue", Account: "app", Host: "h", Serial: "01", Hash: "aa"},
+		{Seq: 2, Time: t1.Add(time.Hour), Actor: "test", Action: "cert.renew", Account: "app", PrevHash: "aa", Hash: "bb"},
+		{Seq: 3, Time: t1.Add(2 * time.Hour), Actor: "test", Action: "owner.set", Account: "db@prod", PrevHash: "bb", Hash: "cc"},
+	}
+	var buf strings.Builder
+	if err := AuditJSONL(&buf, all); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[0], `"actor":"test"`) || !strings.Contains(lines[1], `"prev_hash":"`+all[0].Hash) {
+		t.Errorf("jsonl:\n%s", buf.String())
 	}
 }

@@ -1,12 +1,14 @@
-package inventory
+package store
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
-// Store is the transactional key-value seam under an [Inventory]: the bbolt
-// file behind [Open] implements it, and so will a PostgreSQL table of
-// (table, key, value) rows. The inventory owns the schema (which tables,
-// which keys, which encodings, see keys.go); a Store only keeps ordered
-// bytes.
+// Store is the transactional key-value seam: [OpenBolt] implements it over
+// one bbolt file, and a PostgreSQL table of (table, key, value) rows can
+// implement it too. Each package that keeps data owns its tables (their
+// names, keys and encodings); a Store only keeps ordered bytes.
 //
 // Contract for implementations:
 //   - View and Update check ctx before they begin and return its error.
@@ -33,3 +35,11 @@ type Tx interface {
 	// returned.
 	Scan(table string, prefix []byte, fn func(key, value []byte) error) error
 }
+
+// ErrClosed is returned by a [Group] (and the packages built on one) once
+// it is closed.
+var ErrClosed = errors.New("store: closed")
+
+// ErrStop, returned by a Scan callback, ends the scan early; callers treat
+// it as success. It is never returned by a Store itself.
+var ErrStop = errors.New("store: stop scan")

@@ -1,0 +1,101 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Event is one record of the log. Seq, PrevHash and Hash are set by
+// [Append]. No secret may be put in any field.
+type Event struct {
+	Seq      uint64    `json:"seq"`
+	Time     time.Time `json:"time"`
+	Actor    string    `json:"actor"`
+	Action   string    `json:"action"`
+	Host     string    `json:"host,omitempty"`
+	Account  string    `json:"account,omitempty"`
+	Serial   string    `json:"serial,omitempty"`
+	Outcome  string    `json:"outcome"` // OutcomeOK, OutcomeRefused, OutcomeError
+	Reason   string    `json:"reason,omitempty"`
+	Detail   string    `json:"detail,omitempty"`
+	PrevHash string    `json:"prev_hash"`
+	Hash     string    `json:"hash"`
+}
+
+// Outcomes.
+const (
+	OutcomeOK      = "ok"
+	OutcomeRefused = "refused"
+	OutcomeError   = "error"
+)
+
+// Actions: the one set of names. Group.verb, lowercase.
+const (
+	ActionOwnerSet        = "owner.set"
+	ActionOwnerUnset      = "owner.unset"
+	ActionExceptionAdd    = "exception.add"
+	ActionExceptionClose  = "exception.close"
+	ActionAccountTag      = "account.tag"
+	ActionAccountTier     = "account.tier"
+	ActionAccountRetire   = "account.retire"
+	ActionAccountUnretire = "account.unretire"
+	ActionAccountSplit    = "account.split"
+	ActionAccountMerge    = "account.merge"
+	ActionAccountMove     = "account.move"
+	ActionHostTag         = "host.tag"
+	ActionHostMove        = "host.move"
+	ActionScanIngest      = "scan.ingest"
+	ActionTokenCreate     = "token.create"
+	ActionTokenRevoke     = "token.revoke"
+	ActionEnrollCreate    = "enroll.token.create"
+	ActionEnrollUse       = "enroll.token.use"
+	ActionCertIssue       = "cert.issue"
+	ActionCertRenew       = "cert.renew"
+	ActionCertRekey       = "cert.rekey"
+	ActionCertRevoke      = "cert.revoke"
+	ActionCertReuse       = "cert.reuse"
+)
+
+// Filter selects records. Zero fields match all.
+type Filter struct {
+	// Account matches the record's account or its service account key
+	// (NAME matches NAME@ENV).
+	Account string
+	Since   time.Time
+	// Limit > 0 keeps only the newest Limit records.
+	Limit int
+}
+
+// ErrTampered is wrapped by every [*Error].
+var ErrTampered = errors.New("audit log does not verify")
+
+// Error says which record broke the chain.
+type Error struct {
+	Seq    uint64
+	Reason string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("audit record %d: %s", e.Seq, e.Reason)
+}
+
+// Unwrap makes errors.Is(err, ErrTampered) true.
+func (e *Error) Unwrap() error { return ErrTampered }
+
+type actorKey struct{}
+
+// WithActor returns a context naming who acts (a token name, "system",
+// "host:HOST"); audited functions record it.
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+// Actor returns the actor set by WithActor, or "unknown".
+func Actor(ctx context.Context) string {
+	if a, ok := ctx.Value(actorKey{}).(string); ok && a != "" {
+		return a
+	}
+	return "unknown"
+}
