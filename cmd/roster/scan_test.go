@@ -15,7 +15,7 @@ import (
 )
 
 // fixtureRoot is a committed host root with planted secrets.
-var fixtureRoot = filepath.Join("..", "..", "inventory", "discovery", "testdata", "hosts", "debian-web")
+var fixtureRoot = filepath.Join("..", "..", "discovery", "testdata", "hosts", "debian-web")
 
 // rosterScan runs the built `roster scan` with args and extra environment,
 // returning stdout, stderr and the exit code.
