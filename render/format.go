@@ -1,7 +1,6 @@
 package render
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -70,9 +69,9 @@ func writeTable(w io.Writer, r *inventory.Report) error {
 		ew.Printf("Every privileged account has an owner.\n\n")
 	}
 	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.ToUpper(strings.Join(tierColumns, "\t")))
+	textout.Row(tw, strings.Split(strings.ToUpper(strings.Join(tierColumns, "\t")), "\t")...)
 	for _, t := range r.Tiers {
-		fmt.Fprintln(tw, strings.Join(tierCells(t), "\t"))
+		textout.Row(tw, tierCells(t)...)
 	}
 	tw.Flush()
 	ew.Printf("\n%d live instance(s); %d retired account(s); not counted: %d people's account(s), %d unused system account(s)\n", r.Instances, r.Retired, r.Humans, r.System)
@@ -100,7 +99,7 @@ func writeTable(w io.Writer, r *inventory.Report) error {
 }
 
 func writeCSV(w io.Writer, r *inventory.Report) error {
-	cw := csv.NewWriter(w)
+	cw := textout.NewCSV(w)
 	head := append([]string{"section"}, tierColumns...)
 	cw.Write(head)
 	for _, t := range r.Tiers {
@@ -118,8 +117,7 @@ func writeCSV(w io.Writer, r *inventory.Report) error {
 	for _, s := range r.Shared {
 		cw.Write([]string{"shared_credential", s.Fingerprint, s.Type, itoa(s.HolderCount), strings.Join(s.Accounts, " ")})
 	}
-	cw.Flush()
-	return cw.Error()
+	return cw.Flush()
 }
 
 func writeMarkdown(w io.Writer, r *inventory.Report) error {
@@ -130,7 +128,7 @@ func writeMarkdown(w io.Writer, r *inventory.Report) error {
 		ew.Printf("None: every privileged account has an owner.\n\n")
 	}
 	for _, a := range r.OwnerlessPrivileged {
-		ew.Printf("- `%s` (%d instance(s); %s)\n", a.Key, a.Instances, mdEscape(a.TierReason))
+		ew.Printf("- %s (%d instance(s); %s)\n", textout.MarkdownCode(a.Key), a.Instances, textout.Markdown(a.TierReason))
 	}
 	if len(r.OwnerlessPrivileged) > 0 {
 		ew.Printf("\n")
@@ -145,21 +143,21 @@ func writeMarkdown(w io.Writer, r *inventory.Report) error {
 		ew.Printf("None.\n")
 	}
 	for _, e := range r.ExpiredExceptions {
-		ew.Printf("- %s `%s` expired %s, owner %s\n", e.ID, e.Account, e.Expires.Format(time.DateOnly), mdEscape(e.Owner))
+		ew.Printf("- %s %s expired %s, owner %s\n", textout.Markdown(e.ID), textout.MarkdownCode(e.Account), e.Expires.Format(time.DateOnly), textout.Markdown(e.Owner))
 	}
 	ew.Printf("\n## Exceptions expiring within 30 days\n\n")
 	if len(r.ExpiringExceptions) == 0 {
 		ew.Printf("None.\n")
 	}
 	for _, e := range r.ExpiringExceptions {
-		ew.Printf("- %s `%s` expires %s, owner %s\n", e.ID, e.Account, e.Expires.Format(time.DateOnly), mdEscape(e.Owner))
+		ew.Printf("- %s %s expires %s, owner %s\n", textout.Markdown(e.ID), textout.MarkdownCode(e.Account), e.Expires.Format(time.DateOnly), textout.Markdown(e.Owner))
 	}
 	ew.Printf("\n## Shared credentials\n\n")
 	if len(r.Shared) == 0 {
 		ew.Printf("None.\n")
 	}
 	for _, s := range r.Shared {
-		ew.Printf("- `%s` %s on %d holder(s): %s\n", shortFP(s.Fingerprint), s.Type, s.HolderCount, mdEscape(holdersText(s.Holders, 5)))
+		ew.Printf("- %s %s on %d holder(s): %s\n", textout.MarkdownCode(shortFP(s.Fingerprint)), textout.Markdown(s.Type), s.HolderCount, textout.Markdown(holdersText(s.Holders, 5)))
 	}
 	return ew.Err()
 }
@@ -170,7 +168,7 @@ func Accounts(w io.Writer, accounts []inventory.AccountSummary, format string) e
 	case FormatTable, "":
 		return textTable(w, "ACCOUNT\tTIER\tOWNER\tSTATUS\tSTRENGTH\tINSTANCES\tSTATIC\tFLAGS\tWHY", func(tw io.Writer) {
 			for _, a := range accounts {
-				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", a.Key, a.Tier, ownerCell(a.Owner), a.Status, a.Strength,
+				textout.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", a.Key, a.Tier, ownerCell(a.Owner), a.Status, a.Strength,
 					a.Instances, a.Static, flags(a), a.TierReason)
 			}
 		})
@@ -182,7 +180,7 @@ func Accounts(w io.Writer, accounts []inventory.AccountSummary, format string) e
 		enc.SetIndent("", "  ")
 		return enc.Encode(accounts)
 	case FormatCSV:
-		cw := csv.NewWriter(w)
+		cw := textout.NewCSV(w)
 		cw.Write([]string{"key", "name", "env", "tier", "tier_reason", "owner", "contact", "status", "strength",
 			"instances", "static_credentials", "shared_across_envs", "retired", "tags"})
 		for _, a := range accounts {
@@ -194,8 +192,7 @@ func Accounts(w io.Writer, accounts []inventory.AccountSummary, format string) e
 				a.Strength.String(), itoa(a.Instances), itoa(a.Static), strconv.FormatBool(a.SharedAcrossEnvs),
 				strconv.FormatBool(a.Retired), strings.Join(a.Tags, " ")})
 		}
-		cw.Flush()
-		return cw.Error()
+		return cw.Flush()
 	}
 	return &FormatError{Format: format, Want: "table, json or csv"}
 }
@@ -238,8 +235,4 @@ func holdersText(hs []inventory.Holder, n int) string {
 		parts = append(parts, h.Account+"@"+h.Host)
 	}
 	return strings.Join(parts, ", ")
-}
-
-func mdEscape(s string) string {
-	return strings.NewReplacer("|", `\|`, "*", `\*`, "_", `\_`, "`", "'", "<", "&lt;").Replace(s)
 }

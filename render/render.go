@@ -1,7 +1,6 @@
 package render
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,7 +22,7 @@ import (
 func textTable(w io.Writer, header string, rows func(tw io.Writer)) error {
 	ew := textout.New(w)
 	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, header)
+	textout.Row(tw, strings.Split(header, "\t")...)
 	rows(tw)
 	if err := tw.Flush(); err != nil {
 		return err
@@ -83,7 +82,7 @@ func Account(w io.Writer, acct *inventory.Account, now time.Time) error {
 			if in.GoneAt != nil {
 				seen = "gone " + minute(*in.GoneAt)
 			}
-			fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%s\n", in.Host, in.Data.UID, strings.Join(creds, ","), strings.Join(used, ","), cert, seen)
+			textout.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%s\n", in.Host, in.Data.UID, strings.Join(creds, ","), strings.Join(used, ","), cert, seen)
 		}
 	})
 	if err != nil {
@@ -100,7 +99,7 @@ func Account(w io.Writer, acct *inventory.Account, now time.Time) error {
 func History(w io.Writer, events []inventory.Event) error {
 	return textTable(w, "TIME\tEVENT\tHOST\tDETAIL\tBY", func(tw io.Writer) {
 		for _, e := range events {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", minute(e.Time), e.Kind, dash(e.Host), dash(e.Detail), dash(e.Actor))
+			textout.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", minute(e.Time), e.Kind, dash(e.Host), dash(e.Detail), dash(e.Actor))
 		}
 	})
 }
@@ -111,18 +110,17 @@ func Exceptions(w io.Writer, list []inventory.Exception, format string, now time
 	case FormatTable, "":
 		return textTable(w, "ID\tACCOUNT\tCREDENTIAL\tOWNER\tEXPIRES\tSTATE\tREASON", func(tw io.Writer) {
 			for _, e := range list {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.Account, dash(e.Credential), e.Owner,
+				textout.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.Account, dash(e.Credential), e.Owner,
 					e.Expires.UTC().Format(time.DateOnly), e.State(now), e.Reason)
 			}
 		})
 	case FormatCSV:
-		cw := csv.NewWriter(w)
+		cw := textout.NewCSV(w)
 		cw.Write([]string{"id", "account", "credential", "owner", "expires", "state", "reason"})
 		for _, e := range list {
 			cw.Write([]string{e.ID, e.Account, e.Credential, e.Owner, e.Expires.UTC().Format(time.RFC3339), e.State(now), e.Reason})
 		}
-		cw.Flush()
-		return cw.Error()
+		return cw.Flush()
 	}
 	return &FormatError{Format: format, Want: "table or csv"}
 }
@@ -133,17 +131,16 @@ func Hosts(w io.Writer, hosts []inventory.Host, format string) error {
 	case FormatTable, "":
 		return textTable(w, "HOST\tOS\tENV\tTAGS\tACCOUNTS\tLAST SCAN", func(tw io.Writer) {
 			for _, h := range hosts {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", h.Hostname, dash(h.OS.PrettyName), h.Env, dash(strings.Join(h.Tags, ",")), h.Accounts, minute(h.LastScan))
+				textout.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", h.Hostname, dash(h.OS.PrettyName), h.Env, dash(strings.Join(h.Tags, ",")), h.Accounts, minute(h.LastScan))
 			}
 		})
 	case FormatCSV:
-		cw := csv.NewWriter(w)
+		cw := textout.NewCSV(w)
 		cw.Write([]string{"hostname", "machine_id", "os", "env", "tags", "accounts", "last_scan"})
 		for _, h := range hosts {
 			cw.Write([]string{h.Hostname, h.MachineID, h.OS.PrettyName, h.Env, strings.Join(h.Tags, " "), strconv.Itoa(h.Accounts), h.LastScan.UTC().Format(time.RFC3339)})
 		}
-		cw.Flush()
-		return cw.Error()
+		return cw.Flush()
 	}
 	return &FormatError{Format: format, Want: "table or csv"}
 }
@@ -156,7 +153,7 @@ func Tokens(w io.Writer, toks []access.Token) error {
 			if t.RevokedAt != nil {
 				revoked = minute(*t.RevokedAt)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, minute(t.CreatedAt), dash(t.CreatedBy), revoked)
+			textout.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, minute(t.CreatedAt), dash(t.CreatedBy), revoked)
 		}
 	})
 }
@@ -166,7 +163,7 @@ func Tokens(w io.Writer, toks []access.Token) error {
 func Audit(w io.Writer, events []audit.Event) error {
 	return textTable(w, "SEQ\tTIME\tACTOR\tACTION\tOUTCOME\tHOST\tACCOUNT\tSERIAL\tREASON", func(tw io.Writer) {
 		for _, e := range events {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.Time.UTC().Format(time.RFC3339), dash(e.Actor), e.Action,
+			textout.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.Time.UTC().Format(time.RFC3339), dash(e.Actor), e.Action,
 				e.Outcome, dash(e.Host), dash(e.Account), dash(e.Serial), dash(e.Reason))
 		}
 	})
@@ -178,7 +175,7 @@ func ImportResult(w io.Writer, r *inventory.ImportResult) error {
 	ew := textout.New(w)
 	err := textTable(ew, "LINE\tACCOUNT\tOWNER\tCONTACT", func(tw io.Writer) {
 		for _, row := range r.Rows {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", row.Line, row.Key, row.Owner, dash(row.Contact))
+			textout.Fprintf(tw, "%d\t%s\t%s\t%s\n", row.Line, row.Key, row.Owner, dash(row.Contact))
 		}
 	})
 	if err != nil {

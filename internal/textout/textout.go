@@ -1,10 +1,12 @@
-// Package textout is the writer the inventory's and the scanner's text
-// renderers print through: it keeps the first write error, so a renderer
-// prints without checking each line and reports the error once at the end.
+// Package textout is what every text renderer (render's and the scanner's
+// table) prints through: [Writer] keeps the first write error, so a renderer
+// prints without checking each line and reports the error once at the end;
+// [Clean], [Fprintf], [CSV] and [Markdown] neutralise hostile values (terminal
+// escapes, forged rows, spreadsheet formulas, HTML in Markdown), one
+// implementation for every output.
 package textout
 
 import (
-	"fmt"
 	"io"
 )
 
@@ -27,8 +29,8 @@ func (e *Writer) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// Printf formats as fmt.Fprintf does.
-func (e *Writer) Printf(format string, args ...any) { fmt.Fprintf(e, format, args...) }
+// Printf formats as [Fprintf] does: string arguments pass through [Clean].
+func (e *Writer) Printf(format string, args ...any) { Fprintf(e, format, args...) }
 
 // Err returns the first write error, or nil.
 func (e *Writer) Err() error { return e.err }
