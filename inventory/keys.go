@@ -42,7 +42,6 @@ const (
 )
 
 var (
-	kSchema = []byte("schema")
 	kMarker = []byte("roster-inventory")
 	kFPKey  = []byte("fpkey")
 )

@@ -2,7 +2,9 @@
 # Runs roster's whole test suite the way CI does: installs the tools the tests
 # drive for real (OpenSSL, OpenSSH's ssh-keygen, PostgreSQL server binaries,
 # systemd-analyze for the unit files),
-# then vet, race-enabled tests of every package, and a build of both binaries.
+# then gofmt, vet, staticcheck, the agent dependency check, a build of both
+# binaries, race-enabled tests of every package and a short run of every
+# fuzz target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +23,20 @@ if [ ${#need[@]} -gt 0 ]; then
 	fi
 fi
 
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
 go vet ./...
+# staticcheck from the module proxy, pinned; installed once per machine.
+staticcheck=$(go env GOPATH)/bin/staticcheck
+if ! "$staticcheck" -version 2>/dev/null | grep -q '(0.8.2)'; then
+	go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+fi
+"$staticcheck" ./...
 scripts/check-agent-deps.sh
 go build -o bin/ ./cmd/roster ./cmd/roster-agent
 go test -race -count=1 -timeout 15m ./...
+scripts/fuzz.sh 3

@@ -225,10 +225,9 @@ func TestAgentEndToEnd(t *testing.T) {
 		interval = svcLeft / 2
 		return svcLeft > 20*time.Second && hostLeft > interval+8*time.Second
 	}, stillValid)
-	n := countLines(reloadLog)
 	s.stop()
 	outage := time.Now()
-	n = countLines(reloadLog)
+	n := countLines(reloadLog)
 	waitFor(t, "the outage to outlast a renewal interval", 2*interval+10*time.Second,
 		func() bool { return time.Since(outage) > interval+3*time.Second }, stillValid)
 	if countLines(reloadLog) != n {
