@@ -51,8 +51,8 @@ func BenchmarkSign(b *testing.B) {
 				}
 				if g, ok := c.auth.GetDatabase().(*groupDB); ok {
 					defer func() {
-						if n := g.commits.Load(); n > 0 {
-							b.ReportMetric(float64(g.stored.Load())/float64(n), "certs/commit")
+						if n, stored := g.group.Stats(); n > 0 {
+							b.ReportMetric(float64(stored)/float64(n), "certs/commit")
 						}
 					}()
 				}

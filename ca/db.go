@@ -1,13 +1,13 @@
 package ca
 
 import (
+	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/rosterhq/roster/store"
 	"github.com/smallstep/certificates/authority/provisioner"
 	"github.com/smallstep/certificates/db"
 	"github.com/smallstep/nosql"
@@ -36,7 +36,8 @@ var certsTable = []byte("x509_certs")
 // still but could hand out a certificate that a crash then forgets - and an
 // issued certificate the CA has no record of cannot be looked up for
 // revocation by serial. So every store waits until its record is committed,
-// but a store that arrives while a commit is running joins the next one:
+// but a store that arrives while a commit is running joins the next one
+// (store.Group, the group commit the inventory uses too):
 // under load N concurrent signers pay for one transaction (and a commit
 // waits commitWindow for more of them once the previous commit was shared),
 // when idle a lone signer commits at once with no added delay. What the
@@ -48,26 +49,12 @@ var certsTable = []byte("x509_certs")
 // before they are reported).
 type groupDB struct {
 	*db.DB
-
-	mu       sync.Mutex
-	pending  []*pendingStore
-	flushing bool
-	closed   bool
-	wg       sync.WaitGroup // running flushes
-
-	commits, stored atomic.Int64 // for benchmarks: certificates per commit
-	lastBatch       atomic.Int64 // size of the last commit
+	group *store.Group
 }
 
 // commitWindow is how long a commit waits for company under concurrent
 // load: it adds at most this to a signature's latency.
 const commitWindow = 3 * time.Millisecond
-
-type pendingStore struct {
-	serial []byte
-	raw    []byte
-	done   chan error
-}
 
 // openGroupDB opens (or creates) the bbolt file at path with smallstep's
 // tables.
@@ -80,7 +67,7 @@ func openGroupDB(path string) (*groupDB, error) {
 	if !ok {
 		return nil, fmt.Errorf("ca: open database %s: unexpected type %T", path, adb)
 	}
-	return &groupDB{DB: sdb}, nil
+	return &groupDB{DB: sdb, group: store.NewGroup(nosqlUpdater{sdb}, store.GroupOptions{Window: commitWindow})}, nil
 }
 
 // StoreCertificate implements db.CertificateStorer.
@@ -108,72 +95,55 @@ func (g *groupDB) StoreRenewedCertificate(_ *x509.Certificate, chain ...*x509.Ce
 // store queues one certificate and returns once the transaction holding it
 // has committed (or failed).
 func (g *groupDB) store(crt *x509.Certificate) error {
-	p := &pendingStore{
-		serial: []byte(crt.SerialNumber.String()),
-		raw:    crt.Raw,
-		done:   make(chan error, 1),
-	}
-	g.mu.Lock()
-	if g.closed {
-		g.mu.Unlock()
+	serial, raw := []byte(crt.SerialNumber.String()), crt.Raw
+	err := g.group.Update(context.Background(), func(tx store.Tx) error {
+		return tx.Put(string(certsTable), serial, raw)
+	})
+	if errors.Is(err, store.ErrClosed) {
 		return errors.New("ca: database is closed")
 	}
-	g.pending = append(g.pending, p)
-	lead := !g.flushing
-	if lead {
-		g.flushing = true
-		g.wg.Add(1)
+	if err != nil {
+		return fmt.Errorf("ca: store certificate %s: %w", serial, err)
 	}
-	g.mu.Unlock()
-	if lead {
-		g.flush()
-	}
-	return <-p.done
+	return nil
 }
 
-// flush commits batches until nothing is pending. Only one flush runs at a
-// time; stores arriving meanwhile are picked up by its next round.
-func (g *groupDB) flush() {
-	defer g.wg.Done()
-	for {
-		// Under concurrent load (the last commit carried more than one
-		// certificate) wait a moment for more signers to join, so that one
-		// commit's fixed cost is shared by more certificates.
-		if g.lastBatch.Load() > 1 {
-			time.Sleep(commitWindow)
-		}
-		g.mu.Lock()
-		batch := g.pending
-		g.pending = nil
-		if len(batch) == 0 {
-			g.flushing = false
-			g.mu.Unlock()
-			return
-		}
-		g.mu.Unlock()
-
-		tx := new(database.Tx)
-		for _, p := range batch {
-			tx.Set(certsTable, p.serial, p.raw)
-		}
-		err := g.DB.Update(tx)
-		g.lastBatch.Store(int64(len(batch)))
-		g.commits.Add(1)
-		g.stored.Add(int64(len(batch)))
-		if err != nil {
-			err = fmt.Errorf("ca: store %d certificate(s): %w", len(batch), err)
-		}
-		for _, p := range batch {
-			p.done <- err
-		}
-	}
-}
-
-// Shutdown waits for a running commit and closes the bbolt file.
+// Shutdown waits for queued commits and closes the bbolt file.
 func (g *groupDB) Shutdown() error {
-	g.mu.Lock()
-	g.closed = true
-	g.mu.Unlock()
-	g.wg.Wait()
+	g.group.Close()
 	return g.DB.Shutdown()
+}
+
+// nosqlUpdater commits a store.Group batch as one smallstep nosql
+// transaction. Its transactions are write-only: the batch is a list of
+// writes applied together, which is all certificate records need.
+type nosqlUpdater struct{ db *db.DB }
+
+func (u nosqlUpdater) Update(ctx context.Context, fn func(store.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	w := &writeTx{tx: new(database.Tx)}
+	if err := fn(w); err != nil {
+		return err
+	}
+	return u.db.Update(w.tx)
+}
+
+// writeTx records Puts and Deletes into a nosql transaction.
+type writeTx struct{ tx *database.Tx }
+
+var errWriteOnly = errors.New("ca: certificate batches are write-only")
+
+func (w *writeTx) Get(string, []byte) ([]byte, error) { return nil, errWriteOnly }
+func (w *writeTx) Scan(string, []byte, func(k, v []byte) error) error {
+	return errWriteOnly
+}
+func (w *writeTx) Put(table string, key, value []byte) error {
+	w.tx.Set([]byte(table), key, value)
+	return nil
+}
+func (w *writeTx) Delete(table string, key []byte) error {
+	w.tx.Del([]byte(table), key)
+	return nil
 }
