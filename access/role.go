@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/rosterhq/roster/internal/refusal"
 )
 
 // Role is what an operator token may do.
@@ -51,20 +53,6 @@ var (
 	ErrNotFound        = errors.New("not found")
 )
 
-// InvalidError is a refused request: which field and why, with the next
-// step for the operator.
-type InvalidError struct {
-	Field    string
-	Reason   string
-	HintText string
-}
-
-func (e *InvalidError) Error() string {
-	if e.Field == "" {
-		return e.Reason
-	}
-	return fmt.Sprintf("%s: %s", e.Field, e.Reason)
-}
-
-// Hint is the next step, for the CLI's "roster: hint:" line.
-func (e *InvalidError) Hint() string { return e.HintText }
+// InvalidError is a refused request (internal/refusal): what was wrong
+// and what to do next.
+type InvalidError = refusal.InvalidError

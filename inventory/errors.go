@@ -2,8 +2,8 @@ package inventory
 
 import (
 	"errors"
-	"fmt"
 
+	"github.com/rosterhq/roster/internal/refusal"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -20,20 +20,6 @@ var (
 	ErrLocked = errors.New("inventory is in use by another process")
 )
 
-// InvalidError is a refused operator request: what was wrong and what to do.
-// Hint, when set, is the next step for the operator.
-type InvalidError struct {
-	Field    string
-	Reason   string
-	HintText string
-}
-
-func (e *InvalidError) Error() string {
-	if e.Field == "" {
-		return e.Reason
-	}
-	return fmt.Sprintf("%s: %s", e.Field, e.Reason)
-}
-
-// Hint is the next step, for the CLI's "roster: hint:" line.
-func (e *InvalidError) Hint() string { return e.HintText }
+// InvalidError is a refused operator request (internal/refusal): what was wrong
+// and what to do next.
+type InvalidError = refusal.InvalidError

@@ -190,13 +190,12 @@ func errorStatus(err error) (int, bool) {
 	var (
 		ve *scan.ValidationError
 		ie *inventory.InvalidError
-		ae *access.InvalidError
 		fe *render.FormatError
 	)
 	switch {
 	case errors.Is(err, scan.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, true
-	case errors.As(err, &ve), errors.As(err, &ie), errors.As(err, &ae), errors.As(err, &fe):
+	case errors.As(err, &ve), errors.As(err, &ie), errors.As(err, &fe):
 		return http.StatusBadRequest, true
 	case issuer.Status(err) != 0:
 		return issuer.Status(err), true
