@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rosterhq/roster/internal/certutil"
 )
 
 // Log attribute keys, snake_case as everywhere in roster.
@@ -307,7 +309,7 @@ func (r *runner) client() (*Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		if got := Fingerprint(root); got != want {
+		if got := certutil.Fingerprint(root); got != want {
 			return nil, fmt.Errorf("%s has fingerprint %s, want %s", RootFile, got, want)
 		}
 	}

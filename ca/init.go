@@ -3,10 +3,8 @@ package ca
 import (
 	"crypto"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -21,6 +19,8 @@ import (
 	"go.step.sm/crypto/keyutil"
 	"go.step.sm/crypto/pemutil"
 	"go.step.sm/crypto/x509util"
+
+	"github.com/rosterhq/roster/internal/certutil"
 )
 
 // File names inside the data directory.
@@ -226,11 +226,9 @@ func ValidateTrustDomain(td string) error {
 }
 
 // Fingerprint is the lowercase hex SHA-256 of a certificate's DER, as
-// `step certificate fingerprint` prints it.
-func Fingerprint(c *x509.Certificate) string {
-	sum := sha256.Sum256(c.Raw)
-	return hex.EncodeToString(sum[:])
-}
+// `step certificate fingerprint` prints it: [certutil.Fingerprint], which
+// the agent uses too, so that both sides name a root the same way.
+func Fingerprint(c *x509.Certificate) string { return certutil.Fingerprint(c) }
 
 func randomSerial() (*big.Int, error) {
 	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
