@@ -271,7 +271,12 @@ func readKey(path string, pass []byte) (crypto.Signer, error) {
 	if block == nil {
 		return nil, fmt.Errorf("ca: %s: no PEM block", path)
 	}
-	encrypted := strings.Contains(block.Type, "ENCRYPTED") || x509.IsEncryptedPEMBlock(block) //nolint:staticcheck // detection only
+	// PKCS #8 encryption shows in the block type ("ENCRYPTED PRIVATE KEY");
+	// the legacy RFC 1423 form, which pemutil also decrypts, in a DEK-Info
+	// header. Testing the header is what the deprecated
+	// x509.IsEncryptedPEMBlock did; nothing here decrypts with it.
+	_, legacy := block.Headers["DEK-Info"]
+	encrypted := strings.Contains(block.Type, "ENCRYPTED") || legacy
 	if encrypted && len(pass) == 0 {
 		return nil, fmt.Errorf("ca: %s is encrypted: a key passphrase is required", path)
 	}
