@@ -231,21 +231,47 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 // reenrollHint is the pair of commands that (re-)enroll an identity; leaf,
-// when known, names the account and host.
+// when known, names the account and host. A leaf whose identity is not a
+// roster one (no spiffe://TD/host/HOST[/sa/ACCOUNT]) is named as it is, so
+// that the operator still knows which identity to enroll.
 func reenrollHint(leaf *x509.Certificate, id Identity) string {
-	var host, account string
+	var uri, host, account string
 	if leaf != nil {
-		host, account = spiffeNames(identityURI(leaf.URIs))
+		uri = identityURI(leaf.URIs)
+		host, account = spiffeNames(uri)
 	}
-	operator := "roster enroll ACCOUNT --host HOST"
+	operator := "`roster enroll ACCOUNT --host HOST`"
 	switch {
 	case host != "" && account != "":
-		operator = "roster enroll " + account + " --host " + host
+		operator = "`roster enroll " + account + " --host " + host + "`"
 	case host != "":
-		operator = "roster enroll --host " + host
+		operator = "`roster enroll --host " + host + "`"
+	case uri != "":
+		operator += " for " + uri
 	}
-	return "on the server run `" + operator + "`, then here `roster-agent enroll --server URL --root-fingerprint FP --token TOKEN --dir " +
+	return "on the server run " + operator + ", then here `roster-agent enroll --server URL --root-fingerprint FP --token TOKEN --dir " +
 		id.Dir + userFlag(id.User) + "` with the token and fingerprint it prints"
+}
+
+// placeholderEnroll is how a server hint spells the enroll command when it
+// does not name the identity (the issuer's hint for an expired or revoked
+// client certificate).
+const placeholderEnroll = "roster enroll ACCOUNT --host HOST"
+
+// failureHint is the hint for a failed renewal of leaf: the server's, if
+// it gave one. A server hint that leaves the identity as placeholders
+// gives way to [reenrollHint], which names this identity's account, host
+// and directory: the agent knows them, the server's generic answer did not
+// say them.
+func failureHint(err error, leaf *x509.Certificate, id Identity) string {
+	var h interface{ Hint() string }
+	if !errors.As(err, &h) {
+		return ""
+	}
+	if strings.Contains(h.Hint(), placeholderEnroll) {
+		return reenrollHint(leaf, id)
+	}
+	return h.Hint()
 }
 
 func userFlag(u string) string {

@@ -114,9 +114,10 @@ func (r *runner) try(ctx context.Context, cred *Credential, now time.Time) time.
 func (r *runner) failed(ctx context.Context, leaf *x509.Certificate, err error, now time.Time) time.Duration {
 	wait := retryWait(r.attempt, leaf.NotAfter, now, r.cfg.rnd)
 	r.attempt++
+	hint := failureHint(err, leaf, r.id)
 	r.log.Log(ctx, failureLevel(leaf.NotBefore, leaf.NotAfter, now), "renewal failed; the current certificate stays in place",
-		failureAttrs(err, r.attempt, wait, leaf.NotAfter)...)
-	r.updateStatus(func(st *Status) { *st = failedStatus(*st, r.id.Name, leaf, err, now, wait) })
+		failureAttrs(err, r.attempt, wait, leaf.NotAfter, hint)...)
+	r.updateStatus(func(st *Status) { *st = failedStatus(*st, r.id.Name, leaf, err, hint, now, wait) })
 	return wait
 }
 
@@ -225,15 +226,14 @@ func loadHint(err error, id Identity) string {
 }
 
 // failureAttrs are the log attributes of failed attempt number attempt
-// (1 for the first), with the server's hint when it gave one.
-func failureAttrs(err error, attempt int, wait time.Duration, notAfter time.Time) []any {
+// (1 for the first), with the hint (see [failureHint]) when there is one.
+func failureAttrs(err error, attempt int, wait time.Duration, notAfter time.Time, hint string) []any {
 	attrs := []any{
 		slog.String(keyError, err.Error()), slog.Int(keyAttempt, attempt),
 		slog.Duration(keyRetryIn, wait), slog.Time(keyNotAfter, notAfter),
 	}
-	var h interface{ Hint() string }
-	if errors.As(err, &h) && h.Hint() != "" {
-		attrs = append(attrs, slog.String(keyHint, h.Hint()))
+	if hint != "" {
+		attrs = append(attrs, slog.String(keyHint, hint))
 	}
 	return attrs
 }
@@ -250,6 +250,7 @@ func unusableStatus(name string, err error, now time.Time) Status {
 func expiredStatus(st Status, name string, leaf *x509.Certificate, msg string, now time.Time) Status {
 	st.Identity, st.Serial, st.NotAfter = name, Serial(leaf), leaf.NotAfter
 	st.NextRenewal, st.LastAttempt, st.LastError, st.NeedsReenrollment = time.Time{}, now, msg, true
+	st.Hint = "" // ReadStatus gives the re-enrollment hint from the certificate
 	return st
 }
 
@@ -263,10 +264,12 @@ func waitingStatus(st Status, name string, leaf *x509.Certificate, renewAt time.
 	return st
 }
 
-// failedStatus: renewing leaf failed with err; the next try is in wait.
-func failedStatus(st Status, name string, leaf *x509.Certificate, err error, now time.Time, wait time.Duration) Status {
+// failedStatus: renewing leaf failed with err, with hint; the next try is
+// in wait.
+func failedStatus(st Status, name string, leaf *x509.Certificate, err error, hint string, now time.Time, wait time.Duration) Status {
 	st.Identity, st.Serial, st.NotAfter, st.NeedsReenrollment = name, Serial(leaf), leaf.NotAfter, false
 	st.LastAttempt, st.LastError, st.Refused, st.NextRenewal = now, err.Error(), isRefused(err), now.Add(wait)
+	st.Hint = hint
 	return st
 }
 

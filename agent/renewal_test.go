@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -43,7 +44,7 @@ func TestStatusSteps(t *testing.T) {
 		},
 		{
 			desc: "expired: no renewal planned, reload error kept",
-			got:  expiredStatus(before, "billing", leaf, "certificate expired", now),
+			got:  expiredStatus(func() Status { s := before; s.Hint = "old hint"; return s }(), "billing", leaf, "certificate expired", now),
 			want: Status{
 				Identity: "billing", Serial: "7", NotAfter: leaf.NotAfter, LastAttempt: now, LastError: "certificate expired",
 				ReloadError: "reload exec: exit 1", Refused: true, NeedsReenrollment: true,
@@ -61,7 +62,7 @@ func TestStatusSteps(t *testing.T) {
 		},
 		{
 			desc: "failed, unreachable",
-			got:  failedStatus(before, "billing", leaf, errors.New("server answered 503"), now, 3*time.Second),
+			got:  failedStatus(before, "billing", leaf, errors.New("server answered 503"), "", now, 3*time.Second),
 			want: Status{
 				Identity: "billing", Serial: "7", NotAfter: leaf.NotAfter, NextRenewal: now.Add(3 * time.Second),
 				LastAttempt: now, LastError: "server answered 503", ReloadError: "reload exec: exit 1",
@@ -69,15 +70,15 @@ func TestStatusSteps(t *testing.T) {
 		},
 		{
 			desc: "failed, refused",
-			got:  failedStatus(Status{NeedsReenrollment: true}, "billing", leaf, fmt.Errorf("renew: %w", refused), now, time.Minute),
+			got:  failedStatus(Status{NeedsReenrollment: true}, "billing", leaf, fmt.Errorf("renew: %w", refused), "enroll again", now, time.Minute),
 			want: Status{
 				Identity: "billing", Serial: "7", NotAfter: leaf.NotAfter, NextRenewal: now.Add(time.Minute),
-				LastAttempt: now, LastError: "renew: " + refused.Error(), Refused: true,
+				LastAttempt: now, LastError: "renew: " + refused.Error(), Refused: true, Hint: "enroll again",
 			},
 		},
 		{
 			desc: "renewed: only the reload error carries over",
-			got:  renewedStatus(before, "billing", other, now, at),
+			got:  renewedStatus(func() Status { s := before; s.Hint = "old hint"; return s }(), "billing", other, now, at),
 			want: Status{
 				Identity: "billing", Serial: "8", NotAfter: other.NotAfter, NextRenewal: at,
 				LastRenewal: now, LastAttempt: now, ReloadError: "reload exec: exit 1",
@@ -134,14 +135,12 @@ func TestFailureAttrs(t *testing.T) {
 		err      error
 		wantHint string // empty: no hint attribute
 	}{
-		{desc: "plain error", err: errors.New("connection refused")},
-		{desc: "hint", err: hintedErr{errors.New("revoked"), "enroll the account again"}, wantHint: "enroll the account again"},
-		{desc: "wrapped hint", err: fmt.Errorf("renew: %w", hintedErr{errors.New("revoked"), "ask"}), wantHint: "ask"},
-		{desc: "empty hint", err: hintedErr{errors.New("revoked"), ""}},
+		{desc: "no hint", err: errors.New("connection refused")},
+		{desc: "hint", err: errors.New("revoked"), wantHint: "enroll the account again"},
 	}
 	for _, tt := range tests {
 		attrs := map[string]string{}
-		for _, a := range failureAttrs(tt.err, 2, 3*time.Second, notAfter) {
+		for _, a := range failureAttrs(tt.err, 2, 3*time.Second, notAfter, tt.wantHint) {
 			a := a.(slog.Attr)
 			attrs[a.Key] = a.Value.String()
 		}
@@ -197,5 +196,86 @@ func TestCheckRenewed(t *testing.T) {
 	extra.URIs = append(append([]*url.URL{}, extra.URIs...), &url.URL{Scheme: "https", Host: "example.com"})
 	if err := checkRenewed([]*x509.Certificate{&extra}, old.Leaf(), ca.Root, old.Key.Public(), now); err == nil {
 		t.Error("accepted a certificate with an extra URI")
+	}
+}
+
+func TestFailureHint(t *testing.T) {
+	ca := agenttest.New(t, time.Hour)
+	leaf := newCred(t, ca, "", time.Hour).Leaf() // billing on db1
+	id := Identity{Name: "billing", Dir: "/var/lib/roster-agent/billing", User: "billing"}
+	named := reenrollHint(leaf, id)
+	tests := []struct {
+		desc string
+		err  error
+		want string
+	}{
+		{desc: "no hint", err: errors.New("connection refused"), want: ""},
+		{desc: "server's own hint", err: hintedErr{errors.New("revoked"), "enroll the account again"}, want: "enroll the account again"},
+		{desc: "wrapped server hint", err: fmt.Errorf("renew: %w", hintedErr{errors.New("no owner"), "roster owner set billing OWNER"}), want: "roster owner set billing OWNER"},
+		{desc: "empty hint", err: hintedErr{errors.New("revoked"), ""}, want: ""},
+		// The issuer's hint for an expired or revoked client certificate.
+		{desc: "placeholder hint names the identity", err: hintedErr{errors.New("server answered 401: client certificate has expired"), "enroll again: roster enroll ACCOUNT --host HOST"}, want: named},
+	}
+	for _, tt := range tests {
+		if got := failureHint(tt.err, leaf, id); got != tt.want {
+			t.Errorf("%s: hint %q, want %q", tt.desc, got, tt.want)
+		}
+	}
+	if !strings.Contains(named, "roster enroll billing --host db1") || !strings.Contains(named, "--dir /var/lib/roster-agent/billing --user billing") {
+		t.Errorf("the re-enrollment hint does not name the identity: %q", named)
+	}
+}
+
+func TestReenrollHint(t *testing.T) {
+	ca := agenttest.New(t, time.Hour)
+	key, _ := GenerateKey(KeyECDSA)
+	leafFor := func(uri string) *x509.Certificate {
+		chain, err := ca.Issue(key.Public(), uri, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return chain[0]
+	}
+	td := agenttest.TrustDomain
+	tests := []struct {
+		desc string
+		leaf *x509.Certificate
+		id   Identity
+		want string
+	}{
+		{desc: "account", leaf: leafFor("spiffe://" + td + "/host/db1/sa/reports"), id: Identity{Dir: "/id/reports", User: "reports"},
+			want: "on the server run `roster enroll reports --host db1`, then here `roster-agent enroll --server URL --root-fingerprint FP --token TOKEN --dir /id/reports --user reports` with the token and fingerprint it prints"},
+		{desc: "host", leaf: leafFor("spiffe://" + td + "/host/db1"), id: Identity{Dir: "/id/host"},
+			want: "on the server run `roster enroll --host db1`, then here `roster-agent enroll --server URL --root-fingerprint FP --token TOKEN --dir /id/host` with the token and fingerprint it prints"},
+		{desc: "not a roster identity", leaf: leafFor("spiffe://" + td + "/workload/x"), id: Identity{Dir: "/id/x"},
+			want: "on the server run `roster enroll ACCOUNT --host HOST` for spiffe://" + td + "/workload/x, then here `roster-agent enroll --server URL --root-fingerprint FP --token TOKEN --dir /id/x` with the token and fingerprint it prints"},
+		{desc: "no certificate", id: Identity{Dir: "/id/new"},
+			want: "on the server run `roster enroll ACCOUNT --host HOST`, then here `roster-agent enroll --server URL --root-fingerprint FP --token TOKEN --dir /id/new` with the token and fingerprint it prints"},
+	}
+	for _, tt := range tests {
+		if got := reenrollHint(tt.leaf, tt.id); got != tt.want {
+			t.Errorf("%s:\n got %s\nwant %s", tt.desc, got, tt.want)
+		}
+	}
+}
+
+// TestReadStatusRefusedHint: status shows the hint of a refused renewal.
+func TestReadStatusRefusedHint(t *testing.T) {
+	ca := agenttest.New(t, time.Hour)
+	s, dir := openTestDir(t)
+	cred := newCred(t, ca, "", time.Hour)
+	if err := s.Save(context.Background(), cred); err != nil {
+		t.Fatal(err)
+	}
+	id := Identity{Name: "billing", Dir: dir}
+	hint := reenrollHint(cred.Leaf(), id)
+	refused := &ServerError{StatusCode: 401, Message: "client certificate has expired"}
+	now := time.Now()
+	if err := s.SaveStatus(failedStatus(Status{}, "billing", cred.Leaf(), refused, hint, now, time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	got := ReadStatus(Config{Identities: []Identity{id}}, now)[0]
+	if got.State != StateRefused || got.Hint != hint {
+		t.Errorf("ReadStatus = %+v, want refused with hint %q", got, hint)
 	}
 }

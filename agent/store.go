@@ -311,6 +311,9 @@ type Status struct {
 	LastError   string    `json:"last_error,omitempty"`
 	// ReloadError is the failure of the last reload actions, if any.
 	ReloadError string `json:"reload_error,omitempty"`
+	// Hint says what to do about the last failed renewal, when the server
+	// or the agent knows.
+	Hint string `json:"hint,omitempty"`
 	// Refused is true when the server refused the last renewal (revoked,
 	// expired or no longer eligible), as opposed to being unreachable.
 	Refused bool `json:"refused,omitempty"`
