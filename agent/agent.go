@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rosterhq/roster/internal/certutil"
 )
 
 // Log attribute keys, snake_case as everywhere in roster.
@@ -28,10 +28,6 @@ const (
 	keyAccounts    = "accounts"
 	keyWarnings    = "warnings"
 )
-
-// maxSleep bounds every wait of the renewal loop, so that a suspended
-// host or a stepped clock delays a renewal by at most this much.
-const maxSleep = 5 * time.Minute
 
 // Run keeps every identity of cfg renewed until ctx is cancelled, then
 // returns nil. Each identity runs in its own goroutine; a value on force
@@ -122,165 +118,6 @@ type runner struct {
 	plannedFor string
 }
 
-func (r *runner) loop(ctx context.Context) {
-	forced := false
-	for {
-		wait := r.once(ctx, forced)
-		forced = false
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		case <-r.force:
-			t.Stop()
-			forced = true
-			r.attempt = 0
-		}
-	}
-}
-
-// once does what is due for the identity now and returns how long to wait
-// before looking again.
-func (r *runner) once(ctx context.Context, forced bool) time.Duration {
-	now := r.cfg.now()
-	cred, err := r.store.Load(ctx)
-	if err != nil {
-		if ctx.Err() != nil {
-			return 0
-		}
-		hint := reenrollHint(nil, r.id)
-		if !errors.Is(err, ErrNotEnrolled) {
-			hint = "fix or remove the files in " + r.id.Dir + " and enroll again"
-		}
-		r.steadyProblem(err.Error(), hint, func(st *Status) {
-			*st = Status{Identity: r.id.Name, LastError: err.Error(), LastAttempt: now, NeedsReenrollment: true}
-		})
-		return r.cfg.pollInterval()
-	}
-	leaf := cred.Leaf()
-	if !now.Before(leaf.NotAfter) {
-		msg := fmt.Sprintf("certificate expired at %s: needs re-enrollment", leaf.NotAfter.UTC().Format(time.RFC3339))
-		r.steadyProblem(msg, reenrollHint(leaf, r.id), func(st *Status) {
-			st.Identity, st.Serial, st.NotAfter = r.id.Name, Serial(leaf), leaf.NotAfter
-			st.NextRenewal, st.LastAttempt, st.LastError, st.NeedsReenrollment = time.Time{}, now, msg, true
-		})
-		return r.cfg.pollInterval()
-	}
-	r.state = ""
-	if !forced && r.attempt == 0 {
-		if r.plannedFor != Serial(leaf) { // first look, or enrolled anew
-			r.plan(leaf, next(leaf.NotBefore, leaf.NotAfter, now, r.cfg.rnd), now)
-		}
-		if d := r.renewAt.Sub(now); d > 0 {
-			r.updateStatus(func(st *Status) {
-				if st.Serial != Serial(leaf) {
-					*st = Status{}
-				}
-				st.Identity, st.Serial, st.NotAfter, st.NextRenewal = r.id.Name, Serial(leaf), leaf.NotAfter, r.renewAt
-			})
-			return min(d, maxSleep)
-		}
-	}
-	fresh, err := r.renew(ctx, cred)
-	if err != nil {
-		if ctx.Err() != nil {
-			return 0
-		}
-		wait := retryWait(r.attempt, leaf.NotAfter, now, r.cfg.rnd)
-		r.attempt++
-		attrs := []any{
-			slog.String(keyError, err.Error()), slog.Int(keyAttempt, r.attempt),
-			slog.Duration(keyRetryIn, wait), slog.Time(keyNotAfter, leaf.NotAfter),
-		}
-		var h interface{ Hint() string }
-		if errors.As(err, &h) && h.Hint() != "" {
-			attrs = append(attrs, slog.String(keyHint, h.Hint()))
-		}
-		r.log.Log(ctx, failureLevel(leaf.NotBefore, leaf.NotAfter, now), "renewal failed; the current certificate stays in place", attrs...)
-		r.updateStatus(func(st *Status) {
-			st.Identity, st.Serial, st.NotAfter, st.NeedsReenrollment = r.id.Name, Serial(leaf), leaf.NotAfter, false
-			st.LastAttempt, st.LastError, st.Refused, st.NextRenewal = now, err.Error(), isRefused(err), now.Add(wait)
-		})
-		return wait
-	}
-	r.attempt = 0
-	nl := fresh.Leaf()
-	r.plan(nl, nextAfterRenewal(nl.NotBefore, nl.NotAfter, now, r.cfg.rnd), now)
-	r.log.Info("renewed",
-		slog.String(keySerial, Serial(nl)), slog.Time(keyNotAfter, nl.NotAfter),
-		slog.Time(keyNextRenewal, r.renewAt))
-	r.updateStatus(func(st *Status) {
-		*st = Status{
-			Identity: r.id.Name, Serial: Serial(nl), NotAfter: nl.NotAfter, NextRenewal: r.renewAt,
-			LastRenewal: now, LastAttempt: now, ReloadError: st.ReloadError,
-		}
-	})
-	if len(r.id.Reload) > 0 {
-		select {
-		case r.reload <- struct{}{}:
-		default: // a reload is pending already; it will see this certificate
-		}
-	}
-	return min(r.renewAt.Sub(now), maxSleep)
-}
-
-// plan fixes when leaf is to be renewed: in d from now. The time is kept
-// as wall-clock time (no monotonic reading), so that the loop, waking at
-// least every maxSleep, notices it even when the host was suspended or its
-// clock was stepped, which a single long timer would not.
-func (r *runner) plan(leaf *x509.Certificate, d time.Duration, now time.Time) {
-	r.plannedFor = Serial(leaf)
-	r.renewAt = now.Add(d).Round(0)
-}
-
-// steadyProblem records a state that only an operator can end (missing or
-// expired certificate), logging it when it first appears.
-func (r *runner) steadyProblem(msg, hint string, update func(*Status)) {
-	if r.state != msg {
-		r.state = msg
-		r.log.Error(msg, slog.String(keyDir, r.id.Dir), slog.String(keyHint, hint))
-	}
-	r.updateStatus(update)
-}
-
-// renew gets, verifies and installs a new certificate.
-func (r *runner) renew(ctx context.Context, cred *Credential) (*Credential, error) {
-	client, err := r.client()
-	if err != nil {
-		return nil, err
-	}
-	key := cred.Key
-	var chain []*x509.Certificate
-	if r.id.Rekey {
-		if key, err = GenerateKey(keyTypeOf(cred.Key)); err != nil {
-			return nil, err
-		}
-		csr, err := newCSR(key)
-		if err != nil {
-			return nil, err
-		}
-		chain, err = client.Rekey(ctx, cred, csr)
-		if err != nil {
-			return nil, err
-		}
-	} else if chain, err = client.Renew(ctx, cred); err != nil {
-		return nil, err
-	}
-	if err := VerifyChain(chain, client.Root(), key.Public(), r.cfg.now()); err != nil {
-		return nil, err
-	}
-	if !slices.EqualFunc(chain[0].URIs, cred.Leaf().URIs, func(a, b *url.URL) bool { return a.String() == b.String() }) {
-		return nil, fmt.Errorf("server returned a certificate for %q, not %q", identityURI(chain[0].URIs), identityURI(cred.Leaf().URIs))
-	}
-	fresh := &Credential{Chain: chain, Key: key}
-	if err := r.store.Save(ctx, fresh); err != nil {
-		return nil, fmt.Errorf("install renewed certificate: %w", err)
-	}
-	return fresh, nil
-}
-
 // client builds a client for the identity's server, trusting the root in
 // its directory after checking that root against the fingerprint.
 func (r *runner) client() (*Client, error) {
@@ -307,7 +144,7 @@ func (r *runner) client() (*Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		if got := Fingerprint(root); got != want {
+		if got := certutil.Fingerprint(root); got != want {
 			return nil, fmt.Errorf("%s has fingerprint %s, want %s", RootFile, got, want)
 		}
 	}
@@ -394,21 +231,47 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 // reenrollHint is the pair of commands that (re-)enroll an identity; leaf,
-// when known, names the account and host.
+// when known, names the account and host. A leaf whose identity is not a
+// roster one (no spiffe://TD/host/HOST[/sa/ACCOUNT]) is named as it is, so
+// that the operator still knows which identity to enroll.
 func reenrollHint(leaf *x509.Certificate, id Identity) string {
-	var host, account string
+	var uri, host, account string
 	if leaf != nil {
-		host, account = spiffeNames(identityURI(leaf.URIs))
+		uri = identityURI(leaf.URIs)
+		host, account = spiffeNames(uri)
 	}
-	operator := "roster enroll ACCOUNT --host HOST"
+	operator := "`roster enroll ACCOUNT --host HOST`"
 	switch {
 	case host != "" && account != "":
-		operator = "roster enroll " + account + " --host " + host
+		operator = "`roster enroll " + account + " --host " + host + "`"
 	case host != "":
-		operator = "roster enroll --host " + host
+		operator = "`roster enroll --host " + host + "`"
+	case uri != "":
+		operator += " for " + uri
 	}
-	return "on the server run `" + operator + "`, then here `roster-agent enroll --server URL --root-fingerprint FP --token TOKEN --dir " +
+	return "on the server run " + operator + ", then here `roster-agent enroll --server URL --root-fingerprint FP --token TOKEN --dir " +
 		id.Dir + userFlag(id.User) + "` with the token and fingerprint it prints"
+}
+
+// placeholderEnroll is how a server hint spells the enroll command when it
+// does not name the identity (the issuer's hint for an expired or revoked
+// client certificate).
+const placeholderEnroll = "roster enroll ACCOUNT --host HOST"
+
+// failureHint is the hint for a failed renewal of leaf: the server's, if
+// it gave one. A server hint that leaves the identity as placeholders
+// gives way to [reenrollHint], which names this identity's account, host
+// and directory: the agent knows them, the server's generic answer did not
+// say them.
+func failureHint(err error, leaf *x509.Certificate, id Identity) string {
+	var h interface{ Hint() string }
+	if !errors.As(err, &h) {
+		return ""
+	}
+	if strings.Contains(h.Hint(), placeholderEnroll) {
+		return reenrollHint(leaf, id)
+	}
+	return h.Hint()
 }
 
 func userFlag(u string) string {

@@ -44,9 +44,9 @@ func Enroll(ctx context.Context, o EnrollOptions) (*EnrollResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Check the user and directory before the token is spent.
-	store, err := OpenDir(o.Dir, o.User, false)
-	if err != nil {
+	// Check the user and directory before the token is spent; the store
+	// that creates the directory is opened once the certificate is good.
+	if _, err := OpenDir(o.Dir, o.User, false); err != nil {
 		return nil, err
 	}
 	root, err := FetchRoot(ctx, o.Server, fp)
@@ -72,7 +72,8 @@ func Enroll(ctx context.Context, o EnrollOptions) (*EnrollResult, error) {
 	if err := VerifyChain(chain, root, key.Public(), now()); err != nil {
 		return nil, fmt.Errorf("enroll: %w", err)
 	}
-	if store, err = OpenDir(o.Dir, o.User, true); err != nil {
+	store, err := OpenDir(o.Dir, o.User, true)
+	if err != nil {
 		return nil, err
 	}
 	if err := store.SaveRoot(root); err != nil {

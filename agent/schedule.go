@@ -12,6 +12,10 @@ const (
 	maxBackoff = 5 * time.Minute
 )
 
+// maxSleep bounds every wait of the renewal loop, so that a suspended
+// host or a stepped clock delays a renewal by at most this much.
+const maxSleep = 5 * time.Minute
+
 // randN returns a uniform random number in [0, n); n is at least 1.
 type randN func(n int64) int64
 
@@ -39,6 +43,13 @@ func next(notBefore, notAfter, now time.Time, rnd randN) time.Duration {
 // passed at issuance, and next alone would renew again at once, forever.
 func nextAfterRenewal(notBefore, notAfter, now time.Time, rnd randN) time.Duration {
 	return max(next(notBefore, notAfter, now, rnd), notAfter.Sub(now)/2)
+}
+
+// wake is how long the renewal loop sleeps before it looks again at a
+// certificate due at renewAt: until then, but at most [maxSleep]. It is
+// zero or less when the renewal is due.
+func wake(renewAt, now time.Time) time.Duration {
+	return min(renewAt.Sub(now), maxSleep)
 }
 
 // backoff returns the wait before retry number attempt (0 for the first

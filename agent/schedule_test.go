@@ -175,3 +175,23 @@ func TestSerial(t *testing.T) {
 		t.Errorf("Serial of no serial = %q", got)
 	}
 }
+
+func TestWake(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	tests := []struct {
+		desc string
+		due  time.Duration // renewAt = now + due
+		want time.Duration
+	}{
+		{desc: "due soon", due: time.Minute, want: time.Minute},
+		{desc: "due later than maxSleep", due: 16 * time.Hour, want: maxSleep},
+		{desc: "due exactly at maxSleep", due: maxSleep, want: maxSleep},
+		{desc: "due now", due: 0, want: 0},
+		{desc: "overdue", due: -time.Hour, want: -time.Hour},
+	}
+	for _, tt := range tests {
+		if got := wake(now.Add(tt.due), now); got != tt.want {
+			t.Errorf("%s: wake = %v, want %v", tt.desc, got, tt.want)
+		}
+	}
+}

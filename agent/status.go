@@ -27,7 +27,8 @@ type IdentityStatus struct {
 	LastRenewal time.Time `json:"last_renewal,omitzero"`
 	LastError   string    `json:"last_error,omitempty"`
 	ReloadError string    `json:"reload_error,omitempty"`
-	// Hint says what to do when the identity needs enrolling again.
+	// Hint says what to do when the identity needs enrolling again, or
+	// about its last failed renewal.
 	Hint string `json:"hint,omitempty"`
 }
 
@@ -78,8 +79,10 @@ func readOne(id Identity, now time.Time) IdentityStatus {
 		s.Hint = reenrollHint(leaf, id)
 	case fresh && st.Refused:
 		s.State = StateRefused
+		s.Hint = st.Hint
 	case fresh && st.LastError != "":
 		s.State = StateFailing
+		s.Hint = st.Hint
 	default:
 		s.State = StateOK
 		if !fresh {

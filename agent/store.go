@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/rosterhq/roster/internal/fsutil"
 )
 
 // Names of the files in an identity directory.
@@ -58,11 +60,18 @@ type DirStore struct {
 	mu    sync.Mutex
 	dir   string
 	owner owner // who owns cert.pem and key.pem
-	w     fileWriter
+	// writeOpts are added to every file write; tests inject failures.
+	writeOpts []fsutil.Option
 	// step, when set, is called after each durable step of a key and
 	// certificate change; an error stops Save there, as a crash would.
 	step func(name string) error
 }
+
+// owner says who a written file belongs to; a negative UID leaves the file
+// owned by the writing process.
+type owner struct{ UID, GID int }
+
+var noOwner = owner{UID: -1, GID: -1}
 
 // OpenDir returns the store for dir. When userName is not empty, the
 // certificate and key files are owned by that user and the directory is
@@ -113,6 +122,13 @@ func OpenDir(dir, userName string, create bool) (*DirStore, error) {
 
 func (s *DirStore) path(name string) string { return filepath.Join(s.dir, name) }
 
+// write replaces the file name with data, mode perm, owned by o, atomically
+// and durably (see [fsutil.WriteFile]).
+func (s *DirStore) write(name string, data []byte, perm fs.FileMode, o owner) error {
+	opts := append([]fsutil.Option{fsutil.Owner(o.UID, o.GID)}, s.writeOpts...)
+	return fsutil.WriteFile(s.path(name), data, perm, opts...)
+}
+
 // Load reads the certificate and key. It completes a key change that a
 // crash interrupted (see [DirStore.Save]) and fails when the key does not
 // belong to the certificate. It returns an error wrapping [ErrNotEnrolled]
@@ -137,7 +153,7 @@ func (s *DirStore) Load(ctx context.Context) (*Credential, error) {
 	}
 	// cert.pem was replaced but key.pem not yet: finish the change.
 	if pk, err := s.readKey(pendingKey); err == nil && publicKeyEqual(chain[0].PublicKey, pk.Public()) {
-		if err := rename(s.path(pendingKey), s.path(KeyFile)); err != nil {
+		if err := fsutil.Rename(s.path(pendingKey), s.path(KeyFile)); err != nil {
 			return nil, fmt.Errorf("complete interrupted key change: %w", err)
 		}
 		return &Credential{Chain: chain, Key: pk}, nil
@@ -167,7 +183,7 @@ func (s *DirStore) readChain() ([]*x509.Certificate, error) {
 // reached cert.pem.
 func (s *DirStore) dropPending() {
 	if err := os.Remove(s.path(pendingKey)); err == nil {
-		_ = syncDir(s.dir)
+		_ = fsutil.SyncDir(s.dir)
 	}
 }
 
@@ -211,25 +227,25 @@ func (s *DirStore) Save(ctx context.Context, c *Credential) error {
 	}
 	certPEM := EncodeCertificates(c.Chain)
 	if old, err := s.readKey(KeyFile); err == nil && publicKeyEqual(old.Public(), c.Key.Public()) {
-		return s.w.write(s.path(CertFile), certPEM, 0o644, s.owner)
+		return s.write(CertFile, certPEM, 0o644, s.owner)
 	}
 	keyPEM, err := EncodePrivateKey(c.Key)
 	if err != nil {
 		return err
 	}
-	if err := s.w.write(s.path(pendingKey), keyPEM, 0o600, s.owner); err != nil {
+	if err := s.write(pendingKey, keyPEM, 0o600, s.owner); err != nil {
 		return err
 	}
 	if err := s.crashPoint("key-pending"); err != nil {
 		return err
 	}
-	if err := s.w.write(s.path(CertFile), certPEM, 0o644, s.owner); err != nil {
+	if err := s.write(CertFile, certPEM, 0o644, s.owner); err != nil {
 		return err
 	}
 	if err := s.crashPoint("cert"); err != nil {
 		return err
 	}
-	if err := rename(s.path(pendingKey), s.path(KeyFile)); err != nil {
+	if err := fsutil.Rename(s.path(pendingKey), s.path(KeyFile)); err != nil {
 		return fmt.Errorf("install %s: %w", s.path(KeyFile), err)
 	}
 	return nil
@@ -244,7 +260,7 @@ func (s *DirStore) crashPoint(name string) error {
 
 // SaveRoot writes the pinned root certificate.
 func (s *DirStore) SaveRoot(root *x509.Certificate) error {
-	return s.w.write(s.path(RootFile), EncodeCertificates([]*x509.Certificate{root}), 0o644, s.owner)
+	return s.write(RootFile, EncodeCertificates([]*x509.Certificate{root}), 0o644, s.owner)
 }
 
 // LoadRoot reads the pinned root certificate.
@@ -295,6 +311,9 @@ type Status struct {
 	LastError   string    `json:"last_error,omitempty"`
 	// ReloadError is the failure of the last reload actions, if any.
 	ReloadError string `json:"reload_error,omitempty"`
+	// Hint says what to do about the last failed renewal, when the server
+	// or the agent knows.
+	Hint string `json:"hint,omitempty"`
 	// Refused is true when the server refused the last renewal (revoked,
 	// expired or no longer eligible), as opposed to being unreachable.
 	Refused bool `json:"refused,omitempty"`
@@ -318,7 +337,7 @@ func (s *DirStore) writeJSON(name string, v any) error {
 	if err != nil {
 		return err
 	}
-	return s.w.write(s.path(name), append(b, '\n'), 0o644, noOwner)
+	return s.write(name, append(b, '\n'), 0o644, noOwner)
 }
 
 func (s *DirStore) readJSON(name string, v any) error {

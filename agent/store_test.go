@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/agent/agenttest"
+	"github.com/rosterhq/roster/internal/fsutil"
 )
 
 const testIdentity = "spiffe://" + agenttest.TrustDomain + "/host/db1/sa/billing"
@@ -283,14 +284,14 @@ func TestDirStoreFailingWriter(t *testing.T) {
 				}
 				fresh = &Credential{Chain: chain, Key: old.Key}
 			}
-			s.w.createTemp = func(dir, pattern string) (tempFile, error) {
+			s.writeOpts = []fsutil.Option{fsutil.CreateTemp(func(dir, pattern string) (fsutil.File, error) {
 				f, err := os.CreateTemp(dir, pattern)
 				if err != nil {
 					return nil, err
 				}
 				fail := strings.HasPrefix(pattern, "."+tt.failOn+".tmp-")
 				return &failingFile{File: f, failWrite: fail && tt.failWrite, failSync: fail && tt.failSync}, nil
-			}
+			})}
 			if err := s.Save(ctx, fresh); err == nil {
 				t.Fatal("Save succeeded with a failing writer")
 			}

@@ -3,10 +3,8 @@ package ca
 import (
 	"crypto"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -21,6 +19,9 @@ import (
 	"go.step.sm/crypto/keyutil"
 	"go.step.sm/crypto/pemutil"
 	"go.step.sm/crypto/x509util"
+
+	"github.com/rosterhq/roster/internal/certutil"
+	"github.com/rosterhq/roster/internal/fsutil"
 )
 
 // File names inside the data directory.
@@ -154,10 +155,10 @@ func Init(dir string, opts InitOptions) error {
 	if err := writeKey(filepath.Join(dir, interKeyFile), interKey, opts.Passphrase); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, rootCertFile), certPEM(root), 0o644); err != nil {
+	if err := writeFile(filepath.Join(dir, rootCertFile), certPEM(root), 0o644); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, interCertFile), certPEM(inter), 0o644); err != nil {
+	if err := writeFile(filepath.Join(dir, interCertFile), certPEM(inter), 0o644); err != nil {
 		return err
 	}
 	m := manifest{
@@ -175,7 +176,7 @@ func Init(dir string, opts InitOptions) error {
 	}
 	// The manifest is written last: a crash before this point leaves a
 	// directory that Init refuses and Open reports as not initialised.
-	return writeFileAtomic(filepath.Join(dir, manifestFile), append(b, '\n'), 0o644)
+	return writeFile(filepath.Join(dir, manifestFile), append(b, '\n'), 0o644)
 }
 
 // readManifest loads and checks DIR/ca.json.
@@ -226,11 +227,9 @@ func ValidateTrustDomain(td string) error {
 }
 
 // Fingerprint is the lowercase hex SHA-256 of a certificate's DER, as
-// `step certificate fingerprint` prints it.
-func Fingerprint(c *x509.Certificate) string {
-	sum := sha256.Sum256(c.Raw)
-	return hex.EncodeToString(sum[:])
-}
+// `step certificate fingerprint` prints it: [certutil.Fingerprint], which
+// the agent uses too, so that both sides name a root the same way.
+func Fingerprint(c *x509.Certificate) string { return certutil.Fingerprint(c) }
 
 func randomSerial() (*big.Int, error) {
 	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 128))
@@ -258,7 +257,7 @@ func writeKey(path string, key crypto.PrivateKey, pass []byte) error {
 	if err != nil {
 		return fmt.Errorf("ca: encode key %s: %w", filepath.Base(path), err)
 	}
-	return writeFileAtomic(path, pem.EncodeToMemory(block), 0o600)
+	return writeFile(path, pem.EncodeToMemory(block), 0o600)
 }
 
 // readKey loads a private key written by writeKey. The error never includes
@@ -272,7 +271,12 @@ func readKey(path string, pass []byte) (crypto.Signer, error) {
 	if block == nil {
 		return nil, fmt.Errorf("ca: %s: no PEM block", path)
 	}
-	encrypted := strings.Contains(block.Type, "ENCRYPTED") || x509.IsEncryptedPEMBlock(block) //nolint:staticcheck // detection only
+	// PKCS #8 encryption shows in the block type ("ENCRYPTED PRIVATE KEY");
+	// the legacy RFC 1423 form, which pemutil also decrypts, in a DEK-Info
+	// header. Testing the header is what the deprecated
+	// x509.IsEncryptedPEMBlock did; nothing here decrypts with it.
+	_, legacy := block.Headers["DEK-Info"]
+	encrypted := strings.Contains(block.Type, "ENCRYPTED") || legacy
 	if encrypted && len(pass) == 0 {
 		return nil, fmt.Errorf("ca: %s is encrypted: a key passphrase is required", path)
 	}
@@ -294,32 +298,11 @@ func readKey(path string, pass []byte) (crypto.Signer, error) {
 	return s, nil
 }
 
-// writeFileAtomic writes to a temporary file in the same directory, syncs
-// it and renames it over path.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("ca: write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after the rename
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return fmt.Errorf("ca: write %s: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("ca: write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("ca: write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("ca: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("ca: write %s: %w", path, err)
+// writeFile replaces path with data, mode perm, atomically and durably:
+// [fsutil.WriteFile], which fsyncs the directory after the rename too.
+func writeFile(path string, data []byte, perm os.FileMode) error {
+	if err := fsutil.WriteFile(path, data, perm); err != nil {
+		return fmt.Errorf("ca: %w", err)
 	}
 	return nil
 }

@@ -118,10 +118,10 @@ func (c *CA) issueServerCert(names []string, crtPath, keyPath string) (*tls.Cert
 	}
 	keyPEM := pem.EncodeToMemory(block)
 	crtPEM := certPEM(chain...)
-	if err := writeFileAtomic(keyPath, keyPEM, 0o600); err != nil {
+	if err := writeFile(keyPath, keyPEM, 0o600); err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(crtPath, crtPEM, 0o644); err != nil {
+	if err := writeFile(crtPath, crtPEM, 0o644); err != nil {
 		return nil, err
 	}
 	tc, err := tls.X509KeyPair(crtPEM, keyPEM)

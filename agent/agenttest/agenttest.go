@@ -15,7 +15,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -37,6 +36,7 @@ import (
 
 	"go.step.sm/crypto/minica"
 
+	"github.com/rosterhq/roster/internal/certutil"
 	"github.com/rosterhq/roster/scan"
 )
 
@@ -97,7 +97,7 @@ func Start(validity time.Duration) (*Server, error) {
 		issued:         map[string]int{},
 		calls:          map[string]int{},
 	}
-	s.Fingerprint = Fingerprint(ca.Root)
+	s.Fingerprint = certutil.Fingerprint(ca.Root)
 	tlsCert, err := s.serverCert()
 	if err != nil {
 		return nil, err
@@ -118,12 +118,6 @@ func Start(validity time.Duration) (*Server, error) {
 
 // Close stops the server.
 func (s *Server) Close() { s.srv.Close() }
-
-// Fingerprint is lowercase hex SHA-256 of a certificate's DER.
-func Fingerprint(c *x509.Certificate) string {
-	sum := sha256.Sum256(c.Raw)
-	return hex.EncodeToString(sum[:])
-}
 
 // Token returns a one-time enrollment token for the identity of account on
 // host; an empty account means the host identity.

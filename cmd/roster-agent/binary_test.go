@@ -29,7 +29,10 @@ var buildAgent = sync.OnceValues(func() (string, error) {
 		return "", err
 	}
 	bin := filepath.Join(dir, "roster-agent")
-	out, err := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, ".").CombinedOutput()
+	// -buildvcs=auto stamps the commit when the source is a checkout,
+	// whatever GOFLAGS says, so that TestBinaryVersion sees what a release
+	// build prints.
+	out, err := exec.Command("go", "build", "-trimpath", "-buildvcs=auto", "-ldflags", "-s -w", "-o", bin, ".").CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go build: %v: %s", err, out)
 	}
@@ -166,5 +169,47 @@ func TestBinaryTenIdentities(t *testing.T) {
 	out, err := exec.Command(bin, "status", "--config", cfgFile).CombinedOutput()
 	if err != nil || strings.Count(string(out), " ok ") != 10 {
 		t.Errorf("status after the run: %v\n%s", err, out)
+	}
+}
+
+// TestBinaryVersion: the built binary prints the commit its build info
+// records (vcs.revision, vcs.modified), or "unknown" when the build could
+// not stamp one.
+func TestBinaryVersion(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin, err := buildAgent()
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := exec.Command("go", "version", "-m", bin).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go version -m: %v\n%s", err, info)
+	}
+	var rev, modified string
+	for _, line := range strings.Split(string(info), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "build" {
+			switch k, v, _ := strings.Cut(f[1], "="); k {
+			case "vcs.revision":
+				rev = v
+			case "vcs.modified":
+				modified = v
+			}
+		}
+	}
+	commit := "unknown"
+	if rev != "" {
+		commit = rev[:min(12, len(rev))]
+		if modified == "true" {
+			commit += " with local changes"
+		}
+	}
+	out, err := exec.Command(bin, "version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("version: %v\n%s", err, out)
+	}
+	if want := "roster-agent dev (commit " + commit + ", "; !strings.HasPrefix(string(out), want) {
+		t.Errorf("version printed %q, want it to start with %q", out, want)
 	}
 }

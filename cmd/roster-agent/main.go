@@ -15,7 +15,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -33,29 +33,41 @@ func main() {
 }
 
 // command is one subcommand: its flags are declared by setup, which
-// returns the action to run once they are parsed.
+// returns the action to run once they are parsed. args, when set, are the
+// words its one positional argument may be; without args it takes none.
 type command struct {
 	name, usage, description string
+	args                     []string
 	setup                    func(fs *flag.FlagSet, out io.Writer) func(ctx context.Context) error
 }
 
-var commands = []command{
-	{name: "enroll", usage: "generate a key here, exchange a one-time token for its certificate, install both",
-		description: `The key never leaves this host. The server's answer is verified against the root
+// commands is set in init: completion's action reads the table.
+var commands []command
+
+func init() {
+	commands = []command{
+		{name: "enroll", usage: "generate a key here, exchange a one-time token for its certificate, install both",
+			description: `The key never leaves this host. The server's answer is verified against the root
 whose fingerprint you give before anything is written; cert.pem, key.pem (0600)
 and root.pem are written atomically and owned by --user. Get the token,
 fingerprint and this command line from "roster enroll ACCOUNT --host HOST".`,
-		setup: enrollCommand},
-	{name: "run", usage: "keep every configured identity renewed, run reload actions, submit host scans",
-		description: `Runs until SIGTERM or SIGINT; SIGHUP renews every identity at once. Logs go to
+			setup: enrollCommand},
+		{name: "run", usage: "keep every configured identity renewed, run reload actions, submit host scans",
+			description: `Runs until SIGTERM or SIGINT; SIGHUP renews every identity at once. Logs go to
 stderr, one line per renewal with identity, serial and not_after.`,
-		setup: runCommand},
-	{name: "status", usage: "show each identity's serial, expiry, next renewal and last error",
-		description: `Reads the identity directories (cert.pem and the status.json a running agent
+			setup: runCommand},
+		{name: "status", usage: "show each identity's serial, expiry, next renewal and last error",
+			description: `Reads the identity directories (cert.pem and the status.json a running agent
 writes). Exits 1 when any identity's certificate is missing or expired, or the
 server refused to renew it.`,
-		setup: statusCommand},
-	{name: "version", usage: "print the version", setup: versionCommand},
+			setup: statusCommand},
+		{name: "version", usage: "print the version and the commit it was built from", setup: versionCommand},
+		{name: "completion", usage: "print a shell completion script: bash, zsh or fish", args: cliout.Shells,
+			description: `Load it with: source <(roster-agent completion bash), source <(roster-agent
+completion zsh), or roster-agent completion fish | source. The script knows
+every command and option; completing never runs roster-agent.`,
+			setup: completionCommand},
+	}
 }
 
 // run is main without the exit: it returns the process's exit status.
@@ -81,12 +93,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.SetOutput(stderr)
 		action := c.setup(fs, stdout)
 		fs.Usage = func() {
-			fmt.Fprintf(fs.Output(), "usage: roster-agent %s [options]\n\n%s\n", c.name, c.usage)
+			fmt.Fprintf(fs.Output(), "usage: roster-agent %s [options]%s\n\n%s\n", c.name, argsUsage(c.args), c.usage)
 			if c.description != "" {
 				fmt.Fprintf(fs.Output(), "\n%s\n", c.description)
 			}
-			fmt.Fprintln(fs.Output(), "\noptions:")
-			fs.PrintDefaults()
+			n := 0
+			fs.VisitAll(func(*flag.Flag) { n++ })
+			if n > 0 {
+				fmt.Fprintln(fs.Output(), "\noptions:")
+				fs.PrintDefaults()
+			}
 		}
 		if err := fs.Parse(args[1:]); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
@@ -94,8 +110,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 			return 2
 		}
-		if fs.NArg() > 0 {
-			cliout.PrintError(stderr, "roster-agent", fmt.Errorf("%s: unexpected argument %q", c.name, fs.Arg(0)))
+		if n := fs.NArg(); n > 1 || n == 1 && c.args == nil {
+			cliout.PrintError(stderr, "roster-agent", fmt.Errorf("%s: unexpected argument %q", c.name, fs.Arg(fs.NArg()-1)))
 			return 2
 		}
 		if err := action(ctx); err != nil {
@@ -111,15 +127,31 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	cliout.PrintError(stderr, "roster-agent", fmt.Errorf("unknown command %q: run roster-agent --help", args[0]))
+	cliout.PrintError(stderr, "roster-agent", cliout.UnknownCommand("roster-agent", args[0], commandNames()))
 	return 2
+}
+
+func commandNames() []string {
+	names := make([]string, len(commands))
+	for i, c := range commands {
+		names[i] = c.name
+	}
+	return names
+}
+
+// argsUsage is " bash|zsh|fish" for a command that takes one of args.
+func argsUsage(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	return " " + strings.Join(args, "|")
 }
 
 func printUsage(w io.Writer) {
 	fmt.Fprintf(w, "roster-agent %s: keep service accounts' short-lived certificates fresh and report host scans\n\n", version)
 	fmt.Fprintln(w, "usage: roster-agent COMMAND [options]\n\ncommands:")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.usage)
+		fmt.Fprintf(w, "  %-10s  %s\n", c.name, c.usage)
 	}
 	fmt.Fprintln(w, "\nroster-agent COMMAND --help shows a command's options.")
 }
@@ -290,7 +322,43 @@ func printStatusTable(w io.Writer, sts []agent.IdentityStatus, now time.Time) {
 
 func versionCommand(_ *flag.FlagSet, out io.Writer) func(context.Context) error {
 	return func(context.Context) error {
-		fmt.Fprintf(out, "roster-agent %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		fmt.Fprintln(out, cliout.Version("roster-agent", version))
 		return nil
 	}
+}
+
+func completionCommand(fs *flag.FlagSet, out io.Writer) func(context.Context) error {
+	return func(context.Context) error {
+		if fs.NArg() != 1 {
+			return usageError{fmt.Errorf("completion takes one shell: %s", strings.Join(cliout.Shells, ", "))}
+		}
+		if !slices.Contains(cliout.Shells, fs.Arg(0)) {
+			return usageError{fmt.Errorf("completion: no script for shell %q: want %s", fs.Arg(0), strings.Join(cliout.Shells, ", "))}
+		}
+		return cliout.Completion(out, fs.Arg(0), completionTree())
+	}
+}
+
+// completionTree is the command line as the completion scripts see it:
+// each command with the flags its setup declares.
+func completionTree() *cliout.Command {
+	help := cliout.Flag{Names: []string{"help", "h"}, Usage: "show the command's options"}
+	root := &cliout.Command{Name: "roster-agent", Flags: []cliout.Flag{
+		{Names: []string{"help", "h"}, Usage: "show the commands"},
+		{Names: []string{"version", "v"}, Usage: "print the version"},
+	}}
+	for _, c := range commands {
+		fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+		c.setup(fs, io.Discard)
+		cc := &cliout.Command{Name: c.name, Usage: c.usage, Args: c.args}
+		fs.VisitAll(func(f *flag.Flag) {
+			_, usage := flag.UnquoteUsage(f)
+			b, ok := f.Value.(interface{ IsBoolFlag() bool })
+			cc.Flags = append(cc.Flags, cliout.Flag{Names: []string{f.Name}, Usage: usage, TakesValue: !ok || !b.IsBoolFlag()})
+		})
+		cc.Flags = append(cc.Flags, help)
+		root.Commands = append(root.Commands, cc)
+	}
+	root.Commands = append(root.Commands, &cliout.Command{Name: "help", Usage: "show the commands, or one command's options", Args: commandNames()})
+	return root
 }

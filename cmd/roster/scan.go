@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/rosterhq/roster/discovery"
+	"github.com/rosterhq/roster/internal/fsutil"
 	"github.com/rosterhq/roster/scan"
 )
 
@@ -84,7 +86,7 @@ func runScan(c *cli.Context) error {
 		}
 	}
 	if out := c.String("output"); out != "" {
-		return writeFileAtomic(out, write)
+		return writeReportFile(out, write)
 	}
 	if sub != nil {
 		return nil // the submission's summary was the output
@@ -107,29 +109,14 @@ func writeReport(w io.Writer, rep *scan.Report, format string, all bool) error {
 	return nil
 }
 
-// writeFileAtomic writes name through a temporary file in the same
-// directory, renamed into place once complete.
-func writeFileAtomic(name string, write func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
-	if err != nil {
-		return fmt.Errorf("write report: %w", err)
-	}
-	defer os.Remove(f.Name())
-	if err := write(f); err != nil {
-		f.Close()
+// writeReportFile writes the report to name through [fsutil.WriteFile]:
+// complete or not at all, and durable once it returns.
+func writeReportFile(name string, write func(io.Writer) error) error {
+	var buf bytes.Buffer
+	if err := write(&buf); err != nil {
 		return fmt.Errorf("write report %s: %w", name, err)
 	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return fmt.Errorf("write report %s: %w", name, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write report %s: %w", name, err)
-	}
-	if err := os.Rename(f.Name(), name); err != nil {
-		return fmt.Errorf("write report: %w", err)
-	}
-	return nil
+	return fsutil.WriteFile(name, buf.Bytes(), 0o644)
 }
 
 // scanFingerprintKey returns the key for secret fingerprints: the

@@ -1,7 +1,12 @@
 // Package cliout is what roster and roster-agent share on the way out to an
 // operator: the slog logger their --log-format and --log-level flags choose,
-// and how a failed command prints its error and hint. Standard library only,
-// so that the agent may use it.
+// how a failed command prints its error and hint ([PrintError]), what an
+// unknown command suggests ([UnknownCommand], [Nearest]), the version line
+// ([Version]) and shell completion scripts ([Completion]) for a command
+// tree ([Command]).
+//
+// Standard library only, so that the agent may use it; package urfavecli
+// builds the tree of, and the hooks for, a urfave/cli program (roster).
 package cliout
 
 import (
