@@ -45,8 +45,10 @@ func TestRenderersNeutraliseInjection(t *testing.T) {
 				return Hosts(b, []inventory.Host{{Hostname: s, MachineID: s, Env: s, Tags: []string{s}}}, FormatCSV)
 			},
 			"exceptions csv": func(b *bytes.Buffer) error { return Exceptions(b, rep.ExpiredExceptions, FormatCSV, now) },
-			"history":        func(b *bytes.Buffer) error { return History(b, []inventory.Event{{Kind: s, Host: s, Detail: s, Actor: s}}) },
-			"tokens":         func(b *bytes.Buffer) error { return Tokens(b, []access.Token{{Name: s, CreatedBy: s}}) },
+			"history": func(b *bytes.Buffer) error {
+				return History(b, []inventory.Event{{Kind: s, Host: s, Detail: s, Actor: s}})
+			},
+			"tokens": func(b *bytes.Buffer) error { return Tokens(b, []access.Token{{Name: s, CreatedBy: s}}) },
 			"audit": func(b *bytes.Buffer) error {
 				return Audit(b, []audit.Event{{Actor: s, Action: s, Host: s, Account: s, Serial: s, Reason: s}})
 			},

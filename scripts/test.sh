@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs roster's whole test suite the way CI does: installs the tools the tests
 # drive for real (OpenSSL, OpenSSH's ssh-keygen, PostgreSQL server binaries,
-# systemd-analyze for the unit files),
+# systemd-analyze for the unit files, zsh and fish for the completion scripts),
 # then gofmt, vet, staticcheck, the agent dependency check, a build of both
 # binaries, race-enabled tests of every package and a short run of every
 # fuzz target.
@@ -14,6 +14,8 @@ command -v ssh-keygen >/dev/null || need+=(openssh-client)
 command -v psql >/dev/null || need+=(postgresql-client)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v systemd-analyze >/dev/null || need+=(systemd)
+command -v zsh >/dev/null || need+=(zsh)   # completion scripts are syntax-checked
+command -v fish >/dev/null || need+=(fish)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "installing ${need[*]}"
 	if [ "$(id -u)" = 0 ]; then
