@@ -346,26 +346,66 @@ func CheckPublicKey(pub crypto.PublicKey) error {
 	return nil
 }
 
-// Renew issues a new certificate with the same names, key and lifetime as
-// cert, starting now. Like the authority's RenewContext it checks only
-// revocation: call [CA.Verify] first.
+// Renew issues a new certificate with the same names and key as cert,
+// starting now. Its lifetime is cert's, brought within the validity bounds
+// in force ([Options] as given to this [Open], not those cert was issued
+// under). Like the authority's RenewContext it checks only revocation: call
+// [CA.Verify] first. [CA.Reissue] takes an explicit validity.
 func (c *CA) Renew(ctx context.Context, cert *x509.Certificate) ([]*x509.Certificate, error) {
-	chain, err := c.auth.RenewContext(ctx, cert, nil)
-	if err != nil {
-		return nil, fmt.Errorf("ca: renew %s: %w", cert.SerialNumber, err)
-	}
-	return chain, nil
+	return c.Reissue(ctx, cert, nil, c.clamp(cert.NotAfter.Sub(cert.NotBefore)-c.opts.Backdate))
 }
 
 // Rekey is [CA.Renew] with a new public key (checked with
 // [CheckPublicKey]). Call [CA.Verify] first.
 func (c *CA) Rekey(ctx context.Context, cert *x509.Certificate, pub crypto.PublicKey) ([]*x509.Certificate, error) {
-	if err := CheckPublicKey(pub); err != nil {
-		return nil, fmt.Errorf("ca: rekey: %w", err)
+	if pub == nil {
+		return nil, fmt.Errorf("ca: rekey %s: no public key", cert.SerialNumber)
 	}
-	chain, err := c.auth.RenewContext(ctx, cert, pub)
+	return c.Reissue(ctx, cert, pub, c.clamp(cert.NotAfter.Sub(cert.NotBefore)-c.opts.Backdate))
+}
+
+// clamp brings a lifetime within the configured bounds.
+func (c *CA) clamp(d time.Duration) time.Duration {
+	return min(max(d, c.opts.MinValidity), c.opts.MaxValidity)
+}
+
+// Reissue issues the successor of cert through the authority's renewal:
+// the same names and extensions, the public key pub (nil keeps cert's),
+// valid from now (minus the backdate) for validity (0 means the default;
+// outside [min, max] is [ErrValidity], as for [CA.Sign]). The key is
+// checked with [CheckPublicKey] whether it is new or cert's own, so a
+// renewal cannot carry a key the CA no longer accepts. Like the authority's
+// RenewContext it checks only revocation: call [CA.Verify] first.
+func (c *CA) Reissue(ctx context.Context, cert *x509.Certificate, pub crypto.PublicKey, validity time.Duration) ([]*x509.Certificate, error) {
+	op := "renew"
+	if pub != nil {
+		op = "rekey"
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if validity == 0 {
+		validity = c.opts.DefaultValidity
+	}
+	if validity < c.opts.MinValidity || validity > c.opts.MaxValidity {
+		return nil, fmt.Errorf("ca: %s %s: %w: %s not within [%s, %s]", op, cert.SerialNumber, ErrValidity, validity, c.opts.MinValidity, c.opts.MaxValidity)
+	}
+	key := pub
+	if key == nil {
+		key = cert.PublicKey
+	}
+	if err := CheckPublicKey(key); err != nil {
+		return nil, fmt.Errorf("ca: %s %s: %w", op, cert.SerialNumber, err)
+	}
+	// RenewContext gives the new certificate the old one's lifetime
+	// (NotAfter - NotBefore, less the backdate) and reads nothing else of
+	// those two fields: hand it a copy whose NotBefore makes that lifetime
+	// the validity in force.
+	tpl := *cert
+	tpl.NotBefore = cert.NotAfter.Add(-(validity + c.opts.Backdate))
+	chain, err := c.auth.RenewContext(ctx, &tpl, pub)
 	if err != nil {
-		return nil, fmt.Errorf("ca: rekey %s: %w", cert.SerialNumber, err)
+		return nil, fmt.Errorf("ca: %s %s: %w", op, cert.SerialNumber, err)
 	}
 	return chain, nil
 }

@@ -36,7 +36,9 @@
 // given (it checks revocation only). Before renewing, the issuer verifies
 // the client certificate's chain to its own root, that it has not expired
 // (no grace), that it is not revoked, that its identity is still eligible,
-// and that the identity's current certificate was not revoked.
+// and that the identity's current certificate was not revoked. The new
+// certificate gets the validity in force (see Config.TierValidity and the
+// CA's bounds), not the lifetime of the one it replaces.
 //
 // # Audit
 //

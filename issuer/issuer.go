@@ -2,6 +2,7 @@ package issuer
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
@@ -55,7 +56,9 @@ type Config struct {
 	// refuses every such request. A renewal keeps the certificate's usages.
 	ServerAuthPolicy AccountPolicy
 	// TierValidity overrides the CA's default certificate validity per
-	// impact tier (within the CA's bounds).
+	// impact tier (within the CA's bounds). Enrollments, renewals and rekeys
+	// all get the validity in force when they are made: a renewal never
+	// keeps its predecessor's lifetime.
 	TierValidity map[inventory.Tier]time.Duration
 	// Logger receives one record per decision; default slog.Default().
 	Logger *slog.Logger
@@ -362,12 +365,13 @@ func (i *Issuer) renew(ctx context.Context, peer []*x509.Certificate, csr *x509.
 		i.refused(ctx, action, id, serial, err)
 		return nil, err
 	}
-	var chain []*x509.Certificate
-	if csr == nil {
-		chain, err = i.ca.Renew(ctx, leaf)
-	} else {
-		chain, err = i.ca.Rekey(ctx, leaf, csr.PublicKey)
+	// The validity in force, as for an enrollment: the tier's, else the
+	// CA's default. Never the old certificate's lifetime.
+	var pub crypto.PublicKey
+	if csr != nil {
+		pub = csr.PublicKey
 	}
+	chain, err := i.ca.Reissue(ctx, leaf, pub, i.tiers[s.Tier])
 	if err != nil {
 		return nil, fmt.Errorf("issuer: %s %s: %w", action, id.Label(), err)
 	}
