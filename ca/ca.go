@@ -327,21 +327,28 @@ func checkIssued(leaf *x509.Certificate, id Identity) error {
 	return nil
 }
 
-// CheckPublicKey accepts ECDSA P-256 (and P-384), Ed25519 and RSA of at
-// least 3072 bits.
+// ErrKeyType wraps every [CheckPublicKey] refusal, e.g. "key type not
+// accepted: ECDSA P-384 (ECDSA keys must use P-256; ...)".
+var ErrKeyType = errors.New("key type not accepted")
+
+// CheckPublicKey accepts the keys roster documents: ECDSA P-256 (the
+// default), Ed25519 and RSA of at least 3072 bits. Other curves (P-384,
+// P-521) are refused: nothing roster runs makes them, and one accepted set
+// is what the README, the agent and these messages can all state. Errors
+// wrap [ErrKeyType] and say what to use instead.
 func CheckPublicKey(pub crypto.PublicKey) error {
 	switch k := pub.(type) {
 	case *ecdsa.PublicKey:
-		if k.Curve != elliptic.P256() && k.Curve != elliptic.P384() {
-			return fmt.Errorf("key type ECDSA %s not accepted (use P-256)", k.Curve.Params().Name)
+		if k.Curve != elliptic.P256() {
+			return fmt.Errorf("%w: ECDSA %s (ECDSA keys must use P-256; Ed25519 and RSA >= 3072 are accepted too)", ErrKeyType, k.Curve.Params().Name)
 		}
 	case ed25519.PublicKey:
 	case *rsa.PublicKey:
 		if k.N.BitLen() < 3072 {
-			return fmt.Errorf("key type RSA %d not accepted (RSA needs at least 3072 bits; ECDSA P-256 is the default)", k.N.BitLen())
+			return fmt.Errorf("%w: RSA %d (RSA needs at least 3072 bits; ECDSA P-256 is the default)", ErrKeyType, k.N.BitLen())
 		}
 	default:
-		return fmt.Errorf("key type %T not accepted (use ECDSA P-256, Ed25519 or RSA >= 3072)", pub)
+		return fmt.Errorf("%w: %T (use ECDSA P-256, Ed25519 or RSA >= 3072)", ErrKeyType, pub)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package ca
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/x509"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/smallstep/certificates/authority/provisioner"
+	"go.step.sm/crypto/keyutil"
 	"go.step.sm/crypto/x509util"
 
 	catest "github.com/rosterhq/roster/ca/internal/csrtest"
@@ -657,5 +659,54 @@ func TestRenewAppliesValidityInForce(t *testing.T) {
 	}
 	if d := lifetime(got[0]); !near(d, 5*time.Minute+DefaultBackdate) {
 		t.Errorf("renewal below the minimum: lifetime %s, want 5m", d)
+	}
+}
+
+// The accepted keys are the README's: ECDSA P-256, Ed25519, RSA of 3072 bits
+// or more. P-384 and P-521 are refused with a message that says what to use.
+func TestCheckPublicKey(t *testing.T) {
+	gen := func(kty, crv string, size int) crypto.PublicKey {
+		k, err := keyutil.GenerateSigner(kty, crv, size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k.Public()
+	}
+	for _, tt := range []struct {
+		desc string
+		pub  crypto.PublicKey
+		want string // "" accepted
+	}{
+		{"P-256", gen("EC", "P-256", 0), ""},
+		{"Ed25519", gen("OKP", "Ed25519", 0), ""},
+		{"RSA 3072", gen("RSA", "", 3072), ""},
+		{"P-384", gen("EC", "P-384", 0), "key type not accepted: ECDSA P-384 (ECDSA keys must use P-256"},
+		{"P-521", gen("EC", "P-521", 0), "key type not accepted: ECDSA P-521"},
+		{"RSA 2048", gen("RSA", "", 2048), "at least 3072 bits"},
+	} {
+		err := CheckPublicKey(tt.pub)
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s refused: %v", tt.desc, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, ErrKeyType)):
+			t.Errorf("%s: got %v, want %q", tt.desc, err, tt.want)
+		}
+	}
+	// Sign and Rekey refuse the same keys.
+	c := newCA(t, Options{})
+	k384, err := keyutil.GenerateSigner("EC", "P-384", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := identity(t, c.TrustDomain(), "h", "svc")
+	if _, err := c.Sign(context.Background(), catest.CSR(t, k384, "svc"), id, 0); !errors.Is(err, ErrKeyType) {
+		t.Errorf("sign with P-384: %v", err)
+	}
+	chain, err := c.Sign(context.Background(), catest.CSR(t, catest.Key(t, "EC", 0), "svc"), id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Rekey(context.Background(), chain[0], k384.Public()); !errors.Is(err, ErrKeyType) {
+		t.Errorf("rekey to P-384: %v", err)
 	}
 }

@@ -372,6 +372,14 @@ func (i *Issuer) renew(ctx context.Context, peer []*x509.Certificate, csr *x509.
 		pub = csr.PublicKey
 	}
 	chain, err := i.ca.Reissue(ctx, leaf, pub, i.tiers[s.Tier])
+	if errors.Is(err, ca.ErrKeyType) {
+		// A key accepted once and no longer (a P-384 key from before it was
+		// refused): the holder can still move to an accepted one.
+		err = &RequestError{Reason: fmt.Sprintf("the key of %s is no longer accepted: %v", id.Label(), err),
+			HintText: "rekey with an ECDSA P-256 key (POST /1.0/rekey with a new CSR)"}
+		i.refused(ctx, action, id, serial, err)
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("issuer: %s %s: %w", action, id.Label(), err)
 	}

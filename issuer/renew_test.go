@@ -5,8 +5,12 @@ import (
 	"crypto/x509"
 	"io"
 	"log/slog"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
+
+	"go.step.sm/crypto/keyutil"
 
 	"github.com/rosterhq/roster/ca"
 	"github.com/rosterhq/roster/ca/catest"
@@ -79,5 +83,31 @@ func TestRenewAppliesPolicyInForce(t *testing.T) {
 	}
 	if got := lifetime(again[0]); got < 10*time.Minute || got > 10*time.Minute+ca.DefaultBackdate+time.Second {
 		t.Errorf("renewal with a 10m tier validity: lifetime %s", got)
+	}
+}
+
+// Item 11 of issue 15: P-384 keys were accepted although the README (and
+// the CA's own message) said P-256. They are refused, at enrollment and at
+// rekey, with a message naming what is accepted.
+func TestP384Refused(t *testing.T) {
+	e := newEnv(t, true)
+	k384, err := keyutil.GenerateSigner("EC", "P-384", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr := csrPEM(catest.CSR(t, k384, "x"))
+	tk, err := e.iss.CreateEnrollToken(context.Background(), "web1", "billing-batch", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body := e.post(e.client(nil, nil, false), "/v1/enroll", map[string]string{"token": tk.Token, "csr": csr})
+	er := errBody(t, body)
+	if code != http.StatusBadRequest || !strings.Contains(er.Error, "ECDSA P-384 (ECDSA keys must use P-256") || !strings.Contains(er.Hint, "P-256") {
+		t.Errorf("enroll with P-384: %d %+v", code, er)
+	}
+	key, chain := e.enroll("web1", "billing-batch")
+	code, body = e.post(e.client(key, chain, false), "/1.0/rekey", map[string]string{"csr": csr})
+	if er := errBody(t, body); code != http.StatusBadRequest || !strings.Contains(er.Error, "P-384") {
+		t.Errorf("rekey to P-384: %d %+v", code, er)
 	}
 }
