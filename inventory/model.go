@@ -71,6 +71,11 @@ type CertState struct {
 	// left on the instance.
 	Managed   bool       `json:"managed"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	// Previous, ReuseDetectedAt and ReuseSerial are the certificate's
+	// lineage: see certs.go.
+	Previous        string     `json:"previous,omitempty"`
+	ReuseDetectedAt *time.Time `json:"reuse_detected_at,omitempty"`
+	ReuseSerial     string     `json:"reuse_serial,omitempty"`
 }
 
 // Owner is the person or team answerable for a service account.
