@@ -40,6 +40,27 @@
 // certificate gets the validity in force (see Config.TierValidity and the
 // CA's bounds), not the lifetime of the one it replaces.
 //
+// # Renewal lineage
+//
+// An identity holds one current certificate, and each certificate gets
+// one successor, the way OAuth rotates refresh tokens:
+//
+//   - renewing (or rekeying) the current certificate issues its successor;
+//     concurrent renewals of one identity are serialised, and the
+//     inventory records a successor only while the certificate it replaces
+//     is still current, so 30 parallel renewals issue one certificate;
+//   - renewing the certificate the current one was renewed from returns the
+//     current one again, byte for byte (a lost response, an agent that
+//     crashed before saving); a rekey gets it only if it asks for the same
+//     key, and is refused otherwise;
+//   - renewing any older certificate of the identity (two or more
+//     generations behind, or of a line a new enrollment replaced) is
+//     refused with a [*ReuseError], audited as audit.ActionCertReuse and
+//     flagged on the identity (inventory.CertState.ReuseDetectedAt, an
+//     inventory history event): someone else holds a copy of the key.
+//
+// The response shape does not change, so step clients keep working.
+//
 // # Audit
 //
 // Token creation, issuance, renewal and revocation are audited by the

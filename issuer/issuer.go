@@ -2,7 +2,6 @@ package issuer
 
 import (
 	"context"
-	"crypto"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
@@ -30,8 +29,9 @@ import (
 type Store interface {
 	Identity(ctx context.Context, host, account string) (inventory.IdentityState, error)
 	GetAccount(ctx context.Context, name string) (*inventory.Account, error)
-	RecordIssued(ctx context.Context, host, account, serial string, notBefore, notAfter time.Time, renewal bool) error
 	RecordIssuedTx(ctx context.Context, tx store.Tx, host, account, serial string, notBefore, notAfter time.Time, renewal bool) error
+	RecordRenewed(ctx context.Context, r inventory.Renewal) error
+	RecordReuse(ctx context.Context, host, account, serial, reason string) error
 	RecordRevoked(ctx context.Context, host, account, serial, reason string) error
 	View(ctx context.Context, fn func(store.Tx) error) error
 	Update(ctx context.Context, fn func(store.Tx) error) error
@@ -76,6 +76,7 @@ type Issuer struct {
 	tiers  map[inventory.Tier]time.Duration
 	log    *slog.Logger
 	now    func() time.Time
+	lines  lineLocks // one renewal per identity at a time
 }
 
 // New checks the configuration and returns an Issuer.
@@ -103,18 +104,19 @@ func New(cfg Config) (*Issuer, error) {
 	return i, nil
 }
 
-// Status is the HTTP status of a refusal: 403 for a *DeniedError, 400 for
-// a *RequestError, 401 for an *AuthError, anywhere in err's chain; 0 for
-// any other error. Their messages are written for operators and hold no
-// secrets.
+// Status is the HTTP status of a refusal: 403 for a *DeniedError or a
+// *ReuseError, 400 for a *RequestError, 401 for an *AuthError, anywhere in
+// err's chain; 0 for any other error. Their messages are written for
+// operators and hold no secrets.
 func Status(err error) int {
 	var (
 		denied *DeniedError
+		reuse  *ReuseError
 		req    *RequestError
 		auth   *AuthError
 	)
 	switch {
-	case errors.As(err, &denied):
+	case errors.As(err, &denied), errors.As(err, &reuse):
 		return http.StatusForbidden
 	case errors.As(err, &req):
 		return http.StatusBadRequest
@@ -287,7 +289,7 @@ func (i *Issuer) Enroll(ctx context.Context, token string, csr *x509.Certificate
 	if err != nil {
 		// The certificate was signed but never handed out: revoke it so it
 		// cannot surface later.
-		if rerr := i.ca.Revoke(ctx, leaf.SerialNumber.String(), "issuance not recorded"); rerr != nil {
+		if rerr := i.discard(ctx, leaf); rerr != nil {
 			i.log.ErrorContext(ctx, "revoking an unrecorded certificate failed", slog.String("serial", leaf.SerialNumber.String()),
 				slog.String("error", rerr.Error()))
 		}
@@ -322,74 +324,6 @@ func checkCSR(csr *x509.CertificateRequest) error {
 		return &RequestError{Reason: err.Error(), HintText: "generate an ECDSA P-256 key (the default)"}
 	}
 	return nil
-}
-
-// Renew verifies the client certificate (peer[0]: chain to this CA's root,
-// not expired, not revoked), checks that its identity is still eligible and
-// issues a new certificate with the same identity and key.
-func (i *Issuer) Renew(ctx context.Context, peer []*x509.Certificate) ([]*x509.Certificate, error) {
-	return i.renew(ctx, peer, nil)
-}
-
-// Rekey is [Issuer.Renew] with the public key of csr.
-func (i *Issuer) Rekey(ctx context.Context, peer []*x509.Certificate, csr *x509.CertificateRequest) ([]*x509.Certificate, error) {
-	if err := checkCSR(csr); err != nil {
-		return nil, err
-	}
-	return i.renew(ctx, peer, csr)
-}
-
-func (i *Issuer) renew(ctx context.Context, peer []*x509.Certificate, csr *x509.CertificateRequest) ([]*x509.Certificate, error) {
-	action := audit.ActionCertRenew
-	if csr != nil {
-		action = audit.ActionCertRekey
-	}
-	id, leaf, err := i.verifyPeer(ctx, peer)
-	if err != nil {
-		serial := ""
-		if len(peer) > 0 {
-			serial = peer[0].SerialNumber.String()
-		}
-		i.refused(ctx, action, id, serial, err)
-		return nil, err
-	}
-	serial := leaf.SerialNumber.String()
-	ctx = audit.WithActor(ctx, id.String())
-	s, err := i.identityState(ctx, id)
-	if err == nil && s.Cert != nil && s.Cert.RevokedAt != nil {
-		err = &DeniedError{Host: id.Host, Account: id.Account,
-			Reason:   fmt.Sprintf("the certificate of %s was revoked", id.Label()),
-			HintText: "enroll it again: " + enrollCommand(id)}
-	}
-	if err != nil {
-		i.refused(ctx, action, id, serial, err)
-		return nil, err
-	}
-	// The validity in force, as for an enrollment: the tier's, else the
-	// CA's default. Never the old certificate's lifetime.
-	var pub crypto.PublicKey
-	if csr != nil {
-		pub = csr.PublicKey
-	}
-	chain, err := i.ca.Reissue(ctx, leaf, pub, i.tiers[s.Tier])
-	if errors.Is(err, ca.ErrKeyType) {
-		// A key accepted once and no longer (a P-384 key from before it was
-		// refused): the holder can still move to an accepted one.
-		err = &RequestError{Reason: fmt.Sprintf("the key of %s is no longer accepted: %v", id.Label(), err),
-			HintText: "rekey with an ECDSA P-256 key (POST /1.0/rekey with a new CSR)"}
-		i.refused(ctx, action, id, serial, err)
-		return nil, err
-	}
-	if err != nil {
-		return nil, fmt.Errorf("issuer: %s %s: %w", action, id.Label(), err)
-	}
-	if err := i.record(ctx, id, chain[0], true); err != nil {
-		return nil, err
-	}
-	i.log.InfoContext(ctx, "certificate renewed", slog.String("host", id.Host), slog.String("account", id.Account),
-		slog.String("old_serial", serial), slog.String("serial", chain[0].SerialNumber.String()),
-		slog.Bool("rekey", csr != nil), slog.Time("not_after", chain[0].NotAfter))
-	return chain, nil
 }
 
 // verifyPeer checks a client certificate and returns its identity.
@@ -428,14 +362,6 @@ func idFromCert(c *x509.Certificate) (ID, error) {
 		return ID{}, fmt.Errorf("%w: certificate has %d URI SANs, want 1", ErrBadID, len(c.URIs))
 	}
 	return ParseURL(c.URIs[0])
-}
-
-// record updates the inventory after an issuance or renewal.
-func (i *Issuer) record(ctx context.Context, id ID, leaf *x509.Certificate, renewal bool) error {
-	if err := i.store.RecordIssued(ctx, id.Host, id.Account, leaf.SerialNumber.String(), leaf.NotBefore, leaf.NotAfter, renewal); err != nil {
-		return fmt.Errorf("issuer: record certificate %s for %s: %w", leaf.SerialNumber, id.Label(), err)
-	}
-	return nil
 }
 
 func enrollCommand(id ID) string {
