@@ -333,20 +333,33 @@ func (i *Issuer) verifyPeer(ctx context.Context, peer []*x509.Certificate) (ID, 
 	}
 	leaf := peer[0]
 	if err := i.ca.Verify(ctx, leaf); err != nil {
-		hint := "enroll again: roster enroll ACCOUNT --host HOST"
-		reason := "client certificate is not valid"
+		// An expired or revoked certificate passed every other check of
+		// Verify (issuer, signature, usage), so the identity it names is
+		// this CA's word: say which one, and how to enroll it again.
+		id, idErr := idFromCert(leaf)
+		named := idErr == nil && id.TrustDomain == i.ca.TrustDomain()
+		var reason string
 		switch {
 		case errors.Is(err, ca.ErrExpired):
 			reason = "client certificate has expired"
+			if named {
+				reason += fmt.Sprintf(" (%s, at %s)", id.Label(), leaf.NotAfter.UTC().Format(time.RFC3339))
+			}
 		case errors.Is(err, ca.ErrRevoked):
 			reason = "client certificate has been revoked"
+			if named {
+				reason += " (" + id.Label() + ")"
+			}
 		case errors.Is(err, ca.ErrUntrusted):
-			reason = "client certificate is not issued by this roster CA"
-			hint = "use a certificate issued by this server (root fingerprint " + i.ca.RootFingerprint() + ")"
+			return id, nil, &AuthError{Reason: "client certificate is not issued by this roster CA",
+				HintText: "use a certificate issued by this server (root fingerprint " + i.ca.RootFingerprint() + ")", Err: err}
 		default:
 			return ID{}, nil, err
 		}
-		id, _ := idFromCert(leaf)
+		hint := "an operator enrolls it again: roster enroll ACCOUNT --host HOST (or roster enroll --host HOST for a host identity)"
+		if named {
+			hint = "an operator enrolls it again: " + enrollCommand(id)
+		}
 		return id, nil, &AuthError{Reason: reason, HintText: hint, Err: err}
 	}
 	id, err := idFromCert(leaf)
@@ -385,7 +398,11 @@ func (i *Issuer) enrollRefused(ctx context.Context, t enrollToken, err error) er
 	default:
 		return fmt.Errorf("issuer: redeem enrollment token: %w", err)
 	}
-	aerr := &AuthError{Reason: reason, HintText: "ask an operator for a new one: roster enroll ACCOUNT --host HOST", Err: err}
+	hint := "ask an operator for a new one: roster enroll ACCOUNT --host HOST"
+	if t.Host != "" {
+		hint = "ask an operator for a new one: " + enrollCommand(ID{Host: t.Host, Account: t.Account})
+	}
+	aerr := &AuthError{Reason: reason, HintText: hint, Err: err}
 	i.refused(ctx, audit.ActionEnrollUse, ID{Host: t.Host, Account: t.Account}, "", aerr)
 	return aerr
 }

@@ -386,3 +386,62 @@ func TestRenewIdempotentAcrossServers(t *testing.T) {
 		t.Error("the recorded successor was revoked")
 	}
 }
+
+// Item 11 of issue 15: the refusal of an expired (or revoked) client
+// certificate names the identity and the exact command that enrolls it
+// again.
+func TestExpiredRefusalNamesIdentity(t *testing.T) {
+	for _, tt := range []struct {
+		desc, account, label, command string
+		revoke                        bool
+	}{
+		{"expired account certificate", "billing-batch", "account billing-batch on host web1", "roster enroll billing-batch --host web1", false},
+		{"expired host certificate", "", "host web1", "roster enroll --host web1", false},
+		{"revoked account certificate", "billing-batch", "account billing-batch on host web1", "roster enroll billing-batch --host web1", true},
+	} {
+		t.Run(tt.desc, func(t *testing.T) {
+			e := newEnv(t, true)
+			key, chain := e.enroll("web1", tt.account)
+			want := "client certificate has expired"
+			if tt.revoke {
+				want = "client certificate has been revoked"
+				if _, err := e.iss.Revoke(context.Background(), issuer.RevokeRequest{Serial: chain[0].SerialNumber.String()}); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				e.clock.Advance(chain[0].NotAfter.Sub(e.clock.Now()) + time.Second)
+			}
+			code, _, er := e.renewHTTP(key, chain)
+			if code != http.StatusUnauthorized || !strings.Contains(er.Error, want) || !strings.Contains(er.Error, tt.label) ||
+				!strings.HasSuffix(er.Hint, tt.command) {
+				t.Errorf("got %d %q hint %q, want %q naming %q and hint ending %q", code, er.Error, er.Hint, want, tt.label, tt.command)
+			}
+		})
+	}
+}
+
+// A used or expired enrollment token names the identity in its hint too.
+func TestUsedTokenHintNamesIdentity(t *testing.T) {
+	e := newEnv(t, true)
+	tk, err := e.iss.CreateEnrollToken(context.Background(), "web1", "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csr := catest.CSR(t, catest.Key(t, "EC", 0), "x")
+	if _, err := e.iss.Enroll(context.Background(), tk.Token, csr, false); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.iss.Enroll(context.Background(), tk.Token, csr, false)
+	var ae *issuer.AuthError
+	if !errors.As(err, &ae) || !strings.HasSuffix(ae.Hint(), "roster enroll --host web1") {
+		t.Errorf("used token: %v (hint %q)", err, hintText(err))
+	}
+}
+
+func hintText(err error) string {
+	var h interface{ Hint() string }
+	if errors.As(err, &h) {
+		return h.Hint()
+	}
+	return ""
+}
