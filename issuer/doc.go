@@ -61,6 +61,19 @@
 //
 // The response shape does not change, so step clients keep working.
 //
+// # Errors
+//
+// Refusals are typed, and [Status] maps each to its HTTP status:
+// [*RequestError] 400, [*AuthError] 401, [*DeniedError] and [*ReuseError]
+// 403, and [*DiskFullError] 503 for a request that failed because the
+// server's disk is full (ENOSPC from the inventory's store or the CA's
+// database). A full disk leaves nothing half-recorded: an enrollment token
+// is spent only in the commit that records its certificate, a certificate
+// signed but not recorded is never handed out (and revoked, if the CA's
+// database can still write), and the same request succeeds once
+// space is back (a revocation already in force in the CA is recorded in
+// the inventory by the retry). Each is logged once, here.
+//
 // # Audit
 //
 // Token creation, issuance, renewal and revocation are audited by the

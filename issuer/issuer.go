@@ -105,17 +105,20 @@ func New(cfg Config) (*Issuer, error) {
 }
 
 // Status is the HTTP status of a refusal: 403 for a *DeniedError or a
-// *ReuseError, 400 for a *RequestError, 401 for an *AuthError, anywhere in
-// err's chain; 0 for any other error. Their messages are written for
-// operators and hold no secrets.
+// *ReuseError, 400 for a *RequestError, 401 for an *AuthError, 503 for a
+// *DiskFullError, anywhere in err's chain; 0 for any other error. Their
+// messages are written for operators and hold no secrets.
 func Status(err error) int {
 	var (
 		denied *DeniedError
 		reuse  *ReuseError
 		req    *RequestError
 		auth   *AuthError
+		full   *DiskFullError
 	)
 	switch {
+	case errors.As(err, &full):
+		return http.StatusServiceUnavailable
 	case errors.As(err, &denied), errors.As(err, &reuse):
 		return http.StatusForbidden
 	case errors.As(err, &req):
@@ -209,7 +212,8 @@ func (i *Issuer) CreateEnrollToken(ctx context.Context, host, account string, va
 	t := enrollToken{Hash: sum[:], Host: id.Host, Account: id.Account, ExpiresAt: exp,
 		CreatedBy: audit.Actor(ctx), CreatedAt: i.now().UTC()}
 	if err := i.store.Update(ctx, func(tx store.Tx) error { return putEnrollToken(tx, t) }); err != nil {
-		return EnrollTicket{}, fmt.Errorf("issuer: store enrollment token for %s: %w", id.Label(), err)
+		return EnrollTicket{}, i.diskFull(ctx, opText(audit.ActionEnrollCreate, id), audit.ActionEnrollCreate, id, "",
+			fmt.Errorf("issuer: store enrollment token for %s: %w", id.Label(), err))
 	}
 	i.log.InfoContext(ctx, "enrollment token created", slog.String("host", host), slog.String("account", account),
 		slog.Time("expires_at", exp))
@@ -272,7 +276,8 @@ func (i *Issuer) Enroll(ctx context.Context, token string, csr *x509.Certificate
 	}
 	chain, err := i.ca.Sign(ctx, csr, ca.Identity{URI: id.URL(), CommonName: id.CommonName(), ServerAuth: serverAuth}, i.tiers[s.Tier])
 	if err != nil {
-		return nil, fmt.Errorf("issuer: enroll %s: %w", id.Label(), err)
+		return nil, i.diskFull(ctx, opText(audit.ActionCertIssue, id), audit.ActionCertIssue, id, "",
+			fmt.Errorf("issuer: enroll %s: %w", id.Label(), err))
 	}
 	leaf := chain[0]
 	err = i.store.Update(ctx, func(tx store.Tx) error {
@@ -289,14 +294,19 @@ func (i *Issuer) Enroll(ctx context.Context, token string, csr *x509.Certificate
 	if err != nil {
 		// The certificate was signed but never handed out: revoke it so it
 		// cannot surface later.
-		if rerr := i.discard(ctx, leaf); rerr != nil {
-			i.log.ErrorContext(ctx, "revoking an unrecorded certificate failed", slog.String("serial", leaf.SerialNumber.String()),
-				slog.String("error", rerr.Error()))
-		}
+		rerr := i.discard(ctx, leaf)
 		if errors.Is(err, ErrEnrollUsed) || errors.Is(err, ErrEnrollExpired) {
+			if rerr != nil {
+				i.log.ErrorContext(ctx, "revoking an unrecorded certificate failed", slog.String("serial", leaf.SerialNumber.String()),
+					slog.String("error", rerr.Error()))
+			}
 			return nil, i.enrollRefused(ctx, t, err)
 		}
-		return nil, fmt.Errorf("issuer: record certificate %s for %s: %w", leaf.SerialNumber, id.Label(), err)
+		err = fmt.Errorf("issuer: record certificate %s for %s: %w", leaf.SerialNumber, id.Label(), err)
+		if rerr != nil {
+			err = fmt.Errorf("%w (and revoking it failed: %v)", err, rerr)
+		}
+		return nil, i.diskFull(ctx, opText(audit.ActionCertIssue, id), audit.ActionCertIssue, id, leaf.SerialNumber.String(), err)
 	}
 	i.log.InfoContext(ctx, "certificate issued", slog.String("host", id.Host), slog.String("account", id.Account),
 		slog.String("serial", chain[0].SerialNumber.String()), slog.Time("not_after", chain[0].NotAfter))

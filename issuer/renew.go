@@ -93,7 +93,9 @@ func (i *Issuer) renew(ctx context.Context, peer []*x509.Certificate, csr *x509.
 		i.recordReuse(ctx, reuse)
 		return nil, err
 	case err != nil:
-		if Status(err) != 0 {
+		err = i.diskFull(ctx, opText(action, id), action, id, serial, err)
+		var full *DiskFullError
+		if Status(err) != 0 && !errors.As(err, &full) {
 			i.refused(ctx, action, id, serial, err)
 		}
 		return nil, err
