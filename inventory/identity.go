@@ -121,8 +121,8 @@ func (inv *Inventory) RecordIssuedTx(ctx context.Context, tx store.Tx, host, acc
 // identity holds none), in tx. For an instance it keeps the certificate
 // index and the account's summary in step, and adds the event next returns
 // (if any) to the account's history, filling in time, account, host and
-// actor. next's error aborts with nothing written. It returns the host's
-// name.
+// actor. next's error aborts with nothing written, and so does returning
+// cur itself (and no event). It returns the host's name.
 func setCert(tx store.Tx, host, account string, now time.Time, actor string, next func(cur *CertState) (*CertState, *Event, error)) (string, error) {
 	h, err := findHost(tx, host)
 	if err != nil {
@@ -130,8 +130,8 @@ func setCert(tx store.Tx, host, account string, now time.Time, actor string, nex
 	}
 	if account == "" {
 		c, _, err := next(h.Cert)
-		if err != nil {
-			return "", err
+		if err != nil || c == h.Cert {
+			return h.Hostname, err
 		}
 		h.Cert = c
 		return h.Hostname, putJSON(tx, tHosts, []byte(h.ID), h)
@@ -143,6 +143,9 @@ func setCert(tx store.Tx, host, account string, now time.Time, actor string, nex
 	c, ev, err := next(ir.Cert)
 	if err != nil {
 		return "", err
+	}
+	if c == ir.Cert && ev == nil {
+		return h.Hostname, nil // unchanged
 	}
 	st := newTxState(tx)
 	before := contribOf(ir, &h.Host)
