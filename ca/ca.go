@@ -327,45 +327,92 @@ func checkIssued(leaf *x509.Certificate, id Identity) error {
 	return nil
 }
 
-// CheckPublicKey accepts ECDSA P-256 (and P-384), Ed25519 and RSA of at
-// least 3072 bits.
+// ErrKeyType wraps every [CheckPublicKey] refusal, e.g. "key type not
+// accepted: ECDSA P-384 (ECDSA keys must use P-256; ...)".
+var ErrKeyType = errors.New("key type not accepted")
+
+// CheckPublicKey accepts the keys roster documents: ECDSA P-256 (the
+// default), Ed25519 and RSA of at least 3072 bits. Other curves (P-384,
+// P-521) are refused: nothing roster runs makes them, and one accepted set
+// is what the README, the agent and these messages can all state. Errors
+// wrap [ErrKeyType] and say what to use instead.
 func CheckPublicKey(pub crypto.PublicKey) error {
 	switch k := pub.(type) {
 	case *ecdsa.PublicKey:
-		if k.Curve != elliptic.P256() && k.Curve != elliptic.P384() {
-			return fmt.Errorf("key type ECDSA %s not accepted (use P-256)", k.Curve.Params().Name)
+		if k.Curve != elliptic.P256() {
+			return fmt.Errorf("%w: ECDSA %s (ECDSA keys must use P-256; Ed25519 and RSA >= 3072 are accepted too)", ErrKeyType, k.Curve.Params().Name)
 		}
 	case ed25519.PublicKey:
 	case *rsa.PublicKey:
 		if k.N.BitLen() < 3072 {
-			return fmt.Errorf("key type RSA %d not accepted (RSA needs at least 3072 bits; ECDSA P-256 is the default)", k.N.BitLen())
+			return fmt.Errorf("%w: RSA %d (RSA needs at least 3072 bits; ECDSA P-256 is the default)", ErrKeyType, k.N.BitLen())
 		}
 	default:
-		return fmt.Errorf("key type %T not accepted (use ECDSA P-256, Ed25519 or RSA >= 3072)", pub)
+		return fmt.Errorf("%w: %T (use ECDSA P-256, Ed25519 or RSA >= 3072)", ErrKeyType, pub)
 	}
 	return nil
 }
 
-// Renew issues a new certificate with the same names, key and lifetime as
-// cert, starting now. Like the authority's RenewContext it checks only
-// revocation: call [CA.Verify] first.
+// Renew issues a new certificate with the same names and key as cert,
+// starting now. Its lifetime is cert's, brought within the validity bounds
+// in force ([Options] as given to this [Open], not those cert was issued
+// under). Like the authority's RenewContext it checks only revocation: call
+// [CA.Verify] first. [CA.Reissue] takes an explicit validity.
 func (c *CA) Renew(ctx context.Context, cert *x509.Certificate) ([]*x509.Certificate, error) {
-	chain, err := c.auth.RenewContext(ctx, cert, nil)
-	if err != nil {
-		return nil, fmt.Errorf("ca: renew %s: %w", cert.SerialNumber, err)
-	}
-	return chain, nil
+	return c.Reissue(ctx, cert, nil, c.clamp(cert.NotAfter.Sub(cert.NotBefore)-c.opts.Backdate))
 }
 
 // Rekey is [CA.Renew] with a new public key (checked with
 // [CheckPublicKey]). Call [CA.Verify] first.
 func (c *CA) Rekey(ctx context.Context, cert *x509.Certificate, pub crypto.PublicKey) ([]*x509.Certificate, error) {
-	if err := CheckPublicKey(pub); err != nil {
-		return nil, fmt.Errorf("ca: rekey: %w", err)
+	if pub == nil {
+		return nil, fmt.Errorf("ca: rekey %s: no public key", cert.SerialNumber)
 	}
-	chain, err := c.auth.RenewContext(ctx, cert, pub)
+	return c.Reissue(ctx, cert, pub, c.clamp(cert.NotAfter.Sub(cert.NotBefore)-c.opts.Backdate))
+}
+
+// clamp brings a lifetime within the configured bounds.
+func (c *CA) clamp(d time.Duration) time.Duration {
+	return min(max(d, c.opts.MinValidity), c.opts.MaxValidity)
+}
+
+// Reissue issues the successor of cert through the authority's renewal:
+// the same names and extensions, the public key pub (nil keeps cert's),
+// valid from now (minus the backdate) for validity (0 means the default;
+// outside [min, max] is [ErrValidity], as for [CA.Sign]). The key is
+// checked with [CheckPublicKey] whether it is new or cert's own, so a
+// renewal cannot carry a key the CA no longer accepts. Like the authority's
+// RenewContext it checks only revocation: call [CA.Verify] first.
+func (c *CA) Reissue(ctx context.Context, cert *x509.Certificate, pub crypto.PublicKey, validity time.Duration) ([]*x509.Certificate, error) {
+	op := "renew"
+	if pub != nil {
+		op = "rekey"
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if validity == 0 {
+		validity = c.opts.DefaultValidity
+	}
+	if validity < c.opts.MinValidity || validity > c.opts.MaxValidity {
+		return nil, fmt.Errorf("ca: %s %s: %w: %s not within [%s, %s]", op, cert.SerialNumber, ErrValidity, validity, c.opts.MinValidity, c.opts.MaxValidity)
+	}
+	key := pub
+	if key == nil {
+		key = cert.PublicKey
+	}
+	if err := CheckPublicKey(key); err != nil {
+		return nil, fmt.Errorf("ca: %s %s: %w", op, cert.SerialNumber, err)
+	}
+	// RenewContext gives the new certificate the old one's lifetime
+	// (NotAfter - NotBefore, less the backdate) and reads nothing else of
+	// those two fields: hand it a copy whose NotBefore makes that lifetime
+	// the validity in force.
+	tpl := *cert
+	tpl.NotBefore = cert.NotAfter.Add(-(validity + c.opts.Backdate))
+	chain, err := c.auth.RenewContext(ctx, &tpl, pub)
 	if err != nil {
-		return nil, fmt.Errorf("ca: rekey %s: %w", cert.SerialNumber, err)
+		return nil, fmt.Errorf("ca: %s %s: %w", op, cert.SerialNumber, err)
 	}
 	return chain, nil
 }

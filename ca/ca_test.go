@@ -3,6 +3,7 @@ package ca
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/x509"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/smallstep/certificates/authority/provisioner"
+	"go.step.sm/crypto/keyutil"
 	"go.step.sm/crypto/x509util"
 
 	catest "github.com/rosterhq/roster/ca/internal/csrtest"
@@ -582,5 +584,129 @@ func TestOpenSSLVerify(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("openssl x509 -text lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// A renewal or rekey gets the validity in force when it is made, not the
+// lifetime of the certificate it replaces: smallstep's RenewContext copies
+// the old lifetime, so a 1h certificate renewed after a restart with a
+// 30m maximum came back with 61 minutes.
+func TestRenewAppliesValidityInForce(t *testing.T) {
+	dir := t.TempDir()
+	c := initOpen(t, dir, Options{MinValidity: time.Second})
+	ctx := context.Background()
+	key := catest.Key(t, "EC", 0)
+	id := identity(t, c.TrustDomain(), "h", "svc")
+	chain, err := c.Sign(ctx, catest.CSR(t, key, "svc"), id, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := chain[0]
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c, err = Open(dir, Options{MinValidity: time.Second, DefaultValidity: 20 * time.Minute, MaxValidity: 30 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	lifetime := func(crt *x509.Certificate) time.Duration { return crt.NotAfter.Sub(crt.NotBefore) }
+	near := func(got, want time.Duration) bool { return got > want-2*time.Second && got < want+2*time.Second }
+
+	renewed, err := c.Renew(ctx, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := lifetime(renewed[0]); !near(got, 30*time.Minute+DefaultBackdate) {
+		t.Errorf("renewed 1h certificate under a 30m maximum: lifetime %s, want 30m (+%s backdate)", got, DefaultBackdate)
+	}
+	rekeyed, err := c.Rekey(ctx, old, catest.Key(t, "OKP", 0).Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := lifetime(rekeyed[0]); !near(got, 30*time.Minute+DefaultBackdate) {
+		t.Errorf("rekeyed 1h certificate under a 30m maximum: lifetime %s", got)
+	}
+	// Reissue takes the caller's validity (0: the default) within the bounds.
+	for _, tt := range []struct {
+		validity, want time.Duration
+	}{{0, 20 * time.Minute}, {10 * time.Minute, 10 * time.Minute}, {30 * time.Minute, 30 * time.Minute}} {
+		got, err := c.Reissue(ctx, old, nil, tt.validity)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := lifetime(got[0]); !near(d, tt.want+DefaultBackdate) {
+			t.Errorf("reissue with validity %s: lifetime %s, want %s", tt.validity, d, tt.want)
+		}
+		if got[0].URIs[0].String() != id.URI.String() || !publicKeysEqual(got[0].PublicKey, key.Public()) {
+			t.Errorf("reissue changed the identity or the key")
+		}
+	}
+	if _, err := c.Reissue(ctx, old, nil, 31*time.Minute); !errors.Is(err, ErrValidity) {
+		t.Errorf("reissue beyond the maximum: %v", err)
+	}
+	// A short certificate renews with its own lifetime, raised to the minimum.
+	c2 := newCA(t, Options{MinValidity: 5 * time.Minute})
+	short, err := c2.Sign(ctx, catest.CSR(t, key, "svc"), identity(t, c2.TrustDomain(), "h", "svc"), 5*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := *short[0]
+	fake.NotAfter = fake.NotBefore.Add(DefaultBackdate + time.Minute) // a 1m certificate of an older, looser policy
+	got, err := c2.Renew(ctx, &fake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := lifetime(got[0]); !near(d, 5*time.Minute+DefaultBackdate) {
+		t.Errorf("renewal below the minimum: lifetime %s, want 5m", d)
+	}
+}
+
+// The accepted keys are the README's: ECDSA P-256, Ed25519, RSA of 3072 bits
+// or more. P-384 and P-521 are refused with a message that says what to use.
+func TestCheckPublicKey(t *testing.T) {
+	gen := func(kty, crv string, size int) crypto.PublicKey {
+		k, err := keyutil.GenerateSigner(kty, crv, size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k.Public()
+	}
+	for _, tt := range []struct {
+		desc string
+		pub  crypto.PublicKey
+		want string // "" accepted
+	}{
+		{"P-256", gen("EC", "P-256", 0), ""},
+		{"Ed25519", gen("OKP", "Ed25519", 0), ""},
+		{"RSA 3072", gen("RSA", "", 3072), ""},
+		{"P-384", gen("EC", "P-384", 0), "key type not accepted: ECDSA P-384 (ECDSA keys must use P-256"},
+		{"P-521", gen("EC", "P-521", 0), "key type not accepted: ECDSA P-521"},
+		{"RSA 2048", gen("RSA", "", 2048), "at least 3072 bits"},
+	} {
+		err := CheckPublicKey(tt.pub)
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s refused: %v", tt.desc, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, ErrKeyType)):
+			t.Errorf("%s: got %v, want %q", tt.desc, err, tt.want)
+		}
+	}
+	// Sign and Rekey refuse the same keys.
+	c := newCA(t, Options{})
+	k384, err := keyutil.GenerateSigner("EC", "P-384", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := identity(t, c.TrustDomain(), "h", "svc")
+	if _, err := c.Sign(context.Background(), catest.CSR(t, k384, "svc"), id, 0); !errors.Is(err, ErrKeyType) {
+		t.Errorf("sign with P-384: %v", err)
+	}
+	chain, err := c.Sign(context.Background(), catest.CSR(t, catest.Key(t, "EC", 0), "svc"), id, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Rekey(context.Background(), chain[0], k384.Public()); !errors.Is(err, ErrKeyType) {
+		t.Errorf("rekey to P-384: %v", err)
 	}
 }

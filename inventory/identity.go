@@ -77,7 +77,9 @@ func (inv *Inventory) RecordIssued(ctx context.Context, host, account, serial st
 
 // RecordIssuedTx is RecordIssued inside the caller's transaction (one from
 // [Inventory.Update]), so that the issuer burns an enrollment token in the
-// same commit that records the certificate it paid for.
+// same commit that records the certificate it paid for. A renewal recorded
+// here replaces whatever certificate is current; [Inventory.RecordRenewedTx]
+// replaces only the one it names.
 func (inv *Inventory) RecordIssuedTx(ctx context.Context, tx store.Tx, host, account, serial string, notBefore, notAfter time.Time, renewal bool) error {
 	if !validName(serial) {
 		return &InvalidError{Field: "serial", Reason: "missing"}
@@ -90,67 +92,90 @@ func (inv *Inventory) RecordIssuedTx(ctx context.Context, tx store.Tx, host, acc
 	if renewal {
 		action = audit.ActionCertRenew
 	}
-	err := func() error {
-		h, err := findHost(tx, host)
-		if err != nil {
-			return err
+	var c *CertState
+	next := func(cur *CertState) (*CertState, *Event, error) {
+		c = &CertState{Serial: serial, NotBefore: notBefore.UTC(), NotAfter: notAfter.UTC(), IssuedAt: now}
+		// A host identity's renewal carries the state over even from a
+		// revoked certificate, an instance's only from a live one.
+		if renewal && cur != nil && (account == "" || cur.RevokedAt == nil) {
+			c.carryFrom(cur, now)
 		}
-		c := &CertState{Serial: serial, NotBefore: notBefore.UTC(), NotAfter: notAfter.UTC(), IssuedAt: now}
-		if account == "" {
-			if renewal && h.Cert != nil {
-				c.IssuedAt, c.Managed = h.Cert.IssuedAt, h.Cert.Managed
-				c.LastRenewal = now
-			}
-			h.Cert = c
-			if err := putJSON(tx, tHosts, []byte(h.ID), h); err != nil {
-				return err
-			}
-		} else {
-			k, ir, err := findInst(tx, h, account)
-			if err != nil {
-				return err
-			}
-			if renewal && ir.Cert != nil && ir.Cert.RevokedAt == nil {
-				c.IssuedAt, c.Managed, c.LastRenewal = ir.Cert.IssuedAt, ir.Cert.Managed, now
-			}
-			st := newTxState(tx)
-			before := contribOf(ir, &h.Host)
-			ir.Cert = c
-			// A renewal seldom changes the account's summary (certificate,
-			// managed, long-lived counts): rewrite it only when it does.
-			if after := contribOf(ir, &h.Host); after.certCounts() != before.certCounts() {
-				sa, err := st.sa(ir.SA)
-				if err != nil {
-					return err
-				}
-				sa.Sum.add(before, -1)
-				sa.Sum.add(after, +1)
-			}
-			if err := putInst(tx, k, ir); err != nil {
-				return err
-			}
-			if ir.GoneAt == nil {
-				if err := putJSON(tx, tCertIdx, k, c); err != nil {
-					return err
-				}
-			}
-			if !renewal {
-				if err := st.event(Event{Time: now, Account: ir.SA, Kind: EventCertIssued, Host: h.Hostname, Actor: actor,
-					Detail: fmt.Sprintf("serial %s valid until %s", serial, c.NotAfter.Format(time.RFC3339))}); err != nil {
-					return err
-				}
-			}
-			if err := st.flush(); err != nil {
-				return err
-			}
+		if renewal || account == "" {
+			return c, nil, nil
 		}
-		return audit.Append(tx, audit.Event{Time: now, Actor: actor, Action: action, Host: h.Hostname, Account: account,
+		return c, &Event{Kind: EventCertIssued, Detail: fmt.Sprintf("serial %s valid until %s", serial, c.NotAfter.Format(time.RFC3339))}, nil
+	}
+	hostname, err := setCert(tx, host, account, now, actor, next)
+	if err == nil {
+		err = audit.Append(tx, audit.Event{Time: now, Actor: actor, Action: action, Host: hostname, Account: account,
 			Serial: serial, Outcome: audit.OutcomeOK, Detail: "not_after " + c.NotAfter.Format(time.RFC3339)})
-	}()
+	}
 	if err != nil {
 		return fmt.Errorf("record certificate %s for %s/%s: %w", serial, host, account, err)
 	}
 	return nil
+}
+
+// setCert replaces the current certificate of (host, account), account ""
+// for the host identity, with what next makes of it (cur is nil when the
+// identity holds none), in tx. For an instance it keeps the certificate
+// index and the account's summary in step, and adds the event next returns
+// (if any) to the account's history, filling in time, account, host and
+// actor. next's error aborts with nothing written, and so does returning
+// cur itself (and no event). It returns the host's name.
+func setCert(tx store.Tx, host, account string, now time.Time, actor string, next func(cur *CertState) (*CertState, *Event, error)) (string, error) {
+	h, err := findHost(tx, host)
+	if err != nil {
+		return "", err
+	}
+	if account == "" {
+		c, _, err := next(h.Cert)
+		if err != nil || c == h.Cert {
+			return h.Hostname, err
+		}
+		h.Cert = c
+		return h.Hostname, putJSON(tx, tHosts, []byte(h.ID), h)
+	}
+	k, ir, err := findInst(tx, h, account)
+	if err != nil {
+		return "", err
+	}
+	c, ev, err := next(ir.Cert)
+	if err != nil {
+		return "", err
+	}
+	if c == ir.Cert && ev == nil {
+		return h.Hostname, nil // unchanged
+	}
+	st := newTxState(tx)
+	before := contribOf(ir, &h.Host)
+	ir.Cert = c
+	// A renewal seldom changes the account's summary (certificate,
+	// managed, long-lived counts): rewrite it only when it does.
+	if after := contribOf(ir, &h.Host); after.certCounts() != before.certCounts() {
+		sa, err := st.sa(ir.SA)
+		if err != nil {
+			return "", err
+		}
+		sa.Sum.add(before, -1)
+		sa.Sum.add(after, +1)
+	}
+	if err := putInst(tx, k, ir); err != nil {
+		return "", err
+	}
+	// The index holds live, unrevoked certificates only.
+	if ir.GoneAt == nil && c != nil && c.RevokedAt == nil {
+		if err := putJSON(tx, tCertIdx, k, c); err != nil {
+			return "", err
+		}
+	}
+	if ev != nil {
+		ev.Time, ev.Account, ev.Host, ev.Actor = now, ir.SA, h.Hostname, actor
+		if err := st.event(*ev); err != nil {
+			return "", err
+		}
+	}
+	return h.Hostname, st.flush()
 }
 
 // RecordRevoked records that the certificate with this serial, issued to

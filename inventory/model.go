@@ -71,6 +71,13 @@ type CertState struct {
 	// left on the instance.
 	Managed   bool       `json:"managed"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	// Previous is the serial this certificate was renewed from ("" after
+	// an enrollment). ReuseDetectedAt is set when a superseded certificate
+	// of the identity (ReuseSerial) was presented for renewal: a possible
+	// key theft, kept until the identity is enrolled again (certs.go).
+	Previous        string     `json:"previous,omitempty"`
+	ReuseDetectedAt *time.Time `json:"reuse_detected_at,omitempty"`
+	ReuseSerial     string     `json:"reuse_serial,omitempty"`
 }
 
 // Owner is the person or team answerable for a service account.

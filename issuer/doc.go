@@ -36,7 +36,43 @@
 // given (it checks revocation only). Before renewing, the issuer verifies
 // the client certificate's chain to its own root, that it has not expired
 // (no grace), that it is not revoked, that its identity is still eligible,
-// and that the identity's current certificate was not revoked.
+// and that the identity's current certificate was not revoked. The new
+// certificate gets the validity in force (see Config.TierValidity and the
+// CA's bounds), not the lifetime of the one it replaces.
+//
+// # Renewal lineage
+//
+// An identity holds one current certificate, and each certificate gets
+// one successor, the way OAuth rotates refresh tokens:
+//
+//   - renewing (or rekeying) the current certificate issues its successor;
+//     concurrent renewals of one identity are serialised, and the
+//     inventory records a successor only while the certificate it replaces
+//     is still current, so 30 parallel renewals issue one certificate;
+//   - renewing the certificate the current one was renewed from returns the
+//     current one again, byte for byte (a lost response, an agent that
+//     crashed before saving); a rekey gets it only if it asks for the same
+//     key, and is refused otherwise;
+//   - renewing any older certificate of the identity (two or more
+//     generations behind, or of a line a new enrollment replaced) is
+//     refused with a [*ReuseError], audited as audit.ActionCertReuse and
+//     flagged on the identity (inventory.CertState.ReuseDetectedAt, an
+//     inventory history event): someone else holds a copy of the key.
+//
+// The response shape does not change, so step clients keep working.
+//
+// # Errors
+//
+// Refusals are typed, and [Status] maps each to its HTTP status:
+// [*RequestError] 400, [*AuthError] 401, [*DeniedError] and [*ReuseError]
+// 403, and [*DiskFullError] 503 for a request that failed because the
+// server's disk is full (ENOSPC from the inventory's store or the CA's
+// database). A full disk leaves nothing half-recorded: an enrollment token
+// is spent only in the commit that records its certificate, a certificate
+// signed but not recorded is never handed out (and revoked, if the CA's
+// database can still write), and the same request succeeds once
+// space is back (a revocation already in force in the CA is recorded in
+// the inventory by the retry). Each is logged once, here.
 //
 // # Audit
 //

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,6 +27,7 @@ import (
 	"github.com/rosterhq/roster/inventory/inventorytest"
 	"github.com/rosterhq/roster/issuer"
 	"github.com/rosterhq/roster/scan"
+	"github.com/rosterhq/roster/store"
 )
 
 // clock is real time plus an offset that tests move forward.
@@ -70,9 +72,28 @@ type env struct {
 // and legacy, and host db1 with billing-batch.
 func newEnv(t testing.TB, quiet bool) *env {
 	t.Helper()
+	return newEnvWith(t, quiet, nil)
+}
+
+// newEnvWith is newEnv with the inventory's bbolt store wrapped by wrap
+// (nil: not wrapped).
+func newEnvWith(t testing.TB, quiet bool, wrap func(store.Store) store.Store) *env {
+	t.Helper()
 	e := &env{t: t, clock: &clock{}, logs: &syncBuffer{}}
 	e.ca = catest.New(t, catest.Options{Options: ca.Options{Now: e.clock.Now, MinValidity: time.Second}})
-	e.inv, _ = inventorytest.Open(t, inventory.Options{Now: e.clock.Now})
+	if wrap == nil {
+		e.inv, _ = inventorytest.Open(t, inventory.Options{Now: e.clock.Now})
+	} else {
+		bs, err := store.OpenBolt(filepath.Join(t.TempDir(), "inventory.db"), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.inv, err = inventory.New(context.Background(), wrap(bs), inventory.Options{Now: e.clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { inventorytest.CheckClose(t, e.inv) })
+	}
 	var w io.Writer = e.logs
 	if quiet {
 		w = io.Discard

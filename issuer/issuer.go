@@ -29,8 +29,9 @@ import (
 type Store interface {
 	Identity(ctx context.Context, host, account string) (inventory.IdentityState, error)
 	GetAccount(ctx context.Context, name string) (*inventory.Account, error)
-	RecordIssued(ctx context.Context, host, account, serial string, notBefore, notAfter time.Time, renewal bool) error
 	RecordIssuedTx(ctx context.Context, tx store.Tx, host, account, serial string, notBefore, notAfter time.Time, renewal bool) error
+	RecordRenewed(ctx context.Context, r inventory.Renewal) error
+	RecordReuse(ctx context.Context, host, account, serial, reason string) error
 	RecordRevoked(ctx context.Context, host, account, serial, reason string) error
 	View(ctx context.Context, fn func(store.Tx) error) error
 	Update(ctx context.Context, fn func(store.Tx) error) error
@@ -55,7 +56,9 @@ type Config struct {
 	// refuses every such request. A renewal keeps the certificate's usages.
 	ServerAuthPolicy AccountPolicy
 	// TierValidity overrides the CA's default certificate validity per
-	// impact tier (within the CA's bounds).
+	// impact tier (within the CA's bounds). Enrollments, renewals and rekeys
+	// all get the validity in force when they are made: a renewal never
+	// keeps its predecessor's lifetime.
 	TierValidity map[inventory.Tier]time.Duration
 	// Logger receives one record per decision; default slog.Default().
 	Logger *slog.Logger
@@ -73,6 +76,7 @@ type Issuer struct {
 	tiers  map[inventory.Tier]time.Duration
 	log    *slog.Logger
 	now    func() time.Time
+	lines  lineLocks // one renewal per identity at a time
 }
 
 // New checks the configuration and returns an Issuer.
@@ -100,18 +104,22 @@ func New(cfg Config) (*Issuer, error) {
 	return i, nil
 }
 
-// Status is the HTTP status of a refusal: 403 for a *DeniedError, 400 for
-// a *RequestError, 401 for an *AuthError, anywhere in err's chain; 0 for
-// any other error. Their messages are written for operators and hold no
-// secrets.
+// Status is the HTTP status of a refusal: 403 for a *DeniedError or a
+// *ReuseError, 400 for a *RequestError, 401 for an *AuthError, 503 for a
+// *DiskFullError, anywhere in err's chain; 0 for any other error. Their
+// messages are written for operators and hold no secrets.
 func Status(err error) int {
 	var (
 		denied *DeniedError
+		reuse  *ReuseError
 		req    *RequestError
 		auth   *AuthError
+		full   *DiskFullError
 	)
 	switch {
-	case errors.As(err, &denied):
+	case errors.As(err, &full):
+		return http.StatusServiceUnavailable
+	case errors.As(err, &denied), errors.As(err, &reuse):
 		return http.StatusForbidden
 	case errors.As(err, &req):
 		return http.StatusBadRequest
@@ -204,7 +212,8 @@ func (i *Issuer) CreateEnrollToken(ctx context.Context, host, account string, va
 	t := enrollToken{Hash: sum[:], Host: id.Host, Account: id.Account, ExpiresAt: exp,
 		CreatedBy: audit.Actor(ctx), CreatedAt: i.now().UTC()}
 	if err := i.store.Update(ctx, func(tx store.Tx) error { return putEnrollToken(tx, t) }); err != nil {
-		return EnrollTicket{}, fmt.Errorf("issuer: store enrollment token for %s: %w", id.Label(), err)
+		return EnrollTicket{}, i.diskFull(ctx, opText(audit.ActionEnrollCreate, id), audit.ActionEnrollCreate, id, "",
+			fmt.Errorf("issuer: store enrollment token for %s: %w", id.Label(), err))
 	}
 	i.log.InfoContext(ctx, "enrollment token created", slog.String("host", host), slog.String("account", account),
 		slog.Time("expires_at", exp))
@@ -267,7 +276,8 @@ func (i *Issuer) Enroll(ctx context.Context, token string, csr *x509.Certificate
 	}
 	chain, err := i.ca.Sign(ctx, csr, ca.Identity{URI: id.URL(), CommonName: id.CommonName(), ServerAuth: serverAuth}, i.tiers[s.Tier])
 	if err != nil {
-		return nil, fmt.Errorf("issuer: enroll %s: %w", id.Label(), err)
+		return nil, i.diskFull(ctx, opText(audit.ActionCertIssue, id), audit.ActionCertIssue, id, "",
+			fmt.Errorf("issuer: enroll %s: %w", id.Label(), err))
 	}
 	leaf := chain[0]
 	err = i.store.Update(ctx, func(tx store.Tx) error {
@@ -284,14 +294,19 @@ func (i *Issuer) Enroll(ctx context.Context, token string, csr *x509.Certificate
 	if err != nil {
 		// The certificate was signed but never handed out: revoke it so it
 		// cannot surface later.
-		if rerr := i.ca.Revoke(ctx, leaf.SerialNumber.String(), "issuance not recorded"); rerr != nil {
-			i.log.ErrorContext(ctx, "revoking an unrecorded certificate failed", slog.String("serial", leaf.SerialNumber.String()),
-				slog.String("error", rerr.Error()))
-		}
+		rerr := i.discard(ctx, leaf)
 		if errors.Is(err, ErrEnrollUsed) || errors.Is(err, ErrEnrollExpired) {
+			if rerr != nil {
+				i.log.ErrorContext(ctx, "revoking an unrecorded certificate failed", slog.String("serial", leaf.SerialNumber.String()),
+					slog.String("error", rerr.Error()))
+			}
 			return nil, i.enrollRefused(ctx, t, err)
 		}
-		return nil, fmt.Errorf("issuer: record certificate %s for %s: %w", leaf.SerialNumber, id.Label(), err)
+		err = fmt.Errorf("issuer: record certificate %s for %s: %w", leaf.SerialNumber, id.Label(), err)
+		if rerr != nil {
+			err = fmt.Errorf("%w (and revoking it failed: %v)", err, rerr)
+		}
+		return nil, i.diskFull(ctx, opText(audit.ActionCertIssue, id), audit.ActionCertIssue, id, leaf.SerialNumber.String(), err)
 	}
 	i.log.InfoContext(ctx, "certificate issued", slog.String("host", id.Host), slog.String("account", id.Account),
 		slog.String("serial", chain[0].SerialNumber.String()), slog.Time("not_after", chain[0].NotAfter))
@@ -321,65 +336,6 @@ func checkCSR(csr *x509.CertificateRequest) error {
 	return nil
 }
 
-// Renew verifies the client certificate (peer[0]: chain to this CA's root,
-// not expired, not revoked), checks that its identity is still eligible and
-// issues a new certificate with the same identity and key.
-func (i *Issuer) Renew(ctx context.Context, peer []*x509.Certificate) ([]*x509.Certificate, error) {
-	return i.renew(ctx, peer, nil)
-}
-
-// Rekey is [Issuer.Renew] with the public key of csr.
-func (i *Issuer) Rekey(ctx context.Context, peer []*x509.Certificate, csr *x509.CertificateRequest) ([]*x509.Certificate, error) {
-	if err := checkCSR(csr); err != nil {
-		return nil, err
-	}
-	return i.renew(ctx, peer, csr)
-}
-
-func (i *Issuer) renew(ctx context.Context, peer []*x509.Certificate, csr *x509.CertificateRequest) ([]*x509.Certificate, error) {
-	action := audit.ActionCertRenew
-	if csr != nil {
-		action = audit.ActionCertRekey
-	}
-	id, leaf, err := i.verifyPeer(ctx, peer)
-	if err != nil {
-		serial := ""
-		if len(peer) > 0 {
-			serial = peer[0].SerialNumber.String()
-		}
-		i.refused(ctx, action, id, serial, err)
-		return nil, err
-	}
-	serial := leaf.SerialNumber.String()
-	ctx = audit.WithActor(ctx, id.String())
-	s, err := i.identityState(ctx, id)
-	if err == nil && s.Cert != nil && s.Cert.RevokedAt != nil {
-		err = &DeniedError{Host: id.Host, Account: id.Account,
-			Reason:   fmt.Sprintf("the certificate of %s was revoked", id.Label()),
-			HintText: "enroll it again: " + enrollCommand(id)}
-	}
-	if err != nil {
-		i.refused(ctx, action, id, serial, err)
-		return nil, err
-	}
-	var chain []*x509.Certificate
-	if csr == nil {
-		chain, err = i.ca.Renew(ctx, leaf)
-	} else {
-		chain, err = i.ca.Rekey(ctx, leaf, csr.PublicKey)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("issuer: %s %s: %w", action, id.Label(), err)
-	}
-	if err := i.record(ctx, id, chain[0], true); err != nil {
-		return nil, err
-	}
-	i.log.InfoContext(ctx, "certificate renewed", slog.String("host", id.Host), slog.String("account", id.Account),
-		slog.String("old_serial", serial), slog.String("serial", chain[0].SerialNumber.String()),
-		slog.Bool("rekey", csr != nil), slog.Time("not_after", chain[0].NotAfter))
-	return chain, nil
-}
-
 // verifyPeer checks a client certificate and returns its identity.
 func (i *Issuer) verifyPeer(ctx context.Context, peer []*x509.Certificate) (ID, *x509.Certificate, error) {
 	if len(peer) == 0 {
@@ -387,20 +343,33 @@ func (i *Issuer) verifyPeer(ctx context.Context, peer []*x509.Certificate) (ID, 
 	}
 	leaf := peer[0]
 	if err := i.ca.Verify(ctx, leaf); err != nil {
-		hint := "enroll again: roster enroll ACCOUNT --host HOST"
-		reason := "client certificate is not valid"
+		// An expired or revoked certificate passed every other check of
+		// Verify (issuer, signature, usage), so the identity it names is
+		// this CA's word: say which one, and how to enroll it again.
+		id, idErr := idFromCert(leaf)
+		named := idErr == nil && id.TrustDomain == i.ca.TrustDomain()
+		var reason string
 		switch {
 		case errors.Is(err, ca.ErrExpired):
 			reason = "client certificate has expired"
+			if named {
+				reason += fmt.Sprintf(" (%s, at %s)", id.Label(), leaf.NotAfter.UTC().Format(time.RFC3339))
+			}
 		case errors.Is(err, ca.ErrRevoked):
 			reason = "client certificate has been revoked"
+			if named {
+				reason += " (" + id.Label() + ")"
+			}
 		case errors.Is(err, ca.ErrUntrusted):
-			reason = "client certificate is not issued by this roster CA"
-			hint = "use a certificate issued by this server (root fingerprint " + i.ca.RootFingerprint() + ")"
+			return id, nil, &AuthError{Reason: "client certificate is not issued by this roster CA",
+				HintText: "use a certificate issued by this server (root fingerprint " + i.ca.RootFingerprint() + ")", Err: err}
 		default:
 			return ID{}, nil, err
 		}
-		id, _ := idFromCert(leaf)
+		hint := "an operator enrolls it again: roster enroll ACCOUNT --host HOST (or roster enroll --host HOST for a host identity)"
+		if named {
+			hint = "an operator enrolls it again: " + enrollCommand(id)
+		}
 		return id, nil, &AuthError{Reason: reason, HintText: hint, Err: err}
 	}
 	id, err := idFromCert(leaf)
@@ -416,14 +385,6 @@ func idFromCert(c *x509.Certificate) (ID, error) {
 		return ID{}, fmt.Errorf("%w: certificate has %d URI SANs, want 1", ErrBadID, len(c.URIs))
 	}
 	return ParseURL(c.URIs[0])
-}
-
-// record updates the inventory after an issuance or renewal.
-func (i *Issuer) record(ctx context.Context, id ID, leaf *x509.Certificate, renewal bool) error {
-	if err := i.store.RecordIssued(ctx, id.Host, id.Account, leaf.SerialNumber.String(), leaf.NotBefore, leaf.NotAfter, renewal); err != nil {
-		return fmt.Errorf("issuer: record certificate %s for %s: %w", leaf.SerialNumber, id.Label(), err)
-	}
-	return nil
 }
 
 func enrollCommand(id ID) string {
@@ -447,7 +408,11 @@ func (i *Issuer) enrollRefused(ctx context.Context, t enrollToken, err error) er
 	default:
 		return fmt.Errorf("issuer: redeem enrollment token: %w", err)
 	}
-	aerr := &AuthError{Reason: reason, HintText: "ask an operator for a new one: roster enroll ACCOUNT --host HOST", Err: err}
+	hint := "ask an operator for a new one: roster enroll ACCOUNT --host HOST"
+	if t.Host != "" {
+		hint = "ask an operator for a new one: " + enrollCommand(ID{Host: t.Host, Account: t.Account})
+	}
+	aerr := &AuthError{Reason: reason, HintText: hint, Err: err}
 	i.refused(ctx, audit.ActionEnrollUse, ID{Host: t.Host, Account: t.Account}, "", aerr)
 	return aerr
 }

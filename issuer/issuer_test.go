@@ -83,13 +83,17 @@ func TestEnrollRenewRekeyRevoke(t *testing.T) {
 		t.Errorf("inventory not updated after renewal: %+v", st.Cert)
 	}
 	// The path step clients use.
+	current := renewed
 	if code, body := e.post(e.client(key, renewed, true), "/renew", nil); code != http.StatusCreated {
 		t.Errorf("POST /renew: %d %s", code, body)
+	} else {
+		current = e.chain(body)
 	}
 
-	// Rekey with the renewed cert.
+	// Rekey with the current cert ("renewed" has a successor now, and one
+	// certificate gets one successor: see TestRekeyIdempotent).
 	newKey := catest.Key(t, "OKP", 0)
-	code, body = e.post(e.client(key, renewed, false), "/1.0/rekey", map[string]string{"csr": csrPEM(catest.CSR(t, newKey, "x"))})
+	code, body = e.post(e.client(key, current, false), "/1.0/rekey", map[string]string{"csr": csrPEM(catest.CSR(t, newKey, "x"))})
 	if code != http.StatusCreated {
 		t.Fatalf("rekey: %d %s", code, body)
 	}

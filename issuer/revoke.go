@@ -89,7 +89,8 @@ func (i *Issuer) Revoke(ctx context.Context, req RevokeRequest) (RevokeResult, e
 				return res, &RequestError{Reason: fmt.Sprintf("serial %s was not issued by this CA", t.serial)}
 			}
 			if !errors.Is(err, ca.ErrAlreadyRevoked) {
-				return res, fmt.Errorf("issuer: revoke %s: %w", t.serial, err)
+				return res, i.diskFull(ctx, opText(audit.ActionCertRevoke, t.id), audit.ActionCertRevoke, t.id, t.serial,
+					fmt.Errorf("issuer: revoke %s: %w", t.serial, err))
 			}
 			// Revoked in the CA but perhaps not yet in the inventory (a
 			// crash in between): carry on and record it.
@@ -100,7 +101,10 @@ func (i *Issuer) Revoke(ctx context.Context, req RevokeRequest) (RevokeResult, e
 		}
 		if err != nil {
 			if !errors.Is(err, inventory.ErrNotFound) {
-				return res, fmt.Errorf("issuer: record revocation of %s: %w", t.serial, err)
+				// Revoked in the CA, not yet in the inventory: the same
+				// request again records it (see above).
+				return res, i.diskFull(ctx, opText(audit.ActionCertRevoke, t.id), audit.ActionCertRevoke, t.id, t.serial,
+					fmt.Errorf("issuer: record revocation of %s: %w", t.serial, err))
 			}
 			// A certificate the inventory does not track (the server's own,
 			// or one of an identity no longer there): audit it here.
