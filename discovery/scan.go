@@ -277,6 +277,10 @@ func (s *scanner) lookup(user string) *account {
 
 func (s *scanner) applyUnits(units []unit) {
 	for _, u := range units {
+		if u.Uninstantiated {
+			s.applyTemplate(u)
+			continue
+		}
 		a := s.unitAccount(u)
 		if a == nil {
 			continue
@@ -291,12 +295,43 @@ func (s *scanner) applyUnits(units []unit) {
 			a.machine = append(a.machine, "unit "+u.Name+" loads credential "+id)
 		}
 		a.Credentials = append(a.Credentials, u.Secrets...)
+		if a.UID == 0 {
+			continue // root gains nothing from a group
+		}
 		for _, g := range append([]string{u.Group}, u.SupplementaryGroups...) {
-			if why := groupPrivilege(g); why != "" && a.UID != 0 { // root gains nothing from a group
-				a.PrivilegeReasons = append(a.PrivilegeReasons, "unit "+u.Name+" runs it with group "+g+" ("+why+")")
+			switch {
+			case rootEquivalentGroups[g]:
+				a.PrivilegeReasons = append(a.PrivilegeReasons, "unit "+u.Name+" runs it with group "+g+" (root-equivalent)")
+			case readOnlyGroups[g] != "":
+				a.SensitiveReadReasons = append(a.SensitiveReadReasons, "unit "+u.Name+" runs it with group "+g+" ("+readOnlyGroups[g]+")")
 			}
 		}
 	}
+}
+
+// applyTemplate applies a template unit that nothing instantiates
+// ("name@.service" with no instance enabled, wanted or configured): it
+// runs nothing, so it is no use of its account and grants it nothing.
+// Secret variables in its files are still static credentials on disk and
+// go to the account it names, if that exists; a dynamic user does not
+// exist until an instance runs.
+func (s *scanner) applyTemplate(u unit) {
+	if len(u.Secrets) == 0 {
+		return
+	}
+	var a *account
+	switch {
+	case u.DynamicUser:
+	case u.User == "":
+		a = s.byUID[0]
+	default:
+		a = s.lookup(u.User)
+	}
+	if a == nil {
+		s.w.add(u.Source, 0, "template unit %s (no instance) holds %d secret variable(s) and names no existing account", u.Name, len(u.Secrets))
+		return
+	}
+	a.Credentials = append(a.Credentials, u.Secrets...)
 }
 
 // unitAccount maps a unit to the account it runs as: User= by name or
@@ -515,6 +550,7 @@ func finish(rep *scan.Report) {
 			return cmp.Or(cmp.Compare(x.Proto, y.Proto), cmp.Compare(x.Port, y.Port), cmp.Compare(x.Address, y.Address), cmp.Compare(x.PID, y.PID))
 		})
 		a.PrivilegeReasons = compactStrings(a.PrivilegeReasons)
+		a.SensitiveReadReasons = compactStrings(a.SensitiveReadReasons)
 		if a.KindEvidence == nil {
 			a.KindEvidence = []string{}
 		}

@@ -16,7 +16,8 @@ import (
 // TableOptions changes what [TableOptions.Write] shows.
 type TableOptions struct {
 	// All shows every account; by default system accounts that are
-	// neither privileged nor hold a credential are only counted.
+	// neither privileged nor read sensitive data nor hold a credential are
+	// only counted.
 	All bool
 }
 
@@ -25,9 +26,11 @@ func WriteTable(w io.Writer, r *scan.Report) error { return TableOptions{}.Write
 
 // Write writes r as text: a header naming the host, one row per account
 // (privileged and credential-holding accounts first), the reasons behind
-// each privilege, credential findings, shared credentials, and counts of
-// hidden accounts and warnings. It shows nothing the report does not hold,
-// so it holds no secret either.
+// each privilege and each sensitive read access, credential findings,
+// shared credentials, and counts of hidden accounts and warnings. The PRIV
+// column says "yes" for a root-equivalent account and "read" for one that
+// only reads sensitive data. It shows nothing the report does not hold, so
+// it holds no secret either.
 func (o TableOptions) Write(w io.Writer, r *scan.Report) error {
 	ew := textout.New(w)
 	h := r.Host
@@ -58,8 +61,11 @@ func (o TableOptions) Write(w io.Writer, r *scan.Report) error {
 			uid = "dynamic"
 		}
 		priv := "-"
-		if a.Privileged {
+		switch {
+		case a.Privileged:
 			priv = "yes"
+		case a.SensitiveRead:
+			priv = "read"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Name, uid, a.Kind, priv,
 			passwordCell(a.Password), credentialCell(a.Credentials), usedByCell(a.UsedBy), exposureCell(a.Exposure))
@@ -69,20 +75,31 @@ func (o TableOptions) Write(w io.Writer, r *scan.Report) error {
 	}
 
 	section := func(title string) { ew.Printf("\n%s\n", title) }
-	first := true
-	for _, a := range accts {
-		if !a.Privileged {
-			continue
-		}
-		if first {
-			section("privileges:")
-			first = false
-		}
-		for _, why := range a.PrivilegeReasons {
-			ew.Printf("  %s: %s\n", a.Name, why)
+	reasons := func(title string, of func(scan.Account) []string) {
+		first := true
+		for _, a := range accts {
+			for _, why := range of(a) {
+				if first {
+					section(title)
+					first = false
+				}
+				ew.Printf("  %s: %s\n", a.Name, why)
+			}
 		}
 	}
-	first = true
+	reasons("privileges:", func(a scan.Account) []string {
+		if !a.Privileged {
+			return nil
+		}
+		return a.PrivilegeReasons
+	})
+	reasons("sensitive reads (not root-equivalent):", func(a scan.Account) []string {
+		if !a.SensitiveRead {
+			return nil
+		}
+		return a.SensitiveReadReasons
+	})
+	first := true
 	for _, a := range accts {
 		for _, c := range a.Credentials {
 			var fs []string
@@ -124,14 +141,15 @@ func (o TableOptions) Write(w io.Writer, r *scan.Report) error {
 }
 
 // pureSystem reports whether a is an OS account that nothing uses, with no
-// credential and no privilege: the accounts the table hides by default.
+// credential, no privilege and no sensitive read access: the accounts the
+// table hides by default.
 func pureSystem(a scan.Account) bool {
-	return a.Kind == scan.KindSystem && !a.Privileged && len(a.Credentials) == 0
+	return a.Kind == scan.KindSystem && !a.Privileged && !a.SensitiveRead && len(a.Credentials) == 0
 }
 
 // rank orders the table: privileged accounts with static credentials,
-// other privileged accounts, other accounts with static credentials, the
-// rest.
+// other privileged accounts, other accounts with static credentials,
+// accounts that read sensitive data, the rest.
 func rank(a scan.Account) int {
 	creds := len(a.Credentials) > 0
 	switch {
@@ -141,8 +159,10 @@ func rank(a scan.Account) int {
 		return 1
 	case creds:
 		return 2
+	case a.SensitiveRead:
+		return 3
 	}
-	return 3
+	return 4
 }
 
 func passwordCell(p scan.Password) string {

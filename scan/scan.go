@@ -113,14 +113,33 @@ type Account struct {
 	Kind         string   `json:"kind"` // KindHuman, KindService or KindSystem
 	KindEvidence []string `json:"kind_evidence"`
 
-	Privileged       bool       `json:"privileged"`
-	PrivilegeReasons []string   `json:"privilege_reasons,omitempty"`
-	Sudo             []SudoRule `json:"sudo,omitempty"`
+	// Privileged is true when the account is root-equivalent: UID 0,
+	// membership of a group that gives root (sudo, wheel, admin, docker,
+	// lxd, disk), a sudo rule that runs commands as another user, or a
+	// systemd unit that runs it with such a group. PrivilegeReasons say
+	// why, one reason per fact. Reading what only root should read is not
+	// root-equivalent: that is SensitiveRead.
+	Privileged       bool     `json:"privileged"`
+	PrivilegeReasons []string `json:"privilege_reasons,omitempty"`
+	// SensitiveRead is true when the account may read data that only
+	// root should, without being root-equivalent: membership of adm
+	// (system logs), shadow (password hashes) or systemd-journal (the
+	// whole journal), a unit that runs it with one of these groups, or a
+	// sudo rule that only adds one of them. SensitiveReadReasons say why.
+	// Both are omitted when false; an account may be both Privileged and
+	// SensitiveRead. (Added within schema version 1: before, these
+	// reasons were privilege reasons.)
+	SensitiveRead        bool       `json:"sensitive_read,omitempty"`
+	SensitiveReadReasons []string   `json:"sensitive_read_reasons,omitempty"`
+	Sudo                 []SudoRule `json:"sudo,omitempty"`
 
 	Password    Password     `json:"password"`
 	Credentials []Credential `json:"credentials,omitempty"`
-	UsedBy      []Usage      `json:"used_by,omitempty"`
-	Exposure    Exposure     `json:"exposure"`
+	// UsedBy lists what runs as the account: enabled or instantiated
+	// units (a template unit "name@.service" that nothing instantiates
+	// runs nothing and is not listed), cron entries and live processes.
+	UsedBy   []Usage  `json:"used_by,omitempty"`
+	Exposure Exposure `json:"exposure"`
 }
 
 // Password describes the shadow entry without its hash.
