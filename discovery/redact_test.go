@@ -156,7 +156,7 @@ func TestScanRedactsCorpus(t *testing.T) {
 	n := 0
 	for _, u := range deploy.UsedBy {
 		if u.Type == scan.UsageProcess {
-			n++
+			n += u.Uses()
 		}
 	}
 	if n != len(cases) {

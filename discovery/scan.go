@@ -546,6 +546,7 @@ func finish(rep *scan.Report) {
 		slices.SortStableFunc(a.UsedBy, func(x, y scan.Usage) int {
 			return cmp.Or(cmp.Compare(x.Type, y.Type), cmp.Compare(x.Name, y.Name), cmp.Compare(x.PID, y.PID))
 		})
+		a.UsedBy = mergeUsage(a.UsedBy)
 		slices.SortStableFunc(a.Exposure.Listening, func(x, y scan.Socket) int {
 			return cmp.Or(cmp.Compare(x.Proto, y.Proto), cmp.Compare(x.Port, y.Port), cmp.Compare(x.Address, y.Address), cmp.Compare(x.PID, y.PID))
 		})
@@ -562,6 +563,29 @@ func finish(rep *scan.Report) {
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Message, b.Message))
 	})
 	rep.Warnings = slices.Compact(rep.Warnings)
+}
+
+// mergeUsage merges uses that are equal in every field but the PID (a
+// pool of workers with one command line) into one entry with a Count and
+// the lowest PID, keeping the order of first occurrence. us is sorted by
+// PID within a type and name.
+func mergeUsage(us []scan.Usage) []scan.Usage {
+	if len(us) < 2 {
+		return us
+	}
+	out := us[:0]
+	index := map[scan.Usage]int{} // the use with PID and Count zeroed -> its entry in out
+	for _, u := range us {
+		key := u
+		key.PID, key.Count = 0, 0
+		if i, ok := index[key]; ok {
+			out[i].Count = out[i].Uses() + u.Uses()
+			continue
+		}
+		index[key] = len(out)
+		out = append(out, u)
+	}
+	return out
 }
 
 // compactStrings removes repeats, keeping the first occurrence's order.

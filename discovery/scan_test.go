@@ -703,3 +703,87 @@ func TestWriteTableGolden(t *testing.T) {
 		})
 	}
 }
+
+// writeProc writes a /proc directory with the given processes: pid ->
+// uid, comm and NUL-separated command line.
+func writeProc(t *testing.T, procs map[int][3]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for pid, p := range procs {
+		d := filepath.Join(dir, strconv.Itoa(pid))
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for name, content := range map[string]string{
+			"status":  "Name:\t" + p[1] + "\nUid:\t" + p[0] + "\t" + p[0] + "\t" + p[0] + "\t" + p[0] + "\n",
+			"comm":    p[1] + "\n",
+			"cmdline": strings.ReplaceAll(p[2], " ", "\x00") + "\x00",
+		} {
+			if err := os.WriteFile(filepath.Join(d, name), []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return dir
+}
+
+// TestUsageMerged checks that identical uses (a pool of workers) are one
+// used_by entry with a count, in the report and in the table, while uses
+// that differ stay apart.
+func TestUsageMerged(t *testing.T) {
+	procs := map[int][3]string{
+		700: {"33", "php-fpm8.2", "php-fpm: master process (/etc/php/8.2/fpm/php-fpm.conf)"},
+		812: {"102", "postgres", "/usr/lib/postgresql/15/bin/postgres -D /var/lib/postgresql/15/main"},
+		813: {"102", "postgres", "postgres: 15/main: checkpointer"},
+		814: {"102", "postgres", "postgres: 15/main: walwriter"},
+	}
+	for pid := 705; pid > 700; pid-- {
+		procs[pid] = [3]string{"33", "php-fpm8.2", "php-fpm: pool www"}
+	}
+	rep := scanRoot(t, Options{Root: filepath.Join("testdata", "hosts", "debian-web"), ProcDir: writeProc(t, procs)})
+	tests := []struct {
+		account string
+		want    []scan.Usage
+	}{
+		{"www-data", []scan.Usage{
+			{Type: scan.UsageProcess, Name: "php-fpm8.2", Detail: "php-fpm: master process (/etc/php/8.2/fpm/php-fpm.conf)", PID: 700},
+			{Type: scan.UsageProcess, Name: "php-fpm8.2", Detail: "php-fpm: pool www", PID: 701, Count: 5},
+		}},
+		{"postgres", nil}, // checked below: cron entries and three distinct processes
+	}
+	for _, tc := range tests {
+		a := findAccount(t, rep, tc.account)
+		if tc.want != nil && !slices.Equal(a.UsedBy, tc.want) {
+			t.Errorf("%s used by\n got %+v\nwant %+v", tc.account, a.UsedBy, tc.want)
+		}
+	}
+	pg := findAccount(t, rep, "postgres")
+	procsOf := 0
+	for _, u := range pg.UsedBy {
+		if u.Type == scan.UsageProcess {
+			procsOf++
+			if u.Count != 0 {
+				t.Errorf("distinct postgres process merged: %+v", u)
+			}
+		}
+	}
+	if procsOf != 3 {
+		t.Errorf("postgres has %d process entries, want 3: %+v", procsOf, pg.UsedBy)
+	}
+	var buf bytes.Buffer
+	if err := WriteTable(&buf, rep); err != nil {
+		t.Fatal(err)
+	}
+	var row string
+	for _, l := range strings.Split(buf.String(), "\n") {
+		if strings.HasPrefix(l, "www-data ") {
+			row = l
+		}
+	}
+	if !strings.Contains(row, " 6 proc ") {
+		t.Errorf("www-data row %q, want 6 proc", row)
+	}
+	if got := scan.SummarizeUsage(pg.UsedBy); !slices.Contains(got, "process:postgres ×3") || len(got) != 3 {
+		t.Errorf("SummarizeUsage(postgres) = %q", got)
+	}
+}

@@ -186,34 +186,36 @@ var credShort = map[string]string{
 }
 
 func credentialCell(cs []scan.Credential) string {
-	return countCell(len(cs), func(yield func(string)) {
+	return countCell(len(cs), func(yield func(string, int)) {
 		for _, c := range cs {
-			yield(cmp.Or(credShort[c.Type], c.Type))
+			yield(cmp.Or(credShort[c.Type], c.Type), 1)
 		}
 	})
 }
 
+// usedByCell counts uses per kind ("5 proc, 4 unit"), counting an entry
+// that stands for several identical uses as many.
 func usedByCell(us []scan.Usage) string {
-	return countCell(len(us), func(yield func(string)) {
+	return countCell(len(us), func(yield func(string, int)) {
 		for _, u := range us {
-			yield(map[string]string{scan.UsageSystemd: "unit", scan.UsageCron: "cron", scan.UsageProcess: "proc"}[u.Type])
+			yield(cmp.Or(map[string]string{scan.UsageSystemd: "unit", scan.UsageCron: "cron", scan.UsageProcess: "proc"}[u.Type], u.Type), u.Uses())
 		}
 	})
 }
 
 // countCell turns a list of labels into "2 unit, 1 cron" in first-seen
 // order, or "-".
-func countCell(n int, each func(func(string))) string {
+func countCell(n int, each func(func(string, int))) string {
 	if n == 0 {
 		return "-"
 	}
 	var order []string
 	counts := map[string]int{}
-	each(func(l string) {
+	each(func(l string, k int) {
 		if counts[l] == 0 {
 			order = append(order, l)
 		}
-		counts[l]++
+		counts[l] += k
 	})
 	parts := make([]string, len(order))
 	for i, l := range order {

@@ -204,6 +204,9 @@ func (v *validator) report(r *Report) {
 			if !usageTypes[u.Type] {
 				v.fail(fmt.Sprintf("%s.used_by[%d].type", f(), j), "unknown usage type %q", u.Type)
 			}
+			if u.Count < 0 {
+				v.fail(fmt.Sprintf("%s.used_by[%d].count", f(), j), "%d is negative", u.Count)
+			}
 		}
 		for j, s := range a.Exposure.Listening {
 			sf := func() string { return fmt.Sprintf("%s.exposure.listening[%d]", f(), j) }

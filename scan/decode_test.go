@@ -70,6 +70,7 @@ func TestDecode(t *testing.T) {
 		{desc: "duplicate account", in: edit(func(r *Report) { r.Accounts[1].Name = "billing" }), field: "accounts[1].name", reason: "duplicate account"},
 		{desc: "unknown kind", in: edit(func(r *Report) { r.Accounts[1].Kind = "robot" }), field: "accounts[1].kind", reason: "unknown account kind"},
 		{desc: "unknown usage", in: edit(func(r *Report) { r.Accounts[0].UsedBy[0].Type = "at" }), field: "accounts[0].used_by[0].type", reason: "unknown usage type"},
+		{desc: "negative usage count", in: edit(func(r *Report) { r.Accounts[0].UsedBy[0].Count = -1 }), field: "accounts[0].used_by[0].count", reason: "negative"},
 		{desc: "bad port", in: edit(func(r *Report) { r.Accounts[0].Exposure.Listening[0].Port = 70000 }), field: "accounts[0].exposure.listening[0].port", reason: "out of range"},
 		{desc: "bad password status", in: edit(func(r *Report) { r.Accounts[0].Password.Status = "weird" }), field: "accounts[0].password.status", reason: "unknown password status"},
 		{desc: "bad shared fingerprint", in: edit(func(r *Report) { r.Shared = []SharedCredential{{Fingerprint: "x"}} }), field: "shared_credentials[0].fingerprint", reason: "not a fingerprint"},

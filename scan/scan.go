@@ -13,7 +13,10 @@
 // standard "SHA256:" fingerprint, as ssh-keygen -l prints it.
 package scan
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // SchemaVersion is the version of the report format written by this code.
 const SchemaVersion = 1
@@ -208,8 +211,38 @@ type Usage struct {
 	Detail   string `json:"detail,omitempty"`   // ExecStart=, the cron command, or the process command line (secrets redacted)
 	Enabled  bool   `json:"enabled,omitempty"`  // systemd: linked from a *.wants directory
 	Schedule string `json:"schedule,omitempty"` // cron schedule or @reboot
-	PID      int    `json:"pid,omitempty"`
-	Source   string `json:"source,omitempty"` // file in the scanned root
+	PID      int    `json:"pid,omitempty"`      // the lowest PID when Count > 1
+	Source   string `json:"source,omitempty"`   // file in the scanned root
+	// Count is how many identical uses the entry stands for: uses equal
+	// in every field but the PID (a pool of worker processes with one
+	// command line) are one entry. Omitted (0) means one. (Added within
+	// schema version 1.)
+	Count int `json:"count,omitempty"`
+}
+
+// Uses returns how many uses u stands for: Count, or 1 when it is 0.
+func (u Usage) Uses() int { return max(u.Count, 1) }
+
+// SummarizeUsage describes uses for people, one "TYPE:NAME" per distinct
+// type and name in first-seen order, with " ×N" when it stands for N > 1
+// uses: "process:postgres ×5", "systemd:postgresql.service". Renderers use
+// it so that a list never repeats an entry.
+func SummarizeUsage(us []Usage) []string {
+	var order []string
+	counts := map[string]int{}
+	for _, u := range us {
+		k := u.Type + ":" + u.Name
+		if counts[k] == 0 {
+			order = append(order, k)
+		}
+		counts[k] += u.Uses()
+	}
+	for i, k := range order {
+		if n := counts[k]; n > 1 {
+			order[i] = k + " ×" + strconv.Itoa(n)
+		}
+	}
+	return order
 }
 
 // Exposure is how the account can be reached from elsewhere.
