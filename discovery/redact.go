@@ -52,18 +52,25 @@ const redacted = "[REDACTED]"
 // redactCommand redacts secrets in a shell-like command line (a cron
 // command, ExecStart=, an authorized_keys command=): words are split as a
 // shell would, quotes kept, so a quoted secret is redacted whole.
-func redactCommand(s string) string {
+func redactCommand(s string) string { return redactLine(s, 0) }
+
+// redactArgs redacts the words of one command line; see the rules above.
+func redactArgs(args []string) []string { return redactWords(args, 0) }
+
+// maxNesting bounds commands within commands (sh -c "su -c '...'").
+const maxNesting = 4
+
+func redactLine(s string, depth int) string {
 	words := rawFields(s)
 	if len(words) == 0 {
 		return strings.TrimSpace(s)
 	}
-	return strings.Join(redactArgs(words), " ")
+	return strings.Join(redactWords(words, depth), " ")
 }
 
-// redactArgs redacts the words of one command line; see the rules above.
-func redactArgs(args []string) []string {
+func redactWords(args []string, depth int) []string {
 	out := make([]string, len(args))
-	var r redactor
+	r := redactor{depth: depth}
 	for i, a := range args {
 		out[i] = r.word(a)
 	}
@@ -82,8 +89,9 @@ const (
 
 // redactor carries the state of one command line from word to word.
 type redactor struct {
-	tool string // the program the words belong to, as named in secretLetters
-	next pending
+	tool  string // the program the words belong to, as named in secretLetters
+	next  pending
+	depth int // of nested commands
 }
 
 func (r *redactor) word(a string) string {
@@ -121,9 +129,12 @@ func (r *redactor) word(a string) string {
 		}
 		return requote(a, u, out)
 	}
-	if strings.ContainsAny(u, " \t\n") {
+	if words := rawFields(u); len(words) > 1 {
 		// A whole command in one word: sh -c '...', su -c, ssh host '...'.
-		if out := redactCommand(u); out != strings.Join(rawFields(u), " ") {
+		if r.depth >= maxNesting {
+			return redacted // fail safe
+		}
+		if out := strings.Join(redactWords(words, r.depth+1), " "); out != strings.Join(words, " ") {
 			return displayQuote(out)
 		}
 		return a
@@ -543,15 +554,59 @@ func entropy(s string) float64 {
 	return h
 }
 
-// unquote removes shell quotes from a word (best effort, for matching).
+// unquote removes shell quotes from a word (best effort, for matching):
+// as a POSIX shell does (cron commands), else as systemd does (ExecStart=,
+// where a backslash also escapes inside single quotes).
 func unquote(s string) string {
 	if !strings.ContainsAny(s, `"'\`) {
 		return s
+	}
+	if w, ok := posixUnquote(s); ok {
+		return w
 	}
 	if w, err := splitWords(s); err == nil && len(w) == 1 {
 		return w[0]
 	}
 	return s
+}
+
+// posixUnquote decodes one shell word: '...' is literal, "..." keeps a
+// backslash unless it precedes $ ` " \ or a newline, and a bare backslash
+// escapes the next character. It fails on unquoted whitespace or an
+// unterminated quote.
+func posixUnquote(s string) (string, bool) {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\'':
+			j := strings.IndexByte(s[i+1:], '\'')
+			if j < 0 {
+				return "", false
+			}
+			b.WriteString(s[i+1 : i+1+j])
+			i += j + 1
+		case '"':
+			for i++; i < len(s) && s[i] != '"'; i++ {
+				if s[i] == '\\' && i+1 < len(s) && strings.IndexByte("$`\"\\\n", s[i+1]) >= 0 {
+					i++
+				}
+				b.WriteByte(s[i])
+			}
+			if i >= len(s) {
+				return "", false
+			}
+		case '\\':
+			if i+1 < len(s) {
+				i++
+				b.WriteByte(s[i])
+			}
+		case ' ', '\t', '\n':
+			return "", false
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), true
 }
 
 // rawFields splits s on whitespace outside quotes, keeping the quotes and

@@ -282,3 +282,22 @@ func FuzzRedactCommand(f *testing.F) {
 		}
 	})
 }
+
+// TestRedactBounded checks that hostile quoting ends: an unterminated
+// quote is one word, and commands nested deeper than maxNesting are
+// hidden whole (fail safe) instead of read further.
+func TestRedactBounded(t *testing.T) {
+	if got := redactCommand("echo 'a b"); got != "echo 'a b" {
+		t.Errorf("unterminated quote: %q", got)
+	}
+	if got := redactCommand(`+cmd|' /C calc'!A0`); got != `+cmd|' /C calc'!A0` {
+		t.Errorf("formula: %q", got)
+	}
+	nested := "mysql -pdeepsecret1"
+	for range maxNesting + 1 {
+		nested = "sh -c " + hostile.ShellQuote(nested)
+	}
+	if got := redactCommand(nested); strings.Contains(got, "deepsecret1") || !strings.HasPrefix(got, "sh -c ") {
+		t.Errorf("deep nesting: %q", got)
+	}
+}
