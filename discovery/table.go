@@ -30,19 +30,21 @@ func WriteTable(w io.Writer, r *scan.Report) error { return TableOptions{}.Write
 // shared credentials, and counts of hidden accounts and warnings. The PRIV
 // column says "yes" for a root-equivalent account and "read" for one that
 // only reads sensitive data. It shows nothing the report does not hold, so
-// it holds no secret either.
+// it holds no secret either. Every value from the report is printed through
+// [scan.CleanText], so that no report, valid or not, can move the cursor,
+// start a line or reorder text on the operator's terminal.
 func (o TableOptions) Write(w io.Writer, r *scan.Report) error {
 	ew := textout.New(w)
 	h := r.Host
-	host := cmp.Or(h.Hostname, "(unknown host)")
+	host := clean(cmp.Or(h.Hostname, "(unknown host)"))
 	if h.OS.PrettyName != "" {
-		host += " (" + h.OS.PrettyName + ")"
+		host += " (" + clean(h.OS.PrettyName) + ")"
 	}
 	live := "files only"
 	if h.Live {
 		live = "live"
 	}
-	ew.Printf("host %s, root %s, %s, scanned %s\n\n", host, h.Root, live, h.ScannedAt.UTC().Format("2006-01-02 15:04:05 MST"))
+	ew.Printf("host %s, root %s, %s, scanned %s\n\n", host, clean(h.Root), live, h.ScannedAt.UTC().Format("2006-01-02 15:04:05 MST"))
 
 	accts := slices.Clone(r.Accounts)
 	slices.SortStableFunc(accts, func(a, b scan.Account) int {
@@ -67,7 +69,7 @@ func (o TableOptions) Write(w io.Writer, r *scan.Report) error {
 		case a.SensitiveRead:
 			priv = "read"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Name, uid, a.Kind, priv,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", clean(a.Name), uid, clean(a.Kind), priv,
 			passwordCell(a.Password), credentialCell(a.Credentials), usedByCell(a.UsedBy), exposureCell(a.Exposure))
 	}
 	if err := tw.Flush(); err != nil {
@@ -83,7 +85,7 @@ func (o TableOptions) Write(w io.Writer, r *scan.Report) error {
 					section(title)
 					first = false
 				}
-				ew.Printf("  %s: %s\n", a.Name, why)
+				ew.Printf("  %s: %s\n", clean(a.Name), clean(why))
 			}
 		}
 	}
@@ -119,13 +121,13 @@ func (o TableOptions) Write(w io.Writer, r *scan.Report) error {
 			if c.Name != "" {
 				what += " " + c.Name
 			}
-			ew.Printf("  %s: %s at %s: %s\n", a.Name, what, c.Location, strings.Join(fs, "; "))
+			ew.Printf("  %s: %s at %s: %s\n", clean(a.Name), clean(what), clean(c.Location), clean(strings.Join(fs, "; ")))
 		}
 	}
 	if len(r.Shared) > 0 {
 		section(fmt.Sprintf("shared credentials (%d):", len(r.Shared)))
 		for _, s := range r.Shared {
-			ew.Printf("  %s %s held by %s at %s\n", s.Type, s.Fingerprint, strings.Join(s.Accounts, ", "), strings.Join(s.Locations, ", "))
+			ew.Printf("  %s %s held by %s at %s\n", clean(s.Type), clean(s.Fingerprint), clean(strings.Join(s.Accounts, ", ")), clean(strings.Join(s.Locations, ", ")))
 		}
 	}
 	ew.Printf("\n%d accounts", len(r.Accounts))
@@ -165,10 +167,13 @@ func rank(a scan.Account) int {
 	return 4
 }
 
+// clean makes a value from the report safe to print in the table.
+func clean(s string) string { return scan.CleanText(s) }
+
 func passwordCell(p scan.Password) string {
-	s := p.Status
+	s := clean(p.Status)
 	if p.Algorithm != "" {
-		s += " " + p.Algorithm
+		s += " " + clean(p.Algorithm)
 	}
 	if p.AgeDays != nil && (p.Status == scan.PasswordUsable || p.Status == scan.PasswordEmpty) {
 		s += " " + strconv.Itoa(*p.AgeDays) + "d"
@@ -188,7 +193,7 @@ var credShort = map[string]string{
 func credentialCell(cs []scan.Credential) string {
 	return countCell(len(cs), func(yield func(string, int)) {
 		for _, c := range cs {
-			yield(cmp.Or(credShort[c.Type], c.Type), 1)
+			yield(cmp.Or(credShort[c.Type], clean(c.Type)), 1)
 		}
 	})
 }
@@ -198,7 +203,7 @@ func credentialCell(cs []scan.Credential) string {
 func usedByCell(us []scan.Usage) string {
 	return countCell(len(us), func(yield func(string, int)) {
 		for _, u := range us {
-			yield(cmp.Or(map[string]string{scan.UsageSystemd: "unit", scan.UsageCron: "cron", scan.UsageProcess: "proc"}[u.Type], u.Type), u.Uses())
+			yield(cmp.Or(map[string]string{scan.UsageSystemd: "unit", scan.UsageCron: "cron", scan.UsageProcess: "proc"}[u.Type], clean(u.Type)), u.Uses())
 		}
 	})
 }
@@ -230,11 +235,11 @@ func exposureCell(e scan.Exposure) string {
 		parts = append(parts, "ssh")
 	}
 	for _, s := range e.Listening {
-		addr := s.Address
+		addr := clean(s.Address)
 		if strings.Contains(addr, ":") {
 			addr = "[" + addr + "]"
 		}
-		parts = append(parts, fmt.Sprintf("%s %s:%d", s.Proto, addr, s.Port))
+		parts = append(parts, fmt.Sprintf("%s %s:%d", clean(s.Proto), addr, s.Port))
 	}
 	if len(parts) == 0 {
 		return "-"
