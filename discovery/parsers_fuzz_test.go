@@ -161,7 +161,12 @@ func FuzzParseSudoers(f *testing.F) {
 					if len(r.Commands) == 0 || len(r.RunAs) == 0 || !strings.HasPrefix(r.Source, "/etc/sudoers:") {
 						t.Fatalf("bad rule %+v", r)
 					}
-					elevates(r, u.Name)
+					// A rule that elevates says so, naming its source;
+					// one that asks for another's password never does.
+					ok, why := elevates(r, u.Name)
+					if ok != (why != "") || ok && !strings.HasPrefix(why, "sudo rule "+r.Source+" ") || ok && !r.NoPassword && r.PasswordOf != "" {
+						t.Fatalf("elevates(%+v) = %v, %q", r, ok, why)
+					}
 				}
 			}
 		}
