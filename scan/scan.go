@@ -11,6 +11,11 @@
 // and private keys appear only as keyed fingerprints ("hmac-sha256:" followed
 // by base64url of HMAC-SHA256(key, secret)); SSH public keys appear as their
 // standard "SHA256:" fingerprint, as ssh-keygen -l prints it.
+//
+// Host and account names follow the rules of package spiffeid, and every
+// string is bounded and safe to print ([Validate] has the table of limits,
+// [UnsafeAt] says what is unsafe): [Decode] refuses a report that breaks
+// them, and producers use [FitText] so that theirs never do.
 package scan
 
 import (
