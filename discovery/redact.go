@@ -31,7 +31,8 @@ import (
 //     and hide what follows ':' or '%' (curl's user:password, smbclient's
 //     user%password).
 //   - NAME=VALUE where NAME looks secret, also inside comma lists (mount
-//     -o user=x,password=y) and URL queries (?token=x).
+//     -o user=x,password=y) and URL queries (?token=x), and JSON members
+//     ("password": "x").
 //   - The password of URL userinfo (scheme://user:password@host), and
 //     Oracle's user/password@db for sqlplus and its kin.
 //   - Authorization, Cookie and other secret-looking HTTP headers
@@ -54,8 +55,9 @@ const redacted = "[REDACTED]"
 // shell would, quotes kept, so a quoted secret is redacted whole.
 func redactCommand(s string) string { return redactLine(s, 0) }
 
-// redactArgs redacts the words of one command line; see the rules above.
-func redactArgs(args []string) []string { return redactWords(args, 0) }
+// redactArgs redacts the arguments of a process (/proc/PID/cmdline), which
+// hold no shell quoting; see the rules above.
+func redactArgs(args []string) []string { return redactWords(args, false, 0) }
 
 // maxNesting bounds commands within commands (sh -c "su -c '...'").
 const maxNesting = 4
@@ -65,12 +67,14 @@ func redactLine(s string, depth int) string {
 	if len(words) == 0 {
 		return strings.TrimSpace(s)
 	}
-	return strings.Join(redactWords(words, depth), " ")
+	return strings.Join(redactWords(words, true, depth), " ")
 }
 
-func redactWords(args []string, depth int) []string {
+// redactWords redacts the words of one command; shell says they are
+// shell words, quotes included.
+func redactWords(args []string, shell bool, depth int) []string {
 	out := make([]string, len(args))
-	r := redactor{depth: depth}
+	r := redactor{shell: shell, depth: depth}
 	for i, a := range args {
 		out[i] = r.word(a)
 	}
@@ -91,11 +95,15 @@ const (
 type redactor struct {
 	tool  string // the program the words belong to, as named in secretLetters
 	next  pending
-	depth int // of nested commands
+	shell bool // words are quoted as for a shell
+	depth int  // of nested commands
 }
 
 func (r *redactor) word(a string) string {
-	u := unquote(a)
+	u := a
+	if r.shell {
+		u = unquote(a)
+	}
 	next := r.next
 	r.next = plainNext
 	isFlag := len(u) > 1 && u[0] == '-' && !strings.ContainsAny(strings.SplitN(u, "=", 2)[0], " \t\n")
@@ -134,7 +142,7 @@ func (r *redactor) word(a string) string {
 		if r.depth >= maxNesting {
 			return redacted // fail safe
 		}
-		if out := strings.Join(redactWords(words, r.depth+1), " "); out != strings.Join(words, " ") {
+		if out := strings.Join(redactWords(words, true, r.depth+1), " "); out != strings.Join(words, " ") {
 			return displayQuote(out)
 		}
 		return a
@@ -396,6 +404,14 @@ func secretHeader(name string) bool {
 // (mount -o a=b,password=c) or in a URL query (?a=b&token=c).
 var nameValue = regexp.MustCompile(`(^|[,?&;])([A-Za-z_][A-Za-z0-9_.-]*)=([^,&;]*)`)
 
+// jsonPair matches a JSON member with a string value: "name": "value".
+var jsonPair = regexp.MustCompile(`"([A-Za-z_][A-Za-z0-9_.-]*)"\s*:\s*"((?:[^"\\]|\\.)*)"`)
+
+// colonPair matches name:value inside braces or lists, as YAML or JSON
+// without its quotes: {db:{password:x}}. A value starting with "//" is a
+// URL's, not a pair's.
+var colonPair = regexp.MustCompile(`(^|[{,])([A-Za-z_][A-Za-z0-9_.-]*):([^,{}/\s][^,{}\s]*)`)
+
 // redactValue redacts a word, or the value part of a flag, that is not
 // secret by its position: openssl's pass:VALUE, NAME=VALUE with a secret
 // NAME, URL passwords and recognisable tokens.
@@ -407,6 +423,20 @@ func redactValue(v string) string {
 		return k + "=" + redacted
 	}
 	v = redactURLPasswords(v)
+	v = jsonPair.ReplaceAllStringFunc(v, func(m string) string {
+		sub := jsonPair.FindStringSubmatch(m)
+		if !secretName(sub[1]) {
+			return m
+		}
+		return `"` + sub[1] + `":"` + redacted + `"`
+	})
+	v = colonPair.ReplaceAllStringFunc(v, func(m string) string {
+		sub := colonPair.FindStringSubmatch(m)
+		if !secretName(sub[2]) || sub[3] == redacted {
+			return m
+		}
+		return sub[1] + sub[2] + ":" + redacted
+	})
 	v = nameValue.ReplaceAllStringFunc(v, func(m string) string {
 		sub := nameValue.FindStringSubmatch(m)
 		if sub[3] == "" || sub[3] == redacted || !secretName(sub[2]) {

@@ -51,11 +51,18 @@ func TestRedactFailsSafe(t *testing.T) {
 		{"curl https://hooks.slack.com/services/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", "curl https://hooks.slack.com/services/T0AB12CD3/B0AB12CD3/[REDACTED]"},
 		{"ldapsearch -x -D cn=admin,dc=example,dc=com -w S20secret -b dc=example,dc=com", "ldapsearch -x -D cn=admin,dc=example,dc=com -w [REDACTED] -b dc=example,dc=com"},
 		{"7z x -pS21secret a.7z", "7z x -p[REDACTED] a.7z"},
+		{`vault write x '{"role":"ci","token":"S22secret"}'`, `vault write x {"role":"ci","token":"[REDACTED]"}`},
+		{`app --config={"db":{"password":"S23secret"}}`, `app --config={db:{password:[REDACTED]}}`}, // the shell removes the quotes
 	}
 	for _, tc := range cases {
 		if got := redactCommand(tc.in); got != tc.want {
 			t.Errorf("redactCommand(%q)\n got %q\nwant %q", tc.in, got, tc.want)
 		}
+	}
+	// Raw arguments keep their quotes: JSON members.
+	args := []string{"app", `--config={"db":{"password":"S24sec\"ret","user":"bob"}}`}
+	if got, want := strings.Join(redactArgs(args), " "), `app --config={"db":{"password":"[REDACTED]","user":"bob"}}`; got != want {
+		t.Errorf("redactArgs(%q)\n got %q\nwant %q", args, got, want)
 	}
 }
 
