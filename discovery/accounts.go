@@ -109,9 +109,13 @@ func parsePasswd(file string, data []byte, w *warnings) []passwdEntry {
 	return out
 }
 
-// validName accepts the account and group names that shadow-utils and
-// systemd accept, leniently: no whitespace, colon, comma or control
-// characters, not starting with '-', '+' or '~', at most 256 bytes.
+// validName is the syntax of the name field of passwd, group and shadow
+// lines, leniently as shadow-utils and systemd write them: no whitespace,
+// colon, comma or control characters, not starting with '-', '+' or '~',
+// at most 256 bytes. It decides which lines are parsed; whether an account
+// is reported is decided by roster's account name rule,
+// spiffeid.ValidateAccount (see readAccounts). Group names are not
+// identities and keep this rule.
 func validName(s string) bool {
 	if s == "" || len(s) > 256 || s == "." || s == ".." {
 		return false

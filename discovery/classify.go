@@ -16,20 +16,13 @@ import (
 // writes raw block devices.
 var rootEquivalentGroups = map[string]bool{"sudo": true, "wheel": true, "admin": true, "docker": true, "lxd": true, "disk": true}
 
-// readOnlyGroups read what only root should: adm the system logs, shadow
-// the password hashes, systemd-journal the whole journal.
+// readOnlyGroups read what only root should, without giving root: adm the
+// system logs, shadow the password hashes, systemd-journal the whole
+// journal. Membership makes an account SensitiveRead, not Privileged.
 var readOnlyGroups = map[string]string{
-	"adm":             "read-only privilege: reads system logs",
-	"shadow":          "read-only privilege: reads password hashes",
-	"systemd-journal": "read-only privilege: reads the system journal",
-}
-
-// groupPrivilege says what membership of group g grants, or "".
-func groupPrivilege(g string) string {
-	if rootEquivalentGroups[g] {
-		return "root-equivalent"
-	}
-	return readOnlyGroups[g]
+	"adm":             "reads the system logs",
+	"shadow":          "reads password hashes",
+	"systemd-journal": "reads the system journal",
 }
 
 // fileUID returns the owner of a file, or -1 when the platform does not say.
@@ -40,22 +33,32 @@ func fileUID(fi fs.FileInfo) int {
 	return -1
 }
 
-// privilege sets Privileged and its reasons: UID 0, privileged groups
-// (root-equivalent or read-only), sudo rules that run commands as another
-// user or group, and units that run the account with a privileged group
-// (added while units were applied).
+// privilege sets Privileged and SensitiveRead with their reasons:
+//
+//   - privileged (root-equivalent): UID 0, a root-equivalent group, a sudo
+//     rule that runs commands as another user or with a group that is not
+//     one of the read-only groups, and units that run the account with a
+//     root-equivalent group (added while units were applied);
+//   - sensitive read: a read-only group (adm, shadow, systemd-journal), a
+//     sudo rule that only adds read-only groups, and units that run the
+//     account with one (added while units were applied).
+//
+// Root gains nothing from groups or sudo: its only reason is UID 0.
 func (s *scanner) privilege(a *account) {
-	var reasons []string
+	var priv, read []string
 	if a.UID == 0 {
 		if a.Name == "root" {
-			reasons = append(reasons, "UID 0")
+			priv = append(priv, "UID 0")
 		} else {
-			reasons = append(reasons, "UID 0: a second root account besides root")
+			priv = append(priv, "UID 0: a second root account besides root")
 		}
 	}
 	for _, g := range sortedKeys(a.groups) {
-		if why := groupPrivilege(g); why != "" {
-			reasons = append(reasons, "member of group "+g+" ("+why+")")
+		switch {
+		case rootEquivalentGroups[g]:
+			priv = append(priv, "member of group "+g+" (root-equivalent)")
+		case readOnlyGroups[g] != "" && a.UID != 0:
+			read = append(read, "member of group "+g+" ("+readOnlyGroups[g]+")")
 		}
 	}
 	for _, rule := range a.Sudo {
@@ -63,11 +66,36 @@ func (s *scanner) privilege(a *account) {
 			break // root gains nothing from sudo
 		}
 		if ok, why := elevates(rule, a.Name); ok {
-			reasons = append(reasons, why)
+			if readOnlySudo(rule, a.Name) {
+				read = append(read, why)
+			} else {
+				priv = append(priv, why)
+			}
 		}
 	}
-	a.PrivilegeReasons = append(reasons, a.PrivilegeReasons...)
+	a.PrivilegeReasons = append(priv, a.PrivilegeReasons...)
 	a.Privileged = len(a.PrivilegeReasons) > 0
+	a.SensitiveReadReasons = append(read, a.SensitiveReadReasons...)
+	a.SensitiveRead = len(a.SensitiveReadReasons) > 0
+}
+
+// readOnlySudo reports whether a rule only lets account run commands as
+// itself with read-only groups (sudo -g adm less /var/log/syslog).
+func readOnlySudo(rule scan.SudoRule, account string) bool {
+	for _, r := range rule.RunAs {
+		if r != account && !strings.HasPrefix(r, "!") {
+			return false
+		}
+	}
+	if len(rule.RunAsGroup) == 0 {
+		return false
+	}
+	for _, g := range rule.RunAsGroup {
+		if readOnlyGroups[g] == "" {
+			return false
+		}
+	}
+	return true
 }
 
 // exposure decides whether the account can log in over SSH:

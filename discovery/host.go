@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/rosterhq/roster/scan"
+	"github.com/rosterhq/roster/spiffeid"
 )
 
 // parseOSRelease parses an os-release(5) file: KEY=value lines, values
@@ -120,7 +121,8 @@ func readHost(r *Root, w *warnings) scan.Host {
 	return h
 }
 
-// parseHostname returns the first non-comment line of hostname(5).
+// parseHostname returns the first non-comment line of hostname(5) when it
+// is a host name by roster's rule ([spiffeid.ValidateHost]).
 func parseHostname(file string, data []byte, w *warnings) string {
 	var name string
 	lines(data, func(n int, line string) {
@@ -128,8 +130,8 @@ func parseHostname(file string, data []byte, w *warnings) string {
 		if name != "" || line == "" || line[0] == '#' {
 			return
 		}
-		if len(line) > 253 || strings.ContainsAny(line, " \t/\\:") {
-			w.add(file, n, "not a valid hostname; ignored")
+		if err := spiffeid.ValidateHost(line); err != nil {
+			w.add(file, n, "not a valid hostname, ignored: %v", err)
 			return
 		}
 		name = line

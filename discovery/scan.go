@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/scan"
+	"github.com/rosterhq/roster/spiffeid"
 )
 
 // Options configures [Scan].
@@ -74,7 +75,7 @@ func Scan(ctx context.Context, opts Options) (*scan.Report, error) {
 		}
 	}
 
-	s := &scanner{r: r, fp: fp, now: now().UTC(), w: &warnings{}, byName: map[string]*account{}, byUID: map[int]*account{}}
+	s := &scanner{r: r, fp: fp, now: now().UTC(), w: &warnings{}, byName: map[string]*account{}, byUID: map[int]*account{}, unnamed: map[string]bool{}}
 	if err := s.run(ctx, procDir); err != nil {
 		return nil, err
 	}
@@ -121,13 +122,18 @@ type scanner struct {
 	byUID    map[int]*account // first account of a UID, as getpwuid(3)
 	groups   []groupEntry
 	sshd     sshdConfig
+	// unnamed are passwd names that break the account name rule: their
+	// accounts are not reported.
+	unnamed map[string]bool
 }
 
 func (s *scanner) run(ctx context.Context, procDir string) error {
 	s.host = readHost(s.r, s.w)
 	if s.host.Hostname == "" && procDir != "" {
 		if b, err := os.ReadFile(filepath.Join(procDir, "sys/kernel/hostname")); err == nil {
-			s.host.Hostname = strings.TrimSpace(string(b))
+			if h := strings.TrimSpace(string(b)); spiffeid.ValidateHost(h) == nil {
+				s.host.Hostname = h
+			}
 		}
 	}
 	s.ranges = defaultUIDRanges
@@ -180,6 +186,14 @@ func (s *scanner) readAccounts() error {
 		return fmt.Errorf("read accounts: %w", err)
 	}
 	for _, e := range parsePasswd("/etc/passwd", data, s.w) {
+		// An account the inventory cannot name is not reported, and the
+		// warning says which UID it has: a second root hidden behind a
+		// zero-width character is still seen.
+		if err := spiffeid.ValidateAccount(e.Name); err != nil {
+			s.w.add("/etc/passwd", e.Line, "account with UID %d not reported: %v", e.UID, err)
+			s.unnamed[e.Name] = true
+			continue
+		}
 		a := &account{
 			Account: scan.Account{
 				Name: e.Name, UID: e.UID, GID: e.GID, Home: e.Home, Shell: e.Shell,
@@ -243,7 +257,9 @@ func (s *scanner) readPasswords() {
 	for _, e := range parseShadow(file, data, s.w) {
 		a := s.byName[e.Name]
 		if a == nil {
-			s.w.add(file, e.Line, "entry for %s, which is not in /etc/passwd", e.Name)
+			if !s.unnamed[e.Name] {
+				s.w.add(file, e.Line, "entry for %s, which is not in /etc/passwd", e.Name)
+			}
 			continue
 		}
 		if a.pwInPasswd {
@@ -277,6 +293,10 @@ func (s *scanner) lookup(user string) *account {
 
 func (s *scanner) applyUnits(units []unit) {
 	for _, u := range units {
+		if u.Uninstantiated {
+			s.applyTemplate(u)
+			continue
+		}
 		a := s.unitAccount(u)
 		if a == nil {
 			continue
@@ -291,12 +311,43 @@ func (s *scanner) applyUnits(units []unit) {
 			a.machine = append(a.machine, "unit "+u.Name+" loads credential "+id)
 		}
 		a.Credentials = append(a.Credentials, u.Secrets...)
+		if a.UID == 0 {
+			continue // root gains nothing from a group
+		}
 		for _, g := range append([]string{u.Group}, u.SupplementaryGroups...) {
-			if why := groupPrivilege(g); why != "" && a.UID != 0 { // root gains nothing from a group
-				a.PrivilegeReasons = append(a.PrivilegeReasons, "unit "+u.Name+" runs it with group "+g+" ("+why+")")
+			switch {
+			case rootEquivalentGroups[g]:
+				a.PrivilegeReasons = append(a.PrivilegeReasons, "unit "+u.Name+" runs it with group "+g+" (root-equivalent)")
+			case readOnlyGroups[g] != "":
+				a.SensitiveReadReasons = append(a.SensitiveReadReasons, "unit "+u.Name+" runs it with group "+g+" ("+readOnlyGroups[g]+")")
 			}
 		}
 	}
+}
+
+// applyTemplate applies a template unit that nothing instantiates
+// ("name@.service" with no instance enabled, wanted or configured): it
+// runs nothing, so it is no use of its account and grants it nothing.
+// Secret variables in its files are still static credentials on disk and
+// go to the account it names, if that exists; a dynamic user does not
+// exist until an instance runs.
+func (s *scanner) applyTemplate(u unit) {
+	if len(u.Secrets) == 0 {
+		return
+	}
+	var a *account
+	switch {
+	case u.DynamicUser:
+	case u.User == "":
+		a = s.byUID[0]
+	default:
+		a = s.lookup(u.User)
+	}
+	if a == nil {
+		s.w.add(u.Source, 0, "template unit %s (no instance) holds %d secret variable(s) and names no existing account", u.Name, len(u.Secrets))
+		return
+	}
+	a.Credentials = append(a.Credentials, u.Secrets...)
 }
 
 // unitAccount maps a unit to the account it runs as: User= by name or
@@ -313,6 +364,10 @@ func (s *scanner) unitAccount(u unit) *account {
 		}
 		if a := s.byName[name]; a != nil {
 			return a
+		}
+		if err := spiffeid.ValidateAccount(name); err != nil {
+			s.w.add(u.Source, 0, "unit %s: dynamic user not reported: %v", u.Name, err)
+			return nil
 		}
 		a := &account{
 			Account: scan.Account{Name: name, UID: -1, GID: -1, Dynamic: true, Password: scan.Password{Status: scan.PasswordNone}},
@@ -511,10 +566,12 @@ func finish(rep *scan.Report) {
 		slices.SortStableFunc(a.UsedBy, func(x, y scan.Usage) int {
 			return cmp.Or(cmp.Compare(x.Type, y.Type), cmp.Compare(x.Name, y.Name), cmp.Compare(x.PID, y.PID))
 		})
+		a.UsedBy = mergeUsage(a.UsedBy)
 		slices.SortStableFunc(a.Exposure.Listening, func(x, y scan.Socket) int {
 			return cmp.Or(cmp.Compare(x.Proto, y.Proto), cmp.Compare(x.Port, y.Port), cmp.Compare(x.Address, y.Address), cmp.Compare(x.PID, y.PID))
 		})
 		a.PrivilegeReasons = compactStrings(a.PrivilegeReasons)
+		a.SensitiveReadReasons = compactStrings(a.SensitiveReadReasons)
 		if a.KindEvidence == nil {
 			a.KindEvidence = []string{}
 		}
@@ -526,6 +583,102 @@ func finish(rep *scan.Report) {
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Message, b.Message))
 	})
 	rep.Warnings = slices.Compact(rep.Warnings)
+	cleanReport(rep)
+}
+
+// cleanReport makes every string of the report safe to print and short
+// enough for the schema ([scan.FitText] with the limits of [scan.Validate]):
+// what a host's files hold (file names, unit names, comments, commands)
+// may be hostile. Account and host names are already valid names.
+func cleanReport(rep *scan.Report) {
+	fit := func(p *string, max int) { *p = scan.FitText(*p, max) }
+	fits := func(ss []string, max int) {
+		for i := range ss {
+			fit(&ss[i], max)
+		}
+	}
+	fit(&rep.Scanner.Name, scan.MaxShort)
+	fit(&rep.Scanner.Version, scan.MaxShort)
+	fit(&rep.Host.OS.ID, scan.MaxShort)
+	fit(&rep.Host.OS.IDLike, scan.MaxShort)
+	fit(&rep.Host.OS.VersionID, scan.MaxShort)
+	fit(&rep.Host.OS.PrettyName, scan.MaxShort)
+	fit(&rep.Host.Root, scan.MaxPath)
+	for i := range rep.Accounts {
+		a := &rep.Accounts[i]
+		fit(&a.PrimaryGroup, scan.MaxShort)
+		fits(a.Groups, scan.MaxShort)
+		fit(&a.Home, scan.MaxPath)
+		fit(&a.Shell, scan.MaxPath)
+		fits(a.KindEvidence, scan.MaxText)
+		fits(a.PrivilegeReasons, scan.MaxText)
+		fits(a.SensitiveReadReasons, scan.MaxText)
+		for j := range a.Sudo {
+			r := &a.Sudo[j]
+			fit(&r.Source, scan.MaxPath)
+			fit(&r.Via, scan.MaxShort)
+			fits(r.Hosts, scan.MaxShort)
+			fits(r.RunAs, scan.MaxShort)
+			fits(r.RunAsGroup, scan.MaxShort)
+			fits(r.Commands, scan.MaxCommand)
+			fit(&r.PasswordOf, scan.MaxShort)
+		}
+		fit(&a.Password.Algorithm, scan.MaxShort)
+		for j := range a.Credentials {
+			c := &a.Credentials[j]
+			fit(&c.Location, scan.MaxPath)
+			fit(&c.Name, scan.MaxShort)
+			fit(&c.Algorithm, scan.MaxShort)
+			fits(c.Options, scan.MaxCommand)
+			fit(&c.Mode, scan.MaxShort)
+			fits(c.Findings, scan.MaxText)
+			fit(&c.Unit, scan.MaxShort)
+		}
+		for j := range a.UsedBy {
+			u := &a.UsedBy[j]
+			fit(&u.Name, scan.MaxPath)
+			fit(&u.Detail, scan.MaxCommand)
+			fit(&u.Schedule, scan.MaxShort)
+			fit(&u.Source, scan.MaxPath)
+		}
+		for j := range a.Exposure.Listening {
+			l := &a.Exposure.Listening[j]
+			fit(&l.Address, scan.MaxShort)
+			fit(&l.Process, scan.MaxShort)
+		}
+		fits(a.Exposure.SSHReasons, scan.MaxText)
+	}
+	for i := range rep.Shared {
+		fit(&rep.Shared[i].Type, scan.MaxShort)
+		fits(rep.Shared[i].Locations, scan.MaxPath)
+	}
+	for i := range rep.Warnings {
+		fit(&rep.Warnings[i].File, scan.MaxPath)
+		fit(&rep.Warnings[i].Message, scan.MaxText)
+	}
+}
+
+// mergeUsage merges uses that are equal in every field but the PID (a
+// pool of workers with one command line) into one entry with a Count and
+// the lowest PID, keeping the order of first occurrence. us is sorted by
+// PID within a type and name.
+func mergeUsage(us []scan.Usage) []scan.Usage {
+	if len(us) < 2 {
+		return us
+	}
+	out := us[:0]
+	index := map[scan.Usage]int{} // the use with PID and Count zeroed -> its entry in out
+	for _, u := range us {
+		key := u
+		key.PID, key.Count = 0, 0
+		if i, ok := index[key]; ok {
+			out[i].Count = out[i].Uses() + u.Uses()
+			continue
+		}
+		index[key] = len(out)
+		out = append(out, u)
+	}
+	return out
 }
 
 // compactStrings removes repeats, keeping the first occurrence's order.

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -130,11 +132,23 @@ func TestScanFixtureDebianWeb(t *testing.T) {
 		"alice":  "member of group sudo (root-equivalent)",
 		"deploy": "sudo rule /etc/sudoers.d/deploy:2 (via user) runs /usr/bin/systemctl restart billing, /usr/bin/systemctl status billing as root without a password",
 	}
+	// Reading the logs is not root-equivalent; alice is privileged by
+	// sudo and reads the logs too.
+	sensitive := map[string]string{"alice": "member of group adm (reads the system logs)"}
 	for _, a := range rep.Accounts {
 		want, ok := privileged[a.Name]
 		if a.Privileged != ok || ok && !slices.Contains(a.PrivilegeReasons, want) {
 			t.Errorf("%s: privileged %v %q, want reason %q", a.Name, a.Privileged, a.PrivilegeReasons, want)
 		}
+		want, ok = sensitive[a.Name]
+		if a.SensitiveRead != ok || ok && !slices.Contains(a.SensitiveReadReasons, want) {
+			t.Errorf("%s: sensitive read %v %q, want reason %q", a.Name, a.SensitiveRead, a.SensitiveReadReasons, want)
+		}
+	}
+	// e2scrub_fail@.service (User=mail, Group=systemd-journal) is a
+	// template that nothing instantiates: it is no use of mail.
+	if m := findAccount(t, rep, "mail"); m.Kind != scan.KindSystem || len(m.UsedBy) != 0 || m.Privileged || m.SensitiveRead {
+		t.Errorf("mail: kind %s, used by %+v, privileged %v, sensitive read %v", m.Kind, m.UsedBy, m.Privileged, m.SensitiveRead)
 	}
 
 	billing := findAccount(t, rep, "billing")
@@ -477,6 +491,7 @@ func TestScanFixtureHosts(t *testing.T) {
 		osID       string
 		kinds      map[string]string
 		privileged []string
+		sensitive  []string
 		ssh        []string
 		shared     int
 		warnings   int
@@ -490,8 +505,10 @@ func TestScanFixtureHosts(t *testing.T) {
 			},
 			// postgres may restart services without a password; ec2-user
 			// is in wheel and has cloud-init's NOPASSWD rule; the adm
-			// account's primary group adm reads the logs.
-			privileged: []string{"adm", "ec2-user", "postgres", "root"},
+			// account's primary group adm reads the logs, which is
+			// sensitive read access, not a privilege.
+			privileged: []string{"ec2-user", "postgres", "root"},
+			sensitive:  []string{"adm"},
 			ssh:        []string{"ec2-user", "root"},
 			shared:     1, // cloud-init's key for ec2-user, also in root's file
 			secrets:    []string{"planted-rhel-pgpass-77"},
@@ -521,10 +538,13 @@ func TestScanFixtureHosts(t *testing.T) {
 					t.Errorf("%s: kind %s %v, want %s", name, a.Kind, a.KindEvidence, kind)
 				}
 			}
-			var priv, ssh []string
+			var priv, read, ssh []string
 			for _, a := range rep.Accounts {
 				if a.Privileged {
 					priv = append(priv, a.Name)
+				}
+				if a.SensitiveRead {
+					read = append(read, a.Name)
 				}
 				if a.Exposure.SSH {
 					ssh = append(ssh, a.Name)
@@ -532,8 +552,8 @@ func TestScanFixtureHosts(t *testing.T) {
 			}
 			slices.Sort(priv)
 			slices.Sort(ssh)
-			if !slices.Equal(priv, tc.privileged) || !slices.Equal(ssh, tc.ssh) {
-				t.Errorf("privileged %v (want %v), ssh %v (want %v)", priv, tc.privileged, ssh, tc.ssh)
+			if !slices.Equal(priv, tc.privileged) || !slices.Equal(ssh, tc.ssh) || !slices.Equal(read, tc.sensitive) {
+				t.Errorf("privileged %v (want %v), sensitive read %v (want %v), ssh %v (want %v)", priv, tc.privileged, read, tc.sensitive, ssh, tc.ssh)
 			}
 			if len(rep.Shared) != tc.shared || len(rep.Warnings) != tc.warnings {
 				t.Errorf("shared %+v (want %d), warnings %+v (want %d)", rep.Shared, tc.shared, rep.Warnings, tc.warnings)
@@ -550,5 +570,220 @@ func TestScanFixtureHosts(t *testing.T) {
 			}
 			assertReportClean(t, rep, secrets)
 		})
+	}
+}
+
+// TestTemplateUnits checks that a template unit is a use of its account
+// only through an instance, and that a read-only group is sensitive read
+// access, not a privilege: the first report on a plain Debian VM listed
+// mail as privileged because of e2scrub_fail@.service.
+func TestTemplateUnits(t *testing.T) {
+	const template = "[Service]\nUser=mail\nGroup=systemd-journal\nSupplementaryGroups=systemd-journal\nExecStart=/usr/lib/e2scrub_fail %I\n"
+	base := map[string]string{
+		"etc/passwd": "root:x:0:0:root:/root:/bin/bash\nmail:x:8:8:mail:/var/mail:/usr/sbin/nologin\n",
+		"etc/group":  "root:x:0:\nmail:x:8:\nsystemd-journal:x:999:\ndocker:x:996:\n",
+		"lib/systemd/system/e2scrub_fail@.service": template,
+	}
+	tests := []struct {
+		desc       string
+		files      map[string]string
+		usedBy     []string
+		privileged bool
+		sensitive  []string
+		creds      int
+		kind       string
+	}{
+		{desc: "template without instance", kind: scan.KindSystem},
+		{
+			desc:      "instance wanted by a target",
+			files:     map[string]string{"etc/systemd/system/multi-user.target.wants/e2scrub_fail@sda1.service": "-> /lib/systemd/system/e2scrub_fail@.service"},
+			usedBy:    []string{"e2scrub_fail@sda1.service"},
+			sensitive: []string{"unit e2scrub_fail@sda1.service runs it with group systemd-journal (reads the system journal)"},
+			kind:      scan.KindService,
+		},
+		{
+			desc: "instance started by an enabled timer",
+			files: map[string]string{
+				"lib/systemd/system/e2scrub_fail@home.timer":                     "[Timer]\nOnCalendar=daily\n",
+				"etc/systemd/system/timers.target.wants/e2scrub_fail@home.timer": "-> /lib/systemd/system/e2scrub_fail@home.timer",
+			},
+			usedBy:    []string{"e2scrub_fail@home.service"},
+			sensitive: []string{"unit e2scrub_fail@home.service runs it with group systemd-journal (reads the system journal)"},
+			kind:      scan.KindService,
+		},
+		{
+			desc: "template started per connection by an enabled socket",
+			files: map[string]string{
+				"lib/systemd/system/e2scrub_fail.socket":                      "[Socket]\nListenStream=/run/x.sock\nAccept=yes\n",
+				"etc/systemd/system/sockets.target.wants/e2scrub_fail.socket": "-> /lib/systemd/system/e2scrub_fail.socket",
+			},
+			usedBy:    []string{"e2scrub_fail@.service"},
+			sensitive: []string{"unit e2scrub_fail@.service runs it with group systemd-journal (reads the system journal)"},
+			kind:      scan.KindService,
+		},
+		{
+			desc: "instance with a root-equivalent group",
+			files: map[string]string{
+				"lib/systemd/system/e2scrub_fail@.service":                          "[Service]\nUser=mail\nGroup=docker\nExecStart=/bin/x\n",
+				"etc/systemd/system/multi-user.target.wants/e2scrub_fail@a.service": "-> /lib/systemd/system/e2scrub_fail@.service",
+			},
+			usedBy:     []string{"e2scrub_fail@a.service"},
+			privileged: true,
+			kind:       scan.KindService,
+		},
+		{
+			desc:  "template without instance that holds a secret",
+			files: map[string]string{"lib/systemd/system/e2scrub_fail@.service": template + "Environment=SMTP_PASSWORD=planted-template-pw\n"},
+			creds: 1,
+			kind:  scan.KindService, // it holds a machine credential
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			files := maps.Clone(base)
+			maps.Copy(files, tc.files)
+			rep := scanRoot(t, Options{Root: buildRoot(t, files).Dir()})
+			m := findAccount(t, rep, "mail")
+			var used []string
+			for _, u := range m.UsedBy {
+				used = append(used, u.Name)
+			}
+			if !slices.Equal(used, tc.usedBy) || m.Privileged != tc.privileged || !slices.Equal(m.SensitiveReadReasons, tc.sensitive) ||
+				m.SensitiveRead != (len(tc.sensitive) > 0) || len(m.Credentials) != tc.creds || m.Kind != tc.kind {
+				t.Errorf("mail: used by %q (want %q), privileged %v %q (want %v), sensitive read %v %q (want %q), %d credentials (want %d), kind %s (want %s)",
+					used, tc.usedBy, m.Privileged, m.PrivilegeReasons, tc.privileged, m.SensitiveRead, m.SensitiveReadReasons, tc.sensitive,
+					len(m.Credentials), tc.creds, m.Kind, tc.kind)
+			}
+			if len(rep.Warnings) != 0 {
+				t.Errorf("warnings: %+v", rep.Warnings)
+			}
+			assertReportClean(t, rep, []string{"planted-template-pw"})
+		})
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/table")
+
+// TestWriteTableGolden compares the table of each fixture host with
+// testdata/table/HOST.txt; go test -run TestWriteTableGolden -update
+// rewrites them.
+func TestWriteTableGolden(t *testing.T) {
+	for _, host := range []string{"debian-web", "rhel-db", "suse-app"} {
+		t.Run(host, func(t *testing.T) {
+			rep := scanRoot(t, Options{Root: filepath.Join("testdata", "hosts", host)})
+			// The checkout's path and file modes vary (umask): the
+			// golden has neither.
+			rep.Host.Root = "/fixtures/" + host
+			for i := range rep.Accounts {
+				for j := range rep.Accounts[i].Credentials {
+					c := &rep.Accounts[i].Credentials[j]
+					c.Findings = slices.DeleteFunc(c.Findings, func(f string) bool { return strings.HasPrefix(f, "readable by ") })
+				}
+			}
+			var buf bytes.Buffer
+			if err := (TableOptions{All: true}).Write(&buf, rep); err != nil {
+				t.Fatal(err)
+			}
+			golden := filepath.Join("testdata", "table", host+".txt")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(buf.Bytes(), want) {
+				t.Errorf("table of %s differs from %s (go test -run TestWriteTableGolden -update rewrites it):\n%s", host, golden, buf.String())
+			}
+		})
+	}
+}
+
+// writeProc writes a /proc directory with the given processes: pid ->
+// uid, comm and NUL-separated command line.
+func writeProc(t *testing.T, procs map[int][3]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for pid, p := range procs {
+		d := filepath.Join(dir, strconv.Itoa(pid))
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for name, content := range map[string]string{
+			"status":  "Name:\t" + p[1] + "\nUid:\t" + p[0] + "\t" + p[0] + "\t" + p[0] + "\t" + p[0] + "\n",
+			"comm":    p[1] + "\n",
+			"cmdline": strings.ReplaceAll(p[2], " ", "\x00") + "\x00",
+		} {
+			if err := os.WriteFile(filepath.Join(d, name), []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return dir
+}
+
+// TestUsageMerged checks that identical uses (a pool of workers) are one
+// used_by entry with a count, in the report and in the table, while uses
+// that differ stay apart.
+func TestUsageMerged(t *testing.T) {
+	procs := map[int][3]string{
+		700: {"33", "php-fpm8.2", "php-fpm: master process (/etc/php/8.2/fpm/php-fpm.conf)"},
+		812: {"102", "postgres", "/usr/lib/postgresql/15/bin/postgres -D /var/lib/postgresql/15/main"},
+		813: {"102", "postgres", "postgres: 15/main: checkpointer"},
+		814: {"102", "postgres", "postgres: 15/main: walwriter"},
+	}
+	for pid := 705; pid > 700; pid-- {
+		procs[pid] = [3]string{"33", "php-fpm8.2", "php-fpm: pool www"}
+	}
+	rep := scanRoot(t, Options{Root: filepath.Join("testdata", "hosts", "debian-web"), ProcDir: writeProc(t, procs)})
+	tests := []struct {
+		account string
+		want    []scan.Usage
+	}{
+		{"www-data", []scan.Usage{
+			{Type: scan.UsageProcess, Name: "php-fpm8.2", Detail: "php-fpm: master process (/etc/php/8.2/fpm/php-fpm.conf)", PID: 700},
+			{Type: scan.UsageProcess, Name: "php-fpm8.2", Detail: "php-fpm: pool www", PID: 701, Count: 5},
+		}},
+		{"postgres", nil}, // checked below: cron entries and three distinct processes
+	}
+	for _, tc := range tests {
+		a := findAccount(t, rep, tc.account)
+		if tc.want != nil && !slices.Equal(a.UsedBy, tc.want) {
+			t.Errorf("%s used by\n got %+v\nwant %+v", tc.account, a.UsedBy, tc.want)
+		}
+	}
+	pg := findAccount(t, rep, "postgres")
+	procsOf := 0
+	for _, u := range pg.UsedBy {
+		if u.Type == scan.UsageProcess {
+			procsOf++
+			if u.Count != 0 {
+				t.Errorf("distinct postgres process merged: %+v", u)
+			}
+		}
+	}
+	if procsOf != 3 {
+		t.Errorf("postgres has %d process entries, want 3: %+v", procsOf, pg.UsedBy)
+	}
+	var buf bytes.Buffer
+	if err := WriteTable(&buf, rep); err != nil {
+		t.Fatal(err)
+	}
+	var row string
+	for _, l := range strings.Split(buf.String(), "\n") {
+		if strings.HasPrefix(l, "www-data ") {
+			row = l
+		}
+	}
+	if !strings.Contains(row, " 6 proc ") {
+		t.Errorf("www-data row %q, want 6 proc", row)
+	}
+	if got := scan.SummarizeUsage(pg.UsedBy); !slices.Contains(got, "process:postgres ×3") || len(got) != 3 {
+		t.Errorf("SummarizeUsage(postgres) = %q", got)
 	}
 }

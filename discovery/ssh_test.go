@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -325,9 +326,41 @@ func FuzzSSHDConfig(f *testing.F) {
 	r := testRoot(f, f.TempDir())
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var c sshdConfig
-		p := &sshdParser{r: r, w: &warnings{}, c: &c, set: map[string]bool{}}
+		w := &warnings{}
+		p := &sshdParser{r: r, w: w, c: &c, set: map[string]bool{}}
 		p.parse("/etc/ssh/sshd_config", data, 0, false)
-		c.authorizedKeysPaths("u", "/home/u")
+		// Warnings name the file and a line of it, or a file that an
+		// Include names (the root is empty: none can be read).
+		var own warnings
+		for _, x := range w.list {
+			if x.File != "/etc/ssh/sshd_config" && path.IsAbs(x.File) && x.Line == 0 {
+				continue
+			}
+			own.list = append(own.list, x)
+		}
+		checkWarnings(t, "/etc/ssh/sshd_config", data, &own)
+		if c.PermitRootLogin != strings.ToLower(c.PermitRootLogin) {
+			t.Fatalf("PermitRootLogin %q is not lower case", c.PermitRootLogin)
+		}
+		// Key files are clean absolute paths, each once; those built
+		// from %h are in the home.
+		seen := map[string]bool{}
+		for _, kp := range c.authorizedKeysPaths("u", "/home/u") {
+			if !path.IsAbs(kp) || path.Clean(kp) != kp || seen[kp] {
+				t.Fatalf("bad or repeated key file %q from %q", kp, c.AuthorizedKeysFiles)
+			}
+			seen[kp] = true
+		}
+		// The first value of a keyword wins: the same file twice gives
+		// the same settings.
+		var twice sshdConfig
+		p2 := &sshdParser{r: r, w: &warnings{}, c: &twice, set: map[string]bool{}}
+		p2.parse("/etc/ssh/sshd_config", append(append(append([]byte(nil), data...), '\n'), data...), 0, false)
+		if twice.PasswordAuthentication != c.PasswordAuthentication || twice.PermitRootLogin != c.PermitRootLogin ||
+			twice.TrustedUserCAKeys != c.TrustedUserCAKeys || twice.AuthorizedKeysCommand != c.AuthorizedKeysCommand ||
+			!slices.Equal(twice.AuthorizedKeysFiles, c.AuthorizedKeysFiles) {
+			t.Fatalf("a repeated file changed the settings:\n%+v\n%+v", c, twice)
+		}
 	})
 }
 

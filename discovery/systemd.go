@@ -14,9 +14,12 @@ import (
 
 // unit is one systemd service unit after drop-ins are applied.
 type unit struct {
-	Name                string // "billing.service"; template instances as "name@inst.service"
-	Source              string // in-root path of the unit file
-	Enabled             bool   // linked from a *.wants / *.requires directory
+	Name    string // "billing.service"; template instances as "name@inst.service"
+	Source  string // in-root path of the unit file
+	Enabled bool   // linked from a *.wants / *.requires directory
+	// Uninstantiated is true for a template ("name@.service") that no
+	// instance, link or socket uses: it runs nothing.
+	Uninstantiated      bool
 	User, Group         string // as written; User=="" and !DynamicUser means it runs as root
 	DynamicUser         bool
 	SupplementaryGroups []string
@@ -343,6 +346,9 @@ func (rd *unitReader) read(name string) (unit, bool) {
 	spec := specifiers(name, inst)
 	if inst == "" && strings.Contains(name, "@.") {
 		spec = strings.NewReplacer() // a bare template: specifiers stay as written
+		// Only its instances run, and readUnits reads those instead;
+		// an enabled template is started per connection by its socket.
+		u.Uninstantiated = !u.Enabled
 	}
 	var env []envVar
 	var envFiles []string

@@ -447,6 +447,16 @@ func FuzzSplitEnvironment(f *testing.F) {
 				t.Fatalf("invalid name %q", v.name)
 			}
 		}
+		// Every word is an assignment or a bad position, in order.
+		words, _ := splitWords(s)
+		if err == nil && len(vars)+len(bad) != len(words) {
+			t.Fatalf("%d words, %d assignments and %d bad", len(words), len(vars), len(bad))
+		}
+		for i, b := range bad {
+			if b < 1 || b > len(words) || i > 0 && b <= bad[i-1] {
+				t.Fatalf("bad positions %v for %d words", bad, len(words))
+			}
+		}
 	})
 }
 

@@ -16,7 +16,8 @@ import (
 // TableOptions changes what [TableOptions.Write] shows.
 type TableOptions struct {
 	// All shows every account; by default system accounts that are
-	// neither privileged nor hold a credential are only counted.
+	// neither privileged nor read sensitive data nor hold a credential are
+	// only counted.
 	All bool
 }
 
@@ -25,21 +26,25 @@ func WriteTable(w io.Writer, r *scan.Report) error { return TableOptions{}.Write
 
 // Write writes r as text: a header naming the host, one row per account
 // (privileged and credential-holding accounts first), the reasons behind
-// each privilege, credential findings, shared credentials, and counts of
-// hidden accounts and warnings. It shows nothing the report does not hold,
-// so it holds no secret either.
+// each privilege and each sensitive read access, credential findings,
+// shared credentials, and counts of hidden accounts and warnings. The PRIV
+// column says "yes" for a root-equivalent account and "read" for one that
+// only reads sensitive data. It shows nothing the report does not hold, so
+// it holds no secret either. Every value from the report is printed through
+// [scan.CleanText], so that no report, valid or not, can move the cursor,
+// start a line or reorder text on the operator's terminal.
 func (o TableOptions) Write(w io.Writer, r *scan.Report) error {
 	ew := textout.New(w)
 	h := r.Host
-	host := cmp.Or(h.Hostname, "(unknown host)")
+	host := clean(cmp.Or(h.Hostname, "(unknown host)"))
 	if h.OS.PrettyName != "" {
-		host += " (" + h.OS.PrettyName + ")"
+		host += " (" + clean(h.OS.PrettyName) + ")"
 	}
 	live := "files only"
 	if h.Live {
 		live = "live"
 	}
-	ew.Printf("host %s, root %s, %s, scanned %s\n\n", host, h.Root, live, h.ScannedAt.UTC().Format("2006-01-02 15:04:05 MST"))
+	ew.Printf("host %s, root %s, %s, scanned %s\n\n", host, clean(h.Root), live, h.ScannedAt.UTC().Format("2006-01-02 15:04:05 MST"))
 
 	accts := slices.Clone(r.Accounts)
 	slices.SortStableFunc(accts, func(a, b scan.Account) int {
@@ -58,10 +63,13 @@ func (o TableOptions) Write(w io.Writer, r *scan.Report) error {
 			uid = "dynamic"
 		}
 		priv := "-"
-		if a.Privileged {
+		switch {
+		case a.Privileged:
 			priv = "yes"
+		case a.SensitiveRead:
+			priv = "read"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.Name, uid, a.Kind, priv,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", clean(a.Name), uid, clean(a.Kind), priv,
 			passwordCell(a.Password), credentialCell(a.Credentials), usedByCell(a.UsedBy), exposureCell(a.Exposure))
 	}
 	if err := tw.Flush(); err != nil {
@@ -69,20 +77,31 @@ func (o TableOptions) Write(w io.Writer, r *scan.Report) error {
 	}
 
 	section := func(title string) { ew.Printf("\n%s\n", title) }
-	first := true
-	for _, a := range accts {
-		if !a.Privileged {
-			continue
-		}
-		if first {
-			section("privileges:")
-			first = false
-		}
-		for _, why := range a.PrivilegeReasons {
-			ew.Printf("  %s: %s\n", a.Name, why)
+	reasons := func(title string, of func(scan.Account) []string) {
+		first := true
+		for _, a := range accts {
+			for _, why := range of(a) {
+				if first {
+					section(title)
+					first = false
+				}
+				ew.Printf("  %s: %s\n", clean(a.Name), clean(why))
+			}
 		}
 	}
-	first = true
+	reasons("privileges:", func(a scan.Account) []string {
+		if !a.Privileged {
+			return nil
+		}
+		return a.PrivilegeReasons
+	})
+	reasons("sensitive reads (not root-equivalent):", func(a scan.Account) []string {
+		if !a.SensitiveRead {
+			return nil
+		}
+		return a.SensitiveReadReasons
+	})
+	first := true
 	for _, a := range accts {
 		for _, c := range a.Credentials {
 			var fs []string
@@ -102,13 +121,13 @@ func (o TableOptions) Write(w io.Writer, r *scan.Report) error {
 			if c.Name != "" {
 				what += " " + c.Name
 			}
-			ew.Printf("  %s: %s at %s: %s\n", a.Name, what, c.Location, strings.Join(fs, "; "))
+			ew.Printf("  %s: %s at %s: %s\n", clean(a.Name), clean(what), clean(c.Location), clean(strings.Join(fs, "; ")))
 		}
 	}
 	if len(r.Shared) > 0 {
 		section(fmt.Sprintf("shared credentials (%d):", len(r.Shared)))
 		for _, s := range r.Shared {
-			ew.Printf("  %s %s held by %s at %s\n", s.Type, s.Fingerprint, strings.Join(s.Accounts, ", "), strings.Join(s.Locations, ", "))
+			ew.Printf("  %s %s held by %s at %s\n", clean(s.Type), clean(s.Fingerprint), clean(strings.Join(s.Accounts, ", ")), clean(strings.Join(s.Locations, ", ")))
 		}
 	}
 	ew.Printf("\n%d accounts", len(r.Accounts))
@@ -124,14 +143,15 @@ func (o TableOptions) Write(w io.Writer, r *scan.Report) error {
 }
 
 // pureSystem reports whether a is an OS account that nothing uses, with no
-// credential and no privilege: the accounts the table hides by default.
+// credential, no privilege and no sensitive read access: the accounts the
+// table hides by default.
 func pureSystem(a scan.Account) bool {
-	return a.Kind == scan.KindSystem && !a.Privileged && len(a.Credentials) == 0
+	return a.Kind == scan.KindSystem && !a.Privileged && !a.SensitiveRead && len(a.Credentials) == 0
 }
 
 // rank orders the table: privileged accounts with static credentials,
-// other privileged accounts, other accounts with static credentials, the
-// rest.
+// other privileged accounts, other accounts with static credentials,
+// accounts that read sensitive data, the rest.
 func rank(a scan.Account) int {
 	creds := len(a.Credentials) > 0
 	switch {
@@ -141,14 +161,19 @@ func rank(a scan.Account) int {
 		return 1
 	case creds:
 		return 2
+	case a.SensitiveRead:
+		return 3
 	}
-	return 3
+	return 4
 }
 
+// clean makes a value from the report safe to print in the table.
+func clean(s string) string { return scan.CleanText(s) }
+
 func passwordCell(p scan.Password) string {
-	s := p.Status
+	s := clean(p.Status)
 	if p.Algorithm != "" {
-		s += " " + p.Algorithm
+		s += " " + clean(p.Algorithm)
 	}
 	if p.AgeDays != nil && (p.Status == scan.PasswordUsable || p.Status == scan.PasswordEmpty) {
 		s += " " + strconv.Itoa(*p.AgeDays) + "d"
@@ -166,34 +191,36 @@ var credShort = map[string]string{
 }
 
 func credentialCell(cs []scan.Credential) string {
-	return countCell(len(cs), func(yield func(string)) {
+	return countCell(len(cs), func(yield func(string, int)) {
 		for _, c := range cs {
-			yield(cmp.Or(credShort[c.Type], c.Type))
+			yield(cmp.Or(credShort[c.Type], clean(c.Type)), 1)
 		}
 	})
 }
 
+// usedByCell counts uses per kind ("5 proc, 4 unit"), counting an entry
+// that stands for several identical uses as many.
 func usedByCell(us []scan.Usage) string {
-	return countCell(len(us), func(yield func(string)) {
+	return countCell(len(us), func(yield func(string, int)) {
 		for _, u := range us {
-			yield(map[string]string{scan.UsageSystemd: "unit", scan.UsageCron: "cron", scan.UsageProcess: "proc"}[u.Type])
+			yield(cmp.Or(map[string]string{scan.UsageSystemd: "unit", scan.UsageCron: "cron", scan.UsageProcess: "proc"}[u.Type], clean(u.Type)), u.Uses())
 		}
 	})
 }
 
 // countCell turns a list of labels into "2 unit, 1 cron" in first-seen
 // order, or "-".
-func countCell(n int, each func(func(string))) string {
+func countCell(n int, each func(func(string, int))) string {
 	if n == 0 {
 		return "-"
 	}
 	var order []string
 	counts := map[string]int{}
-	each(func(l string) {
+	each(func(l string, k int) {
 		if counts[l] == 0 {
 			order = append(order, l)
 		}
-		counts[l]++
+		counts[l] += k
 	})
 	parts := make([]string, len(order))
 	for i, l := range order {
@@ -208,11 +235,11 @@ func exposureCell(e scan.Exposure) string {
 		parts = append(parts, "ssh")
 	}
 	for _, s := range e.Listening {
-		addr := s.Address
+		addr := clean(s.Address)
 		if strings.Contains(addr, ":") {
 			addr = "[" + addr + "]"
 		}
-		parts = append(parts, fmt.Sprintf("%s %s:%d", s.Proto, addr, s.Port))
+		parts = append(parts, fmt.Sprintf("%s %s:%d", clean(s.Proto), addr, s.Port))
 	}
 	if len(parts) == 0 {
 		return "-"

@@ -7,7 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode"
+
+	"github.com/rosterhq/roster/spiffeid"
 )
 
 // DefaultMaxBytes is the size limit Decode applies when given maxBytes <= 0.
@@ -120,9 +121,34 @@ func set(xs ...string) map[string]bool {
 }
 
 // Validate checks a report against the schema: the version, the host's
-// identity, unique account names, known kinds and types, and fingerprints
-// in one of the two documented forms (so raw secret material is refused).
-// The first problem is returned as a *ValidationError.
+// identity, unique account names, known kinds and types, fingerprints in
+// one of the two documented forms (so raw secret material is refused), and
+// every string field's length and characters. The first problem is
+// returned as a *ValidationError whose Field is the JSON path of the field
+// ("accounts[3].name"); reasons never quote a long or free-text value.
+//
+// String fields are of five kinds:
+//
+//	kind      limit        fields
+//	host      253 bytes    host.hostname (spiffeid.ValidateHost; required)
+//	account   64 bytes     accounts[].name, shared_credentials[].accounts[] (spiffeid.ValidateAccount)
+//	short     MaxShort     scanner.name, scanner.version, host.machine_id, host.os.*,
+//	                       accounts[].primary_group, groups[], password.algorithm,
+//	                       sudo[].via, hosts[], run_as[], run_as_group[], password_of,
+//	                       credentials[].name, algorithm, mode, unit, used_by[].schedule,
+//	                       exposure.listening[].address, process, shared_credentials[].type
+//	path      MaxPath      host.root, accounts[].home, shell, sudo[].source,
+//	                       credentials[].location, used_by[].name, used_by[].source,
+//	                       shared_credentials[].locations[], warnings[].file
+//	text      MaxText      accounts[].kind_evidence[], privilege_reasons[],
+//	                       sensitive_read_reasons[], exposure.ssh_reasons[],
+//	                       credentials[].findings[], warnings[].message
+//	command   MaxCommand   used_by[].detail, sudo[].commands[], credentials[].options[]
+//
+// Every string must also be safe to print (see [UnsafeAt]): no control,
+// bidi, zero-width or other invisible format characters and only UTF-8.
+// host.scanned_at must be set; how far it may be from the receiver's clock
+// is the receiver's decision.
 func Validate(r *Report) error {
 	v := &validator{}
 	v.report(r)
@@ -137,89 +163,167 @@ func (v *validator) fail(field, format string, args ...any) {
 	}
 }
 
-// name checks a string used as an identifier (a key in the inventory).
-func (v *validator) name(field, s string, max int) {
-	if reason := nameProblem(s, max); reason != "" {
-		v.fail(field, "%s", reason)
+// Field paths are built only for a failing check (field is called then):
+// most reports have none.
+
+// str checks a string field of at most max bytes.
+func (v *validator) str(field func() string, s string, max int) {
+	if v.err != nil {
+		return
+	}
+	if reason := textProblem(s, max); reason != "" {
+		v.fail(field(), "%s", reason)
 	}
 }
 
-// nameProblem says what is wrong with a string used as an identifier, or
-// returns "" when nothing is.
-func nameProblem(s string, max int) string {
-	switch {
-	case s == "":
-		return "missing"
-	case len(s) > max:
-		return fmt.Sprintf("longer than %d bytes", max)
-	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) || unicode.IsSpace(r) || r == unicode.ReplacementChar }) >= 0:
-		return fmt.Sprintf("%q contains whitespace or control characters", s)
+// strs checks the strings of a list field named name.
+func (v *validator) strs(field func() string, name string, ss []string, max int) {
+	for j, s := range ss {
+		v.str(func() string { return fmt.Sprintf("%s.%s[%d]", field(), name, j) }, s, max)
 	}
-	return ""
 }
+
+// named checks a name against a spiffeid rule.
+func (v *validator) named(field func() string, s string, check func(string) error) {
+	if v.err != nil {
+		return
+	}
+	if err := check(s); err != nil {
+		v.err = &ValidationError{Field: field(), Reason: err.Error(), Err: err}
+	}
+}
+
+func at(path string) func() string { return func() string { return path } }
 
 func (v *validator) report(r *Report) {
 	if r.SchemaVersion != SchemaVersion {
 		v.fail("schema_version", "unsupported version %d (this server reads version %d)", r.SchemaVersion, SchemaVersion)
 	}
-	v.name("host.hostname", r.Host.Hostname, 253)
-	if r.Host.MachineID != "" {
-		v.name("host.machine_id", r.Host.MachineID, 128)
+	v.str(at("scanner.name"), r.Scanner.Name, MaxShort)
+	v.str(at("scanner.version"), r.Scanner.Version, MaxShort)
+	if r.Host.Hostname == "" {
+		v.fail("host.hostname", "missing")
 	}
+	v.named(at("host.hostname"), r.Host.Hostname, spiffeid.ValidateHost)
+	if r.Host.MachineID != "" {
+		v.str(at("host.machine_id"), r.Host.MachineID, 128)
+		if strings.ContainsAny(r.Host.MachineID, " ") {
+			v.fail("host.machine_id", "contains a space")
+		}
+	}
+	v.str(at("host.os.id"), r.Host.OS.ID, MaxShort)
+	v.str(at("host.os.id_like"), r.Host.OS.IDLike, MaxShort)
+	v.str(at("host.os.version_id"), r.Host.OS.VersionID, MaxShort)
+	v.str(at("host.os.pretty_name"), r.Host.OS.PrettyName, MaxShort)
+	v.str(at("host.root"), r.Host.Root, MaxPath)
 	if r.Host.ScannedAt.IsZero() {
 		v.fail("host.scanned_at", "missing")
 	}
-	seen := map[string]int{}
+	seen := make(map[string]int, len(r.Accounts))
 	for i := range r.Accounts {
 		a := &r.Accounts[i]
-		// Field paths are built only for a failing check: most reports
-		// have none.
 		f := func() string { return fmt.Sprintf("accounts[%d]", i) }
-		if reason := nameProblem(a.Name, 256); reason != "" {
-			v.fail(f()+".name", "%s", reason)
+		sub := func(name string) func() string { return func() string { return f() + "." + name } }
+		if a.Name == "" {
+			v.fail(f()+".name", "missing")
 		}
+		v.named(sub("name"), a.Name, spiffeid.ValidateAccount)
 		if j, dup := seen[a.Name]; dup && a.Name != "" {
 			v.fail(f()+".name", "duplicate account %q (also accounts[%d])", a.Name, j)
 		}
 		seen[a.Name] = i
-		if !kinds[a.Kind] {
-			v.fail(f()+".kind", "unknown account kind %q", a.Kind)
-		}
-		if !pwStatus[a.Password.Status] {
-			v.fail(f()+".password.status", "unknown password status %q", a.Password.Status)
-		}
-		for j, c := range a.Credentials {
-			cf := func() string { return fmt.Sprintf("%s.credentials[%d]", f(), j) }
-			if !credTypes[c.Type] {
-				v.fail(cf()+".type", "unknown credential type %q", c.Type)
-			}
-			if c.Fingerprint != "" && !validFingerprint(c.Fingerprint) {
-				v.fail(cf()+".fingerprint", `not a fingerprint: want "hmac-sha256:..." or "SHA256:..."`)
-			}
-			if c.Type != CredEmptyPassword && c.Fingerprint == "" {
-				v.fail(cf()+".fingerprint", "missing")
-			}
-		}
-		for j, u := range a.UsedBy {
-			if !usageTypes[u.Type] {
-				v.fail(fmt.Sprintf("%s.used_by[%d].type", f(), j), "unknown usage type %q", u.Type)
-			}
-		}
-		for j, s := range a.Exposure.Listening {
-			sf := func() string { return fmt.Sprintf("%s.exposure.listening[%d]", f(), j) }
-			if !protos[s.Proto] {
-				v.fail(sf()+".proto", "unknown protocol %q", s.Proto)
-			}
-			if s.Port < 0 || s.Port > 65535 {
-				v.fail(sf()+".port", "%d out of range", s.Port)
-			}
-		}
+		v.account(f, sub, a)
 	}
 	for i, s := range r.Shared {
+		f := func() string { return fmt.Sprintf("shared_credentials[%d]", i) }
 		if !validFingerprint(s.Fingerprint) {
-			v.fail(fmt.Sprintf("shared_credentials[%d].fingerprint", i), `not a fingerprint: want "hmac-sha256:..." or "SHA256:..."`)
+			v.fail(f()+".fingerprint", `not a fingerprint: want "hmac-sha256:..." or "SHA256:..."`)
 		}
+		v.str(func() string { return f() + ".type" }, s.Type, MaxShort)
+		for j, name := range s.Accounts {
+			v.named(func() string { return fmt.Sprintf("%s.accounts[%d]", f(), j) }, name, spiffeid.ValidateAccount)
+		}
+		v.strs(f, "locations", s.Locations, MaxPath)
 	}
+	for i, w := range r.Warnings {
+		f := func() string { return fmt.Sprintf("warnings[%d]", i) }
+		v.str(func() string { return f() + ".file" }, w.File, MaxPath)
+		v.str(func() string { return f() + ".message" }, w.Message, MaxText)
+	}
+}
+
+// account checks the fields of one account but its name.
+func (v *validator) account(f func() string, sub func(string) func() string, a *Account) {
+	if !kinds[a.Kind] {
+		v.fail(f()+".kind", "unknown account kind %q", a.Kind)
+	}
+	v.str(sub("primary_group"), a.PrimaryGroup, MaxShort)
+	v.strs(f, "groups", a.Groups, MaxShort)
+	v.str(sub("home"), a.Home, MaxPath)
+	v.str(sub("shell"), a.Shell, MaxPath)
+	v.strs(f, "kind_evidence", a.KindEvidence, MaxText)
+	v.strs(f, "privilege_reasons", a.PrivilegeReasons, MaxText)
+	v.strs(f, "sensitive_read_reasons", a.SensitiveReadReasons, MaxText)
+	for j, rule := range a.Sudo {
+		sf := func() string { return fmt.Sprintf("%s.sudo[%d]", f(), j) }
+		v.str(func() string { return sf() + ".source" }, rule.Source, MaxPath)
+		v.str(func() string { return sf() + ".via" }, rule.Via, MaxShort)
+		v.strs(sf, "hosts", rule.Hosts, MaxShort)
+		v.strs(sf, "run_as", rule.RunAs, MaxShort)
+		v.strs(sf, "run_as_group", rule.RunAsGroup, MaxShort)
+		v.strs(sf, "commands", rule.Commands, MaxCommand)
+		v.str(func() string { return sf() + ".password_of" }, rule.PasswordOf, MaxShort)
+	}
+	if !pwStatus[a.Password.Status] {
+		v.fail(f()+".password.status", "unknown password status %q", a.Password.Status)
+	}
+	v.str(sub("password.algorithm"), a.Password.Algorithm, MaxShort)
+	for j, c := range a.Credentials {
+		cf := func() string { return fmt.Sprintf("%s.credentials[%d]", f(), j) }
+		csub := func(name string) func() string { return func() string { return cf() + "." + name } }
+		if !credTypes[c.Type] {
+			v.fail(cf()+".type", "unknown credential type %q", c.Type)
+		}
+		if c.Fingerprint != "" && !validFingerprint(c.Fingerprint) {
+			v.fail(cf()+".fingerprint", `not a fingerprint: want "hmac-sha256:..." or "SHA256:..."`)
+		}
+		if c.Type != CredEmptyPassword && c.Fingerprint == "" {
+			v.fail(cf()+".fingerprint", "missing")
+		}
+		v.str(csub("location"), c.Location, MaxPath)
+		v.str(csub("name"), c.Name, MaxShort)
+		v.str(csub("algorithm"), c.Algorithm, MaxShort)
+		v.strs(cf, "options", c.Options, MaxCommand)
+		v.str(csub("mode"), c.Mode, MaxShort)
+		v.strs(cf, "findings", c.Findings, MaxText)
+		v.str(csub("unit"), c.Unit, MaxShort)
+	}
+	for j, u := range a.UsedBy {
+		uf := func() string { return fmt.Sprintf("%s.used_by[%d]", f(), j) }
+		usub := func(name string) func() string { return func() string { return uf() + "." + name } }
+		if !usageTypes[u.Type] {
+			v.fail(uf()+".type", "unknown usage type %q", u.Type)
+		}
+		if u.Count < 0 {
+			v.fail(uf()+".count", "%d is negative", u.Count)
+		}
+		v.str(usub("name"), u.Name, MaxPath)
+		v.str(usub("detail"), u.Detail, MaxCommand)
+		v.str(usub("schedule"), u.Schedule, MaxShort)
+		v.str(usub("source"), u.Source, MaxPath)
+	}
+	for j, s := range a.Exposure.Listening {
+		sf := func() string { return fmt.Sprintf("%s.exposure.listening[%d]", f(), j) }
+		if !protos[s.Proto] {
+			v.fail(sf()+".proto", "unknown protocol %q", s.Proto)
+		}
+		if s.Port < 0 || s.Port > 65535 {
+			v.fail(sf()+".port", "%d out of range", s.Port)
+		}
+		v.str(func() string { return sf() + ".address" }, s.Address, MaxShort)
+		v.str(func() string { return sf() + ".process" }, s.Process, MaxShort)
+	}
+	v.strs(sub("exposure"), "ssh_reasons", a.Exposure.SSHReasons, MaxText)
 }
 
 // validFingerprint accepts "hmac-sha256:" + base64url and "SHA256:" + base64.

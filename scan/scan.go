@@ -11,9 +11,17 @@
 // and private keys appear only as keyed fingerprints ("hmac-sha256:" followed
 // by base64url of HMAC-SHA256(key, secret)); SSH public keys appear as their
 // standard "SHA256:" fingerprint, as ssh-keygen -l prints it.
+//
+// Host and account names follow the rules of package spiffeid, and every
+// string is bounded and safe to print ([Validate] has the table of limits,
+// [UnsafeAt] says what is unsafe): [Decode] refuses a report that breaks
+// them, and producers use [FitText] so that theirs never do.
 package scan
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // SchemaVersion is the version of the report format written by this code.
 const SchemaVersion = 1
@@ -113,14 +121,33 @@ type Account struct {
 	Kind         string   `json:"kind"` // KindHuman, KindService or KindSystem
 	KindEvidence []string `json:"kind_evidence"`
 
-	Privileged       bool       `json:"privileged"`
-	PrivilegeReasons []string   `json:"privilege_reasons,omitempty"`
-	Sudo             []SudoRule `json:"sudo,omitempty"`
+	// Privileged is true when the account is root-equivalent: UID 0,
+	// membership of a group that gives root (sudo, wheel, admin, docker,
+	// lxd, disk), a sudo rule that runs commands as another user, or a
+	// systemd unit that runs it with such a group. PrivilegeReasons say
+	// why, one reason per fact. Reading what only root should read is not
+	// root-equivalent: that is SensitiveRead.
+	Privileged       bool     `json:"privileged"`
+	PrivilegeReasons []string `json:"privilege_reasons,omitempty"`
+	// SensitiveRead is true when the account may read data that only
+	// root should, without being root-equivalent: membership of adm
+	// (system logs), shadow (password hashes) or systemd-journal (the
+	// whole journal), a unit that runs it with one of these groups, or a
+	// sudo rule that only adds one of them. SensitiveReadReasons say why.
+	// Both are omitted when false; an account may be both Privileged and
+	// SensitiveRead. (Added within schema version 1: before, these
+	// reasons were privilege reasons.)
+	SensitiveRead        bool       `json:"sensitive_read,omitempty"`
+	SensitiveReadReasons []string   `json:"sensitive_read_reasons,omitempty"`
+	Sudo                 []SudoRule `json:"sudo,omitempty"`
 
 	Password    Password     `json:"password"`
 	Credentials []Credential `json:"credentials,omitempty"`
-	UsedBy      []Usage      `json:"used_by,omitempty"`
-	Exposure    Exposure     `json:"exposure"`
+	// UsedBy lists what runs as the account: enabled or instantiated
+	// units (a template unit "name@.service" that nothing instantiates
+	// runs nothing and is not listed), cron entries and live processes.
+	UsedBy   []Usage  `json:"used_by,omitempty"`
+	Exposure Exposure `json:"exposure"`
 }
 
 // Password describes the shadow entry without its hash.
@@ -189,8 +216,38 @@ type Usage struct {
 	Detail   string `json:"detail,omitempty"`   // ExecStart=, the cron command, or the process command line (secrets redacted)
 	Enabled  bool   `json:"enabled,omitempty"`  // systemd: linked from a *.wants directory
 	Schedule string `json:"schedule,omitempty"` // cron schedule or @reboot
-	PID      int    `json:"pid,omitempty"`
-	Source   string `json:"source,omitempty"` // file in the scanned root
+	PID      int    `json:"pid,omitempty"`      // the lowest PID when Count > 1
+	Source   string `json:"source,omitempty"`   // file in the scanned root
+	// Count is how many identical uses the entry stands for: uses equal
+	// in every field but the PID (a pool of worker processes with one
+	// command line) are one entry. Omitted (0) means one. (Added within
+	// schema version 1.)
+	Count int `json:"count,omitempty"`
+}
+
+// Uses returns how many uses u stands for: Count, or 1 when it is 0.
+func (u Usage) Uses() int { return max(u.Count, 1) }
+
+// SummarizeUsage describes uses for people, one "TYPE:NAME" per distinct
+// type and name in first-seen order, with " ×N" when it stands for N > 1
+// uses: "process:postgres ×5", "systemd:postgresql.service". Renderers use
+// it so that a list never repeats an entry.
+func SummarizeUsage(us []Usage) []string {
+	var order []string
+	counts := map[string]int{}
+	for _, u := range us {
+		k := u.Type + ":" + u.Name
+		if counts[k] == 0 {
+			order = append(order, k)
+		}
+		counts[k] += u.Uses()
+	}
+	for i, k := range order {
+		if n := counts[k]; n > 1 {
+			order[i] = k + " ×" + strconv.Itoa(n)
+		}
+	}
+	return order
 }
 
 // Exposure is how the account can be reached from elsewhere.
