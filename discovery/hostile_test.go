@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/rosterhq/roster/internal/hostile"
+	"github.com/rosterhq/roster/internal/textout"
 	"github.com/rosterhq/roster/scan"
 )
 
@@ -15,7 +16,7 @@ import (
 func terminalSafe(t *testing.T, what, out string) {
 	t.Helper()
 	for _, line := range strings.Split(out, "\n") {
-		if i := scan.UnsafeAt(line); i >= 0 {
+		if i := textout.UnsafeAt(line); i >= 0 {
 			t.Errorf("%s: unsafe character at byte %d of line %q", what, i, line)
 		}
 	}

@@ -31,7 +31,7 @@ func WriteTable(w io.Writer, r *scan.Report) error { return TableOptions{}.Write
 // column says "yes" for a root-equivalent account and "read" for one that
 // only reads sensitive data. It shows nothing the report does not hold, so
 // it holds no secret either. Every value from the report is printed through
-// [scan.CleanText], so that no report, valid or not, can move the cursor,
+// [textout.Clean], so that no report, valid or not, can move the cursor,
 // start a line or reorder text on the operator's terminal.
 func (o TableOptions) Write(w io.Writer, r *scan.Report) error {
 	ew := textout.New(w)
@@ -168,7 +168,7 @@ func rank(a scan.Account) int {
 }
 
 // clean makes a value from the report safe to print in the table.
-func clean(s string) string { return scan.CleanText(s) }
+func clean(s string) string { return textout.Clean(s) }
 
 func passwordCell(p scan.Password) string {
 	s := clean(p.Status)

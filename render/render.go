@@ -13,6 +13,7 @@ import (
 	"github.com/rosterhq/roster/audit"
 	"github.com/rosterhq/roster/internal/textout"
 	"github.com/rosterhq/roster/inventory"
+	"github.com/rosterhq/roster/scan"
 )
 
 // Text renderings of what the operator API lists. JSON needs no writer here:
@@ -67,13 +68,11 @@ func Account(w io.Writer, acct *inventory.Account, now time.Time) error {
 	ew.Printf("\ninstances:\n")
 	err := textTable(ew, "  HOST\tUID\tCREDENTIALS\tUSED BY\tCERT\tLAST SEEN", func(tw io.Writer) {
 		for _, in := range acct.Instances {
-			var creds, used []string
+			var creds []string
 			for _, c := range in.Data.Credentials {
 				creds = append(creds, c.Type)
 			}
-			for _, u := range in.Data.UsedBy {
-				used = append(used, u.Type+":"+u.Name)
-			}
+			used := scan.SummarizeUsage(in.Data.UsedBy)
 			cert := "-"
 			if in.Cert != nil {
 				cert = in.Cert.Serial + " until " + minute(in.Cert.NotAfter)

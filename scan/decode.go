@@ -145,7 +145,7 @@ func set(xs ...string) map[string]bool {
 //	                       credentials[].findings[], warnings[].message
 //	command   MaxCommand   used_by[].detail, sudo[].commands[], credentials[].options[]
 //
-// Every string must also be safe to print (see [UnsafeAt]): no control,
+// Every string must also be safe to print (see [textout.UnsafeAt]): no control,
 // bidi, zero-width or other invisible format characters and only UTF-8.
 // host.scanned_at must be set; how far it may be from the receiver's clock
 // is the receiver's decision.

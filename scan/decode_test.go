@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/internal/hostile"
+	"github.com/rosterhq/roster/internal/textout"
 )
 
 func validReport() *Report {
@@ -241,7 +242,7 @@ func FuzzReportRoundTrip(f *testing.F) {
 		}
 		// Every string of a valid report is safe to print.
 		for _, s := range []string{name, host, path, command, text, short} {
-			if i := UnsafeAt(s); i >= 0 {
+			if i := textout.UnsafeAt(s); i >= 0 {
 				t.Fatalf("valid report holds an unsafe character at byte %d of %q", i, s)
 			}
 		}
@@ -268,12 +269,12 @@ func TestValidateInjections(t *testing.T) {
 			r.Accounts[0].UsedBy[0].Detail = in.Value
 			r.Warnings = []Warning{{File: "/etc/x", Message: in.Value}}
 			err := Validate(r)
-			if unsafe := UnsafeAt(in.Value) >= 0; unsafe != (err != nil) {
+			if unsafe := textout.UnsafeAt(in.Value) >= 0; unsafe != (err != nil) {
 				t.Errorf("in free text: unsafe %v, Validate %v", unsafe, err)
 			}
-			clean := CleanText(in.Value)
+			clean := textout.Clean(in.Value)
 			r.Accounts[0].UsedBy[0].Detail, r.Warnings[0].Message = clean, clean
-			if err := Validate(r); err != nil || UnsafeAt(clean) >= 0 {
+			if err := Validate(r); err != nil || textout.UnsafeAt(clean) >= 0 {
 				t.Errorf("cleaned %q: %v", clean, err)
 			}
 		})
@@ -297,11 +298,11 @@ func TestCleanText(t *testing.T) {
 		{"café ☃ 日本", "café ☃ 日本"},
 	}
 	for _, tc := range cases {
-		if got := CleanText(tc.in); got != tc.want {
-			t.Errorf("CleanText(%q) = %q, want %q", tc.in, got, tc.want)
+		if got := textout.Clean(tc.in); got != tc.want {
+			t.Errorf("textout.Clean(%q) = %q, want %q", tc.in, got, tc.want)
 		}
-		if UnsafeAt(CleanText(tc.in)) >= 0 {
-			t.Errorf("CleanText(%q) is not safe", tc.in)
+		if textout.UnsafeAt(textout.Clean(tc.in)) >= 0 {
+			t.Errorf("textout.Clean(%q) is not safe", tc.in)
 		}
 	}
 	for _, tc := range []struct {

@@ -2,9 +2,10 @@ package scan
 
 import (
 	"fmt"
-	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/rosterhq/roster/internal/textout"
 )
 
 // Length limits of string fields, in bytes, by kind of field; [Validate]
@@ -17,80 +18,10 @@ const (
 	MaxCommand = 16384 // command lines: used_by details, sudo commands, authorized_keys options
 )
 
-// UnsafeAt returns the byte offset of the first character of s that is not
-// safe to print in a terminal or a table, or -1 when every one is. Unsafe
-// are bytes that are not UTF-8, control characters (C0 including tab and
-// newline, DEL, C1), format characters (bidi controls such as U+202E and
-// U+2066-U+2069, zero-width characters such as U+200B-U+200D and U+FEFF,
-// tag characters), the line and paragraph separators U+2028 and U+2029,
-// and U+FFFD, which stands for bytes that were not UTF-8.
-//
-// Every string field of a valid report is safe in this sense, so that no
-// report can move a terminal's cursor, reorder what it shows or hide a
-// character.
-func UnsafeAt(s string) int {
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c < 0x7f {
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if unsafeRune(r, n) {
-			return i
-		}
-		i += n
-	}
-	return -1
-}
-
-func unsafeRune(r rune, size int) bool {
-	return r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) ||
-		r == '\u2028' || r == '\u2029' || size == 0
-}
-
-// CleanText returns s with every unsafe character (see [UnsafeAt])
-// replaced by a printable escape: \t, \n and \r, \xNN for other ASCII
-// controls and for bytes that are not UTF-8, \uNNNN or \UNNNNNNNN for the
-// others. The result is safe and reads unambiguously, except that a
-// backslash in s is not escaped.
-func CleanText(s string) string {
-	i := UnsafeAt(s)
-	if i < 0 {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s) + 8)
-	b.WriteString(s[:i])
-	for i < len(s) {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && n == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case !unsafeRune(r, n):
-			b.WriteString(s[i : i+n])
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r < utf8.RuneSelf:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case r > 0xFFFF:
-			fmt.Fprintf(&b, `\U%08x`, r)
-		default:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		}
-		i += n
-	}
-	return b.String()
-}
-
-// FitText returns [CleanText] of s, shortened to at most max bytes at a
+// FitText returns textout.Clean of s, shortened to at most max bytes at a
 // character boundary and ending in "..." when it had to be shortened.
 func FitText(s string, max int) string {
-	s = CleanText(s)
+	s = textout.Clean(s)
 	if len(s) <= max {
 		return s
 	}
@@ -111,7 +42,7 @@ func textProblem(s string, max int) string {
 	if len(s) > max {
 		return fmt.Sprintf("longer than %d bytes (%d)", max, len(s))
 	}
-	if i := UnsafeAt(s); i >= 0 {
+	if i := textout.UnsafeAt(s); i >= 0 {
 		r, n := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && n <= 1 {
 			return fmt.Sprintf("byte 0x%02x at byte %d is not UTF-8", s[i], i)

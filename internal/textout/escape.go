@@ -6,81 +6,77 @@ import (
 	"io"
 	"reflect"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
-// Clean returns s safe to show on a terminal or in a table cell: control
-// characters (C0 including tab and newline, DEL, C1), bidirectional
-// overrides and isolates, and zero-width characters become visible escapes
-// (\x1b, \n, \u202e), and invalid UTF-8 bytes \xNN. Everything else is
-// unchanged, so ordinary names and paths print as they are. Values from
-// scanned hosts and requests are hostile until shown through Clean: an
-// escape sequence can clear the screen, a newline can forge a table row, a
-// bidi override can reverse what a name appears to say.
+// UnsafeAt returns the byte offset of the first character of s that is not
+// safe to print in a terminal or a table, or -1 when every one is. Unsafe
+// are bytes that are not UTF-8, control characters (C0 including tab and
+// newline, DEL, C1), format characters (bidi controls such as U+202E and
+// U+2066-U+2069, zero-width characters such as U+200B-U+200D and U+FEFF,
+// tag characters), the line and paragraph separators U+2028 and U+2029,
+// and U+FFFD, which stands for bytes that were not UTF-8.
+func UnsafeAt(s string) int {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c < 0x7f {
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if unsafeRune(r, n) {
+			return i
+		}
+		i += n
+	}
+	return -1
+}
+
+func unsafeRune(r rune, size int) bool {
+	return r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) ||
+		r == '\u2028' || r == '\u2029' || size == 0
+}
+
+// Clean returns s with every unsafe character (see [UnsafeAt]) replaced by
+// a visible escape: \t, \n and \r, \xNN for other ASCII controls and for
+// bytes that are not UTF-8, \uNNNN or \UNNNNNNNN for the others. Everything
+// else is unchanged, so ordinary names and paths print as they are; a
+// backslash in s is not escaped. Values from scanned hosts and requests are
+// hostile until shown through Clean: an escape sequence can clear the
+// screen, a newline can forge a table row, a bidi override can reverse
+// what a name appears to say.
 func Clean(s string) string {
-	if !needsClean(s) {
+	i := UnsafeAt(s)
+	if i < 0 {
 		return s
 	}
 	var b strings.Builder
-	for i := 0; i < len(s); {
+	b.Grow(len(s) + 8)
+	b.WriteString(s[:i])
+	for i < len(s) {
 		r, n := utf8.DecodeRuneInString(s[i:])
 		switch {
-		case r == utf8.RuneError && n <= 1:
+		case r == utf8.RuneError && n == 1:
 			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case !unsafeRune(r, n):
+			b.WriteString(s[i : i+n])
+		case r == '\t':
+			b.WriteString(`\t`)
 		case r == '\n':
 			b.WriteString(`\n`)
 		case r == '\r':
 			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
+		case r < utf8.RuneSelf:
 			fmt.Fprintf(&b, `\x%02x`, r)
-		case hidden(r):
-			fmt.Fprintf(&b, `\u%04x`, r)
+		case r > 0xFFFF:
+			fmt.Fprintf(&b, `\U%08x`, r)
 		default:
-			b.WriteString(s[i : i+n])
+			fmt.Fprintf(&b, `\u%04x`, r)
 		}
 		i += n
 	}
 	return b.String()
-}
-
-func needsClean(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == 0x7f || c >= 0x80 {
-			// Non-ASCII needs a closer look; plain ASCII text does not.
-			if c >= 0x80 {
-				for _, r := range s[i:] {
-					if r == utf8.RuneError || hidden(r) || r < 0x20 || r == 0x7f {
-						return true
-					}
-				}
-				return !utf8.ValidString(s)
-			}
-			return true
-		}
-	}
-	return false
-}
-
-// hidden reports the non-ASCII runes that change how text around them
-// displays without showing themselves: C1 controls, bidi marks, overrides
-// and isolates, zero-width spaces and joiners, the BOM, line and paragraph
-// separators.
-func hidden(r rune) bool {
-	switch {
-	case r >= 0x80 && r <= 0x9f:
-		return true
-	case r == 0x061c, r == 0x200e, r == 0x200f:
-		return true
-	case r >= 0x200b && r <= 0x200d, r == 0x2060, r == 0xfeff:
-		return true
-	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
-		return true
-	case r == 0x2028, r == 0x2029:
-		return true
-	}
-	return false
 }
 
 // Fprintf formats like fmt.Fprintf with every string argument (of any

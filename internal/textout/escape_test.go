@@ -5,7 +5,7 @@ import (
 	"encoding/csv"
 	"strings"
 	"testing"
-	"unicode"
+	"unicode/utf8"
 )
 
 func TestClean(t *testing.T) {
@@ -99,7 +99,7 @@ func TestFprintfAndRow(t *testing.T) {
 // renderer would act on: any control character or hidden formatting rune.
 func hostileOutput(s string) (rune, bool) {
 	for _, r := range s {
-		if unicode.IsControl(r) || hidden(r) {
+		if unsafeRune(r, utf8.RuneLen(r)) {
 			return r, true
 		}
 	}
