@@ -2,6 +2,7 @@ package cliout
 
 import (
 	"fmt"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 )
@@ -24,10 +25,15 @@ func Version(program, version string) string {
 	return versionLine(program, version, bi, runtime.Version(), runtime.GOOS+"/"+runtime.GOARCH)
 }
 
+// pseudoVersion matches the versions the go command derives from a commit
+// (v0.0.0-20261201093831-2b6dff4136e4+dirty): they say no more than the
+// commit printed beside them, so such a build is "dev".
+var pseudoVersion = regexp.MustCompile(`-(0\.)?[0-9]{14}-[0-9a-f]{12}(\+dirty)?$`)
+
 func versionLine(program, version string, bi *debug.BuildInfo, goVersion, platform string) string {
 	commit, modified := "unknown", false
 	if bi != nil {
-		if (version == "" || version == "dev") && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		if (version == "" || version == "dev") && bi.Main.Version != "" && bi.Main.Version != "(devel)" && !pseudoVersion.MatchString(bi.Main.Version) {
 			version = bi.Main.Version
 		}
 		for _, s := range bi.Settings {

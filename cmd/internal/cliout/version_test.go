@@ -36,6 +36,9 @@ func TestVersionLine(t *testing.T) {
 			want: "roster-agent v1.5.0 (commit unknown, go1.26.8, linux/amd64)"},
 		{desc: "short revision", version: "dev", bi: stamp("abc123", "false"),
 			want: "roster-agent dev (commit abc123, go1.26.8, linux/amd64)"},
+		{desc: "pseudo-version from the VCS stamp", version: "dev",
+			bi: &debug.BuildInfo{Main: debug.Module{Version: "v0.0.0-20261201093831-2b6dff4136e4+dirty"}},
+			want: "roster-agent dev (commit unknown, go1.26.8, linux/amd64)"},
 	}
 	for _, tt := range tests {
 		if got := versionLine("roster-agent", tt.version, tt.bi, "go1.26.8", "linux/amd64"); got != tt.want {
