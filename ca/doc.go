@@ -10,10 +10,11 @@
 // never from the CSR. [CA.Verify] is the check roster does itself before a
 // renewal, because the authority's RenewContext does not verify the chain or
 // the expiry of a certificate that carries no provisioner extension.
-// [CA.Handler] serves the public endpoints (/roots.pem, /1.0/roots, /crl,
-// /health; [HandlerPatterns] lists them), and [CA.ServerTLSConfig] (or
-// [CA.ServerCertificate]) gives the HTTPS listener its certificate, issued
-// by the intermediate and renewed while the server runs.
+// [CA.Root] and [CA.CRL] (or [CA.CRLPEM]) are what the server's public
+// endpoints serve (ca has no HTTP of its own: package server serves them),
+// and [CA.ServerTLSConfig] (or [CA.ServerCertificate])
+// gives the HTTPS listener its certificate, issued by the intermediate and
+// renewed while the server runs.
 //
 // Tests of other packages get a real CA in a temporary directory from
 // package ca/catest.

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 	"time"
 
@@ -93,29 +92,21 @@ func New(cfg Config) (*Issuer, error) {
 	return i, nil
 }
 
-// Status is the HTTP status of a refusal: 403 for a *DeniedError, 400 for
-// a *RequestError, 401 for an *AuthError, anywhere in err's chain; 0 for
-// any other error. Their messages are written for operators and hold no
+// isRefusal reports whether err is one of the issuer's refusals (a
+// *DeniedError, *RequestError or *AuthError anywhere in its chain) rather
+// than a failure. Their messages are written for operators and hold no
 // secrets.
-func Status(err error) int {
+func isRefusal(err error) bool {
 	var (
 		denied *DeniedError
 		req    *RequestError
 		auth   *AuthError
 	)
-	switch {
-	case errors.As(err, &denied):
-		return http.StatusForbidden
-	case errors.As(err, &req):
-		return http.StatusBadRequest
-	case errors.As(err, &auth):
-		return http.StatusUnauthorized
-	}
-	return 0
+	return errors.As(err, &denied) || errors.As(err, &req) || errors.As(err, &auth)
 }
 
 // RequestError is a malformed request (bad CSR, unsupported key, bad
-// token format); HTTP 400.
+// token format); the server answers 400.
 type RequestError struct {
 	Reason   string
 	HintText string
@@ -128,7 +119,7 @@ func (e *RequestError) Hint() string { return e.HintText }
 
 // AuthError is a caller that did not prove itself: no, foreign, expired or
 // revoked client certificate, or an unknown, used or expired enrollment
-// token; HTTP 401. Err is one of ca.ErrUntrusted, ca.ErrExpired,
+// token; the server answers 401. Err is one of ca.ErrUntrusted, ca.ErrExpired,
 // ca.ErrRevoked, ErrNoClientCert, or an inventory.ErrEnroll* sentinel.
 type AuthError struct {
 	Reason   string
@@ -426,7 +417,7 @@ func enrollCommand(id ID) string {
 // is the reason; no error here carries a secret.
 func (i *Issuer) refused(ctx context.Context, action string, id ID, serial string, err error) {
 	outcome := inventory.OutcomeError
-	if Status(err) != 0 {
+	if isRefusal(err) {
 		outcome = inventory.OutcomeRefused
 	}
 	i.log.WarnContext(ctx, "request refused", slog.String("action", action), slog.String("host", id.Host),

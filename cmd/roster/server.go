@@ -12,8 +12,8 @@ import (
 
 	"github.com/rosterhq/roster/cmd/internal/cliout"
 	"github.com/rosterhq/roster/cmd/roster/internal/client"
-	"github.com/rosterhq/roster/cmd/roster/internal/server"
 	"github.com/rosterhq/roster/inventory"
+	"github.com/rosterhq/roster/server"
 	"github.com/urfave/cli/v2"
 )
 
@@ -77,7 +77,7 @@ func serverCommand() *cli.Command {
 				TierValidity:    tierValidity,
 				ScanOnStart:     c.Bool("scan-on-start"),
 				ScanRoot:        c.String("scan-root"),
-				MaxScanBytes:    c.Int64("max-scan-bytes"),
+				Limits:          server.Limits{MaxScanBytes: c.Int64("max-scan-bytes")},
 				Logger:          log,
 				Out:             c.App.Writer,
 			})

@@ -1,114 +1,62 @@
-package issuer_test
+package server
 
 import (
 	"bytes"
-	"context"
 	"crypto"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
+	"github.com/rosterhq/roster/api"
 	"github.com/rosterhq/roster/ca"
 	"github.com/rosterhq/roster/ca/catest"
 	"github.com/rosterhq/roster/inventory"
-	"github.com/rosterhq/roster/scan"
-	"github.com/rosterhq/roster/inventory/storetest"
 	"github.com/rosterhq/roster/issuer"
+	"github.com/rosterhq/roster/issuer/issuertest"
 )
 
-// clock is real time plus an offset that tests move forward.
-type clock struct{ off atomic.Int64 }
-
-func (c *clock) Now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
-func (c *clock) Advance(d time.Duration) { c.off.Add(int64(d)) }
-
-// syncBuffer collects the issuer's log output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// env is a real CA, a real inventory and the issuer behind a real HTTPS
-// server on 127.0.0.1, as the server wires them.
+// env is a real CA, a real inventory and the issuer (issuertest) behind
+// the server's handler on a real HTTPS listener on 127.0.0.1, with the
+// listener settings the server uses (ca.ServerTLSConfig: client
+// certificates requested, not verified).
 type env struct {
+	*issuertest.Env
 	t     testing.TB
 	ca    *ca.CA
 	inv   *inventory.Inventory
 	iss   *issuer.Issuer
+	clock *issuertest.Clock
+	logs  *issuertest.SyncBuffer
 	srv   *httptest.Server
 	url   string // https://127.0.0.1:PORT
-	clock *clock
-	logs  *syncBuffer
 	roots *x509.CertPool
 }
 
-// newEnv ingests host web1 with accounts billing-batch (owned), nobody-owns
-// and legacy, and host db1 with billing-batch.
+// newEnv starts from issuertest.New's inventory: host web1 with accounts
+// billing-batch (owned), nobody-owns and legacy.
 func newEnv(t testing.TB, quiet bool) *env {
 	t.Helper()
-	e := &env{t: t, clock: &clock{}, logs: &syncBuffer{}}
-	e.ca = catest.New(t, catest.Options{Options: ca.Options{Now: e.clock.Now, MinValidity: time.Second}})
-	e.inv, _ = storetest.Open(t, inventory.Options{Now: e.clock.Now})
-	var w io.Writer = e.logs
+	ie := issuertest.New(t, quiet)
+	e := &env{Env: ie, t: t, ca: ie.CA, inv: ie.Inv, iss: ie.Iss, clock: ie.Clock, logs: ie.Logs}
+	var w io.Writer = ie.Logs
 	if quiet {
 		w = io.Discard
 	}
-	iss, err := issuer.New(issuer.Config{
-		CA: e.ca, Inventory: e.inv, Now: e.clock.Now,
-		Logger: slog.New(slog.NewTextHandler(w, nil)),
-	})
+	s, err := New(Options{Inventory: ie.Inv, Issuer: ie.Iss, CA: ie.CA, Logger: slog.New(slog.NewTextHandler(w, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.iss = iss
-	e.ingest("web1", "billing-batch", "nobody-owns", "legacy")
-	e.owner("billing-batch", "payments-team")
-
-	mux := http.NewServeMux()
-	// Mounted as the server does: each pattern on the server's own mux.
-	for _, p := range issuer.HandlerPatterns() {
-		mux.Handle(p, iss.Handler())
-	}
-	for _, p := range ca.HandlerPatterns() {
-		mux.Handle(p, e.ca.Handler())
-	}
-	mux.HandleFunc("POST /v1/scans", func(w http.ResponseWriter, r *http.Request) {
-		host, err := iss.AuthenticateHost(r)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusUnauthorized)
-			return
-		}
-		fmt.Fprint(w, host)
-	})
-	// The listener the server uses: ca.ServerTLSConfig (RequestClientCert).
 	cfg, err := e.ca.ServerTLSConfig([]string{"127.0.0.1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.srv = httptest.NewUnstartedServer(mux)
+	e.srv = httptest.NewUnstartedServer(s.Handler())
 	e.srv.Listener = tls.NewListener(e.srv.Listener, cfg)
 	e.srv.Start()
 	e.url = "https://" + e.srv.Listener.Addr().String()
@@ -118,27 +66,9 @@ func newEnv(t testing.TB, quiet bool) *env {
 	return e
 }
 
-var scanSeq atomic.Int64
-
-// ingest submits a scan of host with exactly these accounts.
-func (e *env) ingest(host string, accounts ...string) {
-	e.t.Helper()
-	var accts []scan.Account
-	for i, a := range accounts {
-		accts = append(accts, storetest.Account(a, 900+i, storetest.Cred(scan.CredPassword, "/etc/shadow:"+a, "pw-"+a)))
-	}
-	at := e.clock.Now().Add(time.Duration(scanSeq.Add(1)) * time.Millisecond).UTC()
-	if _, err := e.inv.Ingest(context.Background(), storetest.NewReport(host, "mid-"+host, at, accts...)); err != nil {
-		e.t.Fatal(err)
-	}
-}
-
-func (e *env) owner(account, who string) {
-	e.t.Helper()
-	if err := e.inv.SetOwner(context.Background(), account, inventory.Owner{Name: who}); err != nil {
-		e.t.Fatal(err)
-	}
-}
+func (e *env) ingest(host string, accounts ...string) { e.t.Helper(); e.Ingest(host, accounts...) }
+func (e *env) owner(account, who string)              { e.t.Helper(); e.Owner(account, who) }
+func (e *env) audits() string                         { e.t.Helper(); return e.Audits() }
 
 // client returns an HTTPS client trusting only the CA's root, presenting
 // chain (leaf first) with key when given.
@@ -181,11 +111,11 @@ func csrPEM(csr *x509.CertificateRequest) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr.Raw}))
 }
 
-// enroll creates a token for account on host and enrolls a new EC key,
-// returning the key and chain.
+// enroll creates a token for account on host and enrolls a new EC key over
+// HTTPS, returning the key and chain.
 func (e *env) enroll(host, account string) (crypto.Signer, []*x509.Certificate) {
 	e.t.Helper()
-	tk, err := e.iss.CreateEnrollToken(context.Background(), host, account, 0)
+	tk, err := e.iss.CreateEnrollToken(e.t.Context(), host, account, 0)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -209,7 +139,7 @@ func (e *env) chain(body []byte) []*x509.Certificate {
 			e.t.Fatalf("sign response keys: %s", body)
 		}
 	}
-	var sr issuer.SignResponse
+	var sr api.SignResponse
 	if err := json.Unmarshal(body, &sr); err != nil {
 		e.t.Fatal(err)
 	}
@@ -232,25 +162,11 @@ func (e *env) chain(body []byte) []*x509.Certificate {
 }
 
 // errBody decodes an error response.
-func errBody(t testing.TB, b []byte) issuer.ErrorResponse {
+func errBody(t testing.TB, b []byte) api.Error {
 	t.Helper()
-	var er issuer.ErrorResponse
+	var er api.Error
 	if err := json.Unmarshal(b, &er); err != nil || er.Error == "" {
 		t.Fatalf("error body %q: %v", b, err)
 	}
 	return er
-}
-
-// audits returns "action/outcome/reason" lines of the audit log.
-func (e *env) audits() string {
-	e.t.Helper()
-	evs, err := e.inv.ListAudit(context.Background(), inventory.AuditFilter{})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	var sb strings.Builder
-	for _, ev := range evs {
-		fmt.Fprintf(&sb, "%s %s %s/%s serial=%s %s\n", ev.Action, ev.Outcome, ev.Host, ev.Account, ev.Serial, ev.Reason)
-	}
-	return sb.String()
 }

@@ -1,14 +1,9 @@
-// Package server is the roster server: it owns the data directory, opens
-// the inventory and the CA, and serves the operator API, the issuer's
-// enrollment and renewal endpoints and the CA's public endpoints over one
-// HTTPS listener.
-//
-// Start with [Run]. Everything the server knows lives in Config.DataDir;
-// one process owns it at a time.
 package server
 
 import (
+	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -21,9 +16,10 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/ca"
-	"github.com/rosterhq/roster/inventory"
 	"github.com/rosterhq/roster/discovery"
+	"github.com/rosterhq/roster/inventory"
 	"github.com/rosterhq/roster/issuer"
+	"github.com/rosterhq/roster/scan"
 )
 
 // Config is what `roster server` is started with.
@@ -43,23 +39,96 @@ type Config struct {
 	ScanOnStart bool
 	// ScanRoot is the root scanned at start ("/" by default).
 	ScanRoot string
-	// MaxScanBytes bounds a submitted scan report.
-	MaxScanBytes int64
-	Logger       *slog.Logger
+	// Limits bound what clients may hold of the server; zero fields take
+	// the defaults.
+	Limits Limits
+	Logger *slog.Logger
 	// Out receives the start-up banner.
 	Out io.Writer
+}
+
+// Limits bound request bodies. A field that is zero (or negative) takes
+// its default.
+type Limits struct {
+	// MaxScanBytes bounds a submitted scan report (default
+	// scan.DefaultMaxBytes).
+	MaxScanBytes int64
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxScanBytes <= 0 {
+		l.MaxScanBytes = scan.DefaultMaxBytes
+	}
+	return l
+}
+
+// Options are what [New] serves.
+type Options struct {
+	Inventory *inventory.Inventory
+	Issuer    *issuer.Issuer
+	CA        *ca.CA
+	Limits    Limits
+	// Logger receives request failures; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Server is roster's HTTP layer over an open inventory, issuer and CA.
+type Server struct {
+	inv *inventory.Inventory
+	iss *issuer.Issuer
+	ca  *ca.CA
+	lim Limits
+	log *slog.Logger
+}
+
+// New returns a Server; see [Server.Handler] and [Server.Serve].
+func New(o Options) (*Server, error) {
+	if o.Inventory == nil || o.Issuer == nil || o.CA == nil {
+		return nil, errors.New("server: Inventory, Issuer and CA are required")
+	}
+	return &Server{inv: o.Inventory, iss: o.Issuer, ca: o.CA, lim: o.Limits.withDefaults(),
+		log: cmp.Or(o.Logger, slog.Default())}, nil
+}
+
+// Serve serves [Server.Handler] over TLS on ln until ctx is done; then it shuts down
+// gracefully (20 s at most). tlsConfig must request client certificates
+// without verifying them (ca.ServerTLSConfig does): the issuer verifies
+// them, so that a renewal with an expired or revoked certificate reaches it
+// and is refused with a reason.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Config) error {
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		TLSConfig:         tlsConfig,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serving: %w", err)
+	}
+	return nil
 }
 
 // adminTokenFile holds the first admin token, written once at init.
 const adminTokenFile = "admin.token"
 
-// Run initialises DataDir on first start, then serves until ctx is done,
-// shutting down gracefully.
+// Run initialises DataDir on first start, opens the CA, the inventory and
+// the issuer, prints the start-up banner to Out and serves until ctx is
+// done, shutting down gracefully.
 func Run(ctx context.Context, cfg Config) error {
-	log := cfg.Logger
-	if log == nil {
-		log = slog.Default()
-	}
+	log := cmp.Or(cfg.Logger, slog.Default())
 	if cfg.Out == nil {
 		cfg.Out = os.Stdout
 	}
@@ -91,35 +160,29 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	s, err := New(Options{Inventory: inv, Issuer: iss, CA: authority, Limits: cfg.Limits, Logger: log})
+	if err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}
-	// Client certificates are requested, never required, and verified by
-	// the issuer itself: a renewal with an expired or revoked certificate
-	// must reach it to be refused with a reason.
 	tlsConfig, err := authority.ServerTLSConfig(serverNames(ln.Addr()))
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("issuing the server's TLS certificate: %w", err)
 	}
-	api := &api{inv: inv, iss: iss, ca: authority, log: log, maxScanBytes: cfg.MaxScanBytes}
-	srv := &http.Server{
-		Handler:           api.routes(),
-		TLSConfig:         tlsConfig,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-	}
-
 	url := "https://" + ln.Addr().String()
+	tokenPath := filepath.Join(cfg.DataDir, adminTokenFile)
 	fmt.Fprintf(cfg.Out, "root certificate: %s\n", authority.RootPath())
 	fmt.Fprintf(cfg.Out, "root fingerprint: %s\n", authority.RootFingerprint())
 	if first {
-		fmt.Fprintf(cfg.Out, "first admin token written to %s (shown nowhere else)\n", filepath.Join(cfg.DataDir, adminTokenFile))
+		fmt.Fprintf(cfg.Out, "first admin token written to %s (shown nowhere else)\n", tokenPath)
 	}
 	fmt.Fprintf(cfg.Out, "next: export ROSTER_SERVER=%s ROSTER_CA_ROOT=%s ROSTER_TOKEN=$(cat %s)\n      roster report\n",
-		url, authority.RootPath(), filepath.Join(cfg.DataDir, adminTokenFile))
+		url, authority.RootPath(), tokenPath)
 	// This line comes last: scripts and tests wait for it.
 	fmt.Fprintf(cfg.Out, "roster server listening on %s\n", url)
 
@@ -127,24 +190,7 @@ func Run(ctx context.Context, cfg Config) error {
 		go scanSelf(ctx, inv, cfg.ScanRoot, log)
 	}
 	go sweep(ctx, inv, log)
-
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ServeTLS(ln, "", "") }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serving: %w", err)
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutCtx); err != nil {
-		return fmt.Errorf("shutting down: %w", err)
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serving: %w", err)
-	}
-	return nil
+	return s.Serve(ctx, ln, tlsConfig)
 }
 
 // initDataDir creates the CA in a new or empty data directory and reports
