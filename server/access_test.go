@@ -318,3 +318,35 @@ func TestAccessRules(t *testing.T) {
 		t.Errorf("route %s has no access case", p)
 	}
 }
+
+// TestBearerSchemeCaseInsensitive: "bearer", "BEARER" and "Bearer" work
+// (RFC 9110, 11.1); another scheme or a bare token does not.
+func TestBearerSchemeCaseInsensitive(t *testing.T) {
+	e := newAccessEnv(t)
+	tok := e.tokens[credViewer]
+	for _, tc := range []struct {
+		header string
+		want   int
+	}{
+		{"Bearer " + tok, 200},
+		{"bearer " + tok, 200},
+		{"BEARER " + tok, 200},
+		{"bEaReR  " + tok, 200},
+		{"Basic " + tok, 401},
+		{tok, 401},
+		{"Bearer", 401},
+		{"Bearer ", 401},
+	} {
+		req, _ := http.NewRequest("GET", e.url+"/v1/whoami", nil)
+		req.Header.Set("Authorization", tc.header)
+		resp, err := e.clients[credNone].Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("Authorization %q: %d %s, want %d", strings.Replace(tc.header, tok, "TOKEN", 1), resp.StatusCode, b, tc.want)
+		}
+	}
+}

@@ -157,11 +157,12 @@ func (s *Server) authorize(r *http.Request, role inventory.Role, what, hint stri
 	return tok, nil
 }
 
-// authenticateToken checks the Authorization header's bearer token.
+// authenticateToken checks the Authorization header's bearer token. The
+// scheme is case-insensitive (RFC 9110, section 11.1).
 func (s *Server) authenticateToken(r *http.Request) (inventory.Token, error) {
-	plain, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	scheme, plain, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	plain = strings.TrimSpace(plain)
-	if !ok || plain == "" {
+	if !strings.EqualFold(scheme, "Bearer") || plain == "" {
 		return inventory.Token{}, errorf(http.StatusUnauthorized, "missing bearer token").
 			withHint("set ROSTER_TOKEN to an operator token")
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Body limits of the routes (see routes.go). A route that reads no body
@@ -74,3 +75,45 @@ func jsonError(err error) error {
 	}
 	return fmt.Errorf("request body: %w", err)
 }
+
+// timedBody bounds how long a request body may take to arrive. Each read
+// may wait at most stall for the client's next bytes, and the whole body
+// must arrive within total of the request's start; the connection's read
+// deadline (through http.ResponseController) enforces both. Once the body
+// is read to its end the deadline is lifted, so that a handler that takes
+// long after reading it is not cut off.
+//
+// An unread body (a route that reads none, or a refused request) keeps the
+// deadline: net/http discards up to 256 KiB of it before answering, and a
+// client that stalls there is disconnected too.
+type timedBody struct {
+	rc           io.ReadCloser
+	ctl          *http.ResponseController
+	start        time.Time
+	stall, total time.Duration
+	done         bool
+}
+
+func (b *timedBody) arm() {
+	d := time.Now().Add(b.stall)
+	if end := b.start.Add(b.total); end.Before(d) {
+		d = end
+	}
+	_ = b.ctl.SetReadDeadline(d) // unsupported only in unit tests' recorders
+}
+
+func (b *timedBody) Read(p []byte) (int, error) {
+	if b.done {
+		return 0, io.EOF
+	}
+	b.arm()
+	n, err := b.rc.Read(p)
+	if err == io.EOF {
+		b.done = true
+		_ = b.ctl.SetReadDeadline(time.Time{})
+	}
+	// A deadline that passed is os.ErrDeadlineExceeded: a 408 (errors.go).
+	return n, err
+}
+
+func (b *timedBody) Close() error { return b.rc.Close() }

@@ -61,7 +61,7 @@
 //	GET    /v1/audit, /v1/audit/verify      viewer
 //
 // "viewer", "operator" and "admin" are operator tokens (Authorization:
-// Bearer) with at least that role: an admin may do
+// Bearer, the scheme in any case) with at least that role: an admin may do
 // what an operator may, an operator what a viewer may. A missing or unknown
 // token is a 401, too small a role a 403 naming the role needed. The
 // issuer verifies identity certificates itself (chain to this CA's root,
@@ -72,7 +72,14 @@
 //
 // # Limits
 //
-// Every route bounds its body (1 MiB of JSON, 64 KiB for the agents'
-// requests, 4 MiB of owner CSV, Limits.MaxScanBytes of scan report,
-// nothing for a route that reads none).
+// [Limits] holds them, with defaults: at most 1024 connections at once and
+// 64 from one IP address (a connection over a cap is closed when
+// accepted); 10 s for the TLS handshake and the headers; a request body
+// may pause at most 15 s and must arrive within 30 s (2 minutes for a scan
+// report or an owner import), so that a client stalled mid-body is
+// disconnected within 15 s; 5 minutes from a request's headers to the end
+// of its response; 2 minutes for an idle kept-alive connection. Every
+// route bounds its body (1 MiB of JSON, 64 KiB for the agents' requests,
+// 4 MiB of owner CSV, Limits.MaxScanBytes of scan report, nothing for a
+// route that reads none).
 package server

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 
 	"github.com/rosterhq/roster/api"
 	"github.com/rosterhq/roster/inventory"
@@ -52,6 +53,9 @@ func errorStatus(err error) int {
 	switch {
 	case errors.Is(err, scan.ErrTooLarge), errors.As(err, &tooBig):
 		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// The client did not send its body in time (see body.go).
+		return http.StatusRequestTimeout
 	case errors.As(err, &ve), errors.As(err, &ie), errors.As(err, &req):
 		return http.StatusBadRequest
 	case errors.As(err, &auth):
@@ -87,6 +91,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
 			slog.String("path", r.URL.Path), slog.String("error", err.Error()))
 		status, msg, hint = http.StatusInternalServerError, "internal error", ""
+	case status == http.StatusRequestTimeout:
+		msg, hint = "request body: the client stopped sending it", ""
 	case status >= 500:
 		logged := err
 		if he != nil && he.cause != nil {

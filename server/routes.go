@@ -1,6 +1,9 @@
 package server
 
-import "net/http"
+import (
+	"net/http"
+	"time"
+)
 
 // handlerFunc is a handler that returns its error instead of writing it;
 // [Server.writeError] writes it.
@@ -15,6 +18,9 @@ type route struct {
 	// body is the most the route reads of a request body, in bytes;
 	// noBody for none.
 	body int64
+	// large gives the body [Limits.LargeBodyReadTimeout] to arrive instead
+	// of [Limits.BodyReadTimeout]: scan reports and owner imports.
+	large bool
 	// step marks the step-compatible endpoints: compact JSON, and errors
 	// with status and message (package api, "Two dialects").
 	step bool
@@ -45,7 +51,7 @@ func (s *Server) routes() []route {
 
 		// Scans: a host certificate for its own host, or an operator
 		// (scans.go).
-		{pattern: "POST /v1/scans", who: hostOrOperator, body: s.lim.MaxScanBytes + 1, h: s.submitScan},
+		{pattern: "POST /v1/scans", who: hostOrOperator, body: s.lim.MaxScanBytes + 1, large: true, h: s.submitScan},
 		{pattern: "GET /v1/scan-config", who: hostOrOperator, h: s.scanConfig},
 
 		// The operator API.
@@ -63,7 +69,7 @@ func (s *Server) routes() []route {
 		{pattern: "POST /v1/accounts/{name}/merge", who: operator, body: jsonBody, h: s.mergeAccount},
 		{pattern: "PUT /v1/accounts/{name}/owner", who: operator, body: jsonBody, h: s.setOwner},
 		{pattern: "DELETE /v1/accounts/{name}/owner", who: operator, h: s.unsetOwner},
-		{pattern: "POST /v1/owners/import", who: operator, body: csvBody, h: s.importOwners},
+		{pattern: "POST /v1/owners/import", who: operator, body: csvBody, large: true, h: s.importOwners},
 		{pattern: "POST /v1/exceptions", who: operator, body: jsonBody, h: s.addException},
 		{pattern: "GET /v1/exceptions", who: viewer, h: s.listExceptions},
 		{pattern: "DELETE /v1/exceptions/{id}", who: operator, h: s.closeException},
@@ -80,29 +86,54 @@ func (s *Server) routes() []route {
 }
 
 // Handler is the whole HTTP API: every route of [Server.routes] behind its
-// wrappers.
+// wrappers, and the request-body deadlines for every request, routed or
+// not.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
 		mux.Handle(rt.pattern, s.wrap(rt))
 	}
-	return mux
+	return s.timeBodies(mux)
 }
 
-// wrap builds a route's handler: the dialect, the body limit, then who may
-// call it, then the handler, whose error goes to the one
+// wrap builds a route's handler: the dialect, the body limit and its read
+// time, then who may call it, then the handler, whose error goes to the one
 // error writer.
 func (s *Server) wrap(rt route) http.Handler {
 	h := s.authenticate(rt.who, rt.h)
+	total := s.lim.BodyReadTimeout
+	if rt.large {
+		total = s.lim.LargeBodyReadTimeout
+	}
 	d := dialectOperator
 	if rt.step {
 		d = dialectStep
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r = r.WithContext(withDialect(r.Context(), d))
+		if tb, ok := r.Body.(*timedBody); ok && tb.total != total {
+			tb.total = total
+			tb.arm()
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, rt.body)
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}
+	})
+}
+
+// timeBodies gives every request that has a body [Limits.BodyStallTimeout]
+// for each read of it and [Limits.BodyReadTimeout] for all of it (a route
+// may allow more: route.large). A request without a body gets no read
+// deadline: the server's own timeouts apply.
+func (s *Server) timeBodies(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			tb := &timedBody{rc: r.Body, ctl: http.NewResponseController(w), start: time.Now(),
+				stall: s.lim.BodyStallTimeout, total: s.lim.BodyReadTimeout}
+			tb.arm()
+			r.Body = tb
+		}
+		h.ServeHTTP(w, r)
 	})
 }

@@ -47,19 +47,72 @@ type Config struct {
 	Out io.Writer
 }
 
-// Limits bound request bodies. A field that is zero (or negative) takes
-// its default.
+// Limits bound connections, request reading and request bodies. A field
+// that is zero (or negative) takes its default (the Default* constants).
 type Limits struct {
 	// MaxScanBytes bounds a submitted scan report (default
 	// scan.DefaultMaxBytes).
 	MaxScanBytes int64
+	// MaxConns caps the connections open at once, from all sources;
+	// MaxConnsPerSource those from one IP address. A connection over a cap
+	// is closed when accepted. Raise MaxConnsPerSource when many agents
+	// reach the server through one NAT address.
+	MaxConns          int
+	MaxConnsPerSource int
+	// ReadHeaderTimeout bounds the TLS handshake and reading a request's
+	// headers.
+	ReadHeaderTimeout time.Duration
+	// BodyStallTimeout is the longest a request body may pause: a client
+	// that sends nothing for that long is disconnected.
+	BodyStallTimeout time.Duration
+	// BodyReadTimeout bounds reading a whole request body;
+	// LargeBodyReadTimeout that of a scan report or an owner import.
+	BodyReadTimeout      time.Duration
+	LargeBodyReadTimeout time.Duration
+	// WriteTimeout bounds a request from the end of its headers to the end
+	// of its response (generous: reports and exports of a large inventory
+	// to a slow client).
+	WriteTimeout time.Duration
+	// IdleTimeout closes a kept-alive connection that sends no new
+	// request.
+	IdleTimeout time.Duration
 }
 
+// Default limits.
+const (
+	DefaultMaxConns             = 1024
+	DefaultMaxConnsPerSource    = 64
+	DefaultReadHeaderTimeout    = 10 * time.Second
+	DefaultBodyStallTimeout     = 15 * time.Second
+	DefaultBodyReadTimeout      = 30 * time.Second
+	DefaultLargeBodyReadTimeout = 2 * time.Minute
+	DefaultWriteTimeout         = 5 * time.Minute
+	DefaultIdleTimeout          = 2 * time.Minute
+	// maxHeaderBytes bounds a request's headers (net/http's default is
+	// 1 MiB; roster's requests carry a token at most).
+	maxHeaderBytes = 64 << 10
+)
+
 func (l Limits) withDefaults() Limits {
-	if l.MaxScanBytes <= 0 {
-		l.MaxScanBytes = scan.DefaultMaxBytes
-	}
+	l.MaxScanBytes = orDefault(l.MaxScanBytes, scan.DefaultMaxBytes)
+	l.MaxConns = orDefault(l.MaxConns, DefaultMaxConns)
+	l.MaxConnsPerSource = orDefault(l.MaxConnsPerSource, DefaultMaxConnsPerSource)
+	l.ReadHeaderTimeout = orDefault(l.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	l.BodyStallTimeout = orDefault(l.BodyStallTimeout, DefaultBodyStallTimeout)
+	l.BodyReadTimeout = orDefault(l.BodyReadTimeout, DefaultBodyReadTimeout)
+	l.LargeBodyReadTimeout = orDefault(l.LargeBodyReadTimeout, DefaultLargeBodyReadTimeout)
+	l.WriteTimeout = orDefault(l.WriteTimeout, DefaultWriteTimeout)
+	l.IdleTimeout = orDefault(l.IdleTimeout, DefaultIdleTimeout)
 	return l
+}
+
+// orDefault is v, or d when v is zero or negative (no limit is meaningful
+// below zero).
+func orDefault[T int | int64 | time.Duration](v, d T) T {
+	if v <= 0 {
+		return d
+	}
+	return v
 }
 
 // Options are what [New] serves.
@@ -90,7 +143,8 @@ func New(o Options) (*Server, error) {
 		log: cmp.Or(o.Logger, slog.Default())}, nil
 }
 
-// Serve serves [Server.Handler] over TLS on ln until ctx is done; then it shuts down
+// Serve serves [Server.Handler] over TLS on ln, within the connection caps
+// and timeouts of its [Limits], until ctx is done; then it shuts down
 // gracefully (20 s at most). tlsConfig must request client certificates
 // without verifying them (ca.ServerTLSConfig does): the issuer verifies
 // them, so that a renewal with an expired or revoked certificate reaches it
@@ -99,11 +153,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Conf
 	srv := &http.Server{
 		Handler:           s.Handler(),
 		TLSConfig:         tlsConfig,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: s.lim.ReadHeaderTimeout,
+		WriteTimeout:      s.lim.WriteTimeout,
+		IdleTimeout:       s.lim.IdleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
+	capped := newCapListener(ln, s.lim.MaxConns, s.lim.MaxConnsPerSource, s.log)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	go func() { errc <- srv.ServeTLS(capped, "", "") }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serving: %w", err)
