@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -183,13 +184,19 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Conf
 const adminTokenFile = "admin.token"
 
 // Run initialises DataDir on first start, opens the CA, the inventory and
-// the issuer, prints the start-up banner to Out and serves until ctx is
+// the issuer, prints the start-up banner to Out (paths in it are absolute,
+// so that its export line works from any directory) and serves until ctx is
 // done, shutting down gracefully.
 func Run(ctx context.Context, cfg Config) error {
 	log := cmp.Or(cfg.Logger, slog.Default())
 	if cfg.Out == nil {
 		cfg.Out = os.Stdout
 	}
+	dir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
+	}
+	cfg.DataDir = dir
 	first, err := initDataDir(cfg)
 	if err != nil {
 		return err
@@ -234,13 +241,14 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	url := "https://" + ln.Addr().String()
 	tokenPath := filepath.Join(cfg.DataDir, adminTokenFile)
+	fmt.Fprintf(cfg.Out, "data directory:   %s\n", cfg.DataDir)
 	fmt.Fprintf(cfg.Out, "root certificate: %s\n", authority.RootPath())
 	fmt.Fprintf(cfg.Out, "root fingerprint: %s\n", authority.RootFingerprint())
 	if first {
 		fmt.Fprintf(cfg.Out, "first admin token written to %s (shown nowhere else)\n", tokenPath)
 	}
 	fmt.Fprintf(cfg.Out, "next: export ROSTER_SERVER=%s ROSTER_CA_ROOT=%s ROSTER_TOKEN=$(cat %s)\n      roster report\n",
-		url, authority.RootPath(), tokenPath)
+		url, shellQuote(authority.RootPath()), shellQuote(tokenPath))
 	// This line comes last: scripts and tests wait for it.
 	fmt.Fprintf(cfg.Out, "roster server listening on %s\n", url)
 
@@ -249,6 +257,16 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	go sweep(ctx, inv, log)
 	return s.Serve(ctx, ln, tlsConfig)
+}
+
+var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if shellSafe.MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // initDataDir creates the CA in a new or empty data directory and reports

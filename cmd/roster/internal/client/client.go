@@ -114,6 +114,10 @@ func New(cfg Config) *Client { return &Client{cfg: cfg} }
 
 func (c *Client) connect() error {
 	c.once.Do(func() {
+		if err := checkServerURL(c.cfg.Server); err != nil {
+			c.err = err
+			return
+		}
 		pem, err := os.ReadFile(c.cfg.CARoot)
 		if err != nil {
 			c.err = &HintError{
@@ -206,10 +210,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, in a
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return &HintError{
-			Err:  fmt.Errorf("%s %s: %w", method, path, err),
-			hint: "is the server running? set " + EnvServer + " (now " + c.base() + ")",
-		}
+		return &HintError{Err: fmt.Errorf("%s %s: %w", method, path, err), hint: c.connectHint(err)}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
