@@ -11,11 +11,8 @@ import (
 )
 
 // Body limits of the routes (see routes.go). A route that reads no body
-// still gets a limit of 0: a handler can never read more than its route
-// allows.
+// has the limit 0: a handler can never read more than its route allows.
 const (
-	// noBody: the route reads no body.
-	noBody = 0
 	// jsonBody bounds every JSON request body.
 	jsonBody = 1 << 20
 	// agentBody bounds the agents' enroll and rekey requests (a token and a

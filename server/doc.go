@@ -72,8 +72,8 @@
 //
 // # Limits
 //
-// [Limits] holds them, with defaults: at most 1024 connections at once and
-// 64 from one IP address (a connection over a cap is closed when
+// [Limits] holds them, with defaults: at most 2048 connections at once and
+// 256 from one IP address (a connection over a cap is closed when
 // accepted); 10 s for the TLS handshake and the headers; a request body
 // may pause at most 15 s and must arrive within 30 s (2 minutes for a scan
 // report or an owner import), so that a client stalled mid-body is

@@ -15,8 +15,8 @@ type route struct {
 	pattern string
 	// who may call it.
 	who caller
-	// body is the most the route reads of a request body, in bytes;
-	// noBody for none.
+	// body is the most the route reads of a request body, in bytes; 0 for
+	// none.
 	body int64
 	// large gives the body [Limits.LargeBodyReadTimeout] to arrive instead
 	// of [Limits.BodyReadTimeout]: scan reports and owner imports.

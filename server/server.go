@@ -81,8 +81,8 @@ type Limits struct {
 
 // Default limits.
 const (
-	DefaultMaxConns             = 1024
-	DefaultMaxConnsPerSource    = 64
+	DefaultMaxConns             = 2048
+	DefaultMaxConnsPerSource    = 256
 	DefaultReadHeaderTimeout    = 10 * time.Second
 	DefaultBodyStallTimeout     = 15 * time.Second
 	DefaultBodyReadTimeout      = 30 * time.Second
