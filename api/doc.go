@@ -27,7 +27,7 @@
 //
 // A scan submission (POST /v1/scans) is a scan.Report: the scan schema is
 // its own versioned contract, package scan. An account instance carries the
-// scan.Account of its newest report as raw JSON ([Instance].Data). The owner
+// scan.Account of its newest report as raw JSON ([Instance.Data]). The owner
 // import (POST /v1/owners/import) takes CSV. Reads offer ?format= (see
 // [FormatJSON]); only the json format is described by these types, the
 // others are text for people.
