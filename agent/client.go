@@ -21,6 +21,7 @@ import (
 
 	"go.step.sm/crypto/fingerprint"
 
+	"github.com/rosterhq/roster/api"
 	"github.com/rosterhq/roster/scan"
 )
 
@@ -79,13 +80,9 @@ func isRefused(err error) bool {
 }
 
 // decodeError turns an error response into a *ServerError. It accepts
-// roster's {"error","hint"} and step-ca's {"message"}.
+// roster's api.Error ({"error","hint"}) and step-ca's {"message"}.
 func decodeError(status int, body []byte) *ServerError {
-	var v struct {
-		Error   string `json:"error"`
-		Hint    string `json:"hint"`
-		Message string `json:"message"`
-	}
+	var v api.Error
 	e := &ServerError{StatusCode: status}
 	if json.Unmarshal(body, &v) == nil {
 		e.Message = clip(v.Error)
@@ -111,18 +108,12 @@ func clip(s string) string {
 	return s
 }
 
-// signResponse is the step-ca sign/renew/rekey response shape.
-type signResponse struct {
-	Crt       string   `json:"crt"`
-	CA        string   `json:"ca"`
-	CertChain []string `json:"certChain"`
-}
-
-// DecodeSignResponse parses a sign, renew or rekey response into a chain,
+// DecodeSignResponse parses a sign, renew or rekey response (step-ca's
+// shape, api.SignResponse) into a chain,
 // leaf first. certChain wins when present; otherwise crt and ca are used.
 // It checks only the encoding; see [VerifyChain].
 func DecodeSignResponse(body []byte) ([]*x509.Certificate, error) {
-	var r signResponse
+	var r api.SignResponse
 	if err := json.Unmarshal(body, &r); err != nil {
 		return nil, fmt.Errorf("decode certificate response: %w", err)
 	}
@@ -314,7 +305,7 @@ func do(ctx context.Context, hc *http.Client, method, u, contentType string, bod
 // Enroll exchanges a one-time token and a CSR for a certificate chain. The
 // chain is decoded, not yet verified.
 func (c *Client) Enroll(ctx context.Context, token string, csrDER []byte) ([]*x509.Certificate, error) {
-	b, err := c.call(ctx, nil, http.MethodPost, "v1/enroll", map[string]string{"token": token, "csr": csrPEM(csrDER)})
+	b, err := c.call(ctx, nil, http.MethodPost, "v1/enroll", api.EnrollRequest{Token: token, CSR: csrPEM(csrDER)})
 	if err != nil {
 		return nil, fmt.Errorf("enroll: %w", err)
 	}
@@ -333,7 +324,7 @@ func (c *Client) Renew(ctx context.Context, cred *Credential) ([]*x509.Certifica
 // Rekey asks for a certificate for a new key (in csrDER), authenticating
 // with cred.
 func (c *Client) Rekey(ctx context.Context, cred *Credential, csrDER []byte) ([]*x509.Certificate, error) {
-	b, err := c.call(ctx, cred, http.MethodPost, "1.0/rekey", map[string]string{"csr": csrPEM(csrDER)})
+	b, err := c.call(ctx, cred, http.MethodPost, "1.0/rekey", api.RekeyRequest{CSR: csrPEM(csrDER)})
 	if err != nil {
 		return nil, fmt.Errorf("rekey: %w", err)
 	}
@@ -347,9 +338,7 @@ func (c *Client) ScanConfig(ctx context.Context, host *Credential) ([]byte, erro
 	if err != nil {
 		return nil, fmt.Errorf("scan config: %w", err)
 	}
-	var v struct {
-		FingerprintKey string `json:"fingerprint_key"`
-	}
+	var v api.ScanConfig
 	if err := json.Unmarshal(b, &v); err != nil {
 		return nil, fmt.Errorf("scan config: decode: %w", err)
 	}

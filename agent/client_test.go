@@ -13,7 +13,16 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/agent/agenttest"
+	"github.com/rosterhq/roster/api"
 )
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
 
 func enrollOpts(ca *agenttest.Server, dir, token string) EnrollOptions {
 	return EnrollOptions{Server: ca.URL, RootFingerprint: ca.Fingerprint, Token: token, Dir: dir}
@@ -228,7 +237,7 @@ func TestDecodeSignResponse(t *testing.T) {
 		wantN   int
 		wantErr string
 	}{
-		{desc: "step shape", body: js(map[string]any{"crt": leaf, "ca": inter, "certChain": []string{leaf, inter}}), wantN: 2},
+		{desc: "step shape", body: js(api.SignResponse{Crt: leaf, CA: inter, CertChain: []string{leaf, inter}}), wantN: 2},
 		{desc: "crt and ca only", body: js(map[string]any{"crt": leaf, "ca": inter}), wantN: 2},
 		{desc: "chain wins", body: js(map[string]any{"crt": inter, "certChain": []string{leaf}}), wantN: 1},
 		{desc: "bundle in one element", body: js(map[string]any{"certChain": []string{leaf + inter}}), wantN: 2},
@@ -256,7 +265,8 @@ func TestDecodeError(t *testing.T) {
 		msg, hint   string
 		wantRefused bool
 	}{
-		{body: `{"error":"account billing has no owner","hint":"roster owner set billing ..."}`, status: 403, msg: "account billing has no owner", hint: "roster owner set billing ...", wantRefused: true},
+		{body: string(mustJSON(api.Error{Error: "account billing has no owner", Hint: "roster owner set billing ..."})), status: 403, msg: "account billing has no owner", hint: "roster owner set billing ...", wantRefused: true},
+		{body: string(mustJSON(api.Error{Error: "client certificate has expired", Status: 401, Message: "client certificate has expired"})), status: 401, msg: "client certificate has expired", wantRefused: true},
 		{body: `{"status":401,"message":"unauthorized"}`, status: 401, msg: "unauthorized", wantRefused: true},
 		{body: `<html>bad gateway</html>`, status: 502},
 		{body: "{\"error\":\"line\\nbreak\\u001b[31m\"}", status: 500, msg: "line break [31m"},
@@ -282,7 +292,7 @@ func FuzzDecodeSignResponse(f *testing.F) {
 	chain, _ := ca.Issue(key.Public(), testIdentity, time.Now(), time.Now().Add(time.Hour))
 	leaf := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: chain[0].Raw}))
 	inter := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: chain[1].Raw}))
-	seed, _ := json.Marshal(map[string]any{"crt": leaf, "ca": inter, "certChain": []string{leaf, inter}})
+	seed, _ := json.Marshal(api.SignResponse{Crt: leaf, CA: inter, CertChain: []string{leaf, inter}})
 	f.Add(seed)
 	f.Add([]byte(`{"crt":"","ca":""}`))
 	f.Add([]byte(`{"certChain":["-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"]}`))

@@ -10,15 +10,11 @@
 // never from the CSR. [CA.Verify] is the check roster does itself before a
 // renewal, because the authority's RenewContext does not verify the chain or
 // the expiry of a certificate that carries no provisioner extension.
-// [CA.Reissue] renews or rekeys with the validity in force (the
-// authority's own renewal would copy the old certificate's lifetime);
-// [CA.Renew] and [CA.Rekey] bring the old lifetime within the current
-// bounds. Keys are checked by [CheckPublicKey]: ECDSA P-256, Ed25519, RSA
-// of at least 3072 bits.
-// [CA.Handler] serves the public endpoints (/roots.pem, /1.0/roots, /crl,
-// /health; [HandlerPatterns] lists them), and [CA.ServerTLSConfig] (or
-// [CA.ServerCertificate]) gives the HTTPS listener its certificate, issued
-// by the intermediate and renewed while the server runs.
+// [CA.Root] and [CA.CRL] (or [CA.CRLPEM]) are what the server's public
+// endpoints serve (ca has no HTTP of its own: package server serves them),
+// and [CA.ServerTLSConfig] (or [CA.ServerCertificate])
+// gives the HTTPS listener its certificate, issued by the intermediate and
+// renewed while the server runs.
 //
 // Tests of other packages get a real CA in a temporary directory from
 // package ca/catest.

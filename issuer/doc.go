@@ -7,12 +7,17 @@
 //
 //   - [Issuer.CreateEnrollToken] for the operator's `roster enroll`: checks
 //     the policy first, returns a one-time token (stored only as a hash);
-//   - [Issuer.Handler] for the agents: POST /v1/enroll (token + CSR),
-//     POST /1.0/renew and POST /1.0/rekey (mTLS), answering in step-ca's
-//     sign response shape so step clients can renew against roster;
+//   - [Issuer.Enroll], [Issuer.Renew] and [Issuer.Rekey] for the agents:
+//     a token and a CSR ([ParseCSR]), or the client certificate chain the
+//     agent presented over mTLS;
 //   - [Issuer.Revoke] for `roster revoke`;
 //   - [Issuer.AuthenticateHost] for scan submissions signed by a host
 //     identity.
+//
+// The issuer has no transport: package server parses requests, hands the
+// issuer the parsed CSR and the peer's certificates, and turns the typed
+// results and errors ([*DeniedError], [*RequestError], [*AuthError]) into
+// HTTP responses.
 //
 // # Identities
 //

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 	"time"
 
@@ -104,33 +103,22 @@ func New(cfg Config) (*Issuer, error) {
 	return i, nil
 }
 
-// Status is the HTTP status of a refusal: 403 for a *DeniedError or a
-// *ReuseError, 400 for a *RequestError, 401 for an *AuthError, 503 for a
-// *DiskFullError, anywhere in err's chain; 0 for any other error. Their
+// isRefusal reports whether err is one of the issuer's refusals (a
+// *DeniedError, *ReuseError, *RequestError or *AuthError anywhere in its
+// chain) rather than a failure (a *DiskFullError is a failure). Their
 // messages are written for operators and hold no secrets.
-func Status(err error) int {
+func isRefusal(err error) bool {
 	var (
 		denied *DeniedError
 		reuse  *ReuseError
 		req    *RequestError
 		auth   *AuthError
-		full   *DiskFullError
 	)
-	switch {
-	case errors.As(err, &full):
-		return http.StatusServiceUnavailable
-	case errors.As(err, &denied), errors.As(err, &reuse):
-		return http.StatusForbidden
-	case errors.As(err, &req):
-		return http.StatusBadRequest
-	case errors.As(err, &auth):
-		return http.StatusUnauthorized
-	}
-	return 0
+	return errors.As(err, &denied) || errors.As(err, &reuse) || errors.As(err, &req) || errors.As(err, &auth)
 }
 
 // RequestError is a malformed request (bad CSR, unsupported key, bad
-// token format); HTTP 400.
+// token format); the server answers 400.
 type RequestError struct {
 	Reason   string
 	HintText string
@@ -143,7 +131,7 @@ func (e *RequestError) Hint() string { return e.HintText }
 
 // AuthError is a caller that did not prove itself: no, foreign, expired or
 // revoked client certificate, or an unknown, used or expired enrollment
-// token; HTTP 401. Err is one of ca.ErrUntrusted, ca.ErrExpired,
+// token; the server answers 401. Err is one of ca.ErrUntrusted, ca.ErrExpired,
 // ca.ErrRevoked, ErrNoClientCert, or an ErrEnroll* sentinel.
 type AuthError struct {
 	Reason   string
@@ -422,7 +410,7 @@ func (i *Issuer) enrollRefused(ctx context.Context, t enrollToken, err error) er
 // is the reason; no error here carries a secret.
 func (i *Issuer) refused(ctx context.Context, action string, id ID, serial string, err error) {
 	outcome := audit.OutcomeError
-	if Status(err) != 0 {
+	if isRefusal(err) {
 		outcome = audit.OutcomeRefused
 	}
 	i.log.WarnContext(ctx, "request refused", slog.String("action", action), slog.String("host", id.Host),

@@ -95,7 +95,7 @@ func (i *Issuer) renew(ctx context.Context, peer []*x509.Certificate, csr *x509.
 	case err != nil:
 		err = i.diskFull(ctx, opText(action, id), action, id, serial, err)
 		var full *DiskFullError
-		if Status(err) != 0 && !errors.As(err, &full) {
+		if isRefusal(err) && !errors.As(err, &full) {
 			i.refused(ctx, action, id, serial, err)
 		}
 		return nil, err

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 
 	"github.com/rosterhq/roster/audit"
 	"github.com/rosterhq/roster/ca"
@@ -118,13 +117,12 @@ func (i *Issuer) Revoke(ctx context.Context, req RevokeRequest) (RevokeResult, e
 	return res, nil
 }
 
-// AuthenticateHost authenticates a scan submission: the request must come
-// over mTLS with a valid, unrevoked host identity certificate
-// (spiffe://TD/host/HOST) issued by this CA. It returns HOST. Errors are
-// *AuthError.
-func (i *Issuer) AuthenticateHost(r *http.Request) (string, error) {
-	var peer = peerCerts(r)
-	id, _, err := i.verifyPeer(r.Context(), peer)
+// AuthenticateHost authenticates a scan submission by the client
+// certificate chain presented over mTLS (peer, leaf first): it must be a
+// valid, unrevoked host identity certificate (spiffe://TD/host/HOST) issued
+// by this CA. It returns HOST. Errors are *AuthError.
+func (i *Issuer) AuthenticateHost(ctx context.Context, peer []*x509.Certificate) (string, error) {
+	id, _, err := i.verifyPeer(ctx, peer)
 	if err != nil {
 		return "", err
 	}
@@ -132,11 +130,4 @@ func (i *Issuer) AuthenticateHost(r *http.Request) (string, error) {
 		return "", &AuthError{Reason: fmt.Sprintf("%s is not a host identity", id), HintText: "submit scans with the host certificate: " + enrollCommand(ID{Host: id.Host}), Err: ca.ErrUntrusted}
 	}
 	return id.Host, nil
-}
-
-func peerCerts(r *http.Request) []*x509.Certificate {
-	if r.TLS == nil {
-		return nil
-	}
-	return r.TLS.PeerCertificates
 }

@@ -2,12 +2,12 @@ package main
 
 import (
 	"fmt"
-	"net/http"
-	"net/url"
+	"io"
 	"os"
-	"strconv"
 	"strings"
+	"time"
 
+	"github.com/rosterhq/roster/api"
 	"github.com/rosterhq/roster/cmd/roster/internal/client"
 	"github.com/urfave/cli/v2"
 )
@@ -17,7 +17,7 @@ import (
 // markdown) lives in the inventory package, server side, in one place.
 
 // apiAction wraps an Action that needs an API client.
-func apiAction(f func(c *cli.Context, api *client.Client) error) cli.ActionFunc {
+func apiAction(f func(c *cli.Context, cl *client.Client) error) cli.ActionFunc {
 	return func(c *cli.Context) error {
 		cfg, err := client.Load()
 		if err != nil {
@@ -57,18 +57,14 @@ func checkFormat(c *cli.Context, formats ...string) (string, error) {
 	return "", fmt.Errorf("--format %q: expected one of %s", f, strings.Join(formats, ", "))
 }
 
-// getRendered fetches path with ?format= and copies the server's rendering
-// to stdout.
-func getRendered(c *cli.Context, api *client.Client, path string, q url.Values, formats ...string) error {
+// rendered checks --format against the formats a read offers, then runs
+// the read, which copies the server's rendering to stdout.
+func rendered(c *cli.Context, read func(format string, w io.Writer) error, formats ...string) error {
 	f, err := checkFormat(c, formats...)
 	if err != nil {
 		return err
 	}
-	if q == nil {
-		q = url.Values{}
-	}
-	q.Set("format", f)
-	return api.Do(c.Context, http.MethodGet, path+"?"+q.Encode(), nil, c.App.Writer)
+	return read(f, c.App.Writer)
 }
 
 // done prints a one-line confirmation of a change.
@@ -87,13 +83,12 @@ func ownerCommand() *cli.Command {
 				Usage:     "set the owner of an account",
 				ArgsUsage: "ACCOUNT OWNER",
 				Flags:     []cli.Flag{&cli.StringFlag{Name: "contact", Usage: "how to reach the owner (mail, chat channel)"}},
-				Action: apiAction(func(c *cli.Context, api *client.Client) error {
+				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
 					a, err := args(c, "ACCOUNT", "OWNER")
 					if err != nil {
 						return err
 					}
-					body := map[string]string{"name": a[1], "contact": c.String("contact")}
-					if err := api.Do(c.Context, http.MethodPut, "/v1/accounts/"+url.PathEscape(a[0])+"/owner", body, nil); err != nil {
+					if err := cl.SetOwner(c.Context, a[0], api.Owner{Name: a[1], Contact: c.String("contact")}); err != nil {
 						return err
 					}
 					return done(c, "owner of %s set to %s", a[0], a[1])
@@ -103,12 +98,12 @@ func ownerCommand() *cli.Command {
 				Name:      "unset",
 				Usage:     "remove the owner of an account",
 				ArgsUsage: "ACCOUNT",
-				Action: apiAction(func(c *cli.Context, api *client.Client) error {
+				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
 					a, err := args(c, "ACCOUNT")
 					if err != nil {
 						return err
 					}
-					if err := api.Do(c.Context, http.MethodDelete, "/v1/accounts/"+url.PathEscape(a[0])+"/owner", nil, nil); err != nil {
+					if err := cl.UnsetOwner(c.Context, a[0]); err != nil {
 						return err
 					}
 					return done(c, "owner of %s removed", a[0])
@@ -119,7 +114,7 @@ func ownerCommand() *cli.Command {
 				Usage:     "set owners from a CSV file with columns account,owner,contact (dry run unless --apply)",
 				ArgsUsage: "FILE.csv",
 				Flags:     []cli.Flag{&cli.BoolFlag{Name: "apply", Usage: "write the owners (default: only check the file)"}, formatFlag("table", "json")},
-				Action: apiAction(func(c *cli.Context, api *client.Client) error {
+				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
 					a, err := args(c, "FILE.csv")
 					if err != nil {
 						return err
@@ -129,13 +124,9 @@ func ownerCommand() *cli.Command {
 						return fmt.Errorf("owner import: %w", err)
 					}
 					defer f.Close()
-					q := url.Values{"apply": {strconv.FormatBool(c.Bool("apply"))}}
-					format, err := checkFormat(c, "table", "json")
-					if err != nil {
-						return err
-					}
-					q.Set("format", format)
-					return api.Do(c.Context, http.MethodPost, "/v1/owners/import?"+q.Encode(), f, c.App.Writer)
+					return rendered(c, func(format string, w io.Writer) error {
+						return cl.ImportOwners(c.Context, f, c.Bool("apply"), format, w)
+					}, "table", "json")
 				}),
 			},
 		},
@@ -158,47 +149,45 @@ func exceptionCommand() *cli.Command {
 					&cli.StringFlag{Name: "credential", Usage: "credential type it covers (password, ssh_authorized_key, ...); default all"},
 					formatFlag("table", "json"),
 				},
-				Action: apiAction(func(c *cli.Context, api *client.Client) error {
+				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
 					a, err := args(c, "ACCOUNT")
 					if err != nil {
 						return err
 					}
-					body := map[string]string{
-						"account": a[0], "reason": c.String("reason"), "expires": c.String("expires"),
-						"owner": c.String("owner"), "credential_type": c.String("credential"),
-					}
-					var out map[string]any
-					if err := api.Do(c.Context, http.MethodPost, "/v1/exceptions", body, &out); err != nil {
+					ex, err := cl.AddException(c.Context, api.ExceptionRequest{
+						Account: a[0], Reason: c.String("reason"), Expires: c.String("expires"),
+						Owner: c.String("owner"), CredentialType: c.String("credential"),
+					})
+					if err != nil {
 						return err
 					}
 					if c.String("format") == "json" {
-						return printJSON(c, out)
+						return printJSON(c, ex)
 					}
-					return done(c, "exception %v added for %s, expires %v", out["id"], a[0], out["expires"])
+					return done(c, "exception %s added for %s, expires %s", ex.ID, a[0], ex.Expires.Format(time.RFC3339))
 				}),
 			},
 			{
 				Name:  "list",
 				Usage: "list open exceptions",
 				Flags: []cli.Flag{&cli.StringFlag{Name: "expiring", Usage: "only those expiring within this window (30d, 12h)"}, formatFlag("table", "json", "csv")},
-				Action: apiAction(func(c *cli.Context, api *client.Client) error {
-					q := url.Values{}
-					if e := c.String("expiring"); e != "" {
-						q.Set("expiring", e)
-					}
-					return getRendered(c, api, "/v1/exceptions", q, "table", "json", "csv")
+				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
+					q := api.ExceptionQuery{Expiring: c.String("expiring")}
+					return rendered(c, func(format string, w io.Writer) error {
+						return cl.ListExceptions(c.Context, q, format, w)
+					}, "table", "json", "csv")
 				}),
 			},
 			{
 				Name:      "close",
 				Usage:     "close an exception (the credential is gone or no longer accepted)",
 				ArgsUsage: "ID",
-				Action: apiAction(func(c *cli.Context, api *client.Client) error {
+				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
 					a, err := args(c, "ID")
 					if err != nil {
 						return err
 					}
-					if err := api.Do(c.Context, http.MethodDelete, "/v1/exceptions/"+url.PathEscape(a[0]), nil, nil); err != nil {
+					if err := cl.CloseException(c.Context, a[0], ""); err != nil {
 						return err
 					}
 					return done(c, "exception %s closed", a[0])

@@ -3,9 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net/http"
-	"net/url"
+	"io"
+	"time"
 
+	"github.com/rosterhq/roster/api"
 	"github.com/rosterhq/roster/cmd/roster/internal/client"
 	"github.com/urfave/cli/v2"
 )
@@ -27,22 +28,22 @@ func tokenCommand() *cli.Command {
 					&cli.StringFlag{Name: "name", Required: true, Usage: "a name to recognise and revoke it by"},
 					formatFlag("text", "json"),
 				},
-				Action: apiAction(func(c *cli.Context, api *client.Client) error {
+				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
 					format, err := checkFormat(c, "text", "json")
 					if err != nil {
 						return err
 					}
-					var out struct {
-						Token string `json:"token"`
-						Name  string `json:"name"`
-						Role  string `json:"role"`
-					}
-					body := map[string]string{"name": c.String("name"), "role": c.String("role")}
-					if err := api.Do(c.Context, http.MethodPost, "/v1/tokens", body, &out); err != nil {
+					out, err := cl.CreateToken(c.Context, api.TokenRequest{Name: c.String("name"), Role: c.String("role")})
+					if err != nil {
 						return err
 					}
 					if format == "json" {
-						return printJSON(c, out)
+						// As before: the token and what it is, not its ID.
+						return printJSON(c, struct {
+							Token string `json:"token"`
+							Name  string `json:"name"`
+							Role  string `json:"role"`
+						}{out.Token, out.Name, out.Role})
 					}
 					fmt.Fprintf(c.App.Writer, "%s\n", out.Token)
 					fmt.Fprintf(c.App.ErrWriter, "roster: token %q with role %s created; it is not shown again\n", out.Name, out.Role)
@@ -53,20 +54,22 @@ func tokenCommand() *cli.Command {
 				Name:  "list",
 				Usage: "list tokens (names and roles, never the tokens)",
 				Flags: []cli.Flag{formatFlag("table", "json")},
-				Action: apiAction(func(c *cli.Context, api *client.Client) error {
-					return getRendered(c, api, "/v1/tokens", nil, "table", "json")
+				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
+					return rendered(c, func(format string, w io.Writer) error {
+						return cl.ListTokens(c.Context, format, w)
+					}, "table", "json")
 				}),
 			},
 			{
 				Name:      "revoke",
 				Usage:     "revoke a token by name",
 				ArgsUsage: "NAME",
-				Action: apiAction(func(c *cli.Context, api *client.Client) error {
+				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
 					a, err := args(c, "NAME")
 					if err != nil {
 						return err
 					}
-					if err := api.Do(c.Context, http.MethodDelete, "/v1/tokens/"+url.PathEscape(a[0]), nil, nil); err != nil {
+					if err := cl.RevokeToken(c.Context, a[0]); err != nil {
 						return err
 					}
 					return done(c, "token %s revoked", a[0])
@@ -86,7 +89,7 @@ func enrollCommand() *cli.Command {
 			&cli.DurationFlag{Name: "valid", Usage: "how long the token may be used (default 15m)"},
 			formatFlag("text", "json"),
 		},
-		Action: apiAction(func(c *cli.Context, api *client.Client) error {
+		Action: apiAction(func(c *cli.Context, cl *client.Client) error {
 			format, err := checkFormat(c, "text", "json")
 			if err != nil {
 				return err
@@ -94,18 +97,12 @@ func enrollCommand() *cli.Command {
 			if c.NArg() > 1 {
 				return errors.New("enroll takes at most one ACCOUNT")
 			}
-			body := map[string]any{"host": c.String("host"), "account": c.Args().First()}
+			req := api.EnrollmentRequest{Host: c.String("host"), Account: c.Args().First()}
 			if v := c.Duration("valid"); v != 0 {
-				body["valid"] = v.String()
+				req.Valid = v.String()
 			}
-			var out struct {
-				Token           string `json:"token"`
-				RootFingerprint string `json:"root_fingerprint"`
-				ExpiresAt       string `json:"expires_at"`
-				Identity        string `json:"identity"`
-				Command         string `json:"command,omitempty"`
-			}
-			if err := api.Do(c.Context, http.MethodPost, "/v1/enrollments", body, &out); err != nil {
+			out, err := cl.CreateEnrollment(c.Context, req)
+			if err != nil {
 				return err
 			}
 			if format == "json" {
@@ -113,7 +110,7 @@ func enrollCommand() *cli.Command {
 			}
 			fmt.Fprintf(c.App.Writer, "identity:         %s\n", out.Identity)
 			fmt.Fprintf(c.App.Writer, "token:            %s\n", out.Token)
-			fmt.Fprintf(c.App.Writer, "expires:          %s (usable once)\n", out.ExpiresAt)
+			fmt.Fprintf(c.App.Writer, "expires:          %s (usable once)\n", out.ExpiresAt.Format(time.RFC3339))
 			fmt.Fprintf(c.App.Writer, "root fingerprint: %s\n", out.RootFingerprint)
 			fmt.Fprintf(c.App.Writer, "on the host, run:\n  %s\n", out.Command)
 			return nil
@@ -131,18 +128,16 @@ func revokeCommand() *cli.Command {
 			&cli.StringFlag{Name: "serial", Usage: "revoke one certificate by serial number"},
 			&cli.StringFlag{Name: "reason", Usage: "why (recorded in the audit log and the CRL)"},
 		},
-		Action: apiAction(func(c *cli.Context, api *client.Client) error {
+		Action: apiAction(func(c *cli.Context, cl *client.Client) error {
 			if c.NArg() > 1 {
 				return errors.New("revoke takes at most one ACCOUNT")
 			}
-			body := map[string]string{"account": c.Args().First(), "host": c.String("host"), "serial": c.String("serial"), "reason": c.String("reason")}
-			if body["serial"] == "" && body["host"] == "" && body["account"] == "" {
+			req := api.RevokeRequest{Account: c.Args().First(), Host: c.String("host"), Serial: c.String("serial"), Reason: c.String("reason")}
+			if req.Serial == "" && req.Host == "" && req.Account == "" {
 				return client.NewHintError(errors.New("revoke needs ACCOUNT (on every host, or one with --host HOST), --host HOST alone for a host identity, or --serial S"), "roster revoke --help")
 			}
-			var out struct {
-				Serials []string `json:"serials"`
-			}
-			if err := api.Do(c.Context, http.MethodPost, "/v1/revocations", body, &out); err != nil {
+			out, err := cl.Revoke(c.Context, req)
+			if err != nil {
 				return err
 			}
 			return done(c, "revoked %d certificate(s): %v", len(out.Serials), out.Serials)
@@ -163,34 +158,26 @@ func auditCommand() *cli.Command {
 					&cli.StringFlag{Name: "since", Usage: "only events after this time (RFC 3339, or a duration such as 24h or 7d)"},
 					formatFlag("table", "json", "jsonl"),
 				},
-				Action: apiAction(func(c *cli.Context, api *client.Client) error {
-					q := url.Values{}
-					if a := c.String("account"); a != "" {
-						q.Set("account", a)
-					}
-					if s := c.String("since"); s != "" {
-						q.Set("since", s)
-					}
-					return getRendered(c, api, "/v1/audit", q, "table", "json", "jsonl")
+				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
+					q := api.AuditQuery{Account: c.String("account"), Since: c.String("since")}
+					return rendered(c, func(format string, w io.Writer) error {
+						return cl.ListAudit(c.Context, q, format, w)
+					}, "table", "json", "jsonl")
 				}),
 			},
 			{
 				Name:  "export",
 				Usage: "export the whole log as JSON lines, for a SIEM",
-				Action: apiAction(func(c *cli.Context, api *client.Client) error {
-					return api.Do(c.Context, http.MethodGet, "/v1/audit?format=jsonl", nil, c.App.Writer)
+				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
+					return cl.ListAudit(c.Context, api.AuditQuery{}, api.FormatJSONL, c.App.Writer)
 				}),
 			},
 			{
 				Name:  "verify",
 				Usage: "check the hash chain: any edited or deleted record is reported",
-				Action: apiAction(func(c *cli.Context, api *client.Client) error {
-					var out struct {
-						OK      bool   `json:"ok"`
-						Records int    `json:"records"`
-						Error   string `json:"error"`
-					}
-					if err := api.Do(c.Context, http.MethodGet, "/v1/audit/verify", nil, &out); err != nil {
+				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
+					out, err := cl.VerifyAudit(c.Context)
+					if err != nil {
 						return err
 					}
 					if !out.OK {

@@ -1,11 +1,12 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
-	"net/http"
-	"net/url"
+	"io"
 	"strconv"
 
+	"github.com/rosterhq/roster/api"
 	"github.com/rosterhq/roster/cmd/roster/internal/client"
 	"github.com/urfave/cli/v2"
 )
@@ -34,29 +35,14 @@ func accountsCommand() *cli.Command {
 					&cli.BoolFlag{Name: "retired", Usage: "also retired accounts"},
 					formatFlag("table", "json", "csv"),
 				},
-				Action: apiAction(func(c *cli.Context, api *client.Client) error {
-					q := url.Values{}
-					if t := c.Int("tier"); t != 0 {
-						q.Set("tier", strconv.Itoa(t))
+				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
+					q := api.AccountQuery{
+						Tier: c.Int("tier"), NoOwner: c.Bool("no-owner"), Static: c.Bool("static"),
+						Host: c.String("host"), Env: c.String("env"), All: c.Bool("all"), Retired: c.Bool("retired"),
 					}
-					if c.Bool("no-owner") {
-						q.Set("no_owner", "true")
-					}
-					if c.Bool("static") {
-						q.Set("static", "true")
-					}
-					if h := c.String("host"); h != "" {
-						q.Set("host", h)
-					}
-					if e := c.String("env"); e != "" {
-						q.Set("env", e)
-					}
-					for _, b := range []string{"all", "retired"} {
-						if c.Bool(b) {
-							q.Set(b, "true")
-						}
-					}
-					return getRendered(c, api, "/v1/accounts", q, "table", "json", "csv")
+					return rendered(c, func(format string, w io.Writer) error {
+						return cl.ListAccounts(c.Context, q, format, w)
+					}, "table", "json", "csv")
 				}),
 			},
 			{
@@ -64,12 +50,14 @@ func accountsCommand() *cli.Command {
 				Usage:     "show one service account: instances, credentials, owner, tier, exceptions",
 				ArgsUsage: "ACCOUNT",
 				Flags:     []cli.Flag{formatFlag("table", "json")},
-				Action: apiAction(func(c *cli.Context, api *client.Client) error {
+				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
 					a, err := args(c, "ACCOUNT")
 					if err != nil {
 						return err
 					}
-					return getRendered(c, api, "/v1/accounts/"+url.PathEscape(a[0]), nil, "table", "json")
+					return rendered(c, func(format string, w io.Writer) error {
+						return cl.ShowAccount(c.Context, a[0], format, w)
+					}, "table", "json")
 				}),
 			},
 			{
@@ -77,12 +65,14 @@ func accountsCommand() *cli.Command {
 				Usage:     "show what changed for an account and when",
 				ArgsUsage: "ACCOUNT",
 				Flags:     []cli.Flag{formatFlag("table", "json")},
-				Action: apiAction(func(c *cli.Context, api *client.Client) error {
+				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
 					a, err := args(c, "ACCOUNT")
 					if err != nil {
 						return err
 					}
-					return getRendered(c, api, "/v1/accounts/"+url.PathEscape(a[0])+"/history", nil, "table", "json")
+					return rendered(c, func(format string, w io.Writer) error {
+						return cl.AccountHistory(c.Context, a[0], format, w)
+					}, "table", "json")
 				}),
 			},
 		},
@@ -99,8 +89,8 @@ func accountCommand() *cli.Command {
 				Usage:     "add (or with --remove, remove) tags such as critical or third-party=VENDOR",
 				ArgsUsage: "ACCOUNT TAG...",
 				Flags:     []cli.Flag{&cli.BoolFlag{Name: "remove", Usage: "remove the tags instead"}},
-				Action: apiAction(func(c *cli.Context, api *client.Client) error {
-					return tagAction(c, api, "/v1/accounts/")
+				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
+					return tagAction(c, cl.TagAccount)
 				}),
 			},
 			{
@@ -108,7 +98,7 @@ func accountCommand() *cli.Command {
 				Usage:     "override the computed impact tier, with a reason (tier 0 clears the override)",
 				ArgsUsage: "ACCOUNT TIER",
 				Flags:     []cli.Flag{&cli.StringFlag{Name: "reason", Usage: "why (required to override)"}},
-				Action: apiAction(func(c *cli.Context, api *client.Client) error {
+				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
 					a, err := args(c, "ACCOUNT", "TIER")
 					if err != nil {
 						return err
@@ -117,8 +107,7 @@ func accountCommand() *cli.Command {
 					if err != nil {
 						return client.NewHintError(err, "TIER is 1 (privileged) to 4 (the rest), or 0 to clear")
 					}
-					body := map[string]any{"tier": tier, "reason": c.String("reason")}
-					if err := api.Do(c.Context, http.MethodPut, "/v1/accounts/"+url.PathEscape(a[0])+"/tier", body, nil); err != nil {
+					if err := cl.SetTier(c.Context, a[0], api.TierRequest{Tier: tier, Reason: c.String("reason")}); err != nil {
 						return err
 					}
 					return done(c, "tier of %s set to %d", a[0], tier)
@@ -129,12 +118,12 @@ func accountCommand() *cli.Command {
 				Usage:     "mark an account retired: no certificates are issued for it",
 				ArgsUsage: "ACCOUNT",
 				Flags:     []cli.Flag{&cli.StringFlag{Name: "reason", Usage: "why"}},
-				Action: apiAction(func(c *cli.Context, api *client.Client) error {
+				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
 					a, err := args(c, "ACCOUNT")
 					if err != nil {
 						return err
 					}
-					if err := api.Do(c.Context, http.MethodPost, "/v1/accounts/"+url.PathEscape(a[0])+"/retire", map[string]string{"reason": c.String("reason")}, nil); err != nil {
+					if err := cl.RetireAccount(c.Context, a[0], api.RetireRequest{Reason: c.String("reason")}); err != nil {
 						return err
 					}
 					return done(c, "%s retired", a[0])
@@ -148,29 +137,28 @@ func accountCommand() *cli.Command {
 					&cli.StringFlag{Name: "host", Required: true, Usage: "the host whose instance moves"},
 					&cli.StringFlag{Name: "as", Usage: "name of the new service account (default ACCOUNT@HOST)"},
 				},
-				Action: apiAction(func(c *cli.Context, api *client.Client) error {
+				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
 					a, err := args(c, "ACCOUNT")
 					if err != nil {
 						return err
 					}
-					var out map[string]any
-					body := map[string]string{"host": c.String("host"), "as": c.String("as")}
-					if err := api.Do(c.Context, http.MethodPost, "/v1/accounts/"+url.PathEscape(a[0])+"/split", body, &out); err != nil {
+					out, err := cl.SplitAccount(c.Context, a[0], api.SplitRequest{Host: c.String("host"), As: c.String("as")})
+					if err != nil {
 						return err
 					}
-					return done(c, "instance of %s on %s is now service account %v", a[0], c.String("host"), out["name"])
+					return done(c, "instance of %s on %s is now service account %s", a[0], c.String("host"), out.Name)
 				}),
 			},
 			{
 				Name:      "merge",
 				Usage:     "merge service account FROM into INTO",
 				ArgsUsage: "INTO FROM",
-				Action: apiAction(func(c *cli.Context, api *client.Client) error {
+				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
 					a, err := args(c, "INTO", "FROM")
 					if err != nil {
 						return err
 					}
-					if err := api.Do(c.Context, http.MethodPost, "/v1/accounts/"+url.PathEscape(a[0])+"/merge", map[string]string{"from": a[1]}, nil); err != nil {
+					if err := cl.MergeAccount(c.Context, a[0], api.MergeRequest{From: a[1]}); err != nil {
 						return err
 					}
 					return done(c, "%s merged into %s", a[1], a[0])
@@ -180,18 +168,18 @@ func accountCommand() *cli.Command {
 	}
 }
 
-// tagAction adds or removes tags on /v1/{kind}/NAME/tags.
-func tagAction(c *cli.Context, api *client.Client, prefix string) error {
+// tagAction adds or removes the tags of an account or a host.
+func tagAction(c *cli.Context, tag func(ctx context.Context, name string, req api.TagsRequest) error) error {
 	if c.NArg() < 2 {
 		return client.NewHintError(errFewArgs(c), c.Command.HelpName+" NAME TAG... (tags: external, critical, env=NAME, third-party=VENDOR, or your own)")
 	}
 	name := c.Args().First()
 	tags := c.Args().Tail()
-	body := map[string][]string{"add": tags}
+	req := api.TagsRequest{Add: tags}
 	if c.Bool("remove") {
-		body = map[string][]string{"remove": tags}
+		req = api.TagsRequest{Remove: tags}
 	}
-	if err := api.Do(c.Context, http.MethodPost, prefix+url.PathEscape(name)+"/tags", body, nil); err != nil {
+	if err := tag(c.Context, name, req); err != nil {
 		return err
 	}
 	verb := "tagged"
@@ -210,8 +198,10 @@ func hostsCommand() *cli.Command {
 				Name:  "list",
 				Usage: "list hosts with their tags and last scan",
 				Flags: []cli.Flag{formatFlag("table", "json", "csv")},
-				Action: apiAction(func(c *cli.Context, api *client.Client) error {
-					return getRendered(c, api, "/v1/hosts", nil, "table", "json", "csv")
+				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
+					return rendered(c, func(format string, w io.Writer) error {
+						return cl.ListHosts(c.Context, format, w)
+					}, "table", "json", "csv")
 				}),
 			},
 			{
@@ -219,8 +209,8 @@ func hostsCommand() *cli.Command {
 				Usage:     "add (or with --remove, remove) host tags: external, critical, env=NAME, free tags",
 				ArgsUsage: "HOST TAG...",
 				Flags:     []cli.Flag{&cli.BoolFlag{Name: "remove", Usage: "remove the tags instead"}},
-				Action: apiAction(func(c *cli.Context, api *client.Client) error {
-					return tagAction(c, api, "/v1/hosts/")
+				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
+					return tagAction(c, cl.TagHost)
 				}),
 			},
 		},
@@ -232,8 +222,10 @@ func reportCommand() *cli.Command {
 		Name:  "report",
 		Usage: "progress per impact tier: owners, certificates, static credentials, exceptions",
 		Flags: []cli.Flag{formatFlag("table", "json", "csv", "markdown")},
-		Action: apiAction(func(c *cli.Context, api *client.Client) error {
-			return getRendered(c, api, "/v1/report", nil, "table", "json", "csv", "markdown")
+		Action: apiAction(func(c *cli.Context, cl *client.Client) error {
+			return rendered(c, func(format string, w io.Writer) error {
+				return cl.Report(c.Context, format, w)
+			}, "table", "json", "csv", "markdown")
 		}),
 	}
 }

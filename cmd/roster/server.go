@@ -12,8 +12,8 @@ import (
 
 	"github.com/rosterhq/roster/cmd/internal/cliout"
 	"github.com/rosterhq/roster/cmd/roster/internal/client"
-	"github.com/rosterhq/roster/cmd/roster/internal/server"
 	"github.com/rosterhq/roster/inventory"
+	"github.com/rosterhq/roster/server"
 	"github.com/urfave/cli/v2"
 )
 
@@ -35,6 +35,8 @@ func serverCommand() *cli.Command {
 			&cli.BoolFlag{Name: "scan-on-start", Value: true, Usage: "scan this host at start so the inventory is not empty"},
 			&cli.StringFlag{Name: "scan-root", Value: "/", Usage: "root filesystem scanned at start"},
 			&cli.Int64Flag{Name: "max-scan-bytes", Value: 8 << 20, Usage: "largest scan report accepted"},
+			&cli.IntFlag{Name: "max-conns", Value: server.DefaultMaxConns, Usage: "most connections open at once, from all clients"},
+			&cli.IntFlag{Name: "max-conns-per-source", Value: server.DefaultMaxConnsPerSource, Usage: "most connections open at once from one IP address (raise it for many agents behind one NAT address)"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "log level: debug, info, warn, error"},
 		},
@@ -77,9 +79,13 @@ func serverCommand() *cli.Command {
 				TierValidity:    tierValidity,
 				ScanOnStart:     c.Bool("scan-on-start"),
 				ScanRoot:        c.String("scan-root"),
-				MaxScanBytes:    c.Int64("max-scan-bytes"),
-				Logger:          log,
-				Out:             c.App.Writer,
+				Limits: server.Limits{
+					MaxScanBytes:      c.Int64("max-scan-bytes"),
+					MaxConns:          c.Int("max-conns"),
+					MaxConnsPerSource: c.Int("max-conns-per-source"),
+				},
+				Logger: log,
+				Out:    c.App.Writer,
 			})
 		},
 	}

@@ -5,10 +5,8 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-	"net/http"
 
 	"github.com/rosterhq/roster/cmd/roster/internal/client"
-	"github.com/rosterhq/roster/inventory"
 	"github.com/rosterhq/roster/scan"
 )
 
@@ -28,13 +26,11 @@ func newSubmitter() (*submitter, error) {
 // fingerprintKey fetches the server's fingerprint key, so that this scan's
 // fingerprints agree with every other host's.
 func (s *submitter) fingerprintKey(ctx context.Context) ([]byte, error) {
-	var out struct {
-		Key string `json:"fingerprint_key"`
-	}
-	if err := s.api.Do(ctx, http.MethodGet, "/v1/scan-config", nil, &out); err != nil {
+	out, err := s.api.ScanConfig(ctx)
+	if err != nil {
 		return nil, fmt.Errorf("fetching the server's fingerprint key: %w", err)
 	}
-	key, err := base64.StdEncoding.DecodeString(out.Key)
+	key, err := base64.StdEncoding.DecodeString(out.FingerprintKey)
 	if err != nil || len(key) < 16 {
 		return nil, fmt.Errorf("server sent an unusable fingerprint key")
 	}
@@ -43,8 +39,8 @@ func (s *submitter) fingerprintKey(ctx context.Context) ([]byte, error) {
 
 // submit posts rep and prints what the server made of it.
 func (s *submitter) submit(ctx context.Context, rep *scan.Report, w io.Writer) error {
-	var res inventory.IngestResult
-	if err := s.api.Do(ctx, http.MethodPost, "/v1/scans", rep, &res); err != nil {
+	res, err := s.api.SubmitScan(ctx, rep)
+	if err != nil {
 		return fmt.Errorf("submitting the scan: %w", err)
 	}
 	if res.Unchanged {

@@ -1,8 +1,11 @@
 // Package client is the roster operator API client used by the CLI.
 //
 // [Load] finds the server, the pinned root certificate and the operator
-// token; [Client.Do] sends one JSON request and turns an error response
-// into an [*APIError] whose Hint the CLI prints.
+// token; [New] returns a [Client] whose methods are the API's operations,
+// one per route, taking and returning package api's types. Reads that the
+// server renders (?format=table, csv, markdown, json, jsonl) copy the
+// server's output to a writer. An error response becomes an [*APIError]
+// whose Hint the CLI prints.
 package client
 
 import (
@@ -15,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,6 +114,10 @@ func New(cfg Config) *Client { return &Client{cfg: cfg} }
 
 func (c *Client) connect() error {
 	c.once.Do(func() {
+		if err := checkServerURL(c.cfg.Server); err != nil {
+			c.err = err
+			return
+		}
 		pem, err := os.ReadFile(c.cfg.CARoot)
 		if err != nil {
 			c.err = &HintError{
@@ -165,21 +173,19 @@ func (e *HintError) Unwrap() error { return e.Err }
 // Hint says what to do next.
 func (e *HintError) Hint() string { return e.hint }
 
-// Do sends a request with an optional JSON body (in may be nil, an
-// io.Reader sent as is, or a value encoded as JSON) and decodes a JSON
-// response into out when out is not nil. A raw response is copied to out
-// when out is an io.Writer.
-func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
+// do sends one request: in is nil, an io.Reader sent as is with
+// contentType, or a value encoded as JSON. The response is decoded into out
+// when out is a pointer, copied to it when it is an io.Writer, discarded
+// when it is nil.
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, in any, contentType string, out any) error {
 	if err := c.connect(); err != nil {
 		return err
 	}
 	var body io.Reader
-	contentType := ""
 	switch v := in.(type) {
 	case nil:
 	case io.Reader:
 		body = v
-		contentType = "application/octet-stream"
 	default:
 		data, err := json.Marshal(v)
 		if err != nil {
@@ -188,11 +194,15 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 		body = bytes.NewReader(data)
 		contentType = "application/json"
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base()+path, body)
+	u := c.base() + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
 		return fmt.Errorf("building request: %w", err)
 	}
-	if contentType != "" {
+	if body != nil && contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
 	if c.token != "" {
@@ -200,10 +210,7 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return &HintError{
-			Err:  fmt.Errorf("%s %s: %w", method, path, err),
-			hint: "is the server running? set " + EnvServer + " (now " + c.base() + ")",
-		}
+		return &HintError{Err: fmt.Errorf("%s %s: %w", method, path, err), hint: c.connectHint(err)}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 {
@@ -222,6 +229,20 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 		}
 		return nil
 	}
+}
+
+// get copies the server's rendering of a read in format to w.
+func (c *Client) get(ctx context.Context, path string, q url.Values, format string, w io.Writer) error {
+	if q == nil {
+		q = url.Values{}
+	}
+	q.Set("format", format)
+	return c.do(ctx, http.MethodGet, path, q, nil, "", w)
+}
+
+// accountPath is /v1/accounts/NAME, then the rest.
+func accountPath(name string, rest ...string) string {
+	return "/v1/accounts/" + url.PathEscape(name) + strings.Join(rest, "")
 }
 
 func decodeError(resp *http.Response) error {

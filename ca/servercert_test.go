@@ -1,11 +1,8 @@
 package ca
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
-	"encoding/pem"
 	"io"
 	"net"
 	"net/http"
@@ -13,99 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	catest "github.com/rosterhq/roster/ca/internal/csrtest"
 )
-
-// serveTLS runs h over real HTTPS on 127.0.0.1 with the CA's server
-// certificate and returns a client that trusts only the CA's root.
-func serveTLS(t *testing.T, c *CA, h http.Handler) (*httptest.Server, *http.Client) {
-	t.Helper()
-	sc, err := c.ServerCertificate([]string{"127.0.0.1", "localhost"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(h)
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{*sc}, MinVersion: tls.VersionTLS12}
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	pool := x509.NewCertPool()
-	pool.AddCert(c.Root())
-	return srv, &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-}
-
-func get(t *testing.T, cl *http.Client, url string) (*http.Response, []byte) {
-	t.Helper()
-	resp, err := cl.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, b
-}
-
-func TestHandler(t *testing.T) {
-	c := newCA(t, Options{})
-	srv, cl := serveTLS(t, c, c.Handler())
-
-	_, b := get(t, cl, srv.URL+"/roots.pem")
-	if block, _ := pem.Decode(b); block == nil || string(block.Bytes) != string(c.Root().Raw) {
-		t.Errorf("/roots.pem: %q", b)
-	}
-
-	// step-ca's RootsResponse shape: {"crts": [PEM]}.
-	resp, b := get(t, cl, srv.URL+"/1.0/roots")
-	var roots struct {
-		Crts []string `json:"crts"`
-	}
-	if err := json.Unmarshal(b, &roots); err != nil || resp.StatusCode != 200 || len(roots.Crts) != 1 {
-		t.Fatalf("/1.0/roots: %v %s", err, b)
-	}
-	if block, _ := pem.Decode([]byte(roots.Crts[0])); block == nil || string(block.Bytes) != string(c.Root().Raw) {
-		t.Errorf("/1.0/roots: %s", b)
-	}
-
-	resp, b = get(t, cl, srv.URL+"/health")
-	if resp.StatusCode != 200 || string(b) != "{\"status\":\"ok\"}\n" {
-		t.Errorf("/health: %d %s", resp.StatusCode, b)
-	}
-
-	chain, err := c.Sign(context.Background(), catest.CSR(t, catest.Key(t, "EC", 0), "x"), identity(t, c.TrustDomain(), "h", "x"), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Revoke(context.Background(), chain[0].SerialNumber.String(), ""); err != nil {
-		t.Fatal(err)
-	}
-	for _, path := range []string{"/crl", "/1.0/crl"} {
-		resp, b = get(t, cl, srv.URL+path)
-		if ct := resp.Header.Get("Content-Type"); ct != "application/pkix-crl" {
-			t.Errorf("%s: content type %q", path, ct)
-		}
-		crl, err := x509.ParseRevocationList(b)
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		if err := crl.CheckSignatureFrom(c.Intermediate()); err != nil {
-			t.Error(err)
-		}
-		if len(crl.RevokedCertificateEntries) != 1 || crl.RevokedCertificateEntries[0].SerialNumber.Cmp(chain[0].SerialNumber) != 0 {
-			t.Errorf("%s: entries %v", path, crl.RevokedCertificateEntries)
-		}
-	}
-	_, b = get(t, cl, srv.URL+"/crl?format=pem")
-	if block, _ := pem.Decode(b); block == nil || block.Type != "X509 CRL" {
-		t.Errorf("/crl?format=pem: %q", b)
-	}
-	resp, _ = get(t, cl, srv.URL+"/nope")
-	if resp.StatusCode != http.StatusNotFound {
-		t.Errorf("/nope: %d", resp.StatusCode)
-	}
-}
 
 func TestServerCertificate(t *testing.T) {
 	c := newCA(t, Options{})
@@ -182,7 +87,9 @@ func TestServerTLSConfigRenewsInFlight(t *testing.T) {
 	// Not StartTLS: httptest would add its own certificate to
 	// cfg.Certificates, which Go prefers over GetCertificate when the client
 	// sends no SNI (as for an IP address).
-	srv := httptest.NewUnstartedServer(c.Handler())
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, "ok\n")
+	}))
 	srv.Listener = tls.NewListener(srv.Listener, cfg)
 	srv.Start()
 	defer srv.Close()

@@ -1,14 +1,9 @@
-// Package server is the roster server: it owns the data directory, opens
-// the inventory and the CA, and serves the operator API, the issuer's
-// enrollment and renewal endpoints and the CA's public endpoints over one
-// HTTPS listener.
-//
-// Start with [Run]. Everything the server knows lives in Config.DataDir;
-// one process owns it at a time.
 package server
 
 import (
+	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -26,6 +22,7 @@ import (
 	"github.com/rosterhq/roster/discovery"
 	"github.com/rosterhq/roster/inventory"
 	"github.com/rosterhq/roster/issuer"
+	"github.com/rosterhq/roster/scan"
 )
 
 // Config is what `roster server` is started with.
@@ -45,26 +42,164 @@ type Config struct {
 	ScanOnStart bool
 	// ScanRoot is the root scanned at start ("/" by default).
 	ScanRoot string
-	// MaxScanBytes bounds a submitted scan report.
-	MaxScanBytes int64
-	Logger       *slog.Logger
+	// Limits bound what clients may hold of the server; zero fields take
+	// the defaults.
+	Limits Limits
+	Logger *slog.Logger
 	// Out receives the start-up banner.
 	Out io.Writer
+}
+
+// Limits bound connections, request reading and request bodies. A field
+// that is zero (or negative) takes its default (the Default* constants).
+type Limits struct {
+	// MaxScanBytes bounds a submitted scan report (default
+	// scan.DefaultMaxBytes).
+	MaxScanBytes int64
+	// MaxConns caps the connections open at once, from all sources;
+	// MaxConnsPerSource those from one IP address. A connection over a cap
+	// is closed when accepted. Raise MaxConnsPerSource when many agents
+	// reach the server through one NAT address.
+	MaxConns          int
+	MaxConnsPerSource int
+	// ReadHeaderTimeout bounds the TLS handshake and reading a request's
+	// headers.
+	ReadHeaderTimeout time.Duration
+	// BodyStallTimeout is the longest a request body may pause: a client
+	// that sends nothing for that long is disconnected.
+	BodyStallTimeout time.Duration
+	// BodyReadTimeout bounds reading a whole request body;
+	// LargeBodyReadTimeout that of a scan report or an owner import.
+	BodyReadTimeout      time.Duration
+	LargeBodyReadTimeout time.Duration
+	// WriteTimeout bounds a request from the end of its headers to the end
+	// of its response (generous: reports and exports of a large inventory
+	// to a slow client).
+	WriteTimeout time.Duration
+	// IdleTimeout closes a kept-alive connection that sends no new
+	// request.
+	IdleTimeout time.Duration
+}
+
+// Default limits.
+const (
+	DefaultMaxConns             = 2048
+	DefaultMaxConnsPerSource    = 256
+	DefaultReadHeaderTimeout    = 10 * time.Second
+	DefaultBodyStallTimeout     = 15 * time.Second
+	DefaultBodyReadTimeout      = 30 * time.Second
+	DefaultLargeBodyReadTimeout = 2 * time.Minute
+	DefaultWriteTimeout         = 5 * time.Minute
+	DefaultIdleTimeout          = 2 * time.Minute
+	// maxHeaderBytes bounds a request's headers (net/http's default is
+	// 1 MiB; roster's requests carry a token at most).
+	maxHeaderBytes = 64 << 10
+)
+
+func (l Limits) withDefaults() Limits {
+	l.MaxScanBytes = orDefault(l.MaxScanBytes, scan.DefaultMaxBytes)
+	l.MaxConns = orDefault(l.MaxConns, DefaultMaxConns)
+	l.MaxConnsPerSource = orDefault(l.MaxConnsPerSource, DefaultMaxConnsPerSource)
+	l.ReadHeaderTimeout = orDefault(l.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	l.BodyStallTimeout = orDefault(l.BodyStallTimeout, DefaultBodyStallTimeout)
+	l.BodyReadTimeout = orDefault(l.BodyReadTimeout, DefaultBodyReadTimeout)
+	l.LargeBodyReadTimeout = orDefault(l.LargeBodyReadTimeout, DefaultLargeBodyReadTimeout)
+	l.WriteTimeout = orDefault(l.WriteTimeout, DefaultWriteTimeout)
+	l.IdleTimeout = orDefault(l.IdleTimeout, DefaultIdleTimeout)
+	return l
+}
+
+// orDefault is v, or d when v is zero or negative (no limit is meaningful
+// below zero).
+func orDefault[T int | int64 | time.Duration](v, d T) T {
+	if v <= 0 {
+		return d
+	}
+	return v
+}
+
+// Options are what [New] serves.
+type Options struct {
+	Inventory *inventory.Inventory
+	Issuer    *issuer.Issuer
+	CA        *ca.CA
+	Limits    Limits
+	// Logger receives request failures; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Server is roster's HTTP layer over an open inventory, issuer and CA.
+type Server struct {
+	inv    *inventory.Inventory
+	tokens *access.Tokens // operator tokens, kept in the inventory's store
+	iss    *issuer.Issuer
+	ca     *ca.CA
+	lim    Limits
+	log    *slog.Logger
+}
+
+// New returns a Server; see [Server.Handler] and [Server.Serve].
+func New(o Options) (*Server, error) {
+	if o.Inventory == nil || o.Issuer == nil || o.CA == nil {
+		return nil, errors.New("server: Inventory, Issuer and CA are required")
+	}
+	return &Server{inv: o.Inventory, tokens: access.New(o.Inventory.Store(), nil), iss: o.Issuer, ca: o.CA, lim: o.Limits.withDefaults(),
+		log: cmp.Or(o.Logger, slog.Default())}, nil
+}
+
+// Serve serves [Server.Handler] over TLS on ln, within the connection caps
+// and timeouts of its [Limits], until ctx is done; then it shuts down
+// gracefully (20 s at most). tlsConfig must request client certificates
+// without verifying them (ca.ServerTLSConfig does): the issuer verifies
+// them, so that a renewal with an expired or revoked certificate reaches it
+// and is refused with a reason.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Config) error {
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		TLSConfig:         tlsConfig,
+		ReadHeaderTimeout: s.lim.ReadHeaderTimeout,
+		WriteTimeout:      s.lim.WriteTimeout,
+		IdleTimeout:       s.lim.IdleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	capped := newCapListener(ln, s.lim.MaxConns, s.lim.MaxConnsPerSource, s.log)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ServeTLS(capped, "", "") }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serving: %w", err)
+	}
+	return nil
 }
 
 // adminTokenFile holds the first admin token, written once at init.
 const adminTokenFile = "admin.token"
 
-// Run initialises DataDir on first start, then serves until ctx is done,
-// shutting down gracefully.
+// Run initialises DataDir on first start, opens the CA, the inventory and
+// the issuer, prints the start-up banner to Out (paths in it are absolute,
+// so that its export line works from any directory) and serves until ctx is
+// done, shutting down gracefully.
 func Run(ctx context.Context, cfg Config) error {
-	log := cfg.Logger
-	if log == nil {
-		log = slog.Default()
-	}
+	log := cmp.Or(cfg.Logger, slog.Default())
 	if cfg.Out == nil {
 		cfg.Out = os.Stdout
 	}
+	dir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
+	}
+	cfg.DataDir = dir
 	first, err := initDataDir(cfg)
 	if err != nil {
 		return err
@@ -93,35 +228,30 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	s, err := New(Options{Inventory: inv, Issuer: iss, CA: authority, Limits: cfg.Limits, Logger: log})
+	if err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}
-	// Client certificates are requested, never required, and verified by
-	// the issuer itself: a renewal with an expired or revoked certificate
-	// must reach it to be refused with a reason.
 	tlsConfig, err := authority.ServerTLSConfig(serverNames(ln.Addr()))
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("issuing the server's TLS certificate: %w", err)
 	}
-	api := &api{inv: inv, tokens: access.New(inv.Store(), nil), iss: iss, ca: authority, log: log, maxScanBytes: cfg.MaxScanBytes}
-	srv := &http.Server{
-		Handler:           api.routes(),
-		TLSConfig:         tlsConfig,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-	}
-
 	url := "https://" + ln.Addr().String()
+	tokenPath := filepath.Join(cfg.DataDir, adminTokenFile)
+	fmt.Fprintf(cfg.Out, "data directory:   %s\n", cfg.DataDir)
 	fmt.Fprintf(cfg.Out, "root certificate: %s\n", authority.RootPath())
 	fmt.Fprintf(cfg.Out, "root fingerprint: %s\n", authority.RootFingerprint())
 	if first {
-		fmt.Fprintf(cfg.Out, "first admin token written to %s (shown nowhere else)\n", filepath.Join(cfg.DataDir, adminTokenFile))
+		fmt.Fprintf(cfg.Out, "first admin token written to %s (shown nowhere else)\n", tokenPath)
 	}
 	fmt.Fprintf(cfg.Out, "next: export ROSTER_SERVER=%s ROSTER_CA_ROOT=%s ROSTER_TOKEN=$(cat %s)\n      roster report\n",
-		url, authority.RootPath(), filepath.Join(cfg.DataDir, adminTokenFile))
+		url, shellQuote(authority.RootPath()), shellQuote(tokenPath))
 	// This line comes last: scripts and tests wait for it.
 	fmt.Fprintf(cfg.Out, "roster server listening on %s\n", url)
 
@@ -129,24 +259,17 @@ func Run(ctx context.Context, cfg Config) error {
 		go scanSelf(ctx, inv, cfg.ScanRoot, log)
 	}
 	go sweep(ctx, inv, log)
+	return s.Serve(ctx, ln, tlsConfig)
+}
 
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ServeTLS(ln, "", "") }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serving: %w", err)
-	case <-ctx.Done():
+var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if shellSafe.MatchString(s) {
+		return s
 	}
-	log.Info("shutting down")
-	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutCtx); err != nil {
-		return fmt.Errorf("shutting down: %w", err)
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serving: %w", err)
-	}
-	return nil
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // initDataDir creates the CA in a new or empty data directory and reports

@@ -1,0 +1,48 @@
+package api
+
+import "time"
+
+// Report is the body of GET /v1/report?format=json: progress per impact
+// tier, never one flat percentage.
+type Report struct {
+	GeneratedAt time.Time `json:"generated_at"`
+	// OwnerlessPrivileged lists tier 1 accounts without an owner.
+	OwnerlessPrivileged []AccountSummary `json:"ownerless_privileged"`
+	Tiers               []TierStats      `json:"tiers"`
+	// Shared lists credentials held by several hosts or accounts.
+	Shared []SharedCredential `json:"shared_credentials"`
+	// ExpiredExceptions are violations until renewed or closed.
+	ExpiredExceptions []Exception `json:"expired_exceptions"`
+	// ExpiringExceptions run out within 30 days.
+	ExpiringExceptions []Exception `json:"expiring_exceptions"`
+	// Retired counts retired service accounts (not in the tiers).
+	Retired int `json:"retired"`
+	// Humans counts people's accounts (not in the tiers).
+	Humans int `json:"human_accounts"`
+	// System counts unused OS accounts holding no credential (not in the
+	// tiers).
+	System int `json:"system_accounts"`
+	// Instances counts live account instances over all tiers.
+	Instances int `json:"instances"`
+}
+
+// TierStats counts one tier's service accounts.
+type TierStats struct {
+	Tier int    `json:"tier"`
+	Name string `json:"name"`
+	// Accounts counts live, unretired service accounts.
+	Accounts  int `json:"accounts"`
+	WithOwner int `json:"with_owner"`
+	// ShortLived counts accounts on short-lived certificates; Managed
+	// those with no static credential left.
+	ShortLived int `json:"short_lived"`
+	Managed    int `json:"managed"`
+	Lapsed     int `json:"lapsed"`
+	// Static counts accounts still holding a static credential; Covered
+	// those of them fully covered by valid exceptions.
+	Static             int `json:"static"`
+	Covered            int `json:"covered_by_exception"`
+	ExpiringExceptions int `json:"exceptions_expiring_30d"`
+	ExpiredExceptions  int `json:"exceptions_expired"`
+	SharedSecrets      int `json:"shared_secret_accounts"`
+}

@@ -1,0 +1,169 @@
+package client
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/rosterhq/roster/api"
+	"github.com/rosterhq/roster/scan"
+)
+
+// The operator API, one method per route. Reads take the ?format= the
+// server renders (api.Format*) and copy its output to w.
+
+// Report writes GET /v1/report.
+func (c *Client) Report(ctx context.Context, format string, w io.Writer) error {
+	return c.get(ctx, "/v1/report", nil, format, w)
+}
+
+// ListAccounts writes GET /v1/accounts.
+func (c *Client) ListAccounts(ctx context.Context, q api.AccountQuery, format string, w io.Writer) error {
+	return c.get(ctx, "/v1/accounts", q.Values(), format, w)
+}
+
+// ShowAccount writes GET /v1/accounts/{name}.
+func (c *Client) ShowAccount(ctx context.Context, name, format string, w io.Writer) error {
+	return c.get(ctx, accountPath(name), nil, format, w)
+}
+
+// AccountHistory writes GET /v1/accounts/{name}/history.
+func (c *Client) AccountHistory(ctx context.Context, name, format string, w io.Writer) error {
+	return c.get(ctx, accountPath(name, "/history"), nil, format, w)
+}
+
+// TagAccount adds and removes an account's tags.
+func (c *Client) TagAccount(ctx context.Context, name string, req api.TagsRequest) error {
+	return c.do(ctx, http.MethodPost, accountPath(name, "/tags"), nil, req, "", nil)
+}
+
+// SetTier overrides an account's impact tier (tier 0 clears it).
+func (c *Client) SetTier(ctx context.Context, name string, req api.TierRequest) error {
+	return c.do(ctx, http.MethodPut, accountPath(name, "/tier"), nil, req, "", nil)
+}
+
+// RetireAccount marks an account retired.
+func (c *Client) RetireAccount(ctx context.Context, name string, req api.RetireRequest) error {
+	return c.do(ctx, http.MethodPost, accountPath(name, "/retire"), nil, req, "", nil)
+}
+
+// SplitAccount moves an account's instance on req.Host into its own
+// service account, which it returns.
+func (c *Client) SplitAccount(ctx context.Context, name string, req api.SplitRequest) (api.SplitResponse, error) {
+	var out api.SplitResponse
+	err := c.do(ctx, http.MethodPost, accountPath(name, "/split"), nil, req, "", &out)
+	return out, err
+}
+
+// MergeAccount merges service account req.From into into.
+func (c *Client) MergeAccount(ctx context.Context, into string, req api.MergeRequest) error {
+	return c.do(ctx, http.MethodPost, accountPath(into, "/merge"), nil, req, "", nil)
+}
+
+// SetOwner sets an account's owner.
+func (c *Client) SetOwner(ctx context.Context, name string, owner api.Owner) error {
+	return c.do(ctx, http.MethodPut, accountPath(name, "/owner"), nil, owner, "", nil)
+}
+
+// UnsetOwner removes an account's owner.
+func (c *Client) UnsetOwner(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, accountPath(name, "/owner"), nil, nil, "", nil)
+}
+
+// ImportOwners sends an owner CSV (a dry run unless apply) and writes the
+// server's answer in format.
+func (c *Client) ImportOwners(ctx context.Context, csv io.Reader, apply bool, format string, w io.Writer) error {
+	q := url.Values{"apply": {strconv.FormatBool(apply)}, "format": {format}}
+	return c.do(ctx, http.MethodPost, "/v1/owners/import", q, csv, "text/csv", w)
+}
+
+// ListHosts writes GET /v1/hosts.
+func (c *Client) ListHosts(ctx context.Context, format string, w io.Writer) error {
+	return c.get(ctx, "/v1/hosts", nil, format, w)
+}
+
+// TagHost adds and removes a host's tags.
+func (c *Client) TagHost(ctx context.Context, host string, req api.TagsRequest) error {
+	return c.do(ctx, http.MethodPost, "/v1/hosts/"+url.PathEscape(host)+"/tags", nil, req, "", nil)
+}
+
+// AddException adds an exception and returns it.
+func (c *Client) AddException(ctx context.Context, req api.ExceptionRequest) (api.Exception, error) {
+	var out api.Exception
+	err := c.do(ctx, http.MethodPost, "/v1/exceptions", nil, req, "", &out)
+	return out, err
+}
+
+// ListExceptions writes GET /v1/exceptions.
+func (c *Client) ListExceptions(ctx context.Context, q api.ExceptionQuery, format string, w io.Writer) error {
+	return c.get(ctx, "/v1/exceptions", q.Values(), format, w)
+}
+
+// CloseException closes an exception; reason may be empty.
+func (c *Client) CloseException(ctx context.Context, id, reason string) error {
+	var q url.Values
+	if reason != "" {
+		q = url.Values{"reason": {reason}}
+	}
+	return c.do(ctx, http.MethodDelete, "/v1/exceptions/"+url.PathEscape(id), q, nil, "", nil)
+}
+
+// CreateToken creates an operator token; the secret is in the answer
+// only.
+func (c *Client) CreateToken(ctx context.Context, req api.TokenRequest) (api.TokenCreated, error) {
+	var out api.TokenCreated
+	err := c.do(ctx, http.MethodPost, "/v1/tokens", nil, req, "", &out)
+	return out, err
+}
+
+// ListTokens writes GET /v1/tokens.
+func (c *Client) ListTokens(ctx context.Context, format string, w io.Writer) error {
+	return c.get(ctx, "/v1/tokens", nil, format, w)
+}
+
+// RevokeToken revokes an operator token by name.
+func (c *Client) RevokeToken(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/tokens/"+url.PathEscape(name), nil, nil, "", nil)
+}
+
+// CreateEnrollment creates a one-time enrollment token for an identity.
+func (c *Client) CreateEnrollment(ctx context.Context, req api.EnrollmentRequest) (api.Enrollment, error) {
+	var out api.Enrollment
+	err := c.do(ctx, http.MethodPost, "/v1/enrollments", nil, req, "", &out)
+	return out, err
+}
+
+// Revoke revokes an identity's certificates, or one by serial.
+func (c *Client) Revoke(ctx context.Context, req api.RevokeRequest) (api.RevokeResponse, error) {
+	var out api.RevokeResponse
+	err := c.do(ctx, http.MethodPost, "/v1/revocations", nil, req, "", &out)
+	return out, err
+}
+
+// ListAudit writes GET /v1/audit.
+func (c *Client) ListAudit(ctx context.Context, q api.AuditQuery, format string, w io.Writer) error {
+	return c.get(ctx, "/v1/audit", q.Values(), format, w)
+}
+
+// VerifyAudit checks the audit log's hash chain on the server.
+func (c *Client) VerifyAudit(ctx context.Context) (api.AuditVerification, error) {
+	var out api.AuditVerification
+	err := c.do(ctx, http.MethodGet, "/v1/audit/verify", nil, nil, "", &out)
+	return out, err
+}
+
+// ScanConfig fetches the key scans fingerprint secrets with.
+func (c *Client) ScanConfig(ctx context.Context) (api.ScanConfig, error) {
+	var out api.ScanConfig
+	err := c.do(ctx, http.MethodGet, "/v1/scan-config", nil, nil, "", &out)
+	return out, err
+}
+
+// SubmitScan sends a scan report and returns what the server made of it.
+func (c *Client) SubmitScan(ctx context.Context, rep *scan.Report) (api.ScanResult, error) {
+	var out api.ScanResult
+	err := c.do(ctx, http.MethodPost, "/v1/scans", nil, rep, "", &out)
+	return out, err
+}

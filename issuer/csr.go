@@ -1,0 +1,33 @@
+package issuer
+
+import (
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ParseCSR decodes one PEM "CERTIFICATE REQUEST" (or "NEW CERTIFICATE
+// REQUEST") block and checks its signature. Only whitespace may surround
+// the block.
+func ParseCSR(b []byte) (*x509.CertificateRequest, error) {
+	block, rest := pem.Decode(b)
+	if block == nil {
+		return nil, errors.New("no PEM block")
+	}
+	if block.Type != "CERTIFICATE REQUEST" && block.Type != "NEW CERTIFICATE REQUEST" {
+		return nil, fmt.Errorf("PEM block is %q, want CERTIFICATE REQUEST", trunc(block.Type))
+	}
+	if len(strings.TrimSpace(string(rest))) != 0 {
+		return nil, errors.New("data after the PEM block")
+	}
+	csr, err := x509.ParseCertificateRequest(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("not a certificate request: %w", err)
+	}
+	if err := csr.CheckSignature(); err != nil {
+		return nil, fmt.Errorf("signature does not verify: %w", err)
+	}
+	return csr, nil
+}

@@ -1,0 +1,85 @@
+// Package server is roster's one HTTP layer: it owns the data directory,
+// opens the inventory, the CA and the issuer, and serves the operator API,
+// the agents' enrollment and renewal endpoints and the CA's public
+// endpoints over one HTTPS listener. The wire types are package api's.
+//
+// Start with [Run] (what `roster server` calls: everything the server knows
+// lives in Config.DataDir, which one process owns at a time), or with [New]
+// and [Server.Serve] over an inventory, issuer and CA opened elsewhere (as
+// the tests do); [Server.Handler] is the bare handler.
+//
+// # Layout
+//
+// routes.go registers every route in one table: its method and path, who
+// may call it, how large a body it reads and how long that body may take.
+// Around each handler, wrappers (not code inside the handler) set the
+// dialect, bound the body (body.go), authenticate the caller, check its
+// role and record the actor of the audit log (auth.go), and write any error
+// with the one error writer (errors.go). Request bodies go through the one
+// JSON decoder (decodeJSON in body.go), scan reports through scan.Decode.
+// Each resource has its file: scans.go, accounts.go, hosts.go, owners.go,
+// exceptions.go, tokens.go, enroll.go, renew.go, revoke.go, report.go,
+// audit.go, ca.go.
+//
+// # Routes
+//
+//	method path                             who may call
+//	GET    /healthz                         anyone
+//	GET    /health                          anyone (step-ca's path)
+//	GET    /roots.pem                       anyone
+//	GET    /1.0/roots, /roots               anyone (step-ca's shape)
+//	GET    /crl, /1.0/crl                   anyone
+//	POST   /v1/enroll                       enrollment token (in the body)
+//	POST   /1.0/renew, /renew               identity certificate (mTLS), host or account
+//	POST   /1.0/rekey, /rekey               identity certificate (mTLS), host or account
+//	POST   /v1/scans                        host certificate (its own host) or operator
+//	GET    /v1/scan-config                  host certificate or operator
+//	GET    /v1/whoami                       viewer
+//	GET    /v1/hosts, /v1/hosts/{host}      viewer
+//	POST   /v1/hosts/{host}/tags            operator
+//	GET    /v1/accounts                     viewer
+//	GET    /v1/accounts/{name}              viewer
+//	GET    /v1/accounts/{name}/history      viewer
+//	POST   /v1/accounts/{name}/tags         operator
+//	PUT    /v1/accounts/{name}/tier         operator
+//	POST   /v1/accounts/{name}/retire       operator
+//	POST   /v1/accounts/{name}/split        operator
+//	POST   /v1/accounts/{name}/merge        operator
+//	PUT    /v1/accounts/{name}/owner        operator
+//	DELETE /v1/accounts/{name}/owner        operator
+//	POST   /v1/owners/import                operator
+//	POST   /v1/exceptions                   operator
+//	GET    /v1/exceptions                   viewer
+//	DELETE /v1/exceptions/{id}              operator
+//	GET    /v1/report                       viewer
+//	GET    /v1/credentials/shared           viewer
+//	POST   /v1/tokens                       admin
+//	GET    /v1/tokens                       admin
+//	DELETE /v1/tokens/{name}                admin
+//	POST   /v1/enrollments                  operator
+//	POST   /v1/revocations                  operator
+//	GET    /v1/audit, /v1/audit/verify      viewer
+//
+// "viewer", "operator" and "admin" are operator tokens (Authorization:
+// Bearer, the scheme in any case) with at least that role: an admin may do
+// what an operator may, an operator what a viewer may. A missing or unknown
+// token is a 401, too small a role a 403 naming the role needed. The
+// issuer verifies identity certificates itself (chain to this CA's root,
+// expiry, revocation, eligibility), so that every refused renewal is
+// audited with its reason; a host certificate on a scan route must be a
+// valid host identity, else 401. access_test.go checks every route against
+// every kind of caller.
+//
+// # Limits
+//
+// [Limits] holds them, with defaults: at most 2048 connections at once and
+// 256 from one IP address (a connection over a cap is closed when
+// accepted); 10 s for the TLS handshake and the headers; a request body
+// may pause at most 15 s and must arrive within 30 s (2 minutes for a scan
+// report or an owner import), so that a client stalled mid-body is
+// disconnected within 15 s; 5 minutes from a request's headers to the end
+// of its response; 2 minutes for an idle kept-alive connection. Every
+// route bounds its body (1 MiB of JSON, 64 KiB for the agents' requests,
+// 4 MiB of owner CSV, Limits.MaxScanBytes of scan report, nothing for a
+// route that reads none).
+package server

@@ -1,0 +1,68 @@
+package server
+
+import (
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/rosterhq/roster/api"
+	"github.com/rosterhq/roster/inventory"
+	"github.com/rosterhq/roster/render"
+)
+
+func (s *Server) addException(w http.ResponseWriter, r *http.Request) error {
+	var req api.ExceptionRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	var expires time.Time
+	if req.Expires != "" {
+		var err error
+		expires, err = parseDate(req.Expires)
+		if err != nil {
+			return errorf(http.StatusBadRequest, "expires: %v", err)
+		}
+	}
+	e, err := s.inv.AddException(r.Context(), inventory.Exception{
+		Account: req.Account, Reason: req.Reason, Expires: expires, Owner: req.Owner, Credential: req.CredentialType,
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, r, http.StatusCreated, apiException(e))
+	return nil
+}
+
+// listExceptions answers GET /v1/exceptions with the filter of
+// [api.ExceptionQuery].
+func (s *Server) listExceptions(w http.ResponseWriter, r *http.Request) error {
+	f, err := format(r, api.FormatTable, api.FormatJSON, api.FormatCSV)
+	if err != nil {
+		return err
+	}
+	within, err := queryDuration(r, "expiring")
+	if err != nil {
+		return err
+	}
+	closed, err := queryBool(r, "closed")
+	if err != nil {
+		return err
+	}
+	list, err := s.inv.ListExceptions(r.Context(), inventory.ExceptionFilter{
+		Account: r.URL.Query().Get("account"), ExpiringWithin: within, Closed: closed,
+	})
+	if err != nil {
+		return err
+	}
+	return respond(w, r, f, nonNil(mapSlice(list, apiException)), func(w io.Writer) error {
+		return render.Exceptions(w, list, f, time.Now())
+	})
+}
+
+// closeException answers DELETE /v1/exceptions/{id}?reason=.
+func (s *Server) closeException(w http.ResponseWriter, r *http.Request) error {
+	if err := s.inv.CloseException(r.Context(), r.PathValue("id"), r.URL.Query().Get("reason")); err != nil {
+		return err
+	}
+	return ok(w, r, api.StatusClosed)
+}

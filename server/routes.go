@@ -1,0 +1,139 @@
+package server
+
+import (
+	"net/http"
+	"time"
+)
+
+// handlerFunc is a handler that returns its error instead of writing it;
+// [Server.writeError] writes it.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// route is one entry of the route table.
+type route struct {
+	// pattern is the http.ServeMux pattern: METHOD PATH.
+	pattern string
+	// who may call it.
+	who caller
+	// body is the most the route reads of a request body, in bytes; 0 for
+	// none.
+	body int64
+	// large gives the body [Limits.LargeBodyReadTimeout] to arrive instead
+	// of [Limits.BodyReadTimeout]: scan reports and owner imports.
+	large bool
+	// step marks the step-compatible endpoints: compact JSON, and errors
+	// with status and message (package api, "Two dialects").
+	step bool
+	h    handlerFunc
+}
+
+// routes is every route the server serves, in one place. The package
+// documentation's route table and the access test (access_test.go) follow
+// it.
+func (s *Server) routes() []route {
+	return []route{
+		// Health and the CA's public endpoints (ca.go).
+		{pattern: "GET /healthz", who: anyone, h: s.healthz},
+		{pattern: "GET /health", who: anyone, step: true, h: s.healthz},
+		{pattern: "GET /roots.pem", who: anyone, step: true, h: s.rootsPEM},
+		{pattern: "GET /1.0/roots", who: anyone, step: true, h: s.roots},
+		{pattern: "GET /roots", who: anyone, step: true, h: s.roots},
+		{pattern: "GET /crl", who: anyone, step: true, h: s.crl},
+		{pattern: "GET /1.0/crl", who: anyone, step: true, h: s.crl},
+
+		// Agents: enrollment with a one-time token (enroll.go), renewal and
+		// rekey with the current certificate (renew.go).
+		{pattern: "POST /v1/enroll", who: enrollToken, body: agentBody, step: true, h: s.enroll},
+		{pattern: "POST /1.0/renew", who: identityCert, step: true, h: s.renew},
+		{pattern: "POST /renew", who: identityCert, step: true, h: s.renew},
+		{pattern: "POST /1.0/rekey", who: identityCert, body: agentBody, step: true, h: s.rekey},
+		{pattern: "POST /rekey", who: identityCert, body: agentBody, step: true, h: s.rekey},
+
+		// Scans: a host certificate for its own host, or an operator
+		// (scans.go).
+		{pattern: "POST /v1/scans", who: hostOrOperator, body: s.lim.MaxScanBytes + 1, large: true, h: s.submitScan},
+		{pattern: "GET /v1/scan-config", who: hostOrOperator, h: s.scanConfig},
+
+		// The operator API.
+		{pattern: "GET /v1/whoami", who: viewer, h: s.whoami},
+		{pattern: "GET /v1/hosts", who: viewer, h: s.listHosts},
+		{pattern: "GET /v1/hosts/{host}", who: viewer, h: s.getHost},
+		{pattern: "POST /v1/hosts/{host}/tags", who: operator, body: jsonBody, h: s.tagHost},
+		{pattern: "GET /v1/accounts", who: viewer, h: s.listAccounts},
+		{pattern: "GET /v1/accounts/{name}", who: viewer, h: s.getAccount},
+		{pattern: "GET /v1/accounts/{name}/history", who: viewer, h: s.accountHistory},
+		{pattern: "POST /v1/accounts/{name}/tags", who: operator, body: jsonBody, h: s.tagAccount},
+		{pattern: "PUT /v1/accounts/{name}/tier", who: operator, body: jsonBody, h: s.setTier},
+		{pattern: "POST /v1/accounts/{name}/retire", who: operator, body: jsonBody, h: s.retireAccount},
+		{pattern: "POST /v1/accounts/{name}/split", who: operator, body: jsonBody, h: s.splitAccount},
+		{pattern: "POST /v1/accounts/{name}/merge", who: operator, body: jsonBody, h: s.mergeAccount},
+		{pattern: "PUT /v1/accounts/{name}/owner", who: operator, body: jsonBody, h: s.setOwner},
+		{pattern: "DELETE /v1/accounts/{name}/owner", who: operator, h: s.unsetOwner},
+		{pattern: "POST /v1/owners/import", who: operator, body: csvBody, large: true, h: s.importOwners},
+		{pattern: "POST /v1/exceptions", who: operator, body: jsonBody, h: s.addException},
+		{pattern: "GET /v1/exceptions", who: viewer, h: s.listExceptions},
+		{pattern: "DELETE /v1/exceptions/{id}", who: operator, h: s.closeException},
+		{pattern: "GET /v1/report", who: viewer, h: s.report},
+		{pattern: "GET /v1/credentials/shared", who: viewer, h: s.sharedCredentials},
+		{pattern: "POST /v1/tokens", who: admin, body: jsonBody, h: s.createToken},
+		{pattern: "GET /v1/tokens", who: admin, h: s.listTokens},
+		{pattern: "DELETE /v1/tokens/{name}", who: admin, h: s.revokeToken},
+		{pattern: "POST /v1/enrollments", who: operator, body: jsonBody, h: s.createEnrollment},
+		{pattern: "POST /v1/revocations", who: operator, body: jsonBody, h: s.revoke},
+		{pattern: "GET /v1/audit", who: viewer, h: s.listAudit},
+		{pattern: "GET /v1/audit/verify", who: viewer, h: s.verifyAudit},
+	}
+}
+
+// Handler is the whole HTTP API: every route of [Server.routes] behind its
+// wrappers, and the request-body deadlines for every request, routed or
+// not.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range s.routes() {
+		mux.Handle(rt.pattern, s.wrap(rt))
+	}
+	return s.timeBodies(mux)
+}
+
+// wrap builds a route's handler: the dialect, the body limit and its read
+// time, then who may call it, then the handler, whose error goes to the one
+// error writer.
+func (s *Server) wrap(rt route) http.Handler {
+	h := s.authenticate(rt.who, rt.h)
+	total := s.lim.BodyReadTimeout
+	if rt.large {
+		total = s.lim.LargeBodyReadTimeout
+	}
+	d := dialectOperator
+	if rt.step {
+		d = dialectStep
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = r.WithContext(withDialect(r.Context(), d))
+		if tb, ok := r.Body.(*timedBody); ok && tb.total != total {
+			tb.total = total
+			tb.arm()
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, rt.body)
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// timeBodies gives every request that has a body [Limits.BodyStallTimeout]
+// for each read of it and [Limits.BodyReadTimeout] for all of it (a route
+// may allow more: route.large). A request without a body gets no read
+// deadline: the server's own timeouts apply.
+func (s *Server) timeBodies(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			tb := &timedBody{rc: r.Body, ctl: http.NewResponseController(w), start: time.Now(),
+				stall: s.lim.BodyStallTimeout, total: s.lim.BodyReadTimeout}
+			tb.arm()
+			r.Body = tb
+		}
+		h.ServeHTTP(w, r)
+	})
+}
