@@ -50,6 +50,21 @@ func tierOf(r *saRecord) (Tier, string, bool) {
 	return TierRest, "no privilege, exposure or critical tag found", false
 }
 
+// maxShortLived is the longest certificate lifetime counted as short-lived:
+// one day, the longest the issuer's policy allows.
+const maxShortLived = 24 * time.Hour
+
+// certBackdate is how far the CA moves a certificate's NotBefore into the
+// past against clock skew (ca.DefaultBackdate). It is not part of the
+// lifetime an operator asked for: a 24-hour certificate spans 24h01m.
+const certBackdate = time.Minute
+
+// longLived reports whether c is valid for longer than maxShortLived,
+// not counting the CA's backdate.
+func longLived(c *CertState) bool {
+	return c.NotAfter.Sub(c.NotBefore)-certBackdate > maxShortLived
+}
+
 func strengthOf(r *saRecord, shared bool) Strength {
 	s := &r.Sum
 	switch {

@@ -380,3 +380,44 @@ func TestIssuerWritesShareBatches(t *testing.T) {
 		}
 	}
 }
+
+// TestCertificateLifetimeStrength labels certificates long-lived by the
+// lifetime asked for: the CA backdates NotBefore by a minute, so a 24-hour
+// certificate (the policy's maximum) spans 24h01m and is still short-lived.
+func TestCertificateLifetimeStrength(t *testing.T) {
+	for _, tc := range []struct {
+		desc     string
+		validity time.Duration
+		backdate time.Duration
+		want     inventory.Strength
+	}{
+		{"1 hour, backdated", time.Hour, time.Minute, inventory.StrengthShortLivedCert},
+		{"24 hours exactly, backdated", 24 * time.Hour, time.Minute, inventory.StrengthShortLivedCert},
+		{"24 hours exactly, not backdated", 24 * time.Hour, 0, inventory.StrengthShortLivedCert},
+		{"25 hours, backdated", 25 * time.Hour, time.Minute, inventory.StrengthLongLivedCert},
+		{"24 hours and 2 minutes, backdated", 24*time.Hour + 2*time.Minute, time.Minute, inventory.StrengthLongLivedCert},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			inv, _ := open(t)
+			mustIngest(t, inv, inventorytest.NewReport("h", "", t0, inventorytest.Account("app", 5)))
+			if err := inv.RecordIssued(ctx, "h", "app", "01", t0.Add(-tc.backdate), t0.Add(tc.validity), false); err != nil {
+				t.Fatal(err)
+			}
+			a, err := inv.GetAccount(ctx, "app")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Strength != tc.want {
+				t.Errorf("strength %q, want %q", a.Strength, tc.want)
+			}
+			// A renewal with the other lifetime moves the count both ways
+			// (the invariant check at cleanup compares the summary).
+			if err := inv.RecordIssued(ctx, "h", "app", "02", t0.Add(-time.Minute), t0.Add(time.Hour), true); err != nil {
+				t.Fatal(err)
+			}
+			if a, _ := inv.GetAccount(ctx, "app"); a.Strength != inventory.StrengthShortLivedCert {
+				t.Errorf("after a 1-hour renewal: strength %q", a.Strength)
+			}
+		})
+	}
+}
