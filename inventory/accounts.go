@@ -382,13 +382,20 @@ func (inv *Inventory) RetireAccount(ctx context.Context, account string, retired
 	})
 }
 
-// Split separates identities. With host == "", it confirms that
-// NAME@ENV is its own identity, clearing "shared across environments" for
-// it. With a host, it moves that host's instance of the account into the
-// service account NAME@GROUP (created if needed, and itself separate).
+// Split separates identities.
+//
+// With host == "", it confirms that the service account (NAME@ENV) is an
+// identity of its own: neither it nor the other groups of its name are
+// flagged "shared across environments" on its account (the others stay
+// flagged while two or more of them are unconfirmed).
+//
+// With a host, it moves that host's instance of the account into the
+// service account NAME@GROUP (created if needed, and itself separate, so
+// the groups it leaves are no longer shared with it). A new account gets
+// the owner of the one the instance left, if it has none yet.
 func (inv *Inventory) Split(ctx context.Context, account, host, group string) error {
 	if host == "" {
-		return inv.mutateAccount(ctx, account, "account.split", func(st *txState, r *saRecord, now time.Time) (string, error) {
+		return inv.mutateAccount(ctx, account, audit.ActionAccountSplit, func(st *txState, r *saRecord, now time.Time) (string, error) {
 			r.Separate = true
 			d := r.Key + " confirmed as a separate identity"
 			return d, st.event(Event{Time: now, Account: r.Key, Kind: EventRegrouped, Detail: d, Actor: audit.Actor(ctx)})
@@ -415,8 +422,12 @@ func (inv *Inventory) Split(ctx context.Context, account, host, group string) er
 			return err
 		}
 		st := newTxState(tx)
-		to := name + "@" + group
+		from, to := ir.SA, name+"@"+group
 		if err := moveInstance(st, &h.Host, &h.Host, ir, to, now, actor); err != nil {
+			return err
+		}
+		fr, err := st.sa(from)
+		if err != nil {
 			return err
 		}
 		nr, err := st.sa(to)
@@ -424,11 +435,21 @@ func (inv *Inventory) Split(ctx context.Context, account, host, group string) er
 			return err
 		}
 		nr.Separate = true
+		detail := fmt.Sprintf("instance on %s moved to %s", h.Hostname, to)
+		if nr.Owner == nil && fr.Owner != nil && to != from {
+			o := *fr.Owner
+			nr.Owner = &o
+			d := fmt.Sprintf("owner %s carried over from %s", OwnerText(o), from)
+			if err := st.event(Event{Time: now, Account: to, Kind: EventOwnerSet, Host: h.Hostname, Detail: d, Actor: actor}); err != nil {
+				return err
+			}
+			detail += "; " + d
+		}
 		if err := st.flush(); err != nil {
 			return err
 		}
-		return audit.Append(tx, audit.Event{Time: now, Actor: actor, Action: "account.split", Host: h.Hostname, Account: to,
-			Outcome: audit.OutcomeOK, Detail: fmt.Sprintf("instance on %s moved to %s", h.Hostname, to)})
+		return audit.Append(tx, audit.Event{Time: now, Actor: actor, Action: audit.ActionAccountSplit, Host: h.Hostname, Account: to,
+			Outcome: audit.OutcomeOK, Detail: detail})
 	})
 	if err != nil {
 		return fmt.Errorf("split %s: %w", account, err)

@@ -103,6 +103,121 @@ func TestEnvironmentsSplitMerge(t *testing.T) {
 	}
 }
 
+// TestSplitSeparatesIdentities: a name in several environments is shared
+// until the operator tells the groups apart, by confirming one as its own
+// identity (Split with no host) or by splitting an instance off; either
+// leaves the other group alone in its name when it was the only other one.
+// An account split off takes the owner of the one it left.
+func TestSplitSeparatesIdentities(t *testing.T) {
+	type split struct{ account, host, group string }
+	for _, tc := range []struct {
+		desc   string
+		envs   map[string]string // host -> env
+		owners map[string]string // set before the splits
+		splits []split
+		shared map[string]bool   // key -> SharedAcrossEnvs after, for every live key
+		owner  map[string]string // key -> owner after ("" none)
+	}{
+		{desc: "two environments, nothing confirmed",
+			envs:   map[string]string{"p1": "prod", "s1": "staging"},
+			shared: map[string]bool{"billing-batch@prod": true, "billing-batch@staging": true}},
+		{desc: "staging instance split off",
+			envs:   map[string]string{"p1": "prod", "s1": "staging"},
+			owners: map[string]string{"billing-batch@staging": "team-stage", "billing-batch@prod": "team-prod"},
+			splits: []split{{"billing-batch@staging", "s1", "staging-batch"}},
+			shared: map[string]bool{"billing-batch@prod": false, "billing-batch@staging-batch": false},
+			owner:  map[string]string{"billing-batch@staging-batch": "team-stage", "billing-batch@prod": "team-prod"}},
+		{desc: "staging confirmed separate without a host",
+			envs:   map[string]string{"p1": "prod", "s1": "staging"},
+			splits: []split{{"billing-batch@staging", "", ""}},
+			shared: map[string]bool{"billing-batch@prod": false, "billing-batch@staging": false}},
+		{desc: "three environments, staging confirmed: prod and dev still shared",
+			envs:   map[string]string{"p1": "prod", "s1": "staging", "d1": "dev"},
+			splits: []split{{"billing-batch@staging", "", ""}},
+			shared: map[string]bool{"billing-batch@prod": true, "billing-batch@staging": false, "billing-batch@dev": true}},
+		{desc: "three environments, staging split off: prod and dev still shared",
+			envs:   map[string]string{"p1": "prod", "s1": "staging", "d1": "dev"},
+			splits: []split{{"billing-batch", "s1", "legacy"}},
+			shared: map[string]bool{"billing-batch@prod": true, "billing-batch@legacy": false, "billing-batch@dev": true}},
+		{desc: "split off into an owned account keeps its owner",
+			envs:   map[string]string{"p1": "prod", "p2": "prod", "s1": "staging"},
+			owners: map[string]string{"billing-batch@prod": "team-prod", "billing-batch@staging": "team-stage"},
+			splits: []split{{"billing-batch@prod", "p2", "staging"}},
+			shared: map[string]bool{"billing-batch@prod": false, "billing-batch@staging": false},
+			owner:  map[string]string{"billing-batch@prod": "team-prod", "billing-batch@staging": "team-stage"}},
+		{desc: "split off an ownerless account: no owner",
+			envs:   map[string]string{"p1": "prod", "p2": "prod"},
+			splits: []split{{"billing-batch", "p2", "legacy"}},
+			shared: map[string]bool{"billing-batch@prod": false, "billing-batch@legacy": false},
+			owner:  map[string]string{"billing-batch@legacy": ""}},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			inv, _ := open(t)
+			for host, env := range tc.envs {
+				if err := inv.TagHost(ctx, host, []string{"env=" + env}, nil); err != nil {
+					t.Fatal(err)
+				}
+				mustIngest(t, inv, inventorytest.NewReport(host, "", t0,
+					inventorytest.Account("billing-batch", 500, inventorytest.Cred(scan.CredPassword, "/etc/shadow:1", "pw-"+host))))
+			}
+			for acct, o := range tc.owners {
+				if err := inv.SetOwner(ctx, acct, inventory.Owner{Name: o}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, sp := range tc.splits {
+				if err := inv.Split(ctx, sp.account, sp.host, sp.group); err != nil {
+					t.Fatal(err)
+				}
+			}
+			list, err := inv.ListAccounts(ctx, inventory.Filter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]inventory.AccountSummary{}
+			for _, a := range list {
+				got[a.Key] = a
+			}
+			if len(got) != len(tc.shared) {
+				t.Errorf("accounts %v, want %v", keysOf(got), tc.shared)
+			}
+			for key, want := range tc.shared {
+				a, ok := got[key]
+				if !ok || a.SharedAcrossEnvs != want {
+					t.Errorf("%s: shared %v (listed %v), want %v", key, a.SharedAcrossEnvs, ok, want)
+				}
+			}
+			// The issuer reads the same flag through Identity.
+			for host := range tc.envs {
+				s, err := inv.Identity(ctx, host, "billing-batch")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := tc.shared[s.ServiceAccount]; s.SharedAcrossEnvs != want {
+					t.Errorf("Identity(%s): %s shared %v, want %v", host, s.ServiceAccount, s.SharedAcrossEnvs, want)
+				}
+			}
+			for key, want := range tc.owner {
+				name := ""
+				if o := got[key].Owner; o != nil {
+					name = o.Name
+				}
+				if name != want {
+					t.Errorf("owner of %s = %q, want %q", key, name, want)
+				}
+			}
+		})
+	}
+}
+
+func keysOf(m map[string]inventory.AccountSummary) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
 func kindsText(evs []inventory.Event) string { return strings.Join(kinds(evs), ",") }
 
 func TestTiers(t *testing.T) {

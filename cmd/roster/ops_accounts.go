@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -142,23 +143,47 @@ func accountCommand() *cli.Command {
 			},
 			{
 				Name:      "split",
-				Usage:     "move the account's instance on HOST into its own service account",
+				Usage:     "move the account's instance on --host into its own service account, or confirm it as a separate identity",
 				ArgsUsage: "ACCOUNT",
+				Description: "A name found in several environments is flagged \"shared across environments\" and gets no certificate.\n" +
+					"Tell the groups apart in one of two ways:\n\n" +
+					"  roster account split NAME@ENV --separate\n" +
+					"      NAME@ENV is an identity of its own, not the same account as NAME in the other environments;\n" +
+					"      no instance moves.\n" +
+					"  roster account split NAME --host HOST [--env ENV]\n" +
+					"      the instance of NAME on HOST moves into the service account NAME@ENV (default NAME@HOST),\n" +
+					"      itself separate; a new account takes the owner of the one the instance left.",
 				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "host", Required: true, Usage: "the host whose instance moves"},
-					&cli.StringFlag{Name: "as", Usage: "name of the new service account (default ACCOUNT@HOST)"},
+					&cli.StringFlag{Name: "host", Usage: "the host whose instance moves"},
+					&cli.StringFlag{Name: "env", Usage: "environment (group) of the new service account NAME@ENV (default: the host's name)"},
+					&cli.BoolFlag{Name: "separate", Usage: "confirm ACCOUNT (NAME@ENV) as an identity of its own; moves no instance (no --host, no --env)"},
 				},
 				Action: apiAction(func(c *cli.Context, api *client.Client) error {
 					a, err := args(c, "ACCOUNT")
 					if err != nil {
 						return err
 					}
+					host, env, separate := c.String("host"), c.String("env"), c.Bool("separate")
+					switch {
+					case separate && (host != "" || env != ""):
+						return client.NewHintError(errors.New("account split: --separate moves no instance, so it takes no --host or --env"),
+							"roster account split NAME@ENV --separate, or roster account split NAME --host HOST [--env ENV]")
+					case !separate && host == "":
+						return client.NewHintError(errors.New("account split needs --host HOST (move that host's instance) or --separate (confirm the account as its own identity)"),
+							"roster account split --help")
+					}
 					var out map[string]any
-					body := map[string]string{"host": c.String("host"), "as": c.String("as")}
+					body := map[string]any{"host": host, "env": env}
+					if separate {
+						body = map[string]any{"separate": true}
+					}
 					if err := api.Do(c.Context, http.MethodPost, "/v1/accounts/"+url.PathEscape(a[0])+"/split", body, &out); err != nil {
 						return err
 					}
-					return done(c, "instance of %s on %s is now service account %v", a[0], c.String("host"), out["name"])
+					if separate {
+						return done(c, "%v confirmed as an identity of its own", out["name"])
+					}
+					return done(c, "instance of %s on %s is now service account %v", a[0], host, out["name"])
 				}),
 			},
 			{

@@ -190,25 +190,46 @@ func (a *api) retireAccount() handlerFunc {
 	})
 }
 
+// splitRequest is the body of POST /v1/accounts/{name}/split: either the
+// instance on Host moves into service account NAME@Env (Env defaults to
+// Host), or, with Separate and neither Host nor Env, the account is
+// confirmed as an identity of its own and nothing moves.
+type splitRequest struct {
+	Host     string `json:"host"`
+	Env      string `json:"env"`
+	Separate bool   `json:"separate"`
+}
+
 func (a *api) splitAccount(w http.ResponseWriter, r *http.Request) error {
-	var req struct {
-		Host string `json:"host"`
-		As   string `json:"as"`
-	}
+	var req splitRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if req.Host == "" {
-		return errorf(http.StatusBadRequest, "request body: host is required")
+	name := r.PathValue("name")
+	switch {
+	case req.Separate && (req.Host != "" || req.Env != ""):
+		return errorf(http.StatusBadRequest, "request body: separate moves no instance: give it without host and env")
+	case req.Separate:
+		if err := a.inv.Split(r.Context(), name, "", ""); err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"name": name})
+		return nil
+	case req.Host == "":
+		return errorf(http.StatusBadRequest, "request body: host is required (or separate, to confirm the account without moving an instance)")
 	}
-	group := req.As
+	group := req.Env
 	if group == "" {
 		group = req.Host
 	}
-	if err := a.inv.Split(r.Context(), r.PathValue("name"), req.Host, group); err != nil {
+	if err := a.inv.Split(r.Context(), name, req.Host, group); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"name": r.PathValue("name") + "@" + group})
+	// The new account keeps the account name and takes the group: NAME@GROUP.
+	if i := strings.LastIndexByte(name, '@'); i >= 0 {
+		name = name[:i]
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"name": name + "@" + group})
 	return nil
 }
 
