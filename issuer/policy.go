@@ -69,8 +69,15 @@ func DefaultPolicy(_ context.Context, s inventory.IdentityState) error {
 		return deny(fmt.Sprintf("account %s has no owner", a),
 			fmt.Sprintf("roster owner set %s OWNER", a))
 	case s.SharedAcrossEnvs:
+		// Each environment has its own service account already; what the
+		// inventory lacks is the operator's word that they are different
+		// identities (moving an instance elsewhere would not give it).
+		key := s.ServiceAccount
+		if key == "" {
+			key = a
+		}
 		return deny(fmt.Sprintf("account %s is shared across environments", a),
-			fmt.Sprintf("split it so that each environment has its own account (roster accounts split %s --host %s GROUP), then enroll again", a, s.Host))
+			fmt.Sprintf("if %s is an identity of its own, not the same account as %s in the other environments, confirm it: roster account split %s --separate; then enroll again", key, a, key))
 	}
 	return nil
 }

@@ -176,3 +176,14 @@ func TestOpsAccountSplit(t *testing.T) {
 			err:  "takes no --host or --env"},
 	})
 }
+
+func TestOpsEnroll(t *testing.T) {
+	runOpCases(t, []opCase{
+		{desc: "NAME@ENV goes to the server as given",
+			args: []string{"enroll", "billing-batch@staging", "--host", "s1"},
+			send: &request{Method: "POST", Path: "/v1/enrollments", Body: map[string]any{"account": "billing-batch@staging", "host": "s1"}},
+			reply: map[string]string{"identity": "spiffe://roster.local/host/s1/sa/billing-batch", "token": "ret_x",
+				"command": "roster-agent enroll --token ret_x --dir /var/lib/roster-agent/billing-batch --user billing-batch"},
+			out: "identity:         spiffe://roster.local/host/s1/sa/billing-batch"},
+	})
+}

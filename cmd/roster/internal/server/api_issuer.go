@@ -36,8 +36,15 @@ func (a *api) createEnrollment(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusCreated, struct {
 		issuer.EnrollTicket
 		Command string `json:"command"`
-	}{ticket, agentEnrollCommand(r, ticket, req.Host, req.Account)})
+	}{ticket, agentEnrollCommand(r, ticket, req.Host, accountName(req.Account))})
 	return nil
+}
+
+// accountName is the host's account name in account, which may be
+// NAME@ENV (the issuer checks the environment).
+func accountName(account string) string {
+	name, _, _ := strings.Cut(account, "@")
+	return name
 }
 
 // agentEnrollCommand is the exact command line to run on the host.
