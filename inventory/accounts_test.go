@@ -458,3 +458,185 @@ func TestHumansAndSystemCountedApart(t *testing.T) {
 		t.Errorf("alice not marked human: %+v", a)
 	}
 }
+
+// TestHostEnvTagMovesAccounts: tagging hosts env=NAME moves their
+// instances to NAME's service accounts. An account all of whose live
+// instances move is the same service account under a new key: its owner,
+// tags, tier override and exceptions follow it, audited. An account of
+// which only some move starts a new one, listed as needing an owner.
+func TestHostEnvTagMovesAccounts(t *testing.T) {
+	pw := func(host string) scan.Credential {
+		return inventorytest.Cred(scan.CredPassword, "/etc/shadow:1", "pw-"+host)
+	}
+	svc := func(host string) scan.Account { return inventorytest.Account("svc-report", 500, pw(host)) }
+	must := func(t *testing.T, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		desc  string
+		setup func(t *testing.T, inv *inventory.Inventory)
+		hosts []string
+		add   []string
+		// after the change
+		moved     string            // "FROM>TO: CARRIED; KEPT" entries joined by " | "
+		needOwner string            // "ACCOUNT<SIBLING(OWNER)" entries joined by " | "
+		owners    map[string]string // key -> owner ("" none); every key listed must be live
+		check     func(t *testing.T, inv *inventory.Inventory)
+	}{
+		{desc: "every instance moves: owner, tags, tier override and exceptions follow",
+			setup: func(t *testing.T, inv *inventory.Inventory) {
+				mustIngest(t, inv, inventorytest.NewReport("db-billing-01", "", t0, svc("db-billing-01")))
+				must(t, inv.SetOwner(ctx, "svc-report", inventory.Owner{Name: "team-r", Contact: "r@example.com"}))
+				must(t, inv.TagAccount(ctx, "svc-report", []string{"critical", "third-party=acme"}, nil))
+				must(t, inv.SetTier(ctx, "svc-report", inventory.TierPrivileged, "reads the payroll"))
+				_, err := inv.AddException(ctx, inventory.Exception{Account: "svc-report", Reason: "vendor tool", Owner: "team-r", Expires: t0.AddDate(0, 0, 30)})
+				must(t, err)
+			},
+			hosts: []string{"db-billing-01"}, add: []string{"env=prod"},
+			moved:  "svc-report@default>svc-report@prod: owner team-r <r@example.com>, tags [critical,third-party=acme], tier override 1, 1 exception(s); ",
+			owners: map[string]string{"svc-report@prod": "team-r"},
+			check: func(t *testing.T, inv *inventory.Inventory) {
+				a, err := inv.GetAccount(ctx, "svc-report")
+				must(t, err)
+				if a.Key != "svc-report@prod" || strings.Join(a.Tags, " ") != "critical third-party=acme" || !a.TierOverride || a.Tier != 1 ||
+					a.Status != inventory.StatusException || len(a.Exceptions) != 1 || a.Exceptions[0].Account != "svc-report@prod" {
+					t.Errorf("moved account: %+v", a)
+				}
+				if s, _ := inv.Identity(ctx, "db-billing-01", "svc-report"); s.Owner == nil || s.Owner.Name != "team-r" {
+					t.Errorf("the issuer sees owner %+v", s.Owner)
+				}
+				if l, _ := inv.ListExceptions(ctx, inventory.ExceptionFilter{Account: "svc-report@prod"}); len(l) != 1 {
+					t.Errorf("exceptions of svc-report@prod: %+v", l)
+				}
+				h, _ := inv.AccountHistory(ctx, "svc-report@prod")
+				if !strings.Contains(kindsText(h), inventory.EventRegrouped) {
+					t.Errorf("history lacks the move: %s", kindsText(h))
+				}
+				evs, _ := audit.List(ctx, inv, audit.Filter{Account: "svc-report@prod"})
+				if len(evs) == 0 || evs[len(evs)-1].Action != audit.ActionAccountMove || !strings.Contains(evs[len(evs)-1].Detail, "owner team-r") {
+					t.Errorf("audit: %+v", evs)
+				}
+			}},
+		{desc: "some instances move: the new account needs an owner",
+			setup: func(t *testing.T, inv *inventory.Inventory) {
+				mustIngest(t, inv, inventorytest.NewReport("h1", "", t0, svc("h1")))
+				mustIngest(t, inv, inventorytest.NewReport("h2", "", t0, svc("h2")))
+				must(t, inv.SetOwner(ctx, "svc-report", inventory.Owner{Name: "team-r"}))
+			},
+			hosts: []string{"h1"}, add: []string{"env=prod"},
+			needOwner: "svc-report@prod<svc-report@default(team-r)",
+			owners:    map[string]string{"svc-report@prod": "", "svc-report@default": "team-r"},
+			check: func(t *testing.T, inv *inventory.Inventory) {
+				r, err := inv.Report(ctx, t0)
+				must(t, err)
+				if len(r.NeedOwner) != 1 || r.NeedOwner[0] != (inventory.OwnerNeeded{Account: "svc-report@prod", Sibling: "svc-report@default", SiblingOwner: "team-r"}) {
+					t.Errorf("report need_owner %+v", r.NeedOwner)
+				}
+			}},
+		{desc: "a fleet tagged at once: every instance moves",
+			setup: func(t *testing.T, inv *inventory.Inventory) {
+				mustIngest(t, inv, inventorytest.NewReport("h1", "", t0, svc("h1")))
+				mustIngest(t, inv, inventorytest.NewReport("h2", "", t0, svc("h2")))
+				must(t, inv.SetOwner(ctx, "svc-report", inventory.Owner{Name: "team-r"}))
+			},
+			hosts: []string{"h1", "h2"}, add: []string{"env=prod"},
+			moved:  "svc-report@default>svc-report@prod: owner team-r; ",
+			owners: map[string]string{"svc-report@prod": "team-r"}},
+		{desc: "into an account with an owner: it keeps its own",
+			setup: func(t *testing.T, inv *inventory.Inventory) {
+				must(t, inv.TagHost(ctx, "p1", []string{"env=prod"}, nil))
+				mustIngest(t, inv, inventorytest.NewReport("p1", "", t0, svc("p1")))
+				mustIngest(t, inv, inventorytest.NewReport("h2", "", t0, svc("h2")))
+				must(t, inv.SetOwner(ctx, "svc-report@prod", inventory.Owner{Name: "team-p"}))
+				must(t, inv.SetOwner(ctx, "svc-report@default", inventory.Owner{Name: "team-d"}))
+				must(t, inv.RetireAccount(ctx, "svc-report@default", true, "test"))
+				_, err := inv.AddException(ctx, inventory.Exception{Account: "svc-report@default", Reason: "legacy", Owner: "team-d", Expires: t0.AddDate(0, 0, 30)})
+				must(t, err)
+			},
+			hosts: []string{"h2"}, add: []string{"env=prod"},
+			moved:  "svc-report@default>svc-report@prod: 1 exception(s); owner team-d (svc-report@prod has team-p), retirement (svc-report@prod is in use)",
+			owners: map[string]string{"svc-report@prod": "team-p"}},
+		{desc: "a retired account moves retired",
+			setup: func(t *testing.T, inv *inventory.Inventory) {
+				mustIngest(t, inv, inventorytest.NewReport("h1", "", t0, svc("h1")))
+				must(t, inv.RetireAccount(ctx, "svc-report", true, "decommissioned"))
+			},
+			hosts: []string{"h1"}, add: []string{"env=prod"},
+			moved: "svc-report@default>svc-report@prod: retirement; ",
+			check: func(t *testing.T, inv *inventory.Inventory) {
+				if s, _ := inv.Identity(ctx, "h1", "svc-report"); !s.Retired || s.ServiceAccount != "svc-report@prod" {
+					t.Errorf("identity %+v, want retired svc-report@prod", s)
+				}
+			}},
+		{desc: "an instance already gone stays behind and does not hold the move back",
+			setup: func(t *testing.T, inv *inventory.Inventory) {
+				mustIngest(t, inv, inventorytest.NewReport("h1", "", t0, svc("h1")))
+				mustIngest(t, inv, inventorytest.NewReport("old", "", t0, svc("old")))
+				mustIngest(t, inv, inventorytest.NewReport("old", "", t0.Add(time.Hour)))
+				must(t, inv.SetOwner(ctx, "svc-report", inventory.Owner{Name: "team-r"}))
+			},
+			hosts: []string{"h1"}, add: []string{"env=prod"},
+			moved:  "svc-report@default>svc-report@prod: owner team-r; ",
+			owners: map[string]string{"svc-report@prod": "team-r"}},
+		{desc: "there and back again",
+			setup: func(t *testing.T, inv *inventory.Inventory) {
+				mustIngest(t, inv, inventorytest.NewReport("h1", "", t0, svc("h1")))
+				must(t, inv.SetOwner(ctx, "svc-report", inventory.Owner{Name: "team-r"}))
+				must(t, inv.TagHost(ctx, "h1", []string{"env=prod"}, nil))
+				must(t, inv.TagHost(ctx, "h1", nil, []string{"env="}))
+			},
+			hosts: []string{"h1"}, add: []string{"env=prod"},
+			moved:  "svc-report@default>svc-report@prod: owner team-r; ",
+			owners: map[string]string{"svc-report@prod": "team-r"}},
+		{desc: "other tags move nothing",
+			setup: func(t *testing.T, inv *inventory.Inventory) {
+				mustIngest(t, inv, inventorytest.NewReport("h1", "", t0, svc("h1")))
+				must(t, inv.SetOwner(ctx, "svc-report", inventory.Owner{Name: "team-r"}))
+			},
+			hosts: []string{"h1"}, add: []string{"critical"},
+			owners: map[string]string{"svc-report@default": "team-r"}},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			inv, _ := open(t)
+			tc.setup(t, inv)
+			res, err := inv.RetagHosts(ctx, tc.hosts, tc.add, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var moved, need []string
+			for _, m := range res.Moved {
+				moved = append(moved, m.From+">"+m.To+": "+m.Carried+"; "+m.NotCarried)
+			}
+			for _, n := range res.NeedOwner {
+				need = append(need, n.Account+"<"+n.Sibling+"("+n.SiblingOwner+")")
+			}
+			if got := strings.Join(moved, " | "); got != tc.moved {
+				t.Errorf("moved\n got %q\nwant %q", got, tc.moved)
+			}
+			if got := strings.Join(need, " | "); got != tc.needOwner {
+				t.Errorf("need owner\n got %q\nwant %q", got, tc.needOwner)
+			}
+			list, err := inv.ListAccounts(ctx, inventory.Filter{Retired: true})
+			must(t, err)
+			live := map[string]string{}
+			for _, a := range list {
+				live[a.Key] = ""
+				if a.Owner != nil {
+					live[a.Key] = a.Owner.Name
+				}
+			}
+			for key, want := range tc.owners {
+				got, ok := live[key]
+				if !ok || got != want {
+					t.Errorf("%s: owner %q (listed %v), want %q; accounts %v", key, got, ok, want, live)
+				}
+			}
+			if tc.check != nil {
+				tc.check(t, inv)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -216,14 +217,47 @@ func tagAction(c *cli.Context, api *client.Client, prefix string) error {
 	if c.Bool("remove") {
 		body = map[string][]string{"remove": tags}
 	}
-	if err := api.Do(c.Context, http.MethodPost, prefix+url.PathEscape(name)+"/tags", body, nil); err != nil {
+	// A host's env= tag moves its instances between service accounts; the
+	// server says what moved and which new accounts need an owner.
+	var out struct {
+		Moved []struct {
+			From       string `json:"from"`
+			To         string `json:"to"`
+			Carried    string `json:"carried"`
+			NotCarried string `json:"not_carried"`
+		} `json:"moved"`
+		NeedOwner []struct {
+			Account      string `json:"account"`
+			Sibling      string `json:"sibling"`
+			SiblingOwner string `json:"sibling_owner"`
+		} `json:"need_owner"`
+	}
+	if err := api.Do(c.Context, http.MethodPost, prefix+url.PathEscape(name)+"/tags", body, &out); err != nil {
 		return err
 	}
 	verb := "tagged"
 	if c.Bool("remove") {
 		verb = "untagged"
 	}
-	return done(c, "%s %s %v", name, verb, tags)
+	done(c, "%s %s %v", name, verb, tags)
+	for _, m := range out.Moved {
+		line := fmt.Sprintf("service account %s is now %s", m.From, m.To)
+		if m.Carried != "" {
+			line += ", with its " + m.Carried
+		}
+		if m.NotCarried != "" {
+			line += "; not carried: " + m.NotCarried
+		}
+		done(c, "%s", line)
+	}
+	for _, n := range out.NeedOwner {
+		from := ""
+		if n.SiblingOwner != "" {
+			from = fmt.Sprintf(" (%s is owned by %s)", n.Sibling, n.SiblingOwner)
+		}
+		done(c, "new service account %s needs an owner%s: roster owner set %s OWNER", n.Account, from, n.Account)
+	}
+	return nil
 }
 
 func hostsCommand() *cli.Command {

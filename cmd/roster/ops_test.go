@@ -187,3 +187,24 @@ func TestOpsEnroll(t *testing.T) {
 			out: "identity:         spiffe://roster.local/host/s1/sa/billing-batch"},
 	})
 }
+
+func TestOpsHostTagRegrouping(t *testing.T) {
+	runOpCases(t, []opCase{
+		{desc: "an account that moved as a whole",
+			args: []string{"hosts", "tag", "db-billing-01", "env=prod"},
+			send: &request{Method: "POST", Path: "/v1/hosts/db-billing-01/tags", Body: map[string]any{"add": []any{"env=prod"}}},
+			reply: map[string]any{"status": "ok", "moved": []map[string]string{
+				{"from": "svc-report@default", "to": "svc-report@prod", "carried": "owner team-r, 1 exception(s)"}}},
+			out: "db-billing-01 tagged [env=prod]\nservice account svc-report@default is now svc-report@prod, with its owner team-r, 1 exception(s)\n"},
+		{desc: "a new account that needs an owner",
+			args: []string{"hosts", "tag", "h1", "env=prod"},
+			send: &request{Method: "POST", Path: "/v1/hosts/h1/tags", Body: map[string]any{"add": []any{"env=prod"}}},
+			reply: map[string]any{"status": "ok", "need_owner": []map[string]string{
+				{"account": "svc-report@prod", "sibling": "svc-report@default", "sibling_owner": "team-r"}}},
+			out: "new service account svc-report@prod needs an owner (svc-report@default is owned by team-r): roster owner set svc-report@prod OWNER\n"},
+		{desc: "account tags answer with the status only",
+			args: []string{"account", "tag", "svc-report", "critical"},
+			send: &request{Method: "POST", Path: "/v1/accounts/svc-report/tags", Body: map[string]any{"add": []any{"critical"}}},
+			out:  "svc-report tagged [critical]\n"},
+	})
+}

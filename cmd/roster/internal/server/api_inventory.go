@@ -163,10 +163,26 @@ func (a *api) tagAccount() handlerFunc {
 	})
 }
 
+// tagHost answers {"status": "ok"} with what an env= change did to
+// service accounts: "moved" (accounts that moved as a whole, with their
+// owner and exceptions) and "need_owner" (new accounts without an owner),
+// each left out when empty.
 func (a *api) tagHost() handlerFunc {
-	return change(func(r *http.Request, req tagsRequest) error {
-		return a.inv.TagHost(r.Context(), r.PathValue("host"), req.Add, req.Remove)
-	})
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var req tagsRequest
+		if err := decodeJSON(r, &req); err != nil {
+			return err
+		}
+		res, err := a.inv.RetagHosts(r.Context(), []string{r.PathValue("host")}, req.Add, req.Remove)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, struct {
+			Status string `json:"status"`
+			inventory.Regrouping
+		}{"ok", res})
+		return nil
+	}
 }
 
 type tierRequest struct {
