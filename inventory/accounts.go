@@ -374,12 +374,35 @@ func (inv *Inventory) SetTier(ctx context.Context, account string, tier Tier, re
 }
 
 // RetireAccount marks a service account retired (retired=false revives
-// it). Retired accounts get no certificates and are counted apart.
+// it: [Inventory.UnretireAccount]). Retired accounts get no certificates
+// and are counted apart.
 func (inv *Inventory) RetireAccount(ctx context.Context, account string, retired bool, reason string) error {
-	return inv.mutateAccount(ctx, account, "account.retire", func(st *txState, r *saRecord, now time.Time) (string, error) {
+	if !retired {
+		return inv.UnretireAccount(ctx, account, reason)
+	}
+	return inv.mutateAccount(ctx, account, audit.ActionAccountRetire, func(st *txState, r *saRecord, now time.Time) (string, error) {
 		r.Retired = retired
 		d := fmt.Sprintf("retired=%t: %s", retired, reason)
 		return d, st.event(Event{Time: now, Account: r.Key, Kind: EventRetired, Detail: d, Actor: audit.Actor(ctx)})
+	})
+}
+
+// UnretireAccount undoes [Inventory.RetireAccount]: the account is in
+// use again and may get certificates (when it is otherwise eligible).
+// reason, optional, is recorded in its history and the audit log. An
+// account that is not retired is refused.
+func (inv *Inventory) UnretireAccount(ctx context.Context, account, reason string) error {
+	return inv.mutateAccount(ctx, account, audit.ActionAccountUnretire, func(st *txState, r *saRecord, now time.Time) (string, error) {
+		if !r.Retired {
+			return "", &InvalidError{Field: "account", Reason: fmt.Sprintf("account %s is not retired", r.Key),
+				HintText: "name the retired account as NAME@ENV: roster accounts list --retired"}
+		}
+		r.Retired = false
+		d := "unretired"
+		if reason != "" {
+			d += ": " + reason
+		}
+		return d, st.event(Event{Time: now, Account: r.Key, Kind: EventUnretired, Detail: d, Actor: audit.Actor(ctx)})
 	})
 }
 

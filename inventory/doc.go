@@ -13,6 +13,7 @@
 //     [Inventory.GetHost] read; [Inventory.SetOwner],
 //     [Inventory.ImportOwners], [Inventory.AddException], [Inventory.SetTier],
 //     [Inventory.TagAccount], [Inventory.TagHost], [Inventory.RetireAccount],
+//     [Inventory.UnretireAccount],
 //     [Inventory.Split] and [Inventory.Merge] change, each audited with the
 //     actor from [WithActor];
 //   - [Inventory.Report] and [WriteAccounts] produce the per-tier report

@@ -421,3 +421,41 @@ func TestCertificateLifetimeStrength(t *testing.T) {
 		})
 	}
 }
+
+// TestUnretire undoes a retirement, audited with its reason.
+func TestUnretire(t *testing.T) {
+	inv, _ := open(t)
+	mustIngest(t, inv, inventorytest.NewReport("h", "", t0, inventorytest.Account("app", 5)))
+	if err := inv.RetireAccount(ctx, "app", true, "decommissioned"); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := inv.ListAccounts(ctx, inventory.Filter{}); len(l) != 0 {
+		t.Errorf("retired account listed: %+v", l)
+	}
+	if err := inv.UnretireAccount(ctx, "app", "back in use for the billing run"); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := inv.Identity(ctx, "h", "app"); s.Retired {
+		t.Error("still retired")
+	}
+	if l, _ := inv.ListAccounts(ctx, inventory.Filter{}); len(l) != 1 || l[0].Status == inventory.StatusRetired {
+		t.Errorf("after unretire: %+v", l)
+	}
+	err := inv.UnretireAccount(ctx, "app", "")
+	var ie *inventory.InvalidError
+	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "account app@default is not retired") || !strings.Contains(ie.Hint(), "roster accounts list --retired") {
+		t.Errorf("unretiring an account in use: %v", err)
+	}
+	h, _ := inv.AccountHistory(ctx, "app")
+	if got := kindsText(h); got != "account appeared,retired,unretired" {
+		t.Errorf("history %s", got)
+	}
+	evs, _ := audit.List(ctx, inv, audit.Filter{Account: "app"})
+	var got []string
+	for _, e := range evs {
+		got = append(got, e.Action+": "+e.Detail)
+	}
+	if want := "account.retire: retired=true: decommissioned,account.unretire: unretired: back in use for the billing run"; strings.Join(got, ",") != want {
+		t.Errorf("audit\n got %s\nwant %s", strings.Join(got, ","), want)
+	}
+}

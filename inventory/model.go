@@ -241,6 +241,7 @@ const (
 	EventCertRevoked        = "certificate revoked"
 	EventStatusChanged      = "status changed"
 	EventRetired            = "retired"
+	EventUnretired          = "unretired"
 	EventRegrouped          = "regrouped"
 )
 

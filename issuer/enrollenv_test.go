@@ -76,3 +76,23 @@ func TestSharedAccountHint(t *testing.T) {
 		t.Errorf("hint %q, want the confirmation of billing-batch@staging and no instance move", h)
 	}
 }
+
+// TestRetiredAccountHint names the command that undoes a retirement.
+func TestRetiredAccountHint(t *testing.T) {
+	e := newEnv(t, true)
+	ctx := context.Background()
+	if err := e.inv.RetireAccount(ctx, "billing-batch", true, "decommissioned"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.iss.CreateEnrollToken(ctx, "web1", "billing-batch", 0)
+	var de *issuer.DeniedError
+	if !errors.As(err, &de) || !strings.Contains(de.Hint(), "roster account unretire billing-batch@default") {
+		t.Fatalf("err %v (hint %q), want the unretire command", err, hintOf(err))
+	}
+	if err := e.inv.UnretireAccount(ctx, "billing-batch", "in use"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.iss.CreateEnrollToken(ctx, "web1", "billing-batch", 0); err != nil {
+		t.Errorf("after unretire: %v", err)
+	}
+}

@@ -143,6 +143,22 @@ func accountCommand() *cli.Command {
 				}),
 			},
 			{
+				Name:      "unretire",
+				Usage:     "undo a retirement: the account is in use again and may get certificates",
+				ArgsUsage: "ACCOUNT",
+				Flags:     []cli.Flag{&cli.StringFlag{Name: "reason", Usage: "why (recorded in the history and the audit log)"}},
+				Action: apiAction(func(c *cli.Context, api *client.Client) error {
+					a, err := args(c, "ACCOUNT")
+					if err != nil {
+						return err
+					}
+					if err := api.Do(c.Context, http.MethodPost, "/v1/accounts/"+url.PathEscape(a[0])+"/unretire", map[string]string{"reason": c.String("reason")}, nil); err != nil {
+						return err
+					}
+					return done(c, "%s is no longer retired", a[0])
+				}),
+			},
+			{
 				Name:      "split",
 				Usage:     "move the account's instance on --host into its own service account, or confirm it as a separate identity",
 				ArgsUsage: "ACCOUNT",

@@ -208,3 +208,15 @@ func TestOpsHostTagRegrouping(t *testing.T) {
 			out:  "svc-report tagged [critical]\n"},
 	})
 }
+
+func TestOpsUnretire(t *testing.T) {
+	runOpCases(t, []opCase{
+		{desc: "with a reason",
+			args: []string{"account", "unretire", "billing-batch@prod", "--reason", "back in use"},
+			send: &request{Method: "POST", Path: "/v1/accounts/billing-batch@prod/unretire", Body: map[string]any{"reason": "back in use"}},
+			out:  "billing-batch@prod is no longer retired"},
+		{desc: "without one",
+			args: []string{"account", "unretire", "billing-batch"},
+			send: &request{Method: "POST", Path: "/v1/accounts/billing-batch/unretire", Body: map[string]any{"reason": ""}}},
+	})
+}

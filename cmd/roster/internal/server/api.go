@@ -62,6 +62,7 @@ func (a *api) routes() http.Handler {
 	a.route(mux, "POST /v1/accounts/{name}/tags", o, a.tagAccount())
 	a.route(mux, "PUT /v1/accounts/{name}/tier", o, a.setTier())
 	a.route(mux, "POST /v1/accounts/{name}/retire", o, a.retireAccount())
+	a.route(mux, "POST /v1/accounts/{name}/unretire", o, a.unretireAccount())
 	a.route(mux, "POST /v1/accounts/{name}/split", o, a.splitAccount)
 	a.route(mux, "POST /v1/accounts/{name}/merge", o, a.mergeAccount())
 	a.route(mux, "PUT /v1/accounts/{name}/owner", o, a.setOwner())

@@ -206,6 +206,12 @@ func (a *api) retireAccount() handlerFunc {
 	})
 }
 
+func (a *api) unretireAccount() handlerFunc {
+	return change(func(r *http.Request, req reasonRequest) error {
+		return a.inv.UnretireAccount(r.Context(), r.PathValue("name"), req.Reason)
+	})
+}
+
 // splitRequest is the body of POST /v1/accounts/{name}/split: either the
 // instance on Host moves into service account NAME@Env (Env defaults to
 // Host), or, with Separate and neither Host nor Env, the account is
