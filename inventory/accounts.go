@@ -251,12 +251,17 @@ func (inv *Inventory) mutateAccount(ctx context.Context, name, action string, fn
 	return nil
 }
 
-// SetOwner sets the owner of a service account.
+// SetOwner sets the owner of a service account. An owner that names
+// nobody is refused: a placeholder (Options.PlaceholderOwners) or the
+// account's own name.
 func (inv *Inventory) SetOwner(ctx context.Context, account string, o Owner) error {
-	if err := checkOwner(o); err != nil {
+	if err := inv.checkOwner(o, account); err != nil {
 		return err
 	}
-	return inv.mutateAccount(ctx, account, "owner.set", func(st *txState, r *saRecord, now time.Time) (string, error) {
+	return inv.mutateAccount(ctx, account, audit.ActionOwnerSet, func(st *txState, r *saRecord, now time.Time) (string, error) {
+		if err := ownerNotAccount(o.Name, r, "roster owner set "+r.Key+" OWNER"); err != nil {
+			return "", err
+		}
 		return setOwnerTx(st, r, o, now, audit.Actor(ctx))
 	})
 }
@@ -280,12 +285,41 @@ func OwnerText(o Owner) string {
 	return o.Name + " <" + o.Contact + ">"
 }
 
-func checkOwner(o Owner) error {
+// checkOwner refuses an owner that is missing, too long, holds control
+// characters or is a placeholder. account names the account in the hint
+// ("" for ACCOUNT); ownerNotAccount checks the rest once it is resolved.
+func (inv *Inventory) checkOwner(o Owner, account string) error {
+	if account == "" {
+		account = "ACCOUNT"
+	}
 	if strings.TrimSpace(o.Name) == "" {
-		return &InvalidError{Field: "owner", Reason: "missing", HintText: "name a person or team: roster owner set ACCOUNT OWNER [--contact C]"}
+		return &InvalidError{Field: "owner", Reason: "missing", HintText: "name a person or team: roster owner set " + account + " OWNER [--contact C]"}
 	}
 	if len(o.Name) > 200 || len(o.Contact) > 200 || strings.ContainsAny(o.Name+o.Contact, "\x00\n\r") {
 		return &InvalidError{Field: "owner", Reason: "too long or contains control characters"}
+	}
+	return inv.notPlaceholder(o.Name, "name the person or team who answers for it: roster owner set "+account+" OWNER")
+}
+
+// notPlaceholder refuses an owner name on the placeholder list.
+func (inv *Inventory) notPlaceholder(name, hint string) error {
+	n := strings.TrimSpace(name)
+	for _, p := range inv.opts.PlaceholderOwners {
+		if strings.EqualFold(n, strings.TrimSpace(p)) {
+			return &InvalidError{Field: "owner", HintText: hint,
+				Reason: fmt.Sprintf("%q is a placeholder, not a person or team (refused as owners: %s)", name, strings.Join(inv.opts.PlaceholderOwners, ", "))}
+		}
+	}
+	return nil
+}
+
+// ownerNotAccount refuses an owner that is the account itself: an
+// account cannot answer for itself.
+func ownerNotAccount(name string, r *saRecord, hint string) error {
+	n := strings.TrimSpace(name)
+	if strings.EqualFold(n, r.Name) || strings.EqualFold(n, r.Key) {
+		return &InvalidError{Field: "owner", HintText: hint,
+			Reason: fmt.Sprintf("%q is the account's own name, not a person or team who answers for it", name)}
 	}
 	return nil
 }

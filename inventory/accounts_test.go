@@ -640,3 +640,58 @@ func TestHostEnvTagMovesAccounts(t *testing.T) {
 		})
 	}
 }
+
+// TestPlaceholderOwners: an owner that names nobody is refused, with the
+// rule in the error: a placeholder from Options.PlaceholderOwners (case
+// and spaces ignored) or the account's own name.
+func TestPlaceholderOwners(t *testing.T) {
+	for _, tc := range []struct {
+		desc         string
+		placeholders []string // Options.PlaceholderOwners
+		owner        string
+		refused      string // a substring of the error, "" for accepted
+	}{
+		{desc: "a team", owner: "team-r"},
+		{desc: "unknown", owner: "unknown", refused: `"unknown" is a placeholder, not a person or team (refused as owners: unknown, n/a, -, tbd, none, todo)`},
+		{desc: "N/A in capitals", owner: "N/A", refused: "placeholder"},
+		{desc: "a dash", owner: "-", refused: "placeholder"},
+		{desc: "tbd with spaces", owner: " TBD ", refused: "placeholder"},
+		{desc: "none", owner: "None", refused: "placeholder"},
+		{desc: "todo", owner: "todo", refused: "placeholder"},
+		{desc: "the account's name", owner: "svc-report", refused: `"svc-report" is the account's own name`},
+		{desc: "the account's name in capitals", owner: "SVC-REPORT", refused: "own name"},
+		{desc: "the account's key", owner: "svc-report@default", refused: "own name"},
+		{desc: "a name that contains a placeholder", owner: "team-none"},
+		{desc: "own list: tbd is fine", placeholders: []string{"nobody"}, owner: "tbd"},
+		{desc: "own list: nobody is not", placeholders: []string{"nobody"}, owner: "Nobody", refused: "refused as owners: nobody"},
+		{desc: "empty list refuses no placeholder", placeholders: []string{}, owner: "unknown"},
+		{desc: "empty list still refuses the account's name", placeholders: []string{}, owner: "svc-report", refused: "own name"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			inv, _ := inventorytest.Open(t, inventory.Options{Now: (&clock{t: t0}).Now, PlaceholderOwners: tc.placeholders})
+			mustIngest(t, inv, inventorytest.NewReport("h", "", t0, inventorytest.Account("svc-report", 5, inventorytest.Cred(scan.CredPassword, "/etc/shadow:1", "p"))))
+			check := func(what string, err error) {
+				t.Helper()
+				var ie *inventory.InvalidError
+				switch {
+				case tc.refused == "" && err != nil:
+					t.Errorf("%s: %v", what, err)
+				case tc.refused != "" && (!errors.As(err, &ie) || ie.Field != "owner" || !strings.Contains(err.Error(), tc.refused)):
+					t.Errorf("%s: err %v, want an owner error saying %q", what, err, tc.refused)
+				}
+			}
+			check("owner set", inv.SetOwner(ctx, "svc-report", inventory.Owner{Name: tc.owner}))
+			res, err := inv.ImportOwners(ctx, strings.NewReader("account,owner\nsvc-report,"+tc.owner+"\n"), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := res.Rows[0].Err; (tc.refused == "") != (got == "") || !strings.Contains(got, tc.refused) {
+				t.Errorf("import row error %q, want %q", got, tc.refused)
+			}
+			list, _ := inv.ListAccounts(ctx, inventory.Filter{NoOwner: true})
+			if owned := len(list) == 0; owned != (tc.refused == "") {
+				t.Errorf("counted as owned: %v", owned)
+			}
+		})
+	}
+}

@@ -37,8 +37,15 @@ func (inv *Inventory) AddException(ctx context.Context, e Exception) (Exception,
 	case e.Credential != "" && !scan.IsCredType(e.Credential):
 		return Exception{}, &InvalidError{Field: "credential", Reason: fmt.Sprintf("unknown credential type %q", e.Credential)}
 	}
+	const ownerHint = "--owner names the person or team who answers for the exception"
+	if err := inv.notPlaceholder(e.Owner, ownerHint); err != nil {
+		return Exception{}, err
+	}
 	var out Exception
-	err := inv.mutateAccount(ctx, name, "exception.add", func(st *txState, r *saRecord, now time.Time) (string, error) {
+	err := inv.mutateAccount(ctx, name, audit.ActionExceptionAdd, func(st *txState, r *saRecord, now time.Time) (string, error) {
+		if err := ownerNotAccount(e.Owner, r, ownerHint); err != nil {
+			return "", err
+		}
 		n, err := store.NextSeq(st.tx, "exception")
 		if err != nil {
 			return "", err

@@ -29,6 +29,8 @@ func TestAddExceptionRefusals(t *testing.T) {
 		says  string
 	}{
 		{"no owner", func(e *inventory.Exception) { e.Owner = "" }, "owner", "an exception without an owner becomes permanent"},
+		{"placeholder owner", func(e *inventory.Exception) { e.Owner = "TBD" }, "owner", `"TBD" is a placeholder`},
+		{"the account as owner", func(e *inventory.Exception) { e.Owner = "billing-batch" }, "owner", "the account's own name"},
 		{"no expiry", func(e *inventory.Exception) { e.Expires = time.Time{} }, "expires", "needs --expires"},
 		{"in the past", func(e *inventory.Exception) { e.Expires = t0.Add(-time.Hour) }, "expires", "not in the future"},
 		{"too far ahead", func(e *inventory.Exception) { e.Expires = t0.AddDate(0, 0, 181) }, "expires", "more than 180 days"},

@@ -35,6 +35,8 @@ func serverCommand() *cli.Command {
 			&cli.BoolFlag{Name: "scan-on-start", Value: true, Usage: "scan this host at start so the inventory is not empty"},
 			&cli.StringFlag{Name: "scan-root", Value: "/", Usage: "root filesystem scanned at start"},
 			&cli.Int64Flag{Name: "max-scan-bytes", Value: 8 << 20, Usage: "largest scan report accepted"},
+			&cli.StringSliceFlag{Name: "placeholder-owners", Value: cli.NewStringSlice(inventory.DefaultPlaceholderOwners()...),
+				Usage: "owner names refused as naming nobody, case-insensitive (an owner equal to the account's name is always refused); \"\" refuses none"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "log level: debug, info, warn, error"},
 		},
@@ -67,22 +69,35 @@ func serverCommand() *cli.Command {
 			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, os.Interrupt)
 			defer stop()
 			return server.Run(ctx, server.Config{
-				DataDir:         c.String("data"),
-				Listen:          c.String("listen"),
-				KeyPassphrase:   pass,
-				TrustDomain:     c.String("trust-domain"),
-				DefaultValidity: c.Duration("default-validity"),
-				MinValidity:     c.Duration("min-validity"),
-				MaxValidity:     c.Duration("max-validity"),
-				TierValidity:    tierValidity,
-				ScanOnStart:     c.Bool("scan-on-start"),
-				ScanRoot:        c.String("scan-root"),
-				MaxScanBytes:    c.Int64("max-scan-bytes"),
-				Logger:          log,
-				Out:             c.App.Writer,
+				DataDir:           c.String("data"),
+				Listen:            c.String("listen"),
+				KeyPassphrase:     pass,
+				TrustDomain:       c.String("trust-domain"),
+				DefaultValidity:   c.Duration("default-validity"),
+				MinValidity:       c.Duration("min-validity"),
+				MaxValidity:       c.Duration("max-validity"),
+				TierValidity:      tierValidity,
+				ScanOnStart:       c.Bool("scan-on-start"),
+				ScanRoot:          c.String("scan-root"),
+				MaxScanBytes:      c.Int64("max-scan-bytes"),
+				PlaceholderOwners: placeholderOwners(c.StringSlice("placeholder-owners")),
+				Logger:            log,
+				Out:               c.App.Writer,
 			})
 		},
 	}
+}
+
+// placeholderOwners is the --placeholder-owners list without empty
+// names: never nil, so that --placeholder-owners "" refuses none.
+func placeholderOwners(vals []string) []string {
+	out := []string{}
+	for _, v := range vals {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // parseTierValidity reads --tier-validity values such as "1=15m".

@@ -47,7 +47,10 @@ type Config struct {
 	ScanRoot string
 	// MaxScanBytes bounds a submitted scan report.
 	MaxScanBytes int64
-	Logger       *slog.Logger
+	// PlaceholderOwners are the owner names refused as naming nobody
+	// (inventory.Options.PlaceholderOwners: nil for the default list).
+	PlaceholderOwners []string
+	Logger            *slog.Logger
 	// Out receives the start-up banner.
 	Out io.Writer
 }
@@ -79,7 +82,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("opening the CA in %s: %w", cfg.DataDir, err)
 	}
 	defer authority.Close()
-	inv, err := inventory.Open(ctx, filepath.Join(cfg.DataDir, "inventory.db"), inventory.Options{})
+	inv, err := inventory.Open(ctx, filepath.Join(cfg.DataDir, "inventory.db"), inventory.Options{PlaceholderOwners: cfg.PlaceholderOwners})
 	if err != nil {
 		return fmt.Errorf("opening the inventory in %s: %w", cfg.DataDir, err)
 	}
