@@ -20,7 +20,15 @@ import (
 
 func TestAddExceptionRefusals(t *testing.T) {
 	inv, _ := open(t)
-	mustIngest(t, inv, inventorytest.NewReport("h", "", t0, inventorytest.Account("billing-batch", 5, inventorytest.Cred(scan.CredPassword, "/etc/shadow:1", "p"))))
+	pw := func(s string) scan.Credential { return inventorytest.Cred(scan.CredPassword, "/etc/shadow:1", s) }
+	mustIngest(t, inv, inventorytest.NewReport("h", "", t0, inventorytest.Account("billing-batch", 5, pw("p")),
+		inventorytest.Account("ownerless", 6, pw("q")), inventorytest.Account("nocred", 7)))
+	// An exception's owner answers for the exception; the account needs its own.
+	for _, a := range []string{"billing-batch", "nocred"} {
+		if err := inv.SetOwner(ctx, a, inventory.Owner{Name: "team-billing"}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	ok := inventory.Exception{Account: "billing-batch", Reason: "vendor tool", Owner: "team-billing", Expires: t0.AddDate(0, 0, 90)}
 	for _, tc := range []struct {
 		desc  string
@@ -31,6 +39,10 @@ func TestAddExceptionRefusals(t *testing.T) {
 		{"no owner", func(e *inventory.Exception) { e.Owner = "" }, "owner", "an exception without an owner becomes permanent"},
 		{"placeholder owner", func(e *inventory.Exception) { e.Owner = "TBD" }, "owner", `"TBD" is a placeholder`},
 		{"the account as owner", func(e *inventory.Exception) { e.Owner = "billing-batch" }, "owner", "the account's own name"},
+		{"account without an owner", func(e *inventory.Exception) { e.Account = "ownerless" }, "account", "account ownerless@default has no owner"},
+		{"account without a static credential", func(e *inventory.Exception) { e.Account = "nocred" }, "account", "holds no static credential: nothing to except"},
+		{"credential type the account lacks", func(e *inventory.Exception) { e.Credential = scan.CredSSHAuthorizedKey }, "credential",
+			"holds no ssh_authorized_key credential: nothing to except (it holds password)"},
 		{"no expiry", func(e *inventory.Exception) { e.Expires = time.Time{} }, "expires", "needs --expires"},
 		{"in the past", func(e *inventory.Exception) { e.Expires = t0.Add(-time.Hour) }, "expires", "not in the future"},
 		{"too far ahead", func(e *inventory.Exception) { e.Expires = t0.AddDate(0, 0, 181) }, "expires", "more than 180 days"},
@@ -45,13 +57,23 @@ func TestAddExceptionRefusals(t *testing.T) {
 			t.Errorf("%s: err = %v, want field %s saying %q", tc.desc, err, tc.field, tc.says)
 		}
 	}
+	for account, hint := range map[string]string{"ownerless": "roster owner set ownerless@default OWNER", "nocred": "roster accounts show nocred@default"} {
+		_, err := inv.AddException(ctx, inventory.Exception{Account: account, Reason: "r", Owner: "team-billing", Expires: t0.AddDate(0, 0, 9)})
+		var ie *inventory.InvalidError
+		if !errors.As(err, &ie) || !strings.Contains(ie.Hint(), hint) {
+			t.Errorf("%s: hint of %v, want %q", account, err, hint)
+		}
+	}
 	if _, err := inv.AddException(ctx, ok); err != nil {
 		t.Fatal(err)
 	}
 	// The policy can allow longer exceptions.
 	c := &clock{t: t0}
 	inv2, _ := inventorytest.Open(t, inventory.Options{Now: c.Now, MaxExceptionDays: 365})
-	mustIngest(t, inv2, inventorytest.NewReport("h", "", t0, inventorytest.Account("a", 5)))
+	mustIngest(t, inv2, inventorytest.NewReport("h", "", t0, inventorytest.Account("a", 5, pw("p"))))
+	if err := inv2.SetOwner(ctx, "a", inventory.Owner{Name: "o"}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := inv2.AddException(ctx, inventory.Exception{Account: "a", Reason: "r", Owner: "o", Expires: t0.AddDate(0, 0, 300)}); err != nil {
 		t.Errorf("300 days with MaxExceptionDays 365: %v", err)
 	}
@@ -88,6 +110,10 @@ func TestExceptionLifecycleAndReport(t *testing.T) {
 	status(inventory.StatusStatic)
 	if got := tier4(t0); got.Accounts != 1 || got.Static != 1 || got.Covered != 0 {
 		t.Errorf("static: tier 4 = %+v", got)
+	}
+	// An exception needs an account owner besides its own.
+	if err := inv.SetOwner(ctx, "app", inventory.Owner{Name: "team"}); err != nil {
+		t.Fatal(err)
 	}
 	exc, err := inv.AddException(ctx, inventory.Exception{Account: "app", Reason: "legacy", Owner: "team", Expires: t0.AddDate(0, 0, 20)})
 	if err != nil {
@@ -177,7 +203,7 @@ func TestExceptionLifecycleAndReport(t *testing.T) {
 	}
 	status(inventory.StatusNone)
 	h, _ := inv.AccountHistory(ctx, "app")
-	want := "account appeared,exception added,exception expired,exception added,exception closed,exception closed,certificate issued,status changed,credential gone,status changed,certificate revoked"
+	want := "account appeared,owner set,exception added,exception expired,exception added,exception closed,exception closed,certificate issued,status changed,credential gone,status changed,certificate revoked"
 	if kindsText(h) != want {
 		t.Errorf("history\n got %s\nwant %s", kindsText(h), want)
 	}
@@ -459,5 +485,42 @@ func TestUnretire(t *testing.T) {
 	}
 	if want := "account.retire: retired=true: decommissioned,account.unretire: unretired: back in use for the billing run"; strings.Join(got, ",") != want {
 		t.Errorf("audit\n got %s\nwant %s", strings.Join(got, ","), want)
+	}
+}
+
+// TestCloseExceptionReason keeps the reason in the exception, its history
+// and the audit record.
+func TestCloseExceptionReason(t *testing.T) {
+	inv, _ := open(t)
+	mustIngest(t, inv, inventorytest.NewReport("h", "", t0, inventorytest.Account("app", 5, inventorytest.Cred(scan.CredPassword, "/etc/shadow:1", "p"))))
+	if err := inv.SetOwner(ctx, "app", inventory.Owner{Name: "team"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, reason := range []string{"password removed", ""} {
+		e, err := inv.AddException(ctx, inventory.Exception{Account: "app", Reason: "legacy", Owner: "team", Expires: t0.AddDate(0, 0, 20)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := inv.CloseException(ctx, e.ID, reason); err != nil {
+			t.Fatal(err)
+		}
+		l, _ := inv.ListExceptions(ctx, inventory.ExceptionFilter{Account: "app", Closed: true})
+		var got inventory.Exception
+		for _, x := range l {
+			if x.ID == e.ID {
+				got = x
+			}
+		}
+		if got.Closed == nil || got.CloseNote != reason || got.ClosedBy != "test" {
+			t.Errorf("closed exception %+v, want close reason %q", got, reason)
+		}
+		want := e.ID + " closed"
+		if reason != "" {
+			want += ": " + reason
+		}
+		evs, _ := audit.List(ctx, inv, audit.Filter{Account: "app"})
+		if last := evs[len(evs)-1]; last.Action != audit.ActionExceptionClose || last.Reason != reason || last.Detail != want {
+			t.Errorf("audit %+v, want reason %q, detail %q", last, reason, want)
+		}
 	}
 }

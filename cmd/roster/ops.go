@@ -193,12 +193,17 @@ func exceptionCommand() *cli.Command {
 				Name:      "close",
 				Usage:     "close an exception (the credential is gone or no longer accepted)",
 				ArgsUsage: "ID",
+				Flags:     []cli.Flag{&cli.StringFlag{Name: "reason", Usage: "why (kept in the exception and the audit log)"}},
 				Action: apiAction(func(c *cli.Context, api *client.Client) error {
 					a, err := args(c, "ID")
 					if err != nil {
 						return err
 					}
-					if err := api.Do(c.Context, http.MethodDelete, "/v1/exceptions/"+url.PathEscape(a[0]), nil, nil); err != nil {
+					path := "/v1/exceptions/" + url.PathEscape(a[0])
+					if r := c.String("reason"); r != "" {
+						path += "?" + url.Values{"reason": {r}}.Encode()
+					}
+					if err := api.Do(c.Context, http.MethodDelete, path, nil, nil); err != nil {
 						return err
 					}
 					return done(c, "exception %s closed", a[0])

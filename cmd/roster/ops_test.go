@@ -220,3 +220,15 @@ func TestOpsUnretire(t *testing.T) {
 			send: &request{Method: "POST", Path: "/v1/accounts/billing-batch/unretire", Body: map[string]any{"reason": ""}}},
 	})
 }
+
+func TestOpsExceptionClose(t *testing.T) {
+	runOpCases(t, []opCase{
+		{desc: "with a reason",
+			args: []string{"exception", "close", "exc-3", "--reason", "password removed"},
+			send: &request{Method: "DELETE", Path: "/v1/exceptions/exc-3", Query: "reason=password+removed"},
+			out:  "exception exc-3 closed"},
+		{desc: "without one",
+			args: []string{"exception", "close", "exc-3"},
+			send: &request{Method: "DELETE", Path: "/v1/exceptions/exc-3"}},
+	})
+}
