@@ -358,7 +358,7 @@ func checkTags(tags []string, host bool) error {
 		}
 		if v, ok := strings.CutPrefix(t, TagEnvPrefix); ok && (!host || v == "") {
 			if !host {
-				return &InvalidError{Field: "tag", Reason: "env= is a host tag", HintText: "tag the host: roster host tag HOST env=NAME"}
+				return &InvalidError{Field: "tag", Reason: "env= is a host tag", HintText: "tag the host: roster hosts tag HOST env=NAME"}
 			}
 			return &InvalidError{Field: "tag", Reason: "env= needs a name"}
 		}

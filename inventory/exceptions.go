@@ -83,7 +83,7 @@ func exceptable(r *saRecord, t string) error {
 	switch {
 	case len(held) == 0:
 		return &InvalidError{Field: "account", Reason: fmt.Sprintf("account %s holds no static credential: nothing to except", r.Key),
-			HintText: "roster accounts show " + r.Key + " lists what it holds"}
+			HintText: "see what it holds: roster accounts show " + r.Key}
 	case t != "" && r.Sum.Creds[t] == 0:
 		return &InvalidError{Field: "credential", Reason: fmt.Sprintf("account %s holds no %s credential: nothing to except (it holds %s)", r.Key, t, strings.Join(held, ", ")),
 			HintText: "name a type it holds with --credential, or leave --credential out to cover them all"}

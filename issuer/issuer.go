@@ -264,7 +264,7 @@ func (i *Issuer) Enroll(ctx context.Context, token string, csr *x509.Certificate
 	}
 	hash, ok := tokenHash(token)
 	if !ok {
-		err := &AuthError{Reason: "enrollment token is malformed", HintText: "pass the token exactly as roster enroll printed it", Err: ErrEnrollUnknown}
+		err := &AuthError{Reason: "enrollment token is malformed", HintText: "pass the token exactly as `roster enroll` printed it", Err: ErrEnrollUnknown}
 		i.refused(ctx, audit.ActionEnrollUse, ID{}, "", err)
 		return nil, err
 	}
