@@ -12,7 +12,8 @@
 //     [Inventory.AccountHistory], [Inventory.ListHosts] and
 //     [Inventory.GetHost] read; [Inventory.SetOwner],
 //     [Inventory.ImportOwners], [Inventory.AddException], [Inventory.SetTier],
-//     [Inventory.TagAccount], [Inventory.TagHost], [Inventory.RetireAccount],
+//     [Inventory.TagAccount], [Inventory.TagHost] ([Inventory.RetagHosts]
+//     says which accounts an env= tag moved), [Inventory.RetireAccount],
 //     [Inventory.UnretireAccount],
 //     [Inventory.Split] and [Inventory.Merge] change, each audited with the
 //     actor from [WithActor];
