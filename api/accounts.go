@@ -157,11 +157,47 @@ type RetireRequest struct {
 	Reason string `json:"reason"`
 }
 
-// SplitRequest is the body of POST /v1/accounts/{name}/split: the instance
-// on Host moves into service account NAME@As (As defaults to Host).
+// SplitRequest is the body of POST /v1/accounts/{name}/split: either the
+// instance on Host moves into service account NAME@Env (Env defaults to
+// Host), or, with Separate and neither Host nor Env, the account is
+// confirmed as an identity of its own and nothing moves.
 type SplitRequest struct {
-	Host string `json:"host"`
-	As   string `json:"as"`
+	Host     string `json:"host,omitempty"`
+	Env      string `json:"env,omitempty"`
+	Separate bool   `json:"separate,omitempty"`
+}
+
+// UnretireRequest is the body of POST /v1/accounts/{name}/unretire.
+type UnretireRequest struct {
+	Reason string `json:"reason"`
+}
+
+// TagHostResponse answers POST /v1/hosts/{host}/tags: what an env= change
+// did to service accounts. Moved are accounts every live instance of which
+// moved, with their owner and exceptions; NeedOwner are new accounts that
+// got only some instances of another and have no owner.
+type TagHostResponse struct {
+	Status    string        `json:"status"`
+	Moved     []AccountMove `json:"moved,omitempty"`
+	NeedOwner []OwnerNeeded `json:"need_owner,omitempty"`
+}
+
+// AccountMove is a service account that moved as a whole from one key to
+// another; Carried says what followed it, NotCarried what did not because
+// the account it joined has its own.
+type AccountMove struct {
+	From       string `json:"from"`
+	To         string `json:"to"`
+	Carried    string `json:"carried,omitempty"`
+	NotCarried string `json:"not_carried,omitempty"`
+}
+
+// OwnerNeeded is a service account without an owner whose name lives in
+// another group, Sibling (owned by SiblingOwner when set).
+type OwnerNeeded struct {
+	Account      string `json:"account"`
+	Sibling      string `json:"sibling"`
+	SiblingOwner string `json:"sibling_owner,omitempty"`
 }
 
 // SplitResponse names the service account split off.

@@ -8,7 +8,10 @@ type Report struct {
 	GeneratedAt time.Time `json:"generated_at"`
 	// OwnerlessPrivileged lists tier 1 accounts without an owner.
 	OwnerlessPrivileged []AccountSummary `json:"ownerless_privileged"`
-	Tiers               []TierStats      `json:"tiers"`
+	// NeedOwner lists new accounts without an owner whose name has one in
+	// another environment (left out when empty).
+	NeedOwner []OwnerNeeded `json:"need_owner,omitempty"`
+	Tiers     []TierStats   `json:"tiers"`
 	// Shared lists credentials held by several hosts or accounts.
 	Shared []SharedCredential `json:"shared_credentials"`
 	// ExpiredExceptions are violations until renewed or closed.

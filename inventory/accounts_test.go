@@ -103,6 +103,121 @@ func TestEnvironmentsSplitMerge(t *testing.T) {
 	}
 }
 
+// TestSplitSeparatesIdentities: a name in several environments is shared
+// until the operator tells the groups apart, by confirming one as its own
+// identity (Split with no host) or by splitting an instance off; either
+// leaves the other group alone in its name when it was the only other one.
+// An account split off takes the owner of the one it left.
+func TestSplitSeparatesIdentities(t *testing.T) {
+	type split struct{ account, host, group string }
+	for _, tc := range []struct {
+		desc   string
+		envs   map[string]string // host -> env
+		owners map[string]string // set before the splits
+		splits []split
+		shared map[string]bool   // key -> SharedAcrossEnvs after, for every live key
+		owner  map[string]string // key -> owner after ("" none)
+	}{
+		{desc: "two environments, nothing confirmed",
+			envs:   map[string]string{"p1": "prod", "s1": "staging"},
+			shared: map[string]bool{"billing-batch@prod": true, "billing-batch@staging": true}},
+		{desc: "staging instance split off",
+			envs:   map[string]string{"p1": "prod", "s1": "staging"},
+			owners: map[string]string{"billing-batch@staging": "team-stage", "billing-batch@prod": "team-prod"},
+			splits: []split{{"billing-batch@staging", "s1", "staging-batch"}},
+			shared: map[string]bool{"billing-batch@prod": false, "billing-batch@staging-batch": false},
+			owner:  map[string]string{"billing-batch@staging-batch": "team-stage", "billing-batch@prod": "team-prod"}},
+		{desc: "staging confirmed separate without a host",
+			envs:   map[string]string{"p1": "prod", "s1": "staging"},
+			splits: []split{{"billing-batch@staging", "", ""}},
+			shared: map[string]bool{"billing-batch@prod": false, "billing-batch@staging": false}},
+		{desc: "three environments, staging confirmed: prod and dev still shared",
+			envs:   map[string]string{"p1": "prod", "s1": "staging", "d1": "dev"},
+			splits: []split{{"billing-batch@staging", "", ""}},
+			shared: map[string]bool{"billing-batch@prod": true, "billing-batch@staging": false, "billing-batch@dev": true}},
+		{desc: "three environments, staging split off: prod and dev still shared",
+			envs:   map[string]string{"p1": "prod", "s1": "staging", "d1": "dev"},
+			splits: []split{{"billing-batch", "s1", "legacy"}},
+			shared: map[string]bool{"billing-batch@prod": true, "billing-batch@legacy": false, "billing-batch@dev": true}},
+		{desc: "split off into an owned account keeps its owner",
+			envs:   map[string]string{"p1": "prod", "p2": "prod", "s1": "staging"},
+			owners: map[string]string{"billing-batch@prod": "team-prod", "billing-batch@staging": "team-stage"},
+			splits: []split{{"billing-batch@prod", "p2", "staging"}},
+			shared: map[string]bool{"billing-batch@prod": false, "billing-batch@staging": false},
+			owner:  map[string]string{"billing-batch@prod": "team-prod", "billing-batch@staging": "team-stage"}},
+		{desc: "split off an ownerless account: no owner",
+			envs:   map[string]string{"p1": "prod", "p2": "prod"},
+			splits: []split{{"billing-batch", "p2", "legacy"}},
+			shared: map[string]bool{"billing-batch@prod": false, "billing-batch@legacy": false},
+			owner:  map[string]string{"billing-batch@legacy": ""}},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			inv, _ := open(t)
+			for host, env := range tc.envs {
+				if err := inv.TagHost(ctx, host, []string{"env=" + env}, nil); err != nil {
+					t.Fatal(err)
+				}
+				mustIngest(t, inv, inventorytest.NewReport(host, "", t0,
+					inventorytest.Account("billing-batch", 500, inventorytest.Cred(scan.CredPassword, "/etc/shadow:1", "pw-"+host))))
+			}
+			for acct, o := range tc.owners {
+				if err := inv.SetOwner(ctx, acct, inventory.Owner{Name: o}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, sp := range tc.splits {
+				if err := inv.Split(ctx, sp.account, sp.host, sp.group); err != nil {
+					t.Fatal(err)
+				}
+			}
+			list, err := inv.ListAccounts(ctx, inventory.Filter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]inventory.AccountSummary{}
+			for _, a := range list {
+				got[a.Key] = a
+			}
+			if len(got) != len(tc.shared) {
+				t.Errorf("accounts %v, want %v", keysOf(got), tc.shared)
+			}
+			for key, want := range tc.shared {
+				a, ok := got[key]
+				if !ok || a.SharedAcrossEnvs != want {
+					t.Errorf("%s: shared %v (listed %v), want %v", key, a.SharedAcrossEnvs, ok, want)
+				}
+			}
+			// The issuer reads the same flag through Identity.
+			for host := range tc.envs {
+				s, err := inv.Identity(ctx, host, "billing-batch")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := tc.shared[s.ServiceAccount]; s.SharedAcrossEnvs != want {
+					t.Errorf("Identity(%s): %s shared %v, want %v", host, s.ServiceAccount, s.SharedAcrossEnvs, want)
+				}
+			}
+			for key, want := range tc.owner {
+				name := ""
+				if o := got[key].Owner; o != nil {
+					name = o.Name
+				}
+				if name != want {
+					t.Errorf("owner of %s = %q, want %q", key, name, want)
+				}
+			}
+		})
+	}
+}
+
+func keysOf(m map[string]inventory.AccountSummary) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
 func kindsText(evs []inventory.Event) string { return strings.Join(kinds(evs), ",") }
 
 func TestTiers(t *testing.T) {
@@ -341,5 +456,242 @@ func TestHumansAndSystemCountedApart(t *testing.T) {
 	}
 	if a, _ := inv.GetAccount(ctx, "alice"); a == nil || !a.Human {
 		t.Errorf("alice not marked human: %+v", a)
+	}
+}
+
+// TestHostEnvTagMovesAccounts: tagging hosts env=NAME moves their
+// instances to NAME's service accounts. An account all of whose live
+// instances move is the same service account under a new key: its owner,
+// tags, tier override and exceptions follow it, audited. An account of
+// which only some move starts a new one, listed as needing an owner.
+func TestHostEnvTagMovesAccounts(t *testing.T) {
+	pw := func(host string) scan.Credential {
+		return inventorytest.Cred(scan.CredPassword, "/etc/shadow:1", "pw-"+host)
+	}
+	svc := func(host string) scan.Account { return inventorytest.Account("svc-report", 500, pw(host)) }
+	must := func(t *testing.T, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		desc  string
+		setup func(t *testing.T, inv *inventory.Inventory)
+		hosts []string
+		add   []string
+		// after the change
+		moved     string            // "FROM>TO: CARRIED; KEPT" entries joined by " | "
+		needOwner string            // "ACCOUNT<SIBLING(OWNER)" entries joined by " | "
+		owners    map[string]string // key -> owner ("" none); every key listed must be live
+		check     func(t *testing.T, inv *inventory.Inventory)
+	}{
+		{desc: "every instance moves: owner, tags, tier override and exceptions follow",
+			setup: func(t *testing.T, inv *inventory.Inventory) {
+				mustIngest(t, inv, inventorytest.NewReport("db-billing-01", "", t0, svc("db-billing-01")))
+				must(t, inv.SetOwner(ctx, "svc-report", inventory.Owner{Name: "team-r", Contact: "r@example.com"}))
+				must(t, inv.TagAccount(ctx, "svc-report", []string{"critical", "third-party=acme"}, nil))
+				must(t, inv.SetTier(ctx, "svc-report", inventory.TierPrivileged, "reads the payroll"))
+				_, err := inv.AddException(ctx, inventory.Exception{Account: "svc-report", Reason: "vendor tool", Owner: "team-r", Expires: t0.AddDate(0, 0, 30)})
+				must(t, err)
+			},
+			hosts: []string{"db-billing-01"}, add: []string{"env=prod"},
+			moved:  "svc-report@default>svc-report@prod: owner team-r <r@example.com>, tags [critical,third-party=acme], tier override 1, 1 exception(s); ",
+			owners: map[string]string{"svc-report@prod": "team-r"},
+			check: func(t *testing.T, inv *inventory.Inventory) {
+				a, err := inv.GetAccount(ctx, "svc-report")
+				must(t, err)
+				if a.Key != "svc-report@prod" || strings.Join(a.Tags, " ") != "critical third-party=acme" || !a.TierOverride || a.Tier != 1 ||
+					a.Status != inventory.StatusException || len(a.Exceptions) != 1 || a.Exceptions[0].Account != "svc-report@prod" {
+					t.Errorf("moved account: %+v", a)
+				}
+				if s, _ := inv.Identity(ctx, "db-billing-01", "svc-report"); s.Owner == nil || s.Owner.Name != "team-r" {
+					t.Errorf("the issuer sees owner %+v", s.Owner)
+				}
+				if l, _ := inv.ListExceptions(ctx, inventory.ExceptionFilter{Account: "svc-report@prod"}); len(l) != 1 {
+					t.Errorf("exceptions of svc-report@prod: %+v", l)
+				}
+				h, _ := inv.AccountHistory(ctx, "svc-report@prod")
+				if !strings.Contains(kindsText(h), inventory.EventRegrouped) {
+					t.Errorf("history lacks the move: %s", kindsText(h))
+				}
+				evs, _ := audit.List(ctx, inv, audit.Filter{Account: "svc-report@prod"})
+				if len(evs) == 0 || evs[len(evs)-1].Action != audit.ActionAccountMove || !strings.Contains(evs[len(evs)-1].Detail, "owner team-r") {
+					t.Errorf("audit: %+v", evs)
+				}
+			}},
+		{desc: "some instances move: the new account needs an owner",
+			setup: func(t *testing.T, inv *inventory.Inventory) {
+				mustIngest(t, inv, inventorytest.NewReport("h1", "", t0, svc("h1")))
+				mustIngest(t, inv, inventorytest.NewReport("h2", "", t0, svc("h2")))
+				must(t, inv.SetOwner(ctx, "svc-report", inventory.Owner{Name: "team-r"}))
+			},
+			hosts: []string{"h1"}, add: []string{"env=prod"},
+			needOwner: "svc-report@prod<svc-report@default(team-r)",
+			owners:    map[string]string{"svc-report@prod": "", "svc-report@default": "team-r"},
+			check: func(t *testing.T, inv *inventory.Inventory) {
+				r, err := inv.Report(ctx, t0)
+				must(t, err)
+				if len(r.NeedOwner) != 1 || r.NeedOwner[0] != (inventory.OwnerNeeded{Account: "svc-report@prod", Sibling: "svc-report@default", SiblingOwner: "team-r"}) {
+					t.Errorf("report need_owner %+v", r.NeedOwner)
+				}
+			}},
+		{desc: "a fleet tagged at once: every instance moves",
+			setup: func(t *testing.T, inv *inventory.Inventory) {
+				mustIngest(t, inv, inventorytest.NewReport("h1", "", t0, svc("h1")))
+				mustIngest(t, inv, inventorytest.NewReport("h2", "", t0, svc("h2")))
+				must(t, inv.SetOwner(ctx, "svc-report", inventory.Owner{Name: "team-r"}))
+			},
+			hosts: []string{"h1", "h2"}, add: []string{"env=prod"},
+			moved:  "svc-report@default>svc-report@prod: owner team-r; ",
+			owners: map[string]string{"svc-report@prod": "team-r"}},
+		{desc: "into an account with an owner: it keeps its own",
+			setup: func(t *testing.T, inv *inventory.Inventory) {
+				must(t, inv.TagHost(ctx, "p1", []string{"env=prod"}, nil))
+				mustIngest(t, inv, inventorytest.NewReport("p1", "", t0, svc("p1")))
+				mustIngest(t, inv, inventorytest.NewReport("h2", "", t0, svc("h2")))
+				must(t, inv.SetOwner(ctx, "svc-report@prod", inventory.Owner{Name: "team-p"}))
+				must(t, inv.SetOwner(ctx, "svc-report@default", inventory.Owner{Name: "team-d"}))
+				must(t, inv.RetireAccount(ctx, "svc-report@default", true, "test"))
+				_, err := inv.AddException(ctx, inventory.Exception{Account: "svc-report@default", Reason: "legacy", Owner: "team-d", Expires: t0.AddDate(0, 0, 30)})
+				must(t, err)
+			},
+			hosts: []string{"h2"}, add: []string{"env=prod"},
+			moved:  "svc-report@default>svc-report@prod: 1 exception(s); owner team-d (svc-report@prod has team-p), retirement (svc-report@prod is in use)",
+			owners: map[string]string{"svc-report@prod": "team-p"}},
+		{desc: "a retired account moves retired",
+			setup: func(t *testing.T, inv *inventory.Inventory) {
+				mustIngest(t, inv, inventorytest.NewReport("h1", "", t0, svc("h1")))
+				must(t, inv.RetireAccount(ctx, "svc-report", true, "decommissioned"))
+			},
+			hosts: []string{"h1"}, add: []string{"env=prod"},
+			moved: "svc-report@default>svc-report@prod: retirement; ",
+			check: func(t *testing.T, inv *inventory.Inventory) {
+				if s, _ := inv.Identity(ctx, "h1", "svc-report"); !s.Retired || s.ServiceAccount != "svc-report@prod" {
+					t.Errorf("identity %+v, want retired svc-report@prod", s)
+				}
+			}},
+		{desc: "an instance already gone stays behind and does not hold the move back",
+			setup: func(t *testing.T, inv *inventory.Inventory) {
+				mustIngest(t, inv, inventorytest.NewReport("h1", "", t0, svc("h1")))
+				mustIngest(t, inv, inventorytest.NewReport("old", "", t0, svc("old")))
+				mustIngest(t, inv, inventorytest.NewReport("old", "", t0.Add(time.Hour)))
+				must(t, inv.SetOwner(ctx, "svc-report", inventory.Owner{Name: "team-r"}))
+			},
+			hosts: []string{"h1"}, add: []string{"env=prod"},
+			moved:  "svc-report@default>svc-report@prod: owner team-r; ",
+			owners: map[string]string{"svc-report@prod": "team-r"}},
+		{desc: "there and back again",
+			setup: func(t *testing.T, inv *inventory.Inventory) {
+				mustIngest(t, inv, inventorytest.NewReport("h1", "", t0, svc("h1")))
+				must(t, inv.SetOwner(ctx, "svc-report", inventory.Owner{Name: "team-r"}))
+				must(t, inv.TagHost(ctx, "h1", []string{"env=prod"}, nil))
+				must(t, inv.TagHost(ctx, "h1", nil, []string{"env="}))
+			},
+			hosts: []string{"h1"}, add: []string{"env=prod"},
+			moved:  "svc-report@default>svc-report@prod: owner team-r; ",
+			owners: map[string]string{"svc-report@prod": "team-r"}},
+		{desc: "other tags move nothing",
+			setup: func(t *testing.T, inv *inventory.Inventory) {
+				mustIngest(t, inv, inventorytest.NewReport("h1", "", t0, svc("h1")))
+				must(t, inv.SetOwner(ctx, "svc-report", inventory.Owner{Name: "team-r"}))
+			},
+			hosts: []string{"h1"}, add: []string{"critical"},
+			owners: map[string]string{"svc-report@default": "team-r"}},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			inv, _ := open(t)
+			tc.setup(t, inv)
+			res, err := inv.RetagHosts(ctx, tc.hosts, tc.add, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var moved, need []string
+			for _, m := range res.Moved {
+				moved = append(moved, m.From+">"+m.To+": "+m.Carried+"; "+m.NotCarried)
+			}
+			for _, n := range res.NeedOwner {
+				need = append(need, n.Account+"<"+n.Sibling+"("+n.SiblingOwner+")")
+			}
+			if got := strings.Join(moved, " | "); got != tc.moved {
+				t.Errorf("moved\n got %q\nwant %q", got, tc.moved)
+			}
+			if got := strings.Join(need, " | "); got != tc.needOwner {
+				t.Errorf("need owner\n got %q\nwant %q", got, tc.needOwner)
+			}
+			list, err := inv.ListAccounts(ctx, inventory.Filter{Retired: true})
+			must(t, err)
+			live := map[string]string{}
+			for _, a := range list {
+				live[a.Key] = ""
+				if a.Owner != nil {
+					live[a.Key] = a.Owner.Name
+				}
+			}
+			for key, want := range tc.owners {
+				got, ok := live[key]
+				if !ok || got != want {
+					t.Errorf("%s: owner %q (listed %v), want %q; accounts %v", key, got, ok, want, live)
+				}
+			}
+			if tc.check != nil {
+				tc.check(t, inv)
+			}
+		})
+	}
+}
+
+// TestPlaceholderOwners: an owner that names nobody is refused, with the
+// rule in the error: a placeholder from Options.PlaceholderOwners (case
+// and spaces ignored) or the account's own name.
+func TestPlaceholderOwners(t *testing.T) {
+	for _, tc := range []struct {
+		desc         string
+		placeholders []string // Options.PlaceholderOwners
+		owner        string
+		refused      string // a substring of the error, "" for accepted
+	}{
+		{desc: "a team", owner: "team-r"},
+		{desc: "unknown", owner: "unknown", refused: `"unknown" is a placeholder, not a person or team (refused as owners: unknown, n/a, -, tbd, none, todo)`},
+		{desc: "N/A in capitals", owner: "N/A", refused: "placeholder"},
+		{desc: "a dash", owner: "-", refused: "placeholder"},
+		{desc: "tbd with spaces", owner: " TBD ", refused: "placeholder"},
+		{desc: "none", owner: "None", refused: "placeholder"},
+		{desc: "todo", owner: "todo", refused: "placeholder"},
+		{desc: "the account's name", owner: "svc-report", refused: `"svc-report" is the account's own name`},
+		{desc: "the account's name in capitals", owner: "SVC-REPORT", refused: "own name"},
+		{desc: "the account's key", owner: "svc-report@default", refused: "own name"},
+		{desc: "a name that contains a placeholder", owner: "team-none"},
+		{desc: "own list: tbd is fine", placeholders: []string{"nobody"}, owner: "tbd"},
+		{desc: "own list: nobody is not", placeholders: []string{"nobody"}, owner: "Nobody", refused: "refused as owners: nobody"},
+		{desc: "empty list refuses no placeholder", placeholders: []string{}, owner: "unknown"},
+		{desc: "empty list still refuses the account's name", placeholders: []string{}, owner: "svc-report", refused: "own name"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			inv, _ := inventorytest.Open(t, inventory.Options{Now: (&clock{t: t0}).Now, PlaceholderOwners: tc.placeholders})
+			mustIngest(t, inv, inventorytest.NewReport("h", "", t0, inventorytest.Account("svc-report", 5, inventorytest.Cred(scan.CredPassword, "/etc/shadow:1", "p"))))
+			check := func(what string, err error) {
+				t.Helper()
+				var ie *inventory.InvalidError
+				switch {
+				case tc.refused == "" && err != nil:
+					t.Errorf("%s: %v", what, err)
+				case tc.refused != "" && (!errors.As(err, &ie) || ie.Field != "owner" || !strings.Contains(err.Error(), tc.refused)):
+					t.Errorf("%s: err %v, want an owner error saying %q", what, err, tc.refused)
+				}
+			}
+			check("owner set", inv.SetOwner(ctx, "svc-report", inventory.Owner{Name: tc.owner}))
+			res, err := inv.ImportOwners(ctx, strings.NewReader("account,owner\nsvc-report,"+tc.owner+"\n"), false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := res.Rows[0].Err; (tc.refused == "") != (got == "") || !strings.Contains(got, tc.refused) {
+				t.Errorf("import row error %q, want %q", got, tc.refused)
+			}
+			list, _ := inv.ListAccounts(ctx, inventory.Filter{NoOwner: true})
+			if owned := len(list) == 0; owned != (tc.refused == "") {
+				t.Errorf("counted as owned: %v", owned)
+			}
+		})
 	}
 }

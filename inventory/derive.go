@@ -16,9 +16,11 @@ import (
 // open exceptions, and lapsed certificates. Reports build one view for
 // all accounts; single-account reads build a narrow one.
 type view struct {
-	now        time.Time
-	shared     map[string]bool     // service account keys holding a shared fingerprint
-	groups     map[string][]string // account name -> groups
+	now    time.Time
+	shared map[string]bool // service account keys holding a shared fingerprint
+	// groups maps an account name to its groups that an operator has not
+	// confirmed as separate identities (see sharedAcrossEnvs).
+	groups     map[string][]string
 	exceptions map[string][]Exception
 	lapsed     map[string]bool    // service account keys with a lapsed live certificate
 	sharedList []SharedCredential // all shared credentials (full views only)
@@ -48,6 +50,21 @@ func tierOf(r *saRecord) (Tier, string, bool) {
 		return TierCritical, fmt.Sprintf("on %d host(s) tagged %s", s.Crit, TagCritical), false
 	}
 	return TierRest, "no privilege, exposure or critical tag found", false
+}
+
+// maxShortLived is the longest certificate lifetime counted as short-lived:
+// one day, the longest the issuer's policy allows.
+const maxShortLived = 24 * time.Hour
+
+// certBackdate is how far the CA moves a certificate's NotBefore into the
+// past against clock skew (ca.DefaultBackdate). It is not part of the
+// lifetime an operator asked for: a 24-hour certificate spans 24h01m.
+const certBackdate = time.Minute
+
+// longLived reports whether c is valid for longer than maxShortLived,
+// not counting the CA's backdate.
+func longLived(c *CertState) bool {
+	return c.NotAfter.Sub(c.NotBefore)-certBackdate > maxShortLived
 }
 
 func strengthOf(r *saRecord, shared bool) Strength {
@@ -114,6 +131,12 @@ func statusOf(r *saRecord, v *view) Status {
 	return StatusNone
 }
 
+// sharedAcrossEnvs reports whether r's name lives in another group that
+// no operator has told apart from r: r is not confirmed separate
+// (Inventory.Split), and another group of the name is not either. A group
+// confirmed separate, or split off, is its own identity, so it leaves the
+// others unshared too: splitting the staging instance off billing-batch
+// leaves billing-batch@prod alone in its name.
 func (v *view) sharedAcrossEnvs(r *saRecord) bool {
 	return !r.Separate && len(v.groups[r.Name]) > 1
 }
@@ -153,7 +176,7 @@ func loadView(tx store.Tx, now time.Time, recs []*saRecord, all bool) (*view, er
 	// Groups per name: for a full view from recs, else by prefix scan.
 	if all {
 		for _, r := range recs {
-			if r.Sum.Live > 0 || r.Retired {
+			if (r.Sum.Live > 0 || r.Retired) && !r.Separate {
 				v.groups[r.Name] = append(v.groups[r.Name], r.Group)
 			}
 		}
@@ -293,7 +316,8 @@ func resolveAccount(tx store.Tx, name string) (*saRecord, error) {
 }
 
 // groupsOf lists the groups (environments) in which account name has live
-// instances or is retired. each, when not nil, sees every record scanned.
+// instances or is retired, leaving out those confirmed as separate
+// identities. each, when not nil, sees every record scanned.
 func groupsOf(tx store.Tx, name string, each func(*saRecord)) ([]string, error) {
 	var groups []string
 	err := tx.Scan(tSA, []byte(name+"@"), func(k, b []byte) error {
@@ -304,7 +328,7 @@ func groupsOf(tx store.Tx, name string, each func(*saRecord)) ([]string, error) 
 		if each != nil {
 			each(&o)
 		}
-		if o.Name == name && (o.Sum.Live > 0 || o.Retired) {
+		if o.Name == name && (o.Sum.Live > 0 || o.Retired) && !o.Separate {
 			groups = append(groups, o.Group)
 		}
 		return nil

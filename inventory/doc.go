@@ -12,7 +12,9 @@
 //     [Inventory.AccountHistory], [Inventory.ListHosts] and
 //     [Inventory.GetHost] read; [Inventory.SetOwner],
 //     [Inventory.ImportOwners], [Inventory.AddException], [Inventory.SetTier],
-//     [Inventory.TagAccount], [Inventory.TagHost], [Inventory.RetireAccount],
+//     [Inventory.TagAccount], [Inventory.TagHost] ([Inventory.RetagHosts]
+//     says which accounts an env= tag moved), [Inventory.RetireAccount],
+//     [Inventory.UnretireAccount],
 //     [Inventory.Split] and [Inventory.Merge] change, each audited with the
 //     actor from [WithActor];
 //   - [Inventory.Report] and [WriteAccounts] produce the per-tier report
@@ -31,9 +33,12 @@
 // hosts without one). A service account's key is NAME@ENV. Methods taking
 // an account accept NAME when it exists in one environment only, and
 // NAME@ENV always. A name living in several environments is flagged
-// SharedAcrossEnvs until an operator confirms each group as a separate
-// identity ([Inventory.Split] with no host) or moves instances around
-// ([Inventory.Split] with a host, [Inventory.Merge]).
+// SharedAcrossEnvs until an operator tells its groups apart: confirming a
+// group as a separate identity ([Inventory.Split] with no host) or splitting
+// an instance off into its own group ([Inventory.Split] with a host) sets
+// that group apart from all others, so the flag stays only on groups with
+// another unconfirmed group of the same name. [Inventory.Merge] joins
+// groups.
 //
 // People's accounts (scan kind "human") and OS accounts that nothing uses
 // and that hold no credential (kind "system") are kept but listed only on

@@ -3,6 +3,8 @@ package inventory
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -15,8 +17,10 @@ import (
 // AddException records an accepted static credential. Account is NAME or
 // NAME@ENV; Owner, Reason and Expires are required; Expires must be in the
 // future and at most Options.MaxExceptionDays ahead; Credential, if set,
-// is a credential type (scan.Cred*). ID, Created and CreatedBy are set
-// here. The stored exception is returned.
+// is a credential type (scan.Cred*). The account must have an owner (the
+// exception's owner answers for the exception, not for the account) and
+// hold a static credential of that type (of any type without one). ID,
+// Created and CreatedBy are set here. The stored exception is returned.
 func (inv *Inventory) AddException(ctx context.Context, e Exception) (Exception, error) {
 	now := inv.now()
 	name := e.Account
@@ -37,8 +41,18 @@ func (inv *Inventory) AddException(ctx context.Context, e Exception) (Exception,
 	case e.Credential != "" && !scan.IsCredType(e.Credential):
 		return Exception{}, &InvalidError{Field: "credential", Reason: fmt.Sprintf("unknown credential type %q", e.Credential)}
 	}
+	const ownerHint = "--owner names the person or team who answers for the exception"
+	if err := inv.notPlaceholder(e.Owner, ownerHint); err != nil {
+		return Exception{}, err
+	}
 	var out Exception
-	err := inv.mutateAccount(ctx, name, "exception.add", func(st *txState, r *saRecord, now time.Time) (string, error) {
+	err := inv.mutateAccount(ctx, name, audit.ActionExceptionAdd, func(st *txState, r *saRecord, now time.Time) (string, error) {
+		if err := ownerNotAccount(e.Owner, r, ownerHint); err != nil {
+			return "", err
+		}
+		if err := exceptable(r, e.Credential); err != nil {
+			return "", err
+		}
 		n, err := store.NextSeq(st.tx, "exception")
 		if err != nil {
 			return "", err
@@ -59,6 +73,25 @@ func (inv *Inventory) AddException(ctx context.Context, e Exception) (Exception,
 		return Exception{}, err
 	}
 	return out, nil
+}
+
+// exceptable refuses an exception for r (covering credential type t, or
+// all with t == "") when there is nothing to except or nobody answers for
+// the account.
+func exceptable(r *saRecord, t string) error {
+	held := slices.Sorted(maps.Keys(r.Sum.Creds))
+	switch {
+	case len(held) == 0:
+		return &InvalidError{Field: "account", Reason: fmt.Sprintf("account %s holds no static credential: nothing to except", r.Key),
+			HintText: "see what it holds: roster accounts show " + r.Key}
+	case t != "" && r.Sum.Creds[t] == 0:
+		return &InvalidError{Field: "credential", Reason: fmt.Sprintf("account %s holds no %s credential: nothing to except (it holds %s)", r.Key, t, strings.Join(held, ", ")),
+			HintText: "name a type it holds with --credential, or leave --credential out to cover them all"}
+	case r.Owner == nil:
+		return &InvalidError{Field: "account", Reason: fmt.Sprintf("account %s has no owner: the exception's owner answers for the exception, the account needs its own", r.Key),
+			HintText: "roster owner set " + r.Key + " OWNER"}
+	}
+	return nil
 }
 
 // ListExceptions returns exceptions, soonest expiry first. See
@@ -98,7 +131,8 @@ func (inv *Inventory) ListExceptions(ctx context.Context, f ExceptionFilter) ([]
 }
 
 // CloseException ends an exception before its expiry (the credential was
-// removed, or the exception is withdrawn).
+// removed, or the exception is withdrawn). reason, optional, is kept in
+// the exception (CloseNote), its history event and the audit record.
 func (inv *Inventory) CloseException(ctx context.Context, id, reason string) error {
 	actor, now := audit.Actor(ctx), inv.now()
 	err := inv.store.Update(ctx, func(tx store.Tx) error {
@@ -119,14 +153,18 @@ func (inv *Inventory) CloseException(ctx context.Context, id, reason string) err
 			return err
 		}
 		st := newTxState(tx)
-		d := fmt.Sprintf("%s closed: %s", id, reason)
+		d := id + " closed"
+		if reason != "" {
+			d += ": " + reason
+		}
 		if err := st.event(Event{Time: now, Account: e.Account, Kind: EventExceptionClosed, Detail: d, Actor: actor}); err != nil {
 			return err
 		}
 		if err := st.flush(); err != nil {
 			return err
 		}
-		return audit.Append(tx, audit.Event{Time: now, Actor: actor, Action: "exception.close", Account: e.Account, Outcome: audit.OutcomeOK, Detail: d})
+		return audit.Append(tx, audit.Event{Time: now, Actor: actor, Action: audit.ActionExceptionClose, Account: e.Account, Outcome: audit.OutcomeOK,
+			Reason: reason, Detail: d})
 	})
 	if err != nil {
 		return fmt.Errorf("close exception %s: %w", id, err)

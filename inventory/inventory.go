@@ -29,6 +29,17 @@ type Options struct {
 	// LockTimeout bounds the wait for another process's lock on the file
 	// (default 1s); after it Open fails.
 	LockTimeout time.Duration
+	// PlaceholderOwners are owner names refused as saying nobody,
+	// compared case-insensitively (nil: DefaultPlaceholderOwners; an
+	// empty list refuses none). An owner equal to the account's own name
+	// is always refused.
+	PlaceholderOwners []string
+}
+
+// DefaultPlaceholderOwners returns the owner names refused by default:
+// what a spreadsheet says when nobody answers for an account.
+func DefaultPlaceholderOwners() []string {
+	return []string{"unknown", "n/a", "-", "tbd", "none", "todo"}
 }
 
 func (o Options) withDefaults() Options {
@@ -40,6 +51,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 512
+	}
+	if o.PlaceholderOwners == nil {
+		o.PlaceholderOwners = DefaultPlaceholderOwners()
 	}
 	return o
 }

@@ -20,7 +20,15 @@ import (
 
 func TestAddExceptionRefusals(t *testing.T) {
 	inv, _ := open(t)
-	mustIngest(t, inv, inventorytest.NewReport("h", "", t0, inventorytest.Account("billing-batch", 5, inventorytest.Cred(scan.CredPassword, "/etc/shadow:1", "p"))))
+	pw := func(s string) scan.Credential { return inventorytest.Cred(scan.CredPassword, "/etc/shadow:1", s) }
+	mustIngest(t, inv, inventorytest.NewReport("h", "", t0, inventorytest.Account("billing-batch", 5, pw("p")),
+		inventorytest.Account("ownerless", 6, pw("q")), inventorytest.Account("nocred", 7)))
+	// An exception's owner answers for the exception; the account needs its own.
+	for _, a := range []string{"billing-batch", "nocred"} {
+		if err := inv.SetOwner(ctx, a, inventory.Owner{Name: "team-billing"}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	ok := inventory.Exception{Account: "billing-batch", Reason: "vendor tool", Owner: "team-billing", Expires: t0.AddDate(0, 0, 90)}
 	for _, tc := range []struct {
 		desc  string
@@ -29,6 +37,12 @@ func TestAddExceptionRefusals(t *testing.T) {
 		says  string
 	}{
 		{"no owner", func(e *inventory.Exception) { e.Owner = "" }, "owner", "an exception without an owner becomes permanent"},
+		{"placeholder owner", func(e *inventory.Exception) { e.Owner = "TBD" }, "owner", `"TBD" is a placeholder`},
+		{"the account as owner", func(e *inventory.Exception) { e.Owner = "billing-batch" }, "owner", "the account's own name"},
+		{"account without an owner", func(e *inventory.Exception) { e.Account = "ownerless" }, "account", "account ownerless@default has no owner"},
+		{"account without a static credential", func(e *inventory.Exception) { e.Account = "nocred" }, "account", "holds no static credential: nothing to except"},
+		{"credential type the account lacks", func(e *inventory.Exception) { e.Credential = scan.CredSSHAuthorizedKey }, "credential",
+			"holds no ssh_authorized_key credential: nothing to except (it holds password)"},
 		{"no expiry", func(e *inventory.Exception) { e.Expires = time.Time{} }, "expires", "needs --expires"},
 		{"in the past", func(e *inventory.Exception) { e.Expires = t0.Add(-time.Hour) }, "expires", "not in the future"},
 		{"too far ahead", func(e *inventory.Exception) { e.Expires = t0.AddDate(0, 0, 181) }, "expires", "more than 180 days"},
@@ -43,13 +57,23 @@ func TestAddExceptionRefusals(t *testing.T) {
 			t.Errorf("%s: err = %v, want field %s saying %q", tc.desc, err, tc.field, tc.says)
 		}
 	}
+	for account, hint := range map[string]string{"ownerless": "roster owner set ownerless@default OWNER", "nocred": "roster accounts show nocred@default"} {
+		_, err := inv.AddException(ctx, inventory.Exception{Account: account, Reason: "r", Owner: "team-billing", Expires: t0.AddDate(0, 0, 9)})
+		var ie *inventory.InvalidError
+		if !errors.As(err, &ie) || !strings.Contains(ie.Hint(), hint) {
+			t.Errorf("%s: hint of %v, want %q", account, err, hint)
+		}
+	}
 	if _, err := inv.AddException(ctx, ok); err != nil {
 		t.Fatal(err)
 	}
 	// The policy can allow longer exceptions.
 	c := &clock{t: t0}
 	inv2, _ := inventorytest.Open(t, inventory.Options{Now: c.Now, MaxExceptionDays: 365})
-	mustIngest(t, inv2, inventorytest.NewReport("h", "", t0, inventorytest.Account("a", 5)))
+	mustIngest(t, inv2, inventorytest.NewReport("h", "", t0, inventorytest.Account("a", 5, pw("p"))))
+	if err := inv2.SetOwner(ctx, "a", inventory.Owner{Name: "o"}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := inv2.AddException(ctx, inventory.Exception{Account: "a", Reason: "r", Owner: "o", Expires: t0.AddDate(0, 0, 300)}); err != nil {
 		t.Errorf("300 days with MaxExceptionDays 365: %v", err)
 	}
@@ -86,6 +110,10 @@ func TestExceptionLifecycleAndReport(t *testing.T) {
 	status(inventory.StatusStatic)
 	if got := tier4(t0); got.Accounts != 1 || got.Static != 1 || got.Covered != 0 {
 		t.Errorf("static: tier 4 = %+v", got)
+	}
+	// An exception needs an account owner besides its own.
+	if err := inv.SetOwner(ctx, "app", inventory.Owner{Name: "team"}); err != nil {
+		t.Fatal(err)
 	}
 	exc, err := inv.AddException(ctx, inventory.Exception{Account: "app", Reason: "legacy", Owner: "team", Expires: t0.AddDate(0, 0, 20)})
 	if err != nil {
@@ -175,7 +203,7 @@ func TestExceptionLifecycleAndReport(t *testing.T) {
 	}
 	status(inventory.StatusNone)
 	h, _ := inv.AccountHistory(ctx, "app")
-	want := "account appeared,exception added,exception expired,exception added,exception closed,exception closed,certificate issued,status changed,credential gone,status changed,certificate revoked"
+	want := "account appeared,owner set,exception added,exception expired,exception added,exception closed,exception closed,certificate issued,status changed,credential gone,status changed,certificate revoked"
 	if kindsText(h) != want {
 		t.Errorf("history\n got %s\nwant %s", kindsText(h), want)
 	}
@@ -377,6 +405,122 @@ func TestIssuerWritesShareBatches(t *testing.T) {
 		}
 		if s, err := inv.Identity(ctx, host, "app"); err != nil || s.Cert == nil || s.Cert.RevokedAt == nil {
 			t.Errorf("%s/app certificate after the run: %+v, %v", host, s.Cert, err)
+		}
+	}
+}
+
+// TestCertificateLifetimeStrength labels certificates long-lived by the
+// lifetime asked for: the CA backdates NotBefore by a minute, so a 24-hour
+// certificate (the policy's maximum) spans 24h01m and is still short-lived.
+func TestCertificateLifetimeStrength(t *testing.T) {
+	for _, tc := range []struct {
+		desc     string
+		validity time.Duration
+		backdate time.Duration
+		want     inventory.Strength
+	}{
+		{"1 hour, backdated", time.Hour, time.Minute, inventory.StrengthShortLivedCert},
+		{"24 hours exactly, backdated", 24 * time.Hour, time.Minute, inventory.StrengthShortLivedCert},
+		{"24 hours exactly, not backdated", 24 * time.Hour, 0, inventory.StrengthShortLivedCert},
+		{"25 hours, backdated", 25 * time.Hour, time.Minute, inventory.StrengthLongLivedCert},
+		{"24 hours and 2 minutes, backdated", 24*time.Hour + 2*time.Minute, time.Minute, inventory.StrengthLongLivedCert},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			inv, _ := open(t)
+			mustIngest(t, inv, inventorytest.NewReport("h", "", t0, inventorytest.Account("app", 5)))
+			if err := inv.RecordIssued(ctx, "h", "app", "01", t0.Add(-tc.backdate), t0.Add(tc.validity), false); err != nil {
+				t.Fatal(err)
+			}
+			a, err := inv.GetAccount(ctx, "app")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Strength != tc.want {
+				t.Errorf("strength %q, want %q", a.Strength, tc.want)
+			}
+			// A renewal with the other lifetime moves the count both ways
+			// (the invariant check at cleanup compares the summary).
+			if err := inv.RecordIssued(ctx, "h", "app", "02", t0.Add(-time.Minute), t0.Add(time.Hour), true); err != nil {
+				t.Fatal(err)
+			}
+			if a, _ := inv.GetAccount(ctx, "app"); a.Strength != inventory.StrengthShortLivedCert {
+				t.Errorf("after a 1-hour renewal: strength %q", a.Strength)
+			}
+		})
+	}
+}
+
+// TestUnretire undoes a retirement, audited with its reason.
+func TestUnretire(t *testing.T) {
+	inv, _ := open(t)
+	mustIngest(t, inv, inventorytest.NewReport("h", "", t0, inventorytest.Account("app", 5)))
+	if err := inv.RetireAccount(ctx, "app", true, "decommissioned"); err != nil {
+		t.Fatal(err)
+	}
+	if l, _ := inv.ListAccounts(ctx, inventory.Filter{}); len(l) != 0 {
+		t.Errorf("retired account listed: %+v", l)
+	}
+	if err := inv.UnretireAccount(ctx, "app", "back in use for the billing run"); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := inv.Identity(ctx, "h", "app"); s.Retired {
+		t.Error("still retired")
+	}
+	if l, _ := inv.ListAccounts(ctx, inventory.Filter{}); len(l) != 1 || l[0].Status == inventory.StatusRetired {
+		t.Errorf("after unretire: %+v", l)
+	}
+	err := inv.UnretireAccount(ctx, "app", "")
+	var ie *inventory.InvalidError
+	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "account app@default is not retired") || !strings.Contains(ie.Hint(), "roster accounts list --retired") {
+		t.Errorf("unretiring an account in use: %v", err)
+	}
+	h, _ := inv.AccountHistory(ctx, "app")
+	if got := kindsText(h); got != "account appeared,retired,unretired" {
+		t.Errorf("history %s", got)
+	}
+	evs, _ := audit.List(ctx, inv, audit.Filter{Account: "app"})
+	var got []string
+	for _, e := range evs {
+		got = append(got, e.Action+": "+e.Detail)
+	}
+	if want := "account.retire: retired=true: decommissioned,account.unretire: unretired: back in use for the billing run"; strings.Join(got, ",") != want {
+		t.Errorf("audit\n got %s\nwant %s", strings.Join(got, ","), want)
+	}
+}
+
+// TestCloseExceptionReason keeps the reason in the exception, its history
+// and the audit record.
+func TestCloseExceptionReason(t *testing.T) {
+	inv, _ := open(t)
+	mustIngest(t, inv, inventorytest.NewReport("h", "", t0, inventorytest.Account("app", 5, inventorytest.Cred(scan.CredPassword, "/etc/shadow:1", "p"))))
+	if err := inv.SetOwner(ctx, "app", inventory.Owner{Name: "team"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, reason := range []string{"password removed", ""} {
+		e, err := inv.AddException(ctx, inventory.Exception{Account: "app", Reason: "legacy", Owner: "team", Expires: t0.AddDate(0, 0, 20)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := inv.CloseException(ctx, e.ID, reason); err != nil {
+			t.Fatal(err)
+		}
+		l, _ := inv.ListExceptions(ctx, inventory.ExceptionFilter{Account: "app", Closed: true})
+		var got inventory.Exception
+		for _, x := range l {
+			if x.ID == e.ID {
+				got = x
+			}
+		}
+		if got.Closed == nil || got.CloseNote != reason || got.ClosedBy != "test" {
+			t.Errorf("closed exception %+v, want close reason %q", got, reason)
+		}
+		want := e.ID + " closed"
+		if reason != "" {
+			want += ": " + reason
+		}
+		evs, _ := audit.List(ctx, inv, audit.Filter{Account: "app"})
+		if last := evs[len(evs)-1]; last.Action != audit.ActionExceptionClose || last.Reason != reason || last.Detail != want {
+			t.Errorf("audit %+v, want reason %q, detail %q", last, reason, want)
 		}
 	}
 }

@@ -248,6 +248,7 @@ const (
 	EventCertRevoked        = "certificate revoked"
 	EventStatusChanged      = "status changed"
 	EventRetired            = "retired"
+	EventUnretired          = "unretired"
 	EventRegrouped          = "regrouped"
 )
 
@@ -345,4 +346,38 @@ func (e Exception) State(now time.Time) string {
 		return "expiring"
 	}
 	return "valid"
+}
+
+// Regrouping says what a host tag change did to service accounts when
+// env= moved instances between them ([Inventory.RetagHosts]).
+type Regrouping struct {
+	// Moved lists the service accounts every live instance of which moved
+	// to one other key: the same service account under a new key, with its
+	// owner, tags, tier override and exceptions.
+	Moved []AccountMove `json:"moved,omitempty"`
+	// NeedOwner lists the new accounts that received only some instances
+	// of another and have no owner: each is an identity of its own and
+	// needs one.
+	NeedOwner []OwnerNeeded `json:"need_owner,omitempty"`
+}
+
+// AccountMove is a service account that moved as a whole from one key to
+// another.
+type AccountMove struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	// Carried says what followed it ("owner team-r, 1 exception(s)");
+	// NotCarried what did not, because the account it joined has its own
+	// ("owner team-r (svc@prod has team-p)").
+	Carried    string `json:"carried,omitempty"`
+	NotCarried string `json:"not_carried,omitempty"`
+}
+
+// OwnerNeeded is a service account without an owner whose name lives in
+// another group, Sibling, owned by SiblingOwner when set: typically some
+// of Sibling's instances moved to Account with a host's env= tag.
+type OwnerNeeded struct {
+	Account      string `json:"account"`
+	Sibling      string `json:"sibling"`
+	SiblingOwner string `json:"sibling_owner,omitempty"`
 }

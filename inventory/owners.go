@@ -34,7 +34,8 @@ type ImportResult struct {
 // optional, columns in any order) and sets each row's owner.
 //
 // It is a dry run unless apply is set: every row is checked (unknown or
-// ambiguous account, missing owner, a second row for the same account) and
+// ambiguous account, missing or placeholder owner, an owner that is the
+// account's own name, a second row for the same account) and
 // reported with its line number. Nothing is written if any row has an error,
 // even with apply: fix the file and run again. With apply and no errors, all
 // rows are written in one transaction.
@@ -51,7 +52,7 @@ func (inv *Inventory) ImportOwners(ctx context.Context, r io.Reader, apply bool)
 		for i := range res.Rows {
 			row := &res.Rows[i]
 			if row.Err == "" {
-				if err := checkOwner(Owner{Name: row.Owner, Contact: row.Contact}); err != nil {
+				if err := inv.checkOwner(Owner{Name: row.Owner, Contact: row.Contact}, row.Account); err != nil {
 					row.Err = err.Error()
 				}
 			}
@@ -67,6 +68,10 @@ func (inv *Inventory) ImportOwners(ctx context.Context, r io.Reader, apply bool)
 				case recs[sa.Key] != nil:
 					row.Err = fmt.Sprintf("account %s already set by an earlier row", sa.Key)
 				default:
+					if err := ownerNotAccount(row.Owner, sa, ""); err != nil {
+						row.Err = err.Error()
+						break
+					}
 					row.Key = sa.Key
 					recs[sa.Key] = sa
 				}

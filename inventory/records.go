@@ -170,7 +170,7 @@ func contribOf(r *instRecord, h *Host) contrib {
 		if r.Cert.Managed {
 			c.Managed = 1
 		}
-		if r.Cert.NotAfter.Sub(r.Cert.NotBefore) > 24*time.Hour {
+		if longLived(r.Cert) {
 			c.LongCert = 1
 		}
 	}

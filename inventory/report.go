@@ -18,7 +18,11 @@ type Report struct {
 	GeneratedAt time.Time `json:"generated_at"`
 	// OwnerlessPrivileged lists tier 1 accounts without an owner.
 	OwnerlessPrivileged []AccountSummary `json:"ownerless_privileged"`
-	Tiers               []TierStats      `json:"tiers"`
+	// NeedOwner lists accounts without an owner whose name has an owner
+	// in another group: typically instances a host's env= tag moved while
+	// the account's other instances stayed. Each needs its own owner.
+	NeedOwner []OwnerNeeded `json:"need_owner,omitempty"`
+	Tiers     []TierStats   `json:"tiers"`
 	// Shared lists credentials held by several hosts or accounts.
 	Shared []SharedCredential `json:"shared_credentials"`
 	// ExpiredExceptions are violations until renewed or closed.
@@ -82,6 +86,12 @@ func (inv *Inventory) Report(ctx context.Context, now time.Time) (*Report, error
 			return err
 		}
 		tierOfKey := map[string]Tier{}
+		owned := map[string]*saRecord{} // account name -> first live group with an owner
+		for _, r := range recs {
+			if r.Owner != nil && r.Sum.Live > 0 && !r.Retired && owned[r.Name] == nil {
+				owned[r.Name] = r
+			}
+		}
 		for _, r := range recs {
 			if r.Retired {
 				rep.Retired++
@@ -107,6 +117,9 @@ func (inv *Inventory) Report(ctx context.Context, now time.Time) (*Report, error
 				ts.WithOwner++
 			} else if s.Tier == TierPrivileged {
 				rep.OwnerlessPrivileged = append(rep.OwnerlessPrivileged, s)
+			}
+			if sib := owned[r.Name]; s.Owner == nil && sib != nil {
+				rep.NeedOwner = append(rep.NeedOwner, OwnerNeeded{Account: r.Key, Sibling: sib.Key, SiblingOwner: sib.Owner.Name})
 			}
 			switch s.Status {
 			case StatusEnrolled:

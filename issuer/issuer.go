@@ -174,7 +174,9 @@ func (i *Issuer) identityState(ctx context.Context, id ID) (inventory.IdentitySt
 
 // CreateEnrollToken checks the identity against the policy and creates a
 // one-time enrollment token for it, valid for valid (default 15 minutes,
-// at most 7 days). account "" enrolls the host identity.
+// at most 7 days). account "" enrolls the host identity. account may be
+// NAME@ENV, as the inventory names service accounts: the token is for
+// account NAME on host, which must belong to NAME@ENV.
 func (i *Issuer) CreateEnrollToken(ctx context.Context, host, account string, valid time.Duration) (EnrollTicket, error) {
 	if valid == 0 {
 		valid = DefaultEnrollValidity
@@ -182,9 +184,16 @@ func (i *Issuer) CreateEnrollToken(ctx context.Context, host, account string, va
 	if valid < 0 || valid > MaxEnrollValidity {
 		return EnrollTicket{}, &RequestError{Reason: fmt.Sprintf("token validity %s is not within (0, %s]", valid, MaxEnrollValidity)}
 	}
-	id, err := NewID(i.ca.TrustDomain(), host, account)
+	name, env, qualified := strings.Cut(account, "@")
+	id, err := NewID(i.ca.TrustDomain(), host, name)
 	if err != nil {
 		return EnrollTicket{}, &RequestError{Reason: err.Error()}
+	}
+	if qualified {
+		if err := i.checkEnv(ctx, id, env); err != nil {
+			i.refused(ctx, audit.ActionEnrollCreate, id, "", err)
+			return EnrollTicket{}, err
+		}
 	}
 	if _, err := i.identityState(ctx, id); err != nil {
 		i.refused(ctx, audit.ActionEnrollCreate, id, "", err)
@@ -206,6 +215,26 @@ func (i *Issuer) CreateEnrollToken(ctx context.Context, host, account string, va
 	i.log.InfoContext(ctx, "enrollment token created", slog.String("host", host), slog.String("account", account),
 		slog.Time("expires_at", exp))
 	return EnrollTicket{Token: token, RootFingerprint: i.ca.RootFingerprint(), ExpiresAt: exp, Identity: id.String()}, nil
+}
+
+// checkEnv checks that the instance id names belongs to the service
+// account NAME@env, for an operator who named it so. An unknown instance
+// is left to the policy to refuse.
+func (i *Issuer) checkEnv(ctx context.Context, id ID, env string) error {
+	want := id.Account + "@" + env
+	if env == "" {
+		return &RequestError{Reason: fmt.Sprintf("account %q names no environment after @", want),
+			HintText: "name the account as NAME or NAME@ENV: " + enrollCommand(id)}
+	}
+	s, err := i.store.Identity(ctx, id.Host, id.Account)
+	if err != nil {
+		return fmt.Errorf("issuer: %s: %w", id.Label(), err)
+	}
+	if s.Exists && s.ServiceAccount != want {
+		return &RequestError{Reason: fmt.Sprintf("account %s on host %s belongs to %s, not %s", id.Account, id.Host, s.ServiceAccount, want),
+			HintText: fmt.Sprintf("roster enroll %s --host %s", s.ServiceAccount, id.Host)}
+	}
+	return nil
 }
 
 // tokenHash checks the token's shape and returns its SHA-256. A malformed
@@ -232,7 +261,7 @@ func (i *Issuer) Enroll(ctx context.Context, token string, csr *x509.Certificate
 	}
 	hash, ok := tokenHash(token)
 	if !ok {
-		err := &AuthError{Reason: "enrollment token is malformed", HintText: "pass the token exactly as roster enroll printed it", Err: ErrEnrollUnknown}
+		err := &AuthError{Reason: "enrollment token is malformed", HintText: "pass the token exactly as `roster enroll` printed it", Err: ErrEnrollUnknown}
 		i.refused(ctx, audit.ActionEnrollUse, ID{}, "", err)
 		return nil, err
 	}

@@ -64,13 +64,26 @@ func DefaultPolicy(_ context.Context, s inventory.IdentityState) error {
 			fmt.Sprintf("if it is back, rescan the host (roster scan --submit on %s); otherwise revoke its certificate: roster revoke %s --host %s", s.Host, a, s.Host))
 	case s.Retired:
 		return deny(fmt.Sprintf("account %s is retired", a),
-			fmt.Sprintf("a retired account gets no certificate; reactivate %s in the inventory if it is in use again", a))
+			fmt.Sprintf("a retired account gets no certificate; if it is in use again: roster account unretire %s", serviceAccount(s)))
 	case s.Owner == nil || s.Owner.Name == "":
 		return deny(fmt.Sprintf("account %s has no owner", a),
 			fmt.Sprintf("roster owner set %s OWNER", a))
 	case s.SharedAcrossEnvs:
+		// Each environment has its own service account already; what the
+		// inventory lacks is the operator's word that they are different
+		// identities (moving an instance elsewhere would not give it).
+		key := serviceAccount(s)
 		return deny(fmt.Sprintf("account %s is shared across environments", a),
-			fmt.Sprintf("split it so that each environment has its own account (roster accounts split %s --host %s GROUP), then enroll again", a, s.Host))
+			fmt.Sprintf("if %s is an identity of its own, not the same account as %s in the other environments, confirm it: roster account split %s --separate; then enroll again", key, a, key))
 	}
 	return nil
+}
+
+// serviceAccount is the inventory's name of the identity's service
+// account (NAME@ENV), which names it unambiguously in a command.
+func serviceAccount(s inventory.IdentityState) string {
+	if s.ServiceAccount != "" {
+		return s.ServiceAccount
+	}
+	return s.Account
 }

@@ -68,6 +68,13 @@ func writeTable(w io.Writer, r *inventory.Report) error {
 	} else {
 		ew.Printf("Every privileged account has an owner.\n\n")
 	}
+	if len(r.NeedOwner) > 0 {
+		ew.Printf("ACCOUNTS NEEDING AN OWNER (%d): the same name has one in another environment\n", len(r.NeedOwner))
+		for _, n := range r.NeedOwner {
+			ew.Printf("  %s  (%s is owned by %s): roster owner set %s OWNER\n", n.Account, n.Sibling, n.SiblingOwner, n.Account)
+		}
+		ew.Printf("\n")
+	}
 	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
 	textout.Row(tw, strings.Split(strings.ToUpper(strings.Join(tierColumns, "\t")), "\t")...)
 	for _, t := range r.Tiers {
@@ -108,6 +115,9 @@ func writeCSV(w io.Writer, r *inventory.Report) error {
 	for _, a := range r.OwnerlessPrivileged {
 		cw.Write([]string{"ownerless_privileged", a.Key, itoa(a.Instances), a.TierReason})
 	}
+	for _, n := range r.NeedOwner {
+		cw.Write([]string{"need_owner", n.Account, n.Sibling, n.SiblingOwner})
+	}
 	for _, e := range r.ExpiredExceptions {
 		cw.Write([]string{"expired_exception", e.ID, e.Account, e.Expires.Format(time.DateOnly), e.Owner})
 	}
@@ -131,6 +141,13 @@ func writeMarkdown(w io.Writer, r *inventory.Report) error {
 		ew.Printf("- %s (%d instance(s); %s)\n", textout.MarkdownCode(a.Key), a.Instances, textout.Markdown(a.TierReason))
 	}
 	if len(r.OwnerlessPrivileged) > 0 {
+		ew.Printf("\n")
+	}
+	if len(r.NeedOwner) > 0 {
+		ew.Printf("## Accounts needing an owner\n\nThe same name has an owner in another environment.\n\n")
+		for _, n := range r.NeedOwner {
+			ew.Printf("- %s (%s is owned by %s)\n", textout.MarkdownCode(n.Account), textout.MarkdownCode(n.Sibling), textout.Markdown(n.SiblingOwner))
+		}
 		ew.Printf("\n")
 	}
 	ew.Printf("## Per tier\n\n| %s |\n|%s\n", strings.Join(tierColumns, " | "), strings.Repeat("---|", len(tierColumns)))

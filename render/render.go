@@ -60,7 +60,7 @@ func Account(w io.Writer, acct *inventory.Account, now time.Time) error {
 	ew.Printf("  status:   %s\n", acct.Status)
 	ew.Printf("  weakest:  %s\n", acct.Strength)
 	if acct.SharedAcrossEnvs {
-		ew.Printf("  shared across environments: split it with roster account split %s --host HOST\n", acct.Name)
+		ew.Printf("  shared across environments: if it is an identity of its own, confirm it with roster account split %s --separate\n", acct.Key)
 	}
 	if len(acct.Tags) > 0 {
 		ew.Printf("  tags:     %s\n", strings.Join(acct.Tags, " "))

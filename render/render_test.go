@@ -70,3 +70,22 @@ func TestAuditJSONL(t *testing.T) {
 		t.Errorf("jsonl:\n%s", buf.String())
 	}
 }
+
+func TestReportNeedOwner(t *testing.T) {
+	r := &inventory.Report{NeedOwner: []inventory.OwnerNeeded{{Account: "svc@prod", Sibling: "svc@default", SiblingOwner: "team-r"}}}
+	for f, want := range map[string]string{
+		FormatTable:    "svc@prod  (svc@default is owned by team-r): roster owner set svc@prod OWNER",
+		FormatCSV:      "need_owner,svc@prod,svc@default,team-r",
+		FormatMarkdown: "- `svc@prod` (`svc@default` is owned by team-r)",
+		FormatJSON:     `"need_owner": [`,
+	} {
+		var b bytes.Buffer
+		if err := Report(&b, r, f); err != nil || !strings.Contains(b.String(), want) {
+			t.Errorf("%s: %v, lacks %q:\n%s", f, err, want, b.String())
+		}
+	}
+	var b bytes.Buffer
+	if err := Report(&b, &inventory.Report{}, FormatMarkdown); err != nil || strings.Contains(b.String(), "needing an owner") {
+		t.Errorf("empty section shown: %v\n%s", err, b.String())
+	}
+}

@@ -243,6 +243,13 @@ func TestAccessRules(t *testing.T) {
 			a, _, _ := e.fresh()
 			return request{"/v1/accounts/" + a + "/retire", `{"reason":"gone"}`}
 		}},
+		{"POST /v1/accounts/{name}/unretire", 200, func(credential) request {
+			a, _, _ := e.fresh()
+			if err := e.inv.RetireAccount(context.Background(), a, true, "gone"); err != nil {
+				t.Fatal(err)
+			}
+			return request{"/v1/accounts/" + a + "/unretire", `{"reason":"back"}`}
+		}},
 		{"POST /v1/accounts/{name}/split", 200, func(credential) request {
 			a, h, _ := e.fresh()
 			return request{"/v1/accounts/" + a + "/split", `{"host":"` + h + `"}`}

@@ -1,9 +1,11 @@
 package server
 
 import (
+	"cmp"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rosterhq/roster/api"
@@ -116,22 +118,42 @@ func (s *Server) retireAccount(w http.ResponseWriter, r *http.Request) error {
 	return ok(w, r, api.StatusOK)
 }
 
+func (s *Server) unretireAccount(w http.ResponseWriter, r *http.Request) error {
+	var req api.UnretireRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := s.inv.UnretireAccount(r.Context(), r.PathValue("name"), req.Reason); err != nil {
+		return err
+	}
+	return ok(w, r, api.StatusOK)
+}
+
 func (s *Server) splitAccount(w http.ResponseWriter, r *http.Request) error {
 	var req api.SplitRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if req.Host == "" {
-		return errorf(http.StatusBadRequest, "request body: host is required")
+	name := r.PathValue("name")
+	switch {
+	case req.Separate && (req.Host != "" || req.Env != ""):
+		return errorf(http.StatusBadRequest, "request body: separate moves no instance: give it without host and env")
+	case req.Separate:
+		if err := s.inv.Split(r.Context(), name, "", ""); err != nil {
+			return err
+		}
+		writeJSON(w, r, http.StatusOK, api.SplitResponse{Name: name})
+		return nil
+	case req.Host == "":
+		return errorf(http.StatusBadRequest, "request body: host is required (or separate, to confirm the account without moving an instance)")
 	}
-	group := req.As
-	if group == "" {
-		group = req.Host
-	}
-	if err := s.inv.Split(r.Context(), r.PathValue("name"), req.Host, group); err != nil {
+	group := cmp.Or(req.Env, req.Host)
+	if err := s.inv.Split(r.Context(), name, req.Host, group); err != nil {
 		return err
 	}
-	writeJSON(w, r, http.StatusOK, api.SplitResponse{Name: r.PathValue("name") + "@" + group})
+	// The new account keeps the account name and takes the group: NAME@GROUP.
+	base, _, _ := strings.Cut(name, "@")
+	writeJSON(w, r, http.StatusOK, api.SplitResponse{Name: base + "@" + group})
 	return nil
 }
 

@@ -128,6 +128,7 @@ func apiReport(r *inventory.Report) *api.Report {
 	return &api.Report{
 		GeneratedAt:         r.GeneratedAt,
 		OwnerlessPrivileged: mapSlice(r.OwnerlessPrivileged, apiSummary),
+		NeedOwner:           mapSlice(r.NeedOwner, func(n inventory.OwnerNeeded) api.OwnerNeeded { return api.OwnerNeeded(n) }),
 		Tiers: mapSlice(r.Tiers, func(t inventory.TierStats) api.TierStats {
 			return api.TierStats{Tier: int(t.Tier), Name: t.Name, Accounts: t.Accounts, WithOwner: t.WithOwner,
 				ShortLived: t.ShortLived, Managed: t.Managed, Lapsed: t.Lapsed, Static: t.Static, Covered: t.Covered,

@@ -5,6 +5,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/rosterhq/roster/api"
@@ -33,8 +34,15 @@ func (s *Server) createEnrollment(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, r, http.StatusCreated, apiEnrollment(ticket, agentEnrollCommand(r, ticket, req.Account)))
+	writeJSON(w, r, http.StatusCreated, apiEnrollment(ticket, agentEnrollCommand(r, ticket, accountName(req.Account))))
 	return nil
+}
+
+// accountName is the host's account name in account, which may be
+// NAME@ENV (the issuer checks the environment).
+func accountName(account string) string {
+	name, _, _ := strings.Cut(account, "@")
+	return name
 }
 
 // agentEnrollCommand is the exact command line to run on the host.

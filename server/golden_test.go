@@ -47,6 +47,9 @@ func TestGoldenAPI(t *testing.T) {
 	g.call(t, "scan-submit", "POST", "/v1/scans", g.admin, string(mustMarshal(t, goldenReport(now.Add(-time.Minute)))))
 	g.call(t, "owner-set", "PUT", "/v1/accounts/billing/owner", g.admin, `{"name":"team-billing","contact":"billing@example.com"}`)
 	g.call(t, "host-tag", "POST", "/v1/hosts/web-1/tags", g.admin, `{"add":["rack-7"]}`)
+	// An exception needs an owner on its account (the exception's owner
+	// answers for the exception, not for the account).
+	g.call(t, "owner-set-deploy", "PUT", "/v1/accounts/deploy/owner", g.admin, `{"name":"team-ops"}`)
 	g.call(t, "exception-add", "POST", "/v1/exceptions", g.admin,
 		`{"account":"deploy","reason":"vendor appliance","owner":"team-ops","expires":"`+now.AddDate(0, 0, 10).Format("2006-01-02")+`"}`)
 	g.call(t, "tier-set", "PUT", "/v1/accounts/metrics/tier", g.admin, `{"tier":3,"reason":"feeds the on-call dashboards"}`)

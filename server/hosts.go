@@ -33,13 +33,24 @@ func (s *Server) getHost(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// tagHost answers with what an env= change did to service accounts (see
+// api.TagHostResponse).
 func (s *Server) tagHost(w http.ResponseWriter, r *http.Request) error {
 	var req api.TagsRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := s.inv.TagHost(r.Context(), r.PathValue("host"), req.Add, req.Remove); err != nil {
+	res, err := s.inv.RetagHosts(r.Context(), []string{r.PathValue("host")}, req.Add, req.Remove)
+	if err != nil {
 		return err
 	}
-	return ok(w, r, api.StatusOK)
+	out := api.TagHostResponse{Status: api.StatusOK}
+	for _, m := range res.Moved {
+		out.Moved = append(out.Moved, api.AccountMove(m))
+	}
+	for _, n := range res.NeedOwner {
+		out.NeedOwner = append(out.NeedOwner, api.OwnerNeeded(n))
+	}
+	writeJSON(w, r, http.StatusOK, out)
+	return nil
 }

@@ -65,6 +65,7 @@ func (s *Server) routes() []route {
 		{pattern: "POST /v1/accounts/{name}/tags", who: operator, body: jsonBody, h: s.tagAccount},
 		{pattern: "PUT /v1/accounts/{name}/tier", who: operator, body: jsonBody, h: s.setTier},
 		{pattern: "POST /v1/accounts/{name}/retire", who: operator, body: jsonBody, h: s.retireAccount},
+		{pattern: "POST /v1/accounts/{name}/unretire", who: operator, body: jsonBody, h: s.unretireAccount},
 		{pattern: "POST /v1/accounts/{name}/split", who: operator, body: jsonBody, h: s.splitAccount},
 		{pattern: "POST /v1/accounts/{name}/merge", who: operator, body: jsonBody, h: s.mergeAccount},
 		{pattern: "PUT /v1/accounts/{name}/owner", who: operator, body: jsonBody, h: s.setOwner},

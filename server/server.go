@@ -45,7 +45,10 @@ type Config struct {
 	// Limits bound what clients may hold of the server; zero fields take
 	// the defaults.
 	Limits Limits
-	Logger *slog.Logger
+	// PlaceholderOwners are the owner names refused as naming nobody
+	// (inventory.Options.PlaceholderOwners: nil for the default list).
+	PlaceholderOwners []string
+	Logger            *slog.Logger
 	// Out receives the start-up banner.
 	Out io.Writer
 }
@@ -214,7 +217,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("opening the CA in %s: %w", cfg.DataDir, err)
 	}
 	defer authority.Close()
-	inv, err := inventory.Open(ctx, filepath.Join(cfg.DataDir, "inventory.db"), inventory.Options{})
+	inv, err := inventory.Open(ctx, filepath.Join(cfg.DataDir, "inventory.db"), inventory.Options{PlaceholderOwners: cfg.PlaceholderOwners})
 	if err != nil {
 		return fmt.Errorf("opening the inventory in %s: %w", cfg.DataDir, err)
 	}

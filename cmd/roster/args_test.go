@@ -43,3 +43,17 @@ func TestParseTierValidity(t *testing.T) {
 		}
 	}
 }
+
+func TestPlaceholderOwnersFlag(t *testing.T) {
+	for _, tc := range []struct {
+		in, want []string
+	}{
+		{[]string{"unknown", " n/a "}, []string{"unknown", "n/a"}},
+		{[]string{""}, []string{}}, // --placeholder-owners "": refuse none
+	} {
+		got := placeholderOwners(tc.in)
+		if got == nil || !slices.Equal(got, tc.want) {
+			t.Errorf("placeholderOwners(%q) = %#v, want %q", tc.in, got, tc.want)
+		}
+	}
+}

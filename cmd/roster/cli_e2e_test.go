@@ -66,6 +66,13 @@ func TestCLIWorkflow(t *testing.T) {
 	if code == 0 || !strings.Contains(errOut, "owner") {
 		t.Errorf("exception without owner: exit %d\n%s", code, errOut)
 	}
+	// The exception's owner answers for the exception; the account needs its own.
+	_, errOut, code = s.cli(admin, "exception", "add", "backup", "--reason", "vendor appliance", "--owner", "ops",
+		"--expires", time.Now().AddDate(0, 0, 10).Format("2006-01-02"))
+	if code == 0 || !strings.Contains(errOut, "has no owner") || !strings.Contains(errOut, "roster: hint: roster owner set backup@default OWNER") {
+		t.Errorf("exception for an account without an owner: exit %d\n%s", code, errOut)
+	}
+	s.mustCLI(admin, "owner", "set", "backup", "team-backup")
 	s.mustCLI(admin, "exception", "add", "backup", "--reason", "vendor appliance", "--owner", "ops",
 		"--expires", time.Now().AddDate(0, 0, 10).Format("2006-01-02"))
 	if out := s.mustCLI(admin, "exception", "list", "--expiring", "30d"); !strings.Contains(out, "backup") || !strings.Contains(out, "vendor appliance") {

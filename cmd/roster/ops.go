@@ -182,12 +182,13 @@ func exceptionCommand() *cli.Command {
 				Name:      "close",
 				Usage:     "close an exception (the credential is gone or no longer accepted)",
 				ArgsUsage: "ID",
+				Flags:     []cli.Flag{&cli.StringFlag{Name: "reason", Usage: "why (kept in the exception and the audit log)"}},
 				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
 					a, err := args(c, "ID")
 					if err != nil {
 						return err
 					}
-					if err := cl.CloseException(c.Context, a[0], ""); err != nil {
+					if err := cl.CloseException(c.Context, a[0], c.String("reason")); err != nil {
 						return err
 					}
 					return done(c, "exception %s closed", a[0])

@@ -84,6 +84,8 @@ func enrollCommand() *cli.Command {
 		Name:      "enroll",
 		Usage:     "create a one-time enrollment token for an account on a host (or, without ACCOUNT, for the host)",
 		ArgsUsage: "[ACCOUNT]",
+		Description: "ACCOUNT is the account's name on the host, or NAME@ENV as the inventory lists it: then the\n" +
+			"host's instance of NAME must belong to the service account NAME@ENV.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "host", Required: true, Usage: "the host the identity lives on"},
 			&cli.DurationFlag{Name: "valid", Usage: "how long the token may be used (default 15m)"},

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"strconv"
 
@@ -90,7 +92,9 @@ func accountCommand() *cli.Command {
 				ArgsUsage: "ACCOUNT TAG...",
 				Flags:     []cli.Flag{&cli.BoolFlag{Name: "remove", Usage: "remove the tags instead"}},
 				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
-					return tagAction(c, cl.TagAccount)
+					return tagAction(c, func(ctx context.Context, name string, req api.TagsRequest) (api.TagHostResponse, error) {
+						return api.TagHostResponse{}, cl.TagAccount(ctx, name, req)
+					})
 				}),
 			},
 			{
@@ -130,23 +134,60 @@ func accountCommand() *cli.Command {
 				}),
 			},
 			{
-				Name:      "split",
-				Usage:     "move the account's instance on HOST into its own service account",
+				Name:      "unretire",
+				Usage:     "undo a retirement: the account is in use again and may get certificates",
 				ArgsUsage: "ACCOUNT",
+				Flags:     []cli.Flag{&cli.StringFlag{Name: "reason", Usage: "why (recorded in the history and the audit log)"}},
+				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
+					a, err := args(c, "ACCOUNT")
+					if err != nil {
+						return err
+					}
+					if err := cl.UnretireAccount(c.Context, a[0], api.UnretireRequest{Reason: c.String("reason")}); err != nil {
+						return err
+					}
+					return done(c, "%s is no longer retired", a[0])
+				}),
+			},
+			{
+				Name:      "split",
+				Usage:     "move the account's instance on --host into its own service account, or confirm it as a separate identity",
+				ArgsUsage: "ACCOUNT",
+				Description: "A name found in several environments is flagged \"shared across environments\" and gets no certificate.\n" +
+					"Tell the groups apart in one of two ways:\n\n" +
+					"  roster account split NAME@ENV --separate\n" +
+					"      NAME@ENV is an identity of its own, not the same account as NAME in the other environments;\n" +
+					"      no instance moves.\n" +
+					"  roster account split NAME --host HOST [--env ENV]\n" +
+					"      the instance of NAME on HOST moves into the service account NAME@ENV (default NAME@HOST),\n" +
+					"      itself separate; a new account takes the owner of the one the instance left.",
 				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "host", Required: true, Usage: "the host whose instance moves"},
-					&cli.StringFlag{Name: "as", Usage: "name of the new service account (default ACCOUNT@HOST)"},
+					&cli.StringFlag{Name: "host", Usage: "the host whose instance moves"},
+					&cli.StringFlag{Name: "env", Usage: "environment (group) of the new service account NAME@ENV (default: the host's name)"},
+					&cli.BoolFlag{Name: "separate", Usage: "confirm ACCOUNT (NAME@ENV) as an identity of its own; moves no instance (no --host, no --env)"},
 				},
 				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
 					a, err := args(c, "ACCOUNT")
 					if err != nil {
 						return err
 					}
-					out, err := cl.SplitAccount(c.Context, a[0], api.SplitRequest{Host: c.String("host"), As: c.String("as")})
+					host, env, separate := c.String("host"), c.String("env"), c.Bool("separate")
+					switch {
+					case separate && (host != "" || env != ""):
+						return client.NewHintError(errors.New("account split: --separate moves no instance, so it takes no --host or --env"),
+							"roster account split NAME@ENV --separate, or roster account split NAME --host HOST [--env ENV]")
+					case !separate && host == "":
+						return client.NewHintError(errors.New("account split needs --host HOST (move that host's instance) or --separate (confirm the account as its own identity)"),
+							"roster account split --help")
+					}
+					out, err := cl.SplitAccount(c.Context, a[0], api.SplitRequest{Host: host, Env: env, Separate: separate})
 					if err != nil {
 						return err
 					}
-					return done(c, "instance of %s on %s is now service account %s", a[0], c.String("host"), out.Name)
+					if separate {
+						return done(c, "%s confirmed as an identity of its own", out.Name)
+					}
+					return done(c, "instance of %s on %s is now service account %s", a[0], host, out.Name)
 				}),
 			},
 			{
@@ -168,8 +209,11 @@ func accountCommand() *cli.Command {
 	}
 }
 
-// tagAction adds or removes the tags of an account or a host.
-func tagAction(c *cli.Context, tag func(ctx context.Context, name string, req api.TagsRequest) error) error {
+// tagAction adds or removes the tags of an account or a host. A host's
+// env= tag moves its instances between service accounts: tag returns what
+// moved and which new accounts need an owner (an account's tags move
+// nothing).
+func tagAction(c *cli.Context, tag func(ctx context.Context, name string, req api.TagsRequest) (api.TagHostResponse, error)) error {
 	if c.NArg() < 2 {
 		return client.NewHintError(errFewArgs(c), c.Command.HelpName+" NAME TAG... (tags: external, critical, env=NAME, third-party=VENDOR, or your own)")
 	}
@@ -179,14 +223,33 @@ func tagAction(c *cli.Context, tag func(ctx context.Context, name string, req ap
 	if c.Bool("remove") {
 		req = api.TagsRequest{Remove: tags}
 	}
-	if err := tag(c.Context, name, req); err != nil {
+	out, err := tag(c.Context, name, req)
+	if err != nil {
 		return err
 	}
 	verb := "tagged"
 	if c.Bool("remove") {
 		verb = "untagged"
 	}
-	return done(c, "%s %s %v", name, verb, tags)
+	done(c, "%s %s %v", name, verb, tags)
+	for _, m := range out.Moved {
+		line := fmt.Sprintf("service account %s is now %s", m.From, m.To)
+		if m.Carried != "" {
+			line += ", with its " + m.Carried
+		}
+		if m.NotCarried != "" {
+			line += "; not carried: " + m.NotCarried
+		}
+		done(c, "%s", line)
+	}
+	for _, n := range out.NeedOwner {
+		from := ""
+		if n.SiblingOwner != "" {
+			from = fmt.Sprintf(" (%s is owned by %s)", n.Sibling, n.SiblingOwner)
+		}
+		done(c, "new service account %s needs an owner%s: roster owner set %s OWNER", n.Account, from, n.Account)
+	}
+	return nil
 }
 
 func hostsCommand() *cli.Command {

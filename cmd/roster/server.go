@@ -37,6 +37,8 @@ func serverCommand() *cli.Command {
 			&cli.Int64Flag{Name: "max-scan-bytes", Value: 8 << 20, Usage: "largest scan report accepted"},
 			&cli.IntFlag{Name: "max-conns", Value: server.DefaultMaxConns, Usage: "most connections open at once, from all clients"},
 			&cli.IntFlag{Name: "max-conns-per-source", Value: server.DefaultMaxConnsPerSource, Usage: "most connections open at once from one IP address (raise it for many agents behind one NAT address)"},
+			&cli.StringSliceFlag{Name: "placeholder-owners", Value: cli.NewStringSlice(inventory.DefaultPlaceholderOwners()...),
+				Usage: "owner names refused as naming nobody, case-insensitive (an owner equal to the account's name is always refused); \"\" refuses none"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "log level: debug, info, warn, error"},
 		},
@@ -84,11 +86,24 @@ func serverCommand() *cli.Command {
 					MaxConns:          c.Int("max-conns"),
 					MaxConnsPerSource: c.Int("max-conns-per-source"),
 				},
-				Logger: log,
-				Out:    c.App.Writer,
+				PlaceholderOwners: placeholderOwners(c.StringSlice("placeholder-owners")),
+				Logger:            log,
+				Out:               c.App.Writer,
 			})
 		},
 	}
+}
+
+// placeholderOwners is the --placeholder-owners list without empty
+// names: never nil, so that --placeholder-owners "" refuses none.
+func placeholderOwners(vals []string) []string {
+	out := []string{}
+	for _, v := range vals {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // parseTierValidity reads --tier-validity values such as "1=15m".

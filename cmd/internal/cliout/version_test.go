@@ -37,7 +37,7 @@ func TestVersionLine(t *testing.T) {
 		{desc: "short revision", version: "dev", bi: stamp("abc123", "false"),
 			want: "roster-agent dev (commit abc123, go1.26.8, linux/amd64)"},
 		{desc: "pseudo-version from the VCS stamp", version: "dev",
-			bi: &debug.BuildInfo{Main: debug.Module{Version: "v0.0.0-20261201093831-2b6dff4136e4+dirty"}},
+			bi:   &debug.BuildInfo{Main: debug.Module{Version: "v0.0.0-20261201093831-2b6dff4136e4+dirty"}},
 			want: "roster-agent dev (commit unknown, go1.26.8, linux/amd64)"},
 	}
 	for _, tt := range tests {

@@ -49,8 +49,14 @@ func (c *Client) RetireAccount(ctx context.Context, name string, req api.RetireR
 	return c.do(ctx, http.MethodPost, accountPath(name, "/retire"), nil, req, "", nil)
 }
 
+// UnretireAccount undoes a retirement.
+func (c *Client) UnretireAccount(ctx context.Context, name string, req api.UnretireRequest) error {
+	return c.do(ctx, http.MethodPost, accountPath(name, "/unretire"), nil, req, "", nil)
+}
+
 // SplitAccount moves an account's instance on req.Host into its own
-// service account, which it returns.
+// service account, or with req.Separate confirms the account as an
+// identity of its own; it returns the account's name.
 func (c *Client) SplitAccount(ctx context.Context, name string, req api.SplitRequest) (api.SplitResponse, error) {
 	var out api.SplitResponse
 	err := c.do(ctx, http.MethodPost, accountPath(name, "/split"), nil, req, "", &out)
@@ -85,8 +91,10 @@ func (c *Client) ListHosts(ctx context.Context, format string, w io.Writer) erro
 }
 
 // TagHost adds and removes a host's tags.
-func (c *Client) TagHost(ctx context.Context, host string, req api.TagsRequest) error {
-	return c.do(ctx, http.MethodPost, "/v1/hosts/"+url.PathEscape(host)+"/tags", nil, req, "", nil)
+func (c *Client) TagHost(ctx context.Context, host string, req api.TagsRequest) (api.TagHostResponse, error) {
+	var out api.TagHostResponse
+	err := c.do(ctx, http.MethodPost, "/v1/hosts/"+url.PathEscape(host)+"/tags", nil, req, "", &out)
+	return out, err
 }
 
 // AddException adds an exception and returns it.

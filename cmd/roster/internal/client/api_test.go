@@ -99,14 +99,16 @@ func TestTypedMethods(t *testing.T) {
 	must("UnsetOwner", c.UnsetOwner(ctx, "billing"))
 	must("SetOwner again", c.SetOwner(ctx, "billing", api.Owner{Name: "team-b"}))
 	must("TagAccount", c.TagAccount(ctx, "billing", api.TagsRequest{Add: []string{"critical"}}))
-	must("TagHost", c.TagHost(ctx, "app-1", api.TagsRequest{Add: []string{"rack-7"}}))
+	_, err = c.TagHost(ctx, "app-1", api.TagsRequest{Add: []string{"rack-7"}})
+	must("TagHost", err)
 	must("SetTier", c.SetTier(ctx, "deploy", api.TierRequest{Tier: 2, Reason: "vendor access"}))
-	split, err := c.SplitAccount(ctx, "billing", api.SplitRequest{Host: "app-2", As: "legacy"})
+	split, err := c.SplitAccount(ctx, "billing", api.SplitRequest{Host: "app-2", Env: "legacy"})
 	must("SplitAccount", err)
 	if split.Name != "billing@legacy" {
 		t.Errorf("split %+v", split)
 	}
 	must("MergeAccount", c.MergeAccount(ctx, "billing@default", api.MergeRequest{From: "billing@legacy"}))
+	must("SetOwner deploy", c.SetOwner(ctx, "deploy", api.Owner{Name: "ops"}))
 	ex, err := c.AddException(ctx, api.ExceptionRequest{Account: "deploy", Reason: "vendor", Owner: "ops",
 		Expires: time.Now().AddDate(0, 0, 10).Format("2006-01-02")})
 	must("AddException", err)
