@@ -383,7 +383,7 @@ func (i *Issuer) verifyPeer(ctx context.Context, peer []*x509.Certificate) (ID, 
 		default:
 			return ID{}, nil, err
 		}
-		hint := "an operator enrolls it again: roster enroll ACCOUNT --host HOST (or roster enroll --host HOST for a host identity)"
+		hint := "an operator enrolls it again: roster enroll ACCOUNT --host HOST, or for a host identity roster enroll --host HOST"
 		if named {
 			hint = "an operator enrolls it again: " + enrollCommand(id)
 		}

@@ -2,11 +2,13 @@
 package main
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/rosterhq/roster/cmd/internal/cliout"
+	"github.com/rosterhq/roster/cmd/internal/cliout/urfavecli"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -42,9 +44,27 @@ func newApp() *cli.App {
 			enrollCommand(),
 			revokeCommand(),
 			auditCommand(),
+			versionCommand(),
+			urfavecli.CompletionCommand(),
 		},
+		// `roster bogus` is an error that suggests the nearest command.
+		Action:          urfavecli.RejectUnknown,
+		CommandNotFound: urfavecli.CommandNotFound,
 		// Every error comes back from Run and is printed once by main;
 		// this handler only keeps urfave/cli from exiting on its own.
 		ExitErrHandler: func(*cli.Context, error) {},
+	}
+}
+
+// versionCommand prints the version line roster-agent prints too: version,
+// commit, Go version and platform.
+func versionCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "print the version and the commit it was built from",
+		Action: func(c *cli.Context) error {
+			_, err := fmt.Fprintln(c.App.Writer, cliout.Version("roster", version))
+			return err
+		},
 	}
 }

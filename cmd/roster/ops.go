@@ -113,7 +113,7 @@ func ownerCommand() *cli.Command {
 				Name:      "import",
 				Usage:     "set owners from a CSV file with columns account,owner,contact (dry run unless --apply)",
 				ArgsUsage: "FILE.csv",
-				Flags:     []cli.Flag{&cli.BoolFlag{Name: "apply", Usage: "write the owners (default: only check the file)"}, formatFlag("table", "json")},
+				Flags:     []cli.Flag{&cli.BoolFlag{Name: "apply", Usage: "write the owners (without it: only check the file)", DisableDefaultText: true}, formatFlag("table", "json")},
 				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
 					a, err := args(c, "FILE.csv")
 					if err != nil {

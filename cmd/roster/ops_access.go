@@ -88,7 +88,7 @@ func enrollCommand() *cli.Command {
 			"host's instance of NAME must belong to the service account NAME@ENV.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "host", Required: true, Usage: "the host the identity lives on"},
-			&cli.DurationFlag{Name: "valid", Usage: "how long the token may be used (default 15m)"},
+			&cli.DurationFlag{Name: "valid", Usage: "how long the token may be used", DefaultText: "15m"},
 			formatFlag("text", "json"),
 		},
 		Action: apiAction(func(c *cli.Context, cl *client.Client) error {
