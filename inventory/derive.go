@@ -3,7 +3,6 @@ package inventory
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -302,17 +301,11 @@ func resolveAccount(tx store.Tx, name string) (*saRecord, error) {
 	}
 	switch len(found) {
 	case 0:
-		return nil, fmt.Errorf("account %s: %w", name, ErrNotFound)
+		return nil, notFound(tx, name)
 	case 1:
 		return &found[0], nil
 	}
-	keys := make([]string, len(found))
-	for i, o := range found {
-		keys[i] = o.Key
-	}
-	sort.Strings(keys)
-	return nil, fmt.Errorf("account %s is in several environments (%s): %w; name one as NAME@ENV",
-		name, strings.Join(keys, ", "), ErrAmbiguous)
+	return nil, ambiguous(name, found)
 }
 
 // groupsOf lists the groups (environments) in which account name has live
