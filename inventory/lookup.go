@@ -39,7 +39,7 @@ func (e *LookupError) Unwrap() error {
 // Hint names the candidates as commands, or the command that lists them.
 func (e *LookupError) Hint() string {
 	if len(e.Candidates) == 0 {
-		return "roster accounts list --all lists every account"
+		return "list every account: roster accounts list --all"
 	}
 	cmds := make([]string, len(e.Candidates))
 	for i, c := range e.Candidates {
@@ -48,7 +48,7 @@ func (e *LookupError) Hint() string {
 	if e.Ambiguous {
 		return strings.Join(cmds, ", or ")
 	}
-	return "did you mean " + cmds[0] + "? roster accounts list --all lists every account"
+	return "did you mean " + cmds[0] + "? list every account: roster accounts list --all"
 }
 
 // notFound builds the LookupError of an unknown name, with the nearest

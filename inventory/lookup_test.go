@@ -21,9 +21,9 @@ func TestLookupHints(t *testing.T) {
 		name, hint string
 		sentinel   error
 	}{
-		{"biling", "did you mean roster accounts show billing@default? roster accounts list --all lists every account", inventory.ErrNotFound},
-		{"reportin@default", "did you mean roster accounts show reporting@default? roster accounts list --all lists every account", inventory.ErrNotFound},
-		{"zzzzzz", "roster accounts list --all lists every account", inventory.ErrNotFound},
+		{"biling", "did you mean roster accounts show billing@default? list every account: roster accounts list --all", inventory.ErrNotFound},
+		{"reportin@default", "did you mean roster accounts show reporting@default? list every account: roster accounts list --all", inventory.ErrNotFound},
+		{"zzzzzz", "list every account: roster accounts list --all", inventory.ErrNotFound},
 		{"billing", "roster accounts show billing@default, or roster accounts show billing@prod", inventory.ErrAmbiguous},
 	} {
 		_, err := inv.GetAccount(ctx, tc.name)
