@@ -164,7 +164,7 @@ func TestOpsAccountSplit(t *testing.T) {
 			out:   "instance of web on p2 is now service account web@legacy"},
 		{desc: "env defaults on the server",
 			args: []string{"account", "split", "web", "--host", "p2"},
-			send: &request{Method: "POST", Path: "/v1/accounts/web/split", Body: map[string]any{"host": "p2", "env": ""}}},
+			send: &request{Method: "POST", Path: "/v1/accounts/web/split", Body: map[string]any{"host": "p2"}}},
 		{desc: "--as is gone: it set the group, not the name",
 			args: []string{"account", "split", "web", "--host", "p2", "--as", "legacy"},
 			err:  "flag provided but not defined: -as"},
@@ -192,19 +192,19 @@ func TestOpsHostTagRegrouping(t *testing.T) {
 	runOpCases(t, []opCase{
 		{desc: "an account that moved as a whole",
 			args: []string{"hosts", "tag", "db-billing-01", "env=prod"},
-			send: &request{Method: "POST", Path: "/v1/hosts/db-billing-01/tags", Body: map[string]any{"add": []any{"env=prod"}}},
+			send: &request{Method: "POST", Path: "/v1/hosts/db-billing-01/tags", Body: map[string]any{"add": []any{"env=prod"}, "remove": nil}},
 			reply: map[string]any{"status": "ok", "moved": []map[string]string{
 				{"from": "svc-report@default", "to": "svc-report@prod", "carried": "owner team-r, 1 exception(s)"}}},
 			out: "db-billing-01 tagged [env=prod]\nservice account svc-report@default is now svc-report@prod, with its owner team-r, 1 exception(s)\n"},
 		{desc: "a new account that needs an owner",
 			args: []string{"hosts", "tag", "h1", "env=prod"},
-			send: &request{Method: "POST", Path: "/v1/hosts/h1/tags", Body: map[string]any{"add": []any{"env=prod"}}},
+			send: &request{Method: "POST", Path: "/v1/hosts/h1/tags", Body: map[string]any{"add": []any{"env=prod"}, "remove": nil}},
 			reply: map[string]any{"status": "ok", "need_owner": []map[string]string{
 				{"account": "svc-report@prod", "sibling": "svc-report@default", "sibling_owner": "team-r"}}},
 			out: "new service account svc-report@prod needs an owner (svc-report@default is owned by team-r): roster owner set svc-report@prod OWNER\n"},
 		{desc: "account tags answer with the status only",
 			args: []string{"account", "tag", "svc-report", "critical"},
-			send: &request{Method: "POST", Path: "/v1/accounts/svc-report/tags", Body: map[string]any{"add": []any{"critical"}}},
+			send: &request{Method: "POST", Path: "/v1/accounts/svc-report/tags", Body: map[string]any{"add": []any{"critical"}, "remove": nil}},
 			out:  "svc-report tagged [critical]\n"},
 	})
 }
