@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/internal/certutil"
+	"github.com/rosterhq/roster/spiffeid"
 )
 
 // Log attribute keys, snake_case as everywhere in roster.
@@ -281,18 +282,12 @@ func userFlag(u string) string {
 	return " --user " + u
 }
 
-// spiffeNames splits spiffe://TD/host/HOST[/sa/ACCOUNT].
+// spiffeNames returns the host and account of a roster identity
+// (spiffeid.Parse), or "" and "" for anything else.
 func spiffeNames(uri string) (host, account string) {
-	rest, ok := strings.CutPrefix(uri, "spiffe://")
-	if !ok {
+	id, err := spiffeid.Parse(uri)
+	if err != nil {
 		return "", ""
 	}
-	parts := strings.Split(rest, "/")
-	if len(parts) >= 3 && parts[1] == "host" {
-		host = parts[2]
-	}
-	if len(parts) == 5 && parts[3] == "sa" {
-		account = parts[4]
-	}
-	return host, account
+	return id.Host, id.Account
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/rosterhq/roster/internal/certutil"
 	"github.com/rosterhq/roster/internal/fsutil"
+	"github.com/rosterhq/roster/spiffeid"
 )
 
 // File names inside the data directory.
@@ -86,7 +87,7 @@ func Init(dir string, opts InitOptions) error {
 	if td == "" {
 		td = DefaultTrustDomain
 	}
-	if err := ValidateTrustDomain(td); err != nil {
+	if err := spiffeid.ValidateTrustDomain(td); err != nil {
 		return err
 	}
 	for _, name := range []string{manifestFile, rootCertFile, interCertFile, rootKeyFile, interKeyFile, databaseFile} {
@@ -201,29 +202,10 @@ func readManifest(dir string) (manifest, error) {
 	case m.RootFingerprint == "":
 		return m, fmt.Errorf("ca: %s: field root_fingerprint is empty", path)
 	}
-	if err := ValidateTrustDomain(m.TrustDomain); err != nil {
+	if err := spiffeid.ValidateTrustDomain(m.TrustDomain); err != nil {
 		return m, fmt.Errorf("ca: %s: field trust_domain: %w", path, err)
 	}
 	return m, nil
-}
-
-// ValidateTrustDomain checks a SPIFFE trust domain name: lowercase letters,
-// digits, '.', '-' and '_', 1 to 255 characters.
-func ValidateTrustDomain(td string) error {
-	// td may come from a client's certificate: keep it short in errors.
-	shown := td
-	if len(shown) > 80 {
-		shown = shown[:80] + "..."
-	}
-	if td == "" || len(td) > 255 {
-		return fmt.Errorf("trust domain %q: must be 1 to 255 characters", shown)
-	}
-	for _, r := range td {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_') {
-			return fmt.Errorf("trust domain %q: character %q not allowed (use a-z 0-9 . - _)", shown, r)
-		}
-	}
-	return nil
 }
 
 // Fingerprint is the lowercase hex SHA-256 of a certificate's DER, as

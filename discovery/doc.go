@@ -11,7 +11,7 @@
 // A host's files may be hostile, so the report always validates against
 // [scan.Validate]: accounts and host names that break the rules of package
 // spiffeid are warned about, not reported, and every other string is made
-// safe to print and cut to the schema's limits ([scan.FitText]).
+// safe to print and cut to the schema's limits ([textout.Fit]).
 // [TableOptions.Write] escapes what it prints, whatever report it is given.
 //
 // discovery is embedded by roster-agent, so it imports no server code.

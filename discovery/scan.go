@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rosterhq/roster/internal/textout"
 	"github.com/rosterhq/roster/scan"
 	"github.com/rosterhq/roster/spiffeid"
 )
@@ -587,11 +588,11 @@ func finish(rep *scan.Report) {
 }
 
 // cleanReport makes every string of the report safe to print and short
-// enough for the schema ([scan.FitText] with the limits of [scan.Validate]):
+// enough for the schema ([textout.Fit] with the limits of [scan.Validate]):
 // what a host's files hold (file names, unit names, comments, commands)
 // may be hostile. Account and host names are already valid names.
 func cleanReport(rep *scan.Report) {
-	fit := func(p *string, max int) { *p = scan.FitText(*p, max) }
+	fit := func(p *string, max int) { *p = textout.Fit(*p, max) }
 	fits := func(ss []string, max int) {
 		for i := range ss {
 			fit(&ss[i], max)

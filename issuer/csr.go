@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/rosterhq/roster/internal/textout"
 )
 
 // ParseCSR decodes one PEM "CERTIFICATE REQUEST" (or "NEW CERTIFICATE
@@ -17,7 +19,7 @@ func ParseCSR(b []byte) (*x509.CertificateRequest, error) {
 		return nil, errors.New("no PEM block")
 	}
 	if block.Type != "CERTIFICATE REQUEST" && block.Type != "NEW CERTIFICATE REQUEST" {
-		return nil, fmt.Errorf("PEM block is %q, want CERTIFICATE REQUEST", trunc(block.Type))
+		return nil, fmt.Errorf("PEM block is %q, want CERTIFICATE REQUEST", textout.Fit(block.Type, 80))
 	}
 	if len(strings.TrimSpace(string(rest))) != 0 {
 		return nil, errors.New("data after the PEM block")

@@ -312,8 +312,8 @@ func TestCleanText(t *testing.T) {
 	}{
 		{"short", 10, "short"}, {"0123456789abc", 10, "0123456..."}, {"ééééé", 8, "éé..."}, {"\x1b\x1b", 7, `\x1b...`}, {"abcdef", 2, ".."},
 	} {
-		if got := FitText(tc.in, tc.max); got != tc.want || len(got) > tc.max {
-			t.Errorf("FitText(%q, %d) = %q, want %q", tc.in, tc.max, got, tc.want)
+		if got := textout.Fit(tc.in, tc.max); got != tc.want || len(got) > tc.max {
+			t.Errorf("textout.Fit(%q, %d) = %q, want %q", tc.in, tc.max, got, tc.want)
 		}
 	}
 }

@@ -15,7 +15,7 @@
 // Host and account names follow the rules of package spiffeid, and every
 // string is bounded and safe to print ([Validate] has the table of limits,
 // [textout.UnsafeAt] says what is unsafe): [Decode] refuses a report that breaks
-// them, and producers use [FitText] so that theirs never do.
+// them, and producers use [textout.Fit] so that theirs never do.
 package scan
 
 import (

@@ -18,24 +18,6 @@ const (
 	MaxCommand = 16384 // command lines: used_by details, sudo commands, authorized_keys options
 )
 
-// FitText returns textout.Clean of s, shortened to at most max bytes at a
-// character boundary and ending in "..." when it had to be shortened.
-func FitText(s string, max int) string {
-	s = textout.Clean(s)
-	if len(s) <= max {
-		return s
-	}
-	const ellipsis = "..."
-	if max < len(ellipsis) {
-		return ellipsis[:max]
-	}
-	cut := max - len(ellipsis)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + ellipsis
-}
-
 // textProblem says what is wrong with a string field of at most max bytes,
 // or returns "". It never quotes the value, which may be huge or hostile.
 func textProblem(s string, max int) string {

@@ -38,6 +38,7 @@ import (
 
 	"github.com/rosterhq/roster/internal/certutil"
 	"github.com/rosterhq/roster/scan"
+	"github.com/rosterhq/roster/spiffeid"
 )
 
 // TrustDomain is the SPIFFE trust domain of issued identities.
@@ -122,10 +123,11 @@ func (s *Server) Close() { s.srv.Close() }
 // Token returns a one-time enrollment token for the identity of account on
 // host; an empty account means the host identity.
 func (s *Server) Token(host, account string) string {
-	id := "spiffe://" + TrustDomain + "/host/" + host
-	if account != "" {
-		id += "/sa/" + account
+	sid, err := spiffeid.New(TrustDomain, host, account)
+	if err != nil {
+		panic(err) // a test names a bad identity
 	}
+	id := sid.String()
 	b := make([]byte, 16)
 	if _, err := rand.Read(b); err != nil {
 		panic(err)
@@ -356,13 +358,12 @@ func (s *Server) host(w http.ResponseWriter, r *http.Request) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	id := leaf.URIs[0].String()
-	rest := strings.TrimPrefix(id, "spiffe://"+TrustDomain+"/host/")
-	if rest == id || strings.Contains(rest, "/") {
-		writeError(w, http.StatusForbidden, id+" is not a host identity", "")
+	id, err := spiffeid.ParseURL(leaf.URIs[0])
+	if err != nil || !id.IsHost() || id.TrustDomain != TrustDomain {
+		writeError(w, http.StatusForbidden, leaf.URIs[0].String()+" is not a host identity", "")
 		return "", false
 	}
-	return rest, true
+	return id.Host, true
 }
 
 func (s *Server) scanConfig(w http.ResponseWriter, r *http.Request) {

@@ -223,3 +223,21 @@ func Row(w io.Writer, cells ...string) (int, error) {
 	}
 	return io.WriteString(w, strings.Join(c, "\t")+"\n")
 }
+
+// Fit returns Clean of s, shortened to at most max bytes at a
+// character boundary and ending in "..." when it had to be shortened.
+func Fit(s string, max int) string {
+	s = Clean(s)
+	if len(s) <= max {
+		return s
+	}
+	const ellipsis = "..."
+	if max < len(ellipsis) {
+		return ellipsis[:max]
+	}
+	cut := max - len(ellipsis)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + ellipsis
+}
