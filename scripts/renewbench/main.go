@@ -1,16 +1,36 @@
 // Command renewbench measures certificate renewals per second against
 // running servers' POST /1.0/renew over mutual TLS: roster, and step-ca for
-// comparison, since both answer the same request with the same response.
+// comparison, since both take the same request and give the same response.
 //
 // Each concurrent client authenticates with its own identity directory (the
-// layout roster-agent writes: cert.pem, key.pem, root.pem) and renews the
-// same certificate again and again. In fresh mode every renewal opens a new
-// TLS connection with a full handshake and no session resumption, as agents
-// do; in keepalive mode each client keeps its connection. Every response is
-// decoded as a certificate chain; any failure stops the run.
+// layout roster-agent writes: cert.pem, key.pem, root.pem). Two modes:
+//
+//   - fresh (the default): every renewal opens a new TLS connection, with a
+//     full handshake and no session resumption, and presents the
+//     certificate the previous renewal returned, as agents do. Each renewal
+//     is a real one, on roster as on step-ca.
+//   - replay (alias keepalive): each client keeps one TLS connection,
+//     authenticated once with the certificate it held when the run started,
+//     and renews on it again and again. Roster renews a certificate once and
+//     answers every later renewal of it with that same successor, so against
+//     roster this measures the replay answer (no new certificate); step-ca
+//     issues a new certificate each time. Replay figures of the two are not
+//     comparable, and the output says so.
+//
+// Every answer must be 201 Created with a chain for the client's key; any
+// other answer stops the run. The "new %" column is the share of timed
+// renewals answered with a certificate the client did not hold before, and
+// "conns" the TLS connections the timed renewals opened.
+//
+// The current chain of each identity is kept in memory, shared by the
+// targets that name the same identity directory, and written back to the
+// directory at the end (also after a failure), so that the directory holds
+// what the server considers current and a later run can renew it: a stale
+// certificate is refused by roster as reuse. Use identities enrolled for the
+// benchmark, never those of running agents.
 //
 //	renewbench --target NAME,URL,IDS[,PID] [--target ...] [--clients 1,8,64]
-//	           [--modes fresh,keepalive] [--n 3000] [--repeat 1]
+//	           [--modes fresh,replay] [--n 3000] [--repeat 1]
 //
 // With several targets, each configuration is run on every target in turn,
 // round after round, so that both see the same machine; with --repeat above
@@ -27,6 +47,7 @@ package main
 
 import (
 	"context"
+	"crypto"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -65,6 +86,22 @@ func main() {
 	}
 }
 
+// The modes; keepalive is accepted for replay.
+const (
+	modeFresh  = "fresh"
+	modeReplay = "replay"
+)
+
+// modeNotes say what each mode measures; they head the output.
+var modeNotes = map[string]string{
+	modeFresh: "fresh:  a new TLS connection per renewal, presenting the certificate the previous renewal\n" +
+		"        returned (as agents do): every renewal is a real one.\n",
+	modeReplay: "replay: one TLS connection per client, authenticated once with its first certificate. Against\n" +
+		"        roster every renewal after the first on it is a replay (the answer to an earlier renewal,\n" +
+		"        no new certificate); against step-ca each is a real renewal. Replay figures of roster and\n" +
+		"        step-ca are NOT comparable; see \"new %\".\n",
+}
+
 // target is one server under test.
 type target struct {
 	name string
@@ -72,8 +109,8 @@ type target struct {
 	ids  string // directory of identity directories
 	pid  int    // server process, 0 when not known
 
-	creds []*agent.Credential
-	roots *x509.CertPool
+	idents []*identity
+	roots  *x509.CertPool
 }
 
 // parseTarget reads NAME,URL,IDS[,PID].
@@ -117,7 +154,7 @@ func parseFlags(args []string) (*options, error) {
 		return err
 	})
 	fs.StringVar(&clients, "clients", "1,8,64", "comma-separated numbers of concurrent clients")
-	fs.StringVar(&modes, "modes", "fresh,keepalive", "comma-separated: fresh, keepalive")
+	fs.StringVar(&modes, "modes", "fresh,replay", "comma-separated: fresh, replay (or its old name keepalive)")
 	fs.IntVar(&o.n, "n", 3000, "renewals per run")
 	fs.IntVar(&o.warmup, "warmup", 2, "untimed renewals per client before each run")
 	fs.IntVar(&o.repeat, "repeat", 1, "rounds per configuration; with more than one, median rows follow")
@@ -142,45 +179,74 @@ func parseFlags(args []string) (*options, error) {
 	}
 	for f := range strings.SplitSeq(modes, ",") {
 		switch m := strings.TrimSpace(f); m {
-		case "fresh", "keepalive":
+		case modeFresh, modeReplay:
 			o.modes = append(o.modes, m)
+		case "keepalive":
+			o.modes = append(o.modes, modeReplay)
 		default:
-			return nil, fmt.Errorf("--modes: unknown mode %q (fresh, keepalive)", m)
+			return nil, fmt.Errorf("--modes: unknown mode %q (fresh, replay)", m)
 		}
 	}
 	return o, nil
 }
 
-func run(args []string, out io.Writer) error {
+func run(args []string, out io.Writer) (err error) {
 	o, err := parseFlags(args)
 	if err != nil {
 		return err
 	}
+	// Targets naming the same directory share its identities: what one
+	// server issued is what the next run presents.
+	sets := map[string]*target{}
+	var loaded [][]*identity
+	defer func() {
+		for _, ids := range loaded {
+			err = errors.Join(err, saveIdentities(out, ids))
+		}
+	}()
 	need := slices.Max(o.clients)
 	for _, t := range o.targets {
-		if t.creds, t.roots, err = loadIdentities(t.ids); err != nil {
-			return fmt.Errorf("%s: %w", t.name, err)
+		key := filepath.Clean(t.ids)
+		if abs, err := filepath.Abs(t.ids); err == nil {
+			key = abs
 		}
-		if need > len(t.creds) {
-			return fmt.Errorf("%s: %d clients need %d identities, %s has %d", t.name, need, need, t.ids, len(t.creds))
+		if s := sets[key]; s != nil {
+			t.idents, t.roots = s.idents, s.roots
+		} else {
+			if t.idents, t.roots, err = loadIdentities(t.ids); err != nil {
+				return fmt.Errorf("%s: %w", t.name, err)
+			}
+			sets[key] = t
+			loaded = append(loaded, t.idents)
+		}
+		if need > len(t.idents) {
+			return fmt.Errorf("%s: %d clients need %d identities, %s has %d", t.name, need, need, t.ids, len(t.idents))
 		}
 	}
-	const row = "%-10s %-9s %7s %10s %7s %7s %13s %13s\n"
-	fmt.Fprintf(out, row, "target", "mode", "clients", "renewals/s", "p50 ms", "p99 ms", "client cpu ms", "server cpu ms")
+	var seen []string
+	for _, m := range o.modes {
+		if !slices.Contains(seen, m) {
+			seen = append(seen, m)
+			fmt.Fprint(out, modeNotes[m])
+		}
+	}
+	const row = "%-10s %-9s %7s %10s %7s %7s %5s %6s %13s %13s\n"
+	fmt.Fprintf(out, row, "target", "mode", "clients", "renewals/s", "p50 ms", "p99 ms", "new %", "conns", "client cpu ms", "server cpu ms")
 	print := func(t *target, mode, clients string, r *result) {
 		server := "-"
 		if t.pid > 0 {
 			server = fmt.Sprintf("%.3f", r.serverCPU)
 		}
 		fmt.Fprintf(out, row, t.name, mode, clients, fmt.Sprintf("%.0f", r.rate), fmt.Sprintf("%.1f", r.p50),
-			fmt.Sprintf("%.1f", r.p99), fmt.Sprintf("%.3f", r.clientCPU), server)
+			fmt.Sprintf("%.1f", r.p99), fmt.Sprintf("%.0f", r.newPct), fmt.Sprintf("%.0f", r.conns),
+			fmt.Sprintf("%.3f", r.clientCPU), server)
 	}
 	for _, mode := range o.modes {
 		for _, c := range o.clients {
 			runs := make([][]*result, len(o.targets))
 			for range o.repeat {
 				for i, t := range o.targets {
-					r, err := measure(o, t, c, mode == "keepalive")
+					r, err := measure(o, t, c, mode == modeReplay)
 					if err != nil {
 						return fmt.Errorf("%s, %s, %d clients: %w", t.name, mode, c, err)
 					}
@@ -197,20 +263,44 @@ func run(args []string, out io.Writer) error {
 				print(t, mode, "median/"+strconv.Itoa(c), meds[i])
 			}
 			if len(meds) == 2 {
-				fmt.Fprintf(out, "%s/%s %s %d clients: %.2fx\n", o.targets[0].name, o.targets[1].name, mode, c, meds[0].rate/meds[1].rate)
+				fmt.Fprintf(out, "%s/%s %s %d clients: %.2fx (new certificates: %.0f%% / %.0f%%)\n", o.targets[0].name,
+					o.targets[1].name, mode, c, meds[0].rate/meds[1].rate, meds[0].newPct, meds[1].newPct)
 			}
 		}
 	}
 	return nil
 }
 
+// identity is one client's credential: its key, and the chain it presents
+// next, which each renewal replaces.
+type identity struct {
+	dir    string
+	root   *x509.Certificate
+	key    crypto.Signer
+	loaded *x509.Certificate // the leaf read from dir
+	cur    atomic.Pointer[held]
+}
+
+// held is a chain and the TLS client certificate made of it.
+type held struct {
+	chain []*x509.Certificate
+	cert  tls.Certificate
+}
+
+func (id *identity) current() *held { return id.cur.Load() }
+
+func (id *identity) hold(chain []*x509.Certificate) {
+	c := &agent.Credential{Chain: chain, Key: id.key}
+	id.cur.Store(&held{chain: chain, cert: c.TLSCertificate()})
+}
+
 // loadIdentities reads every identity directory under dir, in name order.
-func loadIdentities(dir string) ([]*agent.Credential, *x509.CertPool, error) {
+func loadIdentities(dir string) ([]*identity, *x509.CertPool, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read identities: %w", err)
 	}
-	var creds []*agent.Credential
+	var ids []*identity
 	roots := x509.NewCertPool()
 	for _, e := range entries {
 		if !e.IsDir() {
@@ -230,81 +320,153 @@ func loadIdentities(dir string) ([]*agent.Credential, *x509.CertPool, error) {
 			return nil, nil, fmt.Errorf("identity %s: %w", d, err)
 		}
 		roots.AddCert(root)
-		creds = append(creds, c)
+		id := &identity{dir: d, root: root, key: c.Key, loaded: c.Leaf()}
+		id.hold(c.Chain)
+		ids = append(ids, id)
 	}
-	if len(creds) == 0 {
+	if len(ids) == 0 {
 		return nil, nil, fmt.Errorf("no identity directories in %s", dir)
 	}
-	return creds, roots, nil
+	return ids, roots, nil
+}
+
+// saveIdentities writes back each identity whose certificate the run
+// replaced, after checking the chain as the agent does.
+func saveIdentities(out io.Writer, ids []*identity) error {
+	var errs []error
+	saved := 0
+	for _, id := range ids {
+		h := id.current()
+		if h.chain[0].Equal(id.loaded) {
+			continue
+		}
+		err := agent.VerifyChain(h.chain, id.root, id.key.Public(), time.Now())
+		if err == nil {
+			var st *agent.DirStore
+			if st, err = agent.OpenDir(id.dir, "", false); err == nil {
+				err = st.Save(context.Background(), &agent.Credential{Chain: h.chain, Key: id.key})
+			}
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("save the renewed certificate of %s: %w", id.dir, err))
+			continue
+		}
+		id.loaded = h.chain[0]
+		saved++
+	}
+	if saved > 0 {
+		fmt.Fprintf(out, "saved the current certificates of %d identities under %s\n", saved, filepath.Dir(ids[0].dir))
+	}
+	return errors.Join(errs...)
 }
 
 type result struct {
 	rate, p50, p99       float64 // renewals/s, milliseconds
+	newPct               float64 // renewals answered with a certificate the client did not hold, %
+	conns                float64 // TLS connections opened by the timed renewals
 	clientCPU, serverCPU float64 // milliseconds per renewal
 }
 
-func newClient(c *agent.Credential, roots *x509.CertPool, keepAlive bool) *http.Client {
-	cfg := &tls.Config{
-		RootCAs:      roots,
-		MinVersion:   tls.VersionTLS12,
-		Certificates: []tls.Certificate{c.TLSCertificate()},
-	}
-	return &http.Client{
-		Transport: &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: !keepAlive, MaxIdleConnsPerHost: 1},
-		Timeout:   time.Minute,
-	}
+// client renews one identity, in one mode.
+type client struct {
+	id         *identity
+	hc         *http.Client
+	handshakes atomic.Int64 // TLS handshakes, each presenting a certificate
 }
 
-func renew(hc *http.Client, url string) error {
-	resp, err := hc.Post(url, "application/json", http.NoBody)
+// newClient makes id's client. In fresh mode each renewal dials anew and
+// presents id's current chain; in replay mode the connection is kept and a
+// (re)connection presents the chain id held when the client was made.
+func newClient(id *identity, roots *x509.CertPool, replay bool) *client {
+	c := &client{id: id}
+	first := id.current()
+	cfg := &tls.Config{
+		RootCAs:    roots,
+		MinVersion: tls.VersionTLS12,
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			c.handshakes.Add(1)
+			if replay {
+				return &first.cert, nil
+			}
+			return &id.current().cert, nil
+		},
+	}
+	c.hc = &http.Client{
+		Transport: &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: !replay, MaxIdleConnsPerHost: 1},
+		Timeout:   time.Minute,
+	}
+	return c
+}
+
+// renew makes one renewal, requires 201 and a chain for the client's key,
+// and makes that chain the identity's current one. It reports whether the
+// answer is a certificate the identity did not hold.
+func (c *client) renew(url string) (bool, error) {
+	resp, err := c.hc.Post(url, "application/json", http.NoBody)
 	if err != nil {
-		return err
+		return false, fmt.Errorf("%s: %w", c.id.dir, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return fmt.Errorf("read response: %w", err)
+		return false, fmt.Errorf("%s: read response: %w", c.id.dir, err)
 	}
-	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %.200s", resp.Status, body)
+	if resp.StatusCode != http.StatusCreated {
+		return false, fmt.Errorf("%s: %s, want 201 Created: %.300s", c.id.dir, resp.Status, body)
 	}
-	if _, err := agent.DecodeSignResponse(body); err != nil {
-		return fmt.Errorf("decode response: %w", err)
+	chain, err := agent.DecodeSignResponse(body)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", c.id.dir, err)
 	}
-	return nil
+	type equaler interface{ Equal(crypto.PublicKey) bool }
+	if k, ok := chain[0].PublicKey.(equaler); !ok || !k.Equal(c.id.key.Public()) {
+		return false, fmt.Errorf("%s: the answer's certificate %s is for another key than the client's", c.id.dir, chain[0].SerialNumber)
+	}
+	prev := c.id.current().chain[0]
+	c.id.hold(chain)
+	return !chain[0].Equal(prev), nil
 }
 
-func measure(o *options, t *target, n int, keepAlive bool) (*result, error) {
+func measure(o *options, t *target, n int, replay bool) (*result, error) {
 	url := t.url + "/1.0/renew"
-	clients := make([]*http.Client, n)
-	for i, c := range t.creds[:n] {
-		clients[i] = newClient(c, t.roots, keepAlive)
-		defer clients[i].CloseIdleConnections()
+	clients := make([]*client, n)
+	for i, id := range t.idents[:n] {
+		clients[i] = newClient(id, t.roots, replay)
+		defer clients[i].hc.CloseIdleConnections()
 		for range o.warmup {
-			if err := renew(clients[i], url); err != nil {
+			if _, err := clients[i].renew(url); err != nil {
 				return nil, fmt.Errorf("warm-up: %w", err)
 			}
 		}
 	}
 	var (
-		next    atomic.Int64
-		mu      sync.Mutex
-		lats    = make([]time.Duration, 0, o.n)
-		wg      sync.WaitGroup
-		failure atomic.Pointer[error]
+		next       atomic.Int64
+		fresh      atomic.Int64
+		mu         sync.Mutex
+		lats       = make([]time.Duration, 0, o.n)
+		wg         sync.WaitGroup
+		failure    atomic.Pointer[error]
+		handshakes int64
 	)
+	for _, c := range clients {
+		handshakes -= c.handshakes.Load()
+	}
 	cpu0, srv0 := selfCPU(), procCPU(t.pid)
 	start := time.Now()
-	for _, hc := range clients {
+	for _, c := range clients {
 		wg.Go(func() {
 			var local []time.Duration
 			for failure.Load() == nil && next.Add(1) <= int64(o.n) {
 				t0 := time.Now()
-				if err := renew(hc, url); err != nil {
+				isNew, err := c.renew(url)
+				if err != nil {
 					failure.CompareAndSwap(nil, &err)
 					return
 				}
 				local = append(local, time.Since(t0))
+				if isNew {
+					fresh.Add(1)
+				}
 			}
 			mu.Lock()
 			lats = append(lats, local...)
@@ -317,6 +479,9 @@ func measure(o *options, t *target, n int, keepAlive bool) (*result, error) {
 	if err := failure.Load(); err != nil {
 		return nil, *err
 	}
+	for _, c := range clients {
+		handshakes += c.handshakes.Load()
+	}
 	slices.Sort(lats)
 	pct := func(p float64) float64 {
 		return float64(lats[int(float64(len(lats)-1)*p)].Microseconds()) / 1000
@@ -326,6 +491,8 @@ func measure(o *options, t *target, n int, keepAlive bool) (*result, error) {
 		rate:      done / elapsed.Seconds(),
 		p50:       pct(0.50),
 		p99:       pct(0.99),
+		newPct:    100 * float64(fresh.Load()) / done,
+		conns:     float64(handshakes),
 		clientCPU: float64((cpu1 - cpu0).Microseconds()) / 1000 / done,
 		serverCPU: float64((srv1 - srv0).Microseconds()) / 1000 / done,
 	}, nil
@@ -348,6 +515,8 @@ func median(runs []*result) *result {
 		rate:      pick(func(r *result) float64 { return r.rate }),
 		p50:       pick(func(r *result) float64 { return r.p50 }),
 		p99:       pick(func(r *result) float64 { return r.p99 }),
+		newPct:    pick(func(r *result) float64 { return r.newPct }),
+		conns:     pick(func(r *result) float64 { return r.conns }),
 		clientCPU: pick(func(r *result) float64 { return r.clientCPU }),
 		serverCPU: pick(func(r *result) float64 { return r.serverCPU }),
 	}
