@@ -15,6 +15,19 @@
 # scripts/renewbench). --with-null adds `renewbench serve-null` with the
 # server's certificate as a target: the same TLS, no renewal work. Everything
 # lives in a temp directory that is removed at the end.
+#
+# Modes (renewbench --modes, default fresh,replay): in fresh mode every
+# renewal is a new TLS connection presenting the certificate the previous
+# renewal returned, as agents do, so roster issues a new certificate each
+# time. In replay mode (formerly keepalive) each client keeps one
+# connection authenticated with its first certificate; roster renews a
+# certificate once and answers later renewals of it with the same successor,
+# so replay mode measures that replay answer, not new certificates, while
+# step-ca issues a new one each time: roster's and step-ca's replay figures
+# are not comparable (see the "new %" column). The null target answers with
+# the presented chain (new % is 0 in both modes). The roster and null
+# targets share the identities in $work/ids: renewbench keeps each one's
+# current chain and writes it back there at the end.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/roster-bench.XXXXXX)
