@@ -78,8 +78,12 @@ say "roster enroll billing --host app1    # prints the token and the agent comma
 roster enroll billing --host app1 | sed 's/ret_[A-Za-z0-9_-]*/ret_…/g'
 say "roster-agent enroll --server $ROSTER_SERVER --root-fingerprint $fp --token ret_… --dir $work/agent/billing"
 roster-agent enroll --server "$ROSTER_SERVER" --root-fingerprint "$fp" --token "$(echo "$ticket" | field token)" --dir "$work/agent/billing"
-roster-agent enroll --server "$ROSTER_SERVER" --root-fingerprint "$fp" --token "$(echo "$hostticket" | field token)" --dir "$work/agent/host" >/dev/null
+say "roster enroll --host app1    # the host's own identity: it submits the host's scans"
+roster enroll --host app1 | sed 's/ret_[A-Za-z0-9_-]*/ret_…/g'
+say "roster-agent enroll --server $ROSTER_SERVER --root-fingerprint $fp --token ret_… --dir $work/agent/host"
+roster-agent enroll --server "$ROSTER_SERVER" --root-fingerprint "$fp" --token "$(echo "$hostticket" | field token)" --dir "$work/agent/host"
 
+say "cat $work/agent.yaml    # one entry per identity the agent keeps (scripts/agent.yaml.example has every option)"
 cat >"$work/agent.yaml" <<YAML
 identities:
   - name: billing
@@ -92,6 +96,7 @@ identities:
       interval: 5s
       root: $host
 YAML
+cat "$work/agent.yaml"
 say "roster-agent run --config $work/agent.yaml &"
 roster-agent run --config "$work/agent.yaml" 2>"$work/agent.log" &
 agent=$!
