@@ -42,10 +42,25 @@ const (
 )
 
 var (
-	kSchema = []byte("schema")
 	kMarker = []byte("roster-inventory")
 	kFPKey  = []byte("fpkey")
 )
+
+// joinKey is store.Join in one allocation, for ingest's many keys.
+func joinKey(parts ...string) []byte {
+	n := len(parts) - 1
+	for _, p := range parts {
+		n += len(p)
+	}
+	b := make([]byte, 0, n)
+	for i, p := range parts {
+		if i > 0 {
+			b = append(b, 0)
+		}
+		b = append(b, p...)
+	}
+	return b
+}
 
 func hostIDString(n uint64) string { return fmt.Sprintf("h%015x", n) }
 

@@ -55,6 +55,17 @@ type credRef struct {
 	FP   string `json:"fp"`
 	Type string `json:"type"`
 	Loc  string `json:"loc,omitempty"`
+	// key is fpKey(FP) when already computed (prepare does it outside the
+	// transaction); not stored.
+	key string
+}
+
+// indexKey is the fingerprint index key of c.
+func (c *credRef) indexKey() string {
+	if c.key == "" {
+		c.key = fpKey(c.FP)
+	}
+	return c.key
 }
 
 // contrib is one live instance's share of its service account's summary.
