@@ -5,9 +5,12 @@
 // Start with [Open], which opens (or creates) the bbolt file the server
 // keeps in its data directory, then:
 //
-//   - [Inventory.Ingest] merges a scan report ([scan.Decode] reads one from
-//     a request body) and [Inventory.FingerprintKey] is the key scanners
-//     fingerprint secrets with;
+//   - [Inventory.IngestAs] merges a scan report ([scan.Decode] reads one
+//     from a request body) sent by a [Submitter], a host identity or an
+//     operator ([Inventory.Ingest] for the context's actor), and audits it;
+//     [Inventory.AuditRefusedScan] audits a report refused before it got
+//     here; [Inventory.FingerprintKey] is the key scanners fingerprint
+//     secrets with;
 //   - [Inventory.ListAccounts], [Inventory.GetAccount],
 //     [Inventory.AccountHistory], [Inventory.ListHosts] and
 //     [Inventory.GetHost] read; [Inventory.SetOwner],

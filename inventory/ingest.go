@@ -9,10 +9,45 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
+	"github.com/rosterhq/roster/audit"
 	"github.com/rosterhq/roster/scan"
 	"github.com/rosterhq/roster/store"
 )
+
+// Submitter is who sends a scan report, as the server authenticated it.
+// The zero value is an operator named by the context's actor
+// ([audit.WithActor]).
+type Submitter struct {
+	// Host is the host name in the submitter's host identity certificate
+	// (spiffe://TD/host/HOST).
+	Host string
+	// Operator is the name of the operator token that submits.
+	Operator string
+}
+
+// Actor is the submitter as the audit log names it: "host:HOST",
+// "token:NAME", else the context's actor.
+func (s Submitter) Actor(ctx context.Context) string {
+	switch {
+	case s.Host != "":
+		return "host:" + s.Host
+	case s.Operator != "":
+		return "token:" + s.Operator
+	}
+	return audit.Actor(ctx)
+}
+
+func (s Submitter) check() error {
+	switch {
+	case s.Host != "" && s.Operator != "":
+		return &InvalidError{Field: "submitter", Reason: "both a host identity and an operator token"}
+	case s.Host != "" && !validName(s.Host):
+		return &InvalidError{Field: "submitter", Reason: "the host identity's name is not a valid name"}
+	}
+	return nil
+}
 
 // prepared is a validated report with each account encoded once, outside
 // the transaction, so the group-commit goroutine only moves bytes.
@@ -107,25 +142,40 @@ func prepare(r *scan.Report) (*prepared, error) {
 	return p, nil
 }
 
-// Ingest merges one scan report into the inventory, in one transaction:
-// the host is found by machine-id (else hostname) or created, each account
-// becomes or updates an instance, instances and credentials the report no
-// longer lists are marked gone, and every change is a history event.
-//
-// Ingest is idempotent: a report whose scanned_at equals the host's last
-// scan changes nothing (Unchanged), and an older one is ignored (Stale).
-// Concurrent calls share transactions (group commit); Ingest returns only
-// after its report is durably committed or refused. A report that fails
-// validation returns a *scan.ValidationError and writes nothing.
+// Ingest merges one scan report into the inventory for an operator, the
+// context's actor: it is [Inventory.IngestAs] with the zero Submitter.
 func (inv *Inventory) Ingest(ctx context.Context, r *scan.Report) (IngestResult, error) {
+	return inv.IngestAs(ctx, r, Submitter{})
+}
+
+// IngestAs merges one scan report sent by sub into the inventory, in one
+// transaction: the host is found by machine-id (else hostname) or
+// created, each account becomes or updates an instance, instances and
+// credentials the report no longer lists are marked gone, and every
+// change is a history event. The same transaction holds the report's audit
+// record (audit.ActionScanIngest: who, which host, what changed).
+//
+// A report that fails validation is refused with a *scan.ValidationError,
+// in an audit record of its own (outcome refused), and nothing else is
+// written.
+//
+// IngestAs is idempotent: a report whose scanned_at equals the host's last
+// scan changes nothing (Unchanged), and an older one is ignored (Stale).
+// Concurrent calls share transactions (group commit); IngestAs returns
+// only after its report is durably committed or refused.
+func (inv *Inventory) IngestAs(ctx context.Context, r *scan.Report, sub Submitter) (IngestResult, error) {
+	if err := sub.check(); err != nil {
+		return IngestResult{}, err
+	}
+	recv, actor := inv.now(), sub.Actor(ctx)
 	p, err := prepare(r)
 	if err != nil {
-		return IngestResult{}, err
+		return IngestResult{}, inv.auditRefused(ctx, audit.Event{Time: recv, Actor: actor, Host: sub.Host}, err)
 	}
 	var res IngestResult
 	err = inv.group.Update(ctx, func(tx store.Tx) error {
 		res = IngestResult{}
-		return ingestTx(tx, p, &res)
+		return ingestTx(tx, p, actor, recv, &res)
 	})
 	if err != nil {
 		return IngestResult{}, fmt.Errorf("ingest report of %s: %w", r.Host.Hostname, err)
@@ -133,16 +183,54 @@ func (inv *Inventory) Ingest(ctx context.Context, r *scan.Report) (IngestResult,
 	return res, nil
 }
 
+// maxAuditReason bounds the reason a refused report leaves in the log.
+const maxAuditReason = 1024
+
+// auditRefused records refusal err of a report in an audit record of its
+// own and returns err (with the audit's failure, if any).
+func (inv *Inventory) auditRefused(ctx context.Context, e audit.Event, err error) error {
+	e.Action, e.Outcome, e.Reason = audit.ActionScanIngest, audit.OutcomeRefused, truncate(err.Error(), maxAuditReason)
+	if aerr := audit.Record(ctx, inv, e); aerr != nil {
+		return fmt.Errorf("%w (recording the refusal in the audit log failed: %v)", err, aerr)
+	}
+	return err
+}
+
+// AuditRefusedScan records, in an audit record of its own, a scan report
+// refused before it reached the inventory (a body that does not decode,
+// say): the submitter and the reason (cut to 1 KiB). The server calls it
+// for each refusal of its own; IngestAs audits the inventory's.
+func (inv *Inventory) AuditRefusedScan(ctx context.Context, sub Submitter, reason string) error {
+	e := audit.Event{Time: inv.now(), Actor: sub.Actor(ctx), Host: sub.Host, Action: audit.ActionScanIngest,
+		Outcome: audit.OutcomeRefused, Reason: truncate(reason, maxAuditReason)}
+	if err := audit.Record(ctx, inv, e); err != nil {
+		return fmt.Errorf("audit refused scan: %w", err)
+	}
+	return nil
+}
+
+// truncate cuts s to at most n bytes, on a UTF-8 boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s + "…"
+}
+
 // ingestTx is one report's request in a group-commit batch: read, plan,
 // write.
-func ingestTx(tx store.Tx, p *prepared, res *IngestResult) error {
+func ingestTx(tx store.Tx, p *prepared, actor string, recv time.Time, res *IngestResult) error {
 	st := newTxState(tx)
 	s, err := readHost(st, p)
 	if err != nil {
 		return err
 	}
 	pl := planIngest(s, p)
-	if err := writePlan(st, p, pl); err != nil {
+	if err := writePlan(st, p, pl, actor, recv); err != nil {
 		return err
 	}
 	*res = pl.res
@@ -207,20 +295,23 @@ func readHost(st *txState, p *prepared) (*hostState, error) {
 }
 
 // writePlan writes plan pl of report p: index entries, instances and their
-// indexes, service account summaries, history events and the host record.
-func writePlan(st *txState, p *prepared, pl *ingestPlan) error {
-	if pl.skip {
-		return nil
-	}
+// indexes, service account summaries, history events, the host record,
+// and the ingest's audit record.
+func writePlan(st *txState, p *prepared, pl *ingestPlan, actor string, recv time.Time) error {
 	tx := st.tx
 	hr := &pl.host
-	if hr.ID == "" {
+	if !pl.skip && hr.ID == "" {
 		n, err := store.NextSeq(tx, "host")
 		if err != nil {
 			return err
 		}
 		hr.ID = hostIDString(n)
 		pl.res.HostID = hr.ID
+	}
+	accepted := audit.Event{Time: recv, Actor: actor, Action: audit.ActionScanIngest, Host: pl.res.Hostname,
+		Outcome: audit.OutcomeOK, Detail: pl.res.auditDetail(p.at)}
+	if pl.skip {
+		return audit.Append(tx, accepted)
 	}
 	if pl.delOldName {
 		if err := tx.Delete(tHostName, []byte(pl.oldName)); err != nil {
@@ -248,6 +339,9 @@ func writePlan(st *txState, p *prepared, pl *ingestPlan) error {
 		}
 	}
 	if err := putJSON(tx, tHosts, []byte(hr.ID), hr); err != nil {
+		return err
+	}
+	if err := audit.Append(tx, accepted); err != nil {
 		return err
 	}
 	return st.flush()
@@ -416,4 +510,17 @@ type IngestResult struct {
 	CredentialsNew  int  `json:"credentials_new"`
 	CredentialsGone int  `json:"credentials_gone"`
 	Events          int  `json:"events"`
+}
+
+// auditDetail is the result as the ingest's audit record says it.
+func (r *IngestResult) auditDetail(at time.Time) string {
+	scanned := "scanned_at " + at.Format(time.RFC3339)
+	switch {
+	case r.Unchanged:
+		return scanned + ": unchanged (ingested before)"
+	case r.Stale:
+		return scanned + ": stale (a newer report was ingested); nothing changed"
+	}
+	return fmt.Sprintf("%s: %d accounts, %d new, %d gone; credentials %d new, %d gone", scanned,
+		r.Accounts, r.AccountsNew, r.AccountsGone, r.CredentialsNew, r.CredentialsGone)
 }

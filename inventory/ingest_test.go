@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -289,5 +290,97 @@ func TestListAccountsFilters(t *testing.T) {
 	}
 	if _, err := inv.ListAccounts(ctx, inventory.Filter{Host: "nope"}); !errors.Is(err, inventory.ErrNotFound) {
 		t.Errorf("unknown host filter: %v", err)
+	}
+}
+
+// TestIngestAudited is issue 15's ninth finding: every accepted and
+// refused report is in the audit log, with who sent it, the host and what
+// it changed.
+func TestIngestAudited(t *testing.T) {
+	inv, clk := open(t)
+	if err := inv.RecordIssued(ctx, "app1", "", "c1", t0, t0.Add(time.Hour), false); !errors.Is(err, inventory.ErrNotFound) {
+		t.Fatalf("enrolling an unknown host: %v", err)
+	}
+	pw := inventorytest.Cred(scan.CredPassword, "/etc/shadow:3", "pw")
+	invalid := inventorytest.NewReport("app1", "m1", t0, inventorytest.Account("app", 5))
+	invalid.Accounts[0].Credentials = []scan.Credential{{Type: "x", Location: "/x", Fingerprint: inventorytest.FP("s")}}
+	for _, tc := range []struct {
+		desc   string
+		do     func() error
+		actor  string
+		host   string
+		ok     bool
+		detail string // in Detail (accepted) or Reason (refused)
+	}{
+		{"accepted from an operator", func() error {
+			_, err := inv.IngestAs(ctx, inventorytest.NewReport("app1", "m1", t0, inventorytest.Account("app", 5, pw), inventorytest.Account("db", 6)),
+				inventory.Submitter{Operator: "ops"})
+			return err
+		}, "token:ops", "app1", true, "2 accounts, 2 new, 0 gone; credentials 1 new, 0 gone"},
+		{"the same report again", func() error {
+			_, err := inv.IngestAs(ctx, inventorytest.NewReport("app1", "m1", t0, inventorytest.Account("app", 5, pw), inventorytest.Account("db", 6)),
+				inventory.Submitter{Operator: "ops"})
+			return err
+		}, "token:ops", "app1", true, "unchanged"},
+		{"accepted from the context's actor", func() error {
+			clk.Set(t0.Add(time.Minute))
+			_, err := inv.Ingest(ctx, inventorytest.NewReport("app1", "m1", t0.Add(time.Minute), inventorytest.Account("app", 5)))
+			return err
+		}, "test", "app1", true, "1 accounts, 0 new, 1 gone; credentials 0 new, 1 gone"},
+		{"refused: invalid", func() error {
+			_, err := inv.IngestAs(ctx, invalid, inventory.Submitter{Host: "app1"})
+			return err
+		}, "host:app1", "app1", false, "accounts[0].credentials[0].type"},
+		{"refused: no report", func() error {
+			_, err := inv.IngestAs(ctx, nil, inventory.Submitter{Operator: "ops"})
+			return err
+		}, "token:ops", "", false, "report: missing"},
+		{"refused before the inventory", func() error {
+			return inv.AuditRefusedScan(ctx, inventory.Submitter{Host: "app1"}, "request body: unexpected EOF "+strings.Repeat("x", 4000))
+		}, "host:app1", "app1", false, "unexpected EOF"},
+	} {
+		before, _ := audit.List(ctx, inv, audit.Filter{})
+		err := tc.do()
+		if tc.ok && err != nil {
+			t.Fatalf("%s: %v", tc.desc, err)
+		}
+		after, _ := audit.List(ctx, inv, audit.Filter{})
+		if len(after) != len(before)+1 {
+			t.Errorf("%s: %d audit records added, want 1", tc.desc, len(after)-len(before))
+			continue
+		}
+		e := after[len(after)-1]
+		text := e.Reason
+		if tc.ok {
+			text = e.Detail
+		}
+		outcome := audit.OutcomeRefused
+		if tc.ok {
+			outcome = audit.OutcomeOK
+		}
+		if e.Action != audit.ActionScanIngest || e.Outcome != outcome || e.Actor != tc.actor || e.Host != tc.host ||
+			!strings.Contains(text, tc.detail) || len(e.Reason) > 1100 {
+			t.Errorf("%s: audit record %+v", tc.desc, e)
+		}
+	}
+	if _, err := audit.Verify(ctx, inv); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestSubmitterIsOneOrTheOther(t *testing.T) {
+	inv, _ := open(t)
+	_, err := inv.IngestAs(ctx, inventorytest.NewReport("h", "", t0), inventory.Submitter{Host: "h", Operator: "ops"})
+	var ie *inventory.InvalidError
+	if !errors.As(err, &ie) || ie.Field != "submitter" {
+		t.Errorf("err = %v", err)
+	}
+	for _, s := range []struct {
+		sub  inventory.Submitter
+		want string
+	}{{inventory.Submitter{Host: "h"}, "host:h"}, {inventory.Submitter{Operator: "ops"}, "token:ops"}, {inventory.Submitter{}, "test"}} {
+		if got := s.sub.Actor(ctx); got != s.want {
+			t.Errorf("%+v.Actor = %q, want %q", s.sub, got, s.want)
+		}
 	}
 }

@@ -286,7 +286,7 @@ func TestIdentity(t *testing.T) {
 	for _, e := range audit {
 		actions = append(actions, e.Action)
 	}
-	if got := strings.Join(actions, ","); got != "host.tag,owner.set,cert.issue,cert.revoke,account.retire" {
+	if got := strings.Join(actions, ","); got != "host.tag,scan.ingest,scan.ingest,owner.set,scan.ingest,cert.issue,cert.revoke,account.retire" {
 		t.Errorf("audit actions %s", got)
 	}
 }
@@ -341,6 +341,8 @@ func TestIssuerWritesShareBatches(t *testing.T) {
 				r := inventorytest.NewReport(fmt.Sprintf("n%d", i), "", t0, inventorytest.Account("app", 5), inventorytest.Account("db", 6))
 				if _, err := inv.Ingest(ctx, r); err != nil {
 					t.Errorf("ingest %d: %v", i, err)
+				} else {
+					wantAudit.Add(1) // scan.ingest
 				}
 				return
 			}
