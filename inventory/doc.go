@@ -44,6 +44,15 @@
 // per-tier report: roster is about machine identities, and an unused
 // account without a credential has nothing to migrate.
 //
+// # Hosts and their identities
+//
+// A report finds its host by machine-id, else by hostname. A host identity
+// (the host's certificate) is bound to its host record when it is enrolled
+// ([Inventory.RecordIssuedTx] with account ""), and a report sent with it
+// may change that record only: not another host's, not a new one, and it
+// may not rename the host or change its machine-id ([HostMismatchError]).
+// An operator may report for any host and move one (audited).
+//
 // # Storage and crash behaviour
 //
 // Everything sits behind [Store], a transactional ordered key-value seam

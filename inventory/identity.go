@@ -78,6 +78,13 @@ func (inv *Inventory) RecordIssued(ctx context.Context, host, account, serial st
 // RecordIssuedTx is RecordIssued inside the caller's transaction (one from
 // [Inventory.Update]), so that the issuer burns an enrollment token in the
 // same commit that records the certificate it paid for.
+//
+// The first certificate of a host identity (account "", renewal false)
+// binds the identity named host to the host record it resolves to, as that
+// record's hostname and machine-id stand: from then on a scan submitted
+// with that certificate ([Inventory.IngestAs] with Submitter.Host) may
+// change that record only. The issuer must pass the name the certificate
+// carries (spiffe://TD/host/NAME).
 func (inv *Inventory) RecordIssuedTx(ctx context.Context, tx store.Tx, host, account, serial string, notBefore, notAfter time.Time, renewal bool) error {
 	if !validName(serial) {
 		return &InvalidError{Field: "serial", Reason: "missing"}
@@ -100,6 +107,13 @@ func (inv *Inventory) RecordIssuedTx(ctx context.Context, tx store.Tx, host, acc
 			if renewal && h.Cert != nil {
 				c.IssuedAt, c.Managed = h.Cert.IssuedAt, h.Cert.Managed
 				c.LastRenewal = now
+			}
+			// Enrolling the host identity binds it to this record: its
+			// scans may change this host and no other (checkSubmitter).
+			if !renewal || h.Bound == nil {
+				if err := bindHost(tx, h, host, now); err != nil {
+					return err
+				}
 			}
 			h.Cert = c
 			if err := putJSON(tx, tHosts, []byte(h.ID), h); err != nil {

@@ -21,9 +21,12 @@ import (
 // ([audit.WithActor]).
 type Submitter struct {
 	// Host is the host name in the submitter's host identity certificate
-	// (spiffe://TD/host/HOST).
+	// (spiffe://TD/host/HOST). Such a submitter may only change the host
+	// record its identity is bound to (see [HostMismatchError]).
 	Host string
-	// Operator is the name of the operator token that submits.
+	// Operator is the name of the operator token that submits. An operator
+	// may report for any host, and may move one (rename it, give it a
+	// machine-id), which is audited as audit.ActionHostMove.
 	Operator string
 }
 
@@ -155,9 +158,13 @@ func (inv *Inventory) Ingest(ctx context.Context, r *scan.Report) (IngestResult,
 // change is a history event. The same transaction holds the report's audit
 // record (audit.ActionScanIngest: who, which host, what changed).
 //
-// A report that fails validation is refused with a *scan.ValidationError,
-// in an audit record of its own (outcome refused), and nothing else is
-// written.
+// Refused, each in an audit record of its own (outcome refused), with
+// nothing else written:
+//   - a report that fails validation: a *scan.ValidationError;
+//   - a report from a host identity (sub.Host) about a host record other
+//     than the one that identity is bound to, or renaming that host or
+//     changing its machine-id: a *HostMismatchError, which wraps
+//     ErrForbidden.
 //
 // IngestAs is idempotent: a report whose scanned_at equals the host's last
 // scan changes nothing (Unchanged), and an older one is ignored (Stale).
@@ -173,12 +180,16 @@ func (inv *Inventory) IngestAs(ctx context.Context, r *scan.Report, sub Submitte
 		return IngestResult{}, inv.auditRefused(ctx, audit.Event{Time: recv, Actor: actor, Host: sub.Host}, err)
 	}
 	var res IngestResult
+	var refused error
 	err = inv.group.Update(ctx, func(tx store.Tx) error {
-		res = IngestResult{}
-		return ingestTx(tx, p, actor, recv, &res)
+		res, refused = IngestResult{}, nil
+		return ingestTx(tx, p, sub, actor, recv, &res, &refused)
 	})
 	if err != nil {
 		return IngestResult{}, fmt.Errorf("ingest report of %s: %w", r.Host.Hostname, err)
+	}
+	if refused != nil {
+		return IngestResult{}, refused
 	}
 	return res, nil
 }
@@ -222,12 +233,21 @@ func truncate(s string, n int) string {
 }
 
 // ingestTx is one report's request in a group-commit batch: read, plan,
-// write.
-func ingestTx(tx store.Tx, p *prepared, actor string, recv time.Time, res *IngestResult) error {
+// write. A refusal by checkSubmitter is audited in the transaction and
+// handed back in refused, so that it does not roll back the batch (and
+// the other requests in it, which would run again).
+func ingestTx(tx store.Tx, p *prepared, sub Submitter, actor string, recv time.Time, res *IngestResult, refused *error) error {
 	st := newTxState(tx)
-	s, err := readHost(st, p)
+	s, bound, err := readHost(st, p, sub)
 	if err != nil {
 		return err
+	}
+	if sub.Host != "" {
+		if err := checkSubmitter(sub.Host, bound, s, &p.r.Host); err != nil {
+			*refused = err
+			return audit.Append(tx, audit.Event{Time: recv, Actor: actor, Action: audit.ActionScanIngest, Host: sub.Host,
+				Outcome: audit.OutcomeRefused, Reason: truncate(err.Error(), maxAuditReason)})
+		}
 	}
 	pl := planIngest(s, p)
 	if err := writePlan(st, p, pl, actor, recv); err != nil {
@@ -238,13 +258,15 @@ func ingestTx(tx store.Tx, p *prepared, actor string, recv time.Time, res *Inges
 }
 
 // readHost reads what report p can change: the host it resolves to, the
-// index entries that point at it, its instances and groupings.
-func readHost(st *txState, p *prepared) (*hostState, error) {
+// index entries that point at it, its instances and groupings. For a host
+// submitter it also reads the record the identity is bound to, and stops
+// there when that is not the report's.
+func readHost(st *txState, p *prepared, sub Submitter) (*hostState, *hostRecord, error) {
 	tx := st.tx
 	rh := &p.r.Host
 	rs, err := resolveHost(tx, rh)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s := &hostState{host: rs.host, isNew: rs.isNew, nameIdx: rs.nameIdx, midIdx: rs.midIdx,
 		insts: map[string]*instRecord{}, groups: map[string]string{}}
@@ -255,22 +277,44 @@ func readHost(st *txState, p *prepared) (*hostState, error) {
 	}
 	if !rs.nameRead {
 		if s.nameIdx, err = get(tHostName, rh.Hostname); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if hr.Hostname != "" && hr.Hostname != rh.Hostname {
 		if s.oldNameIdx, err = get(tHostName, hr.Hostname); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	switch {
 	case rh.MachineID == "" && hr.MachineID != "":
 		if s.midIdx, err = get(tHostMID, hr.MachineID); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	case rh.MachineID != "" && !rs.midRead:
 		if s.midIdx, err = get(tHostMID, rh.MachineID); err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+	}
+	var bound *hostRecord
+	if sub.Host != "" {
+		id, err := tx.Get(tHostBind, []byte(sub.Host))
+		if err != nil {
+			return nil, nil, err
+		}
+		switch {
+		case id == nil:
+		case !s.isNew && string(id) == hr.ID:
+			if hr.Bound != nil && hr.Bound.Name == sub.Host {
+				b := *hr
+				bound = &b
+			}
+		default:
+			if bound, err = boundHost(tx, sub.Host); err != nil {
+				return nil, nil, err
+			}
+		}
+		if bound == nil || s.isNew || bound.ID != hr.ID {
+			return s, bound, nil // refused: nothing more to read
 		}
 	}
 	if !s.isNew {
@@ -282,21 +326,21 @@ func readHost(st *txState, p *prepared) (*hostState, error) {
 			s.insts[ir.Account] = ir
 			return nil
 		}); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := tx.Scan(tGrouping, store.Prefix(hr.ID), func(k, v []byte) error {
 			s.groups[store.Split(k)[1]] = string(v)
 			return nil
 		}); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return s, nil
+	return s, bound, nil
 }
 
 // writePlan writes plan pl of report p: index entries, instances and their
 // indexes, service account summaries, history events, the host record,
-// and the ingest's audit record.
+// and the audit records (the host's move, the ingest).
 func writePlan(st *txState, p *prepared, pl *ingestPlan, actor string, recv time.Time) error {
 	tx := st.tx
 	hr := &pl.host
@@ -340,6 +384,12 @@ func writePlan(st *txState, p *prepared, pl *ingestPlan, actor string, recv time
 	}
 	if err := putJSON(tx, tHosts, []byte(hr.ID), hr); err != nil {
 		return err
+	}
+	if pl.moved != "" {
+		if err := audit.Append(tx, audit.Event{Time: recv, Actor: actor, Action: audit.ActionHostMove, Host: hr.Hostname,
+			Outcome: audit.OutcomeOK, Detail: fmt.Sprintf("host %s: %s", hr.ID, pl.moved)}); err != nil {
+			return err
+		}
 	}
 	if err := audit.Append(tx, accepted); err != nil {
 		return err

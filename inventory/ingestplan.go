@@ -1,7 +1,9 @@
 package inventory
 
 import (
+	"fmt"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -42,6 +44,9 @@ type ingestPlan struct {
 	putName, putMID bool
 	oldName         string
 	delOldName      bool
+	// moved describes how the report moved an existing host (renamed it
+	// or gave it another machine-id), "" if it did not.
+	moved string
 	// insts are the instances that change, in report order, then those
 	// gone, by name.
 	insts []instChange
@@ -122,15 +127,30 @@ func planIngest(s *hostState, p *prepared) *ingestPlan {
 	if hr.FirstSeen.IsZero() {
 		hr.FirstSeen = at
 	}
+	var moves []string
 	if hr.Hostname != r.Host.Hostname {
 		if hr.Hostname != "" {
 			pl.oldName = hr.Hostname
 			pl.delOldName = s.oldNameIdx == hr.ID
+			if !s.isNew && !prevScan.IsZero() {
+				moves = append(moves, fmt.Sprintf("hostname %s -> %s", hr.Hostname, r.Host.Hostname))
+			}
 		}
 		hr.Hostname = r.Host.Hostname
 	}
-	if r.Host.MachineID != "" {
+	if r.Host.MachineID != "" && hr.MachineID != r.Host.MachineID {
+		if hr.MachineID != "" {
+			moves = append(moves, fmt.Sprintf("machine-id %s -> %s", hr.MachineID, r.Host.MachineID))
+		}
 		hr.MachineID = r.Host.MachineID
+	}
+	pl.moved = strings.Join(moves, ", ")
+	if pl.moved != "" && hr.Bound != nil {
+		// An operator moved a bound host: its identity follows it.
+		b := *hr.Bound
+		b.Hostname, b.MachineID = hr.Hostname, hr.MachineID
+		hr.Bound = &b
+		pl.moved += fmt.Sprintf(" (host identity %s follows)", b.Name)
 	}
 	pl.putName = s.isNew || s.nameIdx != hr.ID
 	pl.putMID = hr.MachineID != "" && (s.isNew || s.midIdx != hr.ID)

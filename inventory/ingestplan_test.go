@@ -62,7 +62,7 @@ func planText(pl *ingestPlan) string {
 	if pl.skip {
 		return b.String()
 	}
-	fmt.Fprintf(&b, "host %s putName=%v putMID=%v delOld=%v\n", pl.host.Hostname, pl.putName, pl.putMID, pl.delOldName)
+	fmt.Fprintf(&b, "host %s putName=%v putMID=%v delOld=%v moved=%q\n", pl.host.Hostname, pl.putName, pl.putMID, pl.delOldName, pl.moved)
 	for _, ch := range pl.insts {
 		fmt.Fprintf(&b, "inst %s sa=%s live=%v link=%v write=%v", ch.account, ch.sa, ch.live, ch.link, ch.write)
 		if ch.write && ch.rec == nil {
@@ -110,7 +110,7 @@ func TestPlanIngest(t *testing.T) {
 	}{
 		{desc: "first scan of a new host", s: newHost, p: first, want: `
 result new=2 gone=0 cred+2 cred-0 events=2 stale=false unchanged=false
-host web1 putName=true putMID=true delOld=false
+host web1 putName=true putMID=true delOld=false moved=""
 inst app sa=app@default live=true link=true write=true (new) +fp:k1 +fp:pw live 0->1
 inst db sa=db@default live=true link=true write=true (new) live 0->1
 `},
@@ -124,7 +124,7 @@ result new=0 gone=0 cred+0 cred-0 events=0 stale=true unchanged=false`},
 			s: func() *hostState { return stateAfter("h1", first) },
 			p: planReport("web1", "m1", hour, planAccount("app", k2)), want: `
 result new=0 gone=1 cred+1 cred-2 events=4 stale=false unchanged=false
-host web1 putName=false putMID=false delOld=false
+host web1 putName=false putMID=false delOld=false moved=""
 inst app sa=app@default live=true link=false write=true +fp:k2 -fp:k1 -fp:pw live 1->1
 inst db sa=db@default live=false link=false write=true -cert live 1->0
 event app@default credential appeared ssh_authorized_key at /k:2
@@ -139,7 +139,7 @@ event db@default account gone `},
 			},
 			p: planReport("web1", "m1", hour, planAccount("app"), planAccount("db")), want: `
 result new=0 gone=0 cred+0 cred-2 events=3 stale=false unchanged=false
-host web1 putName=false putMID=false delOld=false
+host web1 putName=false putMID=false delOld=false moved=""
 inst app sa=app@default live=true link=false write=true -fp:k1 -fp:pw +cert(managed=true) live 1->1
 inst db sa=db@default live=true link=false write=false live 1->1
 event app@default status changed managed: no static
@@ -154,7 +154,7 @@ event app@default credential gone password at /etc/shadow:3`},
 			},
 			p: planReport("web1", "m1", hour, planAccount("app", k1, pw), planAccount("db")), want: `
 result new=1 gone=0 cred+0 cred-0 events=1 stale=false unchanged=false
-host web1 putName=false putMID=false delOld=false
+host web1 putName=false putMID=false delOld=false moved=""
 inst app sa=app@default live=true link=false write=false live 1->1
 inst db sa=db@default live=true link=false write=true +cert(managed=true) live 0->1
 event db@default account appeared returned after being`},
@@ -166,19 +166,20 @@ event db@default account appeared returned after being`},
 			},
 			p: planReport("web1", "m1", hour, planAccount("app", k1, pw), planAccount("db"), planAccount("etl")), want: `
 result new=1 gone=0 cred+0 cred-0 events=1 stale=false unchanged=false
-host web1 putName=false putMID=false delOld=false
+host web1 putName=false putMID=false delOld=false moved=""
 inst app sa=app@default live=true link=false write=false live 1->1
 inst db sa=db@default live=true link=false write=false live 1->1
 inst etl sa=etl@legacy live=true link=true write=true (new) live 0->1`},
-		{desc: "a renamed host (same machine-id) is the same host",
+		{desc: "a renamed host (same machine-id) is moved; its identity follows",
 			s: func() *hostState {
 				s := stateAfter("h1", first)
+				s.host.Bound = &hostBinding{Name: "web1", Hostname: "web1", MachineID: "m1"}
 				s.oldNameIdx, s.nameIdx = "h1", ""
 				return s
 			},
 			p: planReport("web1.example", "m1", hour, planAccount("app", k1, pw), planAccount("db")), want: `
 result new=0 gone=0 cred+0 cred-0 events=0 stale=false unchanged=false
-host web1.example putName=true putMID=false delOld=true
+host web1.example putName=true putMID=false delOld=true moved="hostname web1 -> web1.example (host identity web1 follows)"
 inst app sa=app@default live=true link=false write=false live 1->1
 inst db sa=db@default live=true link=false write=false live 1->1`},
 	} {
@@ -187,6 +188,58 @@ inst db sa=db@default live=true link=false write=false live 1->1`},
 			pl := planIngest(s, tc.p)
 			if got, want := strings.TrimSpace(planText(pl)), strings.TrimSpace(tc.want); got != want {
 				t.Errorf("plan\n got:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
+}
+
+func TestPlanIngestBindingFollowsOperatorMove(t *testing.T) {
+	first := planReport("web1", "m1", p0, planAccount("app"))
+	s := stateAfter("h1", first)
+	s.host.Bound = &hostBinding{Name: "web1", Hostname: "web1", MachineID: "m1"}
+	s.oldNameIdx = "h1"
+	pl := planIngest(s, planReport("web2", "m1", p0.Add(time.Hour), planAccount("app")))
+	if b := pl.host.Bound; b == nil || b.Name != "web1" || b.Hostname != "web2" || b.MachineID != "m1" {
+		t.Errorf("binding after the move: %+v", b)
+	}
+	if s.host.Bound.Hostname != "web1" {
+		t.Error("planIngest changed its input")
+	}
+}
+
+func TestCheckSubmitter(t *testing.T) {
+	bound := &hostRecord{Host: Host{ID: "h2", Hostname: "app2", MachineID: "m2"},
+		Bound: &hostBinding{Name: "app2", Hostname: "app2", MachineID: "m2"}}
+	app1 := &hostState{host: hostRecord{Host: Host{ID: "h1", Hostname: "app1", MachineID: "m1"}}}
+	app2 := &hostState{host: *bound}
+	for _, tc := range []struct {
+		desc     string
+		bound    *hostRecord
+		s        *hostState
+		host     scan.Host
+		refusal  string // "" accepts
+		identity string
+	}{
+		{"its own host", bound, app2, scan.Host{Hostname: "app2", MachineID: "m2"}, "", "app2"},
+		{"its own host, no machine-id sent", bound, app2, scan.Host{Hostname: "app2"}, "", "app2"},
+		{"another host's machine-id", bound, app1, scan.Host{Hostname: "app2", MachineID: "m1"}, "is about host app1 (h1); app2 is bound to host app2 (h2)", "app2"},
+		{"a host the inventory does not know", bound, newHost(), scan.Host{Hostname: "app9", MachineID: "m9"}, "does not know", "app2"},
+		{"renaming itself", bound, app2, scan.Host{Hostname: "app2.new", MachineID: "m2"}, "renaming a host takes an operator", "app2"},
+		{"an identity bound to nothing", nil, app2, scan.Host{Hostname: "app2", MachineID: "m2"}, "bound to no host record", "app2"},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			err := checkSubmitter(tc.identity, tc.bound, tc.s, &tc.host)
+			if tc.refusal == "" {
+				if err != nil {
+					t.Errorf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.refusal) {
+				t.Fatalf("err = %v, want a refusal saying %q", err, tc.refusal)
+			}
+			if _, ok := err.(*HostMismatchError); !ok {
+				t.Errorf("err is %T, want *HostMismatchError", err)
 			}
 		})
 	}

@@ -12,6 +12,7 @@ import (
 //	hosts      HOSTID                                         -> hostRecord JSON
 //	hostmid    machine-id                                     -> HOSTID
 //	hostname   hostname                                       -> HOSTID
+//	hostbind   host identity name (certificate)               -> HOSTID of the record it is bound to
 //	inst       HOSTID 0 ACCOUNT                               -> service account key, instRecord JSON, scan.Account JSON (see frameInst)
 //	grouping   HOSTID 0 ACCOUNT                               -> group chosen by an operator (split)
 //	sa         NAME@GROUP                                     -> saRecord JSON (operator state + summary)
@@ -28,6 +29,7 @@ const (
 	tHosts    = "hosts"
 	tHostMID  = "hostmid"
 	tHostName = "hostname"
+	tHostBind = "hostbind"
 	tInst     = "inst"
 	tGrouping = "grouping"
 	tSA       = "sa"

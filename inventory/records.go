@@ -18,6 +18,21 @@ import (
 
 type hostRecord struct {
 	Host
+	// Bound is the host identity (certificate) this record is bound to,
+	// from the host's enrollment on: a report sent with that certificate
+	// may change this record and no other (see checkSubmitter).
+	Bound *hostBinding `json:"bound,omitempty"`
+}
+
+// hostBinding ties a host identity to a host record: Name is the host ID
+// in the certificate (spiffe://TD/host/NAME), Hostname and MachineID what
+// the record said when the identity was enrolled (or an operator moved the
+// host since).
+type hostBinding struct {
+	Name      string    `json:"name"`
+	Hostname  string    `json:"hostname"`
+	MachineID string    `json:"machine_id,omitempty"`
+	At        time.Time `json:"at"`
 }
 
 // instRecord is the small part of an instance that ingest and reports read;
