@@ -14,7 +14,7 @@ import (
 )
 
 func TestEnvironmentsSplitMerge(t *testing.T) {
-	inv, _ := open(t)
+	inv, clk := open(t)
 	for _, h := range []struct{ host, env string }{{"p1", "prod"}, {"p2", "prod"}, {"s1", "staging"}} {
 		if err := inv.TagHost(ctx, h.host, []string{"env=" + h.env}, nil); err != nil {
 			t.Fatal(err)
@@ -69,6 +69,7 @@ func TestEnvironmentsSplitMerge(t *testing.T) {
 		t.Errorf("after split: web@prod %d, web@legacy %d instances", got["web@prod"].Instances, got["web@legacy"].Instances)
 	}
 	// A later scan keeps the split.
+	clk.Set(t0.Add(time.Hour))
 	mustIngest(t, inv, inventorytest.NewReport("p2", "", t0.Add(time.Hour), inventorytest.Account("web", 501, inventorytest.Cred(scan.CredSSHAuthorizedKey, "/web/.ssh/authorized_keys:1", "web-p2"))))
 	if keys()["web@legacy"].Instances != 1 {
 		t.Error("rescan undid the split")

@@ -51,7 +51,10 @@
 // ([Inventory.RecordIssuedTx] with account ""), and a report sent with it
 // may change that record only: not another host's, not a new one, and it
 // may not rename the host or change its machine-id ([HostMismatchError]).
-// An operator may report for any host and move one (audited).
+// An operator may report for any host and move one (audited). Reports are
+// ordered by the time the inventory received them, and one dated more than
+// [Options].MaxClockSkew ahead of the inventory's clock is refused, so a
+// host's clock cannot freeze its record.
 //
 // # Storage and crash behaviour
 //

@@ -1,9 +1,11 @@
 package inventory
 
 import (
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/rosterhq/roster/scan"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -66,6 +68,41 @@ func TestMigrationBindsEnrolledHosts(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := inv.Check(bg); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestFrozenHostThaws: a host frozen before receive times were stored (its
+// last scan in 2099, no receive time) takes its next real report.
+func TestFrozenHostThaws(t *testing.T) {
+	inv, _ := openTemp(t)
+	now := time.Now().UTC()
+	r := &scan.Report{SchemaVersion: scan.SchemaVersion, Scanner: scan.Scanner{Name: "t", Version: "0"},
+		Host: scan.Host{Hostname: "app1", MachineID: "m1", ScannedAt: now, Root: "/", Live: true, OS: scan.OS{ID: "debian"}}}
+	if _, err := inv.Ingest(bg, r); err != nil {
+		t.Fatal(err)
+	}
+	future := time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := inv.store.Update(bg, func(tx store.Tx) error {
+		h, err := findHost(tx, "app1")
+		if err != nil {
+			return err
+		}
+		h.LastScan, h.Received = future, time.Time{}
+		return putJSON(tx, tHosts, []byte(h.ID), h)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r.Host.ScannedAt = now.Add(time.Second)
+	res, err := inv.Ingest(bg, r)
+	if err != nil || res.Stale || res.Unchanged {
+		t.Fatalf("report after the freeze: %+v, %v", res, err)
+	}
+	d, err := inv.GetHost(bg, "app1")
+	if err != nil || !d.LastScan.Equal(r.Host.ScannedAt.UTC()) {
+		t.Errorf("last scan %v, %v", d.LastScan, err)
+	}
+	if _, err := inv.GetHost(bg, "nope"); !errors.Is(err, ErrNotFound) {
 		t.Error(err)
 	}
 }

@@ -16,6 +16,10 @@ import (
 	"github.com/rosterhq/roster/store"
 )
 
+// DefaultMaxClockSkew is how far ahead of the inventory's clock a report's
+// scanned_at may be (Options.MaxClockSkew).
+const DefaultMaxClockSkew = 5 * time.Minute
+
 // Submitter is who sends a scan report, as the server authenticated it.
 // The zero value is an operator named by the context's actor
 // ([audit.WithActor]).
@@ -161,23 +165,35 @@ func (inv *Inventory) Ingest(ctx context.Context, r *scan.Report) (IngestResult,
 // Refused, each in an audit record of its own (outcome refused), with
 // nothing else written:
 //   - a report that fails validation: a *scan.ValidationError;
+//   - a report whose scanned_at is more than Options.MaxClockSkew ahead of
+//     the inventory's clock: a *scan.ValidationError on host.scanned_at;
 //   - a report from a host identity (sub.Host) about a host record other
 //     than the one that identity is bound to, or renaming that host or
 //     changing its machine-id: a *HostMismatchError, which wraps
 //     ErrForbidden.
 //
-// IngestAs is idempotent: a report whose scanned_at equals the host's last
-// scan changes nothing (Unchanged), and an older one is ignored (Stale).
-// Concurrent calls share transactions (group commit); IngestAs returns
-// only after its report is durably committed or refused.
+// Scans of a host are ordered by the time the inventory receives them,
+// not by their scanned_at, so a host whose clock is wrong cannot freeze
+// its record. IngestAs is idempotent: a report whose scanned_at equals the
+// host's last scan changes nothing (Unchanged), and one received before the
+// newest report ingested for the host is ignored (Stale). Concurrent calls
+// share transactions (group commit); IngestAs returns only after its report
+// is durably committed or refused.
 func (inv *Inventory) IngestAs(ctx context.Context, r *scan.Report, sub Submitter) (IngestResult, error) {
 	if err := sub.check(); err != nil {
 		return IngestResult{}, err
 	}
 	recv, actor := inv.now(), sub.Actor(ctx)
 	p, err := prepare(r)
+	if err == nil {
+		err = inv.checkScannedAt(p.at, recv)
+	}
 	if err != nil {
-		return IngestResult{}, inv.auditRefused(ctx, audit.Event{Time: recv, Actor: actor, Host: sub.Host}, err)
+		host := sub.Host
+		if p != nil && host == "" {
+			host = r.Host.Hostname // validated
+		}
+		return IngestResult{}, inv.auditRefused(ctx, audit.Event{Time: recv, Actor: actor, Host: host}, err)
 	}
 	var res IngestResult
 	var refused error
@@ -192,6 +208,18 @@ func (inv *Inventory) IngestAs(ctx context.Context, r *scan.Report, sub Submitte
 		return IngestResult{}, refused
 	}
 	return res, nil
+}
+
+// checkScannedAt refuses a report from the future, whose scanned_at would
+// otherwise stand as the host's last scan.
+func (inv *Inventory) checkScannedAt(at, now time.Time) error {
+	max := inv.opts.MaxClockSkew
+	if d := at.Sub(now); d > max {
+		return &scan.ValidationError{Field: "host.scanned_at", Reason: fmt.Sprintf(
+			"%s is %s ahead of the server's clock (%s; at most %s allowed): set the host's clock (NTP) and scan again",
+			at.Format(time.RFC3339), d.Round(time.Second), now.Format(time.RFC3339), max)}
+	}
+	return nil
 }
 
 // maxAuditReason bounds the reason a refused report leaves in the log.
@@ -249,7 +277,7 @@ func ingestTx(tx store.Tx, p *prepared, sub Submitter, actor string, recv time.T
 				Outcome: audit.OutcomeRefused, Reason: truncate(err.Error(), maxAuditReason)})
 		}
 	}
-	pl := planIngest(s, p)
+	pl := planIngest(s, p, recv)
 	if err := writePlan(st, p, pl, actor, recv); err != nil {
 		return err
 	}
@@ -549,8 +577,8 @@ func isShared(tx store.Tx, fp string) (bool, error) {
 type IngestResult struct {
 	HostID   string `json:"host_id"`
 	Hostname string `json:"hostname"`
-	// Stale is true when the report is older than the newest one already
-	// ingested for the host; nothing was written.
+	// Stale is true when the report was received before the newest one
+	// already ingested for the host; nothing was written.
 	Stale bool `json:"stale,omitempty"`
 	// Unchanged is true when the same report was ingested before.
 	Unchanged       bool `json:"unchanged,omitempty"`
@@ -569,7 +597,7 @@ func (r *IngestResult) auditDetail(at time.Time) string {
 	case r.Unchanged:
 		return scanned + ": unchanged (ingested before)"
 	case r.Stale:
-		return scanned + ": stale (a newer report was ingested); nothing changed"
+		return scanned + ": stale (a newer report was received first); nothing changed"
 	}
 	return fmt.Sprintf("%s: %d accounts, %d new, %d gone; credentials %d new, %d gone", scanned,
 		r.Accounts, r.AccountsNew, r.AccountsGone, r.CredentialsNew, r.CredentialsGone)

@@ -53,7 +53,7 @@ func kinds(evs []inventory.Event) []string {
 }
 
 func TestIngestSequence(t *testing.T) {
-	inv, _ := open(t)
+	inv, clk := open(t)
 	key1 := inventorytest.Cred(scan.CredSSHAuthorizedKey, "/home/app/.ssh/authorized_keys:1", "k1")
 	key2 := inventorytest.Cred(scan.CredSSHAuthorizedKey, "/home/app/.ssh/authorized_keys:2", "k2")
 	pw := inventorytest.Cred(scan.CredPassword, "/etc/shadow:3", "pw")
@@ -85,6 +85,7 @@ func TestIngestSequence(t *testing.T) {
 			instances: 1, static: 1, history: []string{inventory.EventAccountAppeared, inventory.EventCredentialAppeared, inventory.EventCredentialGone, inventory.EventCredentialGone, inventory.EventAccountGone, inventory.EventAccountAppeared}},
 	}
 	for _, s := range steps {
+		clk.Set(s.report.Host.ScannedAt) // received when scanned
 		res := mustIngest(t, inv, s.report)
 		res.HostID, res.Hostname = "", ""
 		if res != s.want {
@@ -174,7 +175,7 @@ func TestIngestConcurrentSameAndDistinctHosts(t *testing.T) {
 }
 
 func TestSharedCredentials(t *testing.T) {
-	inv, _ := open(t)
+	inv, clk := open(t)
 	same := inventorytest.Cred(scan.CredSecretFile, "/home/a/.pgpass", "the-same-secret")
 	mustIngest(t, inv, inventorytest.NewReport("h1", "", t0, inventorytest.Account("etl", 1, same), inventorytest.Account("solo", 2, inventorytest.Cred(scan.CredPassword, "/etc/shadow:2", "unique"))))
 	mustIngest(t, inv, inventorytest.NewReport("h2", "", t0, inventorytest.Account("report", 1, same)))
@@ -199,6 +200,7 @@ func TestSharedCredentials(t *testing.T) {
 		}
 	}
 	// The secret disappears from h2: nothing is shared any more.
+	clk.Set(t0.Add(time.Hour))
 	mustIngest(t, inv, inventorytest.NewReport("h2", "", t0.Add(time.Hour), inventorytest.Account("report", 1)))
 	if shared, _ := inv.SharedCredentials(ctx); len(shared) != 0 {
 		t.Errorf("after removal shared = %+v", shared)
@@ -290,6 +292,85 @@ func TestListAccountsFilters(t *testing.T) {
 	}
 	if _, err := inv.ListAccounts(ctx, inventory.Filter{Host: "nope"}); !errors.Is(err, inventory.ErrNotFound) {
 		t.Errorf("unknown host filter: %v", err)
+	}
+}
+
+// TestReportsFromTheFuture is issue 15's fourth finding: a report with
+// scanned_at far ahead was accepted and its host's later scans were all
+// "stale". Reports more than Options.MaxClockSkew ahead are refused.
+func TestReportsFromTheFuture(t *testing.T) {
+	for _, tc := range []struct {
+		desc    string
+		skew    time.Duration // Options.MaxClockSkew
+		ahead   time.Duration
+		refused bool
+	}{
+		{"2099", 0, time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC).Sub(t0), true},
+		{"six minutes ahead", 0, 6 * time.Minute, true},
+		{"four minutes ahead", 0, 4 * time.Minute, false},
+		{"an hour ahead with a skew of two allowed", 2 * time.Hour, time.Hour, false},
+		{"three hours ahead with a skew of two allowed", 2 * time.Hour, 3 * time.Hour, true},
+	} {
+		t.Run(tc.desc, func(t *testing.T) {
+			c := &clock{t: t0}
+			inv, _ := inventorytest.Open(t, inventory.Options{Now: c.Now, MaxClockSkew: tc.skew})
+			mustIngest(t, inv, inventorytest.NewReport("app1", "m1", t0.Add(-time.Hour), inventorytest.Account("billing", 5)))
+			if err := inv.RecordIssued(ctx, "app1", "", "c1", t0, t0.Add(time.Hour), false); err != nil {
+				t.Fatal(err)
+			}
+			at := t0.Add(tc.ahead)
+			_, err := inv.IngestAs(ctx, inventorytest.NewReport("app1", "m1", at), inventory.Submitter{Host: "app1"})
+			if !tc.refused {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			var ve *scan.ValidationError
+			if !errors.As(err, &ve) || ve.Field != "host.scanned_at" || !strings.Contains(err.Error(), t0.Format(time.RFC3339)) ||
+				!strings.Contains(err.Error(), at.Format(time.RFC3339)) {
+				t.Fatalf("err = %v, want a refusal of host.scanned_at naming it and the server's time", err)
+			}
+			if e := lastAudit(t, inv); e.Outcome != audit.OutcomeRefused || e.Actor != "host:app1" || !strings.Contains(e.Reason, "host.scanned_at") {
+				t.Errorf("audit %+v", e)
+			}
+			// The host is not frozen: the next real scan is taken.
+			c.Set(t0.Add(time.Minute))
+			if res := mustIngest(t, inv, inventorytest.NewReport("app1", "m1", t0.Add(time.Minute))); res.Stale || res.AccountsGone != 1 {
+				t.Errorf("next scan: %+v", res)
+			}
+		})
+	}
+}
+
+// TestScansOrderedByReceiveTime: a host whose clock runs ahead (within the
+// allowed skew) or behind is ordered by when the inventory received its
+// reports, so it cannot freeze itself.
+func TestScansOrderedByReceiveTime(t *testing.T) {
+	inv, clk := open(t)
+	steps := []struct {
+		desc      string
+		recv      time.Time
+		scannedAt time.Time
+		accounts  []scan.Account
+		stale     bool
+		live      int
+	}{
+		{"clock four minutes ahead", t0, t0.Add(4 * time.Minute), []scan.Account{inventorytest.Account("a", 1), inventorytest.Account("b", 2)}, false, 2},
+		{"clock set right: scanned before the last scan, received after", t0.Add(time.Minute), t0.Add(time.Minute), []scan.Account{inventorytest.Account("a", 1)}, false, 1},
+		{"clock an hour behind", t0.Add(2 * time.Minute), t0.Add(-time.Hour), []scan.Account{inventorytest.Account("a", 1), inventorytest.Account("b", 2)}, false, 2},
+		{"received before the newest (a delayed request)", t0.Add(90 * time.Second), t0.Add(-2 * time.Hour), nil, true, 2},
+	}
+	for _, s := range steps {
+		clk.Set(s.recv)
+		res := mustIngest(t, inv, inventorytest.NewReport("h", "m", s.scannedAt, s.accounts...))
+		d, err := inv.GetHost(ctx, "h")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Stale != s.stale || d.Accounts != s.live {
+			t.Errorf("%s: %+v, host has %d accounts; want stale %v, %d", s.desc, res, d.Accounts, s.stale, s.live)
+		}
 	}
 }
 

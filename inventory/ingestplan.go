@@ -105,20 +105,23 @@ func saKeyFor(h *Host, groups map[string]string, prev *instRecord, account strin
 	return account + "@" + hostEnv(h)
 }
 
-// planIngest computes what report p changes on host state s. It reads
-// nothing but its arguments.
-func planIngest(s *hostState, p *prepared) *ingestPlan {
+// planIngest computes what report p, received at recv, changes on host
+// state s. It reads nothing but its arguments.
+func planIngest(s *hostState, p *prepared, recv time.Time) *ingestPlan {
 	r := p.r
 	at := p.at
 	pl := &ingestPlan{host: s.host, seen: at,
 		res: IngestResult{HostID: s.host.ID, Hostname: r.Host.Hostname, Accounts: len(p.accts)}}
 	hr := &pl.host
 	if !s.isNew && !hr.LastScan.IsZero() {
+		// Scans are ordered by the server's receive time, so that a host
+		// whose clock runs ahead cannot freeze its record; two reports
+		// received at the same instant are ordered by scanned_at.
 		switch {
 		case at.Equal(hr.LastScan):
 			pl.res.Unchanged, pl.skip = true, true
 			return pl
-		case at.Before(hr.LastScan):
+		case recv.Before(hr.Received), recv.Equal(hr.Received) && at.Before(hr.LastScan):
 			pl.res.Stale, pl.skip = true, true
 			return pl
 		}
@@ -155,7 +158,7 @@ func planIngest(s *hostState, p *prepared) *ingestPlan {
 	pl.putName = s.isNew || s.nameIdx != hr.ID
 	pl.putMID = hr.MachineID != "" && (s.isNew || s.midIdx != hr.ID)
 	hr.OS = r.Host.OS
-	hr.LastSeen, hr.LastScan = at, at
+	hr.LastSeen, hr.LastScan, hr.Received = at, at, recv
 	hr.Env = hostEnv(&hr.Host)
 	hr.Accounts = len(p.accts) // names are unique (scan.Validate)
 	h := &hr.Host

@@ -33,10 +33,10 @@ func planReport(host, mid string, at time.Time, accts ...scan.Account) *prepared
 }
 
 // stateAfter is the host state a store would hold after report p was
-// ingested into an empty inventory as host id.
+// ingested into an empty inventory as host id (received when scanned).
 func stateAfter(id string, p *prepared) *hostState {
 	s := &hostState{host: hostRecord{Host: Host{ID: id, Hostname: p.r.Host.Hostname, MachineID: p.r.Host.MachineID,
-		Env: DefaultEnv, FirstSeen: p.at, LastSeen: p.at, LastScan: p.at, Accounts: len(p.accts)}},
+		Env: DefaultEnv, FirstSeen: p.at, LastSeen: p.at, LastScan: p.at, Accounts: len(p.accts)}, Received: p.at},
 		nameIdx: id, midIdx: id, insts: map[string]*instRecord{}, groups: map[string]string{}}
 	if p.r.Host.MachineID == "" {
 		s.midIdx = ""
@@ -106,23 +106,35 @@ func TestPlanIngest(t *testing.T) {
 		desc string
 		s    func() *hostState
 		p    *prepared
+		recv time.Time
 		want string
 	}{
-		{desc: "first scan of a new host", s: newHost, p: first, want: `
+		{desc: "first scan of a new host", s: newHost, p: first, recv: p0, want: `
 result new=2 gone=0 cred+2 cred-0 events=2 stale=false unchanged=false
 host web1 putName=true putMID=true delOld=false moved=""
 inst app sa=app@default live=true link=true write=true (new) +fp:k1 +fp:pw live 0->1
 inst db sa=db@default live=true link=true write=true (new) live 0->1
 `},
-		{desc: "the same report again", s: func() *hostState { return stateAfter("h1", first) }, p: first, want: `
+		{desc: "the same report again", s: func() *hostState { return stateAfter("h1", first) }, p: first, recv: hour, want: `
 result new=0 gone=0 cred+0 cred-0 events=0 stale=false unchanged=true`},
-		{desc: "an older report is stale",
+		{desc: "an older report received later is applied: scans go by receive time",
 			s: func() *hostState { return stateAfter("h1", first) },
-			p: planReport("web1", "m1", p0.Add(-time.Minute), planAccount("app")), want: `
+			p: planReport("web1", "m1", p0.Add(-time.Hour), planAccount("app", k1, pw), planAccount("db")), recv: hour, want: `
+result new=0 gone=0 cred+0 cred-0 events=0 stale=false unchanged=false
+host web1 putName=false putMID=false delOld=false moved=""
+inst app sa=app@default live=true link=false write=false live 1->1
+inst db sa=db@default live=true link=false write=false live 1->1`},
+		{desc: "a report received before the newest one is stale",
+			s: func() *hostState { return stateAfter("h1", first) },
+			p: planReport("web1", "m1", hour, planAccount("app")), recv: p0.Add(-time.Minute), want: `
+result new=0 gone=0 cred+0 cred-0 events=0 stale=true unchanged=false`},
+		{desc: "received at the same instant, the older scan is stale",
+			s: func() *hostState { return stateAfter("h1", first) },
+			p: planReport("web1", "m1", p0.Add(-time.Minute), planAccount("app")), recv: p0, want: `
 result new=0 gone=0 cred+0 cred-0 events=0 stale=true unchanged=false`},
 		{desc: "key rotated, password gone, db gone",
 			s: func() *hostState { return stateAfter("h1", first) },
-			p: planReport("web1", "m1", hour, planAccount("app", k2)), want: `
+			p: planReport("web1", "m1", hour, planAccount("app", k2)), recv: hour, want: `
 result new=0 gone=1 cred+1 cred-2 events=4 stale=false unchanged=false
 host web1 putName=false putMID=false delOld=false moved=""
 inst app sa=app@default live=true link=false write=true +fp:k2 -fp:k1 -fp:pw live 1->1
@@ -137,7 +149,7 @@ event db@default account gone `},
 				s.insts["app"].Cert = &CertState{Serial: "01", IssuedAt: p0.Add(time.Minute), NotBefore: p0, NotAfter: hour.Add(time.Hour)}
 				return s
 			},
-			p: planReport("web1", "m1", hour, planAccount("app"), planAccount("db")), want: `
+			p: planReport("web1", "m1", hour, planAccount("app"), planAccount("db")), recv: hour, want: `
 result new=0 gone=0 cred+0 cred-2 events=3 stale=false unchanged=false
 host web1 putName=false putMID=false delOld=false moved=""
 inst app sa=app@default live=true link=false write=true -fp:k1 -fp:pw +cert(managed=true) live 1->1
@@ -152,7 +164,7 @@ event app@default credential gone password at /etc/shadow:3`},
 				s.insts["db"].GoneAt, s.insts["db"].Cert = &gone, &CertState{Serial: "02", Managed: true}
 				return s
 			},
-			p: planReport("web1", "m1", hour, planAccount("app", k1, pw), planAccount("db")), want: `
+			p: planReport("web1", "m1", hour, planAccount("app", k1, pw), planAccount("db")), recv: hour, want: `
 result new=1 gone=0 cred+0 cred-0 events=1 stale=false unchanged=false
 host web1 putName=false putMID=false delOld=false moved=""
 inst app sa=app@default live=true link=false write=false live 1->1
@@ -164,7 +176,7 @@ event db@default account appeared returned after being`},
 				s.groups["etl"] = "legacy"
 				return s
 			},
-			p: planReport("web1", "m1", hour, planAccount("app", k1, pw), planAccount("db"), planAccount("etl")), want: `
+			p: planReport("web1", "m1", hour, planAccount("app", k1, pw), planAccount("db"), planAccount("etl")), recv: hour, want: `
 result new=1 gone=0 cred+0 cred-0 events=1 stale=false unchanged=false
 host web1 putName=false putMID=false delOld=false moved=""
 inst app sa=app@default live=true link=false write=false live 1->1
@@ -177,7 +189,7 @@ inst etl sa=etl@legacy live=true link=true write=true (new) live 0->1`},
 				s.oldNameIdx, s.nameIdx = "h1", ""
 				return s
 			},
-			p: planReport("web1.example", "m1", hour, planAccount("app", k1, pw), planAccount("db")), want: `
+			p: planReport("web1.example", "m1", hour, planAccount("app", k1, pw), planAccount("db")), recv: hour, want: `
 result new=0 gone=0 cred+0 cred-0 events=0 stale=false unchanged=false
 host web1.example putName=true putMID=false delOld=true moved="hostname web1 -> web1.example (host identity web1 follows)"
 inst app sa=app@default live=true link=false write=false live 1->1
@@ -185,9 +197,12 @@ inst db sa=db@default live=true link=false write=false live 1->1`},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			s := tc.s()
-			pl := planIngest(s, tc.p)
+			pl := planIngest(s, tc.p, tc.recv)
 			if got, want := strings.TrimSpace(planText(pl)), strings.TrimSpace(tc.want); got != want {
 				t.Errorf("plan\n got:\n%s\nwant:\n%s", got, want)
+			}
+			if !pl.skip && !pl.host.Received.Equal(tc.recv) {
+				t.Errorf("host received %v, want %v", pl.host.Received, tc.recv)
 			}
 		})
 	}
@@ -198,7 +213,7 @@ func TestPlanIngestBindingFollowsOperatorMove(t *testing.T) {
 	s := stateAfter("h1", first)
 	s.host.Bound = &hostBinding{Name: "web1", Hostname: "web1", MachineID: "m1"}
 	s.oldNameIdx = "h1"
-	pl := planIngest(s, planReport("web2", "m1", p0.Add(time.Hour), planAccount("app")))
+	pl := planIngest(s, planReport("web2", "m1", p0.Add(time.Hour), planAccount("app")), p0.Add(time.Hour))
 	if b := pl.host.Bound; b == nil || b.Name != "web1" || b.Hostname != "web2" || b.MachineID != "m1" {
 		t.Errorf("binding after the move: %+v", b)
 	}

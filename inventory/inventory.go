@@ -29,6 +29,9 @@ type Options struct {
 	// LockTimeout bounds the wait for another process's lock on the file
 	// (default 1s); after it Open fails.
 	LockTimeout time.Duration
+	// MaxClockSkew is how far ahead of Now a report's scanned_at may be
+	// (default DefaultMaxClockSkew); a report further ahead is refused.
+	MaxClockSkew time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -40,6 +43,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 512
+	}
+	if o.MaxClockSkew <= 0 {
+		o.MaxClockSkew = DefaultMaxClockSkew
 	}
 	return o
 }

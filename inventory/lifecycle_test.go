@@ -221,7 +221,7 @@ func TestWriteAccounts(t *testing.T) {
 }
 
 func TestIdentity(t *testing.T) {
-	inv, _ := open(t)
+	inv, clk := open(t)
 	if err := inv.TagHost(ctx, "p1", []string{"env=prod"}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -230,6 +230,7 @@ func TestIdentity(t *testing.T) {
 	if err := inv.SetOwner(ctx, "app@prod", inventory.Owner{Name: "team"}); err != nil {
 		t.Fatal(err)
 	}
+	clk.Set(t0.Add(time.Hour))
 	mustIngest(t, inv, inventorytest.NewReport("p1", "", t0.Add(time.Hour), inventorytest.Account("app", 5)))
 	for _, tc := range []struct {
 		host, account string

@@ -22,6 +22,9 @@ type hostRecord struct {
 	// from the host's enrollment on: a report sent with that certificate
 	// may change this record and no other (see checkSubmitter).
 	Bound *hostBinding `json:"bound,omitempty"`
+	// Received is the server's clock when it received the newest report
+	// ingested: scans are ordered by it, not by the host's scanned_at.
+	Received time.Time `json:"received,omitzero"`
 }
 
 // hostBinding ties a host identity to a host record: Name is the host ID
