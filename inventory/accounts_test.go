@@ -37,14 +37,18 @@ func TestEnvironmentsSplitMerge(t *testing.T) {
 		return m
 	}
 	got := keys()
+	// The prod hosts were scanned first: etl@prod and web@prod are the
+	// identities. The scans of s1 and x1 found etl in two more groups,
+	// which wait for review (and alone are flagged shared): one host's
+	// report does not change another's accounts.
 	for _, tc := range []struct {
-		key       string
-		instances int
-		shared    bool
-	}{{"etl@prod", 2, true}, {"etl@staging", 1, true}, {"etl@default", 1, true}, {"web@prod", 2, true}} {
+		key             string
+		instances       int
+		shared, pending bool
+	}{{"etl@prod", 2, false, false}, {"etl@staging", 1, true, true}, {"etl@default", 1, true, true}, {"web@prod", 2, false, false}} {
 		a, ok := got[tc.key]
-		if !ok || a.Instances != tc.instances || a.SharedAcrossEnvs != tc.shared {
-			t.Errorf("%s = %+v (present %v), want %d instances, shared %v", tc.key, a, ok, tc.instances, tc.shared)
+		if !ok || a.Instances != tc.instances || a.SharedAcrossEnvs != tc.shared || a.PendingReview != tc.pending {
+			t.Errorf("%s = %+v (present %v), want %d instances, shared %v, pending review %v", tc.key, a, ok, tc.instances, tc.shared, tc.pending)
 		}
 	}
 	// A name in several envs must be qualified.

@@ -39,6 +39,13 @@ var writeBehind = []string{tInst, tSAInst, tFP, tCertIdx, tHistory}
 type batchTx struct {
 	store.Tx
 	sas map[string]*saRecord
+	// peek holds service account records read only to see which groups
+	// a name lives in (groupsNamed); they are not written unless a request
+	// takes them with txState.sa.
+	peek map[string]*saRecord
+	// named lists, per account name whose groups were scanned, the keys
+	// of its records in sas or peek (a record the batch creates joins it).
+	named map[string][]string
 	// seq is the history event counter, once read.
 	seq    uint64
 	seqSet bool
@@ -65,7 +72,8 @@ type wbEntry struct {
 
 // wrapBatch is the inventory's store.GroupOptions.Wrap.
 func wrapBatch(tx store.Tx) (store.Tx, func() error) {
-	b := &batchTx{Tx: tx, sas: map[string]*saRecord{}, fpCounts: map[string]int{}, wb: map[string]*wbTable{}}
+	b := &batchTx{Tx: tx, sas: map[string]*saRecord{}, peek: map[string]*saRecord{}, named: map[string][]string{},
+		fpCounts: map[string]int{}, wb: map[string]*wbTable{}}
 	for _, t := range writeBehind {
 		b.wb[t] = &wbTable{byFirst: map[string]*[]int32{}}
 	}
@@ -268,6 +276,8 @@ type txState struct {
 	tx       store.Tx
 	batch    *batchTx // nil outside a batch
 	sas      map[string]*saRecord
+	peek     map[string]*saRecord
+	named    map[string][]string
 	fpCounts map[string]int
 	ev       int
 	seq      uint64
@@ -278,14 +288,20 @@ var kEventSeq = []byte("seq/event")
 
 func newTxState(tx store.Tx) *txState {
 	if b, ok := tx.(*batchTx); ok {
-		return &txState{tx: tx, batch: b, sas: b.sas, fpCounts: b.fpCounts}
+		return &txState{tx: tx, batch: b, sas: b.sas, peek: b.peek, named: b.named, fpCounts: b.fpCounts}
 	}
-	return &txState{tx: tx, sas: map[string]*saRecord{}, fpCounts: map[string]int{}}
+	return &txState{tx: tx, sas: map[string]*saRecord{}, peek: map[string]*saRecord{}, named: map[string][]string{},
+		fpCounts: map[string]int{}}
 }
 
 // sa loads (or creates in memory) a service account record.
 func (s *txState) sa(key string) (*saRecord, error) {
 	if r, ok := s.sas[key]; ok {
+		return r, nil
+	}
+	if r, ok := s.peek[key]; ok {
+		delete(s.peek, key)
+		s.sas[key] = r
 		return r, nil
 	}
 	var r saRecord
@@ -298,7 +314,53 @@ func (s *txState) sa(key string) (*saRecord, error) {
 		r = saRecord{Key: key, Name: name, Group: group}
 	}
 	s.sas[key] = &r
+	if keys, ok := s.named[r.Name]; ok && !slices.Contains(keys, key) {
+		s.named[r.Name] = append(keys, key)
+	}
 	return &r, nil
+}
+
+// groupsNamed returns the service account records of account name that
+// this transaction (or batch) knows or has in the store, in no order.
+// Records it had to read are not written back unless taken with sa.
+func (s *txState) groupsNamed(name string) ([]*saRecord, error) {
+	keys, ok := s.named[name]
+	if !ok {
+		err := s.tx.Scan(tSA, []byte(name+"@"), func(k, v []byte) error {
+			if _, ok := s.sas[string(k)]; ok {
+				keys = append(keys, string(k))
+				return nil
+			}
+			r := new(saRecord)
+			if err := jsonUnmarshal(tSA, k, v, r); err != nil {
+				return err
+			}
+			if r.Name == name {
+				s.peek[r.Key] = r
+				keys = append(keys, r.Key)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		// Records created in memory and not yet in the store.
+		for k, r := range s.sas {
+			if r.Name == name && !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+		s.named[name] = keys
+	}
+	out := make([]*saRecord, 0, len(keys))
+	for _, k := range keys {
+		if r, ok := s.sas[k]; ok {
+			out = append(out, r)
+		} else if r, ok := s.peek[k]; ok {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 func (s *txState) event(e Event) error {

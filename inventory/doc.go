@@ -44,6 +44,12 @@
 // per-tier report: roster is about machine identities, and an unused
 // account without a credential has nothing to migrate.
 //
+// A scan changes its own host's instances only. When it finds a name in a
+// group while the name already is an identity in another, the new group
+// waits for review ([AccountSummary].PendingReview, a [Report] line, a
+// history event) and gets no certificate, and the identity that was there
+// first is left as it was.
+//
 // # Hosts and their identities
 //
 // A report finds its host by machine-id, else by hostname. A host identity

@@ -39,18 +39,23 @@ func (inv *Inventory) Identity(ctx context.Context, host, account string) (Ident
 		// One scan of the account's groups also finds its own record.
 		var r saRecord
 		name, _ := splitKey(ir.SA)
+		review := map[string]bool{}
 		groups, err := groupsOf(tx, name, func(o *saRecord) {
 			if o.Key == ir.SA {
 				r = *o
+			}
+			if o.waitsForReview() {
+				review[o.Key] = true
 			}
 		})
 		if err != nil {
 			return err
 		}
-		v := &view{groups: map[string][]string{r.Name: groups}}
+		v := &view{groups: map[string][]string{r.Name: groups}, review: review}
 		_, s.Env = splitKey(r.Key)
 		s.ServiceAccount, s.Owner, s.Retired = r.Key, r.Owner, r.Retired
 		s.SharedAcrossEnvs = v.sharedAcrossEnvs(&r)
+		s.PendingReview = r.waitsForReview()
 		s.Tier, _, _ = tierOf(&r)
 		return nil
 	})
@@ -254,4 +259,11 @@ type IdentityState struct {
 	SharedAcrossEnvs bool       `json:"shared_across_envs"`
 	Tier             Tier       `json:"tier"`
 	Cert             *CertState `json:"cert,omitempty"`
+	// PendingReview is set when a scan found the account's name in this
+	// environment while it already was an identity in another: until an
+	// operator confirms it as separate or merges it, the identity must not
+	// enroll (SharedAcrossEnvs is set too, so a policy that refuses shared
+	// accounts refuses it). The identity it shares the name with is not
+	// affected.
+	PendingReview bool `json:"pending_review,omitempty"`
 }

@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -286,9 +288,11 @@ func ingestTx(tx store.Tx, p *prepared, sub Submitter, actor string, recv time.T
 }
 
 // readHost reads what report p can change: the host it resolves to, the
-// index entries that point at it, its instances and groupings. For a host
-// submitter it also reads the record the identity is bound to, and stops
-// there when that is not the report's.
+// index entries that point at it, its instances and groupings, and the
+// service accounts its accounts join without a live instance (with the
+// groups their names already live in). For a host submitter it also reads
+// the record the identity is bound to, and stops there when that is not
+// the report's.
 func readHost(st *txState, p *prepared, sub Submitter) (*hostState, *hostRecord, error) {
 	tx := st.tx
 	rh := &p.r.Host
@@ -297,7 +301,7 @@ func readHost(st *txState, p *prepared, sub Submitter) (*hostState, *hostRecord,
 		return nil, nil, err
 	}
 	s := &hostState{host: rs.host, isNew: rs.isNew, nameIdx: rs.nameIdx, midIdx: rs.midIdx,
-		insts: map[string]*instRecord{}, groups: map[string]string{}}
+		insts: map[string]*instRecord{}, groups: map[string]string{}, sas: map[string]saState{}, established: map[string][]string{}}
 	hr := &s.host
 	get := func(table, key string) (string, error) {
 		v, err := tx.Get(table, []byte(key))
@@ -363,12 +367,42 @@ func readHost(st *txState, p *prepared, sub Submitter) (*hostState, *hostRecord,
 			return nil, nil, err
 		}
 	}
+	h := hr.Host
+	h.Env = hostEnv(&h)
+	for i := range p.accts {
+		name := p.accts[i].name
+		prev := s.insts[name]
+		if prev != nil && prev.GoneAt == nil {
+			continue // live already: its service account has a live instance
+		}
+		key := saKeyFor(&h, s.groups, prev, name)
+		r, err := st.sa(key)
+		if err != nil {
+			return nil, nil, err
+		}
+		s.sas[key] = saState{Live: r.Sum.Live, Separate: r.Separate}
+		if r.Sum.Live > 0 || r.Separate {
+			continue
+		}
+		recs, err := st.groupsNamed(name)
+		if err != nil {
+			return nil, nil, err
+		}
+		var est []string
+		for _, o := range recs {
+			if o.Key != key && (o.Sum.Live > 0 || o.Retired) && !o.waitsForReview() {
+				est = append(est, o.Group)
+			}
+		}
+		sort.Strings(est)
+		s.established[name] = est
+	}
 	return s, bound, nil
 }
 
 // writePlan writes plan pl of report p: index entries, instances and their
-// indexes, service account summaries, history events, the host record,
-// and the audit records (the host's move, the ingest).
+// indexes, service account summaries and review flags, history events,
+// the host record, and the audit records (the host's move, the ingest).
 func writePlan(st *txState, p *prepared, pl *ingestPlan, actor string, recv time.Time) error {
 	tx := st.tx
 	hr := &pl.host
@@ -381,7 +415,7 @@ func writePlan(st *txState, p *prepared, pl *ingestPlan, actor string, recv time
 		pl.res.HostID = hr.ID
 	}
 	accepted := audit.Event{Time: recv, Actor: actor, Action: audit.ActionScanIngest, Host: pl.res.Hostname,
-		Outcome: audit.OutcomeOK, Detail: pl.res.auditDetail(p.at)}
+		Outcome: audit.OutcomeOK, Detail: pl.res.auditDetail(p.at, pl.pending)}
 	if pl.skip {
 		return audit.Append(tx, accepted)
 	}
@@ -404,6 +438,13 @@ func writePlan(st *txState, p *prepared, pl *ingestPlan, actor string, recv time
 		if err := writeInst(st, p, pl, &pl.insts[i]); err != nil {
 			return fmt.Errorf("account %s: %w", pl.insts[i].account, err)
 		}
+	}
+	for _, rc := range pl.review {
+		sa, err := st.sa(rc.sa)
+		if err != nil {
+			return err
+		}
+		sa.Review = rc.review
 	}
 	for _, e := range pl.events {
 		if err := st.event(e); err != nil {
@@ -588,10 +629,16 @@ type IngestResult struct {
 	CredentialsNew  int  `json:"credentials_new"`
 	CredentialsGone int  `json:"credentials_gone"`
 	Events          int  `json:"events"`
+	// PendingReview counts the service accounts this report found a name
+	// in while the name already is an identity in another environment:
+	// they get no certificate until an operator decides (the report's
+	// PendingReview and the accounts' history say which).
+	PendingReview int `json:"pending_review,omitempty"`
 }
 
-// auditDetail is the result as the ingest's audit record says it.
-func (r *IngestResult) auditDetail(at time.Time) string {
+// auditDetail is the result as the ingest's audit record says it; pending
+// lists the service accounts pending review.
+func (r *IngestResult) auditDetail(at time.Time, pending []string) string {
 	scanned := "scanned_at " + at.Format(time.RFC3339)
 	switch {
 	case r.Unchanged:
@@ -599,6 +646,10 @@ func (r *IngestResult) auditDetail(at time.Time) string {
 	case r.Stale:
 		return scanned + ": stale (a newer report was received first); nothing changed"
 	}
-	return fmt.Sprintf("%s: %d accounts, %d new, %d gone; credentials %d new, %d gone", scanned,
+	d := fmt.Sprintf("%s: %d accounts, %d new, %d gone; credentials %d new, %d gone", scanned,
 		r.Accounts, r.AccountsNew, r.AccountsGone, r.CredentialsNew, r.CredentialsGone)
+	if len(pending) > 0 {
+		d += "; pending review: " + strings.Join(pending, ", ")
+	}
+	return d
 }

@@ -449,6 +449,96 @@ func TestIngestAudited(t *testing.T) {
 	}
 }
 
+// TestReportCannotStopAnotherHostsRenewals is issue 15's third finding: a
+// scan from app2 (staging) listing an account named billing made
+// billing@prod on app1, enrolled, "shared across environments", and its
+// renewals were refused. The new name waits for review instead.
+func TestReportCannotStopAnotherHostsRenewals(t *testing.T) {
+	inv, clk := open(t)
+	for host, env := range map[string]string{"app1": "prod", "app2": "staging"} {
+		if err := inv.TagHost(ctx, host, []string{"env=" + env}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustIngest(t, inv, inventorytest.NewReport("app1", "m1", t0, inventorytest.Account("billing", 501)))
+	if err := inv.SetOwner(ctx, "billing", inventory.Owner{Name: "payments"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := inv.RecordIssued(ctx, "app1", "billing", "b1", t0, t0.Add(time.Hour), false); err != nil {
+		t.Fatal(err)
+	}
+	clk.Set(t0.Add(time.Minute))
+	res := mustIngest(t, inv, inventorytest.NewReport("app2", "m2", t0.Add(time.Minute), inventorytest.Account("billing", 501)))
+	if res.PendingReview != 1 {
+		t.Errorf("ingest result %+v, want 1 pending review", res)
+	}
+	for _, tc := range []struct {
+		host                  string
+		shared, pending       bool
+		serviceAccount, owner string
+	}{
+		{"app1", false, false, "billing@prod", "payments"}, // keeps renewing
+		{"app2", true, true, "billing@staging", ""},        // cannot enroll until an operator decides
+	} {
+		s, err := inv.Identity(ctx, tc.host, "billing")
+		if err != nil {
+			t.Fatal(err)
+		}
+		owner := ""
+		if s.Owner != nil {
+			owner = s.Owner.Name
+		}
+		if s.SharedAcrossEnvs != tc.shared || s.PendingReview != tc.pending || s.ServiceAccount != tc.serviceAccount || owner != tc.owner {
+			t.Errorf("Identity(%s, billing) = %+v", tc.host, s)
+		}
+	}
+	// A renewal of the enrolled identity goes through.
+	if err := inv.RecordIssued(ctx, "app1", "billing", "b2", t0, t0.Add(2*time.Hour), true); err != nil {
+		t.Error(err)
+	}
+	// The operator is told: a report line and a history event.
+	rep, err := inv.Report(ctx, clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.PendingReview) != 1 {
+		t.Fatalf("report pending review: %+v", rep.PendingReview)
+	}
+	pr := rep.PendingReview[0]
+	if pr.Account != "billing@staging" || pr.Name != "billing" || pr.Env != "staging" || fmt.Sprint(pr.Established) != "[prod]" ||
+		fmt.Sprint(pr.Hosts) != "[app2]" || pr.Instances != 1 {
+		t.Errorf("report line %+v", pr)
+	}
+	h, err := inv.AccountHistory(ctx, "billing@staging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := h[len(h)-1]
+	if last.Kind != inventory.EventPendingReview || !strings.Contains(last.Detail, "roster accounts merge billing@prod billing@staging") {
+		t.Errorf("history %+v", h)
+	}
+	if h, _ := inv.AccountHistory(ctx, "billing@prod"); strings.Contains(kindsText(h), inventory.EventPendingReview) {
+		t.Errorf("the established identity's history changed: %v", kindsText(h))
+	}
+	// The operator decides: the same identity. Nothing is pending or shared.
+	if err := inv.Merge(ctx, "billing@staging", "billing@prod"); err != nil {
+		t.Fatal(err)
+	}
+	for _, host := range []string{"app1", "app2"} {
+		if s, _ := inv.Identity(ctx, host, "billing"); s.SharedAcrossEnvs || s.PendingReview || s.ServiceAccount != "billing@prod" {
+			t.Errorf("after the merge Identity(%s, billing) = %+v", host, s)
+		}
+	}
+	if rep, _ := inv.Report(ctx, clk.Now()); len(rep.PendingReview) != 0 {
+		t.Errorf("after the merge: %+v", rep.PendingReview)
+	}
+	// A later scan of app2 keeps it merged and raises nothing.
+	clk.Set(t0.Add(2 * time.Minute))
+	if res := mustIngest(t, inv, inventorytest.NewReport("app2", "m2", t0.Add(2*time.Minute), inventorytest.Account("billing", 501))); res.PendingReview != 0 {
+		t.Errorf("rescan: %+v", res)
+	}
+}
+
 func TestSubmitterIsOneOrTheOther(t *testing.T) {
 	inv, _ := open(t)
 	_, err := inv.IngestAs(ctx, inventorytest.NewReport("h", "", t0), inventory.Submitter{Host: "h", Operator: "ops"})

@@ -9,9 +9,9 @@ import (
 
 // Ingest in three steps: readHost reads what the report can change (the
 // host record, the index entries pointing at it, its instances and
-// groupings), planIngest computes the change from that alone, and
-// writePlan writes it. This file is the middle step: a pure function, tested
-// without a store.
+// groupings, the service accounts they join), planIngest computes the
+// change from that alone, and writePlan writes it. This file is the middle
+// step: a pure function, tested without a store.
 
 // hostState is what ingest reads before deciding anything.
 type hostState struct {
@@ -28,6 +28,20 @@ type hostState struct {
 	insts map[string]*instRecord
 	// groups are operator-chosen groups (Inventory.Split) by account name.
 	groups map[string]string
+	// sas describes the service accounts the report's accounts belong to,
+	// by key, before the report.
+	sas map[string]saState
+	// established lists, for each name whose instance joins a service
+	// account without live instances, the other groups in which the name
+	// already is an identity (live or retired, not itself waiting for
+	// review). A name newly seen next to those waits for review.
+	established map[string][]string
+}
+
+// saState is what planIngest needs of a service account record.
+type saState struct {
+	Live     int
+	Separate bool
 }
 
 // ingestPlan is the change one report makes.
@@ -50,6 +64,10 @@ type ingestPlan struct {
 	// insts are the instances that change, in report order, then those
 	// gone, by name.
 	insts []instChange
+	// review lists the service accounts whose review flag is decided;
+	// pending the keys of those set.
+	review  []reviewChange
+	pending []string
 	// events are the history events, in order.
 	events []Event
 	// seen is the scan time, which joins the first_seen / last_seen
@@ -81,6 +99,13 @@ type instChange struct {
 	// prep is the account's index in the prepared report (-1 for gone
 	// instances).
 	prep int
+}
+
+// reviewChange sets or clears a service account's review flag.
+type reviewChange struct {
+	sa          string
+	review      bool
+	established []string
 }
 
 // hostEnv is the environment a host's new instances join.
@@ -201,6 +226,9 @@ func planIngest(s *hostState, p *prepared, recv time.Time) *ingestPlan {
 				ch.certPut = c
 			}
 		}
+		if !live {
+			planReview(pl, s, a.name, saKey, event)
+		}
 		// Credentials appeared and gone, by (fingerprint, location).
 		var prevRefs []credRef
 		if live {
@@ -251,6 +279,30 @@ func planIngest(s *hostState, p *prepared, recv time.Time) *ingestPlan {
 	}
 	pl.res.Events += len(pl.events)
 	return pl
+}
+
+// planReview decides the review flag of service account saKey, which the
+// instance of name on this host joins while it has no live instance: a
+// name newly seen in a group while it is an identity in another waits for
+// an operator (Inventory.Split confirms it separate, Inventory.Merge joins
+// it), and the identities it shares the name with are left alone. A
+// report may change only its own host's instances.
+func planReview(pl *ingestPlan, s *hostState, name, saKey string, event func(sa, kind, detail string)) {
+	st := s.sas[saKey]
+	if st.Live > 0 || st.Separate {
+		return
+	}
+	est := s.established[name]
+	rc := reviewChange{sa: saKey, review: len(est) > 0, established: est}
+	pl.review = append(pl.review, rc)
+	if !rc.review {
+		return
+	}
+	pl.res.PendingReview++
+	pl.pending = append(pl.pending, saKey)
+	event(saKey, EventPendingReview, fmt.Sprintf("%s is already an identity in %s; %s, first seen on host %s, gets no certificate "+
+		"until an operator merges it (roster accounts merge %s@%s %s) or splits it off (roster accounts split %s --host %s)",
+		name, strings.Join(est, ", "), saKey, pl.host.Hostname, name, est[0], saKey, saKey, pl.host.Hostname))
 }
 
 // diffRefs returns the refs in cur but not prev, and in prev but not cur.

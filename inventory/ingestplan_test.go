@@ -37,7 +37,8 @@ func planReport(host, mid string, at time.Time, accts ...scan.Account) *prepared
 func stateAfter(id string, p *prepared) *hostState {
 	s := &hostState{host: hostRecord{Host: Host{ID: id, Hostname: p.r.Host.Hostname, MachineID: p.r.Host.MachineID,
 		Env: DefaultEnv, FirstSeen: p.at, LastSeen: p.at, LastScan: p.at, Accounts: len(p.accts)}, Received: p.at},
-		nameIdx: id, midIdx: id, insts: map[string]*instRecord{}, groups: map[string]string{}}
+		nameIdx: id, midIdx: id, insts: map[string]*instRecord{}, groups: map[string]string{}, sas: map[string]saState{},
+		established: map[string][]string{}}
 	if p.r.Host.MachineID == "" {
 		s.midIdx = ""
 	}
@@ -50,15 +51,15 @@ func stateAfter(id string, p *prepared) *hostState {
 
 func newHost() *hostState {
 	return &hostState{host: hostRecord{Host: Host{Env: DefaultEnv}}, isNew: true, insts: map[string]*instRecord{},
-		groups: map[string]string{}}
+		groups: map[string]string{}, sas: map[string]saState{}, established: map[string][]string{}}
 }
 
 // planText is a plan as one comparable line per part.
 func planText(pl *ingestPlan) string {
 	var b strings.Builder
 	r := pl.res
-	fmt.Fprintf(&b, "result new=%d gone=%d cred+%d cred-%d events=%d stale=%v unchanged=%v\n",
-		r.AccountsNew, r.AccountsGone, r.CredentialsNew, r.CredentialsGone, r.Events, r.Stale, r.Unchanged)
+	fmt.Fprintf(&b, "result new=%d gone=%d cred+%d cred-%d events=%d stale=%v unchanged=%v review=%d\n",
+		r.AccountsNew, r.AccountsGone, r.CredentialsNew, r.CredentialsGone, r.Events, r.Stale, r.Unchanged, r.PendingReview)
 	if pl.skip {
 		return b.String()
 	}
@@ -81,6 +82,9 @@ func planText(pl *ingestPlan) string {
 			b.WriteString(" -cert")
 		}
 		fmt.Fprintf(&b, " live %d->%d\n", ch.before.Live, ch.after.Live)
+	}
+	for _, rc := range pl.review {
+		fmt.Fprintf(&b, "review %s=%v %v\n", rc.sa, rc.review, rc.established)
 	}
 	for _, e := range pl.events {
 		fmt.Fprintf(&b, "event %s %s %s\n", e.Account, e.Kind, firstWords(e.Detail, 3))
@@ -110,32 +114,33 @@ func TestPlanIngest(t *testing.T) {
 		want string
 	}{
 		{desc: "first scan of a new host", s: newHost, p: first, recv: p0, want: `
-result new=2 gone=0 cred+2 cred-0 events=2 stale=false unchanged=false
+result new=2 gone=0 cred+2 cred-0 events=2 stale=false unchanged=false review=0
 host web1 putName=true putMID=true delOld=false moved=""
 inst app sa=app@default live=true link=true write=true (new) +fp:k1 +fp:pw live 0->1
 inst db sa=db@default live=true link=true write=true (new) live 0->1
-`},
+review app@default=false []
+review db@default=false []`},
 		{desc: "the same report again", s: func() *hostState { return stateAfter("h1", first) }, p: first, recv: hour, want: `
-result new=0 gone=0 cred+0 cred-0 events=0 stale=false unchanged=true`},
+result new=0 gone=0 cred+0 cred-0 events=0 stale=false unchanged=true review=0`},
 		{desc: "an older report received later is applied: scans go by receive time",
 			s: func() *hostState { return stateAfter("h1", first) },
 			p: planReport("web1", "m1", p0.Add(-time.Hour), planAccount("app", k1, pw), planAccount("db")), recv: hour, want: `
-result new=0 gone=0 cred+0 cred-0 events=0 stale=false unchanged=false
+result new=0 gone=0 cred+0 cred-0 events=0 stale=false unchanged=false review=0
 host web1 putName=false putMID=false delOld=false moved=""
 inst app sa=app@default live=true link=false write=false live 1->1
 inst db sa=db@default live=true link=false write=false live 1->1`},
 		{desc: "a report received before the newest one is stale",
 			s: func() *hostState { return stateAfter("h1", first) },
 			p: planReport("web1", "m1", hour, planAccount("app")), recv: p0.Add(-time.Minute), want: `
-result new=0 gone=0 cred+0 cred-0 events=0 stale=true unchanged=false`},
+result new=0 gone=0 cred+0 cred-0 events=0 stale=true unchanged=false review=0`},
 		{desc: "received at the same instant, the older scan is stale",
 			s: func() *hostState { return stateAfter("h1", first) },
 			p: planReport("web1", "m1", p0.Add(-time.Minute), planAccount("app")), recv: p0, want: `
-result new=0 gone=0 cred+0 cred-0 events=0 stale=true unchanged=false`},
+result new=0 gone=0 cred+0 cred-0 events=0 stale=true unchanged=false review=0`},
 		{desc: "key rotated, password gone, db gone",
 			s: func() *hostState { return stateAfter("h1", first) },
 			p: planReport("web1", "m1", hour, planAccount("app", k2)), recv: hour, want: `
-result new=0 gone=1 cred+1 cred-2 events=4 stale=false unchanged=false
+result new=0 gone=1 cred+1 cred-2 events=4 stale=false unchanged=false review=0
 host web1 putName=false putMID=false delOld=false moved=""
 inst app sa=app@default live=true link=false write=true +fp:k2 -fp:k1 -fp:pw live 1->1
 inst db sa=db@default live=false link=false write=true -cert live 1->0
@@ -150,7 +155,7 @@ event db@default account gone `},
 				return s
 			},
 			p: planReport("web1", "m1", hour, planAccount("app"), planAccount("db")), recv: hour, want: `
-result new=0 gone=0 cred+0 cred-2 events=3 stale=false unchanged=false
+result new=0 gone=0 cred+0 cred-2 events=3 stale=false unchanged=false review=0
 host web1 putName=false putMID=false delOld=false moved=""
 inst app sa=app@default live=true link=false write=true -fp:k1 -fp:pw +cert(managed=true) live 1->1
 inst db sa=db@default live=true link=false write=false live 1->1
@@ -162,14 +167,44 @@ event app@default credential gone password at /etc/shadow:3`},
 				s := stateAfter("h1", first)
 				gone := p0.Add(time.Minute)
 				s.insts["db"].GoneAt, s.insts["db"].Cert = &gone, &CertState{Serial: "02", Managed: true}
+				s.sas["db@default"] = saState{Live: 0}
 				return s
 			},
 			p: planReport("web1", "m1", hour, planAccount("app", k1, pw), planAccount("db")), recv: hour, want: `
-result new=1 gone=0 cred+0 cred-0 events=1 stale=false unchanged=false
+result new=1 gone=0 cred+0 cred-0 events=1 stale=false unchanged=false review=0
 host web1 putName=false putMID=false delOld=false moved=""
 inst app sa=app@default live=true link=false write=false live 1->1
 inst db sa=db@default live=true link=false write=true +cert(managed=true) live 0->1
+review db@default=false []
 event db@default account appeared returned after being`},
+		{desc: "a name new here while it is an identity elsewhere waits for review",
+			s: func() *hostState {
+				s := newHost()
+				s.host.Tags, s.host.Env = []string{"env=staging"}, "staging"
+				s.established["billing"] = []string{"prod"}
+				return s
+			},
+			p: planReport("app2", "m2", p0, planAccount("billing"), planAccount("solo")), recv: p0, want: `
+result new=2 gone=0 cred+0 cred-0 events=3 stale=false unchanged=false review=1
+host app2 putName=true putMID=true delOld=false moved=""
+inst billing sa=billing@staging live=true link=true write=true (new) live 0->1
+inst solo sa=solo@staging live=true link=true write=true (new) live 0->1
+review billing@staging=true [prod]
+review solo@staging=false []
+event billing@staging pending review billing is already`},
+		{desc: "a group that has live instances, or that an operator set apart, is not reviewed again",
+			s: func() *hostState {
+				s := newHost()
+				s.sas["billing@default"] = saState{Live: 3}
+				s.sas["solo@default"] = saState{Separate: true}
+				s.established["billing"], s.established["solo"] = []string{"prod"}, []string{"prod"}
+				return s
+			},
+			p: planReport("app3", "", p0, planAccount("billing"), planAccount("solo")), recv: p0, want: `
+result new=2 gone=0 cred+0 cred-0 events=2 stale=false unchanged=false review=0
+host app3 putName=true putMID=false delOld=false moved=""
+inst billing sa=billing@default live=true link=true write=true (new) live 0->1
+inst solo sa=solo@default live=true link=true write=true (new) live 0->1`},
 		{desc: "an operator's grouping places a new instance",
 			s: func() *hostState {
 				s := stateAfter("h1", first)
@@ -177,11 +212,12 @@ event db@default account appeared returned after being`},
 				return s
 			},
 			p: planReport("web1", "m1", hour, planAccount("app", k1, pw), planAccount("db"), planAccount("etl")), recv: hour, want: `
-result new=1 gone=0 cred+0 cred-0 events=1 stale=false unchanged=false
+result new=1 gone=0 cred+0 cred-0 events=1 stale=false unchanged=false review=0
 host web1 putName=false putMID=false delOld=false moved=""
 inst app sa=app@default live=true link=false write=false live 1->1
 inst db sa=db@default live=true link=false write=false live 1->1
-inst etl sa=etl@legacy live=true link=true write=true (new) live 0->1`},
+inst etl sa=etl@legacy live=true link=true write=true (new) live 0->1
+review etl@legacy=false []`},
 		{desc: "a renamed host (same machine-id) is moved; its identity follows",
 			s: func() *hostState {
 				s := stateAfter("h1", first)
@@ -190,7 +226,7 @@ inst etl sa=etl@legacy live=true link=true write=true (new) live 0->1`},
 				return s
 			},
 			p: planReport("web1.example", "m1", hour, planAccount("app", k1, pw), planAccount("db")), recv: hour, want: `
-result new=0 gone=0 cred+0 cred-0 events=0 stale=false unchanged=false
+result new=0 gone=0 cred+0 cred-0 events=0 stale=false unchanged=false review=0
 host web1.example putName=true putMID=false delOld=true moved="hostname web1 -> web1.example (host identity web1 follows)"
 inst app sa=app@default live=true link=false write=false live 1->1
 inst db sa=db@default live=true link=false write=false live 1->1`},

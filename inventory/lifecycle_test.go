@@ -236,8 +236,12 @@ func TestIdentity(t *testing.T) {
 		host, account string
 		want          inventory.IdentityState
 	}{
+		// s1's scan found app in a second environment: app@default waits
+		// for review, app@prod is left alone.
 		{"p1", "app", inventory.IdentityState{Host: "p1", Account: "app", HostKnown: true, Exists: true, ServiceAccount: "app@prod", Env: "prod",
-			Owner: &inventory.Owner{Name: "team"}, SharedAcrossEnvs: true, Tier: 4}},
+			Owner: &inventory.Owner{Name: "team"}, Tier: 4}},
+		{"s1", "app", inventory.IdentityState{Host: "s1", Account: "app", HostKnown: true, Exists: true, ServiceAccount: "app@default", Env: "default",
+			SharedAcrossEnvs: true, PendingReview: true, Tier: 4}},
 		{"p1", "old", inventory.IdentityState{Host: "p1", Account: "old", HostKnown: true, Exists: true, Gone: true, ServiceAccount: "old@prod", Env: "prod", Tier: 4}},
 		{"p1", "ghost", inventory.IdentityState{Host: "p1", Account: "ghost", HostKnown: true, Env: "prod"}},
 		{"nohost", "app", inventory.IdentityState{Host: "nohost", Account: "app"}},

@@ -127,7 +127,16 @@ type saRecord struct {
 	FirstSeen    time.Time `json:"first_seen"`
 	LastSeen     time.Time `json:"last_seen"`
 	Sum          summary   `json:"sum"`
+
+	// Review is set when a scan first found the name in this group while
+	// it already lived in another: the group waits for an operator to
+	// confirm it as a separate identity or merge it (see view.pendingReview).
+	Review bool `json:"review,omitempty"`
 }
+
+// waitsForReview reports whether the group waits for an operator to tell
+// it apart from, or join it to, the other groups of its name.
+func (r *saRecord) waitsForReview() bool { return r.Review && !r.Separate }
 
 // factsOf extracts the facts of one scanned account.
 func factsOf(a *scan.Account) (facts, []credRef) {
