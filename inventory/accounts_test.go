@@ -2,6 +2,8 @@ package inventory_test
 
 import (
 	"errors"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,7 +16,7 @@ import (
 )
 
 func TestEnvironmentsSplitMerge(t *testing.T) {
-	inv, _ := open(t)
+	inv, clk := open(t)
 	for _, h := range []struct{ host, env string }{{"p1", "prod"}, {"p2", "prod"}, {"s1", "staging"}} {
 		if err := inv.TagHost(ctx, h.host, []string{"env=" + h.env}, nil); err != nil {
 			t.Fatal(err)
@@ -37,14 +39,18 @@ func TestEnvironmentsSplitMerge(t *testing.T) {
 		return m
 	}
 	got := keys()
+	// The prod hosts were scanned first: etl@prod and web@prod are the
+	// identities. The scans of s1 and x1 found etl in two more groups,
+	// which wait for review (and alone are flagged shared): one host's
+	// report does not change another's accounts.
 	for _, tc := range []struct {
-		key       string
-		instances int
-		shared    bool
-	}{{"etl@prod", 2, true}, {"etl@staging", 1, true}, {"etl@default", 1, true}, {"web@prod", 2, true}} {
+		key             string
+		instances       int
+		shared, pending bool
+	}{{"etl@prod", 2, false, false}, {"etl@staging", 1, true, true}, {"etl@default", 1, true, true}, {"web@prod", 2, false, false}} {
 		a, ok := got[tc.key]
-		if !ok || a.Instances != tc.instances || a.SharedAcrossEnvs != tc.shared {
-			t.Errorf("%s = %+v (present %v), want %d instances, shared %v", tc.key, a, ok, tc.instances, tc.shared)
+		if !ok || a.Instances != tc.instances || a.SharedAcrossEnvs != tc.shared || a.PendingReview != tc.pending {
+			t.Errorf("%s = %+v (present %v), want %d instances, shared %v, pending review %v", tc.key, a, ok, tc.instances, tc.shared, tc.pending)
 		}
 	}
 	// A name in several envs must be qualified.
@@ -69,6 +75,7 @@ func TestEnvironmentsSplitMerge(t *testing.T) {
 		t.Errorf("after split: web@prod %d, web@legacy %d instances", got["web@prod"].Instances, got["web@legacy"].Instances)
 	}
 	// A later scan keeps the split.
+	clk.Set(t0.Add(time.Hour))
 	mustIngest(t, inv, inventorytest.NewReport("p2", "", t0.Add(time.Hour), inventorytest.Account("web", 501, inventorytest.Cred(scan.CredSSHAuthorizedKey, "/web/.ssh/authorized_keys:1", "web-p2"))))
 	if keys()["web@legacy"].Instances != 1 {
 		t.Error("rescan undid the split")
@@ -112,15 +119,15 @@ func TestSplitSeparatesIdentities(t *testing.T) {
 	type split struct{ account, host, group string }
 	for _, tc := range []struct {
 		desc   string
-		envs   map[string]string // host -> env
+		envs   map[string]string // host -> env, scanned in host name order: the first env seen is established
 		owners map[string]string // set before the splits
 		splits []split
 		shared map[string]bool   // key -> SharedAcrossEnvs after, for every live key
 		owner  map[string]string // key -> owner after ("" none)
 	}{
-		{desc: "two environments, nothing confirmed",
+		{desc: "two environments, nothing confirmed: the later one waits for review",
 			envs:   map[string]string{"p1": "prod", "s1": "staging"},
-			shared: map[string]bool{"billing-batch@prod": true, "billing-batch@staging": true}},
+			shared: map[string]bool{"billing-batch@prod": false, "billing-batch@staging": true}},
 		{desc: "staging instance split off",
 			envs:   map[string]string{"p1": "prod", "s1": "staging"},
 			owners: map[string]string{"billing-batch@staging": "team-stage", "billing-batch@prod": "team-prod"},
@@ -131,14 +138,14 @@ func TestSplitSeparatesIdentities(t *testing.T) {
 			envs:   map[string]string{"p1": "prod", "s1": "staging"},
 			splits: []split{{"billing-batch@staging", "", ""}},
 			shared: map[string]bool{"billing-batch@prod": false, "billing-batch@staging": false}},
-		{desc: "three environments, staging confirmed: prod and dev still shared",
+		{desc: "three environments, staging confirmed: prod still waits for review",
 			envs:   map[string]string{"p1": "prod", "s1": "staging", "d1": "dev"},
 			splits: []split{{"billing-batch@staging", "", ""}},
-			shared: map[string]bool{"billing-batch@prod": true, "billing-batch@staging": false, "billing-batch@dev": true}},
-		{desc: "three environments, staging split off: prod and dev still shared",
+			shared: map[string]bool{"billing-batch@prod": true, "billing-batch@staging": false, "billing-batch@dev": false}},
+		{desc: "three environments, staging split off: prod still waits for review",
 			envs:   map[string]string{"p1": "prod", "s1": "staging", "d1": "dev"},
 			splits: []split{{"billing-batch", "s1", "legacy"}},
-			shared: map[string]bool{"billing-batch@prod": true, "billing-batch@legacy": false, "billing-batch@dev": true}},
+			shared: map[string]bool{"billing-batch@prod": true, "billing-batch@legacy": false, "billing-batch@dev": false}},
 		{desc: "split off into an owned account keeps its owner",
 			envs:   map[string]string{"p1": "prod", "p2": "prod", "s1": "staging"},
 			owners: map[string]string{"billing-batch@prod": "team-prod", "billing-batch@staging": "team-stage"},
@@ -153,7 +160,8 @@ func TestSplitSeparatesIdentities(t *testing.T) {
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			inv, _ := open(t)
-			for host, env := range tc.envs {
+			for _, host := range slices.Sorted(maps.Keys(tc.envs)) {
+				env := tc.envs[host]
 				if err := inv.TagHost(ctx, host, []string{"env=" + env}, nil); err != nil {
 					t.Fatal(err)
 				}
@@ -600,7 +608,11 @@ func TestHostEnvTagMovesAccounts(t *testing.T) {
 			owners: map[string]string{"svc-report@default": "team-r"}},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
-			inv, _ := open(t)
+			inv, clk := open(t)
+			// Some setups scan a host again an hour later: the server's
+			// clock is past every report (reports from the future are
+			// refused).
+			clk.Set(t0.Add(2 * time.Hour))
 			tc.setup(t, inv)
 			res, err := inv.RetagHosts(ctx, tc.hosts, tc.add, nil)
 			if err != nil {

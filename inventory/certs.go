@@ -78,6 +78,11 @@ func (inv *Inventory) RecordRenewedTx(ctx context.Context, tx store.Tx, r Renewa
 	if r.Rekey {
 		action = audit.ActionCertRekey
 	}
+	if r.Account == "" {
+		if err := bindOnCert(tx, r.Host, false, now); err != nil {
+			return fmt.Errorf("record renewal %s of %s for %s: %w", r.Serial, r.From, r.Host, err)
+		}
+	}
 	var c *CertState
 	hostname, err := setCert(tx, r.Host, r.Account, now, actor, func(cur *CertState) (*CertState, *Event, error) {
 		if cur.serial() != r.From || cur != nil && cur.RevokedAt != nil {

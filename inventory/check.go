@@ -20,15 +20,34 @@ func checkInvariants(tx store.Tx) error {
 		}
 	}
 	hosts := map[string]*Host{}
+	bound := map[string]string{} // host identity -> host ID, from the records
 	if err := tx.Scan(tHosts, nil, func(k, b []byte) error {
 		var h hostRecord
 		if err := jsonUnmarshal(tHosts, k, b, &h); err != nil {
 			return err
 		}
 		hosts[string(k)] = &h.Host
+		if h.Bound != nil {
+			if other, dup := bound[h.Bound.Name]; dup {
+				bad("host identity %s: bound to hosts %s and %s", h.Bound.Name, other, k)
+			}
+			bound[h.Bound.Name] = string(k)
+		}
 		return nil
 	}); err != nil {
 		return err
+	}
+	if err := tx.Scan(tHostBind, nil, func(k, v []byte) error {
+		if bound[string(k)] != string(v) {
+			bad("host identity %s: index says host %s, records say %q", k, v, bound[string(k)])
+		}
+		delete(bound, string(k))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for name, id := range bound {
+		bad("host identity %s: bound to host %s, not in the index", name, id)
 	}
 	sums := map[string]*summary{}
 	live := map[string]int{}

@@ -23,6 +23,10 @@ type view struct {
 	exceptions map[string][]Exception
 	lapsed     map[string]bool    // service account keys with a lapsed live certificate
 	sharedList []SharedCredential // all shared credentials (full views only)
+	// review holds the keys of groups waiting for review
+	// (saRecord.waitsForReview): they do not make the other groups of
+	// their name shared.
+	review map[string]bool
 }
 
 // tierOf computes the tier and its reason.
@@ -137,7 +141,18 @@ func statusOf(r *saRecord, v *view) Status {
 // others unshared too: splitting the staging instance off billing-batch
 // leaves billing-batch@prod alone in its name.
 func (v *view) sharedAcrossEnvs(r *saRecord) bool {
-	return !r.Separate && len(v.groups[r.Name]) > 1
+	if r.waitsForReview() {
+		// A name a scan found next to an identity in another group: shared
+		// until an operator decides, without touching that identity.
+		return true
+	}
+	n := 0
+	for _, g := range v.groups[r.Name] {
+		if !v.review[r.Name+"@"+g] {
+			n++
+		}
+	}
+	return !r.Separate && n > 1
 }
 
 func (v *view) summarize(r *saRecord) AccountSummary {
@@ -152,6 +167,7 @@ func (v *view) summarize(r *saRecord) AccountSummary {
 		Static:           r.Sum.static(),
 		Privileged:       r.Sum.Priv > 0,
 		SharedAcrossEnvs: v.sharedAcrossEnvs(r),
+		PendingReview:    r.waitsForReview(),
 		Retired:          r.Retired,
 		Human:            r.Sum.Live > 0 && r.Sum.Human == r.Sum.Live,
 		System:           r.Sum.Live > 0 && r.Sum.System == r.Sum.Live,
@@ -165,12 +181,17 @@ func (v *view) summarize(r *saRecord) AccountSummary {
 // set, which scans the shared-fingerprint and certificate tables once).
 func loadView(tx store.Tx, now time.Time, recs []*saRecord, all bool) (*view, error) {
 	v := &view{now: now, shared: map[string]bool{}, groups: map[string][]string{},
-		exceptions: map[string][]Exception{}, lapsed: map[string]bool{}}
+		exceptions: map[string][]Exception{}, lapsed: map[string]bool{}, review: map[string]bool{}}
 	want := map[string]bool{}
 	names := map[string]bool{}
 	for _, r := range recs {
 		want[r.Key] = true
 		names[r.Name] = true
+	}
+	noteReview := func(r *saRecord) {
+		if r.waitsForReview() {
+			v.review[r.Key] = true
+		}
 	}
 	// Groups per name: for a full view from recs, else by prefix scan.
 	if all {
@@ -181,11 +202,16 @@ func loadView(tx store.Tx, now time.Time, recs []*saRecord, all bool) (*view, er
 		}
 	} else {
 		for n := range names {
-			g, err := groupsOf(tx, n, nil)
+			g, err := groupsOf(tx, n, noteReview)
 			if err != nil {
 				return nil, err
 			}
 			v.groups[n] = g
+		}
+	}
+	if all {
+		for _, r := range recs {
+			noteReview(r)
 		}
 	}
 	// Exceptions.

@@ -5,9 +5,12 @@
 // Start with [Open], which opens (or creates) the bbolt file the server
 // keeps in its data directory, then:
 //
-//   - [Inventory.Ingest] merges a scan report ([scan.Decode] reads one from
-//     a request body) and [Inventory.FingerprintKey] is the key scanners
-//     fingerprint secrets with;
+//   - [Inventory.IngestAs] merges a scan report ([scan.Decode] reads one
+//     from a request body) sent by a [Submitter], a host identity or an
+//     operator ([Inventory.Ingest] for the context's actor), and audits it;
+//     [Inventory.AuditRefusedScan] audits a report refused before it got
+//     here; [Inventory.FingerprintKey] is the key scanners fingerprint
+//     secrets with;
 //   - [Inventory.ListAccounts], [Inventory.GetAccount],
 //     [Inventory.AccountHistory], [Inventory.ListHosts] and
 //     [Inventory.GetHost] read; [Inventory.SetOwner],
@@ -45,6 +48,24 @@
 // request ([Filter].Humans, [Filter].System) and counted apart from the
 // per-tier report: roster is about machine identities, and an unused
 // account without a credential has nothing to migrate.
+//
+// A scan changes its own host's instances only. When it finds a name in a
+// group while the name already is an identity in another, the new group
+// waits for review ([AccountSummary].PendingReview, a [Report] line, a
+// history event) and gets no certificate, and the identity that was there
+// first is left as it was.
+//
+// # Hosts and their identities
+//
+// A report finds its host by machine-id, else by hostname. A host identity
+// (the host's certificate) is bound to its host record when it is enrolled
+// ([Inventory.RecordIssuedTx] with account ""), and a report sent with it
+// may change that record only: not another host's, not a new one, and it
+// may not rename the host or change its machine-id ([HostMismatchError]).
+// An operator may report for any host and move one (audited). Reports are
+// ordered by the time the inventory received them, and one dated more than
+// [Options].MaxClockSkew ahead of the inventory's clock is refused, so a
+// host's clock cannot freeze its record.
 //
 // # Storage and crash behaviour
 //

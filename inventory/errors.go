@@ -18,6 +18,10 @@ var (
 	// ErrLocked: another process (another roster server on the same data
 	// directory) holds the inventory file.
 	ErrLocked = errors.New("inventory is in use by another process")
+	// ErrForbidden: the submitter may not make this change (a host
+	// certificate reporting for another host's record). The server answers
+	// 403.
+	ErrForbidden = errors.New("forbidden")
 )
 
 // InvalidError is a refused operator request (internal/refusal): what was wrong

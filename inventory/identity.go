@@ -39,18 +39,23 @@ func (inv *Inventory) Identity(ctx context.Context, host, account string) (Ident
 		// One scan of the account's groups also finds its own record.
 		var r saRecord
 		name, _ := splitKey(ir.SA)
+		review := map[string]bool{}
 		groups, err := groupsOf(tx, name, func(o *saRecord) {
 			if o.Key == ir.SA {
 				r = *o
+			}
+			if o.waitsForReview() {
+				review[o.Key] = true
 			}
 		})
 		if err != nil {
 			return err
 		}
-		v := &view{groups: map[string][]string{r.Name: groups}}
+		v := &view{groups: map[string][]string{r.Name: groups}, review: review}
 		_, s.Env = splitKey(r.Key)
 		s.ServiceAccount, s.Owner, s.Retired = r.Key, r.Owner, r.Retired
 		s.SharedAcrossEnvs = v.sharedAcrossEnvs(&r)
+		s.PendingReview = r.waitsForReview()
 		s.Tier, _, _ = tierOf(&r)
 		return nil
 	})
@@ -80,6 +85,13 @@ func (inv *Inventory) RecordIssued(ctx context.Context, host, account, serial st
 // same commit that records the certificate it paid for. A renewal recorded
 // here replaces whatever certificate is current; [Inventory.RecordRenewedTx]
 // replaces only the one it names.
+//
+// The first certificate of a host identity (account "", renewal false)
+// binds the identity named host to the host record it resolves to, as that
+// record's hostname and machine-id stand: from then on a scan submitted
+// with that certificate ([Inventory.IngestAs] with Submitter.Host) may
+// change that record only. The issuer must pass the name the certificate
+// carries (spiffe://TD/host/NAME).
 func (inv *Inventory) RecordIssuedTx(ctx context.Context, tx store.Tx, host, account, serial string, notBefore, notAfter time.Time, renewal bool) error {
 	if !validName(serial) {
 		return &InvalidError{Field: "serial", Reason: "missing"}
@@ -91,6 +103,13 @@ func (inv *Inventory) RecordIssuedTx(ctx context.Context, tx store.Tx, host, acc
 	action := audit.ActionCertIssue
 	if renewal {
 		action = audit.ActionCertRenew
+	}
+	if account == "" {
+		// Enrolling the host identity binds it to its record: its scans may
+		// change this host and no other (checkSubmitter).
+		if err := bindOnCert(tx, host, !renewal, now); err != nil {
+			return fmt.Errorf("record certificate %s for %s: %w", serial, host, err)
+		}
 	}
 	var c *CertState
 	next := func(cur *CertState) (*CertState, *Event, error) {
@@ -265,4 +284,11 @@ type IdentityState struct {
 	SharedAcrossEnvs bool       `json:"shared_across_envs"`
 	Tier             Tier       `json:"tier"`
 	Cert             *CertState `json:"cert,omitempty"`
+	// PendingReview is set when a scan found the account's name in this
+	// environment while it already was an identity in another: until an
+	// operator confirms it as separate or merges it, the identity must not
+	// enroll (SharedAcrossEnvs is set too, so a policy that refuses shared
+	// accounts refuses it). The identity it shares the name with is not
+	// affected.
+	PendingReview bool `json:"pending_review,omitempty"`
 }

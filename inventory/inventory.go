@@ -34,6 +34,9 @@ type Options struct {
 	// empty list refuses none). An owner equal to the account's own name
 	// is always refused.
 	PlaceholderOwners []string
+	// MaxClockSkew is how far ahead of Now a report's scanned_at may be
+	// (default DefaultMaxClockSkew); a report further ahead is refused.
+	MaxClockSkew time.Duration
 }
 
 // DefaultPlaceholderOwners returns the owner names refused by default:
@@ -54,6 +57,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.PlaceholderOwners == nil {
 		o.PlaceholderOwners = DefaultPlaceholderOwners()
+	}
+	if o.MaxClockSkew <= 0 {
+		o.MaxClockSkew = DefaultMaxClockSkew
 	}
 	return o
 }

@@ -12,6 +12,7 @@ import (
 //	hosts      HOSTID                                         -> hostRecord JSON
 //	hostmid    machine-id                                     -> HOSTID
 //	hostname   hostname                                       -> HOSTID
+//	hostbind   host identity name (certificate)               -> HOSTID of the record it is bound to
 //	inst       HOSTID 0 ACCOUNT                               -> service account key, instRecord JSON, scan.Account JSON (see frameInst)
 //	grouping   HOSTID 0 ACCOUNT                               -> group chosen by an operator (split)
 //	sa         NAME@GROUP                                     -> saRecord JSON (operator state + summary)
@@ -28,6 +29,7 @@ const (
 	tHosts    = "hosts"
 	tHostMID  = "hostmid"
 	tHostName = "hostname"
+	tHostBind = "hostbind"
 	tInst     = "inst"
 	tGrouping = "grouping"
 	tSA       = "sa"
@@ -45,6 +47,22 @@ var (
 	kMarker = []byte("roster-inventory")
 	kFPKey  = []byte("fpkey")
 )
+
+// joinKey is store.Join in one allocation, for ingest's many keys.
+func joinKey(parts ...string) []byte {
+	n := len(parts) - 1
+	for _, p := range parts {
+		n += len(p)
+	}
+	b := make([]byte, 0, n)
+	for i, p := range parts {
+		if i > 0 {
+			b = append(b, 0)
+		}
+		b = append(b, p...)
+	}
+	return b
+}
 
 func hostIDString(n uint64) string { return fmt.Sprintf("h%015x", n) }
 

@@ -249,7 +249,7 @@ func TestWriteAccounts(t *testing.T) {
 }
 
 func TestIdentity(t *testing.T) {
-	inv, _ := open(t)
+	inv, clk := open(t)
 	if err := inv.TagHost(ctx, "p1", []string{"env=prod"}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -258,13 +258,18 @@ func TestIdentity(t *testing.T) {
 	if err := inv.SetOwner(ctx, "app@prod", inventory.Owner{Name: "team"}); err != nil {
 		t.Fatal(err)
 	}
+	clk.Set(t0.Add(time.Hour))
 	mustIngest(t, inv, inventorytest.NewReport("p1", "", t0.Add(time.Hour), inventorytest.Account("app", 5)))
 	for _, tc := range []struct {
 		host, account string
 		want          inventory.IdentityState
 	}{
+		// s1's scan found app in a second environment: app@default waits
+		// for review, app@prod is left alone.
 		{"p1", "app", inventory.IdentityState{Host: "p1", Account: "app", HostKnown: true, Exists: true, ServiceAccount: "app@prod", Env: "prod",
-			Owner: &inventory.Owner{Name: "team"}, SharedAcrossEnvs: true, Tier: 4}},
+			Owner: &inventory.Owner{Name: "team"}, Tier: 4}},
+		{"s1", "app", inventory.IdentityState{Host: "s1", Account: "app", HostKnown: true, Exists: true, ServiceAccount: "app@default", Env: "default",
+			SharedAcrossEnvs: true, PendingReview: true, Tier: 4}},
 		{"p1", "old", inventory.IdentityState{Host: "p1", Account: "old", HostKnown: true, Exists: true, Gone: true, ServiceAccount: "old@prod", Env: "prod", Tier: 4}},
 		{"p1", "ghost", inventory.IdentityState{Host: "p1", Account: "ghost", HostKnown: true, Env: "prod"}},
 		{"nohost", "app", inventory.IdentityState{Host: "nohost", Account: "app"}},
@@ -314,7 +319,7 @@ func TestIdentity(t *testing.T) {
 	for _, e := range audit {
 		actions = append(actions, e.Action)
 	}
-	if got := strings.Join(actions, ","); got != "host.tag,owner.set,cert.issue,cert.revoke,account.retire" {
+	if got := strings.Join(actions, ","); got != "host.tag,scan.ingest,scan.ingest,owner.set,scan.ingest,cert.issue,cert.revoke,account.retire" {
 		t.Errorf("audit actions %s", got)
 	}
 }
@@ -369,6 +374,8 @@ func TestIssuerWritesShareBatches(t *testing.T) {
 				r := inventorytest.NewReport(fmt.Sprintf("n%d", i), "", t0, inventorytest.Account("app", 5), inventorytest.Account("db", 6))
 				if _, err := inv.Ingest(ctx, r); err != nil {
 					t.Errorf("ingest %d: %v", i, err)
+				} else {
+					wantAudit.Add(1) // scan.ingest
 				}
 				return
 			}

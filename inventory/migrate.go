@@ -32,6 +32,7 @@ var migrations = []store.Migration{
 		return nil
 	}},
 	{Name: "v3: long-lived certificates exclude the CA's backdate", Fn: recountLongCerts},
+	{Name: "v4: host identities bound to their host records", Fn: bindEnrolledHosts},
 }
 
 // recountLongCerts recomputes each service account's count of live
@@ -88,3 +89,41 @@ func recountLongCerts(tx store.Tx) error {
 
 // SchemaVersion is the schema version this program writes.
 func SchemaVersion() int { return len(migrations) }
+
+// bindEnrolledHosts binds every host that holds a host identity
+// certificate to that identity, by its hostname (the name the issuer puts
+// in the certificate), as RecordIssuedTx does at enrollment from v4 on.
+// Of several records with one hostname, the one the hostname index points
+// to is bound; the others' certificates can no longer submit scans until
+// the host is enrolled again.
+func bindEnrolledHosts(tx store.Tx) error {
+	var hosts []*hostRecord
+	if err := tx.Scan(tHosts, nil, func(k, b []byte) error {
+		h := new(hostRecord)
+		if err := jsonUnmarshal(tHosts, k, b, h); err != nil {
+			return err
+		}
+		if h.Cert != nil && h.Bound == nil && h.Hostname != "" {
+			hosts = append(hosts, h)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, h := range hosts {
+		id, err := tx.Get(tHostName, []byte(h.Hostname))
+		if err != nil {
+			return err
+		}
+		if string(id) != h.ID {
+			continue
+		}
+		if err := bindHost(tx, h, h.Hostname, h.Cert.IssuedAt); err != nil {
+			return err
+		}
+		if err := putJSON(tx, tHosts, []byte(h.ID), h); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -193,7 +193,12 @@ type AccountSummary struct {
 	Static           int  `json:"static_credentials"`
 	Privileged       bool `json:"privileged"`
 	SharedAcrossEnvs bool `json:"shared_across_envs"`
-	Retired          bool `json:"retired"`
+	// PendingReview is set when a scan found the name in this environment
+	// while it already was an identity in another; SharedAcrossEnvs is set
+	// too. It clears when an operator confirms the account as separate
+	// (Inventory.Split) or merges it (Inventory.Merge).
+	PendingReview bool `json:"pending_review,omitempty"`
+	Retired       bool `json:"retired"`
 	// Human is true when every live instance is a person's account (scan
 	// kind "human"): listed only on request, and counted apart in reports.
 	Human bool `json:"human,omitempty"`
@@ -250,6 +255,7 @@ const (
 	EventRetired            = "retired"
 	EventUnretired          = "unretired"
 	EventRegrouped          = "regrouped"
+	EventPendingReview      = "pending review"
 )
 
 // Event is one entry of a service account's history.

@@ -18,6 +18,24 @@ import (
 
 type hostRecord struct {
 	Host
+	// Bound is the host identity (certificate) this record is bound to,
+	// from the host's enrollment on: a report sent with that certificate
+	// may change this record and no other (see checkSubmitter).
+	Bound *hostBinding `json:"bound,omitempty"`
+	// Received is the server's clock when it received the newest report
+	// ingested: scans are ordered by it, not by the host's scanned_at.
+	Received time.Time `json:"received,omitzero"`
+}
+
+// hostBinding ties a host identity to a host record: Name is the host ID
+// in the certificate (spiffe://TD/host/NAME), Hostname and MachineID what
+// the record said when the identity was enrolled (or an operator moved the
+// host since).
+type hostBinding struct {
+	Name      string    `json:"name"`
+	Hostname  string    `json:"hostname"`
+	MachineID string    `json:"machine_id,omitempty"`
+	At        time.Time `json:"at"`
 }
 
 // instRecord is the small part of an instance that ingest and reports read;
@@ -55,6 +73,17 @@ type credRef struct {
 	FP   string `json:"fp"`
 	Type string `json:"type"`
 	Loc  string `json:"loc,omitempty"`
+	// key is fpKey(FP) when already computed (prepare does it outside the
+	// transaction); not stored.
+	key string
+}
+
+// indexKey is the fingerprint index key of c.
+func (c *credRef) indexKey() string {
+	if c.key == "" {
+		c.key = fpKey(c.FP)
+	}
+	return c.key
 }
 
 // contrib is one live instance's share of its service account's summary.
@@ -98,7 +127,16 @@ type saRecord struct {
 	FirstSeen    time.Time `json:"first_seen"`
 	LastSeen     time.Time `json:"last_seen"`
 	Sum          summary   `json:"sum"`
+
+	// Review is set when a scan first found the name in this group while
+	// it already lived in another: the group waits for an operator to
+	// confirm it as a separate identity or merge it (see view.pendingReview).
+	Review bool `json:"review,omitempty"`
 }
+
+// waitsForReview reports whether the group waits for an operator to tell
+// it apart from, or join it to, the other groups of its name.
+func (r *saRecord) waitsForReview() bool { return r.Review && !r.Separate }
 
 // factsOf extracts the facts of one scanned account.
 func factsOf(a *scan.Account) (facts, []credRef) {

@@ -39,7 +39,30 @@ type Report struct {
 	System int `json:"system_accounts"`
 	// Instances counts live account instances over all tiers.
 	Instances int `json:"instances"`
+	// PendingReview lists the service accounts a scan found under a name
+	// that already is an identity in another environment: they get no
+	// certificate until an operator confirms them as separate identities
+	// or merges them.
+	PendingReview []PendingReview `json:"pending_review,omitempty"`
 }
+
+// PendingReview is one service account waiting for review.
+type PendingReview struct {
+	// Account is its key (NAME@ENV), Name and Env its parts.
+	Account string `json:"account"`
+	Name    string `json:"name"`
+	Env     string `json:"env"`
+	// Established lists the environments where the name is an identity.
+	Established []string `json:"established_envs"`
+	// Instances counts its live instances; Hosts lists the first
+	// (at most maxReviewHosts) of their hosts.
+	Instances int       `json:"instances"`
+	Hosts     []string  `json:"hosts"`
+	FirstSeen time.Time `json:"first_seen"`
+}
+
+// maxReviewHosts bounds the hosts listed per account pending review.
+const maxReviewHosts = 5
 
 // TierStats counts one tier's service accounts.
 type TierStats struct {
@@ -92,6 +115,7 @@ func (inv *Inventory) Report(ctx context.Context, now time.Time) (*Report, error
 				owned[r.Name] = r
 			}
 		}
+		hostNames := map[string]string{}
 		for _, r := range recs {
 			if r.Retired {
 				rep.Retired++
@@ -108,6 +132,13 @@ func (inv *Inventory) Report(ctx context.Context, now time.Time) (*Report, error
 			if s.System {
 				rep.System++
 				continue
+			}
+			if s.PendingReview {
+				pr, err := pendingReview(tx, v, r, hostNames)
+				if err != nil {
+					return err
+				}
+				rep.PendingReview = append(rep.PendingReview, pr)
 			}
 			tierOfKey[r.Key] = s.Tier
 			rep.Instances += s.Instances
@@ -171,7 +202,45 @@ func (inv *Inventory) Report(ctx context.Context, now time.Time) (*Report, error
 	byExpiry(rep.ExpiredExceptions)
 	byExpiry(rep.ExpiringExceptions)
 	sort.Slice(rep.OwnerlessPrivileged, func(i, j int) bool { return rep.OwnerlessPrivileged[i].Key < rep.OwnerlessPrivileged[j].Key })
+	sort.Slice(rep.PendingReview, func(i, j int) bool { return rep.PendingReview[i].Account < rep.PendingReview[j].Account })
 	return rep, nil
+}
+
+// pendingReview is the report line of service account r, which waits for
+// review; hostNames caches host names by ID.
+func pendingReview(tx store.Tx, v *view, r *saRecord, hostNames map[string]string) (PendingReview, error) {
+	pr := PendingReview{Account: r.Key, Name: r.Name, Env: r.Group, Instances: r.Sum.Live, FirstSeen: r.FirstSeen,
+		Established: []string{}, Hosts: []string{}}
+	for _, g := range v.groups[r.Name] {
+		if g != r.Group && !v.review[r.Name+"@"+g] {
+			pr.Established = append(pr.Established, g)
+		}
+	}
+	sort.Strings(pr.Established)
+	err := tx.Scan(tSAInst, store.Prefix(r.Key), func(k, _ []byte) error {
+		p := store.Split(k)
+		var ir instRecord
+		if ok, err := getInst(tx, store.Join(p[1], p[2]), &ir); err != nil || !ok || ir.GoneAt != nil {
+			return err
+		}
+		name, ok := hostNames[p[1]]
+		if !ok {
+			var h hostRecord
+			if _, err := getJSON(tx, tHosts, []byte(p[1]), &h); err != nil {
+				return err
+			}
+			name, hostNames[p[1]] = h.Hostname, h.Hostname
+		}
+		pr.Hosts = append(pr.Hosts, name)
+		if len(pr.Hosts) == maxReviewHosts {
+			return store.ErrStop
+		}
+		return nil
+	})
+	if err != nil && err != store.ErrStop {
+		return PendingReview{}, err
+	}
+	return pr, nil
 }
 
 // SharedCredentials lists every credential fingerprint held by more than
