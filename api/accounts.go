@@ -68,16 +68,19 @@ type AccountSummary struct {
 	Strength string `json:"strength"`
 	// Status is the migration status: static, exception, enrolled,
 	// managed, lapsed, retired or none.
-	Status           string    `json:"status"`
-	Static           int       `json:"static_credentials"`
-	Privileged       bool      `json:"privileged"`
-	SharedAcrossEnvs bool      `json:"shared_across_envs"`
-	Retired          bool      `json:"retired"`
-	Human            bool      `json:"human,omitempty"`
-	System           bool      `json:"system,omitempty"`
-	Tags             []string  `json:"tags,omitempty"`
-	FirstSeen        time.Time `json:"first_seen"`
-	LastSeen         time.Time `json:"last_seen"`
+	Status           string `json:"status"`
+	Static           int    `json:"static_credentials"`
+	Privileged       bool   `json:"privileged"`
+	SharedAcrossEnvs bool   `json:"shared_across_envs"`
+	// PendingReview: a scan found the name in this environment while it
+	// already was an identity in another (SharedAcrossEnvs is set too).
+	PendingReview bool      `json:"pending_review,omitempty"`
+	Retired       bool      `json:"retired"`
+	Human         bool      `json:"human,omitempty"`
+	System        bool      `json:"system,omitempty"`
+	Tags          []string  `json:"tags,omitempty"`
+	FirstSeen     time.Time `json:"first_seen"`
+	LastSeen      time.Time `json:"last_seen"`
 }
 
 // Account is the body of GET /v1/accounts/{name}: a service account with

@@ -27,6 +27,10 @@ type Report struct {
 	System int `json:"system_accounts"`
 	// Instances counts live account instances over all tiers.
 	Instances int `json:"instances"`
+	// PendingReview lists the service accounts a scan found under a name
+	// that already is an identity in another environment (left out when
+	// empty).
+	PendingReview []PendingReview `json:"pending_review,omitempty"`
 }
 
 // TierStats counts one tier's service accounts.
@@ -48,4 +52,16 @@ type TierStats struct {
 	ExpiringExceptions int `json:"exceptions_expiring_30d"`
 	ExpiredExceptions  int `json:"exceptions_expired"`
 	SharedSecrets      int `json:"shared_secret_accounts"`
+}
+
+// PendingReview is one service account waiting for an operator's decision:
+// its key, the environments where its name is an identity, its hosts.
+type PendingReview struct {
+	Account     string    `json:"account"`
+	Name        string    `json:"name"`
+	Env         string    `json:"env"`
+	Established []string  `json:"established_envs"`
+	Instances   int       `json:"instances"`
+	Hosts       []string  `json:"hosts"`
+	FirstSeen   time.Time `json:"first_seen"`
 }

@@ -16,6 +16,10 @@ type ScanResult struct {
 	CredentialsNew  int  `json:"credentials_new"`
 	CredentialsGone int  `json:"credentials_gone"`
 	Events          int  `json:"events"`
+	// PendingReview counts the service accounts this report found a name
+	// in that already is an identity in another environment: they get no
+	// certificate until an operator decides.
+	PendingReview int `json:"pending_review,omitempty"`
 }
 
 // ScanConfig is the body of GET /v1/scan-config: the key every scan

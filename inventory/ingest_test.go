@@ -514,7 +514,7 @@ func TestReportCannotStopAnotherHostsRenewals(t *testing.T) {
 		t.Fatal(err)
 	}
 	last := h[len(h)-1]
-	if last.Kind != inventory.EventPendingReview || !strings.Contains(last.Detail, "roster accounts merge billing@prod billing@staging") {
+	if last.Kind != inventory.EventPendingReview || !strings.Contains(last.Detail, "roster account merge billing@prod billing@staging") {
 		t.Errorf("history %+v", h)
 	}
 	if h, _ := inv.AccountHistory(ctx, "billing@prod"); strings.Contains(kindsText(h), inventory.EventPendingReview) {

@@ -301,8 +301,8 @@ func planReview(pl *ingestPlan, s *hostState, name, saKey string, event func(sa,
 	pl.res.PendingReview++
 	pl.pending = append(pl.pending, saKey)
 	event(saKey, EventPendingReview, fmt.Sprintf("%s is already an identity in %s; %s, first seen on host %s, gets no certificate "+
-		"until an operator merges it (roster accounts merge %s@%s %s) or splits it off (roster accounts split %s --host %s)",
-		name, strings.Join(est, ", "), saKey, pl.host.Hostname, name, est[0], saKey, saKey, pl.host.Hostname))
+		"until an operator merges it (roster account merge %s@%s %s) or confirms it as an identity of its own (roster account split %s --separate)",
+		name, strings.Join(est, ", "), saKey, pl.host.Hostname, name, est[0], saKey, saKey))
 }
 
 // diffRefs returns the refs in cur but not prev, and in prev but not cur.

@@ -57,7 +57,7 @@ func apiSummary(a inventory.AccountSummary) api.AccountSummary {
 	return api.AccountSummary{
 		Key: a.Key, Name: a.Name, Env: a.Env, Instances: a.Instances, Hosts: a.Hosts, Owner: apiOwner(a.Owner),
 		Tier: int(a.Tier), TierReason: a.TierReason, TierOverride: a.TierOverride, Strength: a.Strength.String(),
-		Status: string(a.Status), Static: a.Static, Privileged: a.Privileged, SharedAcrossEnvs: a.SharedAcrossEnvs,
+		Status: string(a.Status), Static: a.Static, Privileged: a.Privileged, SharedAcrossEnvs: a.SharedAcrossEnvs, PendingReview: a.PendingReview,
 		Retired: a.Retired, Human: a.Human, System: a.System, Tags: a.Tags, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen,
 	}
 }
@@ -138,6 +138,7 @@ func apiReport(r *inventory.Report) *api.Report {
 		ExpiredExceptions:  mapSlice(r.ExpiredExceptions, apiException),
 		ExpiringExceptions: mapSlice(r.ExpiringExceptions, apiException),
 		Retired:            r.Retired, Humans: r.Humans, System: r.System, Instances: r.Instances,
+		PendingReview: mapSlice(r.PendingReview, func(p inventory.PendingReview) api.PendingReview { return api.PendingReview(p) }),
 	}
 }
 
@@ -160,7 +161,7 @@ func apiImportResult(r *inventory.ImportResult) *api.ImportResult {
 func apiScanResult(r inventory.IngestResult) api.ScanResult {
 	return api.ScanResult{HostID: r.HostID, Hostname: r.Hostname, Stale: r.Stale, Unchanged: r.Unchanged,
 		Accounts: r.Accounts, AccountsNew: r.AccountsNew, AccountsGone: r.AccountsGone,
-		CredentialsNew: r.CredentialsNew, CredentialsGone: r.CredentialsGone, Events: r.Events}
+		CredentialsNew: r.CredentialsNew, CredentialsGone: r.CredentialsGone, Events: r.Events, PendingReview: r.PendingReview}
 }
 
 func apiEnrollment(t issuer.EnrollTicket, command string) api.Enrollment {

@@ -67,7 +67,7 @@ func errorStatus(err error) int {
 		return http.StatusBadRequest
 	case errors.As(err, &auth), errors.Is(err, access.ErrUnauthenticated):
 		return http.StatusUnauthorized
-	case errors.As(err, &denied), errors.As(err, &reuse):
+	case errors.As(err, &denied), errors.As(err, &reuse), errors.Is(err, inventory.ErrForbidden):
 		return http.StatusForbidden
 	case errors.Is(err, inventory.ErrNotFound), errors.Is(err, access.ErrNotFound), errors.Is(err, issuer.ErrNothingToRevoke):
 		return http.StatusNotFound
