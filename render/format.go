@@ -75,6 +75,14 @@ func writeTable(w io.Writer, r *inventory.Report) error {
 		}
 		ew.Printf("\n")
 	}
+	if len(r.PendingReview) > 0 {
+		ew.Printf("PENDING REVIEW (%d): the name is already an identity in another environment; no certificate until an operator decides\n", len(r.PendingReview))
+		for _, p := range r.PendingReview {
+			ew.Printf("  %s  (identity in %s; %d instance(s), e.g. %s): roster account merge %s@%s %s, or roster account split %s --separate\n",
+				p.Account, strings.Join(p.Established, ", "), p.Instances, strings.Join(p.Hosts, ", "), p.Name, firstOr(p.Established, "ENV"), p.Account, p.Account)
+		}
+		ew.Printf("\n")
+	}
 	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
 	textout.Row(tw, strings.Split(strings.ToUpper(strings.Join(tierColumns, "\t")), "\t")...)
 	for _, t := range r.Tiers {
@@ -118,6 +126,9 @@ func writeCSV(w io.Writer, r *inventory.Report) error {
 	for _, n := range r.NeedOwner {
 		cw.Write([]string{"need_owner", n.Account, n.Sibling, n.SiblingOwner})
 	}
+	for _, p := range r.PendingReview {
+		cw.Write([]string{"pending_review", p.Account, strings.Join(p.Established, " "), itoa(p.Instances), strings.Join(p.Hosts, " ")})
+	}
 	for _, e := range r.ExpiredExceptions {
 		cw.Write([]string{"expired_exception", e.ID, e.Account, e.Expires.Format(time.DateOnly), e.Owner})
 	}
@@ -147,6 +158,14 @@ func writeMarkdown(w io.Writer, r *inventory.Report) error {
 		ew.Printf("## Accounts needing an owner\n\nThe same name has an owner in another environment.\n\n")
 		for _, n := range r.NeedOwner {
 			ew.Printf("- %s (%s is owned by %s)\n", textout.MarkdownCode(n.Account), textout.MarkdownCode(n.Sibling), textout.Markdown(n.SiblingOwner))
+		}
+		ew.Printf("\n")
+	}
+	if len(r.PendingReview) > 0 {
+		ew.Printf("## Pending review\n\nThe name is already an identity in another environment: no certificate until an operator decides.\n\n")
+		for _, p := range r.PendingReview {
+			ew.Printf("- %s (identity in %s; %d instance(s), e.g. %s)\n", textout.MarkdownCode(p.Account),
+				textout.Markdown(strings.Join(p.Established, ", ")), p.Instances, textout.Markdown(strings.Join(p.Hosts, ", ")))
 		}
 		ew.Printf("\n")
 	}
@@ -233,6 +252,13 @@ func flags(a inventory.AccountSummary) string {
 		return "-"
 	}
 	return strings.Join(f, ",")
+}
+
+func firstOr(list []string, def string) string {
+	if len(list) == 0 {
+		return def
+	}
+	return list[0]
 }
 
 func shortFP(fp string) string {

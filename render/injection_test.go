@@ -28,9 +28,13 @@ func TestRenderersNeutraliseInjection(t *testing.T) {
 			OwnerlessPrivileged: []inventory.AccountSummary{sum},
 			ExpiredExceptions:   []inventory.Exception{{ID: s, Account: s, Owner: s, Reason: s, Expires: now}},
 			ExpiringExceptions:  []inventory.Exception{{ID: s, Account: s, Owner: s, Reason: s, Expires: now.Add(time.Hour)}},
+			PendingReview:       []inventory.PendingReview{{Account: s, Name: s, Env: s, Established: []string{s}, Hosts: []string{s}}},
+			NeedOwner:           []inventory.OwnerNeeded{{Account: s, Sibling: s, SiblingOwner: s}},
 			Shared:              []inventory.SharedCredential{{Fingerprint: s, Type: s, HolderCount: 2, Accounts: []string{s}, Holders: []inventory.Holder{{Account: s, Host: s}}}},
 		}
-		acct := &inventory.Account{AccountSummary: sum, Instances: []inventory.Instance{{Host: s}}}
+		seen := now
+		acct := &inventory.Account{AccountSummary: sum, Instances: []inventory.Instance{{Host: s,
+			Cert: &inventory.CertState{Serial: s, ReuseSerial: s, ReuseDetectedAt: &seen}}}}
 		outs := map[string]func(*bytes.Buffer) error{
 			"report table":    func(b *bytes.Buffer) error { return Report(b, rep, FormatTable) },
 			"report csv":      func(b *bytes.Buffer) error { return Report(b, rep, FormatCSV) },

@@ -59,11 +59,19 @@ func Account(w io.Writer, acct *inventory.Account, now time.Time) error {
 	ew.Printf("  tier:     %d: %s\n", acct.Tier, acct.TierReason)
 	ew.Printf("  status:   %s\n", acct.Status)
 	ew.Printf("  weakest:  %s\n", acct.Strength)
-	if acct.SharedAcrossEnvs {
+	if acct.PendingReview {
+		ew.Printf("  pending review: the name is already an identity in another environment; merge it (roster account merge NAME@ENV %s) or confirm it (roster account split %s --separate)\n", acct.Key, acct.Key)
+	} else if acct.SharedAcrossEnvs {
 		ew.Printf("  shared across environments: if it is an identity of its own, confirm it with roster account split %s --separate\n", acct.Key)
 	}
 	if len(acct.Tags) > 0 {
 		ew.Printf("  tags:     %s\n", strings.Join(acct.Tags, " "))
+	}
+	for _, in := range acct.Instances {
+		if c := in.Cert; c != nil && c.ReuseDetectedAt != nil {
+			ew.Printf("  POSSIBLE KEY THEFT: superseded certificate %s on host %s was presented for renewal at %s: roster revoke %s --host %s, then roster enroll %s --host %s\n",
+				c.ReuseSerial, in.Host, c.ReuseDetectedAt.UTC().Format(time.RFC3339), acct.Name, in.Host, acct.Name, in.Host)
+		}
 	}
 	ew.Printf("\ninstances:\n")
 	err := textTable(ew, "  HOST\tUID\tCREDENTIALS\tUSED BY\tCERT\tLAST SEEN", func(tw io.Writer) {
