@@ -1,6 +1,9 @@
 // Package inventory is roster's inventory: hosts, account instances,
-// service accounts with their owners, exceptions, tiers and history,
-// operator tokens, enrollment tokens, certificate state and the audit log.
+// service accounts with their owners, tags, tiers, exceptions and history,
+// certificate state, ingest of scan reports and the numbers of the report.
+// Text rendering is package render's, operator tokens package access's,
+// enrollment tokens the issuer's, the audit log package audit's; they keep
+// their tables in the same store ([Inventory.Store], [Inventory.Update]).
 //
 // Start with [Open], which opens (or creates) the bbolt file the server
 // keeps in its data directory, then:
@@ -19,15 +22,13 @@
 //     says which accounts an env= tag moved), [Inventory.RetireAccount],
 //     [Inventory.UnretireAccount],
 //     [Inventory.Split] and [Inventory.Merge] change, each audited with the
-//     actor from [WithActor];
-//   - [Inventory.Report] and [WriteAccounts] produce the per-tier report
-//     and account lists in table, JSON, CSV and Markdown;
-//   - [Inventory.CreateToken] and [Inventory.Authenticate] manage operator
-//     tokens; [Inventory.Identity], [Inventory.RecordIssued],
-//     [Inventory.RecordRevoked], [Inventory.CreateEnrollToken] and
-//     [Inventory.RedeemEnrollToken] serve the issuer;
-//   - [Inventory.AppendAudit], [Inventory.ListAudit] and
-//     [Inventory.VerifyAudit] are the hash-chained audit log.
+//     actor from audit.WithActor;
+//   - [Inventory.Report] computes the per-tier report (package render
+//     writes it as a table, CSV or Markdown);
+//   - [Inventory.Identity], [Inventory.RecordIssuedTx],
+//     [Inventory.RecordRenewedTx], [Inventory.RecordReuse] and
+//     [Inventory.RecordRevoked] serve the issuer, inside its transactions
+//     ([Inventory.Update]) where it needs them.
 //
 // # Service accounts and names
 //
@@ -69,12 +70,12 @@
 //
 // # Storage and crash behaviour
 //
-// Everything sits behind [Store], a transactional ordered key-value seam
-// (tables of byte keys and values) that bbolt implements here
-// (inventory/internal/boltstore) and a PostgreSQL table can implement
-// later. Every change is one Store transaction: ingesting a report, setting
-// an owner together with its history event and audit record, redeeming an
-// enrollment token. bbolt commits by writing data pages, fsyncing, then
+// Everything sits behind store.Store, the transactional ordered key-value
+// seam (tables of byte keys and values) that package store implements on
+// bbolt and a PostgreSQL table can implement later. Every change is one
+// store transaction: ingesting a report with its audit record, setting an
+// owner together with its history event and audit record, recording a
+// certificate together with the enrollment token it burns. bbolt commits by writing data pages, fsyncing, then
 // writing the checksummed meta page and fsyncing again; a crash at any
 // point leaves the last committed state, and an unfinished transaction
 // simply disappears. So a method that returned nil survives kill -9 and
@@ -84,9 +85,9 @@
 // file is opened (bbolt's NoFreelistSync), which costs a scan of the file
 // at start and nothing in safety.
 //
-// Concurrent Ingest calls (and RecordIssued, RecordRevoked,
-// RedeemEnrollToken and AppendAudit, the issuer's hot path) are
-// group-committed: one transaction carries many of them, each applied
+// Concurrent Ingest calls (and the issuer's writes, its hot path) are
+// group-committed (store.Group): one transaction carries many of them,
+// each applied
 // all-or-nothing inside it (one that fails is left out, the others
 // commit), and each call returns only after that transaction is on disk.
 // A crash loses at most the batch in flight, none of whose callers had

@@ -1,7 +1,9 @@
 package inventory
 
 import (
+	"context"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/rosterhq/roster/scan"
@@ -204,4 +206,78 @@ func checkSubmitter(name string, bound *hostRecord, s *hostState, h *scan.Host) 
 		return refuse("%s was enrolled with machine-id %q; moving a host takes an operator", name, bound.Bound.MachineID)
 	}
 	return nil
+}
+
+// findHost looks a host up by hostname, machine-id or inventory ID.
+func findHost(tx store.Tx, name string) (*hostRecord, error) {
+	for _, t := range []string{tHostName, tHostMID} {
+		id, err := tx.Get(t, []byte(name))
+		if err != nil {
+			return nil, err
+		}
+		if id != nil {
+			name = string(id)
+			break
+		}
+	}
+	var h hostRecord
+	ok, err := getJSON(tx, tHosts, []byte(name), &h)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("host %s: %w", name, ErrNotFound)
+	}
+	return &h, nil
+}
+
+// ListHosts returns every host, sorted by hostname.
+func (inv *Inventory) ListHosts(ctx context.Context) ([]Host, error) {
+	var out []Host
+	err := inv.store.View(ctx, func(tx store.Tx) error {
+		return tx.Scan(tHosts, nil, func(k, b []byte) error {
+			var h hostRecord
+			if err := jsonUnmarshal(tHosts, k, b, &h); err != nil {
+				return err
+			}
+			out = append(out, h.Host)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list hosts: %w", err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Hostname < out[j].Hostname })
+	return out, nil
+}
+
+// GetHost returns a host (by hostname, machine-id or ID) with its instances.
+func (inv *Inventory) GetHost(ctx context.Context, name string) (*HostDetail, error) {
+	var d *HostDetail
+	err := inv.store.View(ctx, func(tx store.Tx) error {
+		h, err := findHost(tx, name)
+		if err != nil {
+			return err
+		}
+		d = &HostDetail{Host: h.Host}
+		var names []string
+		if err := tx.Scan(tInst, store.Prefix(h.ID), func(k, _ []byte) error {
+			names = append(names, store.Split(k)[1])
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, n := range names {
+			in, err := loadInstance(tx, h.ID, n)
+			if err != nil {
+				return err
+			}
+			d.Instances = append(d.Instances, *in)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get host: %w", err)
+	}
+	return d, nil
 }

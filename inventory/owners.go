@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/rosterhq/roster/audit"
 	"github.com/rosterhq/roster/store"
@@ -170,4 +171,90 @@ func readOwnerCSV(r io.Reader) ([]ImportRow, error) {
 		}
 	}
 	return rows, nil
+}
+
+// SetOwner sets the owner of a service account. An owner that names
+// nobody is refused: a placeholder (Options.PlaceholderOwners) or the
+// account's own name.
+func (inv *Inventory) SetOwner(ctx context.Context, account string, o Owner) error {
+	if err := inv.checkOwner(o, account); err != nil {
+		return err
+	}
+	return inv.mutateAccount(ctx, account, audit.ActionOwnerSet, func(st *txState, r *saRecord, now time.Time) (string, error) {
+		if err := ownerNotAccount(o.Name, r, "roster owner set "+r.Key+" OWNER"); err != nil {
+			return "", err
+		}
+		return setOwnerTx(st, r, o, now, audit.Actor(ctx))
+	})
+}
+
+func setOwnerTx(st *txState, r *saRecord, o Owner, now time.Time, actor string) (string, error) {
+	prev := "none"
+	if r.Owner != nil {
+		prev = r.Owner.Name
+	}
+	oc := o
+	r.Owner = &oc
+	d := fmt.Sprintf("owner %s (was %s)", OwnerText(o), prev)
+	return d, st.event(Event{Time: now, Account: r.Key, Kind: EventOwnerSet, Detail: d, Actor: actor})
+}
+
+// OwnerText is an owner as one line: NAME or NAME <CONTACT>.
+func OwnerText(o Owner) string {
+	if o.Contact == "" {
+		return o.Name
+	}
+	return o.Name + " <" + o.Contact + ">"
+}
+
+// checkOwner refuses an owner that is missing, too long, holds control
+// characters or is a placeholder. account names the account in the hint
+// ("" for ACCOUNT); ownerNotAccount checks the rest once it is resolved.
+func (inv *Inventory) checkOwner(o Owner, account string) error {
+	if account == "" {
+		account = "ACCOUNT"
+	}
+	if strings.TrimSpace(o.Name) == "" {
+		return &InvalidError{Field: "owner", Reason: "missing", HintText: "name a person or team: roster owner set " + account + " OWNER [--contact C]"}
+	}
+	if len(o.Name) > 200 || len(o.Contact) > 200 || strings.ContainsAny(o.Name+o.Contact, "\x00\n\r") {
+		return &InvalidError{Field: "owner", Reason: "too long or contains control characters"}
+	}
+	return inv.notPlaceholder(o.Name, "name the person or team who answers for it: roster owner set "+account+" OWNER")
+}
+
+// notPlaceholder refuses an owner name on the placeholder list.
+func (inv *Inventory) notPlaceholder(name, hint string) error {
+	n := strings.TrimSpace(name)
+	for _, p := range inv.opts.PlaceholderOwners {
+		if strings.EqualFold(n, strings.TrimSpace(p)) {
+			return &InvalidError{Field: "owner", HintText: hint,
+				Reason: fmt.Sprintf("%q is a placeholder, not a person or team (refused as owners: %s)", name, strings.Join(inv.opts.PlaceholderOwners, ", "))}
+		}
+	}
+	return nil
+}
+
+// ownerNotAccount refuses an owner that is the account itself: an
+// account cannot answer for itself.
+func ownerNotAccount(name string, r *saRecord, hint string) error {
+	n := strings.TrimSpace(name)
+	if strings.EqualFold(n, r.Name) || strings.EqualFold(n, r.Key) {
+		return &InvalidError{Field: "owner", HintText: hint,
+			Reason: fmt.Sprintf("%q is the account's own name, not a person or team who answers for it", name)}
+	}
+	return nil
+}
+
+// UnsetOwner removes the owner of a service account. Certificates are
+// refused for an account without an owner.
+func (inv *Inventory) UnsetOwner(ctx context.Context, account string) error {
+	return inv.mutateAccount(ctx, account, "owner.unset", func(st *txState, r *saRecord, now time.Time) (string, error) {
+		if r.Owner == nil {
+			return "", &InvalidError{Field: "owner", Reason: fmt.Sprintf("account %s has no owner", r.Key)}
+		}
+		d := "was " + OwnerText(*r.Owner)
+		r.Owner = nil
+		return d, st.event(Event{Time: now, Account: r.Key, Kind: EventOwnerUnset, Detail: d, Actor: audit.Actor(ctx)})
+	})
 }
