@@ -105,3 +105,20 @@ func refusal(err error) bool {
 	var r *issuer.RequestError
 	return errors.As(err, &d) || errors.As(err, &r)
 }
+
+// TestRevokeNameAtEnv: roster revoke NAME@ENV --host H names the account as
+// every other command does; the wrong environment is refused with the
+// revoke that works.
+func TestRevokeNameAtEnv(t *testing.T) {
+	e := issuertest.New(t, true)
+	ctx := context.Background()
+	e.Enroll("web1", "billing-batch")
+	if _, err := e.Iss.Revoke(ctx, issuer.RevokeRequest{Host: "web1", Account: "billing-batch@staging", Reason: "test"}); err == nil ||
+		!strings.Contains(err.Error(), "belongs to billing-batch@default") || !strings.Contains(hintOf(err), "roster revoke billing-batch@default --host web1") {
+		t.Errorf("wrong environment: %v (hint %q)", err, hintOf(err))
+	}
+	res, err := e.Iss.Revoke(ctx, issuer.RevokeRequest{Host: "web1", Account: "billing-batch@default", Reason: "test"})
+	if err != nil || len(res.Serials) != 1 {
+		t.Fatalf("revoke billing-batch@default --host web1: %+v, %v", res, err)
+	}
+}

@@ -190,7 +190,7 @@ func (i *Issuer) CreateEnrollToken(ctx context.Context, host, account string, va
 		return EnrollTicket{}, &RequestError{Reason: err.Error()}
 	}
 	if qualified {
-		if err := i.checkEnv(ctx, id, env); err != nil {
+		if err := i.checkEnv(ctx, id, env, false); err != nil {
 			i.refused(ctx, audit.ActionEnrollCreate, id, "", err)
 			return EnrollTicket{}, err
 		}
@@ -219,20 +219,28 @@ func (i *Issuer) CreateEnrollToken(ctx context.Context, host, account string, va
 
 // checkEnv checks that the instance id names belongs to the service
 // account NAME@env, for an operator who named it so. An unknown instance
-// is left to the policy to refuse.
-func (i *Issuer) checkEnv(ctx context.Context, id ID, env string) error {
+// is left to the policy to refuse. The hint names roster enroll, or roster
+// revoke when revoke is set.
+func (i *Issuer) checkEnv(ctx context.Context, id ID, env string, revoke bool) error {
 	want := id.Account + "@" + env
 	if env == "" {
-		return &RequestError{Reason: fmt.Sprintf("account %q names no environment after @", want),
-			HintText: "name the account as NAME or NAME@ENV: " + enrollCommand(id)}
+		hint := fmt.Sprintf("name the account as NAME or NAME@ENV: roster enroll %s --host %s", id.Account, id.Host)
+		if revoke {
+			hint = fmt.Sprintf("name the account as NAME or NAME@ENV: roster revoke %s --host %s", id.Account, id.Host)
+		}
+		return &RequestError{Reason: fmt.Sprintf("account %q names no environment after @", want), HintText: hint}
 	}
 	s, err := i.store.Identity(ctx, id.Host, id.Account)
 	if err != nil {
 		return fmt.Errorf("issuer: %s: %w", id.Label(), err)
 	}
 	if s.Exists && s.ServiceAccount != want {
+		hint := fmt.Sprintf("roster enroll %s --host %s", s.ServiceAccount, id.Host)
+		if revoke {
+			hint = fmt.Sprintf("roster revoke %s --host %s", s.ServiceAccount, id.Host)
+		}
 		return &RequestError{Reason: fmt.Sprintf("account %s on host %s belongs to %s, not %s", id.Account, id.Host, s.ServiceAccount, want),
-			HintText: fmt.Sprintf("roster enroll %s --host %s", s.ServiceAccount, id.Host)}
+			HintText: hint}
 	}
 	return nil
 }

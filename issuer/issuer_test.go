@@ -55,9 +55,9 @@ func TestCreateEnrollTokenPolicy(t *testing.T) {
 }
 
 func hintOf(err error) string {
-	var de *issuer.DeniedError
-	if errors.As(err, &de) {
-		return de.Hint()
+	var h interface{ Hint() string }
+	if errors.As(err, &h) {
+		return h.Hint()
 	}
 	return ""
 }

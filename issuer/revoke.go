@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/rosterhq/roster/audit"
 	"github.com/rosterhq/roster/ca"
@@ -53,11 +54,19 @@ func (i *Issuer) Revoke(ctx context.Context, req RevokeRequest) (RevokeResult, e
 		id, _ := idFromCert(crt)
 		targets = append(targets, target{id: id, serial: req.Serial})
 	case req.Host != "":
-		id, err := NewID(i.ca.TrustDomain(), req.Host, req.Account)
+		// ACCOUNT may be NAME@ENV, as every command takes it: the
+		// instance on the host must be in that environment.
+		name, env, qualified := strings.Cut(req.Account, "@")
+		id, err := NewID(i.ca.TrustDomain(), req.Host, name)
 		if err != nil {
 			return res, &RequestError{Reason: err.Error()}
 		}
-		s, err := i.store.Identity(ctx, req.Host, req.Account)
+		if qualified {
+			if err := i.checkEnv(ctx, id, env, true); err != nil {
+				return res, err
+			}
+		}
+		s, err := i.store.Identity(ctx, req.Host, name)
 		if err != nil {
 			return res, fmt.Errorf("issuer: revoke %s: %w", id.Label(), err)
 		}
