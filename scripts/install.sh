@@ -63,7 +63,7 @@ if [ -z "$bin_from" ]; then
 	fi
 	version=$(git -C "$repo" describe --tags --always --dirty 2>/dev/null || echo dev)
 	for b in "${bins[@]}"; do
-		run env -C "$repo" go build -trimpath -ldflags "-s -w -X main.version=$version" -o "$build/$b" "./cmd/$b"
+		run env -C "$repo" go build -trimpath -buildvcs=auto -ldflags "-s -w -X main.version=$version" -o "$build/$b" "./cmd/$b"
 	done
 	bin_from=$build
 fi
