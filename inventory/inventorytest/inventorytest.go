@@ -68,7 +68,7 @@ func Cred(typ, location, secret string) scan.Credential {
 	return scan.Credential{Type: typ, Location: location, Fingerprint: FP(secret)}
 }
 
-// FP is the fingerprint storetest uses for secret.
+// FP is the fingerprint inventorytest uses for secret.
 func FP(secret string) string {
 	s := sha256.Sum256([]byte(secret))
 	return "hmac-sha256:" + base64.RawURLEncoding.EncodeToString(s[:])
