@@ -20,6 +20,7 @@ import (
 	"github.com/rosterhq/roster/audit"
 	"github.com/rosterhq/roster/ca"
 	"github.com/rosterhq/roster/discovery"
+	"github.com/rosterhq/roster/internal/fsutil"
 	"github.com/rosterhq/roster/inventory"
 	"github.com/rosterhq/roster/issuer"
 	"github.com/rosterhq/roster/scan"
@@ -308,20 +309,17 @@ func writeAdminToken(ctx context.Context, inv *inventory.Inventory, dir string) 
 	if !created {
 		return nil
 	}
+	// Never overwrite a token file (the server owns the data directory,
+	// locked by the inventory's bbolt file); write it atomically and
+	// durably, so a crash leaves either no file or the whole token.
 	p := filepath.Join(dir, adminTokenFile)
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
+	if _, err := os.Lstat(p); err == nil {
+		return fmt.Errorf("writing %s: it already exists", p)
+	}
+	if err := fsutil.WriteFile(p, []byte(plain+"\n"), 0o600); err != nil {
 		return fmt.Errorf("writing %s: %w", p, err)
 	}
-	if _, err := fmt.Fprintln(f, plain); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", p, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", p, err)
-	}
-	return f.Close()
+	return nil
 }
 
 // serverNames are the names the server's certificate is valid for: the
