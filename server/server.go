@@ -313,10 +313,7 @@ func writeAdminToken(ctx context.Context, inv *inventory.Inventory, dir string) 
 	// locked by the inventory's bbolt file); write it atomically and
 	// durably, so a crash leaves either no file or the whole token.
 	p := filepath.Join(dir, adminTokenFile)
-	if _, err := os.Lstat(p); err == nil {
-		return fmt.Errorf("writing %s: it already exists", p)
-	}
-	if err := fsutil.WriteFile(p, []byte(plain+"\n"), 0o600); err != nil {
+	if err := fsutil.WriteFile(p, []byte(plain+"\n"), 0o600, fsutil.Exclusive()); err != nil {
 		return fmt.Errorf("writing %s: %w", p, err)
 	}
 	return nil

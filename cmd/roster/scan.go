@@ -166,27 +166,13 @@ func loadOrCreateKey(file string) ([]byte, error) {
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("fingerprint key: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(file), ".fingerprint.key.*")
-	if err != nil {
-		return nil, fmt.Errorf("fingerprint key: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(key)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, fmt.Errorf("fingerprint key %s: %w", file, err)
-	}
-	// CreateTemp makes the file 0600. Link fails if another scan won.
-	if err := os.Link(tmp.Name(), file); err != nil {
+	// Exclusive: a concurrent scan that created the key first wins, and
+	// this one reads its key.
+	if err := fsutil.WriteFile(file, key, 0o600, fsutil.Exclusive()); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return loadOrCreateKey(file)
 		}
-		return nil, fmt.Errorf("fingerprint key %s: %w", file, err)
+		return nil, fmt.Errorf("fingerprint key: %w", err)
 	}
 	return key, nil
 }

@@ -45,7 +45,16 @@ type Option func(*options)
 
 type options struct {
 	uid, gid   int
+	exclusive  bool
 	createTemp func(dir, pattern string) (File, error)
+}
+
+// Exclusive makes [WriteFile] create path only if it does not exist: the
+// complete temp file is hard-linked into place instead of renamed over it,
+// and an existing path fails with an error matching fs.ErrExist (another
+// writer won; its file is left as it is).
+func Exclusive() Option {
+	return func(o *options) { o.exclusive = true }
 }
 
 // Owner gives the file to uid and gid before it is renamed into place. A
@@ -67,7 +76,7 @@ func tempPattern(base string) string { return "." + base + ".tmp-*" }
 
 // WriteFile replaces path with data, mode perm: it writes a temp file in
 // path's directory, sets its mode (and owner), fsyncs it, renames it over
-// path and fsyncs the directory. Errors name path and the step that
+// path (links it, with [Exclusive]) and fsyncs the directory. Errors name path and the step that
 // failed.
 func WriteFile(path string, data []byte, perm fs.FileMode, opts ...Option) (err error) {
 	o := options{uid: -1, gid: -1, createTemp: osCreateTemp}
@@ -107,7 +116,12 @@ func WriteFile(path string, data []byte, perm fs.FileMode, opts ...Option) (err 
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("write %s: close: %w", path, err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if o.exclusive {
+		if err := os.Link(tmp, path); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		os.Remove(tmp)
+	} else if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := SyncDir(dir); err != nil {

@@ -230,3 +230,26 @@ func TestRenameAndSyncDir(t *testing.T) {
 		t.Errorf("SyncDir of a missing directory: %v", err)
 	}
 }
+
+// TestWriteFileExclusive: the first writer creates the file, a second one
+// fails with fs.ErrExist and leaves it as it was, and no temp file stays.
+func TestWriteFileExclusive(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "admin.token")
+	if err := WriteFile(p, []byte("first\n"), 0o600, Exclusive()); err != nil {
+		t.Fatal(err)
+	}
+	err := WriteFile(p, []byte("second\n"), 0o600, Exclusive())
+	if !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("second exclusive write: %v, want fs.ErrExist", err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "first\n" {
+		t.Errorf("file holds %q after the refused write", b)
+	}
+	if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, %v", fi.Mode(), err)
+	}
+	if got := names(t, dir); len(got) != 1 || got[0] != "admin.token" {
+		t.Errorf("directory holds %v, want only admin.token", got)
+	}
+}
