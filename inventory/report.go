@@ -85,6 +85,36 @@ type TierStats struct {
 	ExpiringExceptions int `json:"exceptions_expiring_30d"`
 	ExpiredExceptions  int `json:"exceptions_expired"`
 	SharedSecrets      int `json:"shared_secret_accounts"`
+	// ByStrength counts the tier's service accounts per strength level,
+	// by machine name (Strength.Name); levels without an account are
+	// absent. A distribution, never one flat percentage.
+	ByStrength map[string]int `json:"by_strength"`
+	// Target is the level the tier's phase aims at (none yet: phases set
+	// it); BelowTarget counts the accounts below it, nil without a target.
+	Target      Strength `json:"target,omitempty"`
+	BelowTarget *int     `json:"below_target,omitempty"`
+	// People counts privileged people's accounts (tier 1 only): roster
+	// enrolls no person, but their login strength belongs to the first
+	// priority. Unprivileged people's accounts are not counted.
+	People *PeopleStats `json:"privileged_people,omitempty"`
+}
+
+// PeopleStats counts privileged people's accounts (scan kind human with a
+// root-equivalent privilege) by login strength.
+type PeopleStats struct {
+	Accounts   int            `json:"accounts"`
+	ByStrength map[string]int `json:"by_strength"`
+}
+
+// belowTarget counts the accounts of dist (by machine name) below target.
+func belowTarget(dist map[string]int, target Strength) int {
+	n := 0
+	for _, l := range Strengths {
+		if l < target {
+			n += dist[l.Name()]
+		}
+	}
+	return n
 }
 
 // maxHolders bounds the holders listed per shared credential in a report.
@@ -97,8 +127,10 @@ func (inv *Inventory) Report(ctx context.Context, now time.Time) (*Report, error
 	now = now.UTC()
 	rep := &Report{GeneratedAt: now}
 	for t := TierPrivileged; t <= TierRest; t++ {
-		rep.Tiers = append(rep.Tiers, TierStats{Tier: t, Name: t.String()})
+		rep.Tiers = append(rep.Tiers, TierStats{Tier: t, Name: t.String(), ByStrength: map[string]int{}})
 	}
+	people := &PeopleStats{ByStrength: map[string]int{}}
+	rep.Tiers[TierPrivileged-1].People = people
 	err := inv.store.View(ctx, func(tx store.Tx) error {
 		recs, err := allSA(tx)
 		if err != nil {
@@ -127,6 +159,10 @@ func (inv *Inventory) Report(ctx context.Context, now time.Time) (*Report, error
 			s := v.summarize(r)
 			if s.Human {
 				rep.Humans++
+				if s.Privileged {
+					people.Accounts++
+					people.ByStrength[s.Strength.Name()]++
+				}
 				continue
 			}
 			if s.System {
@@ -144,6 +180,7 @@ func (inv *Inventory) Report(ctx context.Context, now time.Time) (*Report, error
 			rep.Instances += s.Instances
 			ts := &rep.Tiers[s.Tier-1]
 			ts.Accounts++
+			ts.ByStrength[s.Strength.Name()]++
 			if s.Owner != nil {
 				ts.WithOwner++
 			} else if s.Tier == TierPrivileged {
@@ -191,6 +228,12 @@ func (inv *Inventory) Report(ctx context.Context, now time.Time) (*Report, error
 			}
 		}
 		rep.Shared = v.sharedList
+		for i := range rep.Tiers {
+			if ts := &rep.Tiers[i]; ts.Target != 0 {
+				n := belowTarget(ts.ByStrength, ts.Target)
+				ts.BelowTarget = &n
+			}
+		}
 		return nil
 	})
 	if err != nil {
