@@ -20,7 +20,8 @@ type Report struct {
 	ExpiringExceptions []Exception `json:"expiring_exceptions"`
 	// Retired counts retired service accounts (not in the tiers).
 	Retired int `json:"retired"`
-	// Humans counts people's accounts (not in the tiers).
+	// Humans counts people's accounts (not in the tiers; the privileged ones
+	// also appear by login strength in tier 1's People).
 	Humans int `json:"human_accounts"`
 	// System counts unused OS accounts holding no credential (not in the
 	// tiers).

@@ -31,8 +31,9 @@ type Report struct {
 	ExpiringExceptions []Exception `json:"expiring_exceptions"`
 	// Retired counts retired service accounts (not in the tiers).
 	Retired int `json:"retired"`
-	// Humans counts people's accounts (not in the tiers: roster is about
-	// machine identities).
+	// Humans counts people's accounts (not in the tiers' service account
+	// counts: roster is about machine identities). The privileged ones are
+	// also counted, by login strength, in tier 1's People line.
 	Humans int `json:"human_accounts"`
 	// System counts unused OS accounts holding no credential (not in the
 	// tiers: nothing to migrate).
