@@ -64,8 +64,12 @@ type AccountSummary struct {
 	Tier         int    `json:"tier"`
 	TierReason   string `json:"tier_reason"`
 	TierOverride bool   `json:"tier_override,omitempty"`
-	// Strength describes the weakest credential ("static password").
-	Strength string `json:"strength"`
+	// Strength is the level of the weakest live credential, by machine
+	// name, weakest first: shared_secret, empty_password, static_password,
+	// static_ssh_key, secret_file, long_lived_cert, short_lived_cert,
+	// hardware_bound, or none. StrengthBy names the credential that sets it.
+	Strength   string `json:"strength"`
+	StrengthBy string `json:"strength_by,omitempty"`
 	// Status is the migration status: static, exception, enrolled,
 	// managed, lapsed, retired or none.
 	Status           string `json:"status"`

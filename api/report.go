@@ -20,7 +20,8 @@ type Report struct {
 	ExpiringExceptions []Exception `json:"expiring_exceptions"`
 	// Retired counts retired service accounts (not in the tiers).
 	Retired int `json:"retired"`
-	// Humans counts people's accounts (not in the tiers).
+	// Humans counts people's accounts (not in the tiers; the privileged ones
+	// also appear by login strength in tier 1's People).
 	Humans int `json:"human_accounts"`
 	// System counts unused OS accounts holding no credential (not in the
 	// tiers).
@@ -52,6 +53,22 @@ type TierStats struct {
 	ExpiringExceptions int `json:"exceptions_expiring_30d"`
 	ExpiredExceptions  int `json:"exceptions_expired"`
 	SharedSecrets      int `json:"shared_secret_accounts"`
+	// ByStrength counts the tier's service accounts per strength level
+	// (machine name, see AccountSummary.Strength); empty levels are absent.
+	ByStrength map[string]int `json:"by_strength"`
+	// Target is the tier's target level once a phase sets one;
+	// BelowTarget counts the accounts below it (absent without a target).
+	Target      string `json:"target,omitempty"`
+	BelowTarget *int   `json:"below_target,omitempty"`
+	// People counts privileged people's accounts, by login strength (tier
+	// 1 only): not enrolled, but counted apart from service accounts.
+	People *PeopleStats `json:"privileged_people,omitempty"`
+}
+
+// PeopleStats counts privileged people's accounts by login strength.
+type PeopleStats struct {
+	Accounts   int            `json:"accounts"`
+	ByStrength map[string]int `json:"by_strength"`
 }
 
 // PendingReview is one service account waiting for an operator's decision:

@@ -204,23 +204,40 @@ func (s *scanner) classify(a *account) {
 		}
 	}
 	human := a.LoginShell && !a.Dynamic && s.ranges.human(a.UID)
+	noPassword := a.Password.Status != scan.PasswordUsable && a.Password.Status != scan.PasswordEmpty
+	// A FIDO security key (sk-…) needs a person's touch at every login:
+	// evidence of a person. An account nothing else uses that logs in
+	// only with such keys is a person's, whatever its UID.
+	fido := fidoKeys(a.Credentials)
+	var person []string
+	if fido > 0 {
+		person = append(person, "logs in with "+strconv.Itoa(fido)+" FIDO security key(s) (sk-…): needs a person's touch")
+	}
+	if fido > 0 && fido == counts[scan.CredSSHAuthorizedKey] && noPassword && len(machine) == 0 && a.LoginShell && !a.Dynamic {
+		human = true
+	}
 	// A person logs in with a password at least for sudo and the console;
 	// an account in the people's range that only SSH keys can log in to is
-	// how deploy users and CI logins look.
-	if human && counts[scan.CredSSHAuthorizedKey] > 0 && a.Password.Status != scan.PasswordUsable && a.Password.Status != scan.PasswordEmpty {
+	// how deploy users and CI logins look (FIDO keys excepted: see above).
+	if human && counts[scan.CredSSHAuthorizedKey] > fido && noPassword {
 		machine = append(machine, "key-only login: "+strconv.Itoa(counts[scan.CredSSHAuthorizedKey])+" authorized key(s) and no usable password")
 	}
 	rangeNote := "UID " + strconv.Itoa(a.UID) + " in UID_MIN..UID_MAX (" + strconv.Itoa(s.ranges.UIDMin) + ".." + strconv.Itoa(s.ranges.UIDMax) + ", " + s.ranges.Source + ")"
 	switch {
 	case len(machine) > 0:
 		a.Kind = scan.KindService
-		a.KindEvidence = machine
+		a.KindEvidence = append(machine, person...)
 		if human {
 			a.KindEvidence = append(a.KindEvidence, "login shell and "+rangeNote+", but machines use it")
 		}
 	case human:
 		a.Kind = scan.KindHuman
-		a.KindEvidence = []string{"login shell " + cmp.Or(a.Shell, "/bin/sh"), rangeNote, "no unit, cron entry, listener or machine credential uses it"}
+		a.KindEvidence = []string{"login shell " + cmp.Or(a.Shell, "/bin/sh")}
+		if s.ranges.human(a.UID) {
+			a.KindEvidence = append(a.KindEvidence, rangeNote)
+		}
+		a.KindEvidence = append(a.KindEvidence, person...)
+		a.KindEvidence = append(a.KindEvidence, "no unit, cron entry, listener or machine credential uses it")
 		a.KindEvidence = append(a.KindEvidence, creds...)
 		if procs > 0 {
 			a.KindEvidence = append(a.KindEvidence, strconv.Itoa(procs)+" process(es) running")
@@ -247,4 +264,15 @@ func (s *scanner) classify(a *account) {
 		}
 		a.KindEvidence = append(ev, "nothing runs as it", "no credential")
 	}
+}
+
+// fidoKeys counts the authorized keys among creds that are FIDO keys.
+func fidoKeys(creds []scan.Credential) int {
+	n := 0
+	for _, c := range creds {
+		if c.Type == scan.CredSSHAuthorizedKey && scan.IsFIDOKey(c.Algorithm) {
+			n++
+		}
+	}
+	return n
 }

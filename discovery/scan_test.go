@@ -525,6 +525,17 @@ func TestScanFixtureHosts(t *testing.T) {
 			ssh:        []string{"tux"}, // PasswordAuthentication defaults to yes
 			warnings:   1,               // the NIS "+" line in passwd
 		},
+		{
+			// alice logs in only with a FIDO key: a person (the touch);
+			// carol has a FIDO key and a plain one, which whoever holds
+			// the file can use: key-only login, a service.
+			host: "fido-bastion", hostname: "bastion1", osID: "debian",
+			kinds: map[string]string{
+				"root": scan.KindSystem, "alice": scan.KindHuman, "carol": scan.KindService,
+			},
+			privileged: []string{"alice", "root"},
+			ssh:        []string{"alice", "carol"},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.host, func(t *testing.T) {
@@ -785,5 +796,27 @@ func TestUsageMerged(t *testing.T) {
 	}
 	if got := scan.SummarizeUsage(pg.UsedBy); !slices.Contains(got, "process:postgres ×3") || len(got) != 3 {
 		t.Errorf("SummarizeUsage(postgres) = %q", got)
+	}
+}
+
+// TestFIDOKeyEvidence checks that a FIDO security key (sk-…) is evidence
+// of a person in kind_evidence, and decides the kind only when it is the
+// account's only login credential.
+func TestFIDOKeyEvidence(t *testing.T) {
+	rep := scanRoot(t, Options{Root: filepath.Join("testdata", "hosts", "fido-bastion")})
+	const ev = "logs in with 1 FIDO security key(s) (sk-…): needs a person's touch"
+	for _, tc := range []struct {
+		name, kind string
+	}{
+		{"alice", scan.KindHuman},
+		{"carol", scan.KindService},
+	} {
+		a := findAccount(t, rep, tc.name)
+		if a.Kind != tc.kind || !slices.Contains(a.KindEvidence, ev) {
+			t.Errorf("%s: kind %s %q, want %s with %q", tc.name, a.Kind, a.KindEvidence, tc.kind, ev)
+		}
+		if !scan.IsFIDOKey(a.Credentials[0].Algorithm) {
+			t.Errorf("%s: algorithm %q not a FIDO key", tc.name, a.Credentials[0].Algorithm)
+		}
 	}
 }

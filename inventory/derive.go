@@ -70,25 +70,35 @@ func longLived(c *CertState) bool {
 	return c.NotAfter.Sub(c.NotBefore)-certBackdate > maxShortLived
 }
 
-func strengthOf(r *saRecord, shared bool) Strength {
+// strengthOf is the account's level, its weakest live credential, and the
+// credential that sets it (type and a location where one was found).
+func strengthOf(r *saRecord, shared bool) (Strength, string) {
 	s := &r.Sum
+	by := func(l Strength, what string) (Strength, string) {
+		if w := s.Where[l.Name()]; w != "" {
+			return l, w
+		}
+		return l, what
+	}
 	switch {
 	case shared:
-		return StrengthSharedSecret
+		return StrengthSharedSecret, "a credential also held by other hosts or accounts (see shared credentials)"
 	case s.Creds[scan.CredEmptyPassword] > 0:
-		return StrengthEmptyPassword
+		return by(StrengthEmptyPassword, scan.CredEmptyPassword)
 	case s.Creds[scan.CredPassword] > 0:
-		return StrengthStaticPassword
-	case s.Creds[scan.CredSSHAuthorizedKey]+s.Creds[scan.CredSSHPrivateKey] > 0:
-		return StrengthStaticSSHKey
+		return by(StrengthStaticPassword, scan.CredPassword)
+	case s.Creds[scan.CredSSHAuthorizedKey]+s.Creds[scan.CredSSHPrivateKey]-s.HW > 0:
+		return by(StrengthStaticSSHKey, "ssh key")
 	case s.Creds[scan.CredSecretFile]+s.Creds[scan.CredSecretEnv] > 0:
-		return StrengthSecretFile
+		return by(StrengthSecretFile, "secret file or environment")
 	case s.LongCert > 0:
-		return StrengthLongLivedCert
+		return StrengthLongLivedCert, fmt.Sprintf("certificate valid longer than 24 h on %d instance(s)", s.LongCert)
 	case s.Cert > 0:
-		return StrengthShortLivedCert
+		return StrengthShortLivedCert, fmt.Sprintf("certificate valid at most 24 h on %d instance(s)", s.Cert)
+	case s.HW > 0:
+		return by(StrengthHardwareBound, "FIDO security key")
 	}
-	return StrengthNone
+	return StrengthNone, ""
 }
 
 // covered reports whether valid exceptions cover every static credential
@@ -157,12 +167,14 @@ func (v *view) sharedAcrossEnvs(r *saRecord) bool {
 
 func (v *view) summarize(r *saRecord) AccountSummary {
 	t, why, over := tierOf(r)
+	st, by := strengthOf(r, v.shared[r.Key])
 	name, group := r.Name, r.Group
 	return AccountSummary{
 		Key: r.Key, Name: name, Env: group,
 		Instances: r.Sum.Live, Owner: r.Owner,
 		Tier: t, TierReason: why, TierOverride: over,
-		Strength:         strengthOf(r, v.shared[r.Key]),
+		Strength:         st,
+		StrengthBy:       by,
 		Status:           statusOf(r, v),
 		Static:           r.Sum.static(),
 		Privileged:       r.Sum.Priv > 0,

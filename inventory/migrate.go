@@ -1,6 +1,11 @@
 package inventory
 
 import (
+	"encoding/json"
+	"fmt"
+	"maps"
+
+	"github.com/rosterhq/roster/scan"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -33,6 +38,7 @@ var migrations = []store.Migration{
 	}},
 	{Name: "v3: long-lived certificates exclude the CA's backdate", Fn: recountLongCerts},
 	{Name: "v4: host identities bound to their host records", Fn: bindEnrolledHosts},
+	{Name: "v5: facts name hardware-bound keys and where each strength level comes from", Fn: refreshFacts},
 }
 
 // recountLongCerts recomputes each service account's count of live
@@ -122,6 +128,90 @@ func bindEnrolledHosts(tx store.Tx) error {
 			return err
 		}
 		if err := putJSON(tx, tHosts, []byte(h.ID), h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// refreshFacts recomputes every instance's facts from its stored scan data
+// (v5 added facts.HW, FIDO keys, and facts.Where, the credential behind
+// each strength level), then each service account's summary from its live
+// instances, as check.go computes it. Ingest rewrites an instance only
+// when its scan data changes, so without this an older store would rank
+// sk- keys as static SSH keys until the next change.
+func refreshFacts(tx store.Tx) error {
+	hosts := map[string]*Host{}
+	if err := tx.Scan(tHosts, nil, func(k, b []byte) error {
+		var h hostRecord
+		if err := jsonUnmarshal(tHosts, k, b, &h); err != nil {
+			return err
+		}
+		hosts[string(k)] = &h.Host
+		return nil
+	}); err != nil {
+		return err
+	}
+	changed := map[string]facts{} // instance key -> new facts
+	sums := map[string]*summary{}
+	if err := tx.Scan(tInst, nil, func(k, b []byte) error {
+		var ir instRecord
+		if err := decodeInst(k, b, &ir); err != nil {
+			return err
+		}
+		if len(ir.Data) > 0 {
+			var a scan.Account
+			if err := json.Unmarshal(ir.Data, &a); err != nil {
+				return fmt.Errorf("%s %q: corrupt scan data: %w", tInst, k, err)
+			}
+			f, _ := factsOf(&a)
+			if f.HW != ir.Facts.HW || !maps.Equal(f.Where, ir.Facts.Where) {
+				ir.Facts.HW, ir.Facts.Where = f.HW, f.Where
+				changed[string(k)] = ir.Facts
+			}
+		}
+		if h := hosts[store.Split(k)[0]]; h != nil && ir.GoneAt == nil {
+			s := sums[ir.SA]
+			if s == nil {
+				s = &summary{}
+				sums[ir.SA] = s
+			}
+			s.add(contribOf(&ir, h), +1)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for k, f := range changed {
+		var ir instRecord
+		if ok, err := getInst(tx, []byte(k), &ir); err != nil || !ok {
+			return err
+		}
+		ir.Facts = f
+		if err := putInst(tx, []byte(k), &ir); err != nil {
+			return err
+		}
+	}
+	var fix []*saRecord
+	if err := tx.Scan(tSA, nil, func(k, b []byte) error {
+		r := new(saRecord)
+		if err := jsonUnmarshal(tSA, k, b, r); err != nil {
+			return err
+		}
+		s := sums[r.Key]
+		if s == nil {
+			s = &summary{}
+		}
+		if s.HW != r.Sum.HW || !maps.Equal(s.Where, r.Sum.Where) {
+			r.Sum.HW, r.Sum.Where = s.HW, s.Where
+			fix = append(fix, r)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, r := range fix {
+		if err := putJSON(tx, tSA, []byte(r.Key), r); err != nil {
 			return err
 		}
 	}

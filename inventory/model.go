@@ -113,21 +113,30 @@ func (t Tier) String() string {
 	return fmt.Sprintf("tier %d", int(t))
 }
 
-// Strength ranks the weakest credential of a service account, worst first.
+// Strength is one ordered scale for every credential and account, weakest
+// first: an account's level is its weakest live credential (the
+// attacker's path). StrengthNone, no credential at all, sorts last.
 type Strength int
 
-// Strengths, worst first.
+// Strengths, weakest first.
 const (
 	StrengthSharedSecret   Strength = iota + 1 // a static secret found on several hosts or accounts
 	StrengthEmptyPassword                      // login without a password
 	StrengthStaticPassword                     // usable password hash
 	StrengthStaticSSHKey                       // authorized key or unencrypted private key
 	StrengthSecretFile                         // secret in a file or a unit's environment
-	StrengthLongLivedCert                      // certificate valid longer than a day
+	StrengthLongLivedCert                      // certificate valid longer than a day (see longLived)
 	StrengthShortLivedCert                     // short-lived identity-bound certificate, nothing static
+	StrengthHardwareBound                      // a key that cannot leave hardware: a FIDO sk- SSH key
 	StrengthNone                               // no credential found
 )
 
+// Strengths lists every level in scale order, weakest first, StrengthNone
+// last.
+var Strengths = []Strength{StrengthSharedSecret, StrengthEmptyPassword, StrengthStaticPassword, StrengthStaticSSHKey,
+	StrengthSecretFile, StrengthLongLivedCert, StrengthShortLivedCert, StrengthHardwareBound, StrengthNone}
+
+// strengthNames are the readable names, for tables.
 var strengthNames = map[Strength]string{
 	StrengthSharedSecret:   "shared static secret",
 	StrengthEmptyPassword:  "empty password",
@@ -136,10 +145,24 @@ var strengthNames = map[Strength]string{
 	StrengthSecretFile:     "secret in file or environment",
 	StrengthLongLivedCert:  "long-lived certificate",
 	StrengthShortLivedCert: "short-lived certificate",
+	StrengthHardwareBound:  "hardware-bound key",
 	StrengthNone:           "no credential",
 }
 
-// String describes the strength.
+// strengthMachine are the stable machine names, for JSON, CSV and flags.
+var strengthMachine = map[Strength]string{
+	StrengthSharedSecret:   "shared_secret",
+	StrengthEmptyPassword:  "empty_password",
+	StrengthStaticPassword: "static_password",
+	StrengthStaticSSHKey:   "static_ssh_key",
+	StrengthSecretFile:     "secret_file",
+	StrengthLongLivedCert:  "long_lived_cert",
+	StrengthShortLivedCert: "short_lived_cert",
+	StrengthHardwareBound:  "hardware_bound",
+	StrengthNone:           "none",
+}
+
+// String is the readable name ("static password"), for tables.
 func (s Strength) String() string {
 	if n, ok := strengthNames[s]; ok {
 		return n
@@ -147,8 +170,45 @@ func (s Strength) String() string {
 	return fmt.Sprintf("strength %d", int(s))
 }
 
-// MarshalText writes the description.
-func (s Strength) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+// Name is the stable machine name ("static_password"), for JSON, CSV and
+// flags; "" for a value off the scale.
+func (s Strength) Name() string { return strengthMachine[s] }
+
+// ParseStrength reads a machine name ("short_lived_cert"), as flags take it.
+func ParseStrength(name string) (Strength, error) {
+	for _, s := range Strengths {
+		if strengthMachine[s] == name {
+			return s, nil
+		}
+	}
+	names := make([]string, len(Strengths))
+	for i, s := range Strengths {
+		names[i] = strengthMachine[s]
+	}
+	return 0, &InvalidError{Field: "strength", Reason: fmt.Sprintf("unknown level %q (want one of %s)", name, strings.Join(names, ", "))}
+}
+
+// MarshalText writes the machine name ("" for the zero value, not set).
+func (s Strength) MarshalText() ([]byte, error) {
+	if s != 0 && s.Name() == "" {
+		return nil, fmt.Errorf("strength %d: not on the scale", int(s))
+	}
+	return []byte(s.Name()), nil
+}
+
+// UnmarshalText reads a machine name ("" is the zero value, not set).
+func (s *Strength) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*s = 0
+		return nil
+	}
+	v, err := ParseStrength(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
 
 // Status is the migration status of a service account.
 type Status string
@@ -188,7 +248,11 @@ type AccountSummary struct {
 	TierReason   string   `json:"tier_reason"`
 	TierOverride bool     `json:"tier_override,omitempty"`
 	Strength     Strength `json:"strength"`
-	Status       Status   `json:"status"`
+	// StrengthBy names the credential that sets Strength: its type and
+	// where one was found ("ssh_authorized_key on web1:
+	// /home/app/.ssh/authorized_keys:3"); "" for StrengthNone.
+	StrengthBy string `json:"strength_by,omitempty"`
+	Status     Status `json:"status"`
 	// Static counts live static credentials over all instances.
 	Static           int  `json:"static_credentials"`
 	Privileged       bool `json:"privileged"`

@@ -59,14 +59,18 @@ type instRecord struct {
 
 // facts are what tiers, strengths and statuses need from one scan.Account.
 type facts struct {
-	Priv      bool           `json:"priv,omitempty"`
-	PrivWhy   string         `json:"priv_why,omitempty"`
-	Listen    bool           `json:"listen,omitempty"`
-	ListenWhy string         `json:"listen_why,omitempty"`
-	SSHKeys   int            `json:"ssh_keys,omitempty"`
-	Creds     map[string]int `json:"creds,omitempty"`  // static credentials by type
-	Human     bool           `json:"human,omitempty"`  // scan kind "human"
-	System    bool           `json:"system,omitempty"` // scan kind "system": unused, no credential
+	Priv      bool   `json:"priv,omitempty"`
+	PrivWhy   string `json:"priv_why,omitempty"`
+	Listen    bool   `json:"listen,omitempty"`
+	ListenWhy string `json:"listen_why,omitempty"`
+	SSHKeys   int    `json:"ssh_keys,omitempty"`
+	HW        int    `json:"hw,omitempty"` // hardware-bound (FIDO sk-) authorized keys, also counted in Creds
+	// Where names, per strength level (machine name), the first credential
+	// that puts the instance at that level: "TYPE at LOCATION".
+	Where  map[string]string `json:"where,omitempty"`
+	Creds  map[string]int    `json:"creds,omitempty"`  // static credentials by type
+	Human  bool              `json:"human,omitempty"`  // scan kind "human"
+	System bool              `json:"system,omitempty"` // scan kind "system": unused, no credential
 }
 
 type credRef struct {
@@ -88,9 +92,11 @@ func (c *credRef) indexKey() string {
 
 // contrib is one live instance's share of its service account's summary.
 type contrib struct {
-	Live, Priv, Listen, SSHExt, Crit, Cert, Managed, LongCert, Human, System int
-	PrivWhy, ListenWhy                                                       string
-	Creds                                                                    map[string]int
+	Live, Priv, Listen, SSHExt, Crit, Cert, Managed, LongCert, Human, System, HW int
+	PrivWhy, ListenWhy                                                           string
+	Creds                                                                        map[string]int
+	// Where is Facts.Where with the host: "TYPE at LOCATION on HOST".
+	Where map[string]string
 }
 
 // certCounts is the part of c that an instance's certificate decides.
@@ -99,19 +105,24 @@ func (c contrib) certCounts() [3]int { return [3]int{c.Cert, c.Managed, c.LongCe
 // summary is the running total of contribs of a service account's live
 // instances, kept up to date by every write that changes an instance.
 type summary struct {
-	Live      int            `json:"live"`
-	Priv      int            `json:"priv,omitempty"`
-	PrivWhy   string         `json:"priv_why,omitempty"`
-	Listen    int            `json:"listen,omitempty"`
-	ListenWhy string         `json:"listen_why,omitempty"`
-	SSHExt    int            `json:"ssh_ext,omitempty"`
-	Crit      int            `json:"crit,omitempty"`
-	Cert      int            `json:"cert,omitempty"`
-	Managed   int            `json:"managed,omitempty"`
-	LongCert  int            `json:"long_cert,omitempty"`
-	Human     int            `json:"human,omitempty"`  // live instances the scanner classed as a person's account
-	System    int            `json:"system,omitempty"` // live instances the scanner classed as unused OS accounts
-	Creds     map[string]int `json:"creds,omitempty"`
+	Live      int    `json:"live"`
+	Priv      int    `json:"priv,omitempty"`
+	PrivWhy   string `json:"priv_why,omitempty"`
+	Listen    int    `json:"listen,omitempty"`
+	ListenWhy string `json:"listen_why,omitempty"`
+	SSHExt    int    `json:"ssh_ext,omitempty"`
+	Crit      int    `json:"crit,omitempty"`
+	Cert      int    `json:"cert,omitempty"`
+	Managed   int    `json:"managed,omitempty"`
+	LongCert  int    `json:"long_cert,omitempty"`
+	HW        int    `json:"hw,omitempty"` // live hardware-bound (FIDO sk-) keys
+	// Where names, per strength level, a credential of a live instance at
+	// that level (contrib.Where); it may be missing where the instance that
+	// gave it went while others stay.
+	Where  map[string]string `json:"where,omitempty"`
+	Human  int               `json:"human,omitempty"`  // live instances the scanner classed as a person's account
+	System int               `json:"system,omitempty"` // live instances the scanner classed as unused OS accounts
+	Creds  map[string]int    `json:"creds,omitempty"`
 }
 
 type saRecord struct {
@@ -166,6 +177,21 @@ func factsOf(a *scan.Account) (facts, []credRef) {
 		if c.Type == scan.CredSSHAuthorizedKey || c.Type == scan.CredSSHPrivateKey {
 			f.SSHKeys++
 		}
+		level := credLevel(c.Type)
+		if c.Type == scan.CredSSHAuthorizedKey && scan.IsFIDOKey(c.Algorithm) {
+			f.HW++
+			level = StrengthHardwareBound
+		}
+		if n := level.Name(); n != "" && f.Where[n] == "" && c.Location != "" {
+			if f.Where == nil {
+				f.Where = map[string]string{}
+			}
+			what := c.Type
+			if level == StrengthHardwareBound {
+				what = c.Algorithm + " key"
+			}
+			f.Where[n] = what + " at " + c.Location
+		}
 		if c.Fingerprint != "" {
 			refs = append(refs, credRef{FP: c.Fingerprint, Type: c.Type, Loc: c.Location})
 		}
@@ -179,12 +205,34 @@ func factsOf(a *scan.Account) (facts, []credRef) {
 	return f, refs
 }
 
+// credLevel is the strength level of a static credential of type t, not
+// counting sharing or FIDO keys (factsOf sees those); 0 for an unknown type.
+func credLevel(t string) Strength {
+	switch t {
+	case scan.CredEmptyPassword:
+		return StrengthEmptyPassword
+	case scan.CredPassword:
+		return StrengthStaticPassword
+	case scan.CredSSHAuthorizedKey, scan.CredSSHPrivateKey:
+		return StrengthStaticSSHKey
+	case scan.CredSecretFile, scan.CredSecretEnv:
+		return StrengthSecretFile
+	}
+	return 0
+}
+
 // contribOf is the share of a live instance on host h.
 func contribOf(r *instRecord, h *Host) contrib {
 	if r == nil || r.GoneAt != nil {
 		return contrib{}
 	}
-	c := contrib{Live: 1, Creds: r.Facts.Creds}
+	c := contrib{Live: 1, Creds: r.Facts.Creds, HW: r.Facts.HW}
+	for lvl, w := range r.Facts.Where {
+		if c.Where == nil {
+			c.Where = map[string]string{}
+		}
+		c.Where[lvl] = w + " on " + h.Hostname
+	}
 	if r.Facts.Human {
 		c.Human = 1
 	}
@@ -227,6 +275,18 @@ func (s *summary) add(c contrib, sign int) {
 	s.LongCert += sign * c.LongCert
 	s.Human += sign * c.Human
 	s.System += sign * c.System
+	s.HW += sign * c.HW
+	for lvl, w := range c.Where {
+		switch {
+		case sign > 0 && s.Where[lvl] == "":
+			if s.Where == nil {
+				s.Where = map[string]string{}
+			}
+			s.Where[lvl] = w
+		case sign < 0 && s.Where[lvl] == w:
+			delete(s.Where, lvl)
+		}
+	}
 	if sign > 0 {
 		if c.PrivWhy != "" && s.PrivWhy == "" {
 			s.PrivWhy = c.PrivWhy

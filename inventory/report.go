@@ -31,8 +31,9 @@ type Report struct {
 	ExpiringExceptions []Exception `json:"expiring_exceptions"`
 	// Retired counts retired service accounts (not in the tiers).
 	Retired int `json:"retired"`
-	// Humans counts people's accounts (not in the tiers: roster is about
-	// machine identities).
+	// Humans counts people's accounts (not in the tiers' service account
+	// counts: roster is about machine identities). The privileged ones are
+	// also counted, by login strength, in tier 1's People line.
 	Humans int `json:"human_accounts"`
 	// System counts unused OS accounts holding no credential (not in the
 	// tiers: nothing to migrate).
@@ -85,6 +86,36 @@ type TierStats struct {
 	ExpiringExceptions int `json:"exceptions_expiring_30d"`
 	ExpiredExceptions  int `json:"exceptions_expired"`
 	SharedSecrets      int `json:"shared_secret_accounts"`
+	// ByStrength counts the tier's service accounts per strength level,
+	// by machine name (Strength.Name); levels without an account are
+	// absent. A distribution, never one flat percentage.
+	ByStrength map[string]int `json:"by_strength"`
+	// Target is the level the tier's phase aims at (none yet: phases set
+	// it); BelowTarget counts the accounts below it, nil without a target.
+	Target      Strength `json:"target,omitempty"`
+	BelowTarget *int     `json:"below_target,omitempty"`
+	// People counts privileged people's accounts (tier 1 only): roster
+	// enrolls no person, but their login strength belongs to the first
+	// priority. Unprivileged people's accounts are not counted.
+	People *PeopleStats `json:"privileged_people,omitempty"`
+}
+
+// PeopleStats counts privileged people's accounts (scan kind human with a
+// root-equivalent privilege) by login strength.
+type PeopleStats struct {
+	Accounts   int            `json:"accounts"`
+	ByStrength map[string]int `json:"by_strength"`
+}
+
+// belowTarget counts the accounts of dist (by machine name) below target.
+func belowTarget(dist map[string]int, target Strength) int {
+	n := 0
+	for _, l := range Strengths {
+		if l < target {
+			n += dist[l.Name()]
+		}
+	}
+	return n
 }
 
 // maxHolders bounds the holders listed per shared credential in a report.
@@ -97,8 +128,10 @@ func (inv *Inventory) Report(ctx context.Context, now time.Time) (*Report, error
 	now = now.UTC()
 	rep := &Report{GeneratedAt: now}
 	for t := TierPrivileged; t <= TierRest; t++ {
-		rep.Tiers = append(rep.Tiers, TierStats{Tier: t, Name: t.String()})
+		rep.Tiers = append(rep.Tiers, TierStats{Tier: t, Name: t.String(), ByStrength: map[string]int{}})
 	}
+	people := &PeopleStats{ByStrength: map[string]int{}}
+	rep.Tiers[TierPrivileged-1].People = people
 	err := inv.store.View(ctx, func(tx store.Tx) error {
 		recs, err := allSA(tx)
 		if err != nil {
@@ -127,6 +160,10 @@ func (inv *Inventory) Report(ctx context.Context, now time.Time) (*Report, error
 			s := v.summarize(r)
 			if s.Human {
 				rep.Humans++
+				if s.Privileged {
+					people.Accounts++
+					people.ByStrength[s.Strength.Name()]++
+				}
 				continue
 			}
 			if s.System {
@@ -144,6 +181,7 @@ func (inv *Inventory) Report(ctx context.Context, now time.Time) (*Report, error
 			rep.Instances += s.Instances
 			ts := &rep.Tiers[s.Tier-1]
 			ts.Accounts++
+			ts.ByStrength[s.Strength.Name()]++
 			if s.Owner != nil {
 				ts.WithOwner++
 			} else if s.Tier == TierPrivileged {
@@ -191,6 +229,12 @@ func (inv *Inventory) Report(ctx context.Context, now time.Time) (*Report, error
 			}
 		}
 		rep.Shared = v.sharedList
+		for i := range rep.Tiers {
+			if ts := &rep.Tiers[i]; ts.Target != 0 {
+				n := belowTarget(ts.ByStrength, ts.Target)
+				ts.BelowTarget = &n
+			}
+		}
 		return nil
 	})
 	if err != nil {

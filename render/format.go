@@ -47,6 +47,46 @@ func tierCells(t inventory.TierStats) []string {
 		itoa(t.ExpiringExceptions), itoa(t.ExpiredExceptions), itoa(t.SharedSecrets)}
 }
 
+// strengthTable is the per-tier distribution of strength levels: a header
+// (tier, one column per level by machine name, weakest first, and target
+// and below-target columns when a tier has a target) and one row per tier,
+// with a row for the privileged people of tier 1 after it.
+func strengthTable(r *inventory.Report) (head []string, rows [][]string) {
+	targets := false
+	for _, t := range r.Tiers {
+		targets = targets || t.Target != 0
+	}
+	head = []string{"tier"}
+	for _, l := range inventory.Strengths {
+		head = append(head, l.Name())
+	}
+	if targets {
+		head = append(head, "target", "below target")
+	}
+	row := func(name string, dist map[string]int, t *inventory.TierStats) []string {
+		cells := []string{name}
+		for _, l := range inventory.Strengths {
+			cells = append(cells, itoa(dist[l.Name()]))
+		}
+		switch {
+		case !targets:
+		case t != nil && t.Target != 0 && t.BelowTarget != nil:
+			cells = append(cells, t.Target.Name(), itoa(*t.BelowTarget))
+		default:
+			cells = append(cells, "-", "-")
+		}
+		return cells
+	}
+	for i := range r.Tiers {
+		t := &r.Tiers[i]
+		rows = append(rows, row(t.Name, t.ByStrength, t))
+		if p := t.People; p != nil {
+			rows = append(rows, row(t.Name+": people", p.ByStrength, nil))
+		}
+	}
+	return head, rows
+}
+
 func itoa(n int) string { return strconv.Itoa(n) }
 
 func frac(n, of int) string {
@@ -89,6 +129,15 @@ func writeTable(w io.Writer, r *inventory.Report) error {
 		textout.Row(tw, tierCells(t)...)
 	}
 	tw.Flush()
+	ew.Printf("\nSTRENGTH PER TIER: accounts at each level, weakest first (people's accounts: login strength, not enrolled)\n")
+	head, rows := strengthTable(r)
+	tw = tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+	head[0] = strings.ToUpper(head[0])
+	textout.Row(tw, head...)
+	for _, row := range rows {
+		textout.Row(tw, row...)
+	}
+	tw.Flush()
 	ew.Printf("\n%d live instance(s); %d retired account(s); not counted: %d people's account(s), %d unused system account(s)\n", r.Instances, r.Retired, r.Humans, r.System)
 	if len(r.ExpiredExceptions) > 0 {
 		ew.Printf("\nEXPIRED EXCEPTIONS (violations until renewed or closed): %d\n", len(r.ExpiredExceptions))
@@ -119,6 +168,21 @@ func writeCSV(w io.Writer, r *inventory.Report) error {
 	cw.Write(head)
 	for _, t := range r.Tiers {
 		cw.Write(append([]string{"tier"}, tierCells(t)...))
+	}
+	// One row per tier and level: section, tier, who (service_accounts or
+	// privileged_people), level (machine name), accounts.
+	for _, t := range r.Tiers {
+		for _, l := range inventory.Strengths {
+			cw.Write([]string{"strength", t.Name, "service_accounts", l.Name(), itoa(t.ByStrength[l.Name()])})
+		}
+		if p := t.People; p != nil {
+			for _, l := range inventory.Strengths {
+				cw.Write([]string{"strength", t.Name, "privileged_people", l.Name(), itoa(p.ByStrength[l.Name()])})
+			}
+		}
+		if t.Target != 0 && t.BelowTarget != nil {
+			cw.Write([]string{"strength_target", t.Name, t.Target.Name(), itoa(*t.BelowTarget)})
+		}
 	}
 	for _, a := range r.OwnerlessPrivileged {
 		cw.Write([]string{"ownerless_privileged", a.Key, itoa(a.Instances), a.TierReason})
@@ -173,6 +237,16 @@ func writeMarkdown(w io.Writer, r *inventory.Report) error {
 	for _, t := range r.Tiers {
 		ew.Printf("| %s |\n", strings.Join(tierCells(t), " | "))
 	}
+	head, rows := strengthTable(r)
+	ew.Printf("\n## Strength per tier\n\nAccounts at each level, weakest first; privileged people's accounts by login strength (not enrolled).\n\n")
+	ew.Printf("| %s |\n|%s\n", strings.Join(head, " | "), strings.Repeat("---|", len(head)))
+	for _, row := range rows {
+		cells := make([]string, len(row))
+		for i, c := range row {
+			cells[i] = textout.Markdown(c)
+		}
+		ew.Printf("| %s |\n", strings.Join(cells, " | "))
+	}
 	ew.Printf("\n%d live instance(s); %d retired account(s); not counted: %d people's account(s), %d unused system account(s).\n", r.Instances, r.Retired, r.Humans, r.System)
 	ew.Printf("\n## Expired exceptions\n\n")
 	if len(r.ExpiredExceptions) == 0 {
@@ -225,7 +299,7 @@ func Accounts(w io.Writer, accounts []inventory.AccountSummary, format string) e
 				on, oc = a.Owner.Name, a.Owner.Contact
 			}
 			cw.Write([]string{a.Key, a.Name, a.Env, itoa(int(a.Tier)), a.TierReason, on, oc, string(a.Status),
-				a.Strength.String(), itoa(a.Instances), itoa(a.Static), strconv.FormatBool(a.SharedAcrossEnvs),
+				a.Strength.Name(), itoa(a.Instances), itoa(a.Static), strconv.FormatBool(a.SharedAcrossEnvs),
 				strconv.FormatBool(a.Retired), strings.Join(a.Tags, " ")})
 		}
 		return cw.Flush()

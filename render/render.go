@@ -59,6 +59,9 @@ func Account(w io.Writer, acct *inventory.Account, now time.Time) error {
 	ew.Printf("  tier:     %d: %s\n", acct.Tier, acct.TierReason)
 	ew.Printf("  status:   %s\n", acct.Status)
 	ew.Printf("  weakest:  %s\n", acct.Strength)
+	if acct.StrengthBy != "" {
+		ew.Printf("  set by:   %s\n", acct.StrengthBy)
+	}
 	if acct.PendingReview {
 		ew.Printf("  pending review: the name is already an identity in another environment; merge it (roster account merge NAME@ENV %s) or confirm it (roster account split %s --separate)\n", acct.Key, acct.Key)
 	} else if acct.SharedAcrossEnvs {

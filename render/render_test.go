@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"encoding/csv"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -87,5 +88,61 @@ func TestReportNeedOwner(t *testing.T) {
 	var b bytes.Buffer
 	if err := Report(&b, &inventory.Report{}, FormatMarkdown); err != nil || strings.Contains(b.String(), "needing an owner") {
 		t.Errorf("empty section shown: %v\n%s", err, b.String())
+	}
+}
+
+// TestReportStrengthDistribution renders the per-tier distribution in
+// every format: counts per level by machine name, tier 1's privileged
+// people on their own line, and target columns only where a tier has one.
+func TestReportStrengthDistribution(t *testing.T) {
+	below := 2
+	rep := func(target bool) *inventory.Report {
+		r := &inventory.Report{GeneratedAt: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC), Tiers: []inventory.TierStats{
+			{Tier: 1, Name: "1 privileged", Accounts: 3, ByStrength: map[string]int{"static_password": 2, "short_lived_cert": 1},
+				People: &inventory.PeopleStats{Accounts: 2, ByStrength: map[string]int{"hardware_bound": 1, "static_password": 1}}},
+			{Tier: 4, Name: "4 other", Accounts: 1, ByStrength: map[string]int{"none": 1}},
+		}}
+		if target {
+			r.Tiers[0].Target, r.Tiers[0].BelowTarget = inventory.StrengthShortLivedCert, &below
+		}
+		return r
+	}
+	for _, tc := range []struct {
+		format   string
+		target   bool
+		want     []string
+		unwanted []string
+	}{
+		{"table", false, []string{
+			"TIER                  shared_secret  empty_password  static_password  static_ssh_key  secret_file  long_lived_cert  short_lived_cert  hardware_bound  none\n",
+			"1 privileged          0              0               2                0               0            0                1                 0               0\n",
+			"1 privileged: people  0              0               1                0               0            0                0                 1               0\n",
+			"4 other               0              0               0                0               0            0                0                 0               1\n",
+		}, []string{"target"}},
+		{"table", true, []string{"  none  target            below target\n", "  0     short_lived_cert  2\n", "  1     -                 -\n"}, nil},
+		{"csv", false, []string{"strength,1 privileged,service_accounts,static_password,2\n",
+			"strength,1 privileged,privileged_people,hardware_bound,1\n", "strength,4 other,service_accounts,none,1\n"},
+			[]string{"strength_target", "4 other,privileged_people"}},
+		{"csv", true, []string{"strength_target,1 privileged,short_lived_cert,2\n"}, nil},
+		{"markdown", false, []string{"## Strength per tier\n", "| tier | shared_secret | empty_password |",
+			"| 1 privileged: people | 0 | 0 | 1 | 0 | 0 | 0 | 0 | 1 | 0 |\n"}, []string{"below target"}},
+		{"markdown", true, []string{"| none | target | below target |\n", "| 0 | short_lived_cert | 2 |\n"}, nil},
+	} {
+		t.Run(fmt.Sprintf("%s target=%v", tc.format, tc.target), func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := Report(&buf, rep(tc.target), tc.format); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(buf.String(), w) {
+					t.Errorf("missing %q in\n%s", w, buf.String())
+				}
+			}
+			for _, w := range tc.unwanted {
+				if strings.Contains(buf.String(), w) {
+					t.Errorf("unexpected %q in\n%s", w, buf.String())
+				}
+			}
+		})
 	}
 }

@@ -285,3 +285,15 @@ type Warning struct {
 	Line    int    `json:"line,omitempty"`
 	Message string `json:"message"`
 }
+
+// FIDO security key types of SSH (ssh-keygen -t ed25519-sk / ecdsa-sk).
+const (
+	KeyAlgoSKEd25519  = "sk-ssh-ed25519@openssh.com"
+	KeyAlgoSKECDSA256 = "sk-ecdsa-sha2-nistp256@openssh.com"
+)
+
+// IsFIDOKey reports whether a credential's Algorithm names a FIDO security
+// key: a key that cannot leave its hardware and needs a touch to sign.
+func IsFIDOKey(algorithm string) bool {
+	return algorithm == KeyAlgoSKEd25519 || algorithm == KeyAlgoSKECDSA256
+}

@@ -56,7 +56,7 @@ func apiCert(c *inventory.CertState) *api.CertState {
 func apiSummary(a inventory.AccountSummary) api.AccountSummary {
 	return api.AccountSummary{
 		Key: a.Key, Name: a.Name, Env: a.Env, Instances: a.Instances, Hosts: a.Hosts, Owner: apiOwner(a.Owner),
-		Tier: int(a.Tier), TierReason: a.TierReason, TierOverride: a.TierOverride, Strength: a.Strength.String(),
+		Tier: int(a.Tier), TierReason: a.TierReason, TierOverride: a.TierOverride, Strength: a.Strength.Name(), StrengthBy: a.StrengthBy,
 		Status: string(a.Status), Static: a.Static, Privileged: a.Privileged, SharedAcrossEnvs: a.SharedAcrossEnvs, PendingReview: a.PendingReview,
 		Retired: a.Retired, Human: a.Human, System: a.System, Tags: a.Tags, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen,
 	}
@@ -124,6 +124,13 @@ func apiShared(c inventory.SharedCredential) api.SharedCredential {
 		Accounts: c.Accounts}
 }
 
+func apiPeople(p *inventory.PeopleStats) *api.PeopleStats {
+	if p == nil {
+		return nil
+	}
+	return &api.PeopleStats{Accounts: p.Accounts, ByStrength: p.ByStrength}
+}
+
 func apiReport(r *inventory.Report) *api.Report {
 	return &api.Report{
 		GeneratedAt:         r.GeneratedAt,
@@ -132,7 +139,8 @@ func apiReport(r *inventory.Report) *api.Report {
 		Tiers: mapSlice(r.Tiers, func(t inventory.TierStats) api.TierStats {
 			return api.TierStats{Tier: int(t.Tier), Name: t.Name, Accounts: t.Accounts, WithOwner: t.WithOwner,
 				ShortLived: t.ShortLived, Managed: t.Managed, Lapsed: t.Lapsed, Static: t.Static, Covered: t.Covered,
-				ExpiringExceptions: t.ExpiringExceptions, ExpiredExceptions: t.ExpiredExceptions, SharedSecrets: t.SharedSecrets}
+				ExpiringExceptions: t.ExpiringExceptions, ExpiredExceptions: t.ExpiredExceptions, SharedSecrets: t.SharedSecrets,
+				ByStrength: t.ByStrength, Target: t.Target.Name(), BelowTarget: t.BelowTarget, People: apiPeople(t.People)}
 		}),
 		Shared:             mapSlice(r.Shared, apiShared),
 		ExpiredExceptions:  mapSlice(r.ExpiredExceptions, apiException),

@@ -89,6 +89,13 @@ type goldenServer struct {
 // banner.
 func startGoldenServer(t *testing.T) *goldenServer {
 	t.Helper()
+	return startServerValidity(t, time.Hour)
+}
+
+// startServerValidity is startGoldenServer with certificates valid for
+// validity by default.
+func startServerValidity(t *testing.T, validity time.Duration) *goldenServer {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "data")
 	pr, pw := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -96,7 +103,7 @@ func startGoldenServer(t *testing.T) *goldenServer {
 	go func() {
 		done <- Run(ctx, Config{
 			DataDir: dir, Listen: "127.0.0.1:0", TrustDomain: "roster.local",
-			DefaultValidity: time.Hour, MinValidity: 5 * time.Minute, MaxValidity: 24 * time.Hour,
+			DefaultValidity: validity, MinValidity: 5 * time.Minute, MaxValidity: 24 * time.Hour,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: pw,
 		})
 		pw.Close()
