@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 
 	"github.com/rosterhq/roster/store"
 )
@@ -19,23 +20,18 @@ func checkInvariants(tx store.Tx) error {
 			errs = append(errs, fmt.Errorf(format, args...))
 		}
 	}
-	hosts := map[string]*Host{}
-	bound := map[string]string{} // host identity -> host ID, from the records
-	if err := tx.Scan(tHosts, nil, func(k, b []byte) error {
-		var h hostRecord
-		if err := jsonUnmarshal(tHosts, k, b, &h); err != nil {
-			return err
-		}
-		hosts[string(k)] = &h.Host
-		if h.Bound != nil {
-			if other, dup := bound[h.Bound.Name]; dup {
-				bad("host identity %s: bound to hosts %s and %s", h.Bound.Name, other, k)
-			}
-			bound[h.Bound.Name] = string(k)
-		}
-		return nil
-	}); err != nil {
+	hosts, err := hostsByID(tx)
+	if err != nil {
 		return err
+	}
+	bound := map[string]string{} // host identity -> host ID, from the records
+	for _, id := range slices.Sorted(maps.Keys(hosts)) {
+		if b := hosts[id].Bound; b != nil {
+			if other, dup := bound[b.Name]; dup {
+				bad("host identity %s: bound to hosts %s and %s", b.Name, other, id)
+			}
+			bound[b.Name] = id
+		}
 	}
 	if err := tx.Scan(tHostBind, nil, func(k, v []byte) error {
 		if bound[string(k)] != string(v) {
@@ -80,7 +76,7 @@ func checkInvariants(tx store.Tx) error {
 			s = &summary{}
 			sums[string(sa)] = s
 		}
-		s.add(contribOf(&ir, h), +1)
+		s.add(contribOf(&ir, &h.Host), +1)
 		if ir.GoneAt == nil && ir.Cert != nil && ir.Cert.RevokedAt == nil {
 			certs[string(k)] = ir.Cert.Serial
 		}

@@ -281,3 +281,18 @@ func (inv *Inventory) GetHost(ctx context.Context, name string) (*HostDetail, er
 	}
 	return d, nil
 }
+
+// hostsByID reads every host record, keyed by host ID (for whole-store
+// passes: the invariant check and migrations).
+func hostsByID(tx store.Tx) (map[string]*hostRecord, error) {
+	hosts := map[string]*hostRecord{}
+	err := tx.Scan(tHosts, nil, func(k, b []byte) error {
+		h := new(hostRecord)
+		if err := jsonUnmarshal(tHosts, k, b, h); err != nil {
+			return err
+		}
+		hosts[string(k)] = h
+		return nil
+	})
+	return hosts, err
+}

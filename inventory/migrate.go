@@ -47,15 +47,8 @@ var migrations = []store.Migration{
 // as long-lived, and renewals never corrected it (a renewal rewrites the
 // summary only when the counts it computes change).
 func recountLongCerts(tx store.Tx) error {
-	hosts := map[string]*Host{}
-	if err := tx.Scan(tHosts, nil, func(k, b []byte) error {
-		var h hostRecord
-		if err := jsonUnmarshal(tHosts, k, b, &h); err != nil {
-			return err
-		}
-		hosts[string(k)] = &h.Host
-		return nil
-	}); err != nil {
+	hosts, err := hostsByID(tx)
+	if err != nil {
 		return err
 	}
 	long := map[string]int{}
@@ -65,20 +58,31 @@ func recountLongCerts(tx store.Tx) error {
 			return err
 		}
 		if h := hosts[store.Split(k)[0]]; h != nil {
-			long[ir.SA] += contribOf(&ir, h).LongCert
+			long[ir.SA] += contribOf(&ir, &h.Host).LongCert
 		}
 		return nil
 	}); err != nil {
 		return err
 	}
+	return rewriteSAs(tx, func(r *saRecord) bool {
+		if r.Sum.LongCert == long[r.Key] {
+			return false
+		}
+		r.Sum.LongCert = long[r.Key]
+		return true
+	})
+}
+
+// rewriteSAs calls edit on every service account record and writes back
+// those it changed (edit returns true), in key order, after the scan.
+func rewriteSAs(tx store.Tx, edit func(*saRecord) bool) error {
 	var fix []*saRecord
 	if err := tx.Scan(tSA, nil, func(k, b []byte) error {
 		r := new(saRecord)
 		if err := jsonUnmarshal(tSA, k, b, r); err != nil {
 			return err
 		}
-		if r.Sum.LongCert != long[r.Key] {
-			r.Sum.LongCert = long[r.Key]
+		if edit(r) {
 			fix = append(fix, r)
 		}
 		return nil
@@ -141,15 +145,8 @@ func bindEnrolledHosts(tx store.Tx) error {
 // when its scan data changes, so without this an older store would rank
 // sk- keys as static SSH keys until the next change.
 func refreshFacts(tx store.Tx) error {
-	hosts := map[string]*Host{}
-	if err := tx.Scan(tHosts, nil, func(k, b []byte) error {
-		var h hostRecord
-		if err := jsonUnmarshal(tHosts, k, b, &h); err != nil {
-			return err
-		}
-		hosts[string(k)] = &h.Host
-		return nil
-	}); err != nil {
+	hosts, err := hostsByID(tx)
+	if err != nil {
 		return err
 	}
 	changed := map[string]facts{} // instance key -> new facts
@@ -176,7 +173,7 @@ func refreshFacts(tx store.Tx) error {
 				s = &summary{}
 				sums[ir.SA] = s
 			}
-			s.add(contribOf(&ir, h), +1)
+			s.add(contribOf(&ir, &h.Host), +1)
 		}
 		return nil
 	}); err != nil {
@@ -192,28 +189,15 @@ func refreshFacts(tx store.Tx) error {
 			return err
 		}
 	}
-	var fix []*saRecord
-	if err := tx.Scan(tSA, nil, func(k, b []byte) error {
-		r := new(saRecord)
-		if err := jsonUnmarshal(tSA, k, b, r); err != nil {
-			return err
-		}
+	return rewriteSAs(tx, func(r *saRecord) bool {
 		s := sums[r.Key]
 		if s == nil {
 			s = &summary{}
 		}
-		if s.HW != r.Sum.HW || !maps.Equal(s.Where, r.Sum.Where) {
-			r.Sum.HW, r.Sum.Where = s.HW, s.Where
-			fix = append(fix, r)
+		if s.HW == r.Sum.HW && maps.Equal(s.Where, r.Sum.Where) {
+			return false
 		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	for _, r := range fix {
-		if err := putJSON(tx, tSA, []byte(r.Key), r); err != nil {
-			return err
-		}
-	}
-	return nil
+		r.Sum.HW, r.Sum.Where = s.HW, s.Where
+		return true
+	})
 }
