@@ -60,6 +60,9 @@ type TierStats struct {
 	// BelowTarget counts the accounts below it (absent without a target).
 	Target      string `json:"target,omitempty"`
 	BelowTarget *int   `json:"below_target,omitempty"`
+	// PhaseEnd is the end date recorded for the tier's phase (absent
+	// without one).
+	PhaseEnd time.Time `json:"phase_end,omitzero"`
 	// People counts privileged people's accounts, by login strength (tier
 	// 1 only): not enrolled, but counted apart from service accounts.
 	People *PeopleStats `json:"privileged_people,omitempty"`

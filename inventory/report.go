@@ -94,6 +94,9 @@ type TierStats struct {
 	// it); BelowTarget counts the accounts below it, nil without a target.
 	Target      Strength `json:"target,omitempty"`
 	BelowTarget *int     `json:"below_target,omitempty"`
+	// PhaseEnd is the end date recorded for the tier's phase (zero without
+	// a phase or an end).
+	PhaseEnd time.Time `json:"phase_end,omitzero"`
 	// People counts privileged people's accounts (tier 1 only): roster
 	// enrolls no person, but their login strength belongs to the first
 	// priority. Unprivileged people's accounts are not counted.

@@ -140,7 +140,7 @@ func apiReport(r *inventory.Report) *api.Report {
 			return api.TierStats{Tier: int(t.Tier), Name: t.Name, Accounts: t.Accounts, WithOwner: t.WithOwner,
 				ShortLived: t.ShortLived, Managed: t.Managed, Lapsed: t.Lapsed, Static: t.Static, Covered: t.Covered,
 				ExpiringExceptions: t.ExpiringExceptions, ExpiredExceptions: t.ExpiredExceptions, SharedSecrets: t.SharedSecrets,
-				ByStrength: t.ByStrength, Target: t.Target.Name(), BelowTarget: t.BelowTarget, People: apiPeople(t.People)}
+				ByStrength: t.ByStrength, Target: t.Target.Name(), BelowTarget: t.BelowTarget, PhaseEnd: t.PhaseEnd, People: apiPeople(t.People)}
 		}),
 		Shared:             mapSlice(r.Shared, apiShared),
 		ExpiredExceptions:  mapSlice(r.ExpiredExceptions, apiException),

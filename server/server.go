@@ -262,7 +262,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.ScanOnStart {
 		go scanSelf(ctx, inv, cfg.ScanRoot, log)
 	}
-	go sweep(ctx, inv, log)
+	go s.sweepLoop(ctx)
 	return s.Serve(ctx, ln, tlsConfig)
 }
 
@@ -353,25 +353,4 @@ func scanSelf(ctx context.Context, inv *inventory.Inventory, root string, log *s
 		return
 	}
 	log.Info("start-up scan ingested", "host", rep.Host.Hostname, "accounts", res.Accounts, "new", res.AccountsNew, "gone", res.AccountsGone)
-}
-
-// sweepInterval is how often expired exceptions and lapsed certificates
-// are written to history; reports compute both at their own time anyway.
-const sweepInterval = 10 * time.Minute
-
-func sweep(ctx context.Context, inv *inventory.Inventory, log *slog.Logger) {
-	t := time.NewTicker(sweepInterval)
-	defer t.Stop()
-	for {
-		if n, err := inv.Sweep(ctx); err != nil && ctx.Err() == nil {
-			log.Error("sweeping expired exceptions and lapsed certificates", "error", err)
-		} else if n > 0 {
-			log.Info("recorded expiries in history", "events", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
