@@ -2,7 +2,6 @@ package inventory
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -118,57 +117,17 @@ func (inv *Inventory) ImportOwners(ctx context.Context, r io.Reader, apply bool)
 }
 
 func readOwnerCSV(r io.Reader) ([]ImportRow, error) {
-	cr := csv.NewReader(io.LimitReader(r, 16<<20))
-	cr.FieldsPerRecord = -1
-	cr.TrimLeadingSpace = true
-	head, err := cr.Read()
+	recs, err := readCSV(r, []string{"account", "owner"}, []string{"contact"})
 	if err != nil {
-		if err == io.EOF {
-			return nil, &InvalidError{Field: "line 1", Reason: "empty file: want the header account,owner,contact"}
-		}
-		return nil, &InvalidError{Field: "line 1", Reason: err.Error()}
+		return nil, err
 	}
-	col := map[string]int{}
-	for i, h := range head {
-		col[strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))] = i
-	}
-	for _, need := range []string{"account", "owner"} {
-		if _, ok := col[need]; !ok {
-			return nil, &InvalidError{Field: "line 1", Reason: fmt.Sprintf("header lacks column %q: want account,owner,contact", need)}
-		}
-	}
-	get := func(rec []string, name string) string {
-		if i, ok := col[name]; ok && i < len(rec) {
-			return strings.TrimSpace(rec[i])
-		}
-		return ""
-	}
-	var rows []ImportRow
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				rows = append(rows, ImportRow{Line: pe.Line, Err: pe.Err.Error()})
-				continue
-			}
-			return nil, fmt.Errorf("read csv: %w", err)
-		}
-		line, _ := cr.FieldPos(0)
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
-			continue
-		}
-		row := ImportRow{Line: line, Account: get(rec, "account"), Owner: get(rec, "owner"), Contact: get(rec, "contact")}
-		if row.Account == "" {
+	rows := make([]ImportRow, 0, len(recs))
+	for _, rec := range recs {
+		row := ImportRow{Line: rec.Line, Account: rec.Get("account"), Owner: rec.Get("owner"), Contact: rec.Get("contact"), Err: rec.Err}
+		if row.Err == "" && row.Account == "" {
 			row.Err = "account: missing"
 		}
 		rows = append(rows, row)
-		if len(rows) > 100000 {
-			return nil, &InvalidError{Field: fmt.Sprintf("line %d", line), Reason: "more than 100000 rows"}
-		}
 	}
 	return rows, nil
 }
