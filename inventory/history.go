@@ -178,8 +178,8 @@ func (inv *Inventory) History(ctx context.Context, from, to time.Time) (*PlanHis
 	}
 	from = day(from)
 	if to.Before(from) {
-		return nil, &InvalidError{Field: "from", Reason: fmt.Sprintf("history from %s ends before it starts (to %s)",
-			from.Format(dateLayout), to.Format(dateLayout))}
+		return nil, &InvalidError{Field: "to", Reason: fmt.Sprintf("%s is before from %s: the history would end before it starts",
+			to.Format(dateLayout), from.Format(dateLayout))}
 	}
 	if from.AddDate(0, 0, MaxHistoryDays-1).Before(to) {
 		return nil, &InvalidError{Field: "from", Reason: fmt.Sprintf("history from %s to %s: at most %d days",
