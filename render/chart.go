@@ -20,8 +20,10 @@ import (
 // bottom in tier order: x is the UTC date, y the accounts below the tier's
 // burndown level that day (its target, or short_lived_cert without one:
 // see inventory.Burndown), one point per snapshot joined by a polyline, so
-// a day without a snapshot is a straight segment, not a drop to zero. The
-// tier's latest phase end is a dashed vertical line labelled with its date;
+// a day without a snapshot is a straight segment, not a drop to zero. Each
+// day counts below that day's level; the panel's title names the latest
+// day's (the target, or "no target"). The x axis is shared by the panels.
+// The tier's latest phase end is a dashed vertical line labelled with its date;
 // the x axis stretches to show it unless it lies more than
 // inventory.MaxHistoryDays away, when the title says it is off the chart.
 // Without snapshots, or without a tier with data, the document is a short
