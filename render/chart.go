@@ -83,6 +83,9 @@ func Chart(w io.Writer, h *inventory.PlanHistory) error {
 func chartTiers(h *inventory.PlanHistory) []inventory.Tier {
 	has := map[inventory.Tier]bool{}
 	for _, s := range h.Snapshots {
+		if _, err := time.Parse(time.DateOnly, s.Date); err != nil {
+			continue // not a day: not drawn
+		}
 		for _, t := range s.Tiers {
 			if t.Accounts > 0 || t.Target != 0 {
 				has[t.Tier] = true
@@ -182,6 +185,9 @@ func writePanel(b *bytes.Buffer, h *inventory.PlanHistory, tier inventory.Tier, 
 				phase = t.PhaseEnd.UTC()
 			}
 		}
+	}
+	if len(pts) == 0 {
+		return // chartTiers draws only tiers with a day
 	}
 	name := tier.String()
 	if lastOK && last.Name != "" {
