@@ -25,6 +25,10 @@
 //     actor from audit.WithActor;
 //   - [Inventory.Report] computes the per-tier report (package render
 //     writes it as a table, CSV or Markdown);
+//   - [Inventory.Snapshot] keeps the day's snapshot of each tier's
+//     distribution (the server's sweep: [Inventory.SnapshotToday]) and
+//     [Inventory.History] reads a range of days, with the burndown the
+//     chart draws (history.go);
 //   - [Inventory.Identity], [Inventory.RecordIssuedTx],
 //     [Inventory.RecordRenewedTx], [Inventory.RecordReuse] and
 //     [Inventory.RecordRevoked] serve the issuer, inside its transactions

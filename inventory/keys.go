@@ -22,6 +22,7 @@ import (
 //	fpshared   FPKEY                                          -> fingerprint (only those with 2+ holders)
 //	certidx    HOSTID 0 ACCOUNT                               -> CertState JSON (live, unrevoked certificates)
 //	exc        EXCID                                          -> Exception JSON
+//	plansnap   UTC date YYYY-MM-DD                            -> Snapshot JSON (the day's latest; see history.go)
 //
 // The same store holds other packages' tables (audit's, access's, the
 // issuer's); the inventory never reads them.
@@ -39,6 +40,7 @@ const (
 	tFPShared = "fpshared"
 	tCertIdx  = "certidx"
 	tExc      = "exc"
+	tPlanSnap = "plansnap"
 
 	tSerialV1 = "serial" // SERIAL -> HOSTID 0 ACCOUNT; emptied by migration v2
 )

@@ -1,6 +1,7 @@
 // Package render writes what roster shows people: the per-tier report,
-// account lists, one account, hosts, exceptions, tokens, the audit log and
-// import results, as aligned tables, CSV, Markdown or JSON lines. Domain
+// account lists, one account, hosts, exceptions, tokens, the audit log,
+// import results and the plan's history, as aligned tables, CSV, Markdown,
+// JSON lines or an SVG chart ([Chart], the burndown per tier). Domain
 // packages (inventory, access, audit) return data; the CLI and the web
 // page call these functions to shape it.
 //

@@ -56,6 +56,8 @@ func TestRenderersNeutraliseInjection(t *testing.T) {
 			"audit": func(b *bytes.Buffer) error {
 				return Audit(b, []audit.Event{{Actor: s, Action: s, Host: s, Account: s, Serial: s, Reason: s}})
 			},
+			"plan history csv": func(b *bytes.Buffer) error { return PlanHistory(b, hostileHistory(s), FormatCSV) },
+			"plan chart":       func(b *bytes.Buffer) error { return Chart(b, hostileHistory(s)) },
 		}
 		for name, write := range outs {
 			var b bytes.Buffer
@@ -116,4 +118,10 @@ func outsideCode(md string) string {
 		md = md[n+end+len(fence):]
 	}
 	return b.String()
+}
+
+// hostileHistory is a plan history with s in every string field.
+func hostileHistory(s string) *inventory.PlanHistory {
+	return &inventory.PlanHistory{From: s, To: s, Snapshots: []inventory.Snapshot{{Date: s,
+		Tiers: []inventory.TierSnapshot{{Tier: 1, Name: s, Accounts: 1, ByStrength: map[string]int{s: 1}}}}}}
 }

@@ -303,6 +303,8 @@ func TestAccessRules(t *testing.T) {
 		}},
 		{"GET /v1/audit", 200, same("/v1/audit?format=jsonl", "")},
 		{"GET /v1/audit/verify", 200, same("/v1/audit/verify", "")},
+		{"GET /v1/plan/history", 200, same("/v1/plan/history?format=csv", "")},
+		{"GET /v1/plan/chart", 200, same("/v1/plan/chart", "")},
 	}
 
 	s, err := New(Options{Inventory: e.inv, Issuer: e.iss, CA: e.ca})

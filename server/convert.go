@@ -175,3 +175,13 @@ func apiScanResult(r inventory.IngestResult) api.ScanResult {
 func apiEnrollment(t issuer.EnrollTicket, command string) api.Enrollment {
 	return api.Enrollment{Token: t.Token, RootFingerprint: t.RootFingerprint, ExpiresAt: t.ExpiresAt, Identity: t.Identity, Command: command}
 }
+
+func apiPlanHistory(h *inventory.PlanHistory) *api.PlanHistory {
+	return &api.PlanHistory{From: h.From, To: h.To, Snapshots: mapSlice(h.Snapshots, func(s inventory.Snapshot) api.PlanSnapshot {
+		return api.PlanSnapshot{Date: s.Date, TakenAt: s.TakenAt, Tiers: mapSlice(s.Tiers, func(t inventory.TierSnapshot) api.PlanTierSnapshot {
+			return api.PlanTierSnapshot{Tier: int(t.Tier), Name: t.Name, Accounts: t.Accounts, ByStrength: t.ByStrength,
+				Target: t.Target.Name(), BelowTarget: t.BelowTarget, PhaseEnd: t.PhaseEnd, People: apiPeople(t.People),
+				Burndown: api.Burndown{Level: t.Burndown.Level.Name(), Basis: t.Burndown.Basis, Below: t.Burndown.Below}}
+		})}
+	})}
+}

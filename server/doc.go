@@ -59,6 +59,7 @@
 //	POST   /v1/enrollments                  operator
 //	POST   /v1/revocations                  operator
 //	GET    /v1/audit, /v1/audit/verify      viewer
+//	GET    /v1/plan/history, /v1/plan/chart viewer
 //
 // "viewer", "operator" and "admin" are operator tokens (Authorization:
 // Bearer, the scheme in any case) with at least that role: an admin may do

@@ -78,6 +78,7 @@ func TestGoldenAPI(t *testing.T) {
 	g.call(t, "error-unknown-field", "PUT", "/v1/accounts/billing/owner", g.admin, `{"nmae":"x"}`)
 	g.call(t, "error-enroll-replay", "POST", "/v1/enroll", "", string(mustMarshal(t, map[string]string{"token": ticket.Token, "csr": csr})))
 	g.call(t, "error-renew-no-cert", "POST", "/1.0/renew", "", "")
+	g.call(t, "error-plan-history-range", "GET", "/v1/plan/history?format=json&from=2026-03-01&to=2026-02-01", vt.Token, "")
 }
 
 type goldenServer struct {

@@ -83,6 +83,8 @@ func (s *Server) routes() []route {
 		{pattern: "POST /v1/revocations", who: operator, body: jsonBody, h: s.revoke},
 		{pattern: "GET /v1/audit", who: viewer, h: s.listAudit},
 		{pattern: "GET /v1/audit/verify", who: viewer, h: s.verifyAudit},
+		{pattern: "GET /v1/plan/history", who: viewer, h: s.planHistory},
+		{pattern: "GET /v1/plan/chart", who: viewer, h: s.planChart},
 	}
 }
 

@@ -44,6 +44,7 @@ func newApp() *cli.App {
 			enrollCommand(),
 			revokeCommand(),
 			auditCommand(),
+			planCommand(),
 			versionCommand(),
 			urfavecli.CompletionCommand(),
 		},

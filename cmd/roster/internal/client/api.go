@@ -175,3 +175,13 @@ func (c *Client) SubmitScan(ctx context.Context, rep *scan.Report) (api.ScanResu
 	err := c.do(ctx, http.MethodPost, "/v1/scans", nil, rep, "", &out)
 	return out, err
 }
+
+// PlanHistory writes GET /v1/plan/history: the plan's daily snapshots.
+func (c *Client) PlanHistory(ctx context.Context, q api.PlanHistoryQuery, format string, w io.Writer) error {
+	return c.get(ctx, "/v1/plan/history", q.Values(), format, w)
+}
+
+// PlanChart writes GET /v1/plan/chart, the burndown chart (SVG), to w.
+func (c *Client) PlanChart(ctx context.Context, q api.PlanHistoryQuery, w io.Writer) error {
+	return c.do(ctx, http.MethodGet, "/v1/plan/chart", q.Values(), nil, "", w)
+}

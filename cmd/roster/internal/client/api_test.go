@@ -157,6 +157,8 @@ func TestTypedMethods(t *testing.T) {
 		"ListAudit": func(w io.Writer) error {
 			return c.ListAudit(ctx, api.AuditQuery{Account: "billing", Since: "1h"}, api.FormatJSONL, w)
 		},
+		"PlanHistory": func(w io.Writer) error { return c.PlanHistory(ctx, api.PlanHistoryQuery{}, api.FormatCSV, w) },
+		"PlanChart":   func(w io.Writer) error { return c.PlanChart(ctx, api.PlanHistoryQuery{To: "2026-12-01"}, w) },
 	} {
 		var b bytes.Buffer
 		if err := read(&b); err != nil || b.Len() == 0 {
