@@ -112,6 +112,8 @@ func TestConvertKeepsEveryField(t *testing.T) {
 		Command string `json:"command,omitempty"`
 	}{tk, "cmd"}, apiEnrollment(tk, "cmd"))
 	same("SharedCredential", filled[inventory.SharedCredential](), apiShared(filled[inventory.SharedCredential]()))
+	rr := filled[inventory.RegisterResult]()
+	same("RegisterResult", rr, apiRegisterResult(&rr))
 
 	// nil lists stay null, as the inventory encodes them.
 	same("empty Report", inventory.Report{}, apiReport(&inventory.Report{}))
