@@ -226,7 +226,7 @@ func registeredCommands() []*cli.Command {
 				&cli.StringFlag{Name: "credential", Usage: "strength level of the credential it uses: shared_secret, empty_password, static_password, static_ssh_key, secret_file, long_lived_cert, short_lived_cert, hardware_bound, none (required)"},
 				&cli.StringFlag{Name: "owner", Usage: "the person or team who answers for it"},
 				&cli.StringFlag{Name: "env", Usage: "environment (default: default)"},
-				&cli.IntFlag{Name: "tier", Usage: "impact tier 1-4 (default: derived, 4 unless tagged)"},
+				&cli.IntFlag{Name: "tier", Usage: "impact tier 1-4; without it the tier is derived: 4 unless tagged", DefaultText: "derived"},
 				&cli.StringFlag{Name: "remedy", Usage: "planned remedy: replace-client, gateway, disconnect, short-lived-cert or accept"},
 				&cli.StringFlag{Name: "purpose", Usage: "what the account is for"},
 			},
