@@ -85,6 +85,14 @@ type AccountSummary struct {
 	Tags          []string  `json:"tags,omitempty"`
 	FirstSeen     time.Time `json:"first_seen"`
 	LastSeen      time.Time `json:"last_seen"`
+	// Purpose says what the account is for; PurposeFrom where it came
+	// from: "operator" (roster account purpose), "passwd gecos on HOST"
+	// or "unit NAME on HOST" (prefilled by scans).
+	Purpose     string `json:"purpose,omitempty"`
+	PurposeFrom string `json:"purpose_from,omitempty"`
+	// Registered is set for an account registered by an operator
+	// (POST /v1/accounts): it lives on a system no scan reaches.
+	Registered *Registration `json:"registered,omitempty"`
 }
 
 // Account is the body of GET /v1/accounts/{name}: a service account with

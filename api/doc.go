@@ -28,7 +28,8 @@
 // A scan submission (POST /v1/scans) is a scan.Report: the scan schema is
 // its own versioned contract, package scan. An account instance carries the
 // scan.Account of its newest report as raw JSON ([Instance.Data]). The owner
-// import (POST /v1/owners/import) takes CSV. Reads offer ?format= (see
+// import (POST /v1/owners/import) and the registered-account import (POST
+// /v1/accounts/import) take CSV. Reads offer ?format= (see
 // [FormatJSON]); only the json format is described by these types, the
 // others are text for people.
 //

@@ -56,6 +56,9 @@ const (
 	ActionCertRekey       = "cert.rekey"
 	ActionCertRevoke      = "cert.revoke"
 	ActionCertReuse       = "cert.reuse"
+	ActionAccountAdd      = "account.add"     // a registered account (no scan finds it)
+	ActionAccountRemove   = "account.remove"  // a registered account retired
+	ActionAccountPurpose  = "account.purpose" // an operator set what an account is for
 )
 
 // Filter selects records. Zero fields match all.

@@ -197,7 +197,7 @@ func (s *scanner) readAccounts() error {
 		}
 		a := &account{
 			Account: scan.Account{
-				Name: e.Name, UID: e.UID, GID: e.GID, Home: e.Home, Shell: e.Shell,
+				Name: e.Name, UID: e.UID, GID: e.GID, Home: e.Home, Shell: e.Shell, GECOS: redactCommand(e.GECOS),
 				LoginShell: isLoginShell(e.Shell), Password: scan.Password{Status: scan.PasswordUnknown},
 			},
 			groups: map[string]int{},
@@ -304,7 +304,7 @@ func (s *scanner) applyUnits(units []unit) {
 		}
 		a.UsedBy = append(a.UsedBy, scan.Usage{
 			Type: scan.UsageSystemd, Name: u.Name, Detail: strings.Join(u.ExecStart, "; "),
-			Enabled: u.Enabled, Source: u.Source,
+			Enabled: u.Enabled, Source: u.Source, Description: u.Description,
 		})
 		a.machine = append(a.machine, "systemd unit "+u.Name+" runs as it")
 		for _, lc := range u.LoadCredentials {
@@ -611,6 +611,7 @@ func cleanReport(rep *scan.Report) {
 		fits(a.Groups, scan.MaxShort)
 		fit(&a.Home, scan.MaxPath)
 		fit(&a.Shell, scan.MaxPath)
+		fit(&a.GECOS, scan.MaxText)
 		fits(a.KindEvidence, scan.MaxText)
 		fits(a.PrivilegeReasons, scan.MaxText)
 		fits(a.SensitiveReadReasons, scan.MaxText)
@@ -641,6 +642,7 @@ func cleanReport(rep *scan.Report) {
 			fit(&u.Detail, scan.MaxCommand)
 			fit(&u.Schedule, scan.MaxShort)
 			fit(&u.Source, scan.MaxPath)
+			fit(&u.Description, scan.MaxText)
 		}
 		for j := range a.Exposure.Listening {
 			l := &a.Exposure.Listening[j]

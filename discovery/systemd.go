@@ -24,6 +24,7 @@ type unit struct {
 	DynamicUser         bool
 	SupplementaryGroups []string
 	ExecStart           []string
+	Description         string            // [Unit] Description=, secrets redacted
 	LoadCredentials     []string          // "ID:PATH" as written (never contents)
 	Secrets             []scan.Credential // secret_env credentials (Environment= and EnvironmentFile= secrets), fingerprinted, Unit set
 }
@@ -355,6 +356,9 @@ func (rd *unitReader) read(name string) (unit, bool) {
 	var setCreds []envVar
 	for _, f := range files {
 		for _, e := range f.entries {
+			if e.section == "Unit" && e.key == "Description" {
+				u.Description = redactCommand(spec.Replace(e.value))
+			}
 			if e.section != "Service" {
 				continue
 			}

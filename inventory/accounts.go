@@ -20,8 +20,8 @@ import (
 // matches several groups is an error wrapping ErrAmbiguous that lists them.
 
 // ListAccounts returns the service accounts matching f, sorted by tier and
-// then key. Accounts with no live instance are left out unless retired and
-// f.Retired is set.
+// then key. Accounts with no live instance are left out unless registered
+// (roster account add), or retired and f.Retired is set.
 func (inv *Inventory) ListAccounts(ctx context.Context, f Filter) ([]AccountSummary, error) {
 	var out []AccountSummary
 	err := inv.store.View(ctx, func(tx store.Tx) error {
@@ -52,7 +52,7 @@ func (inv *Inventory) ListAccounts(ctx context.Context, f Filter) ([]AccountSumm
 			}
 		}
 		for _, r := range recs {
-			if r.Sum.Live == 0 && !(r.Retired && f.Retired) {
+			if !r.present() && !(r.Retired && f.Retired) {
 				continue
 			}
 			if r.Retired && !f.Retired {

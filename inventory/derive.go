@@ -52,6 +52,9 @@ func tierOf(r *saRecord) (Tier, string, bool) {
 	if s.Crit > 0 {
 		return TierCritical, fmt.Sprintf("on %d host(s) tagged %s", s.Crit, TagCritical), false
 	}
+	if g := r.Registered; g != nil {
+		return TierRest, registeredTierReason(r), false
+	}
 	return TierRest, "no privilege, exposure or critical tag found", false
 }
 
@@ -166,10 +169,19 @@ func (v *view) sharedAcrossEnvs(r *saRecord) bool {
 }
 
 func (v *view) summarize(r *saRecord) AccountSummary {
+	r = r.effective()
 	t, why, over := tierOf(r)
 	st, by := strengthOf(r, v.shared[r.Key])
+	if g := r.Registered; g != nil && g.Credential != 0 && g.Credential <= st {
+		st, by = g.Credential, registeredBy(g)
+	}
+	purpose, from := r.Sum.Purpose.Text, r.Sum.Purpose.From
+	if r.Purpose != "" {
+		purpose, from = r.Purpose, PurposeFromOperator
+	}
 	name, group := r.Name, r.Group
 	return AccountSummary{
+		Purpose: purpose, PurposeFrom: from, Registered: r.Registered,
 		Key: r.Key, Name: name, Env: group,
 		Instances: r.Sum.Live, Owner: r.Owner,
 		Tier: t, TierReason: why, TierOverride: over,
@@ -329,7 +341,7 @@ func resolveAccount(tx store.Tx, name string) (*saRecord, error) {
 	if len(found) > 1 {
 		var live []saRecord
 		for _, o := range found {
-			if o.Sum.Live > 0 {
+			if o.present() {
 				live = append(live, o)
 			}
 		}

@@ -23,6 +23,10 @@
 //     [Inventory.UnretireAccount],
 //     [Inventory.Split] and [Inventory.Merge] change, each audited with the
 //     actor from audit.WithActor;
+//   - [Inventory.AddRegistered], [Inventory.ImportRegistered] and
+//     [Inventory.RemoveRegistered] keep the accounts no scan finds
+//     (registered.go), and [Inventory.SetPurpose] says what any account is
+//     for, over the purpose prefilled from GECOS and unit descriptions;
 //   - [Inventory.Report] computes the per-tier report (package render
 //     writes it as a table, CSV or Markdown);
 //   - [Inventory.Snapshot] keeps the day's snapshot of each tier's

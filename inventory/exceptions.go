@@ -79,6 +79,7 @@ func (inv *Inventory) AddException(ctx context.Context, e Exception) (Exception,
 // all with t == "") when there is nothing to except or nobody answers for
 // the account.
 func exceptable(r *saRecord, t string) error {
+	r = r.effective()
 	held := slices.Sorted(maps.Keys(r.Sum.Creds))
 	switch {
 	case len(held) == 0:

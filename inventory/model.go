@@ -273,6 +273,15 @@ type AccountSummary struct {
 	Tags      []string  `json:"tags,omitempty"`
 	FirstSeen time.Time `json:"first_seen"`
 	LastSeen  time.Time `json:"last_seen"`
+	// Purpose says what the account is for: set by an operator (roster
+	// account purpose), else prefilled from the passwd GECOS field or
+	// the Description= of a unit that runs as it; PurposeFrom says which
+	// ("operator", "passwd gecos on HOST", "unit NAME on HOST").
+	Purpose     string `json:"purpose,omitempty"`
+	PurposeFrom string `json:"purpose_from,omitempty"`
+	// Registered is set for an account an operator registered on a
+	// system no scan reaches (roster account add): it has no instances.
+	Registered *Registration `json:"registered,omitempty"`
 }
 
 // Account is a service account with its instances and exceptions.
@@ -320,6 +329,8 @@ const (
 	EventUnretired          = "unretired"
 	EventRegrouped          = "regrouped"
 	EventPendingReview      = "pending review"
+	EventRegistered         = "registered"
+	EventPurposeSet         = "purpose set"
 )
 
 // Event is one entry of a service account's history.

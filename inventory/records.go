@@ -71,6 +71,9 @@ type facts struct {
 	Creds  map[string]int    `json:"creds,omitempty"`  // static credentials by type
 	Human  bool              `json:"human,omitempty"`  // scan kind "human"
 	System bool              `json:"system,omitempty"` // scan kind "system": unused, no credential
+	// Purpose is the prefilled purpose (purposeOf): Text, and From where
+	// it was read ("passwd gecos", "unit NAME").
+	Purpose purposeNote `json:"purpose,omitzero"`
 }
 
 type credRef struct {
@@ -97,6 +100,8 @@ type contrib struct {
 	Creds                                                                        map[string]int
 	// Where is Facts.Where with the host: "TYPE at LOCATION on HOST".
 	Where map[string]string
+	// Purpose is Facts.Purpose with the host in From.
+	Purpose purposeNote
 }
 
 // certCounts is the part of c that an instance's certificate decides.
@@ -123,6 +128,10 @@ type summary struct {
 	Human  int               `json:"human,omitempty"`  // live instances the scanner classed as a person's account
 	System int               `json:"system,omitempty"` // live instances the scanner classed as unused OS accounts
 	Creds  map[string]int    `json:"creds,omitempty"`
+	// Purpose is the prefilled purpose of a live instance (the first one
+	// that had one); like Where it may be missing where the instance that
+	// gave it went while others stay, until their next change.
+	Purpose purposeNote `json:"purpose,omitzero"`
 }
 
 type saRecord struct {
@@ -139,6 +148,14 @@ type saRecord struct {
 	LastSeen     time.Time `json:"last_seen"`
 	Sum          summary   `json:"sum"`
 
+	// Registered is set for an account an operator registered (roster
+	// account add): on a system no scan reaches, with no instances
+	// (registered.go).
+	Registered *Registration `json:"registered,omitempty"`
+	// Purpose is what the account is for, as an operator set it; it wins
+	// over the prefilled Sum.Purpose.
+	Purpose string `json:"purpose,omitempty"`
+
 	// Review is set when a scan first found the name in this group while
 	// it already lived in another: the group waits for an operator to
 	// confirm it as a separate identity or merge it (see view.pendingReview).
@@ -151,7 +168,7 @@ func (r *saRecord) waitsForReview() bool { return r.Review && !r.Separate }
 
 // factsOf extracts the facts of one scanned account.
 func factsOf(a *scan.Account) (facts, []credRef) {
-	f := facts{Human: a.Kind == scan.KindHuman, System: a.Kind == scan.KindSystem}
+	f := facts{Human: a.Kind == scan.KindHuman, System: a.Kind == scan.KindSystem, Purpose: purposeOf(a)}
 	if a.Privileged {
 		f.Priv = true
 		f.PrivWhy = "privileged"
@@ -227,6 +244,9 @@ func contribOf(r *instRecord, h *Host) contrib {
 		return contrib{}
 	}
 	c := contrib{Live: 1, Creds: r.Facts.Creds, HW: r.Facts.HW}
+	if p := r.Facts.Purpose; p.Text != "" {
+		c.Purpose = purposeNote{Text: p.Text, From: p.From + " on " + h.Hostname}
+	}
 	for lvl, w := range r.Facts.Where {
 		if c.Where == nil {
 			c.Where = map[string]string{}
@@ -286,6 +306,13 @@ func (s *summary) add(c contrib, sign int) {
 		case sign < 0 && s.Where[lvl] == w:
 			delete(s.Where, lvl)
 		}
+	}
+	switch {
+	case c.Purpose.Text == "":
+	case sign > 0 && s.Purpose.Text == "":
+		s.Purpose = c.Purpose
+	case sign < 0 && s.Purpose == c.Purpose:
+		s.Purpose = purposeNote{}
 	}
 	if sign > 0 {
 		if c.PrivWhy != "" && s.PrivWhy == "" {

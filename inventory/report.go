@@ -147,7 +147,7 @@ func (inv *Inventory) Report(ctx context.Context, now time.Time) (*Report, error
 		tierOfKey := map[string]Tier{}
 		owned := map[string]*saRecord{} // account name -> first live group with an owner
 		for _, r := range recs {
-			if r.Owner != nil && r.Sum.Live > 0 && !r.Retired && owned[r.Name] == nil {
+			if r.Owner != nil && r.present() && !r.Retired && owned[r.Name] == nil {
 				owned[r.Name] = r
 			}
 		}
@@ -157,7 +157,7 @@ func (inv *Inventory) Report(ctx context.Context, now time.Time) (*Report, error
 				rep.Retired++
 				continue
 			}
-			if r.Sum.Live == 0 {
+			if !r.present() {
 				continue
 			}
 			s := v.summarize(r)

@@ -292,15 +292,21 @@ func Accounts(w io.Writer, accounts []inventory.AccountSummary, format string) e
 	case FormatCSV:
 		cw := textout.NewCSV(w)
 		cw.Write([]string{"key", "name", "env", "tier", "tier_reason", "owner", "contact", "status", "strength",
-			"instances", "static_credentials", "shared_across_envs", "retired", "tags"})
+			"instances", "static_credentials", "shared_across_envs", "retired", "tags",
+			"purpose", "registered", "system", "kind", "remedy"})
 		for _, a := range accounts {
 			var on, oc string
 			if a.Owner != nil {
 				on, oc = a.Owner.Name, a.Owner.Contact
 			}
+			var reg inventory.Registration
+			if a.Registered != nil {
+				reg = *a.Registered
+			}
 			cw.Write([]string{a.Key, a.Name, a.Env, itoa(int(a.Tier)), a.TierReason, on, oc, string(a.Status),
 				a.Strength.Name(), itoa(a.Instances), itoa(a.Static), strconv.FormatBool(a.SharedAcrossEnvs),
-				strconv.FormatBool(a.Retired), strings.Join(a.Tags, " ")})
+				strconv.FormatBool(a.Retired), strings.Join(a.Tags, " "),
+				a.Purpose, strconv.FormatBool(a.Registered != nil), reg.System, reg.Kind, reg.Remedy})
 		}
 		return cw.Flush()
 	}
@@ -321,6 +327,12 @@ func flags(a inventory.AccountSummary) string {
 	}
 	if a.TierOverride {
 		f = append(f, "tier-override")
+	}
+	if g := a.Registered; g != nil {
+		f = append(f, "registered")
+		if g.Remedy != "" {
+			f = append(f, "remedy="+g.Remedy)
+		}
 	}
 	if len(f) == 0 {
 		return "-"

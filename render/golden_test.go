@@ -74,6 +74,12 @@ func fixture(t *testing.T) (*inventory.Inventory, time.Time) {
 		t.Fatal(err)
 	}
 	must(inv.RecordIssued(ctx, "app1", "billing", "1234", t0.Add(-time.Minute), t0.Add(time.Hour), false))
+	// An account no scan finds, and an operator's purpose.
+	if _, err := inv.AddRegistered(ctx, inventory.NewAccount{Name: "mf-batch", System: "mainframe ledger", Kind: "legacy",
+		Credential: "static_password", Owner: "team-ledger", Remedy: "gateway", Purpose: "nightly ledger export"}); err != nil {
+		t.Fatal(err)
+	}
+	must(inv.SetPurpose(ctx, "billing", "charges customers nightly"))
 	return inv, t0
 }
 

@@ -62,6 +62,7 @@ func Account(w io.Writer, acct *inventory.Account, now time.Time) error {
 	if acct.StrengthBy != "" {
 		ew.Printf("  set by:   %s\n", acct.StrengthBy)
 	}
+	registeredLines(ew, acct)
 	if acct.PendingReview {
 		ew.Printf("  pending review: the name is already an identity in another environment; merge it (roster account merge NAME@ENV %s) or confirm it (roster account split %s --separate)\n", acct.Key, acct.Key)
 	} else if acct.SharedAcrossEnvs {
@@ -75,6 +76,10 @@ func Account(w io.Writer, acct *inventory.Account, now time.Time) error {
 			ew.Printf("  POSSIBLE KEY THEFT: superseded certificate %s on host %s was presented for renewal at %s: roster revoke %s --host %s, then roster enroll %s --host %s\n",
 				c.ReuseSerial, in.Host, c.ReuseDetectedAt.UTC().Format(time.RFC3339), acct.Name, in.Host, acct.Name, in.Host)
 		}
+	}
+	if acct.Registered != nil && len(acct.Instances) == 0 {
+		// No instances to list: no scan finds the account.
+		return exceptionLines(ew, acct.Exceptions, now)
 	}
 	ew.Printf("\ninstances:\n")
 	err := textTable(ew, "  HOST\tUID\tCREDENTIALS\tUSED BY\tCERT\tLAST SEEN", func(tw io.Writer) {
@@ -98,9 +103,14 @@ func Account(w io.Writer, acct *inventory.Account, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	if len(acct.Exceptions) > 0 {
+	return exceptionLines(ew, acct.Exceptions, now)
+}
+
+// exceptionLines ends account show with the account's exceptions.
+func exceptionLines(ew *textout.Writer, list []inventory.Exception, now time.Time) error {
+	if len(list) > 0 {
 		ew.Printf("\nexceptions:\n")
-		return Exceptions(ew, acct.Exceptions, FormatTable, now)
+		return Exceptions(ew, list, FormatTable, now)
 	}
 	return ew.Err()
 }

@@ -261,6 +261,7 @@ func (v *validator) account(f func() string, sub func(string) func() string, a *
 	v.strs(f, "groups", a.Groups, MaxShort)
 	v.str(sub("home"), a.Home, MaxPath)
 	v.str(sub("shell"), a.Shell, MaxPath)
+	v.str(sub("gecos"), a.GECOS, MaxText)
 	v.strs(f, "kind_evidence", a.KindEvidence, MaxText)
 	v.strs(f, "privilege_reasons", a.PrivilegeReasons, MaxText)
 	v.strs(f, "sensitive_read_reasons", a.SensitiveReadReasons, MaxText)
@@ -311,6 +312,7 @@ func (v *validator) account(f func() string, sub func(string) func() string, a *
 		v.str(usub("detail"), u.Detail, MaxCommand)
 		v.str(usub("schedule"), u.Schedule, MaxShort)
 		v.str(usub("source"), u.Source, MaxPath)
+		v.str(usub("description"), u.Description, MaxText)
 	}
 	for j, s := range a.Exposure.Listening {
 		sf := func() string { return fmt.Sprintf("%s.exposure.listening[%d]", f(), j) }

@@ -81,6 +81,8 @@ func TestDecode(t *testing.T) {
 		{desc: "escape sequence in a warning", in: edit(func(r *Report) { r.Warnings = []Warning{{File: "/etc/passwd", Message: "x\x1b[2J"}} }), field: "warnings[0].message", reason: "U+001B (control character) at byte 1 not allowed"},
 		{desc: "bidi override in a path", in: edit(func(r *Report) { r.Accounts[0].Credentials[0].Location = "/home/a/\u202etxt.exe" }), field: "accounts[0].credentials[0].location", reason: "U+202E (invisible format character"},
 		{desc: "newline in a command", in: edit(func(r *Report) { r.Accounts[0].UsedBy[0].Detail = "a\nroot 0 yes" }), field: "accounts[0].used_by[0].detail", reason: "U+000A (control character) at byte 1"},
+		{desc: "escape sequence in gecos", in: edit(func(r *Report) { r.Accounts[0].GECOS = "Billing\x1b[2J" }), field: "accounts[0].gecos", reason: "U+001B (control character) at byte 7"},
+		{desc: "long unit description", in: edit(func(r *Report) { r.Accounts[0].UsedBy[0].Description = strings.Repeat("d", 4097) }), field: "accounts[0].used_by[0].description", reason: "longer than 4096 bytes"},
 		{desc: "long group name", in: edit(func(r *Report) { r.Accounts[1].Groups = []string{"ok", strings.Repeat("g", 257)} }), field: "accounts[1].groups[1]", reason: "longer than 256 bytes"},
 		{desc: "shared account name", in: edit(func(r *Report) {
 			r.Shared = []SharedCredential{{Fingerprint: "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s", Accounts: []string{"billing", "x/y"}}}

@@ -111,6 +111,10 @@ type Account struct {
 	Groups       []string `json:"groups,omitempty"` // supplementary groups
 	Home         string   `json:"home,omitempty"`
 	Shell        string   `json:"shell,omitempty"`
+	// GECOS is the passwd comment field (often the account's full name or
+	// what it is for), command-line secrets redacted. (Added within schema
+	// version 1: older reports omit it.)
+	GECOS string `json:"gecos,omitempty"`
 	// LoginShell is false for nologin, false and similar shells.
 	LoginShell bool `json:"login_shell"`
 	// Dynamic is true for an account that systemd allocates when a unit
@@ -218,6 +222,9 @@ type Usage struct {
 	Schedule string `json:"schedule,omitempty"` // cron schedule or @reboot
 	PID      int    `json:"pid,omitempty"`      // the lowest PID when Count > 1
 	Source   string `json:"source,omitempty"`   // file in the scanned root
+	// Description is a systemd unit's Description=, secrets redacted.
+	// (Added within schema version 1: older reports omit it.)
+	Description string `json:"description,omitempty"`
 	// Count is how many identical uses the entry stands for: uses equal
 	// in every field but the PID (a pool of worker processes with one
 	// command line) are one entry. Omitted (0) means one. (Added within

@@ -305,6 +305,20 @@ func TestAccessRules(t *testing.T) {
 		{"GET /v1/audit/verify", 200, same("/v1/audit/verify", "")},
 		{"GET /v1/plan/history", 200, same("/v1/plan/history?format=csv", "")},
 		{"GET /v1/plan/chart", 200, same("/v1/plan/chart", "")},
+		{"POST /v1/accounts", 201, func(credential) request {
+			e.seq++
+			return request{"/v1/accounts", fmt.Sprintf(`{"name":"reg%d","system":"ledger","kind":"legacy","credential":"static_password"}`, e.seq)}
+		}},
+		{"POST /v1/accounts/import", 200, same("/v1/accounts/import?format=json", "name,system,kind,credential\nora-reader,ledger,database,static_password\n")},
+		{"POST /v1/accounts/{name}/remove", 200, func(credential) request {
+			e.seq++
+			name := fmt.Sprintf("gone%d", e.seq)
+			if _, err := e.inv.AddRegistered(ctx, inventory.NewAccount{Name: name, System: "ledger", Kind: "legacy", Credential: "static_password"}); err != nil {
+				t.Fatal(err)
+			}
+			return request{"/v1/accounts/" + name + "/remove", `{"reason":"decommissioned"}`}
+		}},
+		{"PUT /v1/accounts/{name}/purpose", 200, same("/v1/accounts/billing-batch/purpose", `{"purpose":"bills customers"}`)},
 	}
 
 	s, err := New(Options{Inventory: e.inv, Issuer: e.iss, CA: e.ca})
@@ -331,7 +345,7 @@ func TestAccessRules(t *testing.T) {
 			}
 			rq := tc.req(c)
 			ct := "application/json"
-			if strings.HasPrefix(rq.path, "/v1/owners/import") {
+			if strings.HasPrefix(rq.path, "/v1/owners/import") || strings.HasPrefix(rq.path, "/v1/accounts/import") {
 				ct = "text/csv"
 			}
 			code, body := e.call(c, method, rq.path, ct, rq.body)

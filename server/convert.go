@@ -59,6 +59,7 @@ func apiSummary(a inventory.AccountSummary) api.AccountSummary {
 		Tier: int(a.Tier), TierReason: a.TierReason, TierOverride: a.TierOverride, Strength: a.Strength.Name(), StrengthBy: a.StrengthBy,
 		Status: string(a.Status), Static: a.Static, Privileged: a.Privileged, SharedAcrossEnvs: a.SharedAcrossEnvs, PendingReview: a.PendingReview,
 		Retired: a.Retired, Human: a.Human, System: a.System, Tags: a.Tags, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen,
+		Purpose: a.Purpose, PurposeFrom: a.PurposeFrom, Registered: apiRegistration(a.Registered),
 	}
 }
 

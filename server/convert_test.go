@@ -114,6 +114,8 @@ func TestConvertKeepsEveryField(t *testing.T) {
 	same("SharedCredential", filled[inventory.SharedCredential](), apiShared(filled[inventory.SharedCredential]()))
 	ph := filled[inventory.PlanHistory]()
 	same("PlanHistory", ph, apiPlanHistory(&ph))
+	rr := filled[inventory.RegisterResult]()
+	same("RegisterResult", rr, apiRegisterResult(&rr))
 
 	// nil lists stay null, as the inventory encodes them.
 	same("empty Report", inventory.Report{}, apiReport(&inventory.Report{}))

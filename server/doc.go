@@ -60,6 +60,10 @@
 //	POST   /v1/revocations                  operator
 //	GET    /v1/audit, /v1/audit/verify      viewer
 //	GET    /v1/plan/history, /v1/plan/chart viewer
+//	POST   /v1/accounts                     operator (register an account no scan finds)
+//	POST   /v1/accounts/import              operator
+//	POST   /v1/accounts/{name}/remove       operator
+//	PUT    /v1/accounts/{name}/purpose      operator
 //
 // "viewer", "operator" and "admin" are operator tokens (Authorization:
 // Bearer, the scheme in any case) with at least that role: an admin may do

@@ -53,6 +53,17 @@ func TestGoldenAPI(t *testing.T) {
 	g.call(t, "exception-add", "POST", "/v1/exceptions", g.admin,
 		`{"account":"deploy","reason":"vendor appliance","owner":"team-ops","expires":"`+now.AddDate(0, 0, 10).Format("2006-01-02")+`"}`)
 	g.call(t, "tier-set", "PUT", "/v1/accounts/metrics/tier", g.admin, `{"tier":3,"reason":"feeds the on-call dashboards"}`)
+	// An account no scan finds (registered.go), and a purpose.
+	g.call(t, "account-add", "POST", "/v1/accounts", g.admin,
+		`{"name":"ledger-batch","system":"mainframe ledger","kind":"legacy","credential":"static_password","owner":"team-ledger","remedy":"gateway","purpose":"nightly ledger export"}`)
+	g.call(t, "account-import-dry", "POST", "/v1/accounts/import?format=json", g.admin,
+		"name,system,kind,credential,tier\nora-report,oracle-fin,database,static_password,3\n")
+	g.call(t, "error-account-import", "POST", "/v1/accounts/import?format=json", g.admin,
+		"name,system,kind,credential\nora-report,oracle-fin,databse,static_password\nbilling,x,legacy,static_password\n")
+	g.call(t, "error-account-add-level", "POST", "/v1/accounts", g.admin,
+		`{"name":"fw-admin","system":"edge firewall","kind":"appliance","credential":"static_pasword"}`)
+	g.call(t, "account-purpose", "PUT", "/v1/accounts/billing/purpose", g.admin, `{"purpose":"charges customers nightly"}`)
+	g.call(t, "account-show-registered-table", "GET", "/v1/accounts/ledger-batch?format=table", g.admin, "")
 
 	body := g.call(t, "enrollment-create", "POST", "/v1/enrollments", g.admin, `{"host":"web-1","account":"billing"}`)
 	var ticket struct{ Token string }

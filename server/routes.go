@@ -85,6 +85,12 @@ func (s *Server) routes() []route {
 		{pattern: "GET /v1/audit/verify", who: viewer, h: s.verifyAudit},
 		{pattern: "GET /v1/plan/history", who: viewer, h: s.planHistory},
 		{pattern: "GET /v1/plan/chart", who: viewer, h: s.planChart},
+
+		// Registered accounts and purposes (registered.go).
+		{pattern: "POST /v1/accounts", who: operator, body: jsonBody, h: s.addAccount},
+		{pattern: "POST /v1/accounts/import", who: operator, body: csvBody, large: true, h: s.importAccounts},
+		{pattern: "POST /v1/accounts/{name}/remove", who: operator, body: jsonBody, h: s.removeAccount},
+		{pattern: "PUT /v1/accounts/{name}/purpose", who: operator, body: jsonBody, h: s.setPurpose},
 	}
 }
 

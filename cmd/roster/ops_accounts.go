@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 
 	"github.com/rosterhq/roster/api"
@@ -84,8 +85,8 @@ func accountsCommand() *cli.Command {
 func accountCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "account",
-		Usage: "change a service account: tags, tier, grouping, retirement",
-		Subcommands: []*cli.Command{
+		Usage: "change a service account: tags, tier, grouping, retirement, purpose; register accounts no scan finds",
+		Subcommands: append([]*cli.Command{
 			{
 				Name:      "tag",
 				Usage:     "add (or with --remove, remove) tags such as critical or third-party=VENDOR",
@@ -205,6 +206,97 @@ func accountCommand() *cli.Command {
 					return done(c, "%s merged into %s", a[1], a[0])
 				}),
 			},
+		}, registeredCommands()...),
+	}
+}
+
+// registeredCommands are the account subcommands of accounts no scan
+// finds (add, remove, import) and of every account's purpose.
+func registeredCommands() []*cli.Command {
+	return []*cli.Command{
+		{
+			Name:      "add",
+			Usage:     "register an account no scan finds: on a legacy application, an appliance, a database, a cloud or a directory",
+			ArgsUsage: "NAME",
+			Description: "The account counts in tiers, reports, owners and exceptions like a scanned one, marked registered.\n" +
+				"Its strength is --credential; its tier is --tier, else what its tags say, else 4.",
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "system", Usage: "the system the account lives on (required)"},
+				&cli.StringFlag{Name: "kind", Usage: "legacy, appliance, database, cloud, directory or service (required)"},
+				&cli.StringFlag{Name: "credential", Usage: "strength level of the credential it uses: shared_secret, empty_password, static_password, static_ssh_key, secret_file, long_lived_cert, short_lived_cert, hardware_bound, none (required)"},
+				&cli.StringFlag{Name: "owner", Usage: "the person or team who answers for it"},
+				&cli.StringFlag{Name: "env", Usage: "environment (default: default)"},
+				&cli.IntFlag{Name: "tier", Usage: "impact tier 1-4; without it the tier is derived: 4 unless tagged", DefaultText: "derived"},
+				&cli.StringFlag{Name: "remedy", Usage: "planned remedy: replace-client, gateway, disconnect, short-lived-cert or accept"},
+				&cli.StringFlag{Name: "purpose", Usage: "what the account is for"},
+			},
+			Action: apiAction(func(c *cli.Context, cl *client.Client) error {
+				a, err := args(c, "NAME")
+				if err != nil {
+					return err
+				}
+				out, err := cl.AddAccount(c.Context, api.AccountAddRequest{Name: a[0], System: c.String("system"), Kind: c.String("kind"),
+					Credential: c.String("credential"), Owner: c.String("owner"), Env: c.String("env"), Tier: c.Int("tier"),
+					Remedy: c.String("remedy"), Purpose: c.String("purpose")})
+				if err != nil {
+					return err
+				}
+				return done(c, "registered %s: tier %d, %s (%s)", out.Key, out.Tier, out.Strength, out.Status)
+			}),
+		},
+		{
+			Name:      "remove",
+			Usage:     "retire a registered account (scanned accounts: roster account retire)",
+			ArgsUsage: "NAME",
+			Flags:     []cli.Flag{&cli.StringFlag{Name: "reason", Usage: "why (recorded in the history and the audit log)"}},
+			Action: apiAction(func(c *cli.Context, cl *client.Client) error {
+				a, err := args(c, "NAME")
+				if err != nil {
+					return err
+				}
+				if err := cl.RemoveAccount(c.Context, a[0], api.AccountRemoveRequest{Reason: c.String("reason")}); err != nil {
+					return err
+				}
+				return done(c, "%s removed", a[0])
+			}),
+		},
+		{
+			Name:      "import",
+			Usage:     "register accounts from a CSV file with columns name,system,kind,credential,owner,env,tier,remedy,purpose (dry run unless --apply)",
+			ArgsUsage: "FILE.csv",
+			Flags:     []cli.Flag{&cli.BoolFlag{Name: "apply", Usage: "register the accounts (without it: only check the file)", DisableDefaultText: true}, formatFlag("table", "json")},
+			Action: apiAction(func(c *cli.Context, cl *client.Client) error {
+				a, err := args(c, "FILE.csv")
+				if err != nil {
+					return err
+				}
+				f, err := os.Open(a[0])
+				if err != nil {
+					return fmt.Errorf("account import: %w", err)
+				}
+				defer f.Close()
+				return rendered(c, func(format string, w io.Writer) error {
+					return cl.ImportAccounts(c.Context, f, c.Bool("apply"), format, w)
+				}, "table", "json")
+			}),
+		},
+		{
+			Name:      "purpose",
+			Usage:     "say what an account is for (\"\" clears it, back to the purpose prefilled from scans)",
+			ArgsUsage: "ACCOUNT TEXT",
+			Action: apiAction(func(c *cli.Context, cl *client.Client) error {
+				a, err := args(c, "ACCOUNT", "TEXT")
+				if err != nil {
+					return err
+				}
+				if err := cl.SetPurpose(c.Context, a[0], api.PurposeRequest{Purpose: a[1]}); err != nil {
+					return err
+				}
+				if a[1] == "" {
+					return done(c, "purpose of %s cleared", a[0])
+				}
+				return done(c, "purpose of %s set", a[0])
+			}),
 		},
 	}
 }

@@ -185,3 +185,27 @@ func (c *Client) PlanHistory(ctx context.Context, q api.PlanHistoryQuery, format
 func (c *Client) PlanChart(ctx context.Context, q api.PlanHistoryQuery, w io.Writer) error {
 	return c.do(ctx, http.MethodGet, "/v1/plan/chart", q.Values(), nil, "", w)
 }
+
+// AddAccount registers an account no scan finds.
+func (c *Client) AddAccount(ctx context.Context, req api.AccountAddRequest) (api.AccountSummary, error) {
+	var out api.AccountSummary
+	err := c.do(ctx, http.MethodPost, "/v1/accounts", nil, req, "", &out)
+	return out, err
+}
+
+// RemoveAccount retires a registered account.
+func (c *Client) RemoveAccount(ctx context.Context, name string, req api.AccountRemoveRequest) error {
+	return c.do(ctx, http.MethodPost, accountPath(name, "/remove"), nil, req, "", nil)
+}
+
+// SetPurpose sets (or with an empty purpose clears) what an account is for.
+func (c *Client) SetPurpose(ctx context.Context, name string, req api.PurposeRequest) error {
+	return c.do(ctx, http.MethodPut, accountPath(name, "/purpose"), nil, req, "", nil)
+}
+
+// ImportAccounts sends a registered-account CSV (a dry run unless apply)
+// and writes the server's answer in format.
+func (c *Client) ImportAccounts(ctx context.Context, csv io.Reader, apply bool, format string, w io.Writer) error {
+	q := url.Values{"apply": {strconv.FormatBool(apply)}, "format": {format}}
+	return c.do(ctx, http.MethodPost, "/v1/accounts/import", q, csv, "text/csv", w)
+}

@@ -1,0 +1,113 @@
+package server
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/rosterhq/roster/api"
+	"github.com/rosterhq/roster/inventory"
+	"github.com/rosterhq/roster/render"
+)
+
+// Registered accounts (accounts no scan finds) and every account's
+// purpose: inventory/registered.go.
+
+// addAccount registers an account (POST /v1/accounts) and answers it as
+// GET /v1/accounts lists it.
+func (s *Server) addAccount(w http.ResponseWriter, r *http.Request) error {
+	var req api.AccountAddRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	a, err := s.inv.AddRegistered(r.Context(), newAccount(req))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, r, http.StatusCreated, apiSummary(a))
+	return nil
+}
+
+// removeAccount retires a registered account (POST
+// /v1/accounts/{name}/remove).
+func (s *Server) removeAccount(w http.ResponseWriter, r *http.Request) error {
+	var req api.AccountRemoveRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := s.inv.RemoveRegistered(r.Context(), r.PathValue("name"), req.Reason); err != nil {
+		return err
+	}
+	return ok(w, r, api.StatusOK)
+}
+
+// setPurpose sets or clears an account's purpose (PUT
+// /v1/accounts/{name}/purpose).
+func (s *Server) setPurpose(w http.ResponseWriter, r *http.Request) error {
+	var req api.PurposeRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := s.inv.SetPurpose(r.Context(), r.PathValue("name"), req.Purpose); err != nil {
+		return err
+	}
+	return ok(w, r, api.StatusOK)
+}
+
+// importAccounts registers accounts from a CSV body (POST
+// /v1/accounts/import): a dry run unless ?apply=true; any row with an error
+// writes nothing and answers 422, as the owner import does.
+func (s *Server) importAccounts(w http.ResponseWriter, r *http.Request) error {
+	f, err := format(r, api.FormatTable, api.FormatJSON)
+	if err != nil {
+		return err
+	}
+	apply, err := queryBool(r, "apply")
+	if err != nil {
+		return err
+	}
+	res, err := s.inv.ImportRegistered(r.Context(), r.Body, apply)
+	if err != nil {
+		return err
+	}
+	if res.Errors > 0 && f != api.FormatJSON {
+		var b strings.Builder
+		fmt.Fprintf(&b, "account import: %d of %d rows have errors, nothing written:", res.Errors, len(res.Rows))
+		for _, row := range res.Rows {
+			if row.Err != "" {
+				fmt.Fprintf(&b, "\n  line %d: %s", row.Line, row.Err)
+			}
+		}
+		return errorf(http.StatusUnprocessableEntity, "%s", b.String()).withHint("fix the rows and run the import again")
+	}
+	if res.Errors > 0 {
+		writeJSON(w, r, http.StatusUnprocessableEntity, apiRegisterResult(res))
+		return nil
+	}
+	return respond(w, r, f, apiRegisterResult(res), func(w io.Writer) error { return render.RegisterResult(w, res) })
+}
+
+func newAccount(req api.AccountAddRequest) inventory.NewAccount {
+	return inventory.NewAccount{Name: req.Name, Env: req.Env, System: req.System, Kind: req.Kind, Credential: req.Credential,
+		Owner: req.Owner, Tier: inventory.Tier(req.Tier), Remedy: req.Remedy, Purpose: req.Purpose}
+}
+
+func apiAddRequest(a inventory.NewAccount) api.AccountAddRequest {
+	return api.AccountAddRequest{Name: a.Name, Env: a.Env, System: a.System, Kind: a.Kind, Credential: a.Credential,
+		Owner: a.Owner, Tier: int(a.Tier), Remedy: a.Remedy, Purpose: a.Purpose}
+}
+
+func apiRegistration(g *inventory.Registration) *api.Registration {
+	if g == nil {
+		return nil
+	}
+	return &api.Registration{System: g.System, Kind: g.Kind, Credential: g.Credential.Name(), Remedy: g.Remedy}
+}
+
+func apiRegisterResult(r *inventory.RegisterResult) *api.AccountImportResult {
+	return &api.AccountImportResult{Errors: r.Errors, Applied: r.Applied,
+		Rows: mapSlice(r.Rows, func(row inventory.RegisterRow) api.AccountImportRow {
+			return api.AccountImportRow{Line: row.Line, AccountAddRequest: apiAddRequest(row.NewAccount), Key: row.Key, Err: row.Err}
+		})}
+}
