@@ -56,6 +56,10 @@ const (
 	ActionCertRekey       = "cert.rekey"
 	ActionCertRevoke      = "cert.revoke"
 	ActionCertReuse       = "cert.reuse"
+	ActionVendorAdd       = "vendor.add"
+	ActionVendorSet       = "vendor.set"
+	ActionVendorRemove    = "vendor.remove"
+	ActionVendorLapse     = "vendor.lapse"
 )
 
 // Filter selects records. Zero fields match all.

@@ -22,6 +22,8 @@ import (
 //	fpshared   FPKEY                                          -> fingerprint (only those with 2+ holders)
 //	certidx    HOSTID 0 ACCOUNT                               -> CertState JSON (live, unrevoked certificates)
 //	exc        EXCID                                          -> Exception JSON
+//	vendor     NAME                                           -> Vendor JSON (vendors.go)
+//	vendorlapse EXCID                                         -> vendorLapseRec JSON: a lapse the sweep processed, once
 //
 // The same store holds other packages' tables (audit's, access's, the
 // issuer's); the inventory never reads them.
@@ -39,6 +41,9 @@ const (
 	tFPShared = "fpshared"
 	tCertIdx  = "certidx"
 	tExc      = "exc"
+
+	tVendor      = "vendor"
+	tVendorLapse = "vendorlapse"
 
 	tSerialV1 = "serial" // SERIAL -> HOSTID 0 ACCOUNT; emptied by migration v2
 )

@@ -83,6 +83,12 @@ func (s *Server) routes() []route {
 		{pattern: "POST /v1/revocations", who: operator, body: jsonBody, h: s.revoke},
 		{pattern: "GET /v1/audit", who: viewer, h: s.listAudit},
 		{pattern: "GET /v1/audit/verify", who: viewer, h: s.verifyAudit},
+		{pattern: "POST /v1/vendors", who: operator, body: jsonBody, h: s.addVendor},
+		{pattern: "GET /v1/vendors", who: viewer, h: s.listVendors},
+		{pattern: "GET /v1/vendors/{name}", who: viewer, h: s.getVendor},
+		{pattern: "PATCH /v1/vendors/{name}", who: operator, body: jsonBody, h: s.setVendor},
+		{pattern: "DELETE /v1/vendors/{name}", who: operator, h: s.removeVendor},
+		{pattern: "POST /v1/vendors/import", who: operator, body: csvBody, large: true, h: s.importVendors},
 	}
 }
 
