@@ -44,6 +44,7 @@ func newApp() *cli.App {
 			enrollCommand(),
 			revokeCommand(),
 			auditCommand(),
+			vendorCommand(),
 			versionCommand(),
 			urfavecli.CompletionCommand(),
 		},
