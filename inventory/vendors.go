@@ -292,7 +292,7 @@ func (inv *Inventory) AddVendor(ctx context.Context, v Vendor) (Vendor, error) {
 			return err
 		}
 		if old != nil {
-			return &InvalidError{Field: "name", Reason: fmt.Sprintf("vendor %s is already registered", v.Name),
+			return &InvalidError{Reason: fmt.Sprintf("vendor %s is already registered", v.Name),
 				HintText: "change it: roster vendor set " + v.Name}
 		}
 		return putVendor(tx, v, audit.ActionVendorAdd, actor, "")
@@ -363,7 +363,7 @@ func (inv *Inventory) RemoveVendor(ctx context.Context, name string) error {
 			for i, r := range linked {
 				keys[i] = r.Key
 			}
-			return &InvalidError{Field: "name", Reason: fmt.Sprintf("vendor %s still has %d account(s) tagged %s%s: %s", name, len(keys), TagThirdPart, name, strings.Join(firstN(keys, 10), ", ")),
+			return &InvalidError{Reason: fmt.Sprintf("vendor %s still has %d account(s) tagged %s%s: %s", name, len(keys), TagThirdPart, name, strings.Join(firstN(keys, 10), ", ")),
 				HintText: fmt.Sprintf("untag them first: roster account tag %s %s%s --remove", keys[0], TagThirdPart, name)}
 		}
 		if err := tx.Delete(tVendor, []byte(name)); err != nil {

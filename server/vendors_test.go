@@ -242,3 +242,23 @@ func TestConvertVendorKeepsEveryField(t *testing.T) {
 	same("VendorImportResult", ir, apiVendorImport(&ir))
 	same("empty VendorDetail", inventory.VendorDetail{}, apiVendorDetail(&inventory.VendorDetail{}))
 }
+
+// TestGoldenAPIVendors: the vendor routes' answers and refusals, as
+// TestGoldenAPI keeps the others'.
+func TestGoldenAPIVendors(t *testing.T) {
+	g := startGoldenServer(t)
+	now := time.Now().UTC().Truncate(time.Second)
+	g.call(t, "scan-submit-vendors", "POST", "/v1/scans", g.admin, string(mustMarshal(t, goldenReport(now.Add(-time.Minute)))))
+	g.call(t, "vendor-add", "POST", "/v1/vendors", g.admin,
+		`{"name":"acme","owner":"team-vendors","contact":"ops@acme.example","route":"vpn","factor":"totp","on_lapse":"revoke"}`)
+	g.call(t, "vendor-set", "PATCH", "/v1/vendors/acme", g.admin, `{"domain":"corp.example","note":"contract until 2027"}`)
+	g.call(t, "error-vendor-unknown-tag", "POST", "/v1/accounts/deploy/tags", g.admin, `{"add":["third-party=acmee"]}`)
+	g.call(t, "vendor-tag", "POST", "/v1/accounts/deploy/tags", g.admin, `{"add":["third-party=acme"]}`)
+	g.call(t, "error-vendor-bad-factor", "POST", "/v1/vendors", g.admin,
+		`{"name":"beta","owner":"team-vendors","contact":"ops@beta.example","route":"api","factor":"push_"}`)
+	for _, f := range []string{"json", "table"} {
+		g.call(t, "vendor-show-"+f, "GET", "/v1/vendors/acme?format="+f, g.admin, "")
+	}
+	g.call(t, "vendors-list-json", "GET", "/v1/vendors?format=json", g.admin, "")
+	g.call(t, "error-vendor-remove-linked", "DELETE", "/v1/vendors/acme", g.admin, "")
+}
