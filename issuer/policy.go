@@ -34,8 +34,10 @@ type AccountPolicy func(ctx context.Context, s inventory.IdentityState) error
 // identity the inventory knows, that is still present on its host, has an
 // owner, is not retired, is not one account shared across environments
 // and is not held by its vendor's lapsed exception (vendors.go).
-// An expired exception on the account's static credential does not matter:
-// the certificate is the way out of it.
+// An expired exception on the account's static credential does not matter
+// (the certificate is the way out of it), except on the account of a
+// vendor whose on-lapse is revoke: that lapse holds the account until the
+// exception is renewed or closed (inventory.IdentityState.VendorHold).
 func DefaultPolicy(_ context.Context, s inventory.IdentityState) error {
 	deny := func(reason, hint string) error {
 		return &DeniedError{Host: s.Host, Account: s.Account, Reason: reason, HintText: hint}
