@@ -2,9 +2,9 @@ package api
 
 import "time"
 
-// VendorRequest is the body of POST /v1/vendors (every field but Name may
-// be empty there only where optional) and of PATCH /v1/vendors/{name}
-// (nil fields stay as they are; Name is ignored). Route is one of vpn,
+// VendorRequest is the body of POST /v1/vendors (Name, Owner, Contact and
+// Route required) and of PATCH /v1/vendors/{name} (the fields given
+// change, nil ones stay; Name is ignored). Route is one of vpn,
 // ssh, rdp, api, sftp, portal, other; Factor one of password, sms, push,
 // totp, api_key, certificate, hardware_bound; OnLapse revoke or notify
 // (default notify).

@@ -567,7 +567,9 @@ func (inv *Inventory) VendorLapses(ctx context.Context, now time.Time) ([]Vendor
 				if err != nil {
 					return err
 				}
-				if ok {
+				// A lapse recorded for notify is processed again once its
+				// vendor revokes on lapse (the sweep then revokes).
+				if ok && (rec.OnLapse == OnLapseRevoke || l.OnLapse != OnLapseRevoke) {
 					t := rec.Processed
 					l.Processed, l.Revoked = &t, rec.Revoked
 				}
@@ -590,14 +592,17 @@ func (inv *Inventory) VendorLapses(ctx context.Context, now time.Time) ([]Vendor
 
 // RecordVendorLapse records that the sweep processed lapse l (revoking
 // the serials in revoked, for a vendor that revokes), once: it reports
-// false, writing nothing, when the lapse was recorded before. The
+// false, writing nothing, when the lapse was recorded before (a lapse
+// recorded for notify is recorded again, once, if its vendor has since
+// turned to revoke). The
 // account's history and the audit log name the vendor and the exception.
 func (inv *Inventory) RecordVendorLapse(ctx context.Context, l VendorLapse, revoked []string) (bool, error) {
 	actor, now := audit.Actor(ctx), inv.now()
 	first := false
 	err := inv.store.Update(ctx, func(tx store.Tx) error {
 		first = false
-		if b, err := tx.Get(tVendorLapse, []byte(l.Exception.ID)); err != nil || b != nil {
+		var prev vendorLapseRec
+		if ok, err := getJSON(tx, tVendorLapse, []byte(l.Exception.ID), &prev); err != nil || ok && (prev.OnLapse == OnLapseRevoke || l.OnLapse != OnLapseRevoke) {
 			return err
 		}
 		first = true

@@ -284,6 +284,25 @@ func TestVendorLapses(t *testing.T) {
 	if lapses[0].Processed == nil || !slices.Equal(lapses[0].Revoked, []string{"42"}) || lapses[1].Processed != nil {
 		t.Errorf("processed: %+v", lapses)
 	}
+	// A notify lapse, recorded, is processed again once its vendor turns
+	// to revoke, and once only.
+	if first, err := inv.RecordVendorLapse(ctx, lapses[1], nil); !first || err != nil {
+		t.Fatalf("record notify lapse: %v %v", first, err)
+	}
+	rv := inventory.OnLapseRevoke
+	if _, err := inv.SetVendor(ctx, "beta", inventory.VendorPatch{OnLapse: &rv}); err != nil {
+		t.Fatal(err)
+	}
+	lapses, _ = inv.VendorLapses(ctx, clk.Now())
+	if lapses[1].Processed != nil || lapses[1].OnLapse != rv || hold("ftp-beta") == nil {
+		t.Errorf("notify lapse after the vendor turned to revoke: %+v", lapses[1])
+	}
+	for i := range 2 {
+		first, err := inv.RecordVendorLapse(ctx, lapses[1], nil)
+		if err != nil || first != (i == 0) {
+			t.Fatalf("record upgraded lapse %d: %v %v", i, first, err)
+		}
+	}
 	hist, _ := inv.AccountHistory(ctx, "ftp-acme")
 	if !slices.Contains(kinds(hist), inventory.EventVendorLapsed) {
 		t.Errorf("history %v", kinds(hist))
