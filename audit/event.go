@@ -59,6 +59,10 @@ const (
 	ActionAccountAdd      = "account.add"     // a registered account (no scan finds it)
 	ActionAccountRemove   = "account.remove"  // a registered account retired
 	ActionAccountPurpose  = "account.purpose" // an operator set what an account is for
+	ActionVendorAdd       = "vendor.add"
+	ActionVendorSet       = "vendor.set"
+	ActionVendorRemove    = "vendor.remove"
+	ActionVendorLapse     = "vendor.lapse"
 )
 
 // Filter selects records. Zero fields match all.

@@ -251,12 +251,15 @@ func (inv *Inventory) mutateAccount(ctx context.Context, name, action string, fn
 }
 
 // TagAccount adds and removes account tags: critical, third-party=VENDOR,
-// or free tags.
+// or free tags. third-party=VENDOR needs a registered vendor (vendors.go).
 func (inv *Inventory) TagAccount(ctx context.Context, account string, add, remove []string) error {
 	if err := checkTags(add, false); err != nil {
 		return err
 	}
 	return inv.mutateAccount(ctx, account, "account.tag", func(st *txState, r *saRecord, now time.Time) (string, error) {
+		if err := checkVendorTags(st.tx, add); err != nil {
+			return "", err
+		}
 		before := strings.Join(r.Tags, ",")
 		r.Tags = editTags(r.Tags, add, remove)
 		d := fmt.Sprintf("tags [%s] -> [%s]", before, strings.Join(r.Tags, ","))

@@ -262,6 +262,9 @@ func TestTiers(t *testing.T) {
 				}
 			}
 			mustIngest(t, inv, inventorytest.NewReport("h", "", t0, tc.account))
+			if _, err := inv.AddVendor(ctx, acme()); err != nil { // third-party=acme needs it
+				t.Fatal(err)
+			}
 			if tc.acctTags != nil {
 				if err := inv.TagAccount(ctx, tc.account.Name, tc.acctTags, nil); err != nil {
 					t.Fatal(err)
@@ -498,9 +501,11 @@ func TestHostEnvTagMovesAccounts(t *testing.T) {
 			setup: func(t *testing.T, inv *inventory.Inventory) {
 				mustIngest(t, inv, inventorytest.NewReport("db-billing-01", "", t0, svc("db-billing-01")))
 				must(t, inv.SetOwner(ctx, "svc-report", inventory.Owner{Name: "team-r", Contact: "r@example.com"}))
+				_, err := inv.AddVendor(ctx, acme())
+				must(t, err)
 				must(t, inv.TagAccount(ctx, "svc-report", []string{"critical", "third-party=acme"}, nil))
 				must(t, inv.SetTier(ctx, "svc-report", inventory.TierPrivileged, "reads the payroll"))
-				_, err := inv.AddException(ctx, inventory.Exception{Account: "svc-report", Reason: "vendor tool", Owner: "team-r", Expires: t0.AddDate(0, 0, 30)})
+				_, err = inv.AddException(ctx, inventory.Exception{Account: "svc-report", Reason: "vendor tool", Owner: "team-r", Expires: t0.AddDate(0, 0, 30)})
 				must(t, err)
 			},
 			hosts: []string{"db-billing-01"}, add: []string{"env=prod"},

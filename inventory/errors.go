@@ -2,8 +2,12 @@ package inventory
 
 import (
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/rosterhq/roster/internal/refusal"
+	"github.com/rosterhq/roster/internal/suggest"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -27,3 +31,18 @@ var (
 // InvalidError is a refused operator request (internal/refusal): what was wrong
 // and what to do next.
 type InvalidError = refusal.InvalidError
+
+// oneOf refuses v unless it is in valid, naming the valid ones and the
+// nearest. The hint names the value only: the same check serves flags,
+// request fields and CSV columns.
+func oneOf(field, v string, valid []string) error {
+	if slices.Contains(valid, v) {
+		return nil
+	}
+	r := fmt.Sprintf("unknown %s %q (want one of %s)", field, v, strings.Join(valid, ", "))
+	hint := ""
+	if n := suggest.Nearest(v, valid); n != "" {
+		hint = "did you mean " + n + "?"
+	}
+	return &InvalidError{Field: field, Reason: r, HintText: hint}
+}

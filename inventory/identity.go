@@ -57,7 +57,8 @@ func (inv *Inventory) Identity(ctx context.Context, host, account string) (Ident
 		s.SharedAcrossEnvs = v.sharedAcrossEnvs(&r)
 		s.PendingReview = r.waitsForReview()
 		s.Tier, _, _ = tierOf(&r)
-		return nil
+		s.VendorHold, err = vendorHold(tx, &r, inv.now())
+		return err
 	})
 	if err != nil {
 		return IdentityState{}, fmt.Errorf("identity %s/%s: %w", host, account, err)
@@ -291,4 +292,8 @@ type IdentityState struct {
 	// accounts refuses it). The identity it shares the name with is not
 	// affected.
 	PendingReview bool `json:"pending_review,omitempty"`
+	// VendorHold is set when the account's vendor revokes on lapse and an
+	// exception of the account lapsed (vendors.go): no certificate until
+	// the exception is renewed or closed.
+	VendorHold *VendorHold `json:"vendor_hold,omitempty"`
 }

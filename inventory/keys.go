@@ -23,6 +23,8 @@ import (
 //	certidx    HOSTID 0 ACCOUNT                               -> CertState JSON (live, unrevoked certificates)
 //	exc        EXCID                                          -> Exception JSON
 //	plansnap   UTC date YYYY-MM-DD                            -> Snapshot JSON (the day's latest; see history.go)
+//	vendor     NAME                                           -> Vendor JSON (vendors.go)
+//	vendorlapse EXCID                                         -> vendorLapseRec JSON: a lapse the sweep processed, once
 //
 // The same store holds other packages' tables (audit's, access's, the
 // issuer's); the inventory never reads them.
@@ -41,6 +43,9 @@ const (
 	tCertIdx  = "certidx"
 	tExc      = "exc"
 	tPlanSnap = "plansnap"
+
+	tVendor      = "vendor"
+	tVendorLapse = "vendorlapse"
 
 	tSerialV1 = "serial" // SERIAL -> HOSTID 0 ACCOUNT; emptied by migration v2
 )

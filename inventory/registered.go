@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/audit"
-	"github.com/rosterhq/roster/internal/suggest"
 	"github.com/rosterhq/roster/internal/textout"
 	"github.com/rosterhq/roster/scan"
 	"github.com/rosterhq/roster/spiffeid"
@@ -134,21 +133,6 @@ func registeredBy(g *Registration) string {
 
 func registeredTierReason(r *saRecord) string {
 	return fmt.Sprintf("registered %s account on %s: no privilege or exposure known", r.Registered.Kind, r.Registered.System)
-}
-
-// oneOf refuses value v of field when it is not in valid, naming the
-// valid values and the nearest one.
-func oneOf(field, v string, valid []string) error {
-	for _, x := range valid {
-		if v == x {
-			return nil
-		}
-	}
-	e := &InvalidError{Field: field, Reason: fmt.Sprintf("unknown %s %q (want one of %s)", field, v, strings.Join(valid, ", "))}
-	if n := suggest.Nearest(v, valid); n != "" {
-		e.HintText = "did you mean " + n + "?"
-	}
-	return e
 }
 
 // parseLevel reads a credential level, refusing an unknown one with the

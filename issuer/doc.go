@@ -30,8 +30,12 @@
 //
 // [AccountPolicy] decides eligibility; [DefaultPolicy] refuses, with a
 // [*DeniedError] carrying a reason and a hint, an account without an owner,
-// a retired one, one gone from its host, and one shared across
-// environments. It is checked at token creation, at enrollment and at every
+// a retired one, one gone from its host, one shared across environments,
+// and one its vendor holds (an exception lapsed on the account of a vendor
+// whose on-lapse is revoke: [Issuer.SweepVendorLapses] revokes its
+// certificates, and renewal and enrollment are refused, with the vendor and
+// the exception named, until the exception is renewed or closed). It is
+// checked at token creation, at enrollment and at every
 // renewal, so an identity that stops being eligible stops getting
 // certificates within one certificate lifetime.
 //

@@ -395,6 +395,13 @@ func (i *Issuer) verifyPeer(ctx context.Context, peer []*x509.Certificate) (ID, 
 		if named {
 			hint = "an operator enrolls it again: " + enrollCommand(id)
 		}
+		if named && errors.Is(err, ca.ErrRevoked) && id.Account != "" {
+			// Revoked by a vendor's lapse: say so, and what lifts it.
+			if s, serr := i.store.Identity(ctx, id.Host, id.Account); serr == nil && s.VendorHold != nil {
+				d := holdDenial(id.Host, id.Account, serviceAccount(s), s.VendorHold)
+				reason, hint = reason+"; "+d.Reason, d.HintText
+			}
+		}
 		return id, nil, &AuthError{Reason: reason, HintText: hint, Err: err}
 	}
 	id, err := idFromCert(leaf)

@@ -32,9 +32,12 @@ type AccountPolicy func(ctx context.Context, s inventory.IdentityState) error
 
 // DefaultPolicy is "identity before credential": a certificate only for an
 // identity the inventory knows, that is still present on its host, has an
-// owner, is not retired and is not one account shared across environments.
-// An expired exception on the account's static credential does not matter:
-// the certificate is the way out of it.
+// owner, is not retired, is not one account shared across environments
+// and is not held by its vendor's lapsed exception (vendors.go).
+// An expired exception on the account's static credential does not matter
+// (the certificate is the way out of it), except on the account of a
+// vendor whose on-lapse is revoke: that lapse holds the account until the
+// exception is renewed or closed (inventory.IdentityState.VendorHold).
 func DefaultPolicy(_ context.Context, s inventory.IdentityState) error {
 	deny := func(reason, hint string) error {
 		return &DeniedError{Host: s.Host, Account: s.Account, Reason: reason, HintText: hint}
@@ -75,6 +78,8 @@ func DefaultPolicy(_ context.Context, s inventory.IdentityState) error {
 		key := serviceAccount(s)
 		return deny(fmt.Sprintf("account %s is shared across environments", a),
 			fmt.Sprintf("if %s is an identity of its own, not the same account as %s in the other environments, confirm it: roster account split %s --separate; then enroll again", key, a, key))
+	case s.VendorHold != nil:
+		return holdDenial(s.Host, a, serviceAccount(s), s.VendorHold)
 	}
 	return nil
 }

@@ -129,6 +129,17 @@ func (e *accessEnv) freshIdentity(c credential) {
 	}
 }
 
+// vendor registers a new vendor and returns its name.
+func (e *accessEnv) vendor() string {
+	e.t.Helper()
+	e.seq++
+	name := fmt.Sprintf("vendor%d", e.seq)
+	if _, err := e.inv.AddVendor(audit.WithActor(context.Background(), "test"), inventory.Vendor{Name: name, Owner: "team", Contact: "ops@v.example", Route: "api"}); err != nil {
+		e.t.Fatal(err)
+	}
+	return name
+}
+
 func (e *accessEnv) enrollToken(host, account string) string {
 	e.t.Helper()
 	tk, err := e.iss.CreateEnrollToken(context.Background(), host, account, 0)
@@ -319,6 +330,15 @@ func TestAccessRules(t *testing.T) {
 			return request{"/v1/accounts/" + name + "/remove", `{"reason":"decommissioned"}`}
 		}},
 		{"PUT /v1/accounts/{name}/purpose", 200, same("/v1/accounts/billing-batch/purpose", `{"purpose":"bills customers"}`)},
+		{"POST /v1/vendors", 201, func(credential) request {
+			e.seq++
+			return request{"/v1/vendors", fmt.Sprintf(`{"name":"v%d","owner":"team","contact":"ops@v.example","route":"vpn"}`, e.seq)}
+		}},
+		{"GET /v1/vendors", 200, same("/v1/vendors?format=csv", "")},
+		{"GET /v1/vendors/{name}", 200, func(credential) request { return request{"/v1/vendors/" + e.vendor(), ""} }},
+		{"PATCH /v1/vendors/{name}", 200, func(credential) request { return request{"/v1/vendors/" + e.vendor(), `{"on_lapse":"revoke"}`} }},
+		{"DELETE /v1/vendors/{name}", 200, func(credential) request { return request{"/v1/vendors/" + e.vendor(), ""} }},
+		{"POST /v1/vendors/import", 200, same("/v1/vendors/import?format=json", "name,owner,contact,route\nacme,team,ops@acme.example,ssh\n")},
 	}
 
 	s, err := New(Options{Inventory: e.inv, Issuer: e.iss, CA: e.ca})
@@ -345,7 +365,7 @@ func TestAccessRules(t *testing.T) {
 			}
 			rq := tc.req(c)
 			ct := "application/json"
-			if strings.HasPrefix(rq.path, "/v1/owners/import") || strings.HasPrefix(rq.path, "/v1/accounts/import") {
+			if strings.HasPrefix(rq.path, "/v1/owners/import") || strings.HasPrefix(rq.path, "/v1/accounts/import") || strings.HasPrefix(rq.path, "/v1/vendors/import") {
 				ct = "text/csv"
 			}
 			code, body := e.call(c, method, rq.path, ct, rq.body)

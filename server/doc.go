@@ -19,7 +19,7 @@
 // JSON decoder (decodeJSON in body.go), scan reports through scan.Decode.
 // Each resource has its file: scans.go, accounts.go, hosts.go, owners.go,
 // exceptions.go, tokens.go, enroll.go, renew.go, revoke.go, report.go,
-// audit.go, ca.go.
+// audit.go, ca.go, vendors.go.
 //
 // # Routes
 //
@@ -64,6 +64,11 @@
 //	POST   /v1/accounts/import              operator
 //	POST   /v1/accounts/{name}/remove       operator
 //	PUT    /v1/accounts/{name}/purpose      operator
+//	POST   /v1/vendors                      operator
+//	GET    /v1/vendors, /v1/vendors/{name}  viewer
+//	PATCH  /v1/vendors/{name}               operator
+//	DELETE /v1/vendors/{name}               operator
+//	POST   /v1/vendors/import               operator
 //
 // "viewer", "operator" and "admin" are operator tokens (Authorization:
 // Bearer, the scheme in any case) with at least that role: an admin may do

@@ -91,6 +91,12 @@ func (s *Server) routes() []route {
 		{pattern: "POST /v1/accounts/import", who: operator, body: csvBody, large: true, h: s.importAccounts},
 		{pattern: "POST /v1/accounts/{name}/remove", who: operator, body: jsonBody, h: s.removeAccount},
 		{pattern: "PUT /v1/accounts/{name}/purpose", who: operator, body: jsonBody, h: s.setPurpose},
+		{pattern: "POST /v1/vendors", who: operator, body: jsonBody, h: s.addVendor},
+		{pattern: "GET /v1/vendors", who: viewer, h: s.listVendors},
+		{pattern: "GET /v1/vendors/{name}", who: viewer, h: s.getVendor},
+		{pattern: "PATCH /v1/vendors/{name}", who: operator, body: jsonBody, h: s.setVendor},
+		{pattern: "DELETE /v1/vendors/{name}", who: operator, h: s.removeVendor},
+		{pattern: "POST /v1/vendors/import", who: operator, body: csvBody, large: true, h: s.importVendors},
 	}
 }
 

@@ -23,6 +23,7 @@ func (s *Server) sweepJobs() []sweepJob {
 	return []sweepJob{
 		{name: "expired exceptions and lapsed certificates", run: s.inv.Sweep},
 		{name: "daily plan snapshot", run: s.inv.SnapshotToday},
+		{name: "vendor exception lapses", run: s.iss.SweepVendorLapses},
 	}
 }
 

@@ -45,6 +45,7 @@ func newApp() *cli.App {
 			revokeCommand(),
 			auditCommand(),
 			planCommand(),
+			vendorCommand(),
 			versionCommand(),
 			urfavecli.CompletionCommand(),
 		},
