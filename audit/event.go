@@ -56,6 +56,7 @@ const (
 	ActionCertRekey       = "cert.rekey"
 	ActionCertRevoke      = "cert.revoke"
 	ActionCertReuse       = "cert.reuse"
+	ActionNotifyTest      = "notify.test"
 )
 
 // Filter selects records. Zero fields match all.

@@ -19,7 +19,8 @@
 // JSON decoder (decodeJSON in body.go), scan reports through scan.Decode.
 // Each resource has its file: scans.go, accounts.go, hosts.go, owners.go,
 // exceptions.go, tokens.go, enroll.go, renew.go, revoke.go, report.go,
-// audit.go, ca.go.
+// audit.go, ca.go, notify.go (webhook notices: the sweep job, the pass
+// after a scan, the test notice; delivery is package notify's).
 //
 // # Routes
 //
@@ -59,6 +60,8 @@
 //	POST   /v1/enrollments                  operator
 //	POST   /v1/revocations                  operator
 //	GET    /v1/audit, /v1/audit/verify      viewer
+//	POST   /v1/notify/test                  operator
+//	GET    /v1/notify/outbox                viewer
 //
 // "viewer", "operator" and "admin" are operator tokens (Authorization:
 // Bearer, the scheme in any case) with at least that role: an admin may do

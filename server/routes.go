@@ -83,6 +83,8 @@ func (s *Server) routes() []route {
 		{pattern: "POST /v1/revocations", who: operator, body: jsonBody, h: s.revoke},
 		{pattern: "GET /v1/audit", who: viewer, h: s.listAudit},
 		{pattern: "GET /v1/audit/verify", who: viewer, h: s.verifyAudit},
+		{pattern: "POST /v1/notify/test", who: operator, h: s.notifyTest},
+		{pattern: "GET /v1/notify/outbox", who: viewer, h: s.notifyOutbox},
 	}
 }
 

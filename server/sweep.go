@@ -22,6 +22,7 @@ type sweepJob struct {
 func (s *Server) sweepJobs() []sweepJob {
 	return []sweepJob{
 		{name: "expired exceptions and lapsed certificates", run: s.inv.Sweep},
+		{name: "webhook notices", run: s.queueNotices},
 	}
 }
 
