@@ -143,7 +143,12 @@ func Redact(s string) string {
 }
 
 // Webhooks is the number of URLs notices go to.
-func (o *Outbox) Webhooks() int { return len(o.urls) }
+func (o *Outbox) Webhooks() int {
+	if o == nil {
+		return 0
+	}
+	return len(o.urls)
+}
 
 // delivery is one notice to one URL (table notifyout).
 type delivery struct {
@@ -285,18 +290,32 @@ func (o *Outbox) all(ctx context.Context) ([]delivery, error) {
 	return out, err
 }
 
+// Delivery is one notice to one webhook as [Outbox.List] shows it: no
+// body, the URL redacted.
+type Delivery struct {
+	ID          string    `json:"id"`
+	EventID     string    `json:"event_id"`
+	Kind        string    `json:"kind"`
+	URL         string    `json:"url"`
+	State       string    `json:"state"` // pending or failed
+	Attempts    int       `json:"attempts"`
+	Created     time.Time `json:"created"`
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
+	LastError   string    `json:"last_error,omitempty"`
+}
+
 // List returns the deliveries waiting or failed, oldest first, without
 // their bodies; URLs are redacted.
-func (o *Outbox) List(ctx context.Context) ([]api.Delivery, error) {
+func (o *Outbox) List(ctx context.Context) ([]Delivery, error) {
 	all, err := o.all(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("notify: list outbox: %w", err)
 	}
-	out := make([]api.Delivery, 0, len(all))
+	out := make([]Delivery, 0, len(all))
 	for _, d := range all {
-		out = append(out, api.Delivery{ID: d.ID, EventID: d.EventID, Kind: d.Kind, URL: Redact(d.URL), State: d.State,
+		out = append(out, Delivery{ID: d.ID, EventID: d.EventID, Kind: d.Kind, URL: Redact(d.URL), State: d.State,
 			Attempts: d.Attempts, Created: d.Created, NextAttempt: d.NextAttempt, LastError: d.LastError})
 	}
-	slices.SortStableFunc(out, func(a, b api.Delivery) int { return a.Created.Compare(b.Created) })
+	slices.SortStableFunc(out, func(a, b Delivery) int { return a.Created.Compare(b.Created) })
 	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/rosterhq/roster/audit"
 	"github.com/rosterhq/roster/inventory"
 	"github.com/rosterhq/roster/notify"
+	"github.com/rosterhq/roster/render"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -136,15 +138,24 @@ func (s *Server) notifyTest(w http.ResponseWriter, r *http.Request) error {
 // notifyOutbox answers GET /v1/notify/outbox: the deliveries pending or
 // failed (none without webhooks).
 func (s *Server) notifyOutbox(w http.ResponseWriter, r *http.Request) error {
-	list := []api.Delivery{}
+	f, err := format(r, api.FormatTable, api.FormatJSON)
+	if err != nil {
+		return err
+	}
+	var list []notify.Delivery
 	if s.notify != nil {
-		var err error
 		if list, err = s.notify.List(r.Context()); err != nil {
 			return err
 		}
 	}
-	writeJSON(w, r, http.StatusOK, list)
-	return nil
+	return respond(w, r, f, nonNil(mapSlice(list, apiDelivery)), func(w io.Writer) error {
+		return render.Outbox(w, list, s.notify.Webhooks())
+	})
+}
+
+func apiDelivery(d notify.Delivery) api.Delivery {
+	return api.Delivery{ID: d.ID, EventID: d.EventID, Kind: d.Kind, URL: d.URL, State: d.State, Attempts: d.Attempts,
+		Created: d.Created, NextAttempt: d.NextAttempt, LastError: d.LastError}
 }
 
 // apiNotice is the wire form of a notice.

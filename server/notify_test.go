@@ -187,7 +187,7 @@ func TestNotifyScanAndTest(t *testing.T) {
 	}
 	rc.wait("second test notice", func(ns []api.Notice) bool { return countID(ns, tr2.ID) == 1 })
 	// Delivered: nothing left in the outbox.
-	if code, body := e.callAs(tok, "GET", "/v1/notify/outbox", ""); code != 200 || strings.TrimSpace(string(body)) != "[]" {
+	if code, body := e.callAs(tok, "GET", "/v1/notify/outbox?format=json", ""); code != 200 || strings.TrimSpace(string(body)) != "[]" {
 		t.Errorf("outbox: %d %s", code, body)
 	}
 }
