@@ -114,7 +114,7 @@ func (s *Server) notifyTest(w http.ResponseWriter, r *http.Request) error {
 	ctx, now := r.Context(), s.inv.Now()
 	actor := audit.Actor(ctx)
 	n := api.Notice{ID: "test/" + now.Format("20060102T150405Z") + "-" + hex.EncodeToString(rnd[:]), Kind: inventory.NoticeTest, Time: now,
-		Action:  "nothing to do: roster notify test sent this to check the webhook",
+		Action:  "nothing to do: a test of the webhook, queued by roster notify test",
 		Summary: "test notice from roster, requested by " + actor, Details: map[string]string{"requested_by": actor}}
 	err := s.inv.Update(ctx, func(tx store.Tx) error {
 		if _, err := s.notify.Enqueue(tx, n); err != nil {

@@ -44,6 +44,7 @@ func newApp() *cli.App {
 			enrollCommand(),
 			revokeCommand(),
 			auditCommand(),
+			notifyCommand(),
 			versionCommand(),
 			urfavecli.CompletionCommand(),
 		},

@@ -175,3 +175,15 @@ func (c *Client) SubmitScan(ctx context.Context, rep *scan.Report) (api.ScanResu
 	err := c.do(ctx, http.MethodPost, "/v1/scans", nil, rep, "", &out)
 	return out, err
 }
+
+// NotifyTest queues a test notice for every webhook (POST /v1/notify/test).
+func (c *Client) NotifyTest(ctx context.Context) (api.NotifyTestResponse, error) {
+	var out api.NotifyTestResponse
+	err := c.do(ctx, http.MethodPost, "/v1/notify/test", nil, nil, "", &out)
+	return out, err
+}
+
+// NotifyOutbox writes GET /v1/notify/outbox.
+func (c *Client) NotifyOutbox(ctx context.Context, format string, w io.Writer) error {
+	return c.get(ctx, "/v1/notify/outbox", nil, format, w)
+}
