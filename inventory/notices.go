@@ -16,6 +16,10 @@ const (
 	NoticeExceptionExpired    = "exception.expired"
 	NoticeOwnerlessPrivileged = "account.ownerless_privileged"
 	NoticeTest                = "test"
+	// Kinds whose producers come with the plan and the vendor register.
+	NoticePhaseOverdue          = "phase.overdue"
+	NoticePhaseEnding           = "phase.ending"
+	NoticeVendorExceptionLapsed = "vendor.exception_lapsed"
 )
 
 // NoticeThresholds are the days before an exception's expiry at which a
@@ -66,7 +70,12 @@ type noticeInput struct {
 type noticeProducer func(in *noticeInput) ([]Notice, error)
 
 // noticeProducers is every producer. Adding a kind of notice is one
-// function here.
+// function here: it reads what it needs through in.tx (a plan's phases, a
+// vendor's record) and in.accounts, and returns notices whose ID names the
+// kind, the subject and what makes the occurrence new, such as
+// "phase-overdue/tier-1/2026-06-30" (a moved end date is a new notice) or
+// "vendor-exception-lapsed/acme/exc-12/2026-05-01". The owner to act is the
+// phase's or the vendor's owner.
 func noticeProducers() []noticeProducer {
 	return []noticeProducer{
 		exceptionNotices,

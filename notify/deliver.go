@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/rosterhq/roster/store"
@@ -73,7 +74,8 @@ func (o *Outbox) Run(ctx context.Context) {
 }
 
 // DeliverDue makes one pass: it posts every pending delivery that is due
-// (at most 100, oldest due first), records each answer, drops failed
+// (at most 100, oldest due first; webhooks in parallel, each one's in
+// order), records each answer, drops failed
 // deliveries older than a week, and returns when the next pending one is
 // due (zero when none waits).
 func (o *Outbox) DeliverDue(ctx context.Context) (time.Time, error) {
@@ -113,7 +115,41 @@ func (o *Outbox) DeliverDue(ctx context.Context) (time.Time, error) {
 		next = due[batch].NextAttempt
 		due = due[:batch]
 	}
+	// One goroutine per webhook: a slow or dead one delays only its own
+	// deliveries.
+	byURL := map[string][]delivery{}
 	for _, d := range due {
+		byURL[d.URL] = append(byURL[d.URL], d)
+	}
+	var (
+		mu       sync.Mutex
+		wg       sync.WaitGroup
+		firstErr error
+	)
+	for _, ds := range byURL {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, err := o.deliverAll(ctx, ds)
+			mu.Lock()
+			defer mu.Unlock()
+			if !n.IsZero() && (next.IsZero() || n.Before(next)) {
+				next = n
+			}
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+		}()
+	}
+	wg.Wait()
+	return next, firstErr
+}
+
+// deliverAll posts ds (deliveries to one webhook) in order and records
+// each answer; it returns the earliest retry time.
+func (o *Outbox) deliverAll(ctx context.Context, ds []delivery) (time.Time, error) {
+	var next time.Time
+	for _, d := range ds {
 		if ctx.Err() != nil {
 			return next, ctx.Err()
 		}

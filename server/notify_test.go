@@ -215,13 +215,13 @@ func TestNotifyExpiringOnce(t *testing.T) {
 		e.s.Sweep(ctx)
 		e.clock.Advance(time.Hour)
 	}
-	got := rc.wait("7-day notice", func(ns []api.Notice) bool { return countID(ns, id7) == 1 })
+	rc.wait("7-day notice", func(ns []api.Notice) bool { return countID(ns, id7) == 1 })
 	for range 2 {
 		e.s.Sweep(ctx)
 	}
 	time.Sleep(200 * time.Millisecond)
 	rc.mu.Lock()
-	got = append([]api.Notice(nil), rc.got...)
+	got := append([]api.Notice(nil), rc.got...)
 	rc.mu.Unlock()
 	if countID(got, id14) != 1 || countID(got, id7) != 1 {
 		t.Errorf("notices after many sweeps: %+v", got)
