@@ -99,10 +99,26 @@ func TestNotifySurvivesKill9(t *testing.T) {
 	}
 	// The first attempt was refused: the notice stays queued.
 	wh.waitFor(t, "refused attempt", 30*time.Second, func(ps []webhookPost) bool { return len(ps) > 0 })
-	status := s.mustCLI(admin, "notify", "status")
-	if !strings.Contains(status, id) || !strings.Contains(status, "pending") || !strings.Contains(status, "HTTP 503") {
-		t.Errorf("notify status before the kill:\n%s", status)
+	// The server records the refusal just after the receiver answers.
+	waitStatus := func(want ...string) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			out := s.mustCLI(admin, "notify", "status")
+			ok := true
+			for _, w := range want {
+				ok = ok && strings.Contains(out, w)
+			}
+			if ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("notify status lacks %q:\n%s", want, out)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	}
+	waitStatus(id, "pending", "HTTP 503")
 
 	s.kill()
 	wh.setAccept(true)
@@ -128,11 +144,8 @@ func TestNotifySurvivesKill9(t *testing.T) {
 			t.Errorf("delivery IDs %q and %q for one event and webhook", deliveryID, p.deliveryID)
 		}
 	}
-	// Delivered: the outbox is empty, and stays so.
-	time.Sleep(300 * time.Millisecond)
-	if out := s.mustCLI(admin, "notify", "status"); !strings.Contains(out, "0 deliveries waiting or failed; 1 webhooks configured") {
-		t.Errorf("notify status after delivery:\n%s", out)
-	}
+	// Delivered: the outbox is empty.
+	waitStatus("0 deliveries waiting or failed; 1 webhooks configured")
 	if a := s.mustCLI(admin, "audit", "export"); !strings.Contains(a, `"notify.test"`) || !strings.Contains(a, id) {
 		t.Errorf("audit lacks the test request:\n%s", a)
 	}
