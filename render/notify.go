@@ -24,6 +24,10 @@ func Outbox(w io.Writer, list []notify.Delivery, webhooks int) error {
 	if err != nil {
 		return err
 	}
-	ew.Printf("%d deliveries waiting or failed; %d webhooks configured\n", len(list), webhooks)
+	what := "webhooks"
+	if webhooks == 1 {
+		what = "webhook"
+	}
+	ew.Printf("%d deliveries waiting or failed; %d %s configured\n", len(list), webhooks, what)
 	return ew.Err()
 }

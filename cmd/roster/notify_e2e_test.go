@@ -145,7 +145,7 @@ func TestNotifySurvivesKill9(t *testing.T) {
 		}
 	}
 	// Delivered: the outbox is empty.
-	waitStatus("0 deliveries waiting or failed; 1 webhooks configured")
+	waitStatus("0 deliveries waiting or failed; 1 webhook configured")
 	if a := s.mustCLI(admin, "audit", "export"); !strings.Contains(a, `"notify.test"`) || !strings.Contains(a, id) {
 		t.Errorf("audit lacks the test request:\n%s", a)
 	}

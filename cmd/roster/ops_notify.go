@@ -26,7 +26,11 @@ func notifyCommand() *cli.Command {
 						return err
 					}
 					fmt.Fprintf(c.App.Writer, "%s\n", out.ID)
-					fmt.Fprintf(c.App.ErrWriter, "roster: test notice queued for %d webhooks; see roster notify status\n", out.Webhooks)
+					what := "webhooks"
+					if out.Webhooks == 1 {
+						what = "webhook"
+					}
+					fmt.Fprintf(c.App.ErrWriter, "roster: test notice queued for %d %s; see roster notify status\n", out.Webhooks, what)
 					return nil
 				}),
 			},
