@@ -63,6 +63,7 @@ const (
 	ActionVendorSet       = "vendor.set"
 	ActionVendorRemove    = "vendor.remove"
 	ActionVendorLapse     = "vendor.lapse"
+	ActionNotifyTest      = "notify.test"
 )
 
 // Filter selects records. Zero fields match all.

@@ -19,6 +19,7 @@ import (
 	"github.com/rosterhq/roster/ca/catest"
 	"github.com/rosterhq/roster/inventory"
 	"github.com/rosterhq/roster/inventory/inventorytest"
+	"github.com/rosterhq/roster/notify"
 	"github.com/rosterhq/roster/scan"
 )
 
@@ -80,7 +81,15 @@ type accessEnv struct {
 }
 
 func newAccessEnv(t *testing.T) *accessEnv {
-	e := &accessEnv{env: newEnv(t, true), tokens: map[credential]string{}, clients: map[credential]*http.Client{}}
+	// A webhook is configured (never posted to: no worker runs), so that
+	// POST /v1/notify/test queues.
+	withWebhook := func(o *Options) {
+		var err error
+		if o.Notify, err = notify.New(notify.Config{Store: o.Inventory.Store(), URLs: []string{"http://127.0.0.1:9/"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := &accessEnv{env: newEnvOpts(t, true, nil, withWebhook), tokens: map[credential]string{}, clients: map[credential]*http.Client{}}
 	ctx := audit.WithActor(context.Background(), "test")
 	for c, role := range map[credential]access.Role{credViewer: access.RoleViewer, credOperator: access.RoleOperator, credAdmin: access.RoleAdmin} {
 		plain, _, err := access.New(e.inv.Store(), nil).Create(ctx, "t-"+string(role), role)
@@ -339,6 +348,8 @@ func TestAccessRules(t *testing.T) {
 		{"PATCH /v1/vendors/{name}", 200, func(credential) request { return request{"/v1/vendors/" + e.vendor(), `{"on_lapse":"revoke"}`} }},
 		{"DELETE /v1/vendors/{name}", 200, func(credential) request { return request{"/v1/vendors/" + e.vendor(), ""} }},
 		{"POST /v1/vendors/import", 200, same("/v1/vendors/import?format=json", "name,owner,contact,route\nacme,team,ops@acme.example,ssh\n")},
+		{"POST /v1/notify/test", 201, same("/v1/notify/test", "")},
+		{"GET /v1/notify/outbox", 200, same("/v1/notify/outbox", "")},
 	}
 
 	s, err := New(Options{Inventory: e.inv, Issuer: e.iss, CA: e.ca})

@@ -19,7 +19,9 @@
 // JSON decoder (decodeJSON in body.go), scan reports through scan.Decode.
 // Each resource has its file: scans.go, accounts.go, hosts.go, owners.go,
 // exceptions.go, tokens.go, enroll.go, renew.go, revoke.go, report.go,
-// audit.go, ca.go, vendors.go.
+// audit.go, ca.go, vendors.go, registered.go, history.go, notify.go
+// (webhook notices: the sweep job, the pass after a scan, the test notice;
+// delivery is package notify's).
 //
 // # Routes
 //
@@ -69,6 +71,8 @@
 //	PATCH  /v1/vendors/{name}               operator
 //	DELETE /v1/vendors/{name}               operator
 //	POST   /v1/vendors/import               operator
+//	POST   /v1/notify/test                  operator
+//	GET    /v1/notify/outbox                viewer
 //
 // "viewer", "operator" and "admin" are operator tokens (Authorization:
 // Bearer, the scheme in any case) with at least that role: an admin may do

@@ -34,6 +34,7 @@ type env struct {
 	iss   *issuer.Issuer
 	clock *issuertest.Clock
 	logs  *issuertest.SyncBuffer
+	s     *Server
 	srv   *httptest.Server
 	url   string // https://127.0.0.1:PORT
 	roots *x509.CertPool
@@ -50,16 +51,28 @@ func newEnv(t testing.TB, quiet bool) *env {
 // not wrapped).
 func newEnvWith(t testing.TB, quiet bool, wrap func(store.Store) store.Store) *env {
 	t.Helper()
+	return newEnvOpts(t, quiet, wrap, nil)
+}
+
+// newEnvOpts is newEnvWith with the server's Options edited by set (nil:
+// as they are).
+func newEnvOpts(t testing.TB, quiet bool, wrap func(store.Store) store.Store, set func(*Options)) *env {
+	t.Helper()
 	ie := issuertest.NewWith(t, quiet, wrap)
 	e := &env{Env: ie, t: t, ca: ie.CA, inv: ie.Inv, iss: ie.Iss, clock: ie.Clock, logs: ie.Logs}
 	var w io.Writer = ie.Logs
 	if quiet {
 		w = io.Discard
 	}
-	s, err := New(Options{Inventory: ie.Inv, Issuer: ie.Iss, CA: ie.CA, Logger: slog.New(slog.NewTextHandler(w, nil))})
+	o := Options{Inventory: ie.Inv, Issuer: ie.Iss, CA: ie.CA, Logger: slog.New(slog.NewTextHandler(w, nil))}
+	if set != nil {
+		set(&o)
+	}
+	s, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.s = s
 	cfg, err := e.ca.ServerTLSConfig([]string{"127.0.0.1"})
 	if err != nil {
 		t.Fatal(err)

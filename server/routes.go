@@ -97,6 +97,8 @@ func (s *Server) routes() []route {
 		{pattern: "PATCH /v1/vendors/{name}", who: operator, body: jsonBody, h: s.setVendor},
 		{pattern: "DELETE /v1/vendors/{name}", who: operator, h: s.removeVendor},
 		{pattern: "POST /v1/vendors/import", who: operator, body: csvBody, large: true, h: s.importVendors},
+		{pattern: "POST /v1/notify/test", who: operator, h: s.notifyTest},
+		{pattern: "GET /v1/notify/outbox", who: viewer, h: s.notifyOutbox},
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/rosterhq/roster/internal/fsutil"
 	"github.com/rosterhq/roster/inventory"
 	"github.com/rosterhq/roster/issuer"
+	"github.com/rosterhq/roster/notify"
 	"github.com/rosterhq/roster/scan"
 )
 
@@ -49,7 +50,11 @@ type Config struct {
 	// PlaceholderOwners are the owner names refused as naming nobody
 	// (inventory.Options.PlaceholderOwners: nil for the default list).
 	PlaceholderOwners []string
-	Logger            *slog.Logger
+	// NotifyURLs are the webhooks notices are posted to (--notify-url);
+	// NotifySecret signs them (--notify-secret-file; nil: unsigned).
+	NotifyURLs   []string
+	NotifySecret []byte
+	Logger       *slog.Logger
 	// Out receives the start-up banner.
 	Out io.Writer
 }
@@ -128,6 +133,9 @@ type Options struct {
 	Issuer    *issuer.Issuer
 	CA        *ca.CA
 	Limits    Limits
+	// Notify is the webhook outbox (nil: no webhooks); it must use the
+	// inventory's store.
+	Notify *notify.Outbox
 	// Logger receives request failures; default slog.Default().
 	Logger *slog.Logger
 }
@@ -140,6 +148,9 @@ type Server struct {
 	ca     *ca.CA
 	lim    Limits
 	log    *slog.Logger
+	notify *notify.Outbox
+	// noticeKick asks noticeLoop for a notice pass (notify.go).
+	noticeKick chan struct{}
 }
 
 // New returns a Server; see [Server.Handler] and [Server.Serve].
@@ -148,7 +159,7 @@ func New(o Options) (*Server, error) {
 		return nil, errors.New("server: Inventory, Issuer and CA are required")
 	}
 	return &Server{inv: o.Inventory, tokens: access.New(o.Inventory.Store(), nil), iss: o.Issuer, ca: o.CA, lim: o.Limits.withDefaults(),
-		log: cmp.Or(o.Logger, slog.Default())}, nil
+		log: cmp.Or(o.Logger, slog.Default()), notify: o.Notify, noticeKick: make(chan struct{}, 1)}, nil
 }
 
 // Serve serves [Server.Handler] over TLS on ln, within the connection caps
@@ -232,7 +243,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	s, err := New(Options{Inventory: inv, Issuer: iss, CA: authority, Limits: cfg.Limits, Logger: log})
+	outbox, err := notify.New(notify.Config{Store: inv.Store(), URLs: cfg.NotifyURLs, Secret: cfg.NotifySecret, Logger: log})
+	if err != nil {
+		return fmt.Errorf("--notify-url: %w", err)
+	}
+	s, err := New(Options{Inventory: inv, Issuer: iss, CA: authority, Limits: cfg.Limits, Notify: outbox, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -260,10 +275,25 @@ func Run(ctx context.Context, cfg Config) error {
 	fmt.Fprintf(cfg.Out, "roster server listening on %s\n", url)
 
 	if cfg.ScanOnStart {
-		go scanSelf(ctx, inv, cfg.ScanRoot, log)
+		go func() {
+			scanSelf(ctx, inv, cfg.ScanRoot, log)
+			s.noticesSoon()
+		}()
 	}
 	go s.sweepLoop(ctx)
-	return s.Serve(ctx, ln, tlsConfig)
+	go s.noticeLoop(ctx)
+	// The webhook worker stops with ctx; Run returns once it has (an
+	// attempt under way is abandoned and made again after restart).
+	wctx, stopWorker := context.WithCancel(ctx)
+	worker := make(chan struct{})
+	go func() { defer close(worker); outbox.Run(wctx) }()
+	if len(cfg.NotifyURLs) > 0 {
+		log.Info("webhooks configured", "webhooks", outbox.Webhooks(), "signed", len(cfg.NotifySecret) > 0)
+	}
+	err = s.Serve(ctx, ln, tlsConfig)
+	stopWorker()
+	<-worker
+	return err
 }
 
 var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)

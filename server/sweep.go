@@ -24,6 +24,7 @@ func (s *Server) sweepJobs() []sweepJob {
 		{name: "expired exceptions and lapsed certificates", run: s.inv.Sweep},
 		{name: "daily plan snapshot", run: s.inv.SnapshotToday},
 		{name: "vendor exception lapses", run: s.iss.SweepVendorLapses},
+		{name: "webhook notices", run: s.queueNotices},
 	}
 }
 

@@ -46,6 +46,7 @@ func newApp() *cli.App {
 			auditCommand(),
 			planCommand(),
 			vendorCommand(),
+			notifyCommand(),
 			versionCommand(),
 			urfavecli.CompletionCommand(),
 		},

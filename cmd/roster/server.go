@@ -13,6 +13,7 @@ import (
 	"github.com/rosterhq/roster/cmd/internal/cliout"
 	"github.com/rosterhq/roster/cmd/roster/internal/client"
 	"github.com/rosterhq/roster/inventory"
+	"github.com/rosterhq/roster/notify"
 	"github.com/rosterhq/roster/server"
 	"github.com/urfave/cli/v2"
 )
@@ -39,6 +40,8 @@ func serverCommand() *cli.Command {
 			&cli.IntFlag{Name: "max-conns-per-source", Value: server.DefaultMaxConnsPerSource, Usage: "most connections open at once from one IP address (raise it for many agents behind one NAT address)"},
 			&cli.StringSliceFlag{Name: "placeholder-owners", Value: cli.NewStringSlice(inventory.DefaultPlaceholderOwners()...),
 				Usage: "owner names refused as naming nobody, case-insensitive (an owner equal to the account's name is always refused); \"\" refuses none"},
+			&cli.StringSliceFlag{Name: "notify-url", Usage: "webhook (http or https URL) that notices are posted to as JSON; repeat for several"},
+			&cli.StringFlag{Name: "notify-secret-file", Usage: "file holding the secret that signs webhook posts (HMAC-SHA256, header X-Roster-Signature); not readable by others"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "log level: debug, info, warn, error"},
 		},
@@ -59,6 +62,10 @@ func serverCommand() *cli.Command {
 				}
 			}
 			tierValidity, err := parseTierValidity(c.StringSlice("tier-validity"))
+			if err != nil {
+				return err
+			}
+			notifyURLs, notifySecret, err := notifyFlags(c.StringSlice("notify-url"), c.String("notify-secret-file"))
 			if err != nil {
 				return err
 			}
@@ -87,11 +94,33 @@ func serverCommand() *cli.Command {
 					MaxConnsPerSource: c.Int("max-conns-per-source"),
 				},
 				PlaceholderOwners: placeholderOwners(c.StringSlice("placeholder-owners")),
+				NotifyURLs:        notifyURLs,
+				NotifySecret:      notifySecret,
 				Logger:            log,
 				Out:               c.App.Writer,
 			})
 		},
 	}
+}
+
+// notifyFlags checks --notify-url values and reads --notify-secret-file.
+func notifyFlags(urls []string, secretFile string) ([]string, []byte, error) {
+	for _, u := range urls {
+		if err := notify.ValidateURL(u); err != nil {
+			return nil, nil, fmt.Errorf("--notify-url: %w", err)
+		}
+	}
+	if secretFile == "" {
+		return urls, nil, nil
+	}
+	if len(urls) == 0 {
+		return nil, nil, fmt.Errorf("--notify-secret-file without --notify-url: nothing to sign")
+	}
+	secret, err := notify.ReadSecretFile(secretFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--notify-secret-file: %w", err)
+	}
+	return urls, secret, nil
 }
 
 // placeholderOwners is the --placeholder-owners list without empty

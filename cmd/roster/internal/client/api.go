@@ -209,3 +209,15 @@ func (c *Client) ImportAccounts(ctx context.Context, csv io.Reader, apply bool, 
 	q := url.Values{"apply": {strconv.FormatBool(apply)}, "format": {format}}
 	return c.do(ctx, http.MethodPost, "/v1/accounts/import", q, csv, "text/csv", w)
 }
+
+// NotifyTest queues a test notice for every webhook (POST /v1/notify/test).
+func (c *Client) NotifyTest(ctx context.Context) (api.NotifyTestResponse, error) {
+	var out api.NotifyTestResponse
+	err := c.do(ctx, http.MethodPost, "/v1/notify/test", nil, nil, "", &out)
+	return out, err
+}
+
+// NotifyOutbox writes GET /v1/notify/outbox.
+func (c *Client) NotifyOutbox(ctx context.Context, format string, w io.Writer) error {
+	return c.get(ctx, "/v1/notify/outbox", nil, format, w)
+}
