@@ -56,6 +56,9 @@ const (
 	ActionCertRekey       = "cert.rekey"
 	ActionCertRevoke      = "cert.revoke"
 	ActionCertReuse       = "cert.reuse"
+	ActionPlanSet         = "plan.set"
+	ActionPlanRemove      = "plan.remove"
+	ActionExceptionExtend = "exception.extend"
 )
 
 // Filter selects records. Zero fields match all.

@@ -22,6 +22,7 @@ import (
 //	fpshared   FPKEY                                          -> fingerprint (only those with 2+ holders)
 //	certidx    HOSTID 0 ACCOUNT                               -> CertState JSON (live, unrevoked certificates)
 //	exc        EXCID                                          -> Exception JSON
+//	plan       TIER ("1".."4")                                -> Phase JSON (plan.go)
 //
 // The same store holds other packages' tables (audit's, access's, the
 // issuer's); the inventory never reads them.
@@ -39,6 +40,7 @@ const (
 	tFPShared = "fpshared"
 	tCertIdx  = "certidx"
 	tExc      = "exc"
+	tPlan     = "plan"
 
 	tSerialV1 = "serial" // SERIAL -> HOSTID 0 ACCOUNT; emptied by migration v2
 )
