@@ -303,6 +303,16 @@ func TestAccessRules(t *testing.T) {
 		}},
 		{"GET /v1/audit", 200, same("/v1/audit?format=jsonl", "")},
 		{"GET /v1/audit/verify", 200, same("/v1/audit/verify", "")},
+		{"PUT /v1/plan/{tier}", 200, same("/v1/plan/1", `{"target":"short_lived_cert","owner":"sec-team","start":"2026-01-01","end":"2030-01-01"}`)},
+		{"GET /v1/plan", 200, same("/v1/plan?format=csv", "")},
+		{"POST /v1/exceptions/{id}/extend", 200, func(credential) request {
+			a, _, _ := e.fresh()
+			ex, err := e.inv.AddException(ctx, inventory.Exception{Account: a, Reason: "vendor", Owner: "team", Expires: time.Now().AddDate(0, 0, 10)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return request{"/v1/exceptions/" + ex.ID + "/extend", `{"expires":"` + time.Now().AddDate(0, 0, 20).Format("2006-01-02") + `","reason":"late"}`}
+		}},
 	}
 
 	s, err := New(Options{Inventory: e.inv, Issuer: e.iss, CA: e.ca})

@@ -59,6 +59,9 @@
 //	POST   /v1/enrollments                  operator
 //	POST   /v1/revocations                  operator
 //	GET    /v1/audit, /v1/audit/verify      viewer
+//	PUT    /v1/plan/{tier}                  operator
+//	GET    /v1/plan                         viewer
+//	POST   /v1/exceptions/{id}/extend       operator
 //
 // "viewer", "operator" and "admin" are operator tokens (Authorization:
 // Bearer, the scheme in any case) with at least that role: an admin may do

@@ -83,6 +83,9 @@ func (s *Server) routes() []route {
 		{pattern: "POST /v1/revocations", who: operator, body: jsonBody, h: s.revoke},
 		{pattern: "GET /v1/audit", who: viewer, h: s.listAudit},
 		{pattern: "GET /v1/audit/verify", who: viewer, h: s.verifyAudit},
+		{pattern: "PUT /v1/plan/{tier}", who: operator, body: jsonBody, h: s.setPhase},
+		{pattern: "GET /v1/plan", who: viewer, h: s.plan},
+		{pattern: "POST /v1/exceptions/{id}/extend", who: operator, body: jsonBody, h: s.extendException},
 	}
 }
 
