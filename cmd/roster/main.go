@@ -40,6 +40,7 @@ func newApp() *cli.App {
 			hostsCommand(),
 			ownerCommand(),
 			exceptionCommand(),
+			planCommand(),
 			tokenCommand(),
 			enrollCommand(),
 			revokeCommand(),

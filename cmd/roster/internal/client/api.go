@@ -175,3 +175,22 @@ func (c *Client) SubmitScan(ctx context.Context, rep *scan.Report) (api.ScanResu
 	err := c.do(ctx, http.MethodPost, "/v1/scans", nil, rep, "", &out)
 	return out, err
 }
+
+// SetPhase sets or replaces tier's phase and returns it.
+func (c *Client) SetPhase(ctx context.Context, tier int, req api.PhaseRequest) (api.Phase, error) {
+	var out api.Phase
+	err := c.do(ctx, http.MethodPut, "/v1/plan/"+strconv.Itoa(tier), nil, req, "", &out)
+	return out, err
+}
+
+// Plan writes GET /v1/plan.
+func (c *Client) Plan(ctx context.Context, format string, w io.Writer) error {
+	return c.get(ctx, "/v1/plan", nil, format, w)
+}
+
+// ExtendException extends an exception and returns it.
+func (c *Client) ExtendException(ctx context.Context, id string, req api.ExtendRequest) (api.Exception, error) {
+	var out api.Exception
+	err := c.do(ctx, http.MethodPost, "/v1/exceptions/"+url.PathEscape(id)+"/extend", nil, req, "", &out)
+	return out, err
+}
