@@ -113,14 +113,17 @@ func exceptionCaps(tx store.Tx, r *saRecord, now, expires time.Time, beyond bool
 		return err
 	}
 	limit := maxExceptionIn(t, p)
-	if expires.After(now.Add(limit)) {
+	// Dates are whole days (an --expires DATE is the end of that day): the
+	// cap ends with the day it falls on.
+	last := now.Add(limit).Truncate(24 * time.Hour).Add(24*time.Hour - time.Second)
+	if expires.After(last) {
 		from := "the default for the tier"
 		if p != nil {
 			from = "tier " + strconv.Itoa(int(t)) + "'s phase"
 		}
 		return &InvalidError{Field: "expires", Reason: fmt.Sprintf("%s expires %s, more than %s ahead: exceptions in tier %d last at most %s (%s)",
 			what, expires.UTC().Format(time.DateOnly), durationText(limit), t, durationText(limit), from),
-			HintText: fmt.Sprintf("choose a date on or before %s", now.Add(limit).Format(time.DateOnly))}
+			HintText: fmt.Sprintf("choose a date on or before %s", last.Format(time.DateOnly))}
 	}
 	if p != nil && !p.End.IsZero() && expires.After(p.End) && !beyond {
 		return &InvalidError{Field: "expires", Reason: fmt.Sprintf("%s expires %s, after tier %d's phase ends (%s)",
