@@ -183,20 +183,25 @@ func checkOrder(phases map[Tier]*Phase, t Tier, p *Phase) error {
 		}
 		for earlier := TierPrivileged; earlier < later; earlier++ {
 			e := next[earlier]
-			var why string
-			switch {
-			case e == nil:
-				why = fmt.Sprintf("tier %d has no phase", earlier)
-			case e.End.IsZero():
-				why = fmt.Sprintf("tier %d's phase has no end date", earlier)
-			default:
+			if e != nil && !e.End.IsZero() {
 				continue
 			}
+			setting := later == t && p != nil
 			var reason string
-			if later == t && p != nil {
-				reason = fmt.Sprintf("tier %d's phase cannot be set: %s; every earlier tier's phase must have an end recorded first, or the rollout never ends", t, why)
+			switch {
+			case setting && e == nil:
+				reason = fmt.Sprintf("tier %d has no phase", earlier)
+			case setting:
+				reason = fmt.Sprintf("tier %d's phase has no end date", earlier)
+			case e == nil:
+				reason = fmt.Sprintf("tier %d would have no phase", earlier)
+			default:
+				reason = fmt.Sprintf("tier %d's phase would have no end date", earlier)
+			}
+			if setting {
+				reason += fmt.Sprintf(": every earlier tier's phase needs an end date before tier %d's phase is set, or the rollout never ends", t)
 			} else {
-				reason = fmt.Sprintf("tier %d's phase exists, and without this change %s; every earlier tier's phase must keep an end while a later one exists", later, why)
+				reason += fmt.Sprintf(" while tier %d has a phase: every earlier tier's phase keeps an end date while a later one exists", later)
 			}
 			return &InvalidError{Field: "tier", Reason: reason, HintText: setPlanHint(earlier)}
 		}

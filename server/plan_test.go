@@ -77,7 +77,7 @@ func TestPlanThroughServer(t *testing.T) {
 		}
 		code, body := e.operatorCall(tok, "PUT", "/v1/plan/2", phase("2", "short_lived_cert", date(0), date(90)))
 		er := errBody(t, body)
-		if code != 400 || !strings.Contains(er.Error, "tier 2's phase cannot be set") ||
+		if code != 400 || !strings.Contains(er.Error, "before tier 2's phase is set") ||
 			er.Hint != "roster plan set 1 --target LEVEL --owner OWNER --start DATE --end DATE" {
 			t.Fatalf("tier 2 first: %d %s", code, body)
 		}

@@ -43,10 +43,10 @@ func TestPlanEndToEnd(t *testing.T) {
 		return append([]string{"plan", "set", tier, "--target", "short_lived_cert", "--owner", "sec-team", "--start", date(0)}, extra...)
 	}
 
-	refused("tier 2's phase cannot be set: tier 1 has no phase", "roster plan set 1 --target LEVEL --owner OWNER --start DATE --end DATE",
+	refused("tier 1 has no phase: every earlier tier's phase needs an end date before tier 2's phase is set", "roster plan set 1 --target LEVEL --owner OWNER --start DATE --end DATE",
 		set("2", "--end", date(90))...)
 	contains(s.mustCLI(admin, set("1")...), "phase of tier 1 set: target short_lived_cert, owner sec-team, "+date(0)+"T00:00:00Z to no end yet")
-	refused("tier 2's phase cannot be set: tier 1's phase has no end date", "roster plan set 1 --target LEVEL --owner OWNER --start DATE --end DATE",
+	refused("tier 1's phase has no end date: every earlier", "roster plan set 1 --target LEVEL --owner OWNER --start DATE --end DATE",
 		set("2", "--end", date(90))...)
 	refused(`unknown level "best"`, "--target short_lived_cert", "plan", "set", "1", "--target", "best", "--owner", "o", "--start", date(0))
 	refused(`tier "9": expected 1, 2, 3 or 4`, "roster plan set --help", set("9")...)
