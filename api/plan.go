@@ -92,3 +92,6 @@ type ExtendRequest struct {
 	Expires string `json:"expires"`
 	Reason  string `json:"reason"`
 }
+
+// StatusRemoved is the [Status] of DELETE /v1/plan/{tier}.
+const StatusRemoved = "removed"

@@ -304,6 +304,18 @@ func TestAccessRules(t *testing.T) {
 		{"GET /v1/audit", 200, same("/v1/audit?format=jsonl", "")},
 		{"GET /v1/audit/verify", 200, same("/v1/audit/verify", "")},
 		{"PUT /v1/plan/{tier}", 200, same("/v1/plan/1", `{"target":"short_lived_cert","owner":"sec-team","start":"2026-01-01","end":"2030-01-01"}`)},
+		{"DELETE /v1/plan/{tier}", 200, func(credential) request {
+			for tier := inventory.TierPrivileged; tier <= inventory.TierRest; tier++ {
+				p := inventory.Phase{Tier: tier, Target: inventory.StrengthShortLivedCert, Owner: "sec-team", Start: time.Now(), End: time.Now().AddDate(1, 0, 0)}
+				if tier == inventory.TierRest {
+					p.End = time.Time{}
+				}
+				if _, err := e.inv.SetPhase(ctx, p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return request{"/v1/plan/4", ""}
+		}},
 		{"GET /v1/plan", 200, same("/v1/plan?format=csv", "")},
 		{"POST /v1/exceptions/{id}/extend", 200, func(credential) request {
 			a, _, _ := e.fresh()

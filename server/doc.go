@@ -60,6 +60,7 @@
 //	POST   /v1/revocations                  operator
 //	GET    /v1/audit, /v1/audit/verify      viewer
 //	PUT    /v1/plan/{tier}                  operator
+//	DELETE /v1/plan/{tier}                  operator
 //	GET    /v1/plan                         viewer
 //	POST   /v1/exceptions/{id}/extend       operator
 //

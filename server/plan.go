@@ -13,14 +13,14 @@ import (
 )
 
 // The rollout plan (inventory/plan.go): PUT /v1/plan/{tier} sets a tier's
-// phase, GET /v1/plan reads the plan; POST /v1/exceptions/{id}/extend
+// phase, DELETE /v1/plan/{tier} removes it, GET /v1/plan reads the plan; POST /v1/exceptions/{id}/extend
 // extends an exception under its tier's caps.
 
 // setPhase answers PUT /v1/plan/{tier} with the stored phase.
 func (s *Server) setPhase(w http.ResponseWriter, r *http.Request) error {
-	tier, err := strconv.Atoi(r.PathValue("tier"))
+	tier, err := tierParam(r)
 	if err != nil {
-		return errorf(http.StatusBadRequest, "tier %q: expected 1, 2, 3 or 4", r.PathValue("tier"))
+		return err
 	}
 	var req api.PhaseRequest
 	if err := decodeJSON(r, &req); err != nil {
@@ -61,6 +61,27 @@ func (s *Server) setPhase(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, r, http.StatusOK, apiPhase(got))
 	return nil
+}
+
+// removePhase answers DELETE /v1/plan/{tier}.
+func (s *Server) removePhase(w http.ResponseWriter, r *http.Request) error {
+	tier, err := tierParam(r)
+	if err != nil {
+		return err
+	}
+	if err := s.inv.RemovePhase(r.Context(), inventory.Tier(tier)); err != nil {
+		return err
+	}
+	return ok(w, r, api.StatusRemoved)
+}
+
+// tierParam reads the {tier} of the path.
+func tierParam(r *http.Request) (int, error) {
+	tier, err := strconv.Atoi(r.PathValue("tier"))
+	if err != nil {
+		return 0, errorf(http.StatusBadRequest, "tier %q: expected 1, 2, 3 or 4", r.PathValue("tier"))
+	}
+	return tier, nil
 }
 
 // plan answers GET /v1/plan?format=table|json|csv|markdown.

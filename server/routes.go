@@ -84,6 +84,7 @@ func (s *Server) routes() []route {
 		{pattern: "GET /v1/audit", who: viewer, h: s.listAudit},
 		{pattern: "GET /v1/audit/verify", who: viewer, h: s.verifyAudit},
 		{pattern: "PUT /v1/plan/{tier}", who: operator, body: jsonBody, h: s.setPhase},
+		{pattern: "DELETE /v1/plan/{tier}", who: operator, h: s.removePhase},
 		{pattern: "GET /v1/plan", who: viewer, h: s.plan},
 		{pattern: "POST /v1/exceptions/{id}/extend", who: operator, body: jsonBody, h: s.extendException},
 	}

@@ -28,6 +28,7 @@ func planCommand() *cli.Command {
 func planSubcommands() []*cli.Command {
 	return []*cli.Command{
 		planSetCommand(),
+		planRemoveCommand(),
 	}
 }
 
@@ -61,9 +62,9 @@ func planSetCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			tier, err := strconv.Atoi(a[0])
-			if err != nil || tier < 1 || tier > 4 {
-				return client.NewHintError(fmt.Errorf("plan set: tier %q: expected 1, 2, 3 or 4", a[0]), "roster plan set --help")
+			tier, err := tierArg(c, a[0])
+			if err != nil {
+				return err
 			}
 			if _, err := checkFormat(c, "table", "json"); err != nil {
 				return err
@@ -83,4 +84,35 @@ func planSetCommand() *cli.Command {
 			return done(c, "phase of tier %d set: target %s, owner %s, %s to %s", p.Tier, p.Target, p.Owner, p.Start.Format(time.RFC3339), end)
 		}),
 	}
+}
+
+func planRemoveCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "remove",
+		Usage:     "remove a tier's phase (refused while a later tier has one)",
+		ArgsUsage: "TIER",
+		Action: apiAction(func(c *cli.Context, cl *client.Client) error {
+			a, err := args(c, "TIER")
+			if err != nil {
+				return err
+			}
+			tier, err := tierArg(c, a[0])
+			if err != nil {
+				return err
+			}
+			if err := cl.RemovePhase(c.Context, tier); err != nil {
+				return err
+			}
+			return done(c, "phase of tier %d removed", tier)
+		}),
+	}
+}
+
+// tierArg reads a TIER argument, 1 to 4.
+func tierArg(c *cli.Context, s string) (int, error) {
+	tier, err := strconv.Atoi(s)
+	if err != nil || tier < 1 || tier > 4 {
+		return 0, client.NewHintError(fmt.Errorf("%s: tier %q: expected 1, 2, 3 or 4", commandName(c), s), c.Command.HelpName+" --help")
+	}
+	return tier, nil
 }

@@ -12,7 +12,8 @@ import (
 // tier 2 refused (with the command that fixes it) until tier 1 has an end,
 // the plan shown as a table and CSV, an exception capped by its tier's
 // phase and accepted past the phase end only with --beyond-phase, and a
-// third extension shown as a violation in exception list and report.
+// third extension shown as a violation in exception list and report, and
+// a phase removed only from the last tier.
 func TestPlanEndToEnd(t *testing.T) {
 	s := startServer(t, filepath.Join(t.TempDir(), "data"), "--scan-on-start=false")
 	admin := s.adminToken()
@@ -89,5 +90,7 @@ func TestPlanEndToEnd(t *testing.T) {
 	contains(s.mustCLI(admin, "report"), "EXCEPTIONS EXTENDED MORE THAN 2 TIMES (violations: temporary exceptions that do not end): 1")
 	refused("not after its current end", "roster exception close "+id[1]+" --reason TEXT", "exception", "extend", id[1], "--expires", date(14))
 	s.mustCLI(admin, "exception", "close", id[1], "--reason", "credential removed")
-	contains(s.mustCLI(admin, "audit", "list"), "exception.extend", "plan.set")
+	refused("tier 1 would have no phase while tier 4 has a phase", "roster plan set 1 --target LEVEL", "plan", "remove", "1")
+	contains(s.mustCLI(admin, "plan", "remove", "4"), "phase of tier 4 removed")
+	contains(s.mustCLI(admin, "audit", "list"), "exception.extend", "plan.set", "plan.remove")
 }

@@ -183,6 +183,11 @@ func (c *Client) SetPhase(ctx context.Context, tier int, req api.PhaseRequest) (
 	return out, err
 }
 
+// RemovePhase removes tier's phase.
+func (c *Client) RemovePhase(ctx context.Context, tier int) error {
+	return c.do(ctx, http.MethodDelete, "/v1/plan/"+strconv.Itoa(tier), nil, nil, "", nil)
+}
+
 // Plan writes GET /v1/plan.
 func (c *Client) Plan(ctx context.Context, format string, w io.Writer) error {
 	return c.get(ctx, "/v1/plan", nil, format, w)

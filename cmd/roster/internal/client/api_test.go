@@ -135,6 +135,7 @@ func TestTypedMethods(t *testing.T) {
 	if !strings.Contains(out.String(), "phase,1,1 privileged,") {
 		t.Errorf("plan csv:\n%s", out.String())
 	}
+	must("RemovePhase", c.RemovePhase(ctx, 1))
 	must("CloseException", c.CloseException(ctx, ex.ID, "credential removed"))
 	var buf bytes.Buffer
 	must("ImportOwners", c.ImportOwners(ctx, strings.NewReader("account,owner\ndeploy,team-d\n"), false, api.FormatJSON, &buf))
