@@ -121,8 +121,8 @@ func exceptionCaps(tx store.Tx, r *saRecord, now, expires time.Time, beyond bool
 		if p != nil {
 			from = "tier " + strconv.Itoa(int(t)) + "'s phase"
 		}
-		return &InvalidError{Field: "expires", Reason: fmt.Sprintf("%s expires %s, more than %s ahead: exceptions in tier %d last at most %s (%s)",
-			what, expires.UTC().Format(time.DateOnly), durationText(limit), t, durationText(limit), from),
+		return &InvalidError{Field: "expires", Reason: fmt.Sprintf("%s expires %s: exceptions in tier %d last at most %s (%s)",
+			what, expires.UTC().Format(time.DateOnly), t, durationText(limit), from),
 			HintText: fmt.Sprintf("choose a date on or before %s", last.Format(time.DateOnly))}
 	}
 	if p != nil && !p.End.IsZero() && expires.After(p.End) && !beyond {

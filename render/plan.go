@@ -85,7 +85,7 @@ func durationCell(d time.Duration) string {
 func belowCell(b inventory.BelowTarget) string {
 	s := b.Strength.String()
 	if b.StrengthBy != "" {
-		s += " (" + b.StrengthBy + ")"
+		s += ": " + b.StrengthBy
 	}
 	return s
 }
@@ -111,7 +111,7 @@ func planTable(w io.Writer, p *inventory.Plan) error {
 		if t.State == inventory.PhaseOverdue {
 			ew.Printf("  OVERDUE: the phase ended %s with %d account(s) below %s (a violation in the report)\n", day(t.Phase.End), t.BelowTarget, t.Phase.Target.Name())
 		}
-		if t.Phase.End.IsZero() {
+		if t.Phase.End.IsZero() && t.Tier < inventory.TierRest {
 			ew.Printf("  no end recorded: no later tier's phase can be set until it is\n")
 		}
 		ew.Printf("  below target (%s): %d of %d account(s)\n", t.Phase.Target.Name(), t.BelowTarget, t.Accounts)

@@ -59,7 +59,7 @@ func TestPlanEndToEnd(t *testing.T) {
 	out := s.mustCLI(admin, "plan")
 	contains(out, "roster plan, ", "TIER  ", "DAYS LEFT", "4 other ", "TIER 1 PRIVILEGED (DONE, owner sec-team): root logins first",
 		"TIER 4 OTHER (ACTIVE, owner sec-team)", "below target (short_lived_cert): 1 of 1 account(s)",
-		"svc-batch@default  static password (password at /etc/shadow:1 on app-1)  owner team-batch")
+		"svc-batch@default  static password: password at /etc/shadow:1 on app-1  owner team-batch")
 	if !regexp.MustCompile(`4 other\s+active\s+short_lived_cert\s+sec-team\s+` + date(0) + `\s+` + date(20) + `\s+21\s+0/1 \(0%\)\s+1\s+0\s+15d`).MatchString(out) {
 		t.Errorf("plan table row of tier 4:\n%s", out)
 	}
