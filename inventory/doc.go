@@ -25,6 +25,11 @@
 //     actor from audit.WithActor;
 //   - [Inventory.Report] computes the per-tier report (package render
 //     writes it as a table, CSV or Markdown);
+//   - [Inventory.SetPhase] and [Inventory.RemovePhase] keep the rollout
+//     plan, one phase per tier under the ordering rule (plan.go);
+//     [Inventory.Plan] reads it with each tier's state and progress;
+//     [Inventory.ExtendException] extends an exception under its tier's
+//     caps;
 //   - [Inventory.Identity], [Inventory.RecordIssuedTx],
 //     [Inventory.RecordRenewedTx], [Inventory.RecordReuse] and
 //     [Inventory.RecordRevoked] serve the issuer, inside its transactions
