@@ -15,6 +15,9 @@ type ExceptionRequest struct {
 	Expires        string `json:"expires"`
 	Owner          string `json:"owner"`
 	CredentialType string `json:"credential_type"`
+	// BeyondPhase accepts an end after the tier's phase end (Reason says
+	// why).
+	BeyondPhase bool `json:"beyond_phase,omitempty"`
 }
 
 // Exception accepts a static credential of an account until Expires. It is
@@ -32,6 +35,13 @@ type Exception struct {
 	Closed     *time.Time `json:"closed,omitempty"`
 	ClosedBy   string     `json:"closed_by,omitempty"`
 	CloseNote  string     `json:"close_reason,omitempty"`
+	// Extensions counts the extensions of the exception's chain (more than
+	// two is a violation); Extends names the earlier exception it
+	// continues; BeyondPhase is set when it was accepted past its tier's
+	// phase end.
+	Extensions  int    `json:"extensions,omitempty"`
+	Extends     string `json:"extends,omitempty"`
+	BeyondPhase bool   `json:"beyond_phase,omitempty"`
 }
 
 // ExceptionQuery is the query of GET /v1/exceptions.

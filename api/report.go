@@ -18,6 +18,12 @@ type Report struct {
 	ExpiredExceptions []Exception `json:"expired_exceptions"`
 	// ExpiringExceptions run out within 30 days.
 	ExpiringExceptions []Exception `json:"expiring_exceptions"`
+	// OverduePhases are phases whose end passed with accounts still below
+	// target: violations (left out when empty).
+	OverduePhases []Phase `json:"overdue_phases,omitempty"`
+	// OverExtended lists open exceptions extended more than twice:
+	// violations (left out when empty).
+	OverExtended []Exception `json:"over_extended_exceptions,omitempty"`
 	// Retired counts retired service accounts (not in the tiers).
 	Retired int `json:"retired"`
 	// Humans counts people's accounts (not in the tiers; the privileged ones

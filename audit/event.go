@@ -64,6 +64,9 @@ const (
 	ActionVendorRemove    = "vendor.remove"
 	ActionVendorLapse     = "vendor.lapse"
 	ActionNotifyTest      = "notify.test"
+	ActionPlanSet         = "plan.set"
+	ActionPlanRemove      = "plan.remove"
+	ActionExceptionExtend = "exception.extend"
 )
 
 // Filter selects records. Zero fields match all.

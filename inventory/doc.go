@@ -33,6 +33,11 @@
 //     distribution (the server's sweep: [Inventory.SnapshotToday]) and
 //     [Inventory.History] reads a range of days, with the burndown the
 //     chart draws (history.go);
+//   - [Inventory.SetPhase] and [Inventory.RemovePhase] keep the rollout
+//     plan, one phase per tier under the ordering rule (plan.go);
+//     [Inventory.Plan] reads it with each tier's state and progress;
+//     [Inventory.ExtendException] extends an exception under its tier's
+//     caps;
 //   - [Inventory.Identity], [Inventory.RecordIssuedTx],
 //     [Inventory.RecordRenewedTx], [Inventory.RecordReuse] and
 //     [Inventory.RecordRevoked] serve the issuer, inside its transactions

@@ -152,6 +152,10 @@ func (inv *Inventory) Close() error {
 
 func (inv *Inventory) now() time.Time { return inv.opts.Now().UTC() }
 
+// Now is the inventory's clock (Options.Now) in UTC: the server reads
+// reports and plans at it.
+func (inv *Inventory) Now() time.Time { return inv.now() }
+
 // FingerprintKey returns the 32-byte key scanners use for secret
 // fingerprints, so that fingerprints agree across hosts. It is generated on
 // first use and kept in the store.

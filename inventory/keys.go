@@ -25,6 +25,7 @@ import (
 //	plansnap   UTC date YYYY-MM-DD                            -> Snapshot JSON (the day's latest; see history.go)
 //	vendor     NAME                                           -> Vendor JSON (vendors.go)
 //	vendorlapse EXCID                                         -> vendorLapseRec JSON: a lapse the sweep processed, once
+//	plan       TIER ("1".."4")                                -> Phase JSON (plan.go)
 //
 // The same store holds other packages' tables (audit's, access's, the
 // issuer's); the inventory never reads them.
@@ -46,6 +47,7 @@ const (
 
 	tVendor      = "vendor"
 	tVendorLapse = "vendorlapse"
+	tPlan        = "plan"
 
 	tSerialV1 = "serial" // SERIAL -> HOSTID 0 ACCOUNT; emptied by migration v2
 )

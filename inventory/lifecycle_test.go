@@ -74,8 +74,14 @@ func TestAddExceptionRefusals(t *testing.T) {
 	if err := inv2.SetOwner(ctx, "a", inventory.Owner{Name: "o"}); err != nil {
 		t.Fatal(err)
 	}
+	// Without a phase tier 4's default (180 days) caps it; a phase's
+	// --max-exception allows more, within MaxExceptionDays.
+	if _, err := inv2.AddException(ctx, inventory.Exception{Account: "a", Reason: "r", Owner: "o", Expires: t0.AddDate(0, 0, 300)}); err == nil {
+		t.Errorf("300 days in tier 4 without a phase: accepted")
+	}
+	setPhases(t, inv2, t0, 4, 365*24*time.Hour)
 	if _, err := inv2.AddException(ctx, inventory.Exception{Account: "a", Reason: "r", Owner: "o", Expires: t0.AddDate(0, 0, 300)}); err != nil {
-		t.Errorf("300 days with MaxExceptionDays 365: %v", err)
+		t.Errorf("300 days with MaxExceptionDays 365 and a 365d phase: %v", err)
 	}
 }
 

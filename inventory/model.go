@@ -320,6 +320,7 @@ const (
 	EventExceptionAdded     = "exception added"
 	EventExceptionExpired   = "exception expired"
 	EventExceptionClosed    = "exception closed"
+	EventExceptionExtended  = "exception extended"
 	EventTierChanged        = "tier changed"
 	EventTagged             = "tags changed"
 	EventCertIssued         = "certificate issued"
@@ -358,6 +359,21 @@ type Exception struct {
 	Closed     *time.Time `json:"closed,omitempty"`
 	ClosedBy   string     `json:"closed_by,omitempty"`
 	CloseNote  string     `json:"close_reason,omitempty"`
+	// Extensions counts how often the exception's chain was extended
+	// (ExtendException, or a new exception for the same account and
+	// credential type while an earlier one was not closed); Extends names
+	// that earlier exception. More than MaxExtensions is a violation.
+	Extensions int    `json:"extensions,omitempty"`
+	Extends    string `json:"extends,omitempty"`
+	// BeyondPhase is set when an operator accepted an end after the tier's
+	// phase end (--beyond-phase, with a reason).
+	BeyondPhase bool `json:"beyond_phase,omitempty"`
+}
+
+// OverExtended reports whether an open exception was extended more than
+// MaxExtensions times: a violation.
+func (e Exception) OverExtended() bool {
+	return e.Closed == nil && e.Extensions > MaxExtensions
 }
 
 // Valid reports whether the exception covers its credential at now.

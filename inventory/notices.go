@@ -50,10 +50,6 @@ type Notice struct {
 	Details map[string]string `json:"details,omitempty"`
 }
 
-// Now is the inventory's clock (Options.Now), in UTC: the now to compute
-// notices at.
-func (inv *Inventory) Now() time.Time { return inv.now() }
-
 // noticeInput is what a producer reads: the live service accounts (people's
 // and unused OS accounts left out, as in reports) by key, their exceptions,
 // the transaction for anything else, and now.

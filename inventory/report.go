@@ -29,6 +29,12 @@ type Report struct {
 	ExpiredExceptions []Exception `json:"expired_exceptions"`
 	// ExpiringExceptions run out within ExpiringWindow.
 	ExpiringExceptions []Exception `json:"expiring_exceptions"`
+	// OverduePhases are the phases whose end passed with accounts still
+	// below target (PhaseOverdue): violations, like expired exceptions.
+	OverduePhases []Phase `json:"overdue_phases,omitempty"`
+	// OverExtended lists the open exceptions extended more than
+	// MaxExtensions times: violations ("temporary" that never ends).
+	OverExtended []Exception `json:"over_extended_exceptions,omitempty"`
 	// Retired counts retired service accounts (not in the tiers).
 	Retired int `json:"retired"`
 	// Humans counts people's accounts (not in the tiers' service account
@@ -90,8 +96,8 @@ type TierStats struct {
 	// by machine name (Strength.Name); levels without an account are
 	// absent. A distribution, never one flat percentage.
 	ByStrength map[string]int `json:"by_strength"`
-	// Target is the level the tier's phase aims at (none yet: phases set
-	// it); BelowTarget counts the accounts below it, nil without a target.
+	// Target is the level the tier's phase aims at (zero without a
+	// phase: see SetPhase); BelowTarget counts the accounts below it, nil without a target.
 	Target      Strength `json:"target,omitempty"`
 	BelowTarget *int     `json:"below_target,omitempty"`
 	// PhaseEnd is the end date recorded for the tier's phase (zero without
@@ -128,6 +134,13 @@ const maxHolders = 50
 // summaries that ingest maintains, not the instances, so it stays fast for
 // hundreds of thousands of instances.
 func (inv *Inventory) Report(ctx context.Context, now time.Time) (*Report, error) {
+	return inv.report(ctx, now, nil, nil)
+}
+
+// report is Report; in its transaction, pre (when set) runs first and
+// visit (when set) sees every service account counted in a tier with its
+// exceptions (Plan uses both).
+func (inv *Inventory) report(ctx context.Context, now time.Time, pre func(store.Tx) error, visit func(AccountSummary, []Exception)) (*Report, error) {
 	now = now.UTC()
 	rep := &Report{GeneratedAt: now}
 	for t := TierPrivileged; t <= TierRest; t++ {
@@ -136,6 +149,15 @@ func (inv *Inventory) Report(ctx context.Context, now time.Time) (*Report, error
 	people := &PeopleStats{ByStrength: map[string]int{}}
 	rep.Tiers[TierPrivileged-1].People = people
 	err := inv.store.View(ctx, func(tx store.Tx) error {
+		if pre != nil {
+			if err := pre(tx); err != nil {
+				return err
+			}
+		}
+		phases, err := loadPhases(tx)
+		if err != nil {
+			return err
+		}
 		recs, err := allSA(tx)
 		if err != nil {
 			return err
@@ -211,6 +233,9 @@ func (inv *Inventory) Report(ctx context.Context, now time.Time) (*Report, error
 			if s.Strength == StrengthSharedSecret {
 				ts.SharedSecrets++
 			}
+			if visit != nil {
+				visit(s, v.exceptions[r.Key])
+			}
 		}
 		for key, excs := range v.exceptions {
 			t, ok := tierOfKey[key]
@@ -229,13 +254,23 @@ func (inv *Inventory) Report(ctx context.Context, now time.Time) (*Report, error
 						rep.Tiers[t-1].ExpiringExceptions++
 					}
 				}
+				if e.OverExtended() && !(e.Expired(now) && renewed(e, excs, now)) {
+					rep.OverExtended = append(rep.OverExtended, e)
+				}
 			}
 		}
 		rep.Shared = v.sharedList
 		for i := range rep.Tiers {
-			if ts := &rep.Tiers[i]; ts.Target != 0 {
+			ts := &rep.Tiers[i]
+			if p := phases[ts.Tier]; p != nil {
+				ts.Target, ts.PhaseEnd = p.Target, p.End
+			}
+			if ts.Target != 0 {
 				n := belowTarget(ts.ByStrength, ts.Target)
 				ts.BelowTarget = &n
+				if p := phases[ts.Tier]; p.State(now, n) == PhaseOverdue {
+					rep.OverduePhases = append(rep.OverduePhases, *p)
+				}
 			}
 		}
 		return nil
@@ -248,6 +283,7 @@ func (inv *Inventory) Report(ctx context.Context, now time.Time) (*Report, error
 	}
 	byExpiry(rep.ExpiredExceptions)
 	byExpiry(rep.ExpiringExceptions)
+	byExpiry(rep.OverExtended)
 	sort.Slice(rep.OwnerlessPrivileged, func(i, j int) bool { return rep.OwnerlessPrivileged[i].Key < rep.OwnerlessPrivileged[j].Key })
 	sort.Slice(rep.PendingReview, func(i, j int) bool { return rep.PendingReview[i].Account < rep.PendingReview[j].Account })
 	return rep, nil

@@ -21,7 +21,7 @@ import (
 // burndown level that day (its target, or short_lived_cert without one:
 // see inventory.Burndown), one point per snapshot joined by a polyline, so
 // a day without a snapshot is a straight segment, not a drop to zero. Each
-// day counts below that day's level; the panel's title names the latest
+// truncDay counts below that day's level; the panel's title names the latest
 // day's (the target, or "no target"). The x axis is shared by the panels.
 // The tier's latest phase end is a dashed vertical line labelled with its date;
 // the x axis stretches to show it unless it lies more than
@@ -101,8 +101,8 @@ func chartTiers(h *inventory.PlanHistory) []inventory.Tier {
 	return out
 }
 
-// day is the UTC day of t.
-func day(t time.Time) time.Time {
+// truncDay is the UTC day of t.
+func truncDay(t time.Time) time.Time {
 	t = t.UTC()
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }
@@ -130,7 +130,7 @@ func snapshotDays(h *inventory.PlanHistory) (first, last time.Time, ok bool) {
 // snapshots (inventory.MaxHistoryDays) to stretch the x axis to it.
 func phaseShown(end time.Time, h *inventory.PlanHistory) bool {
 	first, last, ok := snapshotDays(h)
-	pd := day(end)
+	pd := truncDay(end)
 	limit := inventory.MaxHistoryDays
 	return ok && !pd.Before(first.AddDate(0, 0, -limit)) && !pd.After(last.AddDate(0, 0, limit))
 }
@@ -144,7 +144,7 @@ func xRange(h *inventory.PlanHistory) (x0, x1 time.Time) {
 			if t.PhaseEnd.IsZero() || !phaseShown(t.PhaseEnd, h) {
 				continue
 			}
-			if pd := day(t.PhaseEnd); pd.Before(x0) {
+			if pd := truncDay(t.PhaseEnd); pd.Before(x0) {
 				x0 = pd
 			} else if pd.After(x1) {
 				x1 = pd
@@ -239,7 +239,7 @@ func writePanel(b *bytes.Buffer, h *inventory.PlanHistory, tier inventory.Tier, 
 	fmt.Fprintf(b, `<text class="axis-label" x="%s" y="%s" text-anchor="middle">%s</text>`+"\n", num((left+right)/2), num(pbottom+32), esc("date (UTC)"))
 
 	if showPhase {
-		x := xAt(day(phase))
+		x := xAt(truncDay(phase))
 		fmt.Fprintf(b, `<line class="phase-end" x1="%s" y1="%s" x2="%s" y2="%s" stroke="#c0392b" stroke-width="1.5" stroke-dasharray="6 4"/>`+"\n",
 			num(x), num(ptop-4), num(x), num(pbottom))
 		anchor, dx := "end", -4.0

@@ -145,6 +145,18 @@ func writeTable(w io.Writer, r *inventory.Report) error {
 			ew.Printf("  %s  %s  expired %s  owner %s\n", e.ID, e.Account, e.Expires.Format(time.DateOnly), e.Owner)
 		}
 	}
+	if len(r.OverduePhases) > 0 {
+		ew.Printf("\nOVERDUE PHASES (violations: the end passed with accounts below target): %d\n", len(r.OverduePhases))
+		for _, p := range r.OverduePhases {
+			ew.Printf("  tier %s  target %s  ended %s  owner %s  %d below target\n", p.Tier, p.Target.Name(), day(p.End), p.Owner, belowOf(r, p.Tier))
+		}
+	}
+	if len(r.OverExtended) > 0 {
+		ew.Printf("\nEXCEPTIONS EXTENDED MORE THAN %d TIMES (violations: temporary exceptions that do not end): %d\n", inventory.MaxExtensions, len(r.OverExtended))
+		for _, e := range r.OverExtended {
+			ew.Printf("  %s  %s  %d extensions  expires %s  owner %s\n", e.ID, e.Account, e.Extensions, e.Expires.Format(time.DateOnly), e.Owner)
+		}
+	}
 	if len(r.ExpiringExceptions) > 0 {
 		ew.Printf("\nEXCEPTIONS EXPIRING WITHIN 30 DAYS: %d\n", len(r.ExpiringExceptions))
 		for _, e := range r.ExpiringExceptions {
@@ -198,6 +210,12 @@ func writeCSV(w io.Writer, r *inventory.Report) error {
 	}
 	for _, e := range r.ExpiringExceptions {
 		cw.Write([]string{"expiring_exception", e.ID, e.Account, e.Expires.Format(time.DateOnly), e.Owner})
+	}
+	for _, p := range r.OverduePhases {
+		cw.Write([]string{"overdue_phase", itoa(int(p.Tier)), p.Target.Name(), day(p.End), p.Owner, itoa(belowOf(r, p.Tier))})
+	}
+	for _, e := range r.OverExtended {
+		cw.Write([]string{"over_extended_exception", e.ID, e.Account, e.Expires.Format(time.DateOnly), e.Owner, itoa(e.Extensions)})
 	}
 	for _, s := range r.Shared {
 		cw.Write([]string{"shared_credential", s.Fingerprint, s.Type, itoa(s.HolderCount), strings.Join(s.Accounts, " ")})
@@ -255,6 +273,19 @@ func writeMarkdown(w io.Writer, r *inventory.Report) error {
 	for _, e := range r.ExpiredExceptions {
 		ew.Printf("- %s %s expired %s, owner %s\n", textout.Markdown(e.ID), textout.MarkdownCode(e.Account), e.Expires.Format(time.DateOnly), textout.Markdown(e.Owner))
 	}
+	if len(r.OverduePhases) > 0 {
+		ew.Printf("\n## Overdue phases\n\nViolations: the end passed with accounts below target.\n\n")
+		for _, p := range r.OverduePhases {
+			ew.Printf("- tier %s: target %s, ended %s, owner %s, %d below target\n", textout.Markdown(p.Tier.String()), textout.MarkdownCode(p.Target.Name()),
+				day(p.End), textout.Markdown(p.Owner), belowOf(r, p.Tier))
+		}
+	}
+	if len(r.OverExtended) > 0 {
+		ew.Printf("\n## Exceptions extended more than %d times\n\nViolations: temporary exceptions that do not end.\n\n", inventory.MaxExtensions)
+		for _, e := range r.OverExtended {
+			ew.Printf("- %s %s: %d extensions, expires %s, owner %s\n", textout.Markdown(e.ID), textout.MarkdownCode(e.Account), e.Extensions, e.Expires.Format(time.DateOnly), textout.Markdown(e.Owner))
+		}
+	}
 	ew.Printf("\n## Exceptions expiring within 30 days\n\n")
 	if len(r.ExpiringExceptions) == 0 {
 		ew.Printf("None.\n")
@@ -270,6 +301,14 @@ func writeMarkdown(w io.Writer, r *inventory.Report) error {
 		ew.Printf("- %s %s on %d holder(s): %s\n", textout.MarkdownCode(shortFP(s.Fingerprint)), textout.Markdown(s.Type), s.HolderCount, textout.Markdown(holdersText(s.Holders, 5)))
 	}
 	return ew.Err()
+}
+
+// belowOf is the report's below-target count of tier t (0 without one).
+func belowOf(r *inventory.Report, t inventory.Tier) int {
+	if int(t) < 1 || int(t) > len(r.Tiers) || r.Tiers[t-1].BelowTarget == nil {
+		return 0
+	}
+	return *r.Tiers[t-1].BelowTarget
 }
 
 // Accounts renders an account list as table, json or csv.

@@ -31,7 +31,13 @@ func TestRenderersNeutraliseInjection(t *testing.T) {
 			PendingReview:       []inventory.PendingReview{{Account: s, Name: s, Env: s, Established: []string{s}, Hosts: []string{s}}},
 			NeedOwner:           []inventory.OwnerNeeded{{Account: s, Sibling: s, SiblingOwner: s}},
 			Shared:              []inventory.SharedCredential{{Fingerprint: s, Type: s, HolderCount: 2, Accounts: []string{s}, Holders: []inventory.Holder{{Account: s, Host: s}}}},
+			OverduePhases:       []inventory.Phase{{Tier: 1, Target: inventory.StrengthShortLivedCert, Owner: s, Note: s}},
+			OverExtended:        []inventory.Exception{{ID: s, Account: s, Owner: s, Reason: s, Expires: now, Extensions: 3}},
 		}
+		phase := &inventory.Phase{Tier: 1, Target: inventory.StrengthShortLivedCert, Owner: s, Note: s, Start: now}
+		pl := &inventory.Plan{GeneratedAt: now, Tiers: []inventory.PlanTier{{Tier: 1, Name: s, Phase: phase, State: inventory.PhaseOverdue, Accounts: 2, BelowTarget: 2,
+			Below:      []inventory.BelowTarget{{Account: s, StrengthBy: s, Owner: owner}},
+			Exceptions: rep.ExpiredExceptions, OpenExceptions: 1}}}
 		seen := now
 		acct := &inventory.Account{AccountSummary: sum, Instances: []inventory.Instance{{Host: s,
 			Cert: &inventory.CertState{Serial: s, ReuseSerial: s, ReuseDetectedAt: &seen}}}}
@@ -48,6 +54,9 @@ func TestRenderersNeutraliseInjection(t *testing.T) {
 			"hosts csv": func(b *bytes.Buffer) error {
 				return Hosts(b, []inventory.Host{{Hostname: s, MachineID: s, Env: s, Tags: []string{s}}}, FormatCSV)
 			},
+			"plan table":     func(b *bytes.Buffer) error { return Plan(b, pl, FormatTable) },
+			"plan csv":       func(b *bytes.Buffer) error { return Plan(b, pl, FormatCSV) },
+			"plan markdown":  func(b *bytes.Buffer) error { return Plan(b, pl, FormatMarkdown) },
 			"exceptions csv": func(b *bytes.Buffer) error { return Exceptions(b, rep.ExpiredExceptions, FormatCSV, now) },
 			"history": func(b *bytes.Buffer) error {
 				return History(b, []inventory.Event{{Kind: s, Host: s, Detail: s, Actor: s}})

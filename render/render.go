@@ -131,18 +131,32 @@ func Exceptions(w io.Writer, list []inventory.Exception, format string, now time
 		return textTable(w, "ID\tACCOUNT\tCREDENTIAL\tOWNER\tEXPIRES\tSTATE\tREASON", func(tw io.Writer) {
 			for _, e := range list {
 				textout.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ID, e.Account, dash(e.Credential), e.Owner,
-					e.Expires.UTC().Format(time.DateOnly), e.State(now), e.Reason)
+					e.Expires.UTC().Format(time.DateOnly), exceptionState(e, now), e.Reason)
 			}
 		})
 	case FormatCSV:
 		cw := textout.NewCSV(w)
-		cw.Write([]string{"id", "account", "credential", "owner", "expires", "state", "reason"})
+		cw.Write([]string{"id", "account", "credential", "owner", "expires", "state", "reason", "extensions", "beyond_phase"})
 		for _, e := range list {
-			cw.Write([]string{e.ID, e.Account, e.Credential, e.Owner, e.Expires.UTC().Format(time.RFC3339), e.State(now), e.Reason})
+			cw.Write([]string{e.ID, e.Account, e.Credential, e.Owner, e.Expires.UTC().Format(time.RFC3339), exceptionState(e, now), e.Reason,
+				itoa(e.Extensions), strconv.FormatBool(e.BeyondPhase)})
 		}
 		return cw.Flush()
 	}
 	return &FormatError{Format: format, Want: "table or csv"}
+}
+
+// exceptionState is e.State with the violation of too many extensions
+// ("valid, OVER-EXTENDED 3x") and an accepted end past the phase's.
+func exceptionState(e inventory.Exception, now time.Time) string {
+	s := e.State(now)
+	if e.BeyondPhase && e.Closed == nil {
+		s += ", beyond phase"
+	}
+	if e.OverExtended() {
+		s += fmt.Sprintf(", OVER-EXTENDED %dx", e.Extensions)
+	}
+	return s
 }
 
 // Hosts renders hosts as a table or CSV.

@@ -350,6 +350,28 @@ func TestAccessRules(t *testing.T) {
 		{"POST /v1/vendors/import", 200, same("/v1/vendors/import?format=json", "name,owner,contact,route\nacme,team,ops@acme.example,ssh\n")},
 		{"POST /v1/notify/test", 201, same("/v1/notify/test", "")},
 		{"GET /v1/notify/outbox", 200, same("/v1/notify/outbox", "")},
+		{"PUT /v1/plan/{tier}", 200, same("/v1/plan/1", `{"target":"short_lived_cert","owner":"sec-team","start":"2026-01-01","end":"2030-01-01"}`)},
+		{"DELETE /v1/plan/{tier}", 200, func(credential) request {
+			for tier := inventory.TierPrivileged; tier <= inventory.TierRest; tier++ {
+				p := inventory.Phase{Tier: tier, Target: inventory.StrengthShortLivedCert, Owner: "sec-team", Start: time.Now(), End: time.Now().AddDate(1, 0, 0)}
+				if tier == inventory.TierRest {
+					p.End = time.Time{}
+				}
+				if _, err := e.inv.SetPhase(ctx, p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return request{"/v1/plan/4", ""}
+		}},
+		{"GET /v1/plan", 200, same("/v1/plan?format=csv", "")},
+		{"POST /v1/exceptions/{id}/extend", 200, func(credential) request {
+			a, _, _ := e.fresh()
+			ex, err := e.inv.AddException(ctx, inventory.Exception{Account: a, Reason: "vendor", Owner: "team", Expires: time.Now().AddDate(0, 0, 10)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return request{"/v1/exceptions/" + ex.ID + "/extend", `{"expires":"` + time.Now().AddDate(0, 0, 20).Format("2006-01-02") + `","reason":"late"}`}
+		}},
 	}
 
 	s, err := New(Options{Inventory: e.inv, Issuer: e.iss, CA: e.ca})

@@ -97,7 +97,8 @@ func apiAccount(a *inventory.Account) (*api.Account, error) {
 
 func apiException(e inventory.Exception) api.Exception {
 	return api.Exception{ID: e.ID, Account: e.Account, Credential: e.Credential, Reason: e.Reason, Owner: e.Owner,
-		Expires: e.Expires, Created: e.Created, CreatedBy: e.CreatedBy, Closed: e.Closed, ClosedBy: e.ClosedBy, CloseNote: e.CloseNote}
+		Expires: e.Expires, Created: e.Created, CreatedBy: e.CreatedBy, Closed: e.Closed, ClosedBy: e.ClosedBy, CloseNote: e.CloseNote,
+		Extensions: e.Extensions, Extends: e.Extends, BeyondPhase: e.BeyondPhase}
 }
 
 func apiEvent(e inventory.Event) api.Event {
@@ -146,6 +147,8 @@ func apiReport(r *inventory.Report) *api.Report {
 		Shared:             mapSlice(r.Shared, apiShared),
 		ExpiredExceptions:  mapSlice(r.ExpiredExceptions, apiException),
 		ExpiringExceptions: mapSlice(r.ExpiringExceptions, apiException),
+		OverduePhases:      mapSlice(r.OverduePhases, apiPhase),
+		OverExtended:       mapSlice(r.OverExtended, apiException),
 		Retired:            r.Retired, Humans: r.Humans, System: r.System, Instances: r.Instances,
 		PendingReview: mapSlice(r.PendingReview, func(p inventory.PendingReview) api.PendingReview { return api.PendingReview(p) }),
 	}

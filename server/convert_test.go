@@ -117,6 +117,11 @@ func TestConvertKeepsEveryField(t *testing.T) {
 	rr := filled[inventory.RegisterResult]()
 	same("RegisterResult", rr, apiRegisterResult(&rr))
 
+	same("Phase", filled[inventory.Phase](), apiPhase(filled[inventory.Phase]()))
+	pl := filled[inventory.Plan]()
+	same("Plan", pl, apiPlan(&pl))
+	same("empty Plan", inventory.Plan{}, apiPlan(&inventory.Plan{}))
+
 	// nil lists stay null, as the inventory encodes them.
 	same("empty Report", inventory.Report{}, apiReport(&inventory.Report{}))
 	empty, _ := apiAccount(&inventory.Account{})

@@ -73,6 +73,10 @@
 //	POST   /v1/vendors/import               operator
 //	POST   /v1/notify/test                  operator
 //	GET    /v1/notify/outbox                viewer
+//	PUT    /v1/plan/{tier}                  operator
+//	DELETE /v1/plan/{tier}                  operator
+//	GET    /v1/plan                         viewer
+//	POST   /v1/exceptions/{id}/extend       operator
 //
 // "viewer", "operator" and "admin" are operator tokens (Authorization:
 // Bearer, the scheme in any case) with at least that role: an admin may do

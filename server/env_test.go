@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/rosterhq/roster/api"
@@ -190,4 +191,31 @@ func errBody(t testing.TB, b []byte) api.Error {
 		t.Fatalf("error body %q: %v", b, err)
 	}
 	return er
+}
+
+// operatorCall sends one request to e with operator token tok.
+func (e *env) operatorCall(tok, method, path, body string) (int, []byte) {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.url+path, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	// The client checks the server's certificate at the moved clock: the
+	// server issues its certificates at that time.
+	cl := e.client(nil, nil, false)
+	cl.Transport.(*http.Transport).TLSClientConfig.Time = e.clock.Now
+	resp, err := cl.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return resp.StatusCode, b
 }

@@ -25,6 +25,7 @@ func (s *Server) addException(w http.ResponseWriter, r *http.Request) error {
 	}
 	e, err := s.inv.AddException(r.Context(), inventory.Exception{
 		Account: req.Account, Reason: req.Reason, Expires: expires, Owner: req.Owner, Credential: req.CredentialType,
+		BeyondPhase: req.BeyondPhase,
 	})
 	if err != nil {
 		return err
@@ -55,7 +56,7 @@ func (s *Server) listExceptions(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return respond(w, r, f, nonNil(mapSlice(list, apiException)), func(w io.Writer) error {
-		return render.Exceptions(w, list, f, time.Now())
+		return render.Exceptions(w, list, f, s.inv.Now())
 	})
 }
 

@@ -90,6 +90,22 @@ func TestGoldenAPI(t *testing.T) {
 	g.call(t, "error-enroll-replay", "POST", "/v1/enroll", "", string(mustMarshal(t, map[string]string{"token": ticket.Token, "csr": csr})))
 	g.call(t, "error-renew-no-cert", "POST", "/1.0/renew", "", "")
 	g.call(t, "error-plan-history-range", "GET", "/v1/plan/history?format=json&from=2026-03-01&to=2026-02-01", vt.Token, "")
+
+	// The plan: the ordering rule's refusal, a phase, an extension, the
+	// plan read.
+	rfc := func(d time.Duration) string { return now.Add(d).Format(time.RFC3339) }
+	day := 24 * time.Hour
+	g.call(t, "error-plan-order", "PUT", "/v1/plan/2", g.admin, `{"target":"short_lived_cert","owner":"net-team","start":"`+rfc(0)+`","end":"`+rfc(90*day)+`"}`)
+	g.call(t, "plan-set", "PUT", "/v1/plan/1", g.admin,
+		`{"target":"short_lived_cert","owner":"sec-team","start":"`+rfc(-day)+`","end":"`+rfc(30*day)+`","max_exception":"20d","note":"privileged first"}`)
+	var exc struct{ ID string }
+	if err := json.Unmarshal(g.call(t, "exceptions-list-json", "GET", "/v1/exceptions?format=json", g.admin, ""), &[]any{&exc}); err != nil || exc.ID == "" {
+		t.Fatalf("exception list: %v", err)
+	}
+	g.call(t, "exception-extend", "POST", "/v1/exceptions/"+exc.ID+"/extend", g.admin, `{"expires":"`+rfc(20*day)+`","reason":"appliance replaced next month"}`)
+	for _, f := range []string{"json", "table"} {
+		g.call(t, "plan-"+f, "GET", "/v1/plan?format="+f, g.admin, "")
+	}
 }
 
 type goldenServer struct {

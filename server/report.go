@@ -3,7 +3,6 @@ package server
 import (
 	"io"
 	"net/http"
-	"time"
 
 	"github.com/rosterhq/roster/api"
 	"github.com/rosterhq/roster/render"
@@ -14,7 +13,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rep, err := s.inv.Report(r.Context(), time.Now())
+	rep, err := s.inv.Report(r.Context(), s.inv.Now())
 	if err != nil {
 		return err
 	}

@@ -99,6 +99,10 @@ func (s *Server) routes() []route {
 		{pattern: "POST /v1/vendors/import", who: operator, body: csvBody, large: true, h: s.importVendors},
 		{pattern: "POST /v1/notify/test", who: operator, h: s.notifyTest},
 		{pattern: "GET /v1/notify/outbox", who: viewer, h: s.notifyOutbox},
+		{pattern: "PUT /v1/plan/{tier}", who: operator, body: jsonBody, h: s.setPhase},
+		{pattern: "DELETE /v1/plan/{tier}", who: operator, h: s.removePhase},
+		{pattern: "GET /v1/plan", who: viewer, h: s.plan},
+		{pattern: "POST /v1/exceptions/{id}/extend", who: operator, body: jsonBody, h: s.extendException},
 	}
 }
 

@@ -20,27 +20,6 @@ import (
 	"github.com/rosterhq/roster/issuer"
 )
 
-// operatorCall sends one operator request with a JSON body ("" for
-// none) and returns status and body.
-func (e *env) operatorCall(tok, method, path, body string) (int, []byte) {
-	e.t.Helper()
-	req, err := http.NewRequest(method, e.url+path, strings.NewReader(body))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := e.client(nil, nil, false).Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
-}
-
 func (e *env) operatorToken() string {
 	e.t.Helper()
 	plain, _, err := access.New(e.inv.Store(), nil).Create(audit.WithActor(context.Background(), "test"), "op", access.RoleOperator)

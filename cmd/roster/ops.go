@@ -147,6 +147,7 @@ func exceptionCommand() *cli.Command {
 					&cli.StringFlag{Name: "expires", Required: true, Usage: "end date, YYYY-MM-DD or RFC 3339"},
 					&cli.StringFlag{Name: "owner", Required: true, Usage: "who answers for the exception"},
 					&cli.StringFlag{Name: "credential", Usage: "credential type it covers (password, ssh_authorized_key, ...); default all"},
+					&cli.BoolFlag{Name: "beyond-phase", Usage: "accept an end after the tier's phase end (the reason says why)", DisableDefaultText: true},
 					formatFlag("table", "json"),
 				},
 				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
@@ -156,7 +157,7 @@ func exceptionCommand() *cli.Command {
 					}
 					ex, err := cl.AddException(c.Context, api.ExceptionRequest{
 						Account: a[0], Reason: c.String("reason"), Expires: c.String("expires"),
-						Owner: c.String("owner"), CredentialType: c.String("credential"),
+						Owner: c.String("owner"), CredentialType: c.String("credential"), BeyondPhase: c.Bool("beyond-phase"),
 					})
 					if err != nil {
 						return err
@@ -176,6 +177,30 @@ func exceptionCommand() *cli.Command {
 					return rendered(c, func(format string, w io.Writer) error {
 						return cl.ListExceptions(c.Context, q, format, w)
 					}, "table", "json", "csv")
+				}),
+			},
+			{
+				Name:      "extend",
+				Usage:     "move an exception's end later, within its tier's caps (more than two extensions is a violation)",
+				ArgsUsage: "ID",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "expires", Required: true, Usage: "new end date, YYYY-MM-DD or RFC 3339"},
+					&cli.StringFlag{Name: "reason", Usage: "why (kept in the history and the audit log)"},
+					formatFlag("table", "json"),
+				},
+				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
+					a, err := args(c, "ID")
+					if err != nil {
+						return err
+					}
+					ex, err := cl.ExtendException(c.Context, a[0], api.ExtendRequest{Expires: c.String("expires"), Reason: c.String("reason")})
+					if err != nil {
+						return err
+					}
+					if c.String("format") == "json" {
+						return printJSON(c, ex)
+					}
+					return done(c, "exception %s extended to %s (extension %d)", ex.ID, ex.Expires.Format(time.RFC3339), ex.Extensions)
 				}),
 			},
 			{

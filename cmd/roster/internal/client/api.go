@@ -221,3 +221,27 @@ func (c *Client) NotifyTest(ctx context.Context) (api.NotifyTestResponse, error)
 func (c *Client) NotifyOutbox(ctx context.Context, format string, w io.Writer) error {
 	return c.get(ctx, "/v1/notify/outbox", nil, format, w)
 }
+
+// SetPhase sets or replaces tier's phase and returns it.
+func (c *Client) SetPhase(ctx context.Context, tier int, req api.PhaseRequest) (api.Phase, error) {
+	var out api.Phase
+	err := c.do(ctx, http.MethodPut, "/v1/plan/"+strconv.Itoa(tier), nil, req, "", &out)
+	return out, err
+}
+
+// RemovePhase removes tier's phase.
+func (c *Client) RemovePhase(ctx context.Context, tier int) error {
+	return c.do(ctx, http.MethodDelete, "/v1/plan/"+strconv.Itoa(tier), nil, nil, "", nil)
+}
+
+// Plan writes GET /v1/plan.
+func (c *Client) Plan(ctx context.Context, format string, w io.Writer) error {
+	return c.get(ctx, "/v1/plan", nil, format, w)
+}
+
+// ExtendException extends an exception and returns it.
+func (c *Client) ExtendException(ctx context.Context, id string, req api.ExtendRequest) (api.Exception, error) {
+	var out api.Exception
+	err := c.do(ctx, http.MethodPost, "/v1/exceptions/"+url.PathEscape(id)+"/extend", nil, req, "", &out)
+	return out, err
+}

@@ -120,6 +120,22 @@ func TestTypedMethods(t *testing.T) {
 	if !strings.Contains(out.String(), ex.ID) {
 		t.Errorf("exceptions csv lacks %s:\n%s", ex.ID, out.String())
 	}
+	ex, err = c.ExtendException(ctx, ex.ID, api.ExtendRequest{Expires: time.Now().AddDate(0, 0, 20).Format("2006-01-02"), Reason: "late"})
+	must("ExtendException", err)
+	if ex.Extensions != 1 {
+		t.Errorf("extended exception %+v", ex)
+	}
+	ph, err := c.SetPhase(ctx, 1, api.PhaseRequest{Target: "short_lived_cert", Owner: "sec-team", Start: "2026-01-01", End: "2030-01-01"})
+	must("SetPhase", err)
+	if ph.Tier != 1 || ph.Target != "short_lived_cert" || ph.End.IsZero() {
+		t.Errorf("phase %+v", ph)
+	}
+	out.Reset()
+	must("Plan", c.Plan(ctx, api.FormatCSV, &out))
+	if !strings.Contains(out.String(), "phase,1,1 privileged,") {
+		t.Errorf("plan csv:\n%s", out.String())
+	}
+	must("RemovePhase", c.RemovePhase(ctx, 1))
 	must("CloseException", c.CloseException(ctx, ex.ID, "credential removed"))
 	var buf bytes.Buffer
 	must("ImportOwners", c.ImportOwners(ctx, strings.NewReader("account,owner\ndeploy,team-d\n"), false, api.FormatJSON, &buf))
