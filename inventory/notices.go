@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rosterhq/roster/store"
@@ -21,6 +22,10 @@ const (
 	NoticePhaseEnding           = "phase.ending"
 	NoticeVendorExceptionLapsed = "vendor.exception_lapsed"
 )
+
+// PhaseEndingWindow is how long before a phase's end a phase.ending notice
+// is due, when the tier still has accounts below target.
+const PhaseEndingWindow = 14 * 24 * time.Hour
 
 // NoticeThresholds are the days before an exception's expiry at which a
 // notice is due (exception.expiring), largest first.
@@ -76,6 +81,8 @@ func noticeProducers() []noticeProducer {
 	return []noticeProducer{
 		exceptionNotices,
 		ownerlessPrivilegedNotices,
+		phaseNotices,
+		vendorLapseNotices,
 	}
 }
 
@@ -99,7 +106,7 @@ func (inv *Inventory) Notices(ctx context.Context, now time.Time) ([]Notice, err
 		}
 		in := &noticeInput{tx: tx, now: now, accounts: map[string]AccountSummary{}, exceptions: v.exceptions}
 		for _, r := range recs {
-			if r.Retired || r.Sum.Live == 0 {
+			if r.Retired || !r.present() {
 				continue
 			}
 			if s := v.summarize(r); !s.Human && !s.System {
@@ -208,6 +215,88 @@ func ownerlessPrivilegedNotices(in *noticeInput) ([]Notice, error) {
 			Action:  "an operator names the owner: roster owner set " + key + " OWNER",
 			Details: map[string]string{"tier_reason": a.TierReason, "strength": a.Strength.Name(), "first_seen": a.FirstSeen.Format(time.RFC3339)},
 		})
+	}
+	return out, nil
+}
+
+// phaseNotices: a phase whose end passed with accounts still below target
+// (phase.overdue), or whose end is within PhaseEndingWindow with accounts
+// below target (phase.ending). The phase's owner acts; a moved end date is
+// a new notice.
+func phaseNotices(in *noticeInput) ([]Notice, error) {
+	phases, err := loadPhases(in.tx)
+	if err != nil || len(phases) == 0 {
+		return nil, err
+	}
+	below := map[Tier][]string{}
+	for key, a := range in.accounts {
+		if p := phases[a.Tier]; p != nil && a.Strength < p.Target {
+			below[a.Tier] = append(below[a.Tier], key)
+		}
+	}
+	var out []Notice
+	for t, p := range phases {
+		if p.End.IsZero() || len(below[t]) == 0 || p.End.Sub(in.now) > PhaseEndingWindow {
+			continue
+		}
+		sort.Strings(below[t])
+		end := p.End.Format(time.DateOnly)
+		n := Notice{Owner: &Owner{Name: p.Owner}, Tier: t, Time: p.End.Add(-PhaseEndingWindow),
+			Details: map[string]string{"tier": strconv.Itoa(int(t)), "target": p.Target.Name(), "end": p.End.Format(time.RFC3339),
+				"below_target": strconv.Itoa(len(below[t])), "first_below": strings.Join(firstN(below[t], 5), ",")}}
+		if p.State(in.now, len(below[t])) == PhaseOverdue {
+			n.ID, n.Kind, n.Time = "phase-overdue/tier-"+strconv.Itoa(int(t))+"/"+end, NoticePhaseOverdue, p.End
+			n.Summary = fmt.Sprintf("phase of tier %s ended on %s with %d account(s) below its target %s", t, end, len(below[t]), p.Target.Name())
+			n.Action = fmt.Sprintf("move the accounts to %s, or record a new end: roster plan set %d --target %s --owner %s --start DATE --end DATE",
+				p.Target.Name(), t, p.Target.Name(), p.Owner)
+		} else {
+			n.ID, n.Kind = "phase-ending/tier-"+strconv.Itoa(int(t))+"/"+end, NoticePhaseEnding
+			if n.Time.Before(p.SetAt) {
+				n.Time = p.SetAt
+			}
+			n.Summary = fmt.Sprintf("phase of tier %s ends on %s with %d account(s) below its target %s", t, end, len(below[t]), p.Target.Name())
+			n.Action = "see which: roster plan"
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// vendorLapseNotices: an exception on a registered vendor's account that
+// expired without being closed or renewed. The vendor's owner acts; the
+// notice says whether roster revoked the account's certificates (the
+// vendor's on-lapse).
+func vendorLapseNotices(in *noticeInput) ([]Notice, error) {
+	var out []Notice
+	vendors := map[string]*Vendor{}
+	for key, a := range in.accounts {
+		name, ok := tagValue(a.Tags, TagThirdPart)
+		if !ok {
+			continue
+		}
+		v, seen := vendors[name]
+		if !seen {
+			var err error
+			if v, err = getVendor(in.tx, name); err != nil {
+				return nil, err
+			}
+			vendors[name] = v
+		}
+		if v == nil {
+			continue
+		}
+		for _, e := range lapsedOf(in.exceptions[key], in.now) {
+			date := e.Expires.Format(time.DateOnly)
+			n := Notice{ID: "vendor-exception-lapsed/" + v.Name + "/" + e.ID + "/" + date, Kind: NoticeVendorExceptionLapsed,
+				Time: e.Expires, Owner: &Owner{Name: v.Owner, Contact: v.Contact}, Account: key, Tier: a.Tier,
+				Details: map[string]string{"vendor": v.Name, "exception_id": e.ID, "expires": e.Expires.Format(time.RFC3339), "on_lapse": v.OnLapse}}
+			n.Summary = fmt.Sprintf("vendor %s's exception %s for %s lapsed on %s", v.Name, e.ID, key, date)
+			if v.OnLapse == OnLapseRevoke {
+				n.Summary += ": the account's certificates are revoked and renewal is refused until the exception is renewed or closed"
+			}
+			n.Action = "renew the exception (roster exception add) or close it (roster exception close " + e.ID + ")"
+			out = append(out, n)
+		}
 	}
 	return out, nil
 }

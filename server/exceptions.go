@@ -30,6 +30,7 @@ func (s *Server) addException(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.noticesSoon() // a notice it makes due (an exception expiring within days) is queued now
 	writeJSON(w, r, http.StatusCreated, apiException(e))
 	return nil
 }

@@ -64,7 +64,8 @@ func (s *Server) queueNotices(ctx context.Context) (int, error) {
 	return queued, nil
 }
 
-// noticesSoon asks for a notice pass (after a scan was ingested), run by
+// noticesSoon asks for a notice pass (after a scan was ingested, an
+// exception added or extended, a phase set), run by
 // noticeLoop.
 func (s *Server) noticesSoon() {
 	if !s.notifying() {

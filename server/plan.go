@@ -59,6 +59,7 @@ func (s *Server) setPhase(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.noticesSoon() // a phase ending within 14 days with accounts below target is queued now
 	writeJSON(w, r, http.StatusOK, apiPhase(got))
 	return nil
 }
@@ -115,6 +116,7 @@ func (s *Server) extendException(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.noticesSoon() // a notice it makes due (an exception expiring within days) is queued now
 	writeJSON(w, r, http.StatusOK, apiException(e))
 	return nil
 }
