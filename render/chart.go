@@ -59,7 +59,12 @@ func Chart(w io.Writer, h *inventory.PlanHistory) error {
 	fmt.Fprintf(&b, "<title>%s</title>\n", esc(title))
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#ffffff"/>`+"\n", chartWidth, height)
 	fmt.Fprintf(&b, `<text x="16" y="24" font-size="16" font-weight="bold">%s</text>`+"\n", esc("Rollout burndown: accounts below target per tier"))
+	// The subtitle names the days the snapshots cover; the range asked
+	// for (a default 90 days) may start long before the first.
 	sub := fmt.Sprintf("%s to %s (UTC), %d daily snapshot(s)", h.From, h.To, len(h.Snapshots))
+	if first, last, ok := snapshotDays(h); ok {
+		sub = fmt.Sprintf("%d daily snapshot(s), %s to %s (UTC)", len(h.Snapshots), first.Format(time.DateOnly), last.Format(time.DateOnly))
+	}
 	fmt.Fprintf(&b, `<text x="16" y="44" fill="#555555">%s</text>`+"\n", esc(sub))
 	switch {
 	case len(h.Snapshots) == 0:
