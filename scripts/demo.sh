@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole roster story on one machine, on loopback, in a temp directory:
 # a demo host with a service account that logs in with a static password,
-# its inventory, an owner, an enrollment, an agent keeping a short-lived
-# certificate fresh and scanning the host, and the account becoming
-# "managed" once the static password is gone.
+# its inventory, an owner, the rollout plan per tier (a vendor and an
+# account no scan reaches included), an enrollment, an agent keeping a
+# short-lived certificate fresh and scanning the host, and the account
+# becoming "managed" once the static password is gone.
 #
 # usage: scripts/demo.sh [WORKDIR]     (default: a new temp directory)
 # Nothing outside WORKDIR is changed; the server listens on 127.0.0.1:18443.
@@ -13,15 +14,18 @@ work=${1:-$(mktemp -d /tmp/roster-demo.XXXXXX)}
 mkdir -p "$work"
 cd "$work"
 say() { printf '\n$ %s\n' "$*"; }
-# run prints a command as it would be typed (arguments with spaces quoted), then runs it.
-run() {
+# show prints a command as it would be typed (arguments with spaces quoted).
+show() {
 	local shown=() a
 	for a in "$@"; do
 		case "$a" in *' '*) shown+=("\"$a\"") ;; *) shown+=("$a") ;; esac
 	done
 	say "${shown[*]}"
-	"$@"
 }
+# run shows a command, then runs it; refused does the same for one that is
+# meant to fail (its error and hint are part of the story).
+run() { show "$@"; "$@"; }
+refused() { show "$@"; "$@" || true; }
 
 echo "building roster and roster-agent into $work/bin"
 (cd "$repo" && go build -o "$work/bin/" ./cmd/roster ./cmd/roster-agent)
@@ -70,6 +74,22 @@ roster enroll billing --host app1 || true
 run roster owner set billing team-billing --contact billing-oncall@example.com
 run roster exception add billing --reason "password kept until the agent rollout" --owner team-billing --expires "$(date -u -d '+30 days' +%F)"
 
+# The plan: a phase per tier, in order, each with its end recorded before the next begins.
+day() { date -u -d "$1" +%F; }
+refused roster plan set 2 --target short_lived_cert --owner team-net --start "$(day today)" --end "$(day '+120 days')"
+run roster plan set 1 --target hardware_bound --owner team-security --start "$(day today)" --end "$(day '+60 days')" --note "sudo logins move to FIDO keys"
+run roster plan set 2 --target short_lived_cert --owner team-net --start "$(day '+30 days')" --end "$(day '+120 days')"
+run roster plan set 3 --target short_lived_cert --owner team-apps --start "$(day '+30 days')" --end "$(day '+180 days')"
+run roster plan set 4 --target short_lived_cert --owner team-apps --start "$(day today)" --max-exception 60d
+run roster owner set deploy team-ops
+refused roster exception add deploy --reason "CI deploy key until the runner uses certificates" --owner team-ops --expires "$(day '+45 days')"
+run roster exception add deploy --reason "CI deploy key until the runner uses certificates" --owner team-ops --expires "$(day '+25 days')"
+# A third party, and an account no scan reaches: the vendor's SFTP gateway login.
+run roster vendor add acme --owner team-vendors --contact ops@acme.example --route sftp --factor password --on-lapse revoke
+run roster account add acme-drop --system "sftp gateway" --kind appliance --credential static_password --owner team-vendors --env prod --remedy gateway --purpose "acme drops invoices"
+run roster account tag acme-drop third-party=acme
+run roster plan
+
 ticket=$(roster enroll billing --host app1 --format json)
 hostticket=$(roster enroll --host app1 --format json)
 field() { sed -n "s/.*\"$1\": \"\\([^\"]*\\)\".*/\\1/p"; }
@@ -110,6 +130,8 @@ sed -i '/DB_PASSWORD/d' "$host/etc/systemd/system/billing.service"
 sleep 8
 run roster accounts show billing
 run roster report
+run roster plan history
+run roster plan chart --output "$work/plan.svg"
 run roster audit verify
 echo
 echo "demo files are in $work (server log: server.log, agent log: agent.log)"

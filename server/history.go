@@ -46,7 +46,8 @@ func (s *Server) planChart(w http.ResponseWriter, r *http.Request) error {
 }
 
 // historyRange reads ?from= and ?to= (YYYY-MM-DD or RFC 3339; empty: the
-// inventory's default range) and returns the history of those days.
+// inventory's default range) and returns the history of those days, today's
+// as of now.
 func (s *Server) historyRange(r *http.Request) (*inventory.PlanHistory, error) {
 	var days [2]time.Time
 	for i, name := range []string{"from", "to"} {
@@ -59,6 +60,14 @@ func (s *Server) historyRange(r *http.Request) (*inventory.PlanHistory, error) {
 			return nil, errorf(http.StatusBadRequest, "query parameter %s: %v", name, err)
 		}
 		days[i] = t
+	}
+	// Today's point is the state now, not that of the last sweep: when the
+	// range reaches today, the day's record is refreshed first (one write;
+	// the sweep would have written the same).
+	if now := s.inv.Now(); days[1].IsZero() || !days[1].Before(now.Truncate(24*time.Hour)) {
+		if _, err := s.inv.SnapshotToday(r.Context()); err != nil {
+			return nil, err
+		}
 	}
 	return s.inv.History(r.Context(), days[0], days[1])
 }

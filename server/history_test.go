@@ -52,12 +52,18 @@ func TestPlanHistoryThroughServer(t *testing.T) {
 		return resp.StatusCode, resp.Header.Get("Content-Type"), b
 	}
 
-	// No snapshot yet: an empty history and a chart that says so.
-	if code, _, b := get("/v1/plan/history?format=json"); code != 200 || !strings.Contains(string(b), `"snapshots": []`) {
+	// No sweep yet: a range that ends before today has no snapshot (a
+	// chart that says so); one that reaches today has today's, taken when
+	// it is read.
+	yesterday := e.clock.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly)
+	if code, _, b := get("/v1/plan/history?format=json&to=" + yesterday); code != 200 || !strings.Contains(string(b), `"snapshots": []`) {
 		t.Fatalf("empty history: %d %s", code, b)
 	}
-	if code, ct, b := get("/v1/plan/chart"); code != 200 || ct != api.ContentTypeSVG || !strings.Contains(string(b), "No history yet") {
+	if code, ct, b := get("/v1/plan/chart?to=" + yesterday); code != 200 || ct != api.ContentTypeSVG || !strings.Contains(string(b), "No history yet") {
 		t.Fatalf("empty chart: %d %s %s", code, ct, b)
+	}
+	if code, _, b := get("/v1/plan/history?format=json"); code != 200 || strings.Count(string(b), `"date"`) != 1 {
+		t.Fatalf("history read before any sweep: %d %s", code, b)
 	}
 
 	// Day 0: web1's three accounts. Day 1: web2 adds two, swept twice
