@@ -67,9 +67,11 @@ func openGroupDB(path string) (*groupDB, error) {
 	if !ok {
 		return nil, fmt.Errorf("ca: open database %s: unexpected type %T", path, adb)
 	}
-	if err := sdb.CreateTable(sshRecordsTable); err != nil {
-		_ = sdb.Shutdown()
-		return nil, fmt.Errorf("ca: open database %s: %w", path, err)
+	for _, table := range [][]byte{sshRecordsTable, sshRevokedTable} {
+		if err := sdb.CreateTable(table); err != nil {
+			_ = sdb.Shutdown()
+			return nil, fmt.Errorf("ca: open database %s: %w", path, err)
+		}
 	}
 	return &groupDB{DB: sdb, group: store.NewGroup(nosqlUpdater{sdb}, store.GroupOptions{Window: commitWindow})}, nil
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/smallstep/certificates/authority/provisioner"
+	"github.com/smallstep/nosql/database"
 	"go.step.sm/crypto/keyutil"
 	"go.step.sm/crypto/sshutil"
 	"golang.org/x/crypto/ssh"
@@ -35,8 +36,12 @@ const (
 // sshRecordsTable is roster's own index of issued SSH certificates (JSON
 // [SSHCertRecord] by decimal serial), written with smallstep's ssh_certs
 // record in the same transaction.
+//
+// sshRevokedTable holds the revoked ones again, so that rebuilding the KRL
+// reads only revoked certificates, not every certificate ever issued.
 var (
 	sshRecordsTable = []byte("roster_ssh_certs")
+	sshRevokedTable = []byte("roster_ssh_revoked")
 	sshCertsTable   = []byte("ssh_certs") // smallstep's (see db.go's certsTable)
 )
 
@@ -337,9 +342,13 @@ func (c *CA) SSHCertificates() ([]SSHCertRecord, error) {
 	if c.issued == nil {
 		return nil, nil
 	}
-	entries, err := c.issued.DB.List(sshRecordsTable)
+	return listRecords(c.issued, sshRecordsTable)
+}
+
+func listRecords(g *groupDB, table []byte) ([]SSHCertRecord, error) {
+	entries, err := g.DB.List(table)
 	if err != nil {
-		return nil, fmt.Errorf("ca: list ssh certificates: %w", err)
+		return nil, fmt.Errorf("ca: list %s: %w", table, err)
 	}
 	out := make([]SSHCertRecord, 0, len(entries))
 	for _, e := range entries {
@@ -426,7 +435,12 @@ func (c *CA) markSSHRevoked(r *SSHCertRecord, reason string) error {
 	if err != nil {
 		return fmt.Errorf("ca: revoke ssh certificate %d: %w", r.Serial, err)
 	}
-	if err := c.issued.DB.Set(sshRecordsTable, []byte(strconv.FormatUint(r.Serial, 10)), b); err != nil {
+	// Both writes in one transaction: a crash leaves neither.
+	key := []byte(strconv.FormatUint(r.Serial, 10))
+	tx := new(database.Tx)
+	tx.Set(sshRecordsTable, key, b)
+	tx.Set(sshRevokedTable, key, b)
+	if err := c.issued.DB.Update(tx); err != nil {
 		return fmt.Errorf("ca: revoke ssh certificate %d: %w", r.Serial, err)
 	}
 	return nil
@@ -441,9 +455,17 @@ func (c *CA) SSHKRL() []byte {
 	return bytes.Clone(c.krl)
 }
 
+// revokedSSH lists the revoked SSH certificates.
+func (c *CA) revokedSSH() ([]SSHCertRecord, error) {
+	if c.issued == nil {
+		return nil, nil
+	}
+	return listRecords(c.issued, sshRevokedTable)
+}
+
 // rebuildKRL is called with sshMu held.
 func (c *CA) rebuildKRL() error {
-	recs, err := c.SSHCertificates()
+	recs, err := c.revokedSSH()
 	if err != nil {
 		return err
 	}

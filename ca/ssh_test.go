@@ -297,19 +297,27 @@ func TestSSHCertificatesStored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := c.RevokeSSH(context.Background(), cert.Serial, "keyCompromise"); err != nil {
+		t.Fatal(err)
+	}
 	c.Close()
 	c, err = Open(dir, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	// The KRL is rebuilt on start.
+	k, err := sshkrl.Parse(c.SSHKRL())
+	if err != nil || !k.IsRevoked(cert) {
+		t.Errorf("KRL after restart does not revoke %d: %v", cert.Serial, err)
+	}
 	r, err := c.SSHCertificate(cert.Serial)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.Serial != cert.Serial || r.Type != "user" || r.KeyID != testKeyID || len(r.Principals) != 1 ||
 		r.ValidBefore.Unix() != int64(cert.ValidBefore) || r.ValidAfter.Unix() != int64(cert.ValidAfter) ||
-		r.CAKey != ssh.FingerprintSHA256(c.SSHUserCA()) || r.RevokedAt != nil {
+		r.CAKey != ssh.FingerprintSHA256(c.SSHUserCA()) || r.RevokedAt == nil || r.Reason != "keyCompromise" {
 		t.Errorf("record %+v", r)
 	}
 	// smallstep's own ssh_certs record is there too.
@@ -431,5 +439,38 @@ func TestSSHKRLAgreesWithSSHKeygen(t *testing.T) {
 	}
 	if len(k.Certs) != 1 || len(k.Certs[0].Serials) != 1 || k.Certs[0].Serials[0] != certs[3].cert.Serial || k.Version != 5 {
 		t.Errorf("after expiry: %+v (version %d)", k.Certs, k.Version)
+	}
+}
+
+func TestSSHSerialsUniqueUnderConcurrency(t *testing.T) {
+	c := newCA(t, Options{})
+	const n = 32
+	serials := make(chan uint64, n)
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			cert, err := c.SignSSHUser(context.Background(), sshPub(t), SSHRequest{KeyID: testKeyID, Principals: []string{"deploy"}})
+			if err != nil {
+				errs <- err
+				return
+			}
+			serials <- cert.Serial
+		}()
+	}
+	seen := map[uint64]bool{}
+	for range n {
+		select {
+		case err := <-errs:
+			t.Fatal(err)
+		case s := <-serials:
+			if seen[s] {
+				t.Fatalf("serial %d twice", s)
+			}
+			seen[s] = true
+		}
+	}
+	recs, err := c.SSHCertificates()
+	if err != nil || len(recs) != n {
+		t.Fatalf("%d records, want %d: %v", len(recs), n, err)
 	}
 }
