@@ -78,21 +78,22 @@ type Identity struct {
 
 // CA is an open certificate authority. It is safe for concurrent use.
 type CA struct {
-	dir      string
-	m        manifest
-	opts     Options
-	auth     *authority.Authority
-	store    interface{ Shutdown() error }
-	issued   *groupDB // nil unless the durable database is in use
-	root     *x509.Certificate
-	inter    *x509.Certificate
-	serverMu sync.Mutex
-	sshUser  ssh.Signer // SSH user CA, see ssh.go
-	sshHost  ssh.Signer // SSH host CA
-	sshMu    sync.Mutex // serialises SSH revocations; guards krl
-	krl      []byte
-	closeMu  sync.Once
-	closeErr error
+	dir       string
+	m         manifest
+	opts      Options
+	auth      *authority.Authority
+	store     interface{ Shutdown() error }
+	issued    *groupDB // nil unless the durable database is in use
+	root      *x509.Certificate
+	inter     *x509.Certificate
+	serverMu  sync.Mutex
+	sshUser   ssh.Signer // SSH user CA, see ssh.go
+	sshHost   ssh.Signer // SSH host CA
+	sshMu     sync.Mutex // serialises SSH revocations; guards krl
+	krl       []byte
+	krlListed int // serials in krl
+	closeMu   sync.Once
+	closeErr  error
 }
 
 // ErrValidity is returned by [CA.Sign] for a validity outside the

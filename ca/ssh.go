@@ -463,6 +463,22 @@ func (c *CA) revokedSSH() ([]SSHCertRecord, error) {
 	return listRecords(c.issued, sshRevokedTable)
 }
 
+// SweepSSHKRL rebuilds the KRL so that revoked certificates which have
+// expired since leave it (sshd refuses them anyway). It returns how many
+// left. The server runs it in its sweep.
+func (c *CA) SweepSSHKRL(ctx context.Context) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	c.sshMu.Lock()
+	defer c.sshMu.Unlock()
+	before := c.krlListed
+	if err := c.rebuildKRL(); err != nil {
+		return 0, err
+	}
+	return max(before-c.krlListed, 0), nil
+}
+
 // rebuildKRL is called with sshMu held.
 func (c *CA) rebuildKRL() error {
 	recs, err := c.revokedSSH()
@@ -499,7 +515,7 @@ func (c *CA) rebuildKRL() error {
 	if err != nil {
 		return fmt.Errorf("ca: ssh krl: %w", err)
 	}
-	c.krl = b
+	c.krl, c.krlListed = b, len(user)+len(host)
 	return nil
 }
 

@@ -440,6 +440,13 @@ func TestSSHKRLAgreesWithSSHKeygen(t *testing.T) {
 	if len(k.Certs) != 1 || len(k.Certs[0].Serials) != 1 || k.Certs[0].Serials[0] != certs[3].cert.Serial || k.Version != 5 {
 		t.Errorf("after expiry: %+v (version %d)", k.Certs, k.Version)
 	}
+	clock = now.Add(3 * time.Hour)
+	if n, err := c.SweepSSHKRL(ctx); err != nil || n != 1 {
+		t.Errorf("sweep: %d, %v; want 1 gone", n, err)
+	}
+	if k, err = sshkrl.Parse(c.SSHKRL()); err != nil || len(k.Certs) != 0 {
+		t.Errorf("after sweep: %+v, %v", k, err)
+	}
 }
 
 func TestSSHSerialsUniqueUnderConcurrency(t *testing.T) {
