@@ -59,7 +59,9 @@ type RevokeRequest struct {
 	Reason  string `json:"reason"`
 }
 
-// RevokeResponse lists the serials revoked.
+// RevokeResponse lists the serials revoked: X.509 certificates, and the
+// SSH certificates of the identities revoked.
 type RevokeResponse struct {
-	Serials []string `json:"serials"`
+	Serials    []string `json:"serials"`
+	SSHSerials []string `json:"ssh_serials,omitempty"`
 }

@@ -67,6 +67,7 @@ const (
 	ActionPlanSet         = "plan.set"
 	ActionPlanRemove      = "plan.remove"
 	ActionExceptionExtend = "exception.extend"
+	ActionSSHRevoke       = "ssh.revoke" // an identity's SSH certificates revoked (Serial: their serials)
 )
 
 // Filter selects records. Zero fields match all.

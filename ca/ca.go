@@ -25,6 +25,7 @@ import (
 	"github.com/smallstep/certificates/db"
 	"go.step.sm/crypto/pemutil"
 	"go.step.sm/crypto/x509util"
+	"golang.org/x/crypto/ssh"
 )
 
 // Validity defaults; see [Options].
@@ -47,6 +48,9 @@ type Options struct {
 	Backdate time.Duration
 	// Now is the clock (time.Now).
 	Now func() time.Time
+	// SSHKeyType is the algorithm of SSH CA keys created on the first
+	// start of a data directory that has none ("": Ed25519).
+	SSHKeyType SSHKeyType
 
 	// storage selects the database; tests and benchmarks compare modes.
 	storage storageMode
@@ -74,17 +78,22 @@ type Identity struct {
 
 // CA is an open certificate authority. It is safe for concurrent use.
 type CA struct {
-	dir      string
-	m        manifest
-	opts     Options
-	auth     *authority.Authority
-	store    interface{ Shutdown() error }
-	issued   *groupDB // nil unless the durable database is in use
-	root     *x509.Certificate
-	inter    *x509.Certificate
-	serverMu sync.Mutex
-	closeMu  sync.Once
-	closeErr error
+	dir       string
+	m         manifest
+	opts      Options
+	auth      *authority.Authority
+	store     interface{ Shutdown() error }
+	issued    *groupDB // nil unless the durable database is in use
+	root      *x509.Certificate
+	inter     *x509.Certificate
+	serverMu  sync.Mutex
+	sshUser   ssh.Signer // SSH user CA, see ssh.go
+	sshHost   ssh.Signer // SSH host CA
+	sshMu     sync.Mutex // serialises SSH revocations; guards krl
+	krl       []byte
+	krlListed int // serials in krl
+	closeMu   sync.Once
+	closeErr  error
 }
 
 // ErrValidity is returned by [CA.Sign] for a validity outside the
@@ -178,12 +187,39 @@ func Open(dir string, opts Options) (*CA, error) {
 	case storageNone:
 		cfg.CRL = nil // the in-memory default database cannot hold a CRL
 	}
+	// After the database: its file lock keeps a second server from
+	// creating the SSH keys at the same time.
+	var sshPass []byte
+	if m.Encrypted {
+		sshPass = opts.Passphrase
+	}
+	sshUser, sshHost, err := ensureSSHKeys(dir, opts.SSHKeyType, sshPass)
+	if err == nil {
+		c.sshUser, err = ssh.NewSignerFromSigner(sshUser)
+	}
+	if err == nil {
+		c.sshHost, err = ssh.NewSignerFromSigner(sshHost)
+	}
+	if err != nil {
+		if c.store != nil {
+			_ = c.store.Shutdown()
+		}
+		return nil, fmt.Errorf("ca: ssh keys: %w", err)
+	}
+	authOpts = append(authOpts, authority.WithSSHUserSigner(sshUser), authority.WithSSHHostSigner(sshHost))
 	c.auth, err = authority.NewEmbedded(authOpts...)
 	if err != nil {
 		if c.store != nil {
 			_ = c.store.Shutdown()
 		}
 		return nil, fmt.Errorf("ca: start authority: %w", err)
+	}
+	c.sshMu.Lock()
+	err = c.rebuildKRL()
+	c.sshMu.Unlock()
+	if err != nil {
+		_ = c.auth.Shutdown()
+		return nil, err
 	}
 	return c, nil
 }

@@ -67,6 +67,12 @@ func openGroupDB(path string) (*groupDB, error) {
 	if !ok {
 		return nil, fmt.Errorf("ca: open database %s: unexpected type %T", path, adb)
 	}
+	for _, table := range [][]byte{sshRecordsTable, sshRevokedTable} {
+		if err := sdb.CreateTable(table); err != nil {
+			_ = sdb.Shutdown()
+			return nil, fmt.Errorf("ca: open database %s: %w", path, err)
+		}
+	}
 	return &groupDB{DB: sdb, group: store.NewGroup(nosqlUpdater{sdb}, store.GroupOptions{Window: commitWindow})}, nil
 }
 

@@ -59,6 +59,9 @@ type InitOptions struct {
 	// certificate (see [CA.ServerCertificate]); default localhost and
 	// 127.0.0.1.
 	ServerNames []string
+	// SSHKeyType is the algorithm of the SSH user and host CA keys
+	// ("": Ed25519; or ECDSA P-256).
+	SSHKeyType SSHKeyType
 }
 
 // manifest is DIR/ca.json.
@@ -90,7 +93,10 @@ func Init(dir string, opts InitOptions) error {
 	if err := spiffeid.ValidateTrustDomain(td); err != nil {
 		return err
 	}
-	for _, name := range []string{manifestFile, rootCertFile, interCertFile, rootKeyFile, interKeyFile, databaseFile} {
+	if err := opts.SSHKeyType.check(); err != nil {
+		return err
+	}
+	for _, name := range []string{manifestFile, rootCertFile, interCertFile, rootKeyFile, interKeyFile, databaseFile, sshUserKeyFile, sshHostKeyFile} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
 			return fmt.Errorf("ca: init %s: %s already exists (refusing to overwrite an existing CA)", dir, name)
 		} else if !errors.Is(err, fs.ErrNotExist) {
@@ -154,6 +160,9 @@ func Init(dir string, opts InitOptions) error {
 		return err
 	}
 	if err := writeKey(filepath.Join(dir, interKeyFile), interKey, opts.Passphrase); err != nil {
+		return err
+	}
+	if _, _, err := ensureSSHKeys(dir, opts.SSHKeyType, opts.Passphrase); err != nil {
 		return err
 	}
 	if err := writeFile(filepath.Join(dir, rootCertFile), certPEM(root), 0o644); err != nil {

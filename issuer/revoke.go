@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 
 	"github.com/rosterhq/roster/audit"
@@ -22,9 +23,11 @@ type RevokeRequest struct {
 	Reason        string
 }
 
-// RevokeResult lists the serials revoked.
+// RevokeResult lists the serials revoked: X.509, and the SSH certificates
+// of the identities revoked (decimal).
 type RevokeResult struct {
-	Serials []string `json:"serials"`
+	Serials    []string `json:"serials"`
+	SSHSerials []string `json:"ssh_serials,omitempty"`
 }
 
 // ErrNothingToRevoke: the identity holds no unrevoked certificate.
@@ -33,7 +36,9 @@ var ErrNothingToRevoke = errors.New("no unrevoked certificate to revoke")
 // Revoke revokes certificates: the serial given, or the current
 // certificate of the identity. Renewal is refused from then on (also for an
 // older certificate of a revoked identity, until it is enrolled again) and
-// the CRL is reissued.
+// the CRL is reissued. Revoking an identity (not a serial) also revokes
+// every SSH certificate issued to it (key id: its SPIFFE ID) and rebuilds
+// the KRL.
 func (i *Issuer) Revoke(ctx context.Context, req RevokeRequest) (RevokeResult, error) {
 	var res RevokeResult
 	type target struct {
@@ -122,8 +127,37 @@ func (i *Issuer) Revoke(ctx context.Context, req RevokeRequest) (RevokeResult, e
 		i.log.InfoContext(ctx, "certificate revoked", slog.String("serial", t.serial), slog.String("host", t.id.Host),
 			slog.String("account", t.id.Account), slog.String("reason", req.Reason))
 		res.Serials = append(res.Serials, t.serial)
+		if req.Serial == "" {
+			ssh, err := i.revokeSSH(ctx, t.id, req.Reason)
+			if err != nil {
+				return res, err
+			}
+			res.SSHSerials = append(res.SSHSerials, ssh...)
+		}
 	}
 	return res, nil
+}
+
+// revokeSSH revokes the SSH certificates of id (all of them, by its SPIFFE
+// ID as key id) and audits them as one record.
+func (i *Issuer) revokeSSH(ctx context.Context, id ID, reason string) ([]string, error) {
+	id.TrustDomain = i.ca.TrustDomain()
+	serials, err := i.ca.RevokeSSHKeyID(ctx, id.String(), reason)
+	if err != nil {
+		return nil, fmt.Errorf("issuer: revoke ssh certificates of %s: %w", id.Label(), err)
+	}
+	if len(serials) == 0 {
+		return nil, nil
+	}
+	out := make([]string, len(serials))
+	for n, s := range serials {
+		out[n] = strconv.FormatUint(s, 10)
+	}
+	i.audit(ctx, audit.Event{Action: audit.ActionSSHRevoke, Host: id.Host, Account: id.Account,
+		Serial: strings.Join(out, ","), Outcome: audit.OutcomeOK, Reason: reason})
+	i.log.InfoContext(ctx, "ssh certificates revoked", slog.String("host", id.Host),
+		slog.String("account", id.Account), slog.Int("count", len(out)))
+	return out, nil
 }
 
 // AuthenticateHost authenticates a scan submission by the client

@@ -231,6 +231,8 @@ func TestAccessRules(t *testing.T) {
 		{"GET /roots", 200, same("/roots", "")},
 		{"GET /crl", 200, same("/crl", "")},
 		{"GET /1.0/crl", 200, same("/1.0/crl", "")},
+		{"GET /ssh/roots", 200, same("/ssh/roots", "")},
+		{"GET /ssh/krl", 200, same("/ssh/krl", "")},
 		{"POST /v1/enroll", 201, func(c credential) request {
 			tok := "ret_" + strings.Repeat("A", 43) // well formed, unknown
 			if c == credEnrollToken {

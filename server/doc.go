@@ -19,7 +19,7 @@
 // JSON decoder (decodeJSON in body.go), scan reports through scan.Decode.
 // Each resource has its file: scans.go, accounts.go, hosts.go, owners.go,
 // exceptions.go, tokens.go, enroll.go, renew.go, revoke.go, report.go,
-// audit.go, ca.go, vendors.go, registered.go, history.go, notify.go
+// audit.go, ca.go, ssh.go, vendors.go, registered.go, history.go, notify.go
 // (webhook notices: the sweep job, the pass after a scan, the test notice;
 // delivery is package notify's).
 //
@@ -31,6 +31,8 @@
 //	GET    /roots.pem                       anyone
 //	GET    /1.0/roots, /roots               anyone (step-ca's shape)
 //	GET    /crl, /1.0/crl                   anyone
+//	GET    /ssh/roots                       anyone (SSH user and host CA keys)
+//	GET    /ssh/krl                         anyone (OpenSSH KRL, sshd's RevokedKeys)
 //	POST   /v1/enroll                       enrollment token (in the body)
 //	POST   /1.0/renew, /renew               identity certificate (mTLS), host or account
 //	POST   /1.0/rekey, /rekey               identity certificate (mTLS), host or account

@@ -22,6 +22,6 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, r, http.StatusOK, api.RevokeResponse{Serials: res.Serials})
+	writeJSON(w, r, http.StatusOK, api.RevokeResponse{Serials: res.Serials, SSHSerials: res.SSHSerials})
 	return nil
 }

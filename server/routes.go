@@ -40,6 +40,8 @@ func (s *Server) routes() []route {
 		{pattern: "GET /roots", who: anyone, step: true, h: s.roots},
 		{pattern: "GET /crl", who: anyone, step: true, h: s.crl},
 		{pattern: "GET /1.0/crl", who: anyone, step: true, h: s.crl},
+		{pattern: "GET /ssh/roots", who: anyone, h: s.sshRoots},
+		{pattern: "GET /ssh/krl", who: anyone, h: s.sshKRL},
 
 		// Agents: enrollment with a one-time token (enroll.go), renewal and
 		// rekey with the current certificate (renew.go).

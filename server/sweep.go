@@ -25,6 +25,7 @@ func (s *Server) sweepJobs() []sweepJob {
 		{name: "daily plan snapshot", run: s.inv.SnapshotToday},
 		{name: "vendor exception lapses", run: s.iss.SweepVendorLapses},
 		{name: "webhook notices", run: s.queueNotices},
+		{name: "ssh krl: expired certificates out", run: s.ca.SweepSSHKRL},
 	}
 }
 

@@ -46,6 +46,7 @@ func newApp() *cli.App {
 			tokenCommand(),
 			enrollCommand(),
 			revokeCommand(),
+			sshCommand(),
 			auditCommand(),
 			versionCommand(),
 			urfavecli.CompletionCommand(),

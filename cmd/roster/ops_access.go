@@ -142,6 +142,9 @@ func revokeCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if len(out.SSHSerials) > 0 {
+				return done(c, "revoked %d certificate(s): %v; %d SSH certificate(s): %v", len(out.Serials), out.Serials, len(out.SSHSerials), out.SSHSerials)
+			}
 			return done(c, "revoked %d certificate(s): %v", len(out.Serials), out.Serials)
 		}),
 	}
