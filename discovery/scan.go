@@ -485,7 +485,12 @@ func (s *scanner) readHomes(ctx context.Context) {
 		// The principals file, on the same terms as authorized_keys.
 		if p := s.sshd.principalsPath(a.Name, a.Home); p != "" && s.host.SSHD != nil && len(s.host.SSHD.TrustedUserCAKeys) > 0 &&
 			!(a.Home != "" && strings.HasPrefix(p, home+"/") && (h == nil || !h.ok || h.owner != a)) {
-			a.SSHCertLogin = certLogin(s.host.SSHD, p, readPrincipals(s.r, p, s.w))
+			if at := s.sshd.matchOverrides(a.Name); at != "" {
+				file, line := splitLoc(at)
+				s.w.add(file, line, "Match block sets the certificate settings of %s: its certificate login is not recorded", a.Name)
+			} else {
+				a.SSHCertLogin = certLogin(s.host.SSHD, p, readPrincipals(s.r, p, s.w))
+			}
 		}
 		if h != nil && h.ok && h.owner == a {
 			a.Credentials = append(a.Credentials, readPrivateKeys(s.r, a.Home, s.w)...)

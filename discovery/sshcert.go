@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/rosterhq/roster/scan"
@@ -111,12 +112,12 @@ func parseCAKeys(p string, data []byte, w *warnings) []scan.SSHKey {
 // public key and certificate login.
 func readRevokedKeys(r *Root, p string, w *warnings) *scan.RevokedKeys {
 	rk := &scan.RevokedKeys{Path: p}
-	data, fi, err := readOptional(r, w, p, "unreadable RevokedKeys file")
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	data, _, err := readOptional(r, w, p, "unreadable RevokedKeys file")
+	if errors.Is(err, fs.ErrNotExist) {
 		w.add(p, 0, "RevokedKeys file does not exist: sshd refuses every key login")
 		return rk
-	case fi != nil:
+	}
+	if fi, serr := r.Stat(p); serr == nil {
 		// Also when too large to read: it exists, and has a size.
 		rk.Exists, rk.Size = true, fi.Size()
 	}
@@ -210,4 +211,40 @@ func certLogin(sshd *scan.SSHD, file string, principals []string) *scan.SSHCertL
 		l.CAFingerprints = append(l.CAFingerprints, k.Fingerprint)
 	}
 	return l
+}
+
+// matchOverrides returns where a Match block names the user outright
+// ("Match User a,b", no patterns or other criteria) and sets the CA keys
+// or the principals file: such an account's certificate login is not the
+// global one, and the scanner does not evaluate Match blocks, so it
+// records none for it and warns. Other Match blocks are listed in the
+// report (scan.SSHD.MatchBlocks) and the global values stand.
+func (c sshdConfig) matchOverrides(user string) string {
+	for _, m := range c.MatchBlocks {
+		if !slices.Contains(m.Sets, "authorizedprincipalsfile") && !slices.Contains(m.Sets, "trustedusercakeys") &&
+			!slices.Contains(m.Sets, "authorizedprincipalscommand") {
+			continue
+		}
+		f := strings.Fields(m.Criteria)
+		if len(f) != 2 || !strings.EqualFold(f[0], "user") || strings.ContainsAny(f[1], "*?!") {
+			continue
+		}
+		if slices.Contains(strings.Split(f[1], ","), user) {
+			return m.Location
+		}
+	}
+	return ""
+}
+
+// splitLoc splits a lineLoc "FILE:LINE".
+func splitLoc(loc string) (string, int) {
+	i := strings.LastIndexByte(loc, ':')
+	if i < 0 {
+		return loc, 0
+	}
+	n, err := strconv.Atoi(loc[i+1:])
+	if err != nil {
+		return loc, 0
+	}
+	return loc[:i], n
 }

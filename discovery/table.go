@@ -130,6 +130,10 @@ func (o TableOptions) Write(w io.Writer, r *scan.Report) error {
 			ew.Printf("  %s %s held by %s at %s\n", clean(s.Type), clean(s.Fingerprint), clean(strings.Join(s.Accounts, ", ")), clean(strings.Join(s.Locations, ", ")))
 		}
 	}
+	if d := r.Host.SSHD; d != nil {
+		section("sshd certificate trust:")
+		writeSSHD(ew, d, accts)
+	}
 	ew.Printf("\n%d accounts", len(r.Accounts))
 	if hidden > 0 {
 		ew.Printf(", %d unprivileged system accounts hidden (--all shows them)", hidden)
@@ -248,4 +252,43 @@ func exposureCell(e scan.Exposure) string {
 		parts = append(parts[:4], fmt.Sprintf("+%d more", len(parts)-4))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// writeSSHD writes the sshd certificate section: the trusted user CAs,
+// the principals file and the principals it grants per account, the
+// revocation list, host certificates, and the Match blocks that give some
+// connections other values.
+func writeSSHD(ew *textout.Writer, d *scan.SSHD, accts []scan.Account) {
+	switch {
+	case d.TrustedUserCAKeysFile == "":
+		ew.Printf("  trusted user CAs: none (no TrustedUserCAKeys)\n")
+	case len(d.TrustedUserCAKeys) == 0:
+		ew.Printf("  trusted user CAs: none readable in %s\n", clean(d.TrustedUserCAKeysFile))
+	default:
+		ew.Printf("  trusted user CAs (%s):\n", clean(d.TrustedUserCAKeysFile))
+		for _, k := range d.TrustedUserCAKeys {
+			ew.Printf("    %s %s\n", clean(k.Type), clean(k.Fingerprint))
+		}
+	}
+	if d.AuthorizedPrincipalsFile != "" {
+		ew.Printf("  principals file: %s\n", clean(d.AuthorizedPrincipalsFile))
+	}
+	for _, a := range accts {
+		if l := a.SSHCertLogin; l != nil {
+			ew.Printf("    %s: %s (%s)\n", clean(a.Name), clean(strings.Join(l.Principals, ", ")), clean(l.PrincipalsFile))
+		}
+	}
+	if rk := d.RevokedKeys; rk != nil {
+		state := "missing"
+		if rk.Exists {
+			state = cmp.Or(clean(rk.Format), "unreadable") + ", " + strconv.FormatInt(rk.Size, 10) + " bytes"
+		}
+		ew.Printf("  revoked keys: %s (%s)\n", clean(rk.Path), state)
+	}
+	for _, c := range d.HostCertificates {
+		ew.Printf("  host certificate: %s\n", clean(c))
+	}
+	for _, m := range d.MatchBlocks {
+		ew.Printf("  Match %s at %s sets %s for some connections\n", clean(m.Criteria), clean(m.Location), clean(strings.Join(m.Sets, ", ")))
+	}
 }
