@@ -138,6 +138,7 @@ func TestValidateMessage(t *testing.T) {
 func FuzzDecode(f *testing.F) {
 	seeds := [][]byte{
 		encode(f, validReport()),
+		encode(f, sshdReport()),
 		[]byte(`{"schema_version":1,"host":{"hostname":"h","scanned_at":"2026-01-01T00:00:00Z"},"accounts":[]}`),
 		[]byte(`{"schema_version":1}`),
 		[]byte(`{"schema_version":2}`),

@@ -49,7 +49,9 @@ func TestDecodeSSHD(t *testing.T) {
 		edit                func(r *Report)
 	}{
 		{"keyed fingerprint for a CA key", "host.sshd.trusted_user_ca_keys[0].fingerprint", "not an SSH fingerprint",
-			func(r *Report) { r.Host.SSHD.TrustedUserCAKeys[0].Fingerprint = "hmac-sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" }},
+			func(r *Report) {
+				r.Host.SSHD.TrustedUserCAKeys[0].Fingerprint = "hmac-sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+			}},
 		{"raw key instead of a fingerprint", "host.sshd.trusted_user_ca_keys[0].fingerprint", "not an SSH fingerprint",
 			func(r *Report) { r.Host.SSHD.TrustedUserCAKeys[0].Fingerprint = "AAAAC3NzaC1lZDI1NTE5AAAAI" }},
 		{"long key type", "host.sshd.trusted_user_ca_keys[0].type", "longer than 256 bytes",
