@@ -327,6 +327,10 @@ func TestScanFixtureCertBastion(t *testing.T) {
 	if want := map[string][]string{"ci": {"ci"}, "deploy": {"deploy"}}; !reflect.DeepEqual(logins, want) {
 		t.Errorf("logins %q, want %q", logins, want)
 	}
+	// deploy moved from authorized_keys to certificates: still a service.
+	if a := findAccount(t, rep, "deploy"); a.Kind != scan.KindService {
+		t.Errorf("deploy: %s %q", a.Kind, a.KindEvidence)
+	}
 	if len(rep.Warnings) != 1 || rep.Warnings[0].File != "/etc/ssh/sshd_config" || rep.Warnings[0].Line != 7 {
 		t.Errorf("warnings %+v", rep.Warnings)
 	}

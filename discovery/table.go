@@ -70,7 +70,7 @@ func (o TableOptions) Write(w io.Writer, r *scan.Report) error {
 			priv = "read"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", clean(a.Name), uid, clean(a.Kind), priv,
-			passwordCell(a.Password), credentialCell(a.Credentials), usedByCell(a.UsedBy), exposureCell(a.Exposure))
+			passwordCell(a.Password), credentialsAndCertCell(a), usedByCell(a.UsedBy), exposureCell(a.Exposure))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -192,6 +192,19 @@ func passwordCell(p scan.Password) string {
 var credShort = map[string]string{
 	scan.CredPassword: "password", scan.CredEmptyPassword: "EMPTY password", scan.CredSSHAuthorizedKey: "authorized key",
 	scan.CredSSHPrivateKey: "private key", scan.CredSecretFile: "secret file", scan.CredSecretEnv: "secret env",
+}
+
+// credentialsAndCertCell is credentialCell with "ssh certificates" for an
+// account that logs in with them (not a static credential).
+func credentialsAndCertCell(a scan.Account) string {
+	c := credentialCell(a.Credentials)
+	switch {
+	case a.SSHCertLogin == nil:
+		return c
+	case c == "-":
+		return "ssh certificates"
+	}
+	return c + ", ssh certificates"
 }
 
 func credentialCell(cs []scan.Credential) string {
