@@ -174,8 +174,10 @@ func hasOption(opts []string, name string) bool {
 //     entry, a listening socket; systemd dynamic users), or it holds a
 //     credential that machines use (secret_env, secret_file,
 //     ssh_private_key), or only SSH keys can log in to it (authorized keys
-//     and no usable password), or it is outside the UID range for people and
-//     still has a process, a usable or empty password or an authorized key;
+//     and no usable password; the same for SSH certificates: a principals
+//     file under a trusted user CA and no usable password), or it is
+//     outside the UID range for people and still has a process, a usable or
+//     empty password, an authorized key or an SSH certificate login;
 //   - human: a login shell and a UID in UID_MIN..UID_MAX, and none of the
 //     machine use above (its processes, keys and password are a person's);
 //   - system: everything else: an OS account nothing uses, with no
@@ -203,6 +205,10 @@ func (s *scanner) classify(a *account) {
 			creds = append(creds, "holds "+strconv.Itoa(counts[t])+" "+t+" credential(s)")
 		}
 	}
+	certLogin := a.SSHCertLogin != nil
+	if certLogin {
+		creds = append(creds, "logs in with SSH certificates: "+a.SSHCertLogin.PrincipalsFile+" lists "+strconv.Itoa(len(a.SSHCertLogin.Principals))+" principal(s)")
+	}
 	human := a.LoginShell && !a.Dynamic && s.ranges.human(a.UID)
 	noPassword := a.Password.Status != scan.PasswordUsable && a.Password.Status != scan.PasswordEmpty
 	// A FIDO security key (sk-…) needs a person's touch at every login:
@@ -221,6 +227,11 @@ func (s *scanner) classify(a *account) {
 	// how deploy users and CI logins look (FIDO keys excepted: see above).
 	if human && counts[scan.CredSSHAuthorizedKey] > fido && noPassword {
 		machine = append(machine, "key-only login: "+strconv.Itoa(counts[scan.CredSSHAuthorizedKey])+" authorized key(s) and no usable password")
+	}
+	// The same for SSH certificates: a service account that moved from
+	// authorized_keys to certificates stays a service account.
+	if human && certLogin && counts[scan.CredSSHAuthorizedKey] == 0 && noPassword {
+		machine = append(machine, "certificate-only login: a principals file and no usable password")
 	}
 	rangeNote := "UID " + strconv.Itoa(a.UID) + " in UID_MIN..UID_MAX (" + strconv.Itoa(s.ranges.UIDMin) + ".." + strconv.Itoa(s.ranges.UIDMax) + ", " + s.ranges.Source + ")"
 	switch {

@@ -190,3 +190,47 @@ func FuzzParseHostname(f *testing.F) {
 		checkWarnings(t, "/etc/hostname", data, w)
 	})
 }
+
+// FuzzParsePrincipals: the principals of an AuthorizedPrincipalsFile are
+// non-empty, bounded, without whitespace, distinct and at most
+// maxPrincipals; warnings name the file and a line of it.
+func FuzzParsePrincipals(f *testing.F) {
+	seedFrom(f, "hosts/cert-bastion/etc/ssh/roster/principals")
+	f.Add([]byte("# c\nfrom=\"10.0.0.0/8\",no-pty deploy\n\"x y\" z\nci\nci\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		w := &warnings{}
+		ps := parsePrincipals("/etc/ssh/p/u", data, w)
+		if len(ps) > maxPrincipals {
+			t.Fatalf("%d principals", len(ps))
+		}
+		seen := map[string]bool{}
+		for _, p := range ps {
+			if p == "" || len(p) > maxPrincipalLen || strings.ContainsAny(p, " \t\n") || seen[p] {
+				t.Fatalf("bad or repeated principal %q", p)
+			}
+			seen[p] = true
+		}
+		checkWarnings(t, "/etc/ssh/p/u", data, w)
+	})
+}
+
+// FuzzParseCAKeys: every CA key recorded has a type and an ssh-keygen
+// style fingerprint, each once, at most maxCAKeys, at a line of the file.
+func FuzzParseCAKeys(f *testing.F) {
+	seedFrom(f, "hosts/cert-bastion/etc/ssh/roster")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		w := &warnings{}
+		ks := parseCAKeys("/etc/ssh/ca.pub", data, w)
+		if len(ks) > maxCAKeys {
+			t.Fatalf("%d keys", len(ks))
+		}
+		seen := map[string]bool{}
+		for _, k := range ks {
+			if k.Type == "" || !strings.HasPrefix(k.Fingerprint, "SHA256:") || seen[k.Fingerprint] || !strings.HasPrefix(k.Location, "/etc/ssh/ca.pub:") {
+				t.Fatalf("bad key %+v", k)
+			}
+			seen[k.Fingerprint] = true
+		}
+		checkWarnings(t, "/etc/ssh/ca.pub", data, w)
+	})
+}

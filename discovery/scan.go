@@ -158,6 +158,7 @@ func (s *scanner) run(ctx context.Context, procDir string) error {
 		return err
 	}
 	s.sshd = readSSHDConfig(s.r, s.w)
+	s.host.SSHD = s.sshd.sshdReport(s.r, s.w)
 	s.readHomes(ctx)
 	for _, oc := range readSystemSecrets(s.r, s.fp, s.w) {
 		if a := s.byUID[oc.UID]; a != nil {
@@ -481,6 +482,16 @@ func (s *scanner) readHomes(ctx context.Context) {
 			}
 			a.Credentials = append(a.Credentials, readAuthorizedKeys(s.r, p, s.w)...)
 		}
+		// The principals file, on the same terms as authorized_keys.
+		if p := s.sshd.principalsPath(a.Name, a.Home); p != "" && s.host.SSHD != nil && len(s.host.SSHD.TrustedUserCAKeys) > 0 &&
+			!(a.Home != "" && strings.HasPrefix(p, home+"/") && (h == nil || !h.ok || h.owner != a)) {
+			if at := s.sshd.matchOverrides(a.Name); at != "" {
+				file, line := splitLoc(at)
+				s.w.add(file, line, "Match block sets the certificate settings of %s: its certificate login is not recorded", a.Name)
+			} else {
+				a.SSHCertLogin = certLogin(s.host.SSHD, p, readPrincipals(s.r, p, s.w))
+			}
+		}
 		if h != nil && h.ok && h.owner == a {
 			a.Credentials = append(a.Credentials, readPrivateKeys(s.r, a.Home, s.w)...)
 			a.Credentials = append(a.Credentials, readSecretFiles(s.r, a.Home, s.fp, s.w)...)
@@ -605,6 +616,23 @@ func cleanReport(rep *scan.Report) {
 	fit(&rep.Host.OS.VersionID, scan.MaxShort)
 	fit(&rep.Host.OS.PrettyName, scan.MaxShort)
 	fit(&rep.Host.Root, scan.MaxPath)
+	if d := rep.Host.SSHD; d != nil {
+		fit(&d.TrustedUserCAKeysFile, scan.MaxPath)
+		for i := range d.TrustedUserCAKeys {
+			fit(&d.TrustedUserCAKeys[i].Type, scan.MaxShort)
+			fit(&d.TrustedUserCAKeys[i].Location, scan.MaxPath)
+		}
+		fit(&d.AuthorizedPrincipalsFile, scan.MaxPath)
+		if d.RevokedKeys != nil {
+			fit(&d.RevokedKeys.Path, scan.MaxPath)
+		}
+		fits(d.HostCertificates, scan.MaxPath)
+		for i := range d.MatchBlocks {
+			fit(&d.MatchBlocks[i].Location, scan.MaxPath)
+			fit(&d.MatchBlocks[i].Criteria, scan.MaxText)
+			fits(d.MatchBlocks[i].Sets, scan.MaxShort)
+		}
+	}
 	for i := range rep.Accounts {
 		a := &rep.Accounts[i]
 		fit(&a.PrimaryGroup, scan.MaxShort)
@@ -650,6 +678,10 @@ func cleanReport(rep *scan.Report) {
 			fit(&l.Process, scan.MaxShort)
 		}
 		fits(a.Exposure.SSHReasons, scan.MaxText)
+		if l := a.SSHCertLogin; l != nil {
+			fit(&l.PrincipalsFile, scan.MaxPath)
+			fits(l.Principals, scan.MaxShort)
+		}
 	}
 	for i := range rep.Shared {
 		fit(&rep.Shared[i].Type, scan.MaxShort)

@@ -679,7 +679,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/ta
 // testdata/table/HOST.txt; go test -run TestWriteTableGolden -update
 // rewrites them.
 func TestWriteTableGolden(t *testing.T) {
-	for _, host := range []string{"debian-web", "rhel-db", "suse-app"} {
+	for _, host := range []string{"debian-web", "rhel-db", "suse-app", "cert-bastion"} {
 		t.Run(host, func(t *testing.T) {
 			rep := scanRoot(t, Options{Root: filepath.Join("testdata", "hosts", host)})
 			// The checkout's path and file modes vary (umask): the

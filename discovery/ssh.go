@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -36,7 +37,24 @@ type sshdConfig struct {
 	// Matches lists the Match blocks as "file:line criteria". Settings
 	// inside them apply to some connections only and are not merged.
 	Matches []string
+	// RevokedKeys is the RevokedKeys path; HostCertificates every
+	// HostCertificate path (sshd takes them all, not the first).
+	RevokedKeys      string
+	HostCertificates []string
+	// MatchBlocks are the Match blocks with the certificate keywords each
+	// sets (certKeywords): the report shows them, so that a Match block
+	// giving some connections another CA or principals file is not hidden
+	// behind the global values.
+	MatchBlocks []scan.MatchBlock
 }
+
+// certKeywords are the sshd keywords about certificate logins that the
+// report records, and that a Match block is noted for setting.
+var certKeywords = map[string]bool{"trustedusercakeys": true, "authorizedprincipalsfile": true,
+	"authorizedprincipalscommand": true, "revokedkeys": true, "hostcertificate": true}
+
+// maxHostCertificates bounds the HostCertificate lines recorded.
+const maxHostCertificates = 32
 
 // readSSHDConfig reads sshd_config with its Includes. As in sshd, the first
 // value of a keyword wins, and keywords inside a Match block do not change
@@ -93,9 +111,29 @@ func (p *sshdParser) parse(file string, data []byte, depth int, inMatch bool) {
 			p.c.Matches = append(p.c.Matches, lineLoc(file, n)+" "+strings.Join(args, " "))
 			// "Match all" ends a block: what follows applies to everyone.
 			inMatch = !(len(args) == 1 && strings.EqualFold(args[0], "all"))
+			if inMatch {
+				p.c.MatchBlocks = append(p.c.MatchBlocks, scan.MatchBlock{Location: lineLoc(file, n), Criteria: strings.Join(args, " ")})
+			}
 			return
 		}
-		if inMatch || p.set[kw] {
+		if inMatch {
+			if m := len(p.c.MatchBlocks) - 1; certKeywords[kw] && m >= 0 && !slices.Contains(p.c.MatchBlocks[m].Sets, kw) {
+				p.c.MatchBlocks[m].Sets = append(p.c.MatchBlocks[m].Sets, kw)
+			}
+			return
+		}
+		if kw == "hostcertificate" {
+			switch {
+			case len(args) == 0:
+				p.w.add(file, n, "%s has no value", kw)
+			case len(p.c.HostCertificates) >= maxHostCertificates:
+				p.w.add(file, n, "more than %d HostCertificate lines, the rest not recorded", maxHostCertificates)
+			case !slices.Contains(p.c.HostCertificates, args[0]):
+				p.c.HostCertificates = append(p.c.HostCertificates, args[0])
+			}
+			return
+		}
+		if p.set[kw] {
 			return
 		}
 		if len(args) == 0 {
@@ -120,6 +158,8 @@ func (p *sshdParser) parse(file string, data []byte, depth int, inMatch bool) {
 			p.c.TrustedUserCAKeys = one
 		case "authorizedprincipalsfile":
 			p.c.AuthorizedPrincipalsFile = one
+		case "revokedkeys":
+			p.c.RevokedKeys = one
 		case "passwordauthentication":
 			p.c.PasswordAuthentication = strings.EqualFold(args[0], "yes")
 		case "permitrootlogin":
@@ -190,9 +230,7 @@ func splitSSHDLine(line string) (string, []string, error) {
 }
 
 // authorizedKeysPaths expands the AuthorizedKeysFile patterns for one
-// account: %h is the home, %u the user name, %% a percent sign; relative
-// paths are relative to the home. "none" and patterns with other tokens
-// (%U needs the uid) are left out.
+// account (expandPath); "none" and patterns that do not expand are left out.
 func (c sshdConfig) authorizedKeysPaths(user, home string) []string {
 	var out []string
 	seen := map[string]bool{}
@@ -200,38 +238,47 @@ func (c sshdConfig) authorizedKeysPaths(user, home string) []string {
 		if strings.EqualFold(pat, "none") {
 			continue
 		}
-		var b strings.Builder
-		ok := home != "" || !strings.Contains(pat, "%h")
-		for i := 0; i < len(pat) && ok; i++ {
-			if pat[i] != '%' {
-				b.WriteByte(pat[i])
-				continue
-			}
-			i++
-			switch {
-			case i < len(pat) && pat[i] == 'h':
-				b.WriteString(home)
-			case i < len(pat) && pat[i] == 'u':
-				b.WriteString(user)
-			case i < len(pat) && pat[i] == '%':
-				b.WriteByte('%')
-			default:
-				ok = false
-			}
-		}
-		p := b.String()
-		if !ok || p == "" || !path.IsAbs(p) && home == "" {
-			continue
-		}
-		if !path.IsAbs(p) {
-			p = path.Join(home, p)
-		}
-		if p = path.Clean(p); !seen[p] {
+		if p, ok := expandPath(pat, user, home); ok && !seen[p] {
 			seen[p] = true
 			out = append(out, p)
 		}
 	}
 	return out
+}
+
+// expandPath expands an sshd file pattern (AuthorizedKeysFile,
+// AuthorizedPrincipalsFile) for one account: %h is the home, %u the user
+// name, %% a percent sign; a relative path is relative to the home. It
+// reports false for a pattern with other tokens (%U needs the uid) or one
+// that needs a home the account does not have. The path is clean.
+func expandPath(pat, user, home string) (string, bool) {
+	var b strings.Builder
+	ok := home != "" || !strings.Contains(pat, "%h")
+	for i := 0; i < len(pat) && ok; i++ {
+		if pat[i] != '%' {
+			b.WriteByte(pat[i])
+			continue
+		}
+		i++
+		switch {
+		case i < len(pat) && pat[i] == 'h':
+			b.WriteString(home)
+		case i < len(pat) && pat[i] == 'u':
+			b.WriteString(user)
+		case i < len(pat) && pat[i] == '%':
+			b.WriteByte('%')
+		default:
+			ok = false
+		}
+	}
+	p := b.String()
+	if !ok || p == "" || !path.IsAbs(p) && home == "" {
+		return "", false
+	}
+	if !path.IsAbs(p) {
+		p = path.Join(home, p)
+	}
+	return path.Clean(p), true
 }
 
 // readAuthorizedKeys returns one ssh_authorized_key credential per valid

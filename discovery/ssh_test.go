@@ -46,7 +46,8 @@ func TestReadSSHDConfig(t *testing.T) {
 			root: "testdata/ssh/debian",
 			want: sshdConfig{Found: true, PasswordAuthentication: false, PermitRootLogin: "without-password",
 				AuthorizedKeysFiles: []string{".ssh/authorized_keys", "/etc/ssh/authorized_keys/%u"},
-				Matches:             []string{"/etc/ssh/sshd_config:123 User backup"}},
+				Matches:             []string{"/etc/ssh/sshd_config:123 User backup"},
+				MatchBlocks:         []scan.MatchBlock{{Location: "/etc/ssh/sshd_config:123", Criteria: "User backup"}}},
 		},
 		{
 			desc: "rhel with IPA, user CA and crypto-policy include",
@@ -100,7 +101,8 @@ Banner "unterminated
 	got := readSSHDConfig(r, &w)
 	want := sshdConfig{Found: true, AuthorizedKeysFiles: []string{"none"}, PermitRootLogin: "prohibit-password",
 		TrustedUserCAKeys: "/etc/ssh/all ca.pub", AuthorizedKeysCommand: "/usr/bin/keys %u --flag",
-		Matches: []string{"/etc/ssh/sshd_config:3 Group admins", "/etc/ssh/sshd_config:5 all"}}
+		Matches:     []string{"/etc/ssh/sshd_config:3 Group admins", "/etc/ssh/sshd_config:5 all"},
+		MatchBlocks: []scan.MatchBlock{{Location: "/etc/ssh/sshd_config:3", Criteria: "Group admins", Sets: []string{"trustedusercakeys"}}}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %+v\nwant %+v", got, want)
 	}
@@ -358,6 +360,8 @@ func FuzzSSHDConfig(f *testing.F) {
 		p2.parse("/etc/ssh/sshd_config", append(append(append([]byte(nil), data...), '\n'), data...), 0, false)
 		if twice.PasswordAuthentication != c.PasswordAuthentication || twice.PermitRootLogin != c.PermitRootLogin ||
 			twice.TrustedUserCAKeys != c.TrustedUserCAKeys || twice.AuthorizedKeysCommand != c.AuthorizedKeysCommand ||
+			twice.AuthorizedPrincipalsFile != c.AuthorizedPrincipalsFile || twice.RevokedKeys != c.RevokedKeys ||
+			!slices.Equal(twice.HostCertificates, c.HostCertificates) ||
 			!slices.Equal(twice.AuthorizedKeysFiles, c.AuthorizedKeysFiles) {
 			t.Fatalf("a repeated file changed the settings:\n%+v\n%+v", c, twice)
 		}

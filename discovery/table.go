@@ -70,7 +70,7 @@ func (o TableOptions) Write(w io.Writer, r *scan.Report) error {
 			priv = "read"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", clean(a.Name), uid, clean(a.Kind), priv,
-			passwordCell(a.Password), credentialCell(a.Credentials), usedByCell(a.UsedBy), exposureCell(a.Exposure))
+			passwordCell(a.Password), credentialsAndCertCell(a), usedByCell(a.UsedBy), exposureCell(a.Exposure))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -129,6 +129,10 @@ func (o TableOptions) Write(w io.Writer, r *scan.Report) error {
 		for _, s := range r.Shared {
 			ew.Printf("  %s %s held by %s at %s\n", clean(s.Type), clean(s.Fingerprint), clean(strings.Join(s.Accounts, ", ")), clean(strings.Join(s.Locations, ", ")))
 		}
+	}
+	if d := r.Host.SSHD; d != nil {
+		section("sshd certificate trust:")
+		writeSSHD(ew, d, accts)
 	}
 	ew.Printf("\n%d accounts", len(r.Accounts))
 	if hidden > 0 {
@@ -190,6 +194,19 @@ var credShort = map[string]string{
 	scan.CredSSHPrivateKey: "private key", scan.CredSecretFile: "secret file", scan.CredSecretEnv: "secret env",
 }
 
+// credentialsAndCertCell is credentialCell with "ssh certificates" for an
+// account that logs in with them (not a static credential).
+func credentialsAndCertCell(a scan.Account) string {
+	c := credentialCell(a.Credentials)
+	switch {
+	case a.SSHCertLogin == nil:
+		return c
+	case c == "-":
+		return "ssh certificates"
+	}
+	return c + ", ssh certificates"
+}
+
 func credentialCell(cs []scan.Credential) string {
 	return countCell(len(cs), func(yield func(string, int)) {
 		for _, c := range cs {
@@ -248,4 +265,43 @@ func exposureCell(e scan.Exposure) string {
 		parts = append(parts[:4], fmt.Sprintf("+%d more", len(parts)-4))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// writeSSHD writes the sshd certificate section: the trusted user CAs,
+// the principals file and the principals it grants per account, the
+// revocation list, host certificates, and the Match blocks that give some
+// connections other values.
+func writeSSHD(ew *textout.Writer, d *scan.SSHD, accts []scan.Account) {
+	switch {
+	case d.TrustedUserCAKeysFile == "":
+		ew.Printf("  trusted user CAs: none (no TrustedUserCAKeys)\n")
+	case len(d.TrustedUserCAKeys) == 0:
+		ew.Printf("  trusted user CAs: none readable in %s\n", clean(d.TrustedUserCAKeysFile))
+	default:
+		ew.Printf("  trusted user CAs (%s):\n", clean(d.TrustedUserCAKeysFile))
+		for _, k := range d.TrustedUserCAKeys {
+			ew.Printf("    %s %s\n", clean(k.Type), clean(k.Fingerprint))
+		}
+	}
+	if d.AuthorizedPrincipalsFile != "" {
+		ew.Printf("  principals file: %s\n", clean(d.AuthorizedPrincipalsFile))
+	}
+	for _, a := range accts {
+		if l := a.SSHCertLogin; l != nil {
+			ew.Printf("    %s: %s (%s)\n", clean(a.Name), clean(strings.Join(l.Principals, ", ")), clean(l.PrincipalsFile))
+		}
+	}
+	if rk := d.RevokedKeys; rk != nil {
+		state := "missing"
+		if rk.Exists {
+			state = cmp.Or(clean(rk.Format), "unreadable") + ", " + strconv.FormatInt(rk.Size, 10) + " bytes"
+		}
+		ew.Printf("  revoked keys: %s (%s)\n", clean(rk.Path), state)
+	}
+	for _, c := range d.HostCertificates {
+		ew.Printf("  host certificate: %s\n", clean(c))
+	}
+	for _, m := range d.MatchBlocks {
+		ew.Printf("  Match %s at %s sets %s for some connections\n", clean(m.Criteria), clean(m.Location), clean(strings.Join(m.Sets, ", ")))
+	}
 }

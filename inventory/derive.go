@@ -98,6 +98,11 @@ func strengthOf(r *saRecord, shared bool) (Strength, string) {
 		return StrengthLongLivedCert, fmt.Sprintf("certificate valid longer than 24 h on %d instance(s)", s.LongCert)
 	case s.Cert > 0:
 		return StrengthShortLivedCert, fmt.Sprintf("certificate valid at most 24 h on %d instance(s)", s.Cert)
+	case s.SSHCert > 0:
+		// An SSH certificate login (a principals file under a trusted
+		// user CA) is short-lived by how SSH CAs issue: roster's at most
+		// 24 h. It is not a static credential.
+		return by(StrengthShortLivedCert, scan.CredSSHCertificateLogin)
 	case s.HW > 0:
 		return by(StrengthHardwareBound, "FIDO security key")
 	}
@@ -135,9 +140,14 @@ func statusOf(r *saRecord, v *view) Status {
 		return StatusRetired
 	case v.lapsed[r.Key]:
 		return StatusLapsed
-	case s.Live > 0 && s.Cert == s.Live && s.Managed == s.Live:
+	// Every live instance is managed: by its X.509 certificate (a scan
+	// after IssuedAt found no static credential left), or, without one,
+	// by SSH certificates of our user CA with no static credential left
+	// (contrib.SSHManaged). Enrolled: every instance has an X.509
+	// certificate or is so managed.
+	case s.Live > 0 && s.Cert+s.SSHManaged == s.Live && s.Managed+s.SSHManaged == s.Live:
 		return StatusManaged
-	case s.Live > 0 && s.Cert == s.Live:
+	case s.Live > 0 && s.Cert+s.SSHManaged == s.Live:
 		return StatusEnrolled
 	case s.static() > 0 && covered(s, v.exceptions[r.Key], v.now):
 		return StatusException

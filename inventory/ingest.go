@@ -103,7 +103,10 @@ func (a *prepAcct) frameFor(sa string) []byte {
 	return b
 }
 
-func prepare(r *scan.Report) (*prepared, error) {
+func prepare(r *scan.Report) (*prepared, error) { return prepareWith(r, nil) }
+
+// prepareWith is prepare with our SSH user CA fingerprints (factsWith).
+func prepareWith(r *scan.Report, ourCAs []string) (*prepared, error) {
 	if r == nil {
 		return nil, &scan.ValidationError{Field: "report", Reason: "missing"}
 	}
@@ -131,7 +134,7 @@ func prepare(r *scan.Report) (*prepared, error) {
 		}
 		s := sha256.Sum256(data)
 		pa.name, pa.digest, pa.creds = a.Name, hex.EncodeToString(s[:16]), len(a.Credentials)
-		pa.facts, pa.refs = factsOf(a)
+		pa.facts, pa.refs = factsWith(a, ourCAs)
 		for j := range pa.refs {
 			pa.refs[j].indexKey()
 		}
@@ -186,7 +189,7 @@ func (inv *Inventory) IngestAs(ctx context.Context, r *scan.Report, sub Submitte
 		return IngestResult{}, err
 	}
 	recv, actor := inv.now(), sub.Actor(ctx)
-	p, err := prepare(r)
+	p, err := prepareWith(r, inv.opts.SSHUserCAFingerprints)
 	if err == nil {
 		err = inv.checkScannedAt(p.at, recv)
 	}

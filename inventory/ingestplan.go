@@ -210,6 +210,9 @@ func planIngest(s *hostState, p *prepared, recv time.Time) *ingestPlan {
 			event(saKey, EventStatusChanged, "managed: no static credential left after enrollment")
 		}
 		ch.after = contribOf(cur, h)
+		if ch.after.SSHManaged > ch.before.SSHManaged {
+			event(saKey, EventStatusChanged, "managed: logs in with SSH certificates of our user CA, no static credential left")
+		}
 		live := prev != nil && prev.GoneAt == nil
 		switch {
 		case prev == nil:
@@ -250,7 +253,8 @@ func planIngest(s *hostState, p *prepared, recv time.Time) *ingestPlan {
 		switch {
 		case prev == nil:
 			ch.write = true // from the prepared frame
-		case live && prev.Digest == a.digest && prev.Cert == cur.Cert:
+		case live && prev.Digest == a.digest && prev.Cert == cur.Cert && prev.Facts.SSHOurs == cur.Facts.SSHOurs:
+			// (SSHOurs follows Options.SSHUserCAFingerprints, not the report.)
 			// Unchanged: last_seen follows the host's last scan.
 		default:
 			ch.write, ch.rec = true, cur

@@ -37,6 +37,13 @@ type Options struct {
 	// MaxClockSkew is how far ahead of Now a report's scanned_at may be
 	// (default DefaultMaxClockSkew); a report further ahead is refused.
 	MaxClockSkew time.Duration
+	// SSHUserCAFingerprints are the SHA256 fingerprints ("SHA256:...", as
+	// ssh-keygen -l prints them) of roster's own SSH user CA keys. An
+	// account that logs in with SSH certificates of one of them, has no
+	// X.509 certificate and no static credential left is managed; empty,
+	// any trusted user CA counts. Facts are taken at ingest: a change
+	// applies to an account on its host's next scan.
+	SSHUserCAFingerprints []string
 }
 
 // DefaultPlaceholderOwners returns the owner names refused by default:

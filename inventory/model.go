@@ -219,9 +219,13 @@ const (
 	StatusStatic Status = "static"
 	// StatusException: every static credential is covered by a valid exception.
 	StatusException Status = "exception"
-	// StatusEnrolled: every live instance holds a current certificate.
+	// StatusEnrolled: every live instance holds a current certificate (or
+	// is managed by SSH certificates alone, see StatusManaged).
 	StatusEnrolled Status = "enrolled"
-	// StatusManaged: enrolled, and scans since found no static credential left.
+	// StatusManaged: enrolled, and scans since found no static credential left;
+	// or, for an instance without an X.509 certificate, its last scan found
+	// it logging in with SSH certificates of our user CA
+	// (Options.SSHUserCAFingerprints) and no static credential.
 	StatusManaged Status = "managed"
 	// StatusLapsed: a certificate expired without renewal.
 	StatusLapsed Status = "lapsed"

@@ -65,6 +65,12 @@ type facts struct {
 	ListenWhy string `json:"listen_why,omitempty"`
 	SSHKeys   int    `json:"ssh_keys,omitempty"`
 	HW        int    `json:"hw,omitempty"` // hardware-bound (FIDO sk-) authorized keys, also counted in Creds
+	// SSHCert is set when the account logs in with SSH certificates
+	// (scan.Account.SSHCertLogin: a principals file under a trusted user
+	// CA); SSHOurs when one of those CAs is ours (Options.SSHUserCAFingerprints,
+	// or any CA when that list is empty). Neither is a static credential.
+	SSHCert bool `json:"ssh_cert,omitempty"`
+	SSHOurs bool `json:"ssh_ours,omitempty"`
 	// Where names, per strength level (machine name), the first credential
 	// that puts the instance at that level: "TYPE at LOCATION".
 	Where  map[string]string `json:"where,omitempty"`
@@ -96,8 +102,12 @@ func (c *credRef) indexKey() string {
 // contrib is one live instance's share of its service account's summary.
 type contrib struct {
 	Live, Priv, Listen, SSHExt, Crit, Cert, Managed, LongCert, Human, System, HW int
-	PrivWhy, ListenWhy                                                           string
-	Creds                                                                        map[string]int
+	// SSHCert: the instance logs in with SSH certificates; SSHManaged:
+	// it has no live X.509 certificate, logs in with certificates of our
+	// SSH user CA and holds no static credential (see statusOf).
+	SSHCert, SSHManaged int
+	PrivWhy, ListenWhy  string
+	Creds               map[string]int
 	// Where is Facts.Where with the host: "TYPE at LOCATION on HOST".
 	Where map[string]string
 	// Purpose is Facts.Purpose with the host in From.
@@ -121,6 +131,10 @@ type summary struct {
 	Managed   int    `json:"managed,omitempty"`
 	LongCert  int    `json:"long_cert,omitempty"`
 	HW        int    `json:"hw,omitempty"` // live hardware-bound (FIDO sk-) keys
+	// SSHCert counts live instances that log in with SSH certificates,
+	// SSHManaged those of them managed by SSH certificates alone (contrib).
+	SSHCert    int `json:"ssh_cert,omitempty"`
+	SSHManaged int `json:"ssh_managed,omitempty"`
 	// Where names, per strength level, a credential of a live instance at
 	// that level (contrib.Where); it may be missing where the instance that
 	// gave it went while others stay.
@@ -166,9 +180,26 @@ type saRecord struct {
 // it apart from, or join it to, the other groups of its name.
 func (r *saRecord) waitsForReview() bool { return r.Review && !r.Separate }
 
-// factsOf extracts the facts of one scanned account.
-func factsOf(a *scan.Account) (facts, []credRef) {
+// factsOf extracts the facts of one scanned account, counting any
+// trusted SSH user CA as ours.
+func factsOf(a *scan.Account) (facts, []credRef) { return factsWith(a, nil) }
+
+// factsWith extracts the facts of one scanned account; ourCAs are the
+// SHA256 fingerprints of our SSH user CA keys (none: any CA is ours).
+func factsWith(a *scan.Account, ourCAs []string) (facts, []credRef) {
 	f := facts{Human: a.Kind == scan.KindHuman, System: a.Kind == scan.KindSystem, Purpose: purposeOf(a)}
+	if l := a.SSHCertLogin; l != nil && len(l.Principals) > 0 && len(l.CAFingerprints) > 0 {
+		f.SSHCert = true
+		f.SSHOurs = len(ourCAs) == 0
+		for _, fp := range l.CAFingerprints {
+			f.SSHOurs = f.SSHOurs || slices.Contains(ourCAs, fp)
+		}
+		lvl := StrengthShortLivedCert.Name()
+		if f.Where == nil {
+			f.Where = map[string]string{}
+		}
+		f.Where[lvl] = scan.CredSSHCertificateLogin + " at " + l.PrincipalsFile
+	}
 	if a.Privileged {
 		f.Priv = true
 		f.PrivWhy = "privileged"
@@ -244,6 +275,9 @@ func contribOf(r *instRecord, h *Host) contrib {
 		return contrib{}
 	}
 	c := contrib{Live: 1, Creds: r.Facts.Creds, HW: r.Facts.HW}
+	if r.Facts.SSHCert {
+		c.SSHCert = 1
+	}
 	if p := r.Facts.Purpose; p.Text != "" {
 		c.Purpose = purposeNote{Text: p.Text, From: p.From + " on " + h.Hostname}
 	}
@@ -280,6 +314,11 @@ func contribOf(r *instRecord, h *Host) contrib {
 			c.LongCert = 1
 		}
 	}
+	// Managed by SSH certificates: no live X.509 certificate (that one
+	// decides when there is one), our CA, nothing static left.
+	if c.Cert == 0 && r.Facts.SSHOurs && len(r.Facts.Creds) == 0 {
+		c.SSHManaged = 1
+	}
 	return c
 }
 
@@ -296,6 +335,8 @@ func (s *summary) add(c contrib, sign int) {
 	s.Human += sign * c.Human
 	s.System += sign * c.System
 	s.HW += sign * c.HW
+	s.SSHCert += sign * c.SSHCert
+	s.SSHManaged += sign * c.SSHManaged
 	for lvl, w := range c.Where {
 		switch {
 		case sign > 0 && s.Where[lvl] == "":

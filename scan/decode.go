@@ -136,17 +136,26 @@ func set(xs ...string) map[string]bool {
 //	                       accounts[].primary_group, groups[], password.algorithm,
 //	                       sudo[].via, hosts[], run_as[], run_as_group[], password_of,
 //	                       credentials[].name, algorithm, mode, unit, used_by[].schedule,
-//	                       exposure.listening[].address, process, shared_credentials[].type
+//	                       exposure.listening[].address, process, shared_credentials[].type,
+//	                       host.sshd.trusted_user_ca_keys[].type, match_blocks[].sets[],
+//	                       accounts[].ssh_certificate_login.principals[]
 //	path      MaxPath      host.root, accounts[].home, shell, sudo[].source,
 //	                       credentials[].location, used_by[].name, used_by[].source,
-//	                       shared_credentials[].locations[], warnings[].file
+//	                       shared_credentials[].locations[], warnings[].file,
+//	                       host.sshd.trusted_user_ca_keys_file, trusted_user_ca_keys[].location,
+//	                       authorized_principals_file, revoked_keys.path, host_certificates[],
+//	                       match_blocks[].location, ssh_certificate_login.principals_file
 //	text      MaxText      accounts[].kind_evidence[], privilege_reasons[],
 //	                       sensitive_read_reasons[], exposure.ssh_reasons[],
-//	                       credentials[].findings[], warnings[].message
+//	                       credentials[].findings[], warnings[].message,
+//	                       host.sshd.match_blocks[].criteria
 //	command   MaxCommand   used_by[].detail, sudo[].commands[], credentials[].options[]
 //
 // Every string must also be safe to print (see [textout.UnsafeAt]): no control,
 // bidi, zero-width or other invisible format characters and only UTF-8.
+// SSH key fingerprints (host.sshd.trusted_user_ca_keys[].fingerprint,
+// ssh_certificate_login.ca_fingerprints[]) must be "SHA256:" ones, and
+// host.sshd.revoked_keys.format one of the Revoked* formats.
 // host.scanned_at must be set; how far it may be from the receiver's clock
 // is the receiver's decision.
 func Validate(r *Report) error {
@@ -218,6 +227,9 @@ func (v *validator) report(r *Report) {
 	v.str(at("host.root"), r.Host.Root, MaxPath)
 	if r.Host.ScannedAt.IsZero() {
 		v.fail("host.scanned_at", "missing")
+	}
+	if r.Host.SSHD != nil {
+		v.sshd(r.Host.SSHD)
 	}
 	seen := make(map[string]int, len(r.Accounts))
 	for i := range r.Accounts {
@@ -326,6 +338,53 @@ func (v *validator) account(f func() string, sub func(string) func() string, a *
 		v.str(func() string { return sf() + ".process" }, s.Process, MaxShort)
 	}
 	v.strs(sub("exposure"), "ssh_reasons", a.Exposure.SSHReasons, MaxText)
+	if l := a.SSHCertLogin; l != nil {
+		lf := sub("ssh_certificate_login")
+		v.str(func() string { return lf() + ".principals_file" }, l.PrincipalsFile, MaxPath)
+		v.strs(lf, "principals", l.Principals, MaxShort)
+		for j, fp := range l.CAFingerprints {
+			if !validSSHFingerprint(fp) {
+				v.fail(fmt.Sprintf("%s.ca_fingerprints[%d]", lf(), j), `not an SSH fingerprint: want "SHA256:..."`)
+			}
+		}
+	}
+}
+
+var revokedFormats = set(RevokedKRL, RevokedKeyList, RevokedEmpty, "")
+
+// sshd checks host.sshd.
+func (v *validator) sshd(s *SSHD) {
+	v.str(at("host.sshd.trusted_user_ca_keys_file"), s.TrustedUserCAKeysFile, MaxPath)
+	for i, k := range s.TrustedUserCAKeys {
+		f := func() string { return fmt.Sprintf("host.sshd.trusted_user_ca_keys[%d]", i) }
+		v.str(func() string { return f() + ".type" }, k.Type, MaxShort)
+		if !validSSHFingerprint(k.Fingerprint) {
+			v.fail(f()+".fingerprint", `not an SSH fingerprint: want "SHA256:..."`)
+		}
+		v.str(func() string { return f() + ".location" }, k.Location, MaxPath)
+	}
+	v.str(at("host.sshd.authorized_principals_file"), s.AuthorizedPrincipalsFile, MaxPath)
+	if rk := s.RevokedKeys; rk != nil {
+		v.str(at("host.sshd.revoked_keys.path"), rk.Path, MaxPath)
+		if rk.Size < 0 {
+			v.fail("host.sshd.revoked_keys.size", "%d is negative", rk.Size)
+		}
+		if !revokedFormats[rk.Format] {
+			v.fail("host.sshd.revoked_keys.format", "unknown format %q", rk.Format)
+		}
+	}
+	v.strs(at("host.sshd"), "host_certificates", s.HostCertificates, MaxPath)
+	for i, m := range s.MatchBlocks {
+		f := func() string { return fmt.Sprintf("host.sshd.match_blocks[%d]", i) }
+		v.str(func() string { return f() + ".location" }, m.Location, MaxPath)
+		v.str(func() string { return f() + ".criteria" }, m.Criteria, MaxText)
+		v.strs(f, "sets", m.Sets, MaxShort)
+	}
+}
+
+// validSSHFingerprint accepts only the "SHA256:" form of validFingerprint.
+func validSSHFingerprint(s string) bool {
+	return strings.HasPrefix(s, "SHA256:") && validFingerprint(s)
 }
 
 // validFingerprint accepts "hmac-sha256:" + base64url and "SHA256:" + base64.

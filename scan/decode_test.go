@@ -138,6 +138,7 @@ func TestValidateMessage(t *testing.T) {
 func FuzzDecode(f *testing.F) {
 	seeds := [][]byte{
 		encode(f, validReport()),
+		encode(f, sshdReport()),
 		[]byte(`{"schema_version":1,"host":{"hostname":"h","scanned_at":"2026-01-01T00:00:00Z"},"accounts":[]}`),
 		[]byte(`{"schema_version":1}`),
 		[]byte(`{"schema_version":2}`),
@@ -180,6 +181,13 @@ func FuzzDecode(f *testing.F) {
 // inUTC returns r with every time in UTC, so that reports decoded from
 // equal documents compare equal with reflect.DeepEqual (a decoded offset
 // gets a new *time.Location each time).
+func nilIfEmpty[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
 func inUTC(r *Report) *Report {
 	c := *r
 	utc := func(t *time.Time) *time.Time {
@@ -190,6 +198,17 @@ func inUTC(r *Report) *Report {
 		return &u
 	}
 	c.Host.ScannedAt = c.Host.ScannedAt.UTC()
+	if d := r.Host.SSHD; d != nil {
+		// Empty lists of the optional sshd section are omitted in JSON.
+		d2 := *d
+		d2.TrustedUserCAKeys = nilIfEmpty(d2.TrustedUserCAKeys)
+		d2.HostCertificates = nilIfEmpty(d2.HostCertificates)
+		d2.MatchBlocks = append([]MatchBlock(nil), d2.MatchBlocks...)
+		for i := range d2.MatchBlocks {
+			d2.MatchBlocks[i].Sets = nilIfEmpty(d2.MatchBlocks[i].Sets)
+		}
+		c.Host.SSHD = &d2
+	}
 	c.Accounts = append([]Account(nil), r.Accounts...)
 	for i := range c.Accounts {
 		a := &c.Accounts[i]

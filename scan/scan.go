@@ -92,6 +92,9 @@ type Host struct {
 	Root string `json:"root"`
 	// Live is true when process and socket state was read from /proc.
 	Live bool `json:"live"`
+	// SSHD is sshd's certificate configuration (see [SSHD]); nil when
+	// there is none. (Added within schema version 1.)
+	SSHD *SSHD `json:"sshd,omitempty"`
 }
 
 // OS is the subset of os-release that identifies a distribution.
@@ -152,6 +155,9 @@ type Account struct {
 	// runs nothing and is not listed), cron entries and live processes.
 	UsedBy   []Usage  `json:"used_by,omitempty"`
 	Exposure Exposure `json:"exposure"`
+	// SSHCertLogin is set when the account logs in with SSH certificates
+	// (see [SSHCertLogin]). (Added within schema version 1.)
+	SSHCertLogin *SSHCertLogin `json:"ssh_certificate_login,omitempty"`
 }
 
 // Password describes the shadow entry without its hash.
