@@ -25,6 +25,7 @@ import (
 	"github.com/rosterhq/roster/issuer"
 	"github.com/rosterhq/roster/notify"
 	"github.com/rosterhq/roster/scan"
+	"golang.org/x/crypto/ssh"
 )
 
 // Config is what `roster server` is started with.
@@ -229,7 +230,10 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("opening the CA in %s: %w", cfg.DataDir, err)
 	}
 	defer authority.Close()
-	inv, err := inventory.Open(ctx, filepath.Join(cfg.DataDir, "inventory.db"), inventory.Options{PlaceholderOwners: cfg.PlaceholderOwners})
+	// An account that logs in with certificates of roster's own SSH user
+	// CA (and holds no static credential) is managed.
+	inv, err := inventory.Open(ctx, filepath.Join(cfg.DataDir, "inventory.db"), inventory.Options{PlaceholderOwners: cfg.PlaceholderOwners,
+		SSHUserCAFingerprints: []string{ssh.FingerprintSHA256(authority.SSHUserCA())}})
 	if err != nil {
 		return fmt.Errorf("opening the inventory in %s: %w", cfg.DataDir, err)
 	}
