@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs roster's whole test suite the way CI does: installs the tools the tests
-# drive for real (OpenSSL, OpenSSH's ssh-keygen, PostgreSQL server binaries,
+# drives for real (OpenSSL, OpenSSH's ssh, ssh-keygen and sshd, PostgreSQL server binaries,
 # systemd-analyze for the unit files, zsh and fish for the completion scripts),
 # then gofmt, vet, staticcheck, the agent dependency check, a build of both
 # binaries, race-enabled tests of every package and a short run of every
@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 need=()
 command -v openssl >/dev/null || need+=(openssl)
 command -v ssh-keygen >/dev/null || need+=(openssh-client)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)   # a private sshd checks roster's SSH certificates
 command -v psql >/dev/null || need+=(postgresql-client)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v systemd-analyze >/dev/null || need+=(systemd)
