@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs roster's whole test suite the way CI does: installs the tools the tests
-# drives for real (OpenSSL, OpenSSH's ssh, ssh-keygen and sshd, PostgreSQL server binaries,
+# drive for real (OpenSSL, OpenSSH's ssh, ssh-keygen and sshd, PostgreSQL server binaries,
 # systemd-analyze for the unit files, zsh and fish for the completion scripts),
 # then gofmt, vet, staticcheck, the agent dependency check, a build of both
 # binaries, race-enabled tests of every package and a short run of every
