@@ -112,6 +112,17 @@ func ParseSSHPublicKey(line, typ string) (ssh.PublicKey, error) {
 // Signed certificates are recorded by the CA and audited as ssh.sign;
 // refusals are audited with their reason.
 func (i *Issuer) SignSSH(ctx context.Context, peer []*x509.Certificate, pub ssh.PublicKey, typ string) (*ssh.Certificate, error) {
+	return i.signSSHPeer(ctx, peer, typ, func() (ssh.PublicKey, error) { return pub, nil })
+}
+
+// SignSSHLine is [Issuer.SignSSH] for the authorized_keys line of a
+// request, parsed by [ParseSSHPublicKey] once the client certificate is
+// verified (so a caller without one learns that first).
+func (i *Issuer) SignSSHLine(ctx context.Context, peer []*x509.Certificate, line, typ string) (*ssh.Certificate, error) {
+	return i.signSSHPeer(ctx, peer, typ, func() (ssh.PublicKey, error) { return ParseSSHPublicKey(line, typ) })
+}
+
+func (i *Issuer) signSSHPeer(ctx context.Context, peer []*x509.Certificate, typ string, key func() (ssh.PublicKey, error)) (*ssh.Certificate, error) {
 	if typ == "" {
 		typ = SSHUser
 	}
@@ -125,7 +136,11 @@ func (i *Issuer) SignSSH(ctx context.Context, peer []*x509.Certificate, pub ssh.
 		return nil, err
 	}
 	ctx = audit.WithActor(ctx, id.String())
-	cert, err := i.signSSH(ctx, id, leaf, pub, typ)
+	pub, err := key()
+	var cert *ssh.Certificate
+	if err == nil {
+		cert, err = i.signSSH(ctx, id, leaf, pub, typ)
+	}
 	var reuse *ReuseError
 	switch {
 	case errors.As(err, &reuse):

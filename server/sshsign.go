@@ -21,11 +21,7 @@ func (s *Server) sshSign(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	pub, err := issuer.ParseSSHPublicKey(req.PublicKey, req.Type)
-	if err != nil {
-		return err
-	}
-	cert, err := s.iss.SignSSH(r.Context(), peerCerts(r), pub, req.Type)
+	cert, err := s.iss.SignSSHLine(r.Context(), peerCerts(r), req.PublicKey, req.Type)
 	if err != nil {
 		return err
 	}
