@@ -40,3 +40,30 @@ type SSHPolicy struct {
 	SetAt   time.Time `json:"set_at,omitzero"`
 	SetBy   string    `json:"set_by,omitempty"`
 }
+
+// SSHMigration is GET /v1/ssh/migration?account=A&host=H (roster ssh
+// migrate): the static authorized_keys entries of local account Account
+// on Host, and the holders of their private keys the inventory knows.
+type SSHMigration struct {
+	Account        string            `json:"account"`
+	ServiceAccount string            `json:"service_account"`
+	Host           string            `json:"host"`
+	Env            string            `json:"env"`
+	Keys           []SSHMigrationKey `json:"keys"`
+	Granted        []string          `json:"granted"`
+}
+
+// SSHMigrationKey is one authorized_keys entry (Location PATH:LINE).
+type SSHMigrationKey struct {
+	Location    string      `json:"location"`
+	Fingerprint string      `json:"fingerprint"`
+	Algorithm   string      `json:"algorithm,omitempty"`
+	Clients     []SSHClient `json:"clients"`
+}
+
+// SSHClient holds the private key of an authorized_keys entry.
+type SSHClient struct {
+	Host           string `json:"host"`
+	Account        string `json:"account"`
+	ServiceAccount string `json:"service_account"`
+}

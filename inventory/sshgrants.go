@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/audit"
+	"github.com/rosterhq/roster/scan"
 	"github.com/rosterhq/roster/store"
 )
 
@@ -389,4 +390,117 @@ func (inv *Inventory) SSHPolicyOf(ctx context.Context, key string) (SSHPolicy, e
 		return SSHPolicy{}, fmt.Errorf("ssh policy %s: %w", key, err)
 	}
 	return p, nil
+}
+
+// SSHMigration is what `roster ssh migrate` needs to print the steps that
+// move a local account on a host from static authorized_keys entries to
+// roster SSH certificates: the entries the newest scan found, and for each
+// the holders of its private key the inventory knows (the clients that log
+// in with it; their service account keys are the principals to grant).
+type SSHMigration struct {
+	Account        string            `json:"account"`         // local account name on Host
+	ServiceAccount string            `json:"service_account"` // its service account key NAME@ENV
+	Host           string            `json:"host"`
+	Env            string            `json:"env"`
+	Keys           []SSHMigrationKey `json:"keys"`
+	// Grants already let these identities log in as Account on Host.
+	Granted []string `json:"granted"`
+}
+
+// SSHMigrationKey is one authorized_keys entry.
+type SSHMigrationKey struct {
+	Location    string      `json:"location"` // PATH:LINE
+	Fingerprint string      `json:"fingerprint"`
+	Algorithm   string      `json:"algorithm,omitempty"`
+	Clients     []SSHClient `json:"clients"`
+}
+
+// SSHClient holds the private key of an authorized_keys entry.
+type SSHClient struct {
+	Host           string `json:"host"`
+	Account        string `json:"account"`
+	ServiceAccount string `json:"service_account"`
+}
+
+// maxMigrationClients bounds the clients listed per key.
+const maxMigrationClients = 20
+
+// SSHMigration describes the static SSH keys of the local account on host
+// (ACCOUNT, or NAME@ENV of its service account). An unknown host or
+// account is ErrNotFound.
+func (inv *Inventory) SSHMigration(ctx context.Context, account, host string) (*SSHMigration, error) {
+	name, _ := splitKey(account)
+	var m *SSHMigration
+	err := inv.store.View(ctx, func(tx store.Tx) error {
+		h, err := findHost(tx, host)
+		if err != nil {
+			return err
+		}
+		var ir instRecord
+		ok, err := getInst(tx, store.Join(h.ID, name), &ir)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return &notOnHost{account: name, host: h.Hostname}
+		}
+		in, err := loadInstance(tx, h.ID, name)
+		if err != nil {
+			return err
+		}
+		m = &SSHMigration{Account: name, ServiceAccount: in.ServiceAccount, Host: h.Hostname, Env: h.Env, Keys: []SSHMigrationKey{}, Granted: []string{}}
+		if in.GoneAt == nil {
+			for _, c := range in.Data.Credentials {
+				if c.Type != scan.CredSSHAuthorizedKey {
+					continue
+				}
+				k := SSHMigrationKey{Location: c.Location, Fingerprint: c.Fingerprint, Algorithm: c.Algorithm, Clients: []SSHClient{}}
+				if err := tx.Scan(tFP, store.Prefix(fpKey(c.Fingerprint)), func(key, v []byte) error {
+					p, vp := store.Split(key), store.Split(v)
+					if len(p) != 3 || len(vp) != 2 || vp[0] != scan.CredSSHPrivateKey {
+						return nil
+					}
+					var hr hostRecord
+					if _, err := getJSON(tx, tHosts, []byte(p[1]), &hr); err != nil {
+						return err
+					}
+					k.Clients = append(k.Clients, SSHClient{Host: hr.Hostname, Account: p[2], ServiceAccount: vp[1]})
+					if len(k.Clients) == maxMigrationClients {
+						return store.ErrStop
+					}
+					return nil
+				}); err != nil && !errors.Is(err, store.ErrStop) {
+					return err
+				}
+				m.Keys = append(m.Keys, k)
+			}
+		}
+		for _, prefix := range [][]byte{store.Prefix("host", h.Hostname, name), store.Prefix("env", h.Env, name)} {
+			if err := tx.Scan(tSSHGrant, prefix, func(key, _ []byte) error {
+				if id := store.Split(key)[3]; !slices.Contains(m.Granted, id) {
+					m.Granted = append(m.Granted, id)
+				}
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		sort.Strings(m.Granted)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ssh migrate %s on %s: %w", account, host, err)
+	}
+	return m, nil
+}
+
+// notOnHost: the account has no instance on the host.
+type notOnHost struct{ account, host string }
+
+func (e *notOnHost) Error() string {
+	return fmt.Sprintf("account %s does not exist on host %s", e.account, e.host)
+}
+func (e *notOnHost) Unwrap() error { return ErrNotFound }
+func (e *notOnHost) Hint() string {
+	return "check the name: roster accounts list --host " + e.host
 }

@@ -396,6 +396,7 @@ func TestAccessRules(t *testing.T) {
 			return request{"/v1/ssh/grants/remove", mustJSONString(t, map[string]string{"identity": a, "as": "deploy", "host": h})}
 		}},
 		{"GET /v1/ssh/grants", 200, same("/v1/ssh/grants?host=web1", "")},
+		{"GET /v1/ssh/migration", 200, same("/v1/ssh/migration?account=billing-batch&host=web1", "")},
 		{"PUT /v1/accounts/{name}/ssh-policy", 200, same("/v1/accounts/billing-batch/ssh-policy", `{"permit":["pty"]}`)},
 	}
 

@@ -84,6 +84,7 @@
 //	POST   /v1/ssh/grants                   operator (roster ssh allow)
 //	POST   /v1/ssh/grants/remove            operator (roster ssh deny)
 //	GET    /v1/ssh/grants                   viewer
+//	GET    /v1/ssh/migration                viewer (roster ssh migrate)
 //	PUT    /v1/accounts/{name}/ssh-policy   operator
 //
 // "viewer", "operator" and "admin" are operator tokens (Authorization:

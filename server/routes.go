@@ -114,6 +114,7 @@ func (s *Server) routes() []route {
 		{pattern: "POST /v1/ssh/grants", who: operator, body: jsonBody, h: s.sshAllow},
 		{pattern: "POST /v1/ssh/grants/remove", who: operator, body: jsonBody, h: s.sshDeny},
 		{pattern: "GET /v1/ssh/grants", who: viewer, h: s.sshGrants},
+		{pattern: "GET /v1/ssh/migration", who: viewer, h: s.sshMigration},
 		{pattern: "PUT /v1/accounts/{name}/ssh-policy", who: operator, body: jsonBody, h: s.setSSHPolicy},
 	}
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/rosterhq/roster/api"
 	"github.com/rosterhq/roster/inventory"
 	"github.com/rosterhq/roster/issuer"
+	"github.com/rosterhq/roster/render"
 )
 
 // sshSign answers POST /v1/ssh/sign: an SSH user certificate for the
@@ -95,14 +97,45 @@ func (s *Server) sshDeny(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// sshGrants answers GET /v1/ssh/grants[?host=H].
+// sshGrants answers GET /v1/ssh/grants[?host=H][&format=table|json].
 func (s *Server) sshGrants(w http.ResponseWriter, r *http.Request) error {
+	f, err := format(r, api.FormatTable, api.FormatJSON)
+	if err != nil {
+		return err
+	}
 	gs, err := s.inv.SSHGrants(r.Context(), r.URL.Query().Get("host"))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, r, http.StatusOK, mapSlice(gs, apiSSHGrant))
-	return nil
+	return respond(w, r, f, nonNil(mapSlice(gs, apiSSHGrant)), func(w io.Writer) error { return render.SSHGrants(w, gs, f) })
+}
+
+// sshMigration answers GET /v1/ssh/migration?account=A&host=H
+// [&format=table|json] (roster ssh migrate): the steps as text, or what
+// they are built from.
+func (s *Server) sshMigration(w http.ResponseWriter, r *http.Request) error {
+	f, err := format(r, api.FormatTable, api.FormatJSON)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	if q.Get("account") == "" || q.Get("host") == "" {
+		return errorf(http.StatusBadRequest, "query parameters account and host are required").
+			withHint("roster ssh migrate ACCOUNT --host HOST")
+	}
+	m, err := s.inv.SSHMigration(r.Context(), q.Get("account"), q.Get("host"))
+	if err != nil {
+		return err
+	}
+	return respond(w, r, f, apiSSHMigration(m), func(w io.Writer) error { return render.SSHMigration(w, m, agentDir) })
+}
+
+func apiSSHMigration(m *inventory.SSHMigration) api.SSHMigration {
+	return api.SSHMigration{Account: m.Account, ServiceAccount: m.ServiceAccount, Host: m.Host, Env: m.Env, Granted: m.Granted,
+		Keys: mapSlice(m.Keys, func(k inventory.SSHMigrationKey) api.SSHMigrationKey {
+			return api.SSHMigrationKey{Location: k.Location, Fingerprint: k.Fingerprint, Algorithm: k.Algorithm,
+				Clients: mapSlice(k.Clients, func(c inventory.SSHClient) api.SSHClient { return api.SSHClient(c) })}
+		})}
 }
 
 // setSSHPolicy answers PUT /v1/accounts/{name}/ssh-policy (roster ssh
