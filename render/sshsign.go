@@ -16,7 +16,7 @@ func SSHGrants(w io.Writer, list []inventory.SSHGrant, format string) error {
 		return &FormatError{Format: format, Want: "table or json"}
 	}
 	if len(list) == 0 {
-		_, err := io.WriteString(w, "no SSH grants (roster ssh allow IDENTITY --as ACCOUNT --on HOST adds one)\n")
+		_, err := io.WriteString(w, "no SSH grants; add one with roster ssh allow IDENTITY --as ACCOUNT --on HOST\n")
 		return err
 	}
 	return textTable(w, "IDENTITY\tAS\tON\tGRANTED\tBY", func(tw io.Writer) {
