@@ -124,7 +124,8 @@ func SSHMigration(w io.Writer, m *inventory.SSHMigration, agentDir string) error
 	}
 	ew.Printf("\n6. Prove it: on %s run\n", m.Host)
 	ew.Printf("     roster scan --submit\n")
-	ew.Printf("   then roster account show %s says the account is managed.\n", m.ServiceAccount)
+	ew.Printf("   and the next scan moves the account to managed, as this shows:\n")
+	ew.Printf("     roster accounts show %s\n", m.ServiceAccount)
 	return ew.Err()
 }
 
