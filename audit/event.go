@@ -68,6 +68,10 @@ const (
 	ActionPlanRemove      = "plan.remove"
 	ActionExceptionExtend = "exception.extend"
 	ActionSSHRevoke       = "ssh.revoke" // an identity's SSH certificates revoked (Serial: their serials)
+	ActionSSHSign         = "ssh.sign"   // an SSH user or host certificate signed (Serial: its serial)
+	ActionSSHAllow        = "ssh.allow"  // an SSH login grant added
+	ActionSSHDeny         = "ssh.deny"   // an SSH login grant removed
+	ActionSSHPolicy       = "ssh.policy" // an account's SSH certificate extensions set
 )
 
 // Filter selects records. Zero fields match all.

@@ -138,6 +138,11 @@ func (inv *Inventory) GetAccount(ctx context.Context, name string) (*Account, er
 			a.SharedFingerprints = append(a.SharedFingerprints, fp)
 		}
 		sort.Strings(a.SharedFingerprints)
+		var pol SSHPolicy
+		if _, err := getJSON(tx, tSSHPolicy, []byte(r.Key), &pol); err != nil {
+			return err
+		}
+		a.SSHPermit = pol.Permit
 		return nil
 	})
 	if err != nil {

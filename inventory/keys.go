@@ -26,6 +26,8 @@ import (
 //	vendor     NAME                                           -> Vendor JSON (vendors.go)
 //	vendorlapse EXCID                                         -> vendorLapseRec JSON: a lapse the sweep processed, once
 //	plan       TIER ("1".."4")                                -> Phase JSON (plan.go)
+//	sshgrant   KIND("host"|"env") 0 TARGET 0 ACCOUNT 0 NAME@ENV -> SSHGrant JSON (sshgrants.go)
+//	sshpolicy  NAME@GROUP                                     -> SSHPolicy JSON (sshgrants.go)
 //
 // The same store holds other packages' tables (audit's, access's, the
 // issuer's); the inventory never reads them.
@@ -48,6 +50,9 @@ const (
 	tVendor      = "vendor"
 	tVendorLapse = "vendorlapse"
 	tPlan        = "plan"
+
+	tSSHGrant  = "sshgrant"
+	tSSHPolicy = "sshpolicy"
 
 	tSerialV1 = "serial" // SERIAL -> HOSTID 0 ACCOUNT; emptied by migration v2
 )

@@ -296,6 +296,9 @@ type Account struct {
 	// SharedFingerprints lists fingerprints of this account's credentials
 	// that are also held elsewhere.
 	SharedFingerprints []string `json:"shared_fingerprints,omitempty"`
+	// SSHPermit is what the account's SSH user certificates permit
+	// (roster ssh policy: pty, port-forwarding, ...); empty for nothing.
+	SSHPermit []string `json:"ssh_permit,omitempty"`
 }
 
 // Filter selects service accounts in ListAccounts. Zero fields match all.

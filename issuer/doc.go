@@ -83,6 +83,15 @@
 // space is back (a revocation already in force in the CA is recorded in
 // the inventory by the retry). Each is logged once, here.
 //
+// # SSH certificates
+//
+// [Issuer.SignSSH] signs SSH user certificates for account identities and
+// host certificates for host identities, asked for with the identity's
+// current X.509 certificate: the renewal's checks run first (verifyPeer,
+// then eligible, the gate renewals use), and everything the certificate
+// says comes from the inventory (ssh.go). [Issuer.SSHHostConfig] gives a
+// host identity its sshd's trusted CA and principals.
+//
 // # Audit
 //
 // Token creation, issuance, renewal and revocation are audited by the

@@ -127,12 +127,7 @@ func (o renewed) serial() string { return o.chain[0].SerialNumber.String() }
 func (i *Issuer) renewLocked(ctx context.Context, action string, id ID, leaf *x509.Certificate, csr *x509.CertificateRequest) (renewed, error) {
 	serial := leaf.SerialNumber.String()
 	for retried := false; ; retried = true {
-		s, err := i.identityState(ctx, id)
-		if err == nil && s.Cert != nil && s.Cert.RevokedAt != nil {
-			err = &DeniedError{Host: id.Host, Account: id.Account,
-				Reason:   fmt.Sprintf("the certificate of %s was revoked", id.Label()),
-				HintText: "enroll it again: " + enrollCommand(id)}
-		}
+		s, err := i.eligible(ctx, id)
 		if err != nil {
 			return renewed{}, err
 		}
@@ -177,6 +172,20 @@ func (i *Issuer) renewLocked(ctx context.Context, action string, id ID, leaf *x5
 		}
 		return renewed{}, err
 	}
+}
+
+// eligible is the gate of every renewal, rekey and SSH signing: the
+// policy on what the inventory says of id (owner, retired, gone, shared
+// across environments, pending review, vendor hold), and the identity's
+// current certificate not revoked.
+func (i *Issuer) eligible(ctx context.Context, id ID) (inventory.IdentityState, error) {
+	s, err := i.identityState(ctx, id)
+	if err == nil && s.Cert != nil && s.Cert.RevokedAt != nil {
+		err = &DeniedError{Host: id.Host, Account: id.Account,
+			Reason:   fmt.Sprintf("the certificate of %s was revoked", id.Label()),
+			HintText: "enroll it again: " + enrollCommand(id)}
+	}
+	return s, err
 }
 
 // reissue signs the successor of leaf with the validity in force: the

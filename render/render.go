@@ -71,6 +71,9 @@ func Account(w io.Writer, acct *inventory.Account, now time.Time) error {
 	if len(acct.Tags) > 0 {
 		ew.Printf("  tags:     %s\n", strings.Join(acct.Tags, " "))
 	}
+	if len(acct.SSHPermit) > 0 {
+		ew.Printf("  ssh:      certificates permit %s\n", strings.Join(acct.SSHPermit, ","))
+	}
 	for _, in := range acct.Instances {
 		if c := in.Cert; c != nil && c.ReuseDetectedAt != nil {
 			ew.Printf("  POSSIBLE KEY THEFT: superseded certificate %s on host %s was presented for renewal at %s: roster revoke %s --host %s, then roster enroll %s --host %s\n",

@@ -52,6 +52,11 @@ func allowed(who caller, c credential) (ok bool, want int) {
 		return c == credEnrollToken, http.StatusUnauthorized
 	case identityCert:
 		return c == credHostCert || c == credIdentityCert, http.StatusUnauthorized
+	case hostIdentityCert:
+		if c == credIdentityCert {
+			return false, http.StatusForbidden
+		}
+		return c == credHostCert, http.StatusUnauthorized
 	case hostOrOperator:
 		if c == credHostCert || c == credOperator || c == credAdmin {
 			return true, 0
@@ -374,6 +379,25 @@ func TestAccessRules(t *testing.T) {
 			}
 			return request{"/v1/exceptions/" + ex.ID + "/extend", `{"expires":"` + time.Now().AddDate(0, 0, 20).Format("2006-01-02") + `","reason":"late"}`}
 		}},
+		{"POST /v1/ssh/sign", 200, func(c credential) request {
+			typ := "user"
+			if c == credHostCert {
+				typ = "host"
+			}
+			return request{"/v1/ssh/sign", mustJSONString(t, map[string]string{"public_key": sshTestKey(t), "type": typ})}
+		}},
+		{"GET /v1/ssh/host-config", 200, same("/v1/ssh/host-config", "")},
+		{"POST /v1/ssh/grants", 200, same("/v1/ssh/grants", `{"identity":"billing-batch","as":"deploy","host":"web1"}`)},
+		{"POST /v1/ssh/grants/remove", 200, func(credential) request {
+			a, h, _ := e.fresh()
+			if _, err := e.inv.AllowSSH(ctx, inventory.SSHGrantSpec{Identity: a, As: "deploy", Host: h}); err != nil {
+				t.Fatal(err)
+			}
+			return request{"/v1/ssh/grants/remove", mustJSONString(t, map[string]string{"identity": a, "as": "deploy", "host": h})}
+		}},
+		{"GET /v1/ssh/grants", 200, same("/v1/ssh/grants?host=web1", "")},
+		{"GET /v1/ssh/migration", 200, same("/v1/ssh/migration?account=billing-batch&host=web1", "")},
+		{"PUT /v1/accounts/{name}/ssh-policy", 200, same("/v1/accounts/billing-batch/ssh-policy", `{"permit":["pty"]}`)},
 	}
 
 	s, err := New(Options{Inventory: e.inv, Issuer: e.iss, CA: e.ca})

@@ -36,10 +36,13 @@ const (
 	// rekey, host or account, which the issuer verifies itself so that
 	// every refusal is audited with its reason.
 	identityCert
+	// hostIdentityCert: identityCert for host identities only; the issuer
+	// refuses an account identity (403) (GET /v1/ssh/host-config).
+	hostIdentityCert
 )
 
 func (c caller) String() string {
-	return [...]string{"anyone", "viewer", "operator", "admin", "host certificate or operator", "enrollment token", "identity certificate"}[c]
+	return [...]string{"anyone", "viewer", "operator", "admin", "host certificate or operator", "enrollment token", "identity certificate", "host identity certificate"}[c]
 }
 
 // role is the least operator role the caller kind needs ("" for none).
@@ -97,7 +100,7 @@ func peerCerts(r *http.Request) []*x509.Certificate {
 // caller (and the actor of the audit log) in the request's context.
 func (s *Server) authenticate(who caller, h handlerFunc) handlerFunc {
 	switch who {
-	case anyone, identityCert:
+	case anyone, identityCert, hostIdentityCert:
 		// identityCert: the issuer verifies the peer certificates it is
 		// given (renew.go) and sets the actor to the verified identity.
 		return h

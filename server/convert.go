@@ -92,7 +92,7 @@ func apiAccount(a *inventory.Account) (*api.Account, error) {
 		return nil, err
 	}
 	return &api.Account{AccountSummary: apiSummary(a.AccountSummary), Instances: ins,
-		Exceptions: mapSlice(a.Exceptions, apiException), SharedFingerprints: a.SharedFingerprints}, nil
+		Exceptions: mapSlice(a.Exceptions, apiException), SharedFingerprints: a.SharedFingerprints, SSHPermit: a.SSHPermit}, nil
 }
 
 func apiException(e inventory.Exception) api.Exception {

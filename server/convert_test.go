@@ -122,6 +122,11 @@ func TestConvertKeepsEveryField(t *testing.T) {
 	same("Plan", pl, apiPlan(&pl))
 	same("empty Plan", inventory.Plan{}, apiPlan(&inventory.Plan{}))
 
+	same("SSHGrant", filled[inventory.SSHGrant](), apiSSHGrant(filled[inventory.SSHGrant]()))
+	same("SSHPolicy", filled[inventory.SSHPolicy](), apiSSHPolicy(filled[inventory.SSHPolicy]()))
+	mig := filled[inventory.SSHMigration]()
+	same("SSHMigration", mig, apiSSHMigration(&mig))
+
 	// nil lists stay null, as the inventory encodes them.
 	same("empty Report", inventory.Report{}, apiReport(&inventory.Report{}))
 	empty, _ := apiAccount(&inventory.Account{})

@@ -19,7 +19,7 @@
 // JSON decoder (decodeJSON in body.go), scan reports through scan.Decode.
 // Each resource has its file: scans.go, accounts.go, hosts.go, owners.go,
 // exceptions.go, tokens.go, enroll.go, renew.go, revoke.go, report.go,
-// audit.go, ca.go, ssh.go, vendors.go, registered.go, history.go, notify.go
+// audit.go, ca.go, ssh.go, sshsign.go, vendors.go, registered.go, history.go, notify.go
 // (webhook notices: the sweep job, the pass after a scan, the test notice;
 // delivery is package notify's).
 //
@@ -79,6 +79,13 @@
 //	DELETE /v1/plan/{tier}                  operator
 //	GET    /v1/plan                         viewer
 //	POST   /v1/exceptions/{id}/extend       operator
+//	POST   /v1/ssh/sign                     identity certificate (mTLS): user certificate (account), host certificate (host)
+//	GET    /v1/ssh/host-config              host identity certificate (mTLS); an account identity gets 403
+//	POST   /v1/ssh/grants                   operator (roster ssh allow)
+//	POST   /v1/ssh/grants/remove            operator (roster ssh deny)
+//	GET    /v1/ssh/grants                   viewer
+//	GET    /v1/ssh/migration                viewer (roster ssh migrate)
+//	PUT    /v1/accounts/{name}/ssh-policy   operator
 //
 // "viewer", "operator" and "admin" are operator tokens (Authorization:
 // Bearer, the scheme in any case) with at least that role: an admin may do

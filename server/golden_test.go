@@ -106,6 +106,19 @@ func TestGoldenAPI(t *testing.T) {
 	for _, f := range []string{"json", "table"} {
 		g.call(t, "plan-"+f, "GET", "/v1/plan?format="+f, g.admin, "")
 	}
+
+	// SSH grants and policy (sshsign.go).
+	g.call(t, "ssh-allow", "POST", "/v1/ssh/grants", g.admin, `{"identity":"deploy","as":"billing","host":"web-1"}`)
+	g.call(t, "ssh-allow-env", "POST", "/v1/ssh/grants", g.admin, `{"identity":"deploy","as":"billing","env":"default"}`)
+	g.call(t, "error-ssh-allow-no-owner", "POST", "/v1/ssh/grants", g.admin, `{"identity":"metrics","as":"billing","host":"web-1"}`)
+	g.call(t, "ssh-grants-json", "GET", "/v1/ssh/grants?host=web-1&format=json", g.admin, "")
+	g.call(t, "ssh-grants-table", "GET", "/v1/ssh/grants", g.admin, "")
+	g.call(t, "ssh-migration-json", "GET", "/v1/ssh/migration?account=deploy&host=web-1&format=json", g.admin, "")
+	g.call(t, "ssh-deny", "POST", "/v1/ssh/grants/remove", g.admin, `{"identity":"deploy","as":"billing","env":"default"}`)
+	g.call(t, "error-ssh-deny-unknown", "POST", "/v1/ssh/grants/remove", g.admin, `{"identity":"deploy","as":"billing","env":"default"}`)
+	g.call(t, "ssh-policy", "PUT", "/v1/accounts/deploy/ssh-policy", g.admin, `{"permit":["pty","agent-forwarding"]}`)
+	g.call(t, "error-ssh-policy-source-address", "PUT", "/v1/accounts/deploy/ssh-policy", g.admin, `{"permit":["pty"],"source_address":true}`)
+	g.call(t, "error-ssh-sign-no-cert", "POST", "/v1/ssh/sign", "", `{"public_key":"ssh-ed25519 AAAA"}`)
 }
 
 type goldenServer struct {

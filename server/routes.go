@@ -105,6 +105,17 @@ func (s *Server) routes() []route {
 		{pattern: "DELETE /v1/plan/{tier}", who: operator, h: s.removePhase},
 		{pattern: "GET /v1/plan", who: viewer, h: s.plan},
 		{pattern: "POST /v1/exceptions/{id}/extend", who: operator, body: jsonBody, h: s.extendException},
+
+		// SSH certificates (sshsign.go): signing and the host's sshd
+		// configuration for identities over mTLS, grants and policy for
+		// operators.
+		{pattern: "POST /v1/ssh/sign", who: identityCert, body: agentBody, h: s.sshSign},
+		{pattern: "GET /v1/ssh/host-config", who: hostIdentityCert, h: s.sshHostConfig},
+		{pattern: "POST /v1/ssh/grants", who: operator, body: jsonBody, h: s.sshAllow},
+		{pattern: "POST /v1/ssh/grants/remove", who: operator, body: jsonBody, h: s.sshDeny},
+		{pattern: "GET /v1/ssh/grants", who: viewer, h: s.sshGrants},
+		{pattern: "GET /v1/ssh/migration", who: viewer, h: s.sshMigration},
+		{pattern: "PUT /v1/accounts/{name}/ssh-policy", who: operator, body: jsonBody, h: s.setSSHPolicy},
 	}
 }
 

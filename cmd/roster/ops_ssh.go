@@ -14,7 +14,7 @@ import (
 func sshCommand() *cli.Command {
 	return &cli.Command{
 		Name:        "ssh",
-		Usage:       "SSH certificates: the CA keys sshd and clients trust",
+		Usage:       "SSH certificates: the CA keys, who may log in where, the sshd configuration, moving off static keys",
 		Subcommands: sshSubcommands(),
 	}
 }
@@ -22,6 +22,12 @@ func sshCommand() *cli.Command {
 func sshSubcommands() []*cli.Command {
 	return []*cli.Command{
 		sshCACommand(),
+		sshAllowCommand(),
+		sshDenyCommand(),
+		sshGrantsCommand(),
+		sshPolicyCommand(),
+		sshdConfigCommand(),
+		sshMigrateCommand(),
 	}
 }
 
