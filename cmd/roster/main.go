@@ -27,7 +27,7 @@ func main() {
 }
 
 func newApp() *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:    "roster",
 		Usage:   "take static passwords out of machine-to-machine access",
 		Version: version,
@@ -58,6 +58,9 @@ func newApp() *cli.App {
 		// this handler only keeps urfave/cli from exiting on its own.
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
+	// `roster account bogus` is an error too, not help with exit 0.
+	urfavecli.RejectUnknownSubcommands(app.Commands)
+	return app
 }
 
 // versionCommand prints the version line roster-agent prints too: version,

@@ -132,6 +132,29 @@ func RejectUnknown(c *cli.Context) error {
 	return unknown(c, c.Args().First())
 }
 
+// RejectUnknownSubcommands sets, on every command of cmds (and below) that
+// has subcommands and no Action of its own, an Action that refuses an
+// unknown subcommand as [RejectUnknown] does at the top (`roster account
+// shwo` exits non-zero, naming the nearest), and shows the command's help
+// when none is named. Without it urfave/cli prints the error through
+// [CommandNotFound] and exits 0.
+func RejectUnknownSubcommands(cmds []*cli.Command) {
+	for _, cmd := range cmds {
+		if len(cmd.Subcommands) == 0 {
+			continue
+		}
+		if cmd.Action == nil {
+			cmd.Action = func(c *cli.Context) error {
+				if !c.Args().Present() {
+					return cli.ShowSubcommandHelp(c)
+				}
+				return unknown(c, c.Args().First())
+			}
+		}
+		RejectUnknownSubcommands(cmd.Subcommands)
+	}
+}
+
 // CommandNotFound is urfave/cli's hook for `PROGRAM help NAME` (and, when
 // the app has no Action, `PROGRAM NAME`) when NAME is no command: it prints
 // the error and the hint to the app's error writer. urfave/cli gives the
