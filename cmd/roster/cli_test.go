@@ -19,24 +19,26 @@ func TestFlagDefaultsOnce(t *testing.T) {
 }
 
 // TestUnknownCommand: `roster bogus` is an error naming the command, and a
-// near miss gets the nearest command as a hint.
+// near miss gets the nearest command as a hint; the same one level down.
 func TestUnknownCommand(t *testing.T) {
-	for _, tc := range []struct{ arg, want string }{
+	for _, tc := range []struct{ args, want string }{
 		{"bogus", `unknown command "bogus"`},
 		{"reprot", "roster report"},
+		{"account shwo", `unknown command "shwo"`},
+		{"vendor lst", "roster vendor list"},
 	} {
 		var out, errOut bytes.Buffer
 		app := newApp()
 		app.Writer, app.ErrWriter = &out, &errOut
-		err := app.Run([]string{"roster", tc.arg})
+		err := app.Run(append([]string{"roster"}, strings.Fields(tc.args)...))
 		if err == nil {
-			t.Errorf("roster %s: no error", tc.arg)
+			t.Errorf("roster %s: no error", tc.args)
 			continue
 		}
 		var msg bytes.Buffer
 		cliout.PrintError(&msg, "roster", err)
 		if !strings.Contains(msg.String(), tc.want) {
-			t.Errorf("roster %s printed %q, want it to say %q", tc.arg, msg.String(), tc.want)
+			t.Errorf("roster %s printed %q, want it to say %q", tc.args, msg.String(), tc.want)
 		}
 	}
 }
