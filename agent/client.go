@@ -273,6 +273,11 @@ func (c *Client) call(ctx context.Context, cred *Credential, method, path string
 }
 
 func do(ctx context.Context, hc *http.Client, method, u, contentType string, body []byte) ([]byte, error) {
+	return doLimit(ctx, hc, method, u, contentType, body, maxResponse)
+}
+
+// doLimit is do with a bound of limit bytes on the response body.
+func doLimit(ctx context.Context, hc *http.Client, method, u, contentType string, body []byte, limit int64) ([]byte, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -289,12 +294,12 @@ func do(ctx context.Context, hc *http.Client, method, u, contentType string, bod
 		return nil, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: read response: %w", method, req.URL.Path, err)
 	}
-	if len(b) > maxResponse {
-		return nil, fmt.Errorf("%s %s: response larger than %d bytes", method, req.URL.Path, maxResponse)
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s %s: response larger than %d bytes", method, req.URL.Path, limit)
 	}
 	if resp.StatusCode/100 != 2 {
 		return nil, decodeError(resp.StatusCode, b)
@@ -360,4 +365,55 @@ func (c *Client) SubmitScan(ctx context.Context, host *Credential, r *scan.Repor
 
 func csrPEM(der []byte) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
+}
+
+// Bounds on what the SSH calls read: a host-config lists at most a few
+// thousand principals; a KRL of 4 MiB holds half a million serials.
+const (
+	maxHostConfig = 1 << 20
+	maxKRL        = 4 << 20
+)
+
+// SSHSign asks for an SSH certificate for pub (an authorized_keys line) of
+// type certType (api.SSHCertUser or api.SSHCertHost), authenticating with
+// cred. The answer is decoded, not yet verified (see checkSSHCert).
+func (c *Client) SSHSign(ctx context.Context, cred *Credential, pub, certType string) (*api.SSHSignResponse, error) {
+	b, err := c.call(ctx, cred, http.MethodPost, "v1/ssh/sign", api.SSHSignRequest{PublicKey: pub, Type: certType})
+	if err != nil {
+		return nil, fmt.Errorf("ssh sign: %w", err)
+	}
+	var v api.SSHSignResponse
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, fmt.Errorf("ssh sign: decode: %w", err)
+	}
+	return &v, nil
+}
+
+// SSHHostConfig fetches what the host's sshd needs (trusted user CA keys,
+// principals per account), authenticating with the host identity. The
+// answer is decoded, not yet validated (see cleanHostConfig).
+func (c *Client) SSHHostConfig(ctx context.Context, host *Credential) (*api.SSHHostConfig, error) {
+	hc, done := c.httpClient(host)
+	defer done()
+	b, err := doLimit(ctx, hc, http.MethodGet, c.base.JoinPath("v1/ssh/host-config").String(), "", nil, maxHostConfig)
+	if err != nil {
+		return nil, fmt.Errorf("ssh host config: %w", err)
+	}
+	var v api.SSHHostConfig
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, fmt.Errorf("ssh host config: decode: %w", err)
+	}
+	return &v, nil
+}
+
+// SSHKRL fetches the KRL (GET /ssh/krl, no client certificate needed; the
+// server is verified against the pinned root).
+func (c *Client) SSHKRL(ctx context.Context) ([]byte, error) {
+	hc, done := c.httpClient(nil)
+	defer done()
+	b, err := doLimit(ctx, hc, http.MethodGet, c.base.JoinPath("ssh/krl").String(), "", nil, maxKRL)
+	if err != nil {
+		return nil, fmt.Errorf("ssh krl: %w", err)
+	}
+	return b, nil
 }

@@ -56,7 +56,7 @@ fingerprint and this command line from "roster enroll ACCOUNT --host HOST".`,
 			description: `Runs until SIGTERM or SIGINT; SIGHUP renews every identity at once. Logs go to
 stderr, one line per renewal with identity, serial and not_after.`,
 			setup: runCommand},
-		{name: "status", usage: "show each identity's serial, expiry, next renewal and last error",
+		{name: "status", usage: "show each identity's serial, expiry, next renewal and last error (and its SSH certificate's)",
 			description: `Reads the identity directories (cert.pem and the status.json a running agent
 writes). Exits 1 when any identity's certificate is missing or expired, or the
 server refused to renew it.`,
@@ -313,11 +313,30 @@ func printStatusTable(w io.Writer, sts []agent.IdentityStatus, now time.Time) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.State, dash(s.Serial), when(s.NotAfter), when(s.NextRenewal), dash(last))
 	}
 	tw.Flush()
+	printSSHTable(w, sts, when, dash)
 	for _, s := range sts {
 		if s.Hint != "" {
 			fmt.Fprintf(w, "\n%s: hint: %s\n", s.Name, s.Hint)
 		}
 	}
+}
+
+// printSSHTable lists the SSH certificates of the identities that have
+// one, under the X.509 table.
+func printSSHTable(w io.Writer, sts []agent.IdentityStatus, when func(time.Time) string, dash func(string) string) {
+	if !slices.ContainsFunc(sts, func(s agent.IdentityStatus) bool { return s.SSH != nil }) {
+		return
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SSH CERTIFICATE\tSTATE\tSERIAL\tPRINCIPALS\tEXPIRES\tNEXT RENEWAL\tLAST ERROR")
+	for _, s := range sts {
+		if c := s.SSH; c != nil {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, c.State, dash(c.Serial),
+				dash(strings.Join(c.Principals, ",")), when(c.NotAfter), when(c.NextRenewal), dash(c.LastError))
+		}
+	}
+	tw.Flush()
 }
 
 func versionCommand(_ *flag.FlagSet, out io.Writer) func(context.Context) error {
