@@ -249,14 +249,33 @@ func (c *Client) Root() *x509.Certificate { return c.root }
 // httpClient returns a client for one exchange, presenting cred when it is
 // not nil. Connections are not kept: an agent talks to the server every few
 // minutes at most.
-func (c *Client) httpClient(cred *Credential) (*http.Client, func()) {
+//
+// At most maxExchanges exchanges run at once in the process: identities
+// that fall due together (every one at start, all of them on SIGHUP) queue
+// for a slot instead of holding a dozen TLS connections and their buffers
+// at the same time, which is what the agent's peak memory was made of.
+func (c *Client) httpClient(ctx context.Context, cred *Credential) (*http.Client, func(), error) {
+	select {
+	case exchanges <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
 	cfg := &tls.Config{RootCAs: c.roots, Time: c.now, MinVersion: tls.VersionTLS12}
 	if cred != nil {
 		cfg.Certificates = []tls.Certificate{cred.TLSCertificate()}
 	}
 	tr := &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: cfg, DisableKeepAlives: true}
-	return &http.Client{Transport: tr, Timeout: defaultRequestTimeout}, tr.CloseIdleConnections
+	done := func() {
+		tr.CloseIdleConnections()
+		<-exchanges
+	}
+	return &http.Client{Transport: tr, Timeout: defaultRequestTimeout}, done, nil
 }
+
+// maxExchanges bounds the exchanges with the server in flight at once.
+const maxExchanges = 2
+
+var exchanges = make(chan struct{}, maxExchanges)
 
 func (c *Client) call(ctx context.Context, cred *Credential, method, path string, in any) ([]byte, error) {
 	var body []byte
@@ -267,7 +286,10 @@ func (c *Client) call(ctx context.Context, cred *Credential, method, path string
 		}
 		body = b
 	}
-	hc, done := c.httpClient(cred)
+	hc, done, err := c.httpClient(ctx, cred)
+	if err != nil {
+		return nil, err
+	}
 	defer done()
 	return do(ctx, hc, method, c.base.JoinPath(path).String(), "application/json", body)
 }
@@ -393,7 +415,10 @@ func (c *Client) SSHSign(ctx context.Context, cred *Credential, pub, certType st
 // principals per account), authenticating with the host identity. The
 // answer is decoded, not yet validated (see cleanHostConfig).
 func (c *Client) SSHHostConfig(ctx context.Context, host *Credential) (*api.SSHHostConfig, error) {
-	hc, done := c.httpClient(host)
+	hc, done, err := c.httpClient(ctx, host)
+	if err != nil {
+		return nil, fmt.Errorf("ssh host config: %w", err)
+	}
 	defer done()
 	b, err := doLimit(ctx, hc, http.MethodGet, c.base.JoinPath("v1/ssh/host-config").String(), "", nil, maxHostConfig)
 	if err != nil {
@@ -409,7 +434,10 @@ func (c *Client) SSHHostConfig(ctx context.Context, host *Credential) (*api.SSHH
 // SSHKRL fetches the KRL (GET /ssh/krl, no client certificate needed; the
 // server is verified against the pinned root).
 func (c *Client) SSHKRL(ctx context.Context) ([]byte, error) {
-	hc, done := c.httpClient(nil)
+	hc, done, err := c.httpClient(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("ssh krl: %w", err)
+	}
 	defer done()
 	b, err := doLimit(ctx, hc, http.MethodGet, c.base.JoinPath("ssh/krl").String(), "", nil, maxKRL)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"syscall"
@@ -228,6 +229,7 @@ func runCommand(fs *flag.FlagSet, _ io.Writer) func(context.Context) error {
 			return usageError{err}
 		}
 		cfg.Logger, cfg.Version = logger, version
+		lowGC()
 		ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 		defer stop()
 		hup := make(chan os.Signal, 1)
@@ -249,6 +251,19 @@ func runCommand(fs *flag.FlagSet, _ io.Writer) func(context.Context) error {
 			}
 		}()
 		return agent.Run(ctx, cfg, force)
+	}
+}
+
+// agentGCPercent is the garbage collector's target for a running agent
+// unless $GOGC says otherwise. The agent's live heap is well under a
+// megabyte; with Go's default of 100 the heap grows to 4 MiB between
+// collections, most of the agent's resident memory. At 25 it collects at
+// about 1 MiB, for a few more milliseconds of CPU per renewal burst.
+const agentGCPercent = 25
+
+func lowGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(agentGCPercent)
 	}
 }
 
