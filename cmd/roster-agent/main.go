@@ -55,7 +55,10 @@ fingerprint and this command line from "roster enroll ACCOUNT --host HOST".`,
 			setup: enrollCommand},
 		{name: "run", usage: "keep every configured identity renewed, run reload actions, submit host scans",
 			description: `Runs until SIGTERM or SIGINT; SIGHUP renews every identity at once. Logs go to
-stderr, one line per renewal with identity, serial and not_after.`,
+stderr, one line per renewal with identity, serial and not_after. An identity
+with an ssh: section also keeps an SSH user certificate in DIR/ssh; the host
+identity's sshd: section keeps sshd's files in /etc/ssh/roster (user CA,
+principals, KRL, host certificates) and reloads sshd when they change.`,
 			setup: runCommand},
 		{name: "status", usage: "show each identity's serial, expiry, next renewal and last error (and its SSH certificate's)",
 			description: `Reads the identity directories (cert.pem and the status.json a running agent
