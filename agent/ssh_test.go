@@ -10,9 +10,12 @@ import (
 	"encoding/pem"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -566,3 +569,43 @@ func FuzzCleanHostConfig(f *testing.F) {
 }
 
 func pemBlock(b *pem.Block) []byte { return pem.EncodeToMemory(b) }
+
+// TestSSHFilesOwner: with a user, the SSH key and certificate belong to
+// the user (the key 0600) and DIR/ssh to root and the user's group.
+func TestSSHFilesOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give files to another user")
+	}
+	u, err := user.Lookup("nobody")
+	if err != nil {
+		t.Skip("no user nobody")
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	ca := agenttest.New(t, time.Hour)
+	dir := filepath.Join(t.TempDir(), "nobody")
+	o := enrollOpts(ca, dir, ca.Token("db1", "nobody"))
+	o.User = "nobody"
+	if _, err := Enroll(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	r, err := newRunner(&Config{}, Identity{Name: "nobody", Dir: dir, User: "nobody", SSH: &SSHOptions{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := sshPaths(dir, "")
+	if _, err := r.sshRenew(context.Background(), mustLoad(t, dir), nil, f); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string][3]int{f.dir: {0, gid, 0o750}, f.key: {uid, gid, 0o600}, f.cert: {uid, gid, 0o644},
+		f.config: {uid, gid, 0o644}, f.knownHosts: {uid, gid, 0o644}} {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		if int(st.Uid) != want[0] || int(st.Gid) != want[1] || int(fi.Mode().Perm()) != want[2] {
+			t.Errorf("%s: owner %d:%d mode %o, want %d:%d %o", path, st.Uid, st.Gid, fi.Mode().Perm(), want[0], want[1], want[2])
+		}
+	}
+}
