@@ -97,13 +97,15 @@ func (o *SshdOptions) refresh() time.Duration {
 	return defaultSshdRefresh
 }
 
-// sshdLoop refreshes sshd's files every refresh until ctx is done; the
-// first refresh is at once.
+// sshdLoop refreshes sshd's files every refresh (less up to a tenth of
+// it, so that hosts started together do not poll together) until ctx is
+// done; the first refresh is at once.
 func (r *runner) sshdLoop(ctx context.Context) {
 	st := &sshdState{hostPlans: map[string]hostPlan{}}
+	refresh := r.id.Sshd.refresh()
 	for {
 		r.sshdOnce(ctx, st)
-		if !sleep(ctx, r.id.Sshd.refresh()) {
+		if !sleep(ctx, refresh-time.Duration(r.cfg.rnd(int64(refresh/10)+1))) {
 			return
 		}
 	}
