@@ -58,6 +58,9 @@ func Run(ctx context.Context, cfg Config, force <-chan struct{}) error {
 		if r.id.Scan != nil {
 			wg.Go(func() { r.scanLoop(ctx) })
 		}
+		if r.id.Sshd != nil {
+			wg.Go(func() { r.sshdLoop(ctx) })
+		}
 	}
 	cfg.logger().Info("agent started", slog.Int("identities", len(runners)))
 	for {
@@ -117,6 +120,7 @@ type runner struct {
 	// is drawn once per certificate so that waking early keeps the jitter.
 	renewAt    time.Time
 	plannedFor string
+	ssh        sshState // the SSH user certificate, when the identity has one
 }
 
 // client builds a client for the identity's server, trusting the root in
@@ -152,33 +156,8 @@ func (r *runner) client() (*Client, error) {
 	return NewClient(server, root, r.cfg.Now)
 }
 
-// reloadAll runs the reload actions in order; each failing one is retried a
-// few times with backoff, then given up on and reported.
-func (r *runner) reloadAll(ctx context.Context) error {
-	var errs []error
-	for _, a := range r.id.Reload {
-		var err error
-		for attempt := 0; attempt < reloadAttempts; attempt++ {
-			if err = r.rel.run(ctx, a); err == nil {
-				r.log.Info("reload action ran", slog.String(keyAction, a.String()))
-				break
-			}
-			level := slog.LevelWarn
-			if attempt == reloadAttempts-1 {
-				level = slog.LevelError
-			}
-			r.log.Log(ctx, level, "reload action failed", slog.String(keyAction, a.String()),
-				slog.String(keyError, err.Error()), slog.Int(keyAttempt, attempt+1))
-			if attempt < reloadAttempts-1 && !sleep(ctx, backoff(attempt, r.cfg.rnd)) {
-				return ctx.Err()
-			}
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("reload %s: %w", a, err))
-		}
-	}
-	return errors.Join(errs...)
-}
+// reloadAll runs the identity's reload actions (see [runner.reloadActions]).
+func (r *runner) reloadAll(ctx context.Context) error { return r.reloadActions(ctx, r.id.Reload) }
 
 // updateStatus changes the identity's status with fn and writes
 // status.json when it changed; a write failure is logged, never fatal. The

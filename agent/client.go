@@ -249,14 +249,33 @@ func (c *Client) Root() *x509.Certificate { return c.root }
 // httpClient returns a client for one exchange, presenting cred when it is
 // not nil. Connections are not kept: an agent talks to the server every few
 // minutes at most.
-func (c *Client) httpClient(cred *Credential) (*http.Client, func()) {
+//
+// At most maxExchanges exchanges run at once in the process: identities
+// that fall due together (every one at start, all of them on SIGHUP) queue
+// for a slot instead of holding a dozen TLS connections and their buffers
+// at the same time, which is what the agent's peak memory was made of.
+func (c *Client) httpClient(ctx context.Context, cred *Credential) (*http.Client, func(), error) {
+	select {
+	case exchanges <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
 	cfg := &tls.Config{RootCAs: c.roots, Time: c.now, MinVersion: tls.VersionTLS12}
 	if cred != nil {
 		cfg.Certificates = []tls.Certificate{cred.TLSCertificate()}
 	}
 	tr := &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: cfg, DisableKeepAlives: true}
-	return &http.Client{Transport: tr, Timeout: defaultRequestTimeout}, tr.CloseIdleConnections
+	done := func() {
+		tr.CloseIdleConnections()
+		<-exchanges
+	}
+	return &http.Client{Transport: tr, Timeout: defaultRequestTimeout}, done, nil
 }
+
+// maxExchanges bounds the exchanges with the server in flight at once.
+const maxExchanges = 2
+
+var exchanges = make(chan struct{}, maxExchanges)
 
 func (c *Client) call(ctx context.Context, cred *Credential, method, path string, in any) ([]byte, error) {
 	var body []byte
@@ -267,12 +286,20 @@ func (c *Client) call(ctx context.Context, cred *Credential, method, path string
 		}
 		body = b
 	}
-	hc, done := c.httpClient(cred)
+	hc, done, err := c.httpClient(ctx, cred)
+	if err != nil {
+		return nil, err
+	}
 	defer done()
 	return do(ctx, hc, method, c.base.JoinPath(path).String(), "application/json", body)
 }
 
 func do(ctx context.Context, hc *http.Client, method, u, contentType string, body []byte) ([]byte, error) {
+	return doLimit(ctx, hc, method, u, contentType, body, maxResponse)
+}
+
+// doLimit is do with a bound of limit bytes on the response body.
+func doLimit(ctx context.Context, hc *http.Client, method, u, contentType string, body []byte, limit int64) ([]byte, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -289,12 +316,12 @@ func do(ctx context.Context, hc *http.Client, method, u, contentType string, bod
 		return nil, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: read response: %w", method, req.URL.Path, err)
 	}
-	if len(b) > maxResponse {
-		return nil, fmt.Errorf("%s %s: response larger than %d bytes", method, req.URL.Path, maxResponse)
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s %s: response larger than %d bytes", method, req.URL.Path, limit)
 	}
 	if resp.StatusCode/100 != 2 {
 		return nil, decodeError(resp.StatusCode, b)
@@ -360,4 +387,61 @@ func (c *Client) SubmitScan(ctx context.Context, host *Credential, r *scan.Repor
 
 func csrPEM(der []byte) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
+}
+
+// Bounds on what the SSH calls read: a host-config lists at most a few
+// thousand principals; a KRL of 4 MiB holds half a million serials.
+const (
+	maxHostConfig = 1 << 20
+	maxKRL        = 4 << 20
+)
+
+// SSHSign asks for an SSH certificate for pub (an authorized_keys line) of
+// type certType (api.SSHCertUser or api.SSHCertHost), authenticating with
+// cred. The answer is decoded, not yet verified (see checkSSHCert).
+func (c *Client) SSHSign(ctx context.Context, cred *Credential, pub, certType string) (*api.SSHSignResponse, error) {
+	b, err := c.call(ctx, cred, http.MethodPost, "v1/ssh/sign", api.SSHSignRequest{PublicKey: pub, Type: certType})
+	if err != nil {
+		return nil, fmt.Errorf("ssh sign: %w", err)
+	}
+	var v api.SSHSignResponse
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, fmt.Errorf("ssh sign: decode: %w", err)
+	}
+	return &v, nil
+}
+
+// SSHHostConfig fetches what the host's sshd needs (trusted user CA keys,
+// principals per account), authenticating with the host identity. The
+// answer is decoded, not yet validated (see cleanHostConfig).
+func (c *Client) SSHHostConfig(ctx context.Context, host *Credential) (*api.SSHHostConfig, error) {
+	hc, done, err := c.httpClient(ctx, host)
+	if err != nil {
+		return nil, fmt.Errorf("ssh host config: %w", err)
+	}
+	defer done()
+	b, err := doLimit(ctx, hc, http.MethodGet, c.base.JoinPath("v1/ssh/host-config").String(), "", nil, maxHostConfig)
+	if err != nil {
+		return nil, fmt.Errorf("ssh host config: %w", err)
+	}
+	var v api.SSHHostConfig
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, fmt.Errorf("ssh host config: decode: %w", err)
+	}
+	return &v, nil
+}
+
+// SSHKRL fetches the KRL (GET /ssh/krl, no client certificate needed; the
+// server is verified against the pinned root).
+func (c *Client) SSHKRL(ctx context.Context) ([]byte, error) {
+	hc, done, err := c.httpClient(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("ssh krl: %w", err)
+	}
+	defer done()
+	b, err := doLimit(ctx, hc, http.MethodGet, c.base.JoinPath("ssh/krl").String(), "", nil, maxKRL)
+	if err != nil {
+		return nil, fmt.Errorf("ssh krl: %w", err)
+	}
+	return b, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"path/filepath"
 	"time"
 
 	"github.com/rosterhq/roster/scan"
@@ -50,7 +51,33 @@ type Identity struct {
 	Reload []ReloadAction
 	// Scan, set on the host identity only, submits host scans.
 	Scan *ScanOptions
+	// SSH, when set, keeps an SSH user certificate for the identity's
+	// account in DIR/ssh (see [SSHOptions]).
+	SSH *SSHOptions
+	// Sshd, set on the host identity only, keeps the host's sshd files
+	// fresh: trusted user CA, principals, KRL and host certificates.
+	Sshd *SshdOptions
 }
+
+// SSHOptions configure an identity's SSH user certificate.
+type SSHOptions struct {
+	KeyType string // ed25519 (the default) or ecdsa (P-256)
+}
+
+// SshdOptions configure the files the host identity keeps for sshd.
+type SshdOptions struct {
+	Dir      string         // where the files go; empty means /etc/ssh/roster
+	HostKeys string         // where ssh_host_*_key.pub are; empty means /etc/ssh
+	Reload   []ReloadAction // run when a file changed (sshd reload)
+	Refresh  time.Duration  // how often host-config and the KRL are fetched; zero means 1m
+}
+
+// Defaults of [SshdOptions].
+const (
+	DefaultSshdDir     = "/etc/ssh/roster"
+	DefaultHostKeysDir = "/etc/ssh"
+	defaultSshdRefresh = time.Minute
+)
 
 // ScanOptions configure the host scan loop.
 type ScanOptions struct {
@@ -104,7 +131,7 @@ func (c *Config) Validate() error {
 	}
 	names := map[string]bool{}
 	dirs := map[string]bool{}
-	scans := 0
+	scans, sshds := 0, 0
 	for i, id := range c.Identities {
 		bad := func(format string, args ...any) error {
 			return &ConfigError{Identity: i, Name: id.Name, Err: fmt.Errorf(format, args...)}
@@ -123,6 +150,34 @@ func (c *Config) Validate() error {
 		for j, a := range id.Reload {
 			if err := a.Validate(); err != nil {
 				return bad("reload[%d]: %w", j, err)
+			}
+		}
+		if id.SSH != nil {
+			switch id.SSH.KeyType {
+			case "", KeyEd25519, KeyECDSA:
+			default:
+				return bad("ssh.key_type %q: want %s or %s", id.SSH.KeyType, KeyEd25519, KeyECDSA)
+			}
+		}
+		if d := id.Sshd; d != nil {
+			if sshds++; sshds > 1 {
+				return bad("sshd: only the host identity may have an sshd section")
+			}
+			if d.Refresh < 0 {
+				return bad("sshd.refresh must not be negative")
+			}
+			for _, p := range []struct{ name, v string }{{"sshd.dir", d.Dir}, {"sshd.host_keys", d.HostKeys}} {
+				if p.v != "" && !filepath.IsAbs(p.v) {
+					return bad("%s %q: want an absolute path", p.name, p.v)
+				}
+			}
+			if d.Dir != "" && filepath.Clean(d.Dir) == filepath.Clean(id.Dir) {
+				return bad("sshd.dir must not be the identity directory")
+			}
+			for j, a := range d.Reload {
+				if err := a.Validate(); err != nil {
+					return bad("sshd.reload[%d]: %w", j, err)
+				}
 			}
 		}
 		if id.Scan != nil {

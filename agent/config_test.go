@@ -35,6 +35,28 @@ func TestConfigValidate(t *testing.T) {
 			c.Identities[0].Scan = &ScanOptions{}
 			c.Identities = append(c.Identities, Identity{Name: "b", Dir: "/b", Scan: &ScanOptions{}})
 		}, wantErr: "only the host identity"},
+		{desc: "ssh", mod: func(c *Config) { c.Identities[0].SSH = &SSHOptions{} }},
+		{desc: "ssh ecdsa", mod: func(c *Config) { c.Identities[0].SSH = &SSHOptions{KeyType: KeyECDSA} }},
+		{desc: "ssh rsa", mod: func(c *Config) { c.Identities[0].SSH = &SSHOptions{KeyType: KeyRSA} },
+			wantErr: `identities[0] (a): ssh.key_type "rsa": want ed25519 or ecdsa`},
+		{desc: "sshd", mod: func(c *Config) {
+			c.Identities[0].Sshd = &SshdOptions{Dir: "/etc/ssh/roster", HostKeys: "/etc/ssh", Refresh: time.Minute,
+				Reload: []ReloadAction{{SystemctlReload: "ssh.service"}}}
+		}},
+		{desc: "two sshd", mod: func(c *Config) {
+			c.Identities[0].Sshd = &SshdOptions{}
+			c.Identities = append(c.Identities, Identity{Name: "b", Dir: "/b", Sshd: &SshdOptions{}})
+		}, wantErr: "identities[1] (b): sshd: only the host identity"},
+		{desc: "sshd relative dir", mod: func(c *Config) { c.Identities[0].Sshd = &SshdOptions{Dir: "roster"} },
+			wantErr: `identities[0] (a): sshd.dir "roster": want an absolute path`},
+		{desc: "sshd relative host keys", mod: func(c *Config) { c.Identities[0].Sshd = &SshdOptions{HostKeys: "etc"} },
+			wantErr: `sshd.host_keys "etc": want an absolute path`},
+		{desc: "sshd dir is the identity dir", mod: func(c *Config) { c.Identities[0].Sshd = &SshdOptions{Dir: "/var/lib/roster-agent/a/"} },
+			wantErr: "sshd.dir must not be the identity directory"},
+		{desc: "sshd negative refresh", mod: func(c *Config) { c.Identities[0].Sshd = &SshdOptions{Refresh: -1} },
+			wantErr: "sshd.refresh must not be negative"},
+		{desc: "sshd bad reload", mod: func(c *Config) { c.Identities[0].Sshd = &SshdOptions{Reload: []ReloadAction{{}}} },
+			wantErr: "identities[0] (a): sshd.reload[0]: set exactly one"},
 		{desc: "negative interval", mod: func(c *Config) { c.Identities[0].Scan = &ScanOptions{Interval: -time.Second} }, wantErr: "interval must not be negative"},
 	}
 	for _, tt := range tests {

@@ -26,6 +26,19 @@
 // see [DirStore.Save] for how a new key and certificate are installed as a
 // pair and recovered after a crash.
 //
+// # SSH
+//
+// An identity with an ssh section ([SSHOptions]) also keeps an SSH user
+// certificate in DIR/ssh: a key made here (id_ed25519, 0600, owned by the
+// identity's user), the certificate POST /v1/ssh/sign returns for it over
+// the identity's mTLS (id_ed25519-cert.pub), known_hosts trusting the host
+// CA and an ssh_config snippet (config) naming them; it is renewed at two
+// thirds of its life, after the X.509 certificate when both are due, with
+// the identity's reload actions. The host identity's sshd section
+// ([SshdOptions]) keeps sshd's files (trusted user CA, principals per
+// account, KRL, host certificates) in /etc/ssh/roster, reloading sshd only
+// when one of them changed; see sshd.go.
+//
 // # Guarantees
 //
 // Identities are independent: each runs in its own goroutine, and a failing

@@ -57,9 +57,21 @@ func (r *runner) once(ctx context.Context, forced bool) time.Duration {
 		return r.expired(cred.Leaf(), now)
 	}
 	r.state = ""
+	wait, cred := r.x509Step(ctx, cred, forced, now)
+	if r.id.SSH != nil && ctx.Err() == nil {
+		// After the X.509 renewal, so that the request presents the
+		// fresh certificate when both were due.
+		wait = min(wait, r.sshStep(ctx, cred, forced))
+	}
+	return wait
+}
+
+// x509Step renews the X.509 certificate when it is due (or forced) and
+// returns the wait until it is next due and the credential now installed.
+func (r *runner) x509Step(ctx context.Context, cred *Credential, forced bool, now time.Time) (time.Duration, *Credential) {
 	if !forced && r.attempt == 0 {
 		if d := r.untilDue(cred.Leaf(), now); d > 0 {
-			return d
+			return d, cred
 		}
 	}
 	return r.try(ctx, cred, now)
@@ -98,15 +110,15 @@ func (r *runner) untilDue(leaf *x509.Certificate, now time.Time) time.Duration {
 // try renews cred now and books the outcome. It returns the wait until the
 // next look: the retry wait after a failure, the plan for the new
 // certificate after a success.
-func (r *runner) try(ctx context.Context, cred *Credential, now time.Time) time.Duration {
+func (r *runner) try(ctx context.Context, cred *Credential, now time.Time) (time.Duration, *Credential) {
 	fresh, err := r.renew(ctx, cred)
 	switch {
 	case err != nil && ctx.Err() != nil:
-		return 0
+		return 0, cred
 	case err != nil:
-		return r.failed(ctx, cred.Leaf(), err, now)
+		return r.failed(ctx, cred.Leaf(), err, now), cred
 	}
-	return r.renewed(fresh, now)
+	return r.renewed(fresh, now), fresh
 }
 
 // failed books a failed renewal: the current certificate stays, the next
@@ -131,12 +143,7 @@ func (r *runner) renewed(fresh *Credential, now time.Time) time.Duration {
 		slog.String(keySerial, Serial(leaf)), slog.Time(keyNotAfter, leaf.NotAfter),
 		slog.Time(keyNextRenewal, r.renewAt))
 	r.updateStatus(func(st *Status) { *st = renewedStatus(*st, r.id.Name, leaf, now, r.renewAt) })
-	if len(r.id.Reload) > 0 {
-		select {
-		case r.reload <- struct{}{}:
-		default: // a reload is pending already; it will see this certificate
-		}
-	}
+	r.askReload()
 	return wake(r.renewAt, now)
 }
 
@@ -258,7 +265,7 @@ func expiredStatus(st Status, name string, leaf *x509.Certificate, msg string, n
 // about another certificate (re-enrolled since) is dropped.
 func waitingStatus(st Status, name string, leaf *x509.Certificate, renewAt time.Time) Status {
 	if st.Serial != Serial(leaf) {
-		st = Status{}
+		st = Status{SSH: st.SSH}
 	}
 	st.Identity, st.Serial, st.NotAfter, st.NextRenewal = name, Serial(leaf), leaf.NotAfter, renewAt
 	return st
@@ -274,10 +281,11 @@ func failedStatus(st Status, name string, leaf *x509.Certificate, err error, hin
 }
 
 // renewedStatus: leaf was just installed and is due at renewAt. Only the
-// reload loop's last error carries over: it is about the services.
+// reload loop's last error and the SSH certificate's status carry over:
+// they are about the services and the SSH certificate.
 func renewedStatus(st Status, name string, leaf *x509.Certificate, now, renewAt time.Time) Status {
 	return Status{
 		Identity: name, Serial: Serial(leaf), NotAfter: leaf.NotAfter, NextRenewal: renewAt,
-		LastRenewal: now, LastAttempt: now, ReloadError: st.ReloadError,
+		LastRenewal: now, LastAttempt: now, ReloadError: st.ReloadError, SSH: st.SSH,
 	}
 }

@@ -320,6 +320,8 @@ type Status struct {
 	// NeedsReenrollment is true when the certificate expired and only a
 	// new enrollment can bring the identity back.
 	NeedsReenrollment bool `json:"needs_reenrollment,omitempty"`
+	// SSH is the SSH user certificate's, for an identity with one.
+	SSH SSHStatus `json:"ssh,omitzero"`
 }
 
 // SaveStatus writes status.json.

@@ -63,7 +63,12 @@ if [ -z "$bin_from" ]; then
 	fi
 	version=$(git -C "$repo" describe --tags --always --dirty 2>/dev/null || echo dev)
 	for b in "${bins[@]}"; do
-		run env -C "$repo" go build -trimpath -buildvcs=auto -ldflags "-s -w -X main.version=$version" -o "$build/$b" "./cmd/$b"
+		# roster-agent is built without cgo: a static binary that maps no
+		# libc saves about 2 MB of its resident memory (os/user then reads
+		# /etc/passwd and /etc/group itself, without NSS).
+		cgo=
+		[ "$b" = roster-agent ] && cgo=CGO_ENABLED=0
+		run env -C "$repo" $cgo go build -trimpath -buildvcs=auto -ldflags "-s -w -X main.version=$version" -o "$build/$b" "./cmd/$b"
 	done
 	bin_from=$build
 fi

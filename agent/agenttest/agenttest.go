@@ -1,7 +1,8 @@
 // Package agenttest is a test fixture: a small HTTPS server on 127.0.0.1 that
 // speaks the roster server's agent protocol (/roots.pem, /v1/enroll,
-// /1.0/renew, /1.0/rekey, /v1/scan-config, /v1/scans) with a two-level CA
-// made by go.step.sm/crypto/minica. It stands in for the roster server in
+// /1.0/renew, /1.0/rekey, /v1/scan-config, /v1/scans, and issue 11's
+// /v1/ssh/sign, /v1/ssh/host-config, /ssh/krl: see ssh.go) with a two-level
+// CA made by go.step.sm/crypto/minica and Ed25519 SSH CA keys. It stands in for the roster server in
 // the agent's own tests; the end-to-end tests run the real server.
 //
 // Start with [New], then [Server.Token] to enroll an identity. The server
@@ -64,6 +65,7 @@ type Server struct {
 	issued   map[string]int    // identity URI -> certificates issued
 	calls    map[string]int    // path -> successful calls
 	reports  []scan.Report
+	ssh      *sshCA
 }
 
 // New starts a test CA that issues certificates valid for validity. It is
@@ -99,6 +101,9 @@ func Start(validity time.Duration) (*Server, error) {
 		calls:          map[string]int{},
 	}
 	s.Fingerprint = certutil.Fingerprint(ca.Root)
+	if s.ssh, err = newSSHCA(); err != nil {
+		return nil, err
+	}
 	tlsCert, err := s.serverCert()
 	if err != nil {
 		return nil, err
@@ -110,6 +115,7 @@ func Start(validity time.Duration) (*Server, error) {
 	mux.HandleFunc("POST /1.0/rekey", s.rekey)
 	mux.HandleFunc("GET /v1/scan-config", s.scanConfig)
 	mux.HandleFunc("POST /v1/scans", s.scans)
+	s.routeSSH(mux)
 	s.srv = httptest.NewUnstartedServer(s.outage(mux))
 	s.srv.TLS = &tls.Config{Certificates: []tls.Certificate{tlsCert}, ClientAuth: tls.RequestClientCert}
 	s.srv.StartTLS()
@@ -152,7 +158,8 @@ func (s *Server) SetDown(down bool) { s.mu.Lock(); s.down = down; s.mu.Unlock() 
 // Revoke refuses renewal of the certificate with this serial (decimal).
 func (s *Server) Revoke(serial string) { s.mu.Lock(); s.revoked[serial] = true; s.mu.Unlock() }
 
-// Calls returns how many requests to path succeeded.
+// Calls returns how many requests to path succeeded. POST /v1/ssh/sign
+// is also counted as /v1/ssh/sign/user and /v1/ssh/sign/host.
 func (s *Server) Calls(path string) int { s.mu.Lock(); defer s.mu.Unlock(); return s.calls[path] }
 
 // Reports returns the scan reports received so far.

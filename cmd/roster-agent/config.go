@@ -29,6 +29,19 @@ type fileIdentity struct {
 	Rekey  bool         `yaml:"rekey"`
 	Reload []fileReload `yaml:"reload"`
 	Scan   *fileScan    `yaml:"scan"`
+	SSH    *fileSSH     `yaml:"ssh"`
+	Sshd   *fileSshd    `yaml:"sshd"`
+}
+
+type fileSSH struct {
+	KeyType string `yaml:"key_type"`
+}
+
+type fileSshd struct {
+	Dir      string       `yaml:"dir"`
+	HostKeys string       `yaml:"host_keys"`
+	Reload   []fileReload `yaml:"reload"`
+	Refresh  duration     `yaml:"refresh"`
 }
 
 type fileReload struct {
@@ -85,15 +98,16 @@ func parseConfig(name string, data []byte) (agent.Config, error) {
 	cfg := agent.Config{Server: fc.Server, RootFingerprint: fc.RootFingerprint}
 	for _, fi := range fc.Identities {
 		id := agent.Identity{Name: fi.Name, Dir: fi.Dir, User: fi.User, Rekey: fi.Rekey}
-		for _, fr := range fi.Reload {
-			a := agent.ReloadAction{Exec: fr.Exec, SystemctlReload: fr.SystemctlReload, Timeout: time.Duration(fr.Timeout)}
-			if fr.Signal != nil {
-				a.Signal = &agent.SignalAction{PID: fr.Signal.PID, PIDFile: fr.Signal.PIDFile, Signal: fr.Signal.Signal}
-			}
-			id.Reload = append(id.Reload, a)
-		}
+		id.Reload = reloadActions(fi.Reload)
 		if fi.Scan != nil {
 			id.Scan = &agent.ScanOptions{Interval: time.Duration(fi.Scan.Interval), Root: fi.Scan.Root}
+		}
+		if fi.SSH != nil {
+			id.SSH = &agent.SSHOptions{KeyType: fi.SSH.KeyType}
+		}
+		if fi.Sshd != nil {
+			id.Sshd = &agent.SshdOptions{Dir: fi.Sshd.Dir, HostKeys: fi.Sshd.HostKeys,
+				Reload: reloadActions(fi.Sshd.Reload), Refresh: time.Duration(fi.Sshd.Refresh)}
 		}
 		cfg.Identities = append(cfg.Identities, id)
 	}
@@ -101,6 +115,18 @@ func parseConfig(name string, data []byte) (agent.Config, error) {
 		return agent.Config{}, fmt.Errorf("%s:%s %w", name, lineOf(data, err), err)
 	}
 	return cfg, nil
+}
+
+func reloadActions(frs []fileReload) []agent.ReloadAction {
+	var out []agent.ReloadAction
+	for _, fr := range frs {
+		a := agent.ReloadAction{Exec: fr.Exec, SystemctlReload: fr.SystemctlReload, Timeout: time.Duration(fr.Timeout)}
+		if fr.Signal != nil {
+			a.Signal = &agent.SignalAction{PID: fr.Signal.PID, PIDFile: fr.Signal.PIDFile, Signal: fr.Signal.Signal}
+		}
+		out = append(out, a)
+	}
+	return out
 }
 
 // yamlMessage turns a yaml.v3 error into roster's words: no "yaml:"

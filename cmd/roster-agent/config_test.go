@@ -30,8 +30,12 @@ func TestParseConfigExample(t *testing.T) {
 					{Signal: &agent.SignalAction{PIDFile: "/run/billing.pid", Signal: "HUP"}},
 					{SystemctlReload: "billing.service"},
 				},
+				SSH: &agent.SSHOptions{},
 			},
-			{Name: "host", Dir: "/var/lib/roster-agent/host", Scan: &agent.ScanOptions{Interval: time.Hour, Root: "/"}},
+			{Name: "deploy", Dir: "/var/lib/roster-agent/deploy", SSH: &agent.SSHOptions{KeyType: "ecdsa"}},
+			{Name: "host", Dir: "/var/lib/roster-agent/host", Scan: &agent.ScanOptions{Interval: time.Hour, Root: "/"},
+				Sshd: &agent.SshdOptions{Dir: "/etc/ssh/roster", HostKeys: "/etc/ssh", Refresh: 30 * time.Second,
+					Reload: []agent.ReloadAction{{SystemctlReload: "ssh.service"}}}},
 		},
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -49,7 +53,8 @@ func TestInstalledExampleParses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.Identities) != 2 || cfg.Identities[0].Scan == nil || len(cfg.Identities[1].Reload) != 3 {
+	if len(cfg.Identities) != 2 || cfg.Identities[0].Scan == nil || cfg.Identities[0].Sshd == nil ||
+		len(cfg.Identities[1].Reload) != 3 || cfg.Identities[1].SSH == nil {
 		t.Errorf("example parsed as %+v", cfg)
 	}
 }
@@ -72,6 +77,11 @@ func TestParseConfigErrors(t *testing.T) {
 		{desc: "duration as a list", yaml: "identities:\n  - name: a\n    dir: /a\n    scan: {interval: [1]}\n", wantErr: "line 4: want a duration"},
 		{desc: "bad signal", yaml: "identities:\n  - name: a\n    dir: /a\n    reload:\n      - signal: {pid: 3, signal: BOOM}\n", wantErr: `c.yaml:2: identities[0] (a): reload[0]: signal "BOOM"`},
 		{desc: "exec as a string", yaml: "identities:\n  - name: a\n    dir: /a\n    reload:\n      - exec: /bin/reload\n", wantErr: "line 5: cannot unmarshal"},
+		{desc: "unknown ssh key", yaml: "identities:\n  - name: a\n    dir: /a\n    ssh: {keytype: rsa}\n", wantErr: "line 4: unknown key keytype"},
+		{desc: "bad ssh key type", yaml: "identities:\n  - name: a\n    dir: /a\n    ssh: {key_type: rsa}\n", wantErr: `c.yaml:2: identities[0] (a): ssh.key_type "rsa"`},
+		{desc: "sshd relative dir", yaml: "identities:\n  - name: a\n    dir: /a\n    sshd: {dir: etc}\n", wantErr: `c.yaml:2: identities[0] (a): sshd.dir "etc"`},
+		{desc: "sshd bad refresh", yaml: "identities:\n  - name: a\n    dir: /a\n    sshd: {refresh: soon}\n", wantErr: `line 4: "soon" is not a duration`},
+		{desc: "sshd bad reload", yaml: "identities:\n  - name: a\n    dir: /a\n    sshd:\n      reload: [{}]\n", wantErr: "identities[0] (a): sshd.reload[0]: set exactly one"},
 		{desc: "syntax error", yaml: "identities: [\n", wantErr: "c.yaml: "},
 		{desc: "two documents", yaml: "identities:\n  - {name: a, dir: /a}\n---\nserver: x\n", wantErr: "more than one YAML document"},
 		{desc: "tabs", yaml: "identities:\n\t- name: a\n", wantErr: "c.yaml: "},

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -143,5 +144,54 @@ func TestStatusExitCodes(t *testing.T) {
 	}
 	if code, _, errOut := cli(t, "status", "--config", writeConfig(t, "identities:\n  - name: a\n")); code != 1 || !strings.Contains(errOut, "dir is required") {
 		t.Errorf("bad config: %d %q", code, errOut)
+	}
+}
+
+// TestStatusSSH: status lists each identity's SSH certificate (state,
+// serial, principals, expiry) under the X.509 table, and an identity with
+// an ssh section but no SSH certificate yet needs attention (exit 1).
+func TestStatusSSH(t *testing.T) {
+	ca := agenttest.New(t, time.Hour)
+	enroll := func(account string) string {
+		dir := filepath.Join(t.TempDir(), account)
+		if _, err := agent.Enroll(context.Background(), agent.EnrollOptions{Server: ca.URL, RootFingerprint: ca.Fingerprint, Token: ca.Token("db1", account), Dir: dir}); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	deploy, idle := enroll("deploy"), enroll("idle")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- agent.Run(ctx, agent.Config{Identities: []agent.Identity{{Name: "deploy", Dir: deploy, SSH: &agent.SSHOptions{}}},
+			Logger: slog.New(slog.DiscardHandler)}, nil)
+	}()
+	cert := filepath.Join(deploy, "ssh", "id_ed25519-cert.pub")
+	waitUntil(t, "an SSH certificate", func() bool { _, err := os.Stat(cert); return err == nil })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfig(t, fmt.Sprintf("identities:\n  - {name: deploy, dir: %q, ssh: {}}\n", deploy))
+	code, out, errOut := cli(t, "status", "--config", cfg)
+	if code != 0 || errOut != "" {
+		t.Errorf("status: exit %d %q\n%s", code, errOut, out)
+	}
+	for _, w := range []string{"SSH CERTIFICATE", "deploy@" + agenttest.SSHEnv, " ok "} {
+		if !strings.Contains(out, w) {
+			t.Errorf("status lacks %q:\n%s", w, out)
+		}
+	}
+	cfg = writeConfig(t, fmt.Sprintf("identities:\n  - {name: deploy, dir: %q, ssh: {}}\n  - {name: idle, dir: %q, ssh: {}}\n", deploy, idle))
+	code, out, _ = cli(t, "status", "--config", cfg, "--format", "json")
+	var sts []agent.IdentityStatus
+	if err := json.Unmarshal([]byte(out), &sts); err != nil || code != 1 || len(sts) != 2 {
+		t.Fatalf("json status: exit %d, %v: %s", code, err, out)
+	}
+	if s := sts[0].SSH; s == nil || s.State != agent.StateOK || s.Serial == "" || s.NotAfter.IsZero() {
+		t.Errorf("deploy's SSH status: %+v", s)
+	}
+	if s := sts[1].SSH; s == nil || s.State != agent.StateMissing {
+		t.Errorf("idle's SSH status: %+v", s)
 	}
 }
