@@ -19,9 +19,8 @@ import (
 	"strings"
 	"time"
 
-	"go.step.sm/crypto/fingerprint"
-
 	"github.com/rosterhq/roster/api"
+	"github.com/rosterhq/roster/internal/certutil"
 	"github.com/rosterhq/roster/scan"
 )
 
@@ -30,13 +29,6 @@ const maxResponse = 1 << 20
 
 // defaultRequestTimeout bounds one request to the server.
 const defaultRequestTimeout = 30 * time.Second
-
-// Fingerprint returns the fingerprint roster prints for a root certificate:
-// lowercase hex SHA-256 of its DER.
-func Fingerprint(c *x509.Certificate) string {
-	sum := sha256.Sum256(c.Raw)
-	return fingerprint.Fingerprint(sum[:], fingerprint.HexFingerprint)
-}
 
 // normalizeFingerprint accepts the fingerprint in lowercase or uppercase
 // hex, with or without colons, and returns it in lowercase hex.
@@ -200,7 +192,7 @@ func FetchRoot(ctx context.Context, server, fp string) (*x509.Certificate, error
 	}
 	var seen []string
 	for _, c := range certs {
-		got := Fingerprint(c)
+		got := certutil.Fingerprint(c)
 		if got == want {
 			return c, nil
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rosterhq/roster/agent/agenttest"
 	"github.com/rosterhq/roster/api"
+	"github.com/rosterhq/roster/internal/certutil"
 )
 
 func mustJSON(v any) []byte {
@@ -54,7 +55,7 @@ func TestEnroll(t *testing.T) {
 			}
 			s, _ := OpenDir(dir, "", false)
 			root, err := s.LoadRoot()
-			if err != nil || Fingerprint(root) != ca.Fingerprint {
+			if err != nil || certutil.Fingerprint(root) != ca.Fingerprint {
 				t.Fatalf("root.pem: %v", err)
 			}
 			info, err := s.LoadIdentity()

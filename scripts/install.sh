@@ -65,10 +65,12 @@ if [ -z "$bin_from" ]; then
 	for b in "${bins[@]}"; do
 		# roster-agent is built without cgo: a static binary that maps no
 		# libc saves about 2 MB of its resident memory (os/user then reads
-		# /etc/passwd and /etc/group itself, without NSS).
-		cgo=
-		[ "$b" = roster-agent ] && cgo=CGO_ENABLED=0
-		run env -C "$repo" $cgo go build -trimpath -buildvcs=auto -ldflags "-s -w -X main.version=$version" -o "$build/$b" "./cmd/$b"
+		# /etc/passwd and /etc/group itself, without NSS); and without
+		# net/http's HTTP/2 (it speaks HTTP/1.1 to the server), 380 KB
+		# less binary.
+		cgo= tags=
+		[ "$b" = roster-agent ] && cgo=CGO_ENABLED=0 && tags=nethttpomithttp2
+		run env -C "$repo" $cgo go build -trimpath -buildvcs=auto -tags "$tags" -ldflags "-s -w -X main.version=$version" -o "$build/$b" "./cmd/$b"
 	done
 	bin_from=$build
 fi
