@@ -33,8 +33,11 @@ type Config struct {
 	DataDir string
 	Listen  string
 	// KeyPassphrase encrypts the CA keys at init and decrypts them later.
-	KeyPassphrase   []byte
-	TrustDomain     string
+	KeyPassphrase []byte
+	TrustDomain   string
+	// SSHKeyType is the algorithm of the SSH CA keys, used when they are
+	// created (at init, or on the first start of an older data directory).
+	SSHKeyType      ca.SSHKeyType
 	DefaultValidity time.Duration
 	MinValidity     time.Duration
 	MaxValidity     time.Duration
@@ -222,6 +225,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	authority, err := ca.Open(cfg.DataDir, ca.Options{
 		Passphrase:      cfg.KeyPassphrase,
+		SSHKeyType:      cfg.SSHKeyType,
 		DefaultValidity: cfg.DefaultValidity,
 		MinValidity:     cfg.MinValidity,
 		MaxValidity:     cfg.MaxValidity,
@@ -328,7 +332,7 @@ func initDataDir(cfg Config) (bool, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return false, fmt.Errorf("creating data directory: %w", err)
 	}
-	if err := ca.Init(cfg.DataDir, ca.InitOptions{TrustDomain: cfg.TrustDomain, Passphrase: cfg.KeyPassphrase}); err != nil {
+	if err := ca.Init(cfg.DataDir, ca.InitOptions{TrustDomain: cfg.TrustDomain, Passphrase: cfg.KeyPassphrase, SSHKeyType: cfg.SSHKeyType}); err != nil {
 		return false, fmt.Errorf("initialising the CA in %s: %w", cfg.DataDir, err)
 	}
 	return true, nil

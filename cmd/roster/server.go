@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rosterhq/roster/ca"
 	"github.com/rosterhq/roster/cmd/internal/cliout"
 	"github.com/rosterhq/roster/cmd/roster/internal/client"
 	"github.com/rosterhq/roster/inventory"
@@ -29,6 +30,7 @@ func serverCommand() *cli.Command {
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8443", Usage: "HTTPS listen address"},
 			&cli.StringFlag{Name: "key-passphrase-file", Usage: "file holding the passphrase that encrypts the CA keys"},
 			&cli.StringFlag{Name: "trust-domain", Value: "roster.local", Usage: "SPIFFE trust domain of issued identities (used at init)"},
+			&cli.StringFlag{Name: "ssh-key-type", Value: string(ca.SSHKeyEd25519), Usage: "algorithm of the SSH user and host CA keys, ed25519 or ecdsa-p256 (used when they are created)"},
 			&cli.DurationFlag{Name: "default-validity", Value: time.Hour, Usage: "lifetime of issued certificates"},
 			&cli.DurationFlag{Name: "min-validity", Value: 5 * time.Minute, Usage: "shortest lifetime the policy allows"},
 			&cli.DurationFlag{Name: "max-validity", Value: 24 * time.Hour, Usage: "longest lifetime the policy allows"},
@@ -49,6 +51,9 @@ func serverCommand() *cli.Command {
 			log, err := cliout.NewLogger(os.Stderr, c.String("log-format"), c.String("log-level"))
 			if err != nil {
 				return err
+			}
+			if k := ca.SSHKeyType(c.String("ssh-key-type")); k != ca.SSHKeyEd25519 && k != ca.SSHKeyECDSAP256 {
+				return fmt.Errorf("--ssh-key-type %q: use %s or %s", k, ca.SSHKeyEd25519, ca.SSHKeyECDSAP256)
 			}
 			var pass []byte
 			if p := c.String("key-passphrase-file"); p != "" {
@@ -82,6 +87,7 @@ func serverCommand() *cli.Command {
 				Listen:          c.String("listen"),
 				KeyPassphrase:   pass,
 				TrustDomain:     c.String("trust-domain"),
+				SSHKeyType:      ca.SSHKeyType(c.String("ssh-key-type")),
 				DefaultValidity: c.Duration("default-validity"),
 				MinValidity:     c.Duration("min-validity"),
 				MaxValidity:     c.Duration("max-validity"),
