@@ -18,6 +18,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/rosterhq/roster/cmd/internal/cliout/urfavecli"
 	"github.com/rosterhq/roster/inventory"
 	"github.com/rosterhq/roster/issuer"
 )
@@ -243,7 +244,7 @@ func checkCommandLine(app *cli.App, line string) (string, error) {
 			toks = toks[1:]
 		}
 	}
-	if len(cmd.Subcommands) > 0 && cmd.Action == nil {
+	if urfavecli.IsGroup(cmd) {
 		return name, fmt.Errorf("roster %s needs a subcommand", name)
 	}
 	max := 0

@@ -16,6 +16,7 @@ package urfavecli
 
 import (
 	"fmt"
+	"reflect"
 	"regexp"
 	"strings"
 
@@ -132,27 +133,37 @@ func RejectUnknown(c *cli.Context) error {
 	return unknown(c, c.Args().First())
 }
 
-// RejectUnknownSubcommands sets, on every command of cmds (and below) that
-// has subcommands and no Action of its own, an Action that refuses an
-// unknown subcommand as [RejectUnknown] does at the top (`roster account
-// shwo` exits non-zero, naming the nearest), and shows the command's help
-// when none is named. Without it urfave/cli prints the error through
-// [CommandNotFound] and exits 0.
+// RejectUnknownSubcommands sets [GroupAction] on every command of cmds (and
+// below) that has subcommands and no Action of its own, so that an unknown
+// subcommand is refused as [RejectUnknown] refuses one at the top
+// (`roster account shwo` exits non-zero, naming the nearest). Without it
+// urfave/cli prints the error through [CommandNotFound] and exits 0.
 func RejectUnknownSubcommands(cmds []*cli.Command) {
 	for _, cmd := range cmds {
 		if len(cmd.Subcommands) == 0 {
 			continue
 		}
 		if cmd.Action == nil {
-			cmd.Action = func(c *cli.Context) error {
-				if !c.Args().Present() {
-					return cli.ShowSubcommandHelp(c)
-				}
-				return unknown(c, c.Args().First())
-			}
+			cmd.Action = GroupAction
 		}
 		RejectUnknownSubcommands(cmd.Subcommands)
 	}
+}
+
+// GroupAction is the Action of a command that only groups subcommands: the
+// command's help when none is named, an unknown-command error otherwise.
+func GroupAction(c *cli.Context) error {
+	if !c.Args().Present() {
+		return cli.ShowSubcommandHelp(c)
+	}
+	return unknown(c, c.Args().First())
+}
+
+// IsGroup reports whether cmd only groups subcommands: it has some, and no
+// Action but [GroupAction].
+func IsGroup(cmd *cli.Command) bool {
+	return len(cmd.Subcommands) > 0 &&
+		(cmd.Action == nil || reflect.ValueOf(cmd.Action).Pointer() == reflect.ValueOf(GroupAction).Pointer())
 }
 
 // CommandNotFound is urfave/cli's hook for `PROGRAM help NAME` (and, when
