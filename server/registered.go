@@ -1,10 +1,9 @@
 package server
 
 import (
-	"fmt"
+	"context"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/rosterhq/roster/api"
 	"github.com/rosterhq/roster/inventory"
@@ -56,36 +55,16 @@ func (s *Server) setPurpose(w http.ResponseWriter, r *http.Request) error {
 }
 
 // importAccounts registers accounts from a CSV body (POST
-// /v1/accounts/import): a dry run unless ?apply=true; any row with an error
-// writes nothing and answers 422, as the owner import does.
+// /v1/accounts/import); see importCSV.
 func (s *Server) importAccounts(w http.ResponseWriter, r *http.Request) error {
-	f, err := format(r, api.FormatTable, api.FormatJSON)
-	if err != nil {
-		return err
-	}
-	apply, err := queryBool(r, "apply")
-	if err != nil {
-		return err
-	}
-	res, err := s.inv.ImportRegistered(r.Context(), r.Body, apply)
-	if err != nil {
-		return err
-	}
-	if res.Errors > 0 && f != api.FormatJSON {
-		var b strings.Builder
-		fmt.Fprintf(&b, "account import: %d of %d rows have errors, nothing written:", res.Errors, len(res.Rows))
-		for _, row := range res.Rows {
-			if row.Err != "" {
-				fmt.Fprintf(&b, "\n  line %d: %s", row.Line, row.Err)
-			}
+	return s.importCSV(w, r, "account import", func(ctx context.Context, csv io.Reader, apply bool) (imported, error) {
+		res, err := s.inv.ImportRegistered(ctx, csv, apply)
+		if err != nil {
+			return imported{}, err
 		}
-		return errorf(http.StatusUnprocessableEntity, "%s", b.String()).withHint("fix the rows and run the import again")
-	}
-	if res.Errors > 0 {
-		writeJSON(w, r, http.StatusUnprocessableEntity, apiRegisterResult(res))
-		return nil
-	}
-	return respond(w, r, f, apiRegisterResult(res), func(w io.Writer) error { return render.RegisterResult(w, res) })
+		return imported{rows: len(res.Rows), failed: failedLines(res.Rows, func(r inventory.RegisterRow) (int, string) { return r.Line, r.Err }),
+			body: apiRegisterResult(res), table: func(w io.Writer) error { return render.RegisterResult(w, res) }}, nil
+	})
 }
 
 func newAccount(req api.AccountAddRequest) inventory.NewAccount {

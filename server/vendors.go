@@ -1,10 +1,9 @@
 package server
 
 import (
-	"fmt"
+	"context"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/rosterhq/roster/api"
@@ -82,36 +81,16 @@ func (s *Server) getVendor(w http.ResponseWriter, r *http.Request) error {
 }
 
 // importVendors registers vendors from a CSV body (POST
-// /v1/vendors/import), as importOwners does owners: a dry run unless
-// ?apply=true; any row with an error writes nothing and answers 422.
+// /v1/vendors/import); see importCSV.
 func (s *Server) importVendors(w http.ResponseWriter, r *http.Request) error {
-	f, err := format(r, api.FormatTable, api.FormatJSON)
-	if err != nil {
-		return err
-	}
-	apply, err := queryBool(r, "apply")
-	if err != nil {
-		return err
-	}
-	res, err := s.inv.ImportVendors(r.Context(), r.Body, apply)
-	if err != nil {
-		return err
-	}
-	if res.Errors > 0 && f != api.FormatJSON {
-		var b strings.Builder
-		fmt.Fprintf(&b, "vendor import: %d of %d rows have errors, nothing written:", res.Errors, len(res.Rows))
-		for _, row := range res.Rows {
-			if row.Err != "" {
-				fmt.Fprintf(&b, "\n  line %d: %s", row.Line, row.Err)
-			}
+	return s.importCSV(w, r, "vendor import", func(ctx context.Context, csv io.Reader, apply bool) (imported, error) {
+		res, err := s.inv.ImportVendors(ctx, csv, apply)
+		if err != nil {
+			return imported{}, err
 		}
-		return errorf(http.StatusUnprocessableEntity, "%s", b.String()).withHint("fix the rows and run the import again")
-	}
-	if res.Errors > 0 {
-		writeJSON(w, r, http.StatusUnprocessableEntity, apiVendorImport(res))
-		return nil
-	}
-	return respond(w, r, f, apiVendorImport(res), func(w io.Writer) error { return render.VendorImportResult(w, res) })
+		return imported{rows: len(res.Rows), failed: failedLines(res.Rows, func(r inventory.VendorImportRow) (int, string) { return r.Line, r.Err }),
+			body: apiVendorImport(res), table: func(w io.Writer) error { return render.VendorImportResult(w, res) }}, nil
+	})
 }
 
 func apiVendor(v inventory.Vendor) api.Vendor {

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -109,26 +108,7 @@ func ownerCommand() *cli.Command {
 					return done(c, "owner of %s removed", a[0])
 				}),
 			},
-			{
-				Name:      "import",
-				Usage:     "set owners from a CSV file with columns account,owner,contact (dry run unless --apply)",
-				ArgsUsage: "FILE.csv",
-				Flags:     []cli.Flag{&cli.BoolFlag{Name: "apply", Usage: "write the owners (without it: only check the file)", DisableDefaultText: true}, formatFlag("table", "json")},
-				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
-					a, err := args(c, "FILE.csv")
-					if err != nil {
-						return err
-					}
-					f, err := os.Open(a[0])
-					if err != nil {
-						return fmt.Errorf("owner import: %w", err)
-					}
-					defer f.Close()
-					return rendered(c, func(format string, w io.Writer) error {
-						return cl.ImportOwners(c.Context, f, c.Bool("apply"), format, w)
-					}, "table", "json")
-				}),
-			},
+			importCommand("owner import", "set owners from a CSV file with columns account,owner,contact (dry run unless --apply)", "the owners", (*client.Client).ImportOwners),
 		},
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 
 	"github.com/rosterhq/roster/api"
@@ -260,26 +259,7 @@ func registeredCommands() []*cli.Command {
 				return done(c, "%s removed", a[0])
 			}),
 		},
-		{
-			Name:      "import",
-			Usage:     "register accounts from a CSV file with columns name,system,kind,credential,owner,env,tier,remedy,purpose (dry run unless --apply)",
-			ArgsUsage: "FILE.csv",
-			Flags:     []cli.Flag{&cli.BoolFlag{Name: "apply", Usage: "register the accounts (without it: only check the file)", DisableDefaultText: true}, formatFlag("table", "json")},
-			Action: apiAction(func(c *cli.Context, cl *client.Client) error {
-				a, err := args(c, "FILE.csv")
-				if err != nil {
-					return err
-				}
-				f, err := os.Open(a[0])
-				if err != nil {
-					return fmt.Errorf("account import: %w", err)
-				}
-				defer f.Close()
-				return rendered(c, func(format string, w io.Writer) error {
-					return cl.ImportAccounts(c.Context, f, c.Bool("apply"), format, w)
-				}, "table", "json")
-			}),
-		},
+		importCommand("account import", "register accounts from a CSV file with columns name,system,kind,credential,owner,env,tier,remedy,purpose (dry run unless --apply)", "the accounts", (*client.Client).ImportAccounts),
 		{
 			Name:      "purpose",
 			Usage:     "say what an account is for (\"\" clears it, back to the purpose prefilled from scans)",

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/rosterhq/roster/api"
 	"github.com/rosterhq/roster/cmd/roster/internal/client"
@@ -122,26 +121,7 @@ func vendorCommand() *cli.Command {
 					return done(c, "vendor %s removed", a[0])
 				}),
 			},
-			{
-				Name:      "import",
-				Usage:     "register vendors from a CSV file with columns name,owner,contact,route[,factor,domain,on_lapse,note] (dry run unless --apply)",
-				ArgsUsage: "FILE.csv",
-				Flags:     []cli.Flag{&cli.BoolFlag{Name: "apply", Usage: "write the vendors (without it: only check the file)", DisableDefaultText: true}, formatFlag("table", "json")},
-				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
-					a, err := args(c, "FILE.csv")
-					if err != nil {
-						return err
-					}
-					f, err := os.Open(a[0])
-					if err != nil {
-						return fmt.Errorf("vendor import: %w", err)
-					}
-					defer f.Close()
-					return rendered(c, func(format string, w io.Writer) error {
-						return cl.ImportVendors(c.Context, f, c.Bool("apply"), format, w)
-					}, "table", "json")
-				}),
-			},
+			importCommand("vendor import", "register vendors from a CSV file with columns name,owner,contact,route[,factor,domain,on_lapse,note] (dry run unless --apply)", "the vendors", (*client.Client).ImportVendors),
 		},
 	}
 }
