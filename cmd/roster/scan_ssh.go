@@ -177,6 +177,13 @@ func hostKeyCallback(file string) (ssh.HostKeyCallback, error) {
 	}
 	return func(hostname string, remote net.Addr, key ssh.PublicKey) error {
 		err := cb(hostname, remote, key)
+		if c, ok := key.(*ssh.Certificate); ok && err != nil {
+			// No trusted CA for the certificate: as OpenSSH, retry
+			// with the plain host key it certifies.
+			if err = cb(hostname, remote, c.Key); err == nil {
+				return nil
+			}
+		}
 		var ke *knownhosts.KeyError
 		if errors.As(err, &ke) && len(ke.Want) == 0 {
 			shown := key
