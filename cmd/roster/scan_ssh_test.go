@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster/agent/agenttest"
 	"github.com/rosterhq/roster/scan"
@@ -309,4 +311,34 @@ func FuzzParseHostsFile(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSSHScan200Hosts measures `roster scan --ssh-hosts` over 200 targets
+// on loopback (one sshd, the fixture 200 times): time and peak memory of
+// the roster process. Run it with ROSTER_BENCH_SSH=1.
+func TestSSHScan200Hosts(t *testing.T) {
+	if os.Getenv("ROSTER_BENCH_SSH") == "" {
+		t.Skip("a measurement: ROSTER_BENCH_SSH=1 runs it")
+	}
+	s := newSFTPSSHD(t, fixtureRoot, false)
+	dir := t.TempDir()
+	hosts := filepath.Join(dir, "hosts")
+	var b strings.Builder
+	for range 200 {
+		b.WriteString(s.target() + "\n")
+	}
+	os.WriteFile(hosts, []byte(b.String()), 0o600)
+	bin, _ := buildBinaries(t)
+	cmd := exec.Command(bin, "scan", "--ssh-hosts", hosts, "--identity", s.clientKey, "--known-hosts", s.knownHosts,
+		"--fingerprint-key", writeFingerprintKey(t), "--output", filepath.Join(dir, "r.jsonl"))
+	cmd.Env = cleanEnv()
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	elapsed := time.Since(start)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	t.Logf("200 hosts: %v wall, %v user+sys, peak RSS (VmHWM) %d MiB\n%s", elapsed.Round(time.Millisecond),
+		(cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Round(time.Millisecond), ru.Maxrss/1024, out)
 }
