@@ -407,7 +407,7 @@ func scanMany(c *cli.Context, s *sshScanner, targets []sshTarget, sub *submitter
 	fmt.Fprintf(c.App.Writer, "%d hosts scanned, %d failed\n", len(targets)-failed, failed)
 	for _, r := range results {
 		if r.err != nil {
-			fmt.Fprintf(c.App.Writer, "  failed %s: %v\n", r.t, r.err)
+			fmt.Fprintf(c.App.Writer, "  failed: %v\n", r.err) // the error names the target
 		}
 	}
 	if failed > 0 {

@@ -276,7 +276,7 @@ func TestSSHScanHosts(t *testing.T) {
 	if code == 0 {
 		t.Fatalf("exit 0 with a host down:\n%s", out)
 	}
-	if !strings.Contains(out, "2 hosts scanned, 1 failed") || !strings.Contains(out, fmt.Sprintf("failed %s@127.0.0.1:%d", s.user, bad)) {
+	if !strings.Contains(out, "2 hosts scanned, 1 failed") || !strings.Contains(out, fmt.Sprintf("failed: %s@127.0.0.1:%d", s.user, bad)) {
 		t.Errorf("summary:\n%s\n%s", out, stderr)
 	}
 	data, err := os.ReadFile(reports)
@@ -341,4 +341,27 @@ func TestSSHScan200Hosts(t *testing.T) {
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	t.Logf("200 hosts: %v wall, %v user+sys, peak RSS (VmHWM) %d MiB\n%s", elapsed.Round(time.Millisecond),
 		(cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Round(time.Millisecond), ru.Maxrss/1024, out)
+}
+
+// TestSSHScanHostsSubmit: --ssh-hosts --submit sends each good host's
+// report to the server as `roster scan --submit` does, and still reports
+// the host that failed.
+func TestSSHScanHostsSubmit(t *testing.T) {
+	s := newSFTPSSHD(t, fixtureRoot, false)
+	tmp := t.TempDir()
+	srv := startServer(t, filepath.Join(tmp, "data"), "--scan-on-start=false", "--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+	admin := srv.adminToken()
+	bad := freePort(t)
+	hosts := filepath.Join(tmp, "hosts")
+	os.WriteFile(hosts, fmt.Appendf(nil, "%s\n%s@127.0.0.1:%d\n", s.target(), s.user, bad), 0o600)
+	out, errOut, code := srv.cli(admin, "scan", "--ssh-hosts", hosts, "--submit", "--identity", s.clientKey, "--known-hosts", s.knownHosts)
+	if code == 0 {
+		t.Fatalf("exit 0 with a host down:\n%s%s", out, errOut)
+	}
+	if !strings.Contains(out, s.target()+": ") || !strings.Contains(out, "1 hosts scanned, 1 failed") {
+		t.Fatalf("summary:\n%s%s", out, errOut)
+	}
+	if !strings.Contains(out, "submitted scan of web1: 28 accounts") {
+		t.Errorf("the server did not take the report:\n%s", out)
+	}
 }
