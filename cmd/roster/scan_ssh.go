@@ -61,7 +61,8 @@ func parseSSHTarget(s string) (sshTarget, error) {
 	if !ok || user == "" || hostPort == "" {
 		return sshTarget{}, fmt.Errorf("ssh target %q: want USER@HOST[:PORT]", s)
 	}
-	if len(s) > 300 || strings.ContainsAny(s, " \t/\x00") || strings.ContainsAny(user, "@:") {
+	if len(s) > 300 || strings.ContainsAny(s, " \t/\x00") || strings.ContainsAny(user, "@:") ||
+		strings.ContainsFunc(user, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return sshTarget{}, fmt.Errorf("ssh target %q: want USER@HOST[:PORT]", s)
 	}
 	t := sshTarget{User: user, Host: hostPort, Port: 22}
@@ -75,10 +76,26 @@ func parseSSHTarget(s string) (sshTarget, error) {
 		return sshTarget{}, fmt.Errorf("ssh target %q: %v", s, err)
 	}
 	t.Host = strings.TrimSuffix(strings.TrimPrefix(t.Host, "["), "]")
-	if t.Host == "" {
-		return sshTarget{}, fmt.Errorf("ssh target %q: no host", s)
+	if !validSSHHost(t.Host) {
+		return sshTarget{}, fmt.Errorf("ssh target %q: bad host %q", s, t.Host)
 	}
 	return t, nil
+}
+
+// validSSHHost reports whether h is an IP address or a host name.
+func validSSHHost(h string) bool {
+	if net.ParseIP(h) != nil {
+		return true
+	}
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, r := range h {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // maxHostsFile bounds a --ssh-hosts file.
@@ -346,12 +363,7 @@ func emitReport(c *cli.Context, rep *scan.Report, sub *submitter, format string)
 // summary of the failures and fails when any host did.
 func scanMany(c *cli.Context, s *sshScanner, targets []sshTarget, sub *submitter) error {
 	par := max(1, min(c.Int("parallel"), 256))
-	type result struct {
-		t   sshTarget
-		rep *scan.Report
-		err error
-	}
-	results := make([]result, len(targets))
+	errs := make([]error, len(targets))
 	var mu sync.Mutex // serialises submissions, output and progress
 	done, failed := 0, 0
 	tty := false
@@ -385,7 +397,7 @@ func scanMany(c *cli.Context, s *sshScanner, targets []sshTarget, sub *submitter
 					out.Write(append(line, '\n'))
 				}
 			}
-			results[i] = result{t: t, err: err}
+			errs[i] = err
 			done++
 			if err != nil {
 				failed++
@@ -405,9 +417,9 @@ func scanMany(c *cli.Context, s *sshScanner, targets []sshTarget, sub *submitter
 		}
 	}
 	fmt.Fprintf(c.App.Writer, "%d hosts scanned, %d failed\n", len(targets)-failed, failed)
-	for _, r := range results {
-		if r.err != nil {
-			fmt.Fprintf(c.App.Writer, "  failed: %v\n", r.err) // the error names the target
+	for _, err := range errs {
+		if err != nil {
+			fmt.Fprintf(c.App.Writer, "  failed: %v\n", err) // the error names the target
 		}
 	}
 	if failed > 0 {
