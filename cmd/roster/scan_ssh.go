@@ -207,7 +207,11 @@ func hostKeyCallback(file string) (ssh.HostKeyCallback, error) {
 			if c, ok := key.(*ssh.Certificate); ok {
 				shown = c.Key
 			}
-			return fmt.Errorf("host %s is not in %s (host key %s %s): check the fingerprint with the host's owner, then add it with `ssh-keyscan -p PORT HOST >> %s` or trust roster's host CA with an @cert-authority line", hostname, file, shown.Type(), ssh.FingerprintSHA256(shown), file)
+			h, p, err := net.SplitHostPort(hostname)
+			if err != nil {
+				h, p = hostname, "22"
+			}
+			return fmt.Errorf("host %s is not in %s (host key %s %s): check the fingerprint with the host's owner, then add it with `ssh-keyscan -p %s %s >> %s` or trust roster's host CA with an @cert-authority line", hostname, file, shown.Type(), ssh.FingerprintSHA256(shown), p, h, file)
 		}
 		if errors.As(err, &ke) {
 			return fmt.Errorf("host %s: its key %s does not match %s line %d: refusing (a changed key or an impostor)", hostname, ssh.FingerprintSHA256(key), ke.Want[0].Filename, ke.Want[0].Line)
