@@ -24,6 +24,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/rosterhq/roster/discovery"
+	"github.com/rosterhq/roster/internal/textout"
 	"github.com/rosterhq/roster/scan"
 )
 
@@ -423,7 +424,7 @@ func scanMany(c *cli.Context, s *sshScanner, targets []sshTarget, sub *submitter
 	fmt.Fprintf(c.App.Writer, "%d hosts scanned, %d failed\n", len(targets)-failed, failed)
 	for _, err := range errs {
 		if err != nil {
-			fmt.Fprintf(c.App.Writer, "  failed: %v\n", err) // the error names the target
+			textout.Fprintf(c.App.Writer, "  failed: %s\n", err.Error()) // the error names the target; a remote message is cleaned
 		}
 	}
 	if failed > 0 {
