@@ -24,6 +24,7 @@ type sftpSSHD struct {
 	*sshdProc
 	chroot     string // the served root
 	clientKey  string // the login key (authorized_keys)
+	certKey    string // a key that logs in only with certKey-cert.pub
 	knownHosts string // a known_hosts line for the host key
 	caHosts    string // an @cert-authority line for the host CA
 }
@@ -72,7 +73,14 @@ func newSFTPSSHD(t *testing.T, fixture string, hostCert bool) *sftpSSHD {
 	hostPub, _ := os.ReadFile(s.hostKey + ".pub")
 	s.knownHosts = filepath.Join(dir, "known_hosts")
 	os.WriteFile(s.knownHosts, fmt.Appendf(nil, "[127.0.0.1]:%d %s", s.port, hostPub), 0o600)
-	certLine := ""
+	// A user CA for certificate logins: the key "certified" (not in
+	// authorized_keys) logs in only with its certificate.
+	userCA := filepath.Join(dir, "user_ca")
+	keygen("-q", "-t", "ed25519", "-N", "", "-C", "", "-f", userCA)
+	s.certKey = filepath.Join(dir, "certified")
+	keygen("-q", "-t", "ed25519", "-N", "", "-C", "", "-f", s.certKey)
+	keygen("-q", "-s", userCA, "-I", "roster-scanner", "-n", u.Username, "-V", "-5m:+1h", s.certKey+".pub")
+	certLine := "TrustedUserCAKeys " + userCA + ".pub\n"
 	if hostCert {
 		ca := filepath.Join(dir, "host_ca")
 		keygen("-q", "-t", "ed25519", "-N", "", "-C", "", "-f", ca)
@@ -80,7 +88,7 @@ func newSFTPSSHD(t *testing.T, fixture string, hostCert bool) *sftpSSHD {
 		caPub, _ := os.ReadFile(ca + ".pub")
 		s.caHosts = filepath.Join(dir, "ca_known_hosts")
 		os.WriteFile(s.caHosts, fmt.Appendf(nil, "@cert-authority [127.0.0.1]:%d %s", s.port, caPub), 0o600)
-		certLine = "HostCertificate " + s.hostKey + "-cert.pub\n"
+		certLine += "HostCertificate " + s.hostKey + "-cert.pub\n"
 	}
 	os.MkdirAll("/run/sshd", 0o755)
 	cfg := fmt.Sprintf(`Port %d
@@ -363,5 +371,49 @@ func TestSSHScanHostsSubmit(t *testing.T) {
 	}
 	if !strings.Contains(out, "submitted scan of web1: 28 accounts") {
 		t.Errorf("the server did not take the report:\n%s", out)
+	}
+}
+
+// TestSSHScanAuth: a certificate beside the key (as roster's agent writes
+// them) logs in where the bare key would not, and the ssh-agent's keys
+// are used when no --identity is given.
+func TestSSHScanAuth(t *testing.T) {
+	s := newSFTPSSHD(t, fixtureRoot, false)
+	args := []string{"--ssh", s.target(), "--known-hosts", s.knownHosts, "--format", "json"}
+	if _, stderr, code := rosterScan(t, nil, append(args, "--identity", s.certKey)...); code != 0 {
+		t.Fatalf("certificate login: exit %d: %s", code, stderr)
+	}
+	bare := filepath.Join(t.TempDir(), "bare")
+	key, _ := os.ReadFile(s.certKey)
+	os.WriteFile(bare, key, 0o600)
+	if _, _, code := rosterScan(t, nil, append(args, "--identity", bare)...); code == 0 {
+		t.Fatal("the key without its certificate logged in: the certificate test proves nothing")
+	}
+	_, errAgent := exec.LookPath("ssh-agent")
+	_, errAdd := exec.LookPath("ssh-add")
+	requireTool(t, "ssh-agent and ssh-add (openssh-client)", errAgent == nil && errAdd == nil)
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	agentCmd := exec.Command("ssh-agent", "-D", "-a", sock)
+	if err := agentCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { agentCmd.Process.Kill(); agentCmd.Wait() })
+	for range 100 {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	add := exec.Command("ssh-add", s.clientKey)
+	add.Env = append(cleanEnv(), "SSH_AUTH_SOCK="+sock)
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("ssh-add: %v\n%s", err, out)
+	}
+	out, stderr, code := rosterScan(t, []string{"SSH_AUTH_SOCK=" + sock}, args...)
+	if code != 0 {
+		t.Fatalf("agent login: exit %d: %s", code, stderr)
+	}
+	if rep := decodeReport(t, []byte(out)); len(rep.Accounts) == 0 {
+		t.Error("no accounts through the agent")
 	}
 }
