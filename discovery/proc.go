@@ -34,7 +34,13 @@ type listener struct {
 // descriptors that cannot be read. A listener whose process is not found
 // (another user's, without privilege) keeps the socket's own uid and no PID.
 func readProc(procDir string, w *warnings) ([]process, []listener) {
-	ents, err := os.ReadDir(procDir)
+	return readProcFS(osFS{}, procDir, w)
+}
+
+// readProcFS is readProc on the filesystem fsys (a remote host's /proc
+// over SFTP, for one).
+func readProcFS(fsys FS, procDir string, w *warnings) ([]process, []listener) {
+	ents, err := fsys.ReadDir(procDir)
 	if err != nil {
 		w.add(procDir, 0, "unreadable proc directory: %v", err)
 		return nil, nil
@@ -45,7 +51,7 @@ func readProc(procDir string, w *warnings) ([]process, []listener) {
 		if err != nil || pid <= 0 {
 			continue
 		}
-		if p, ok := readProcess(filepath.Join(procDir, e.Name()), pid); ok {
+		if p, ok := readProcess(fsys, filepath.Join(procDir, e.Name()), pid); ok {
 			procs = append(procs, p)
 		}
 	}
@@ -54,7 +60,7 @@ func readProc(procDir string, w *warnings) ([]process, []listener) {
 	var socks []procSocket
 	for _, proto := range []string{"tcp", "tcp6", "udp", "udp6"} {
 		file := filepath.Join(procDir, "net", proto)
-		data, err := os.ReadFile(file)
+		data, err := procRead(fsys, file)
 		if err != nil {
 			if !errors.Is(err, os.ErrNotExist) {
 				w.add(file, 0, "unreadable socket table: %v", err)
@@ -87,12 +93,12 @@ func readProc(procDir string, w *warnings) ([]process, []listener) {
 	owner := map[uint64]process{}
 	for _, p := range procs {
 		fdDir := filepath.Join(procDir, strconv.Itoa(p.PID), "fd")
-		fds, err := os.ReadDir(fdDir)
+		fds, err := fsys.ReadDir(fdDir)
 		if err != nil {
 			continue
 		}
 		for _, fd := range fds {
-			t, err := os.Readlink(filepath.Join(fdDir, fd.Name()))
+			t, err := fsys.Readlink(filepath.Join(fdDir, fd.Name()))
 			if err != nil || !strings.HasPrefix(t, "socket:[") {
 				continue
 			}
@@ -118,8 +124,8 @@ func readProc(procDir string, w *warnings) ([]process, []listener) {
 }
 
 // readProcess reads status, comm and cmdline of one process directory.
-func readProcess(dir string, pid int) (process, bool) {
-	status, err := os.ReadFile(filepath.Join(dir, "status"))
+func readProcess(fsys FS, dir string, pid int) (process, bool) {
+	status, err := procRead(fsys, filepath.Join(dir, "status"))
 	if err != nil {
 		return process{}, false
 	}
@@ -136,8 +142,8 @@ func readProcess(dir string, pid int) (process, bool) {
 	if uid < 0 {
 		return process{}, false
 	}
-	comm, _ := os.ReadFile(filepath.Join(dir, "comm"))
-	cmdline, _ := os.ReadFile(filepath.Join(dir, "cmdline"))
+	comm, _ := procRead(fsys, filepath.Join(dir, "comm"))
+	cmdline, _ := procRead(fsys, filepath.Join(dir, "cmdline"))
 	args := strings.Split(string(bytes.TrimRight(cmdline, "\x00")), "\x00")
 	if len(cmdline) == 0 {
 		args = nil
@@ -212,4 +218,14 @@ func parseHexAddr(s string) (net.IP, int, error) {
 		binary.BigEndian.PutUint32(ip[i:], binary.LittleEndian.Uint32(raw[i:]))
 	}
 	return ip, int(port), nil
+}
+
+// procRead reads a file of a proc filesystem: locally as os.ReadFile does,
+// elsewhere within the scanner's size cap.
+func procRead(fsys FS, name string) ([]byte, error) {
+	if _, ok := fsys.(osFS); ok {
+		return os.ReadFile(name)
+	}
+	data, _, err := fsys.ReadRegular(name, DefaultMaxFileBytes)
+	return data, err
 }

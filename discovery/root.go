@@ -3,7 +3,6 @@ package discovery
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -33,7 +32,8 @@ var ErrNotRegular = errors.New("not a regular file")
 // Root reads only regular files and never reads more than MaxFileBytes of
 // one file.
 type Root struct {
-	dir string
+	dir  string
+	fsys FS
 	// MaxFileBytes caps ReadFile; zero means DefaultMaxFileBytes.
 	MaxFileBytes int64
 	// dirs caches resolved directories (in-root path to resolved in-root
@@ -55,8 +55,12 @@ func NewRoot(dir string) (*Root, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("scan root %q is not a directory", dir)
 	}
-	return &Root{dir: abs}, nil
+	return &Root{dir: abs, fsys: osFS{}}, nil
 }
+
+// NewRootFS returns a Root for the whole of fsys (a remote host's "/" or the
+// chroot an SFTP server confines its account to).
+func NewRootFS(fsys FS) *Root { return &Root{dir: "/", fsys: fsys} }
 
 // Dir returns the host directory of the root.
 func (r *Root) Dir() string { return r.dir }
@@ -95,7 +99,7 @@ func (r *Root) resolve(name string, followLast bool) (string, error) {
 	if !followLast {
 		return next, nil
 	}
-	fi, err := os.Lstat(r.host(next))
+	fi, err := r.fsys.Lstat(r.host(next))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return next, nil
@@ -127,7 +131,7 @@ func (r *Root) resolveWalk(name string) (string, error) {
 			continue
 		}
 		next := path.Join(cur, elem)
-		fi, err := os.Lstat(r.host(next))
+		fi, err := r.fsys.Lstat(r.host(next))
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) && len(pending) == 0 {
 				return next, nil
@@ -142,7 +146,7 @@ func (r *Root) resolveWalk(name string) (string, error) {
 		if hops > maxLinkHops {
 			return "", r.pathError("resolve", name, syscall.ELOOP)
 		}
-		target, err := os.Readlink(r.host(next))
+		target, err := r.fsys.Readlink(r.host(next))
 		if err != nil {
 			return "", r.pathError("resolve", name, err)
 		}
@@ -168,7 +172,7 @@ func (r *Root) Stat(name string) (fs.FileInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	fi, err := os.Lstat(r.host(p))
+	fi, err := r.fsys.Lstat(r.host(p))
 	if err != nil {
 		return nil, r.pathError("stat", name, err)
 	}
@@ -181,7 +185,7 @@ func (r *Root) Readlink(name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	t, err := os.Readlink(r.host(p))
+	t, err := r.fsys.Readlink(r.host(p))
 	if err != nil {
 		return "", r.pathError("readlink", name, err)
 	}
@@ -194,7 +198,7 @@ func (r *Root) ReadDir(name string) ([]fs.DirEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	ents, err := os.ReadDir(r.host(p))
+	ents, err := r.fsys.ReadDir(r.host(p))
 	if err != nil {
 		return nil, r.pathError("readdir", name, err)
 	}
@@ -215,29 +219,17 @@ func (r *Root) ReadFileInfo(name string) ([]byte, fs.FileInfo, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	// O_NONBLOCK keeps a FIFO swapped in after the check from blocking us.
-	f, err := os.OpenFile(r.host(p), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, nil, r.pathError("open", name, err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, nil, r.pathError("stat", name, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fi, r.pathError("read", name, ErrNotRegular)
-	}
 	max := r.MaxFileBytes
 	if max <= 0 {
 		max = DefaultMaxFileBytes
 	}
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	data, fi, err := r.fsys.ReadRegular(r.host(p), max)
 	if err != nil {
-		return nil, fi, r.pathError("read", name, err)
-	}
-	if int64(len(data)) > max {
-		return nil, fi, r.pathError("read", name, fmt.Errorf("%w (%d bytes)", ErrTooLarge, max))
+		op := "read"
+		if fi == nil {
+			op = "open"
+		}
+		return nil, fi, r.pathError(op, name, err)
 	}
 	return data, fi, nil
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -37,6 +36,13 @@ type Options struct {
 	MaxFileBytes int64
 	// Version is the scanner version recorded in the report.
 	Version string
+	// FS, when set, is the host's filesystem (a remote host over SFTP):
+	// Root is then ignored and the whole of FS is scanned, ProcDir names
+	// a directory of FS ("" means "/proc", scanned when it can be listed
+	// and otherwise skipped with a warning; "-" means none), and RootName
+	// is recorded as the report's host.root.
+	FS       FS
+	RootName string
 }
 
 // ScannerName is recorded in every report's scanner.name.
@@ -51,8 +57,11 @@ func Scan(ctx context.Context, opts Options) (*scan.Report, error) {
 	if rootDir == "" {
 		rootDir = "/"
 	}
-	r, err := NewRoot(rootDir)
-	if err != nil {
+	var r *Root
+	var err error
+	if opts.FS != nil {
+		r = NewRootFS(opts.FS)
+	} else if r, err = NewRoot(rootDir); err != nil {
 		return nil, err
 	}
 	r.MaxFileBytes = opts.MaxFileBytes
@@ -66,6 +75,12 @@ func Scan(ctx context.Context, opts Options) (*scan.Report, error) {
 	}
 	procDir := opts.ProcDir
 	switch {
+	case opts.FS != nil:
+		if procDir == "-" {
+			procDir = ""
+		} else {
+			procDir = path.Clean("/" + cmp.Or(procDir, "/proc"))
+		}
 	case procDir == "-":
 		procDir = ""
 	case procDir == "" && r.Dir() == "/":
@@ -77,6 +92,13 @@ func Scan(ctx context.Context, opts Options) (*scan.Report, error) {
 	}
 
 	s := &scanner{r: r, fp: fp, now: now().UTC(), w: &warnings{}, byName: map[string]*account{}, byUID: map[int]*account{}, unnamed: map[string]bool{}}
+	if opts.FS != nil && procDir != "" {
+		// A chrooted SFTP account sees no /proc: scan without live state.
+		if fi, err := opts.FS.Lstat(procDir); err != nil || !fi.IsDir() {
+			s.w.add(procDir, 0, "no live processes or sockets: %s is not readable over this connection", procDir)
+			procDir = ""
+		}
+	}
 	if err := s.run(ctx, procDir); err != nil {
 		return nil, err
 	}
@@ -88,6 +110,9 @@ func Scan(ctx context.Context, opts Options) (*scan.Report, error) {
 		Warnings:      s.w.list,
 	}
 	rep.Host.Root = r.Dir()
+	if opts.FS != nil {
+		rep.Host.Root = opts.RootName
+	}
 	rep.Host.Live = procDir != ""
 	rep.Host.ScannedAt = s.now
 	for _, a := range s.accounts {
@@ -131,7 +156,7 @@ type scanner struct {
 func (s *scanner) run(ctx context.Context, procDir string) error {
 	s.host = readHost(s.r, s.w)
 	if s.host.Hostname == "" && procDir != "" {
-		if b, err := os.ReadFile(filepath.Join(procDir, "sys/kernel/hostname")); err == nil {
+		if b, err := procRead(s.r.fsys, filepath.Join(procDir, "sys/kernel/hostname")); err == nil {
 			if h := strings.TrimSpace(string(b)); spiffeid.ValidateHost(h) == nil {
 				s.host.Hostname = h
 			}
@@ -171,7 +196,7 @@ func (s *scanner) run(ctx context.Context, procDir string) error {
 		return err
 	}
 	if procDir != "" {
-		s.applyProc(readProc(procDir, s.w))
+		s.applyProc(readProcFS(s.r.fsys, procDir, s.w))
 	}
 	for _, a := range s.accounts {
 		s.privilege(a)

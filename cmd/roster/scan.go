@@ -30,7 +30,7 @@ func scanCommand() *cli.Command {
 			"credential files under --root, plus processes and listening sockets from /proc when the root\n" +
 			"is / (or --proc is given), and reports every account with its kind, privileges, credentials,\n" +
 			"what runs as it and how it is reachable. Secrets are reported as keyed fingerprints only.",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "root", Value: "/", Usage: "scan the host filesystem mounted at `DIR`"},
 			&cli.StringFlag{Name: "proc", Usage: "read live processes and sockets from `DIR` (default: /proc when --root is /, none otherwise; - for none)"},
 			&cli.StringFlag{Name: "format", Value: "table", Usage: "output `FORMAT`: table or json"},
@@ -38,7 +38,7 @@ func scanCommand() *cli.Command {
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of standard output"},
 			&cli.BoolFlag{Name: "all", Usage: "table: show every account, also unprivileged system accounts without credentials"},
 			&cli.BoolFlag{Name: "submit", Usage: "send the report to the roster server ($ROSTER_SERVER, $ROSTER_TOKEN, $ROSTER_CA_ROOT) with its fingerprint key, and print what changed"},
-		},
+		}, sshScanFlags()...),
 		Action: runScan,
 	}
 }
@@ -69,6 +69,9 @@ func runScan(c *cli.Context) error {
 		if key, err = scanFingerprintKey(c.String("fingerprint-key")); err != nil {
 			return err
 		}
+	}
+	if c.IsSet("ssh") || c.IsSet("ssh-hosts") {
+		return runSSHScan(c, key, sub, format)
 	}
 	rep, err := discovery.Scan(c.Context, discovery.Options{
 		Root:           c.String("root"),
