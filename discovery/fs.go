@@ -11,7 +11,7 @@ import (
 // FS is the raw filesystem a [Root] reads a host through: names are clean
 // absolute paths of that filesystem, and no method follows a symbolic link
 // in the last element (Root resolves links itself, inside the root). The
-// local implementation is the running machine's filesystem; [SFTPFS] reads a
+// local implementation is the running machine's filesystem; package sftpfs reads a
 // remote host over SFTP.
 type FS interface {
 	// Lstat returns the FileInfo of name without following a last link.
@@ -40,12 +40,13 @@ func (osFS) ReadRegular(name string, max int64) ([]byte, fs.FileInfo, error) {
 		return nil, nil, err
 	}
 	defer f.Close()
-	return readRegular(f, max)
+	return ReadRegular(f, max)
 }
 
-// readRegular reads at most max bytes of the open file f after checking
-// that it is a regular file.
-func readRegular(f interface {
+// ReadRegular reads at most max bytes of the open file f after checking
+// that it is a regular file: the size rule of every FS (ErrNotRegular,
+// ErrTooLarge).
+func ReadRegular(f interface {
 	io.Reader
 	Stat() (fs.FileInfo, error)
 }, max int64) ([]byte, fs.FileInfo, error) {

@@ -24,6 +24,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/rosterhq/roster/discovery"
+	"github.com/rosterhq/roster/discovery/sftpfs"
 	"github.com/rosterhq/roster/internal/textout"
 	"github.com/rosterhq/roster/scan"
 )
@@ -256,7 +257,7 @@ func (s *sshScanner) scanHost(ctx context.Context, t sshTarget) (*scan.Report, e
 	}
 	defer sc.Close()
 	rep, err := discovery.Scan(ctx, discovery.Options{
-		FS:             discovery.NewSFTPFS(sc),
+		FS:             sftpfs.New(sc),
 		RootName:       t.rootName(),
 		FingerprintKey: s.key,
 		Version:        version,

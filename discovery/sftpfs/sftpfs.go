@@ -1,4 +1,9 @@
-package discovery
+// Package sftpfs reads a remote host's filesystem over SFTP for the
+// scanner: [New] wraps an *sftp.Client as a [discovery.FS], so that
+// `roster scan --ssh` runs the local scan's parsers on a host without an
+// agent. It lives apart from discovery so that roster-agent, which scans
+// only its own host, does not link pkg/sftp.
+package sftpfs
 
 import (
 	"context"
@@ -11,6 +16,8 @@ import (
 	"time"
 
 	"github.com/pkg/sftp"
+
+	"github.com/rosterhq/roster/discovery"
 )
 
 // DefaultMaxDirEntries caps one remote directory listing.
@@ -19,18 +26,18 @@ const DefaultMaxDirEntries = 100_000
 // DefaultSFTPListTimeout bounds one remote directory listing.
 const DefaultSFTPListTimeout = 30 * time.Second
 
-// ErrTooManyEntries is returned by [SFTPFS.ReadDir] for a directory over
+// ErrTooManyEntries is returned by [FS.ReadDir] for a directory over
 // the entry cap.
 var ErrTooManyEntries = fmt.Errorf("directory exceeds the scanner's entry cap")
 
-// SFTPFS is a remote host's filesystem read over SFTP: only LSTAT,
+// FS is a remote host's filesystem read over SFTP: only LSTAT,
 // READLINK, OPENDIR/READDIR and OPEN/READ requests, never a write or a
 // shell command. Paths are those the server shows: with ChrootDirectory,
 // relative to the chroot. File sizes follow the same cap as locally
 // (ReadRegular's max); a listing is bounded in entries (MaxDirEntries) and
 // time (ListTimeout). The whole connection's time is the caller's to bound
 // (close the client).
-type SFTPFS struct {
+type FS struct {
 	c *sftp.Client
 	// MaxDirEntries caps one listing; 0 means DefaultMaxDirEntries.
 	MaxDirEntries int
@@ -38,11 +45,11 @@ type SFTPFS struct {
 	ListTimeout time.Duration
 }
 
-// NewSFTPFS returns the filesystem served by c.
-func NewSFTPFS(c *sftp.Client) *SFTPFS { return &SFTPFS{c: c} }
+// New returns the filesystem served by c.
+func New(c *sftp.Client) *FS { return &FS{c: c} }
 
-// Lstat implements [FS].
-func (f *SFTPFS) Lstat(name string) (fs.FileInfo, error) {
+// Lstat implements [discovery.FS].
+func (f *FS) Lstat(name string) (fs.FileInfo, error) {
 	fi, err := f.c.Lstat(name)
 	if err != nil {
 		return nil, sftpErr("lstat", name, err)
@@ -50,8 +57,8 @@ func (f *SFTPFS) Lstat(name string) (fs.FileInfo, error) {
 	return remoteInfo{fi}, nil
 }
 
-// Readlink implements [FS].
-func (f *SFTPFS) Readlink(name string) (string, error) {
+// Readlink implements [discovery.FS].
+func (f *FS) Readlink(name string) (string, error) {
 	t, err := f.c.ReadLink(name)
 	if err != nil {
 		return "", sftpErr("readlink", name, err)
@@ -59,8 +66,8 @@ func (f *SFTPFS) Readlink(name string) (string, error) {
 	return t, nil
 }
 
-// ReadDir implements [FS].
-func (f *SFTPFS) ReadDir(name string) ([]fs.DirEntry, error) {
+// ReadDir implements [discovery.FS].
+func (f *FS) ReadDir(name string) ([]fs.DirEntry, error) {
 	timeout := f.ListTimeout
 	if timeout <= 0 {
 		timeout = DefaultSFTPListTimeout
@@ -89,8 +96,8 @@ func (f *SFTPFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	return out, nil
 }
 
-// ReadRegular implements [FS].
-func (f *SFTPFS) ReadRegular(name string, max int64) ([]byte, fs.FileInfo, error) {
+// ReadRegular implements [discovery.FS].
+func (f *FS) ReadRegular(name string, max int64) ([]byte, fs.FileInfo, error) {
 	// OPEN follows links on the server: refuse a link or a FIFO before
 	// opening (a FIFO would block the server's read), and check the open
 	// file again.
@@ -99,14 +106,14 @@ func (f *SFTPFS) ReadRegular(name string, max int64) ([]byte, fs.FileInfo, error
 		return nil, nil, err
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fi, ErrNotRegular
+		return nil, fi, discovery.ErrNotRegular
 	}
 	file, err := f.c.Open(name)
 	if err != nil {
 		return nil, nil, sftpErr("open", name, err)
 	}
 	defer file.Close()
-	return readRegular(remoteFile{file}, max)
+	return discovery.ReadRegular(remoteFile{file}, max)
 }
 
 type remoteFile struct{ *sftp.File }

@@ -1,4 +1,4 @@
-package discovery
+package sftpfs
 
 import (
 	"errors"
@@ -11,11 +11,12 @@ import (
 	"testing"
 
 	"github.com/pkg/sftp"
+	"github.com/rosterhq/roster/discovery"
 )
 
 // sftpPipe serves the local filesystem with pkg/sftp's server over an
-// in-process pipe and returns an SFTPFS reading it.
-func sftpPipe(t *testing.T) *SFTPFS {
+// in-process pipe and returns an FS reading it.
+func sftpPipe(t *testing.T) *FS {
 	t.Helper()
 	a, b := net.Pipe()
 	srv, err := sftp.NewServer(a, sftp.ReadOnly())
@@ -28,12 +29,12 @@ func sftpPipe(t *testing.T) *SFTPFS {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close(); srv.Close() })
-	return NewSFTPFS(c)
+	return New(c)
 }
 
-// TestSFTPFSBounds: the remote filesystem keeps the local limits: a file
+// TestBounds: the remote filesystem keeps the local limits: a file
 // over the cap, a listing over the entry cap, special files and links.
-func TestSFTPFSBounds(t *testing.T) {
+func TestBounds(t *testing.T) {
 	dir := t.TempDir()
 	big := filepath.Join(dir, "big")
 	os.WriteFile(big, make([]byte, 5000), 0o644)
@@ -50,8 +51,8 @@ func TestSFTPFSBounds(t *testing.T) {
 	f := sftpPipe(t)
 	f.MaxDirEntries = 10
 
-	if _, _, err := f.ReadRegular(big, 4096); !errors.Is(err, ErrTooLarge) {
-		t.Errorf("big file: %v, want ErrTooLarge", err)
+	if _, _, err := f.ReadRegular(big, 4096); !errors.Is(err, discovery.ErrTooLarge) {
+		t.Errorf("big file: %v, want discovery.ErrTooLarge", err)
 	}
 	if data, fi, err := f.ReadRegular(big, 8192); err != nil || len(data) != 5000 || fileUID(fi) != os.Getuid() {
 		t.Errorf("big file under a larger cap: %d bytes, uid %d, %v", len(data), fileUID(fi), err)
@@ -63,11 +64,11 @@ func TestSFTPFSBounds(t *testing.T) {
 	if ents, err := f.ReadDir(many); err != nil || len(ents) != 50 || ents[0].Name() != "0" || ents[1].Name() != "1" {
 		t.Errorf("listing: %d entries, %v", len(ents), err)
 	}
-	if _, _, err := f.ReadRegular(fifo, 4096); !errors.Is(err, ErrNotRegular) {
-		t.Errorf("fifo: %v, want ErrNotRegular", err)
+	if _, _, err := f.ReadRegular(fifo, 4096); !errors.Is(err, discovery.ErrNotRegular) {
+		t.Errorf("fifo: %v, want discovery.ErrNotRegular", err)
 	}
-	if _, _, err := f.ReadRegular(filepath.Join(dir, "link"), 4096); !errors.Is(err, ErrNotRegular) {
-		t.Errorf("a link read directly: %v, want ErrNotRegular (Root resolves links)", err)
+	if _, _, err := f.ReadRegular(filepath.Join(dir, "link"), 4096); !errors.Is(err, discovery.ErrNotRegular) {
+		t.Errorf("a link read directly: %v, want discovery.ErrNotRegular (Root resolves links)", err)
 	}
 	if _, err := f.Lstat(filepath.Join(dir, "absent")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("absent: %v, want fs.ErrNotExist", err)
@@ -75,4 +76,12 @@ func TestSFTPFSBounds(t *testing.T) {
 	if tgt, err := f.Readlink(filepath.Join(dir, "link")); err != nil || tgt != "big" {
 		t.Errorf("readlink: %q, %v", tgt, err)
 	}
+}
+
+// fileUID is the owner of fi, as the scanner reads it (-1 when unknown).
+func fileUID(fi fs.FileInfo) int {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return int(st.Uid)
+	}
+	return -1
 }
