@@ -153,14 +153,16 @@ func (s *scanner) run(ctx context.Context, procDir string) error {
 		return err
 	}
 	s.applyUnits(readUnits(s.r, s.fp, s.w))
-	s.applyCron(readCron(s.r, s.w))
+	jobs, cronSecrets := readCron(s.r, s.fp, s.w)
+	s.applyCron(jobs)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.sshd = readSSHDConfig(s.r, s.w)
 	s.host.SSHD = s.sshd.sshdReport(s.r, s.w)
 	s.readHomes(ctx)
-	for _, oc := range readSystemSecrets(s.r, s.fp, s.w) {
+	system := append(readSystemSecrets(s.r, s.fp, s.w), readConfigSecrets(s.r, s.fp, s.w)...)
+	for _, oc := range append(system, cronSecrets...) {
 		if a := s.byUID[oc.UID]; a != nil {
 			a.Credentials = append(a.Credentials, oc.Cred)
 		} else {

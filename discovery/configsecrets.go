@@ -1,0 +1,201 @@
+package discovery
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+
+	"github.com/rosterhq/roster/scan"
+)
+
+// foundSecret is one secret value in a configuration file: the variable or
+// option that holds it and its line.
+type foundSecret struct {
+	name, value string
+	line        int
+}
+
+// lineSecretParser extracts the secrets of one kind of configuration file
+// with their lines. It reports malformed lines without quoting them.
+type lineSecretParser func(data []byte) ([]foundSecret, []lineProblem)
+
+// configSecretFile is a configuration file (an absolute path or glob) that
+// may hold secrets, the credential type its secrets are reported as, and
+// the kind: the credential Name for files whose options are fixed
+// (redis, pg_service); variables are reported by their own name.
+type configSecretFile struct {
+	glob, credType, kind string
+	parse                lineSecretParser
+}
+
+// configSecretFiles are the system configuration files read for secrets.
+var configSecretFiles = []configSecretFile{
+	{"/etc/environment", scan.CredSecretEnv, "", parseEnvironment},
+	{"/etc/redis.conf", scan.CredSecretFile, "redis", parseRedisConf},
+	{"/etc/redis/*.conf", scan.CredSecretFile, "redis", parseRedisConf},
+	{"/etc/pg_service.conf", scan.CredSecretFile, "pg_service", parsePgService},
+	{"/etc/postgresql-common/pg_service.conf", scan.CredSecretFile, "pg_service", parsePgService},
+	{"/etc/sysconfig/pgsql/pg_service.conf", scan.CredSecretFile, "pg_service", parsePgService},
+}
+
+// readConfigSecrets returns the secrets of configSecretFiles, each owned by
+// the uid that owns its file.
+func readConfigSecrets(r *Root, fp *Fingerprinter, w *warnings) []ownedCredential {
+	var out []ownedCredential
+	seen := map[string]bool{}
+	for _, f := range configSecretFiles {
+		paths := []string{f.glob}
+		if strings.Contains(f.glob, "*") {
+			paths = r.Glob(f.glob)
+		}
+		for _, p := range paths {
+			if seen[p] {
+				continue
+			}
+			seen[p] = true
+			data, fi, err := readOptional(r, w, p, "unreadable "+kindLabel(f)+" file")
+			if err != nil {
+				continue
+			}
+			uid := fileUID(fi)
+			if uid < 0 {
+				uid = 0 // the platform does not say; count it as root
+			}
+			for _, c := range configCredentials(p, data, fi, f, fp, w) {
+				out = append(out, ownedCredential{UID: uid, Cred: c})
+			}
+		}
+	}
+	return out
+}
+
+func kindLabel(f configSecretFile) string {
+	if f.kind != "" {
+		return f.kind
+	}
+	return path.Base(f.glob)
+}
+
+// configCredentials parses one configuration file and returns one
+// credential per secret, located at its line.
+func configCredentials(p string, data []byte, fi fs.FileInfo, f configSecretFile, fp *Fingerprinter, w *warnings) []scan.Credential {
+	secrets, problems := f.parse(data)
+	for _, pr := range problems {
+		w.add(p, pr.line, "%s: %s", kindLabel(f), pr.msg)
+	}
+	var out []scan.Credential
+	for _, s := range secrets {
+		name := f.kind
+		if name == "" {
+			name = s.name
+		}
+		c := scan.Credential{Type: f.credType, Name: name, Location: lineLoc(p, s.line), Fingerprint: fp.Secret([]byte(s.value))}
+		setFileFacts(&c, fi)
+		out = append(out, c)
+	}
+	return out
+}
+
+// envSecrets keeps the assignments that carry a secret (envSecret).
+func envSecrets(vars []envAssignment) []foundSecret {
+	var out []foundSecret
+	for _, v := range vars {
+		if s, ok := envSecret(v.name, v.value); ok {
+			out = append(out, foundSecret{v.name, s, v.line})
+		}
+	}
+	return out
+}
+
+// parseEnvironment parses /etc/environment (pam_env's NAME=VALUE lines,
+// the EnvironmentFile= syntax) for secret variables.
+func parseEnvironment(data []byte) ([]foundSecret, []lineProblem) {
+	vars, problems := parseEnvFile(data)
+	return envSecrets(vars), problems
+}
+
+// parseCrontabEnv returns the secret variable assignments of a crontab
+// (PGPASSWORD=..., API_TOKEN = "..."): cron's NAME=VALUE lines, the name
+// and value optionally quoted. Job lines are parseCrontab's.
+func parseCrontabEnv(data []byte) ([]foundSecret, []lineProblem) {
+	var vars []envAssignment
+	var problems []lineProblem
+	lines(data, func(n int, line string) {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' || !cronEnv.MatchString(line) {
+			return
+		}
+		k, v, _ := strings.Cut(line, "=")
+		k = strings.Trim(strings.TrimSpace(k), `"'`)
+		v = strings.TrimSpace(v)
+		if len(v) > 1 && (v[0] == '"' || v[0] == '\'') {
+			if v[len(v)-1] != v[0] {
+				problems = append(problems, lineProblem{n, fmt.Sprintf("value of %s is not properly quoted", clip(k))})
+				return
+			}
+			v = v[1 : len(v)-1]
+		}
+		vars = append(vars, envAssignment{k, v, n})
+	})
+	return envSecrets(vars), problems
+}
+
+// parseRedisConf parses redis.conf for requirepass and masterauth (the
+// value optionally quoted).
+func parseRedisConf(data []byte) ([]foundSecret, []lineProblem) {
+	var out []foundSecret
+	var problems []lineProblem
+	lines(data, func(n int, line string) {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' {
+			return
+		}
+		kw, rest, _ := strings.Cut(line, " ")
+		kw = strings.ToLower(kw)
+		if kw != "requirepass" && kw != "masterauth" {
+			return
+		}
+		v := strings.TrimSpace(rest)
+		if len(v) > 0 && (v[0] == '"' || v[0] == '\'') {
+			words, err := splitWords(v)
+			if err != nil || len(words) != 1 {
+				problems = append(problems, lineProblem{n, kw + " value is not properly quoted"})
+				return
+			}
+			v = words[0]
+		}
+		if v != "" {
+			out = append(out, foundSecret{kw, v, n})
+		}
+	})
+	return out, problems
+}
+
+// parsePgService parses a PostgreSQL connection service file
+// (pg_service.conf, ~/.pg_service.conf): [service] sections with
+// key=value lines; password= holds the secret.
+func parsePgService(data []byte) ([]foundSecret, []lineProblem) {
+	entries, problems := parseINI(data, false)
+	var out []foundSecret
+	for _, e := range entries {
+		if strings.EqualFold(e.key, "password") && e.value != "" {
+			out = append(out, foundSecret{"password", e.value, e.line})
+		}
+	}
+	return out, problems
+}
+
+// readHomeConfigSecrets returns the secrets of configuration files in a
+// home (~/.pg_service.conf); present is the home's listing.
+func readHomeConfigSecrets(r *Root, home string, present map[string]bool, fp *Fingerprinter, w *warnings) []scan.Credential {
+	if !present[".pg_service.conf"] {
+		return nil
+	}
+	p := path.Join(home, ".pg_service.conf")
+	data, fi, err := readOptional(r, w, p, "unreadable pg_service file")
+	if err != nil {
+		return nil
+	}
+	return configCredentials(p, data, fi, configSecretFile{p, scan.CredSecretFile, "pg_service", parsePgService}, fp, w)
+}

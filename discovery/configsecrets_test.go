@@ -1,0 +1,131 @@
+package discovery
+
+import (
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestConfigSecretParsers(t *testing.T) {
+	cases := []struct {
+		name     string
+		parse    lineSecretParser
+		in       string
+		want     []string // name:line of each secret
+		secrets  []string
+		problems int
+	}{
+		{"crontab", parseCrontabEnv,
+			"SHELL=/bin/sh\nPGPASSWORD=cron-pg-secret\n \"API_TOKEN\" = \"cron-quoted-token\"\nDB_PASSWORD=\n" +
+				"FEATURE_TOKEN=true\nSMTP_PASS=${SMTP_PASS}\nBACKUP_SECRET='unterminated\n" +
+				"0 3 * * * root PGPASSWORD=inline-not-an-assignment /usr/bin/dump\n#X_TOKEN=commented\n",
+			[]string{"PGPASSWORD:2", "API_TOKEN:3"}, []string{"cron-pg-secret", "cron-quoted-token", "unterminated", "commented"}, 1},
+		{"environment", parseEnvironment,
+			"PATH=\"/usr/bin:/bin\"\nexport APP_SECRET=env-app-secret\nDATABASE_URL=postgres://u:env-url-pw@db/x\nnot an assignment\n",
+			[]string{"APP_SECRET:2", "DATABASE_URL:3"}, []string{"env-app-secret", "env-url-pw"}, 1},
+		{"redis", parseRedisConf,
+			"port 6379\n# requirepass commented-redis\nrequirepass redis-plain-secret\nmasterauth \"redis quoted secret\"\nmasterauth \"bad\n",
+			[]string{"requirepass:3", "masterauth:4"}, []string{"redis-plain-secret", "redis quoted secret", "commented-redis"}, 1},
+		{"pg_service", parsePgService,
+			"# services\n[billing]\nhost=db\nuser=billing\npassword=pgservice-secret\n[empty]\npassword=\nbroken line\n",
+			[]string{"password:5"}, []string{"pgservice-secret"}, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, problems := tc.parse([]byte(tc.in))
+			var at []string
+			for _, s := range got {
+				at = append(at, fmt.Sprintf("%s:%d", s.name, s.line))
+			}
+			if !reflect.DeepEqual(at, tc.want) {
+				t.Errorf("secrets at %q, want %q", at, tc.want)
+			}
+			if len(problems) != tc.problems {
+				t.Errorf("%d problems, want %d: %+v", len(problems), tc.problems, problems)
+			}
+			assertNoSecrets(t, tc.secrets, problems)
+		})
+	}
+}
+
+// TestScanConfigSecrets plants a secret in each new location and checks
+// the holder, the location with its line, the readable-by-others finding,
+// and that no output carries a planted value.
+func TestScanConfigSecrets(t *testing.T) {
+	// The files belong to the uid running the test; "holder" is that
+	// uid's account (root's, when the tests run as root).
+	me := os.Getuid()
+	passwd := fmt.Sprintf("holder:x:%d:%d:files' owner:/home/holder:/bin/bash\n", me, me)
+	if me != 0 {
+		passwd = "root:x:0:0:root:/root:/bin/bash\n" + passwd
+	}
+	r := buildRoot(t, map[string]string{
+		"etc/passwd":                     passwd,
+		"etc/group":                      "root:x:0:\n",
+		"etc/crontab":                    "PGPASSWORD=planted-crontab-pg\n17 * * * * root cd / && run-parts /etc/cron.hourly\n",
+		"etc/cron.d/backup":              "BACKUP_TOKEN=planted-crond-token\n0 2 * * * root /usr/bin/backup\n",
+		"var/spool/cron/crontabs/holder": "# user crontab\nS3_SECRET=\"planted-spool-secret\"\n0 1 * * * /usr/bin/sync\n",
+		"etc/environment":                "PATH=/usr/bin\nGLOBAL_API_KEY=planted-environment-key\n",
+		"etc/redis/redis.conf":           "bind 127.0.0.1\nrequirepass planted-redis-pass\nmasterauth planted-redis-master\n",
+		"etc/pg_service.conf":            "[app]\nhost=db\npassword=planted-pgservice-system\n",
+		"home/holder/.pg_service.conf":   "[mine]\nuser=holder\npassword=planted-pgservice-home\n",
+	})
+	planted := []string{"planted-crontab-pg", "planted-crond-token", "planted-spool-secret", "planted-environment-key",
+		"planted-redis-pass", "planted-redis-master", "planted-pgservice-system", "planted-pgservice-home"}
+	rep := scanRoot(t, Options{Root: r.Dir(), ProcDir: "-"})
+	a := findAccount(t, rep, "holder")
+	var got []string
+	for _, c := range a.Credentials {
+		if !strings.HasPrefix(c.Type, "secret_") {
+			continue
+		}
+		if c.Fingerprint == "" || c.Mode != "0644" || !reflect.DeepEqual(c.Findings, []string{"readable by others"}) {
+			t.Errorf("credential %+v: want a fingerprint, mode 0644 and readable by others", c)
+		}
+		got = append(got, c.Type+" "+c.Name+" "+c.Location)
+	}
+	want := []string{ // the report sorts credentials
+		"secret_env BACKUP_TOKEN /etc/cron.d/backup:1",
+		"secret_env PGPASSWORD /etc/crontab:1",
+		"secret_env GLOBAL_API_KEY /etc/environment:2",
+		"secret_env S3_SECRET /var/spool/cron/crontabs/holder:2",
+		"secret_file pg_service /etc/pg_service.conf:3",
+		"secret_file redis /etc/redis/redis.conf:2",
+		"secret_file redis /etc/redis/redis.conf:3",
+		"secret_file pg_service /home/holder/.pg_service.conf:3",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("secrets:\n got %q\nwant %q", got, want)
+	}
+	assertReportClean(t, rep, planted)
+}
+
+// TestConfigSecretsHostile: a huge file is refused by the root's size
+// limit with a warning; a very long line and many assignments stay bounded
+// and quote nothing.
+func TestConfigSecretsHostile(t *testing.T) {
+	long := "API_TOKEN=" + strings.Repeat("s", 1<<20) + "\n"
+	var many strings.Builder
+	for i := range 20000 {
+		fmt.Fprintf(&many, "V%d_TOKEN=hostile-many-%d\n", i, i)
+	}
+	r := buildRoot(t, map[string]string{
+		"etc/environment":      strings.Repeat("X_SECRET=hostile-huge-value\n", 5<<20/27),
+		"etc/redis/redis.conf": "requirepass " + strings.Repeat("r", 1<<20) + "\n",
+		"etc/cron.d/many":      many.String(),
+		"etc/pg_service.conf":  long,
+	})
+	var w warnings
+	fp := testFingerprinter(t)
+	sys := readConfigSecrets(r, fp, &w)
+	_, cron := readCron(r, fp, &w)
+	if !strings.Contains(strings.Join(warnedAt(&w), " "), "/etc/environment:0") {
+		t.Errorf("a file over the size limit is not a warning: %q", warnedAt(&w))
+	}
+	if len(cron) != 20000 {
+		t.Errorf("%d crontab secrets, want 20000", len(cron))
+	}
+	assertNoSecrets(t, []string{"hostile-huge-value", "hostile-many-1\"", strings.Repeat("r", 100), strings.Repeat("s", 100)}, sys, w.list)
+}
