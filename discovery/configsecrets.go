@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"sort"
 	"strings"
 
 	"github.com/rosterhq/roster/scan"
@@ -67,7 +68,7 @@ func readConfigSecrets(r *Root, fp *Fingerprinter, w *warnings) []ownedCredentia
 			}
 		}
 	}
-	return out
+	return append(out, readAppConfigSecrets(r, fp, w)...)
 }
 
 func kindLabel(f configSecretFile) string {
@@ -186,16 +187,31 @@ func parsePgService(data []byte) ([]foundSecret, []lineProblem) {
 	return out, problems
 }
 
-// readHomeConfigSecrets returns the secrets of configuration files in a
-// home (~/.pg_service.conf); present is the home's listing.
+// readHomeConfigSecrets returns the secrets of configuration files at the
+// top of a home (~/.pg_service.conf, .env, docker-compose*.yml,
+// *.properties); present is the home's listing, so a home costs no extra
+// lookups.
 func readHomeConfigSecrets(r *Root, home string, present map[string]bool, fp *Fingerprinter, w *warnings) []scan.Credential {
-	if !present[".pg_service.conf"] {
-		return nil
+	var names []string
+	for name := range present {
+		if _, ok := appConfigKind(name); ok || name == ".pg_service.conf" {
+			names = append(names, name)
+		}
 	}
-	p := path.Join(home, ".pg_service.conf")
-	data, fi, err := readOptional(r, w, p, "unreadable pg_service file")
-	if err != nil {
-		return nil
+	sort.Strings(names)
+	var out []scan.Credential
+	for _, name := range names {
+		f, _ := appConfigKind(name)
+		if name == ".pg_service.conf" {
+			f = configSecretFile{credType: scan.CredSecretFile, kind: "pg_service", parse: parsePgService}
+		}
+		p := path.Join(home, name)
+		f.glob = p
+		data, fi, err := readOptional(r, w, p, "unreadable "+kindLabel(f)+" file")
+		if err != nil {
+			continue
+		}
+		out = append(out, configCredentials(p, data, fi, f, fp, w)...)
 	}
-	return configCredentials(p, data, fi, configSecretFile{p, scan.CredSecretFile, "pg_service", parsePgService}, fp, w)
+	return out
 }

@@ -129,3 +129,100 @@ func TestConfigSecretsHostile(t *testing.T) {
 	}
 	assertNoSecrets(t, []string{"hostile-huge-value", "hostile-many-1\"", strings.Repeat("r", 100), strings.Repeat("s", 100)}, sys, w.list)
 }
+
+func TestAppConfigParsers(t *testing.T) {
+	cases := []struct {
+		name    string
+		parse   lineSecretParser
+		in      string
+		want    []string
+		secrets []string
+	}{
+		{"compose map and list", parseCompose,
+			"services:\n  db:\n    image: postgres\n    environment:\n      POSTGRES_PASSWORD: compose-map-secret\n      POSTGRES_USER: app\n" +
+				"  app:\n    environment:\n      - APP_TOKEN=compose-list-token\n      - LOG_LEVEL=debug\n      - API_KEY=${API_KEY}\n",
+			[]string{"POSTGRES_PASSWORD:5", "APP_TOKEN:9"}, []string{"compose-map-secret", "compose-list-token"}},
+		{"compose invalid", parseCompose, "services: [\n  password: compose-bad-secret\n", nil, []string{"compose-bad-secret"}},
+		{"properties", parseProperties,
+			"# db\nspring.datasource.url=jdbc:postgresql://db/app\nspring.datasource.password = props-eq-secret\n" +
+				"ldap.bind.password: props-colon-secret\nmail.smtp.pass props-space-secret\n! keystore.password=commented\n" +
+				"long.value=a \\\n  keystore.password=continued-not-a-key\napp.name=demo\n",
+			[]string{"spring.datasource.password:3", "ldap.bind.password:4", "mail.smtp.pass:5"},
+			[]string{"props-eq-secret", "props-colon-secret", "props-space-secret", "commented", "continued-not-a-key"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, problems := tc.parse([]byte(tc.in))
+			var at []string
+			for _, s := range got {
+				at = append(at, fmt.Sprintf("%s:%d", s.name, s.line))
+			}
+			if !reflect.DeepEqual(at, tc.want) {
+				t.Errorf("secrets at %q, want %q", at, tc.want)
+			}
+			assertNoSecrets(t, tc.secrets, problems)
+		})
+	}
+}
+
+// TestScanAppConfigSecrets: .env, docker-compose and .properties files
+// under /srv, /opt, /etc and at the top of homes; too deep, skipped and
+// example files are not read.
+func TestScanAppConfigSecrets(t *testing.T) {
+	me := os.Getuid()
+	passwd := fmt.Sprintf("holder:x:%d:%d::/home/holder:/bin/bash\n", me, me)
+	if me != 0 {
+		passwd = "root:x:0:0:root:/root:/bin/bash\n" + passwd
+	}
+	r := buildRoot(t, map[string]string{
+		"etc/passwd":                        passwd,
+		"etc/group":                         "root:x:0:\n",
+		"srv/shop/.env":                     "# shop\nSTRIPE_SECRET_KEY=planted-dotenv-stripe\nDEBUG=1\n",
+		"srv/shop/.env.example":             "STRIPE_SECRET_KEY=planted-example-not-read\n",
+		"opt/stack/docker-compose.prod.yml": "services:\n  db:\n    environment:\n      MYSQL_ROOT_PASSWORD: planted-compose-root\n",
+		"etc/app/db.properties":             "db.user=app\ndb.password=planted-properties-pw\n",
+		"srv/a/b/c/d/e/f/.env":              "DEEP_TOKEN=planted-too-deep\n",
+		"srv/shop/node_modules/x/.env":      "NPM_TOKEN=planted-skipped-tree\n",
+		"home/holder/.env":                  "HOME_API_KEY=planted-home-dotenv\n",
+	})
+	rep := scanRoot(t, Options{Root: r.Dir(), ProcDir: "-"})
+	var got []string
+	for _, c := range findAccount(t, rep, "holder").Credentials {
+		got = append(got, c.Type+" "+c.Name+" "+c.Location+" "+strings.Join(c.Findings, ","))
+	}
+	want := []string{
+		"secret_env db.password /etc/app/db.properties:2 readable by others",
+		"secret_env HOME_API_KEY /home/holder/.env:1 readable by others",
+		"secret_env MYSQL_ROOT_PASSWORD /opt/stack/docker-compose.prod.yml:4 readable by others",
+		"secret_env STRIPE_SECRET_KEY /srv/shop/.env:2 readable by others",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("secrets:\n got %q\nwant %q", got, want)
+	}
+	assertReportClean(t, rep, []string{"planted-dotenv-stripe", "planted-example-not-read", "planted-compose-root",
+		"planted-properties-pw", "planted-too-deep", "planted-skipped-tree", "planted-home-dotenv"})
+}
+
+// TestAppConfigWalkBounds: many directories and many files stop the walk
+// with a warning; a properties file with a very long line is read in
+// bounded time and quotes nothing.
+func TestAppConfigWalkBounds(t *testing.T) {
+	files := map[string]string{"srv/big.properties": "x.password=" + strings.Repeat("p", 3<<20) + "\n"}
+	for i := range appWalkDirs + 10 {
+		files[fmt.Sprintf("opt/d%d/", i)] = ""
+	}
+	for i := range appWalkFiles + 10 {
+		files[fmt.Sprintf("srv/many/%d.properties", i)] = "a.password=walk-many\n"
+	}
+	r := buildRoot(t, files)
+	var w warnings
+	got := readAppConfigSecrets(r, testFingerprinter(t), &w)
+	if len(got) != appWalkFiles {
+		t.Errorf("%d secrets, want the cap %d", len(got), appWalkFiles)
+	}
+	msgs := fmt.Sprint(w.list)
+	if !strings.Contains(msgs, "stopped after") {
+		t.Errorf("no warning that the walk stopped: %s", msgs)
+	}
+	assertNoSecrets(t, []string{"walk-many", strings.Repeat("p", 64)}, got, w.list)
+}

@@ -272,3 +272,11 @@ func FuzzParseRedisConf(f *testing.F) {
 func FuzzParsePgService(f *testing.F) {
 	fuzzLineSecrets(f, parsePgService, "[svc]\nhost=db\npassword=pw\n[bad\n")
 }
+
+func FuzzParseCompose(f *testing.F) {
+	fuzzLineSecrets(f, parseCompose, "services:\n  a:\n    environment:\n      A_TOKEN: x\n      - B_SECRET=y\n", "x: &a [*a]\n")
+}
+
+func FuzzParseProperties(f *testing.F) {
+	fuzzLineSecrets(f, parseProperties, "db.password=pw\na.secret: s\nb.pass v\\\n  c.password=n\n")
+}
