@@ -119,6 +119,9 @@ func parseCompose(data []byte) ([]foundSecret, []lineProblem) {
 		if m := yamlErrLine.FindStringSubmatch(err.Error()); m != nil {
 			line, _ = strconv.Atoi(m[1])
 		}
+		if line > strings.Count(string(data), "\n")+1 {
+			line = 0 // YAML also breaks lines at a lone CR
+		}
 		return nil, []lineProblem{{line, "not valid YAML"}} // yaml errors may quote values
 	}
 	var vars []envAssignment
@@ -155,9 +158,10 @@ func parseCompose(data []byte) ([]foundSecret, []lineProblem) {
 	}
 	walk(&doc, 0)
 	out := envSecrets(vars)
+	maxLine := strings.Count(string(data), "\n") + 1
 	for i := range out {
-		if out[i].line < 1 {
-			out[i].line = 1
+		if out[i].line < 1 || out[i].line > maxLine {
+			out[i].line = 1 // YAML also breaks lines at a lone CR
 		}
 	}
 	return out, nil

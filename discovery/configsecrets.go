@@ -102,6 +102,9 @@ func configCredentials(p string, data []byte, fi fs.FileInfo, f configSecretFile
 func envSecrets(vars []envAssignment) []foundSecret {
 	var out []foundSecret
 	for _, v := range vars {
+		if v.name == "" {
+			continue
+		}
 		if s, ok := envSecret(v.name, v.value); ok {
 			out = append(out, foundSecret{v.name, s, v.line})
 		}
