@@ -1,6 +1,7 @@
 package discovery
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -195,6 +196,10 @@ func parsePgService(data []byte) ([]foundSecret, []lineProblem) {
 // *.properties); present is the home's listing, so a home costs no extra
 // lookups.
 func readHomeConfigSecrets(r *Root, home string, present map[string]bool, fp *Fingerprinter, w *warnings) []scan.Credential {
+	var out []scan.Credential
+	if present[".config"] {
+		out = readUserUnitSecrets(r, home, fp, w)
+	}
 	var names []string
 	for name := range present {
 		if _, ok := appConfigKind(name); ok || name == ".pg_service.conf" {
@@ -202,7 +207,6 @@ func readHomeConfigSecrets(r *Root, home string, present map[string]bool, fp *Fi
 		}
 	}
 	sort.Strings(names)
-	var out []scan.Credential
 	for _, name := range names {
 		f, _ := appConfigKind(name)
 		if name == ".pg_service.conf" {
@@ -215,6 +219,75 @@ func readHomeConfigSecrets(r *Root, home string, present map[string]bool, fp *Fi
 			continue
 		}
 		out = append(out, configCredentials(p, data, fi, f, fp, w)...)
+	}
+	return out
+}
+
+// maxUserUnits bounds the systemd user units read per home.
+const maxUserUnits = 100
+
+// readUserUnitSecrets returns the secret variables of a home's systemd
+// user units (~/.config/systemd/user/*.service): Environment= and the
+// files EnvironmentFile= names. The units run as the home's account.
+func readUserUnitSecrets(r *Root, home string, fp *Fingerprinter, w *warnings) []scan.Credential {
+	units := r.Glob(path.Join(home, ".config/systemd/user/*.service"))
+	if len(units) > maxUserUnits {
+		w.add(path.Join(home, ".config/systemd/user"), 0, "%d user units, only the first %d read for secrets", len(units), maxUserUnits)
+		units = units[:maxUserUnits]
+	}
+	var out []scan.Credential
+	add := func(name, value, loc, unitName string, fi fs.FileInfo) {
+		c := scan.Credential{Type: scan.CredSecretEnv, Name: name, Location: loc, Unit: unitName, Fingerprint: fp.Secret([]byte(value))}
+		setFileFacts(&c, fi)
+		out = append(out, c)
+	}
+	for _, p := range units {
+		data, fi, err := readOptional(r, w, p, "unreadable user unit")
+		if err != nil {
+			continue
+		}
+		unitName := path.Base(p)
+		entries, problems := parseUnitFile(data)
+		for _, pr := range problems {
+			w.add(p, pr.line, "%s", pr.msg)
+		}
+		for _, e := range entries {
+			if e.section != "Service" {
+				continue
+			}
+			switch e.key {
+			case "Environment":
+				vars, _, err := splitEnvironment(e.value)
+				if err != nil {
+					w.add(p, e.line, "Environment=: %v", err)
+				}
+				for _, v := range vars {
+					if s, ok := envSecret(v.name, v.value); ok {
+						add(v.name, s, lineLoc(p, e.line), unitName, fi)
+					}
+				}
+			case "EnvironmentFile":
+				ep := strings.TrimPrefix(e.value, "-")
+				if strings.HasPrefix(ep, "%h/") {
+					ep = path.Join(home, ep[3:])
+				}
+				if !path.IsAbs(ep) || strings.Contains(ep, "%") {
+					continue
+				}
+				ef := readEnvFile(r, path.Clean(ep), w)
+				if ef.err != nil {
+					if !strings.HasPrefix(e.value, "-") || !errors.Is(ef.err, fs.ErrNotExist) {
+						w.add(ep, 0, "environment file of %s: %v", unitName, ef.err)
+					}
+					continue
+				}
+				for _, v := range ef.vars {
+					if s, ok := envSecret(v.name, v.value); ok {
+						add(v.name, s, lineLoc(ep, v.line), unitName, ef.fi)
+					}
+				}
+			}
+		}
 	}
 	return out
 }

@@ -71,8 +71,11 @@ func TestScanConfigSecrets(t *testing.T) {
 		"etc/redis/redis.conf":           "bind 127.0.0.1\nrequirepass planted-redis-pass\nmasterauth planted-redis-master\n",
 		"etc/pg_service.conf":            "[app]\nhost=db\npassword=planted-pgservice-system\n",
 		"home/holder/.pg_service.conf":   "[mine]\nuser=holder\npassword=planted-pgservice-home\n",
+		"home/holder/.config/systemd/user/sync.service": "[Unit]\nDescription=sync\n[Service]\n" +
+			"Environment=LOG=1 \"SYNC_TOKEN=planted-user-unit-token\"\nEnvironmentFile=-%h/.config/sync.env\nEnvironmentFile=-/nonexistent\nExecStart=/usr/bin/sync\n",
+		"home/holder/.config/sync.env": "# sync\nSYNC_PASSWORD=planted-user-envfile\n",
 	})
-	planted := []string{"planted-crontab-pg", "planted-crond-token", "planted-spool-secret", "planted-environment-key",
+	planted := []string{"planted-user-unit-token", "planted-user-envfile", "planted-crontab-pg", "planted-crond-token", "planted-spool-secret", "planted-environment-key",
 		"planted-redis-pass", "planted-redis-master", "planted-pgservice-system", "planted-pgservice-home"}
 	rep := scanRoot(t, Options{Root: r.Dir(), ProcDir: "-"})
 	a := findAccount(t, rep, "holder")
@@ -90,6 +93,8 @@ func TestScanConfigSecrets(t *testing.T) {
 		"secret_env BACKUP_TOKEN /etc/cron.d/backup:1",
 		"secret_env PGPASSWORD /etc/crontab:1",
 		"secret_env GLOBAL_API_KEY /etc/environment:2",
+		"secret_env SYNC_PASSWORD /home/holder/.config/sync.env:2",
+		"secret_env SYNC_TOKEN /home/holder/.config/systemd/user/sync.service:4",
 		"secret_env S3_SECRET /var/spool/cron/crontabs/holder:2",
 		"secret_file pg_service /etc/pg_service.conf:3",
 		"secret_file redis /etc/redis/redis.conf:2",
