@@ -2,6 +2,7 @@ package discovery
 
 import (
 	"errors"
+	"github.com/rosterhq/roster/scan"
 	"io/fs"
 	"path"
 	"regexp"
@@ -22,11 +23,14 @@ var cronSpoolDirs = []string{"/var/spool/cron/crontabs", "/var/spool/cron/tabs",
 var cronDName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 // readCron reads /etc/crontab, /etc/cron.d/* (with a user column) and the
-// per-user spool crontabs.
-func readCron(r *Root, w *warnings) []cronJob {
+// per-user spool crontabs, and the secrets in their variable assignments,
+// each owned by the uid that owns the crontab.
+func readCron(r *Root, fp *Fingerprinter, w *warnings) ([]cronJob, []ownedCredential) {
 	var jobs []cronJob
+	var secrets []ownedCredential
+	crontab := configSecretFile{credType: scan.CredSecretEnv, parse: parseCrontabEnv}
 	read := func(p, user string) {
-		data, err := r.ReadFile(p)
+		data, fi, err := r.ReadFileInfo(p)
 		if err != nil {
 			if p != "/etc/crontab" || !errors.Is(err, fs.ErrNotExist) {
 				w.add(p, 0, "unreadable crontab: %v", err)
@@ -34,6 +38,14 @@ func readCron(r *Root, w *warnings) []cronJob {
 			return
 		}
 		jobs = append(jobs, parseCrontab(p, user, data, w)...)
+		crontab.glob = p
+		uid := fileUID(fi)
+		if uid < 0 {
+			uid = 0
+		}
+		for _, c := range configCredentials(p, data, fi, crontab, fp, w) {
+			secrets = append(secrets, ownedCredential{UID: uid, Cred: c})
+		}
 	}
 	read("/etc/crontab", "")
 	readDir := func(dir string, userIsName bool) {
@@ -63,7 +75,7 @@ func readCron(r *Root, w *warnings) []cronJob {
 	for _, dir := range cronSpoolDirs {
 		readDir(dir, true)
 	}
-	return jobs
+	return jobs, secrets
 }
 
 // isRegular reports whether p is a regular file (after links).

@@ -57,7 +57,7 @@ func TestReadCron(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.desc, func(t *testing.T) {
 			var w warnings
-			got := readCron(testRoot(t, tc.root), &w)
+			got, _ := readCron(testRoot(t, tc.root), testFingerprinter(t), &w)
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("jobs:\n got %q\nwant %q", got, tc.want)
 			}

@@ -234,3 +234,49 @@ func FuzzParseCAKeys(f *testing.F) {
 		checkWarnings(t, "/etc/ssh/ca.pub", data, w)
 	})
 }
+
+// fuzzLineSecrets checks a lineSecretParser: secrets are non-empty with a
+// line of the input, problems name a line of the input.
+func fuzzLineSecrets(f *testing.F, parse lineSecretParser, seeds ...string) {
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		maxLine := strings.Count(string(data), "\n") + 1
+		secrets, problems := parse(data)
+		for _, s := range secrets {
+			if s.value == "" || s.name == "" || s.line < 1 || s.line > maxLine {
+				t.Fatalf("bad secret %+v (input has %d lines)", s, maxLine)
+			}
+		}
+		for _, p := range problems {
+			if p.line < 0 || p.line > maxLine || p.msg == "" {
+				t.Fatalf("bad problem %+v", p)
+			}
+		}
+	})
+}
+
+func FuzzParseCrontabEnv(f *testing.F) {
+	fuzzLineSecrets(f, parseCrontabEnv, "PGPASSWORD=x\n\"A_TOKEN\" = 'y'\n0 * * * * root /bin/true\n", "B_SECRET=\"open\n")
+}
+
+func FuzzParseEnvironment(f *testing.F) {
+	fuzzLineSecrets(f, parseEnvironment, "PATH=/bin\nexport API_KEY=\"k\"\nX=postgres://u:p@h/d\n", "A=\\\nB\n")
+}
+
+func FuzzParseRedisConf(f *testing.F) {
+	fuzzLineSecrets(f, parseRedisConf, "requirepass secret\nmasterauth \"a b\"\nmasterauth \"open\n")
+}
+
+func FuzzParsePgService(f *testing.F) {
+	fuzzLineSecrets(f, parsePgService, "[svc]\nhost=db\npassword=pw\n[bad\n")
+}
+
+func FuzzParseCompose(f *testing.F) {
+	fuzzLineSecrets(f, parseCompose, "services:\n  a:\n    environment:\n      A_TOKEN: x\n      - B_SECRET=y\n", "x: &a [*a]\n")
+}
+
+func FuzzParseProperties(f *testing.F) {
+	fuzzLineSecrets(f, parseProperties, "db.password=pw\na.secret: s\nb.pass v\\\n  c.password=n\n")
+}

@@ -167,11 +167,11 @@ func parseProcNetLine(proto, line string) (procSocket, bool, error) {
 	if len(f) < 10 {
 		return procSocket{}, false, fmt.Errorf("socket line has %d fields, want at least 10", len(f))
 	}
-	ip, port, err := parseHexAddr(f[1])
+	ip, port, err := parseHexAddr(f[1], binary.NativeEndian)
 	if err != nil {
 		return procSocket{}, false, fmt.Errorf("local address: %w", err)
 	}
-	rip, rport, err := parseHexAddr(f[2])
+	rip, rport, err := parseHexAddr(f[2], binary.NativeEndian)
 	if err != nil {
 		return procSocket{}, false, fmt.Errorf("remote address: %w", err)
 	}
@@ -199,8 +199,10 @@ func parseProcNetLine(proto, line string) (procSocket, bool, error) {
 }
 
 // parseHexAddr decodes the kernel's "ADDR:PORT": the address as 32-bit
-// words in host (little-endian) byte order, the port in hex.
-func parseHexAddr(s string) (net.IP, int, error) {
+// words printed in the host's byte order (order: binary.NativeEndian for
+// this host's /proc; little-endian on x86 and arm64, big-endian on s390x),
+// the port in hex.
+func parseHexAddr(s string, order binary.ByteOrder) (net.IP, int, error) {
 	a, p, ok := strings.Cut(s, ":")
 	if !ok || len(a) != 8 && len(a) != 32 {
 		return nil, 0, errors.New("not HEXADDR:HEXPORT")
@@ -215,7 +217,7 @@ func parseHexAddr(s string) (net.IP, int, error) {
 	}
 	ip := make(net.IP, len(raw))
 	for i := 0; i < len(raw); i += 4 {
-		binary.BigEndian.PutUint32(ip[i:], binary.LittleEndian.Uint32(raw[i:]))
+		binary.BigEndian.PutUint32(ip[i:], order.Uint32(raw[i:]))
 	}
 	return ip, int(port), nil
 }

@@ -1,6 +1,7 @@
 package discovery
 
 import (
+	"encoding/binary"
 	"net"
 	"os"
 	"reflect"
@@ -105,9 +106,25 @@ func TestParseHexAddr(t *testing.T) {
 		{in: "0100007F:10000", err: true},
 	}
 	for _, tc := range cases {
-		ip, port, err := parseHexAddr(tc.in)
+		ip, port, err := parseHexAddr(tc.in, binary.LittleEndian)
 		if (err != nil) != tc.err || err == nil && (ip.String() != tc.ip || port != tc.port) {
 			t.Errorf("parseHexAddr(%q) = %v, %d, %v; want %s %d err %v", tc.in, ip, port, err, tc.ip, tc.port, tc.err)
+		}
+	}
+	// A big-endian host (s390x, ppc64) prints each 32-bit word most
+	// significant byte first: the same addresses read as network order.
+	bigEndian := []struct {
+		in, ip string
+		port   int
+	}{
+		{"7F000001:0050", "127.0.0.1", 80},
+		{"20010DB8000000000000000000000001:01BB", "2001:db8::1", 443},
+		{"00000000000000000000FFFF0A00000A:0016", "10.0.0.10", 22},
+	}
+	for _, tc := range bigEndian {
+		ip, port, err := parseHexAddr(tc.in, binary.BigEndian)
+		if err != nil || ip.String() != tc.ip || port != tc.port {
+			t.Errorf("big-endian parseHexAddr(%q) = %v, %d, %v; want %s %d", tc.in, ip, port, err, tc.ip, tc.port)
 		}
 	}
 }

@@ -178,14 +178,16 @@ func (s *scanner) run(ctx context.Context, procDir string) error {
 		return err
 	}
 	s.applyUnits(readUnits(s.r, s.fp, s.w))
-	s.applyCron(readCron(s.r, s.w))
+	jobs, cronSecrets := readCron(s.r, s.fp, s.w)
+	s.applyCron(jobs)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.sshd = readSSHDConfig(s.r, s.w)
 	s.host.SSHD = s.sshd.sshdReport(s.r, s.w)
 	s.readHomes(ctx)
-	for _, oc := range readSystemSecrets(s.r, s.fp, s.w) {
+	system := append(readSystemSecrets(s.r, s.fp, s.w), readConfigSecrets(s.r, s.fp, s.w)...)
+	for _, oc := range append(system, cronSecrets...) {
 		if a := s.byUID[oc.UID]; a != nil {
 			a.Credentials = append(a.Credentials, oc.Cred)
 		} else {
@@ -501,14 +503,14 @@ func (s *scanner) readHomes(ctx context.Context) {
 		}
 		home := path.Clean(a.Home)
 		h := homes[home]
-		for _, p := range s.sshd.authorizedKeysPaths(a.Name, a.Home) {
+		for _, p := range s.sshd.authorizedKeysPaths(a.Name, a.Home, a.UID) {
 			if a.Home != "" && strings.HasPrefix(p, home+"/") && (h == nil || !h.ok || h.owner != a) {
 				continue // no home, or another account's: RHEL's operator shares /root
 			}
 			a.Credentials = append(a.Credentials, readAuthorizedKeys(s.r, p, s.w)...)
 		}
 		// The principals file, on the same terms as authorized_keys.
-		if p := s.sshd.principalsPath(a.Name, a.Home); p != "" && s.host.SSHD != nil && len(s.host.SSHD.TrustedUserCAKeys) > 0 &&
+		if p := s.sshd.principalsPath(a.Name, a.Home, a.UID); p != "" && s.host.SSHD != nil && len(s.host.SSHD.TrustedUserCAKeys) > 0 &&
 			!(a.Home != "" && strings.HasPrefix(p, home+"/") && (h == nil || !h.ok || h.owner != a)) {
 			if at := s.sshd.matchOverrides(a.Name); at != "" {
 				file, line := splitLoc(at)

@@ -25,6 +25,7 @@ const (
 	genCronFiles   = 2000
 	genKeyLines    = 5000
 	genKeyAccounts = 1000 // accounts holding the authorized_keys lines
+	genAppDirs     = 100  // /srv/appN and /opt/appN with .env, compose and .properties files
 )
 
 // generateHost writes a large but realistic root into dir: passwd, shadow
@@ -99,9 +100,24 @@ func generateHost(tb testing.TB, dir string) {
 		}
 	}
 	for i := 0; i < genCronFiles; i++ {
+		env := ""
+		if i%10 == 0 {
+			env = fmt.Sprintf("PGPASSWORD=cron-pw-%d\n", i)
+		}
 		write(fmt.Sprintf("etc/cron.d/job%d", i), fmt.Sprintf(
-			"# job %d\nSHELL=/bin/sh\nPATH=/usr/local/sbin:/usr/local/bin:/sbin:/bin:/usr/sbin:/usr/bin\n%d %d * * * %s /usr/local/bin/job%d --quiet\n",
-			i, i%60, i%24, name(i%(genAccounts-1)+1), i))
+			"# job %d\nSHELL=/bin/sh\nPATH=/usr/local/sbin:/usr/local/bin:/sbin:/bin:/usr/sbin:/usr/bin\n%s%d %d * * * %s /usr/local/bin/job%d --quiet\n",
+			i, env, i%60, i%24, name(i%(genAccounts-1)+1), i))
+	}
+	// The configuration files of issue 14's secret readers.
+	write("etc/environment", "PATH=\"/usr/local/bin:/usr/bin:/bin\"\nLANG=C.UTF-8\n")
+	write("etc/redis/redis.conf", "bind 127.0.0.1\nport 6379\nrequirepass bench-redis-pass\n")
+	write("etc/pg_service.conf", "[billing]\nhost=db\ndbname=billing\nuser=billing\npassword=bench-pgservice\n")
+	for i := 0; i < genAppDirs; i++ {
+		write(fmt.Sprintf("srv/app%d/.env", i), fmt.Sprintf("APP_ENV=production\nDATABASE_URL=postgres://app:env-pw-%d@db/app\nLOG_LEVEL=info\n", i))
+		write(fmt.Sprintf("srv/app%d/config/application.properties", i), fmt.Sprintf(
+			"server.port=8080\nspring.datasource.url=jdbc:postgresql://db/app\nspring.datasource.username=app\nspring.datasource.password=props-pw-%d\n", i))
+		write(fmt.Sprintf("opt/app%d/docker-compose.yml", i), fmt.Sprintf(
+			"services:\n  web:\n    image: app:%d\n    environment:\n      - LOG_LEVEL=info\n      - APP_SECRET=compose-%d\n", i, i))
 	}
 
 	var keys []string

@@ -80,6 +80,7 @@ func readSecretFiles(r *Root, home string, fp *Fingerprinter, w *warnings) []sca
 	for _, k := range keytabs {
 		add(path.Join(home, k), "keytab", parseKeytab)
 	}
+	out = append(out, readHomeConfigSecrets(r, home, present, fp, w)...)
 	return out
 }
 

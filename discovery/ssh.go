@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -231,14 +232,14 @@ func splitSSHDLine(line string) (string, []string, error) {
 
 // authorizedKeysPaths expands the AuthorizedKeysFile patterns for one
 // account (expandPath); "none" and patterns that do not expand are left out.
-func (c sshdConfig) authorizedKeysPaths(user, home string) []string {
+func (c sshdConfig) authorizedKeysPaths(user, home string, uid int) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, pat := range c.AuthorizedKeysFiles {
 		if strings.EqualFold(pat, "none") {
 			continue
 		}
-		if p, ok := expandPath(pat, user, home); ok && !seen[p] {
+		if p, ok := expandPath(pat, user, home, uid); ok && !seen[p] {
 			seen[p] = true
 			out = append(out, p)
 		}
@@ -248,10 +249,11 @@ func (c sshdConfig) authorizedKeysPaths(user, home string) []string {
 
 // expandPath expands an sshd file pattern (AuthorizedKeysFile,
 // AuthorizedPrincipalsFile) for one account: %h is the home, %u the user
-// name, %% a percent sign; a relative path is relative to the home. It
-// reports false for a pattern with other tokens (%U needs the uid) or one
-// that needs a home the account does not have. The path is clean.
-func expandPath(pat, user, home string) (string, bool) {
+// name, %U the numeric uid, %% a percent sign; a relative path is relative
+// to the home. It reports false for a pattern with other tokens, %U when
+// the uid is unknown (negative), or one that needs a home the account does
+// not have. The path is clean.
+func expandPath(pat, user, home string, uid int) (string, bool) {
 	var b strings.Builder
 	ok := home != "" || !strings.Contains(pat, "%h")
 	for i := 0; i < len(pat) && ok; i++ {
@@ -265,6 +267,8 @@ func expandPath(pat, user, home string) (string, bool) {
 			b.WriteString(home)
 		case i < len(pat) && pat[i] == 'u':
 			b.WriteString(user)
+		case i < len(pat) && pat[i] == 'U' && uid >= 0:
+			b.WriteString(strconv.Itoa(uid))
 		case i < len(pat) && pat[i] == '%':
 			b.WriteByte('%')
 		default:

@@ -110,7 +110,7 @@ Banner "unterminated
 	if want := []string{"/etc/ssh/loop.conf:1", "/etc/ssh/sshd_config:8", "/etc/ssh/sshd_config:9"}; !reflect.DeepEqual(warned, want) {
 		t.Errorf("warnings %q, want %q (%+v)", warned, want, w.list)
 	}
-	if paths := got.authorizedKeysPaths("alice", "/home/alice"); len(paths) != 0 {
+	if paths := got.authorizedKeysPaths("alice", "/home/alice", 1000); len(paths) != 0 {
 		t.Errorf("AuthorizedKeysFile none gave paths %q", paths)
 	}
 }
@@ -118,13 +118,17 @@ Banner "unterminated
 func TestAuthorizedKeysPaths(t *testing.T) {
 	c := sshdConfig{AuthorizedKeysFiles: []string{".ssh/authorized_keys", "%h/.ssh/authorized_keys", "/etc/ssh/keys/%u",
 		"/etc/ssh/100%%/%u", "/etc/ssh/uid/%U", "../shared/keys"}}
-	got := c.authorizedKeysPaths("svc-backup", "/var/lib/backup")
-	want := []string{"/var/lib/backup/.ssh/authorized_keys", "/etc/ssh/keys/svc-backup", "/etc/ssh/100%/svc-backup", "/var/lib/shared/keys"}
+	got := c.authorizedKeysPaths("svc-backup", "/var/lib/backup", 1000)
+	want := []string{"/var/lib/backup/.ssh/authorized_keys", "/etc/ssh/keys/svc-backup", "/etc/ssh/100%/svc-backup", "/etc/ssh/uid/1000", "/var/lib/shared/keys"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
-	if got := c.authorizedKeysPaths("nohome", ""); !reflect.DeepEqual(got, []string{"/etc/ssh/keys/nohome", "/etc/ssh/100%/nohome"}) {
+	if got := c.authorizedKeysPaths("nohome", "", 1000); !reflect.DeepEqual(got, []string{"/etc/ssh/keys/nohome", "/etc/ssh/100%/nohome", "/etc/ssh/uid/1000"}) {
 		t.Errorf("without a home: %q", got)
+	}
+	// %U needs the uid: an unknown (negative) one leaves the pattern out.
+	if got := c.authorizedKeysPaths("nouid", "", -1); !reflect.DeepEqual(got, []string{"/etc/ssh/keys/nouid", "/etc/ssh/100%/nouid"}) {
+		t.Errorf("without a uid: %q", got)
 	}
 }
 
@@ -347,7 +351,7 @@ func FuzzSSHDConfig(f *testing.F) {
 		// Key files are clean absolute paths, each once; those built
 		// from %h are in the home.
 		seen := map[string]bool{}
-		for _, kp := range c.authorizedKeysPaths("u", "/home/u") {
+		for _, kp := range c.authorizedKeysPaths("u", "/home/u", 1000) {
 			if !path.IsAbs(kp) || path.Clean(kp) != kp || seen[kp] {
 				t.Fatalf("bad or repeated key file %q from %q", kp, c.AuthorizedKeysFiles)
 			}

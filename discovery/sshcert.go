@@ -137,11 +137,11 @@ func readRevokedKeys(r *Root, p string, w *warnings) *scan.RevokedKeys {
 
 // principalsPath is the AuthorizedPrincipalsFile of one account, or ""
 // when there is none or it does not expand.
-func (c sshdConfig) principalsPath(user, home string) string {
+func (c sshdConfig) principalsPath(user, home string, uid int) string {
 	if c.AuthorizedPrincipalsFile == "" {
 		return ""
 	}
-	p, ok := expandPath(c.AuthorizedPrincipalsFile, user, home)
+	p, ok := expandPath(c.AuthorizedPrincipalsFile, user, home, uid)
 	if !ok {
 		return ""
 	}
