@@ -30,7 +30,7 @@ func scanCommand() *cli.Command {
 			"credential files under --root, plus processes and listening sockets from /proc when the root\n" +
 			"is / (or --proc is given), and reports every account with its kind, privileges, credentials,\n" +
 			"what runs as it and how it is reachable. Secrets are reported as keyed fingerprints only.",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "root", Value: "/", Usage: "scan the host filesystem mounted at `DIR`"},
 			&cli.StringFlag{Name: "proc", Usage: "read live processes and sockets from `DIR` (default: /proc when --root is /, none otherwise; - for none)"},
 			&cli.StringFlag{Name: "format", Value: "table", Usage: "output `FORMAT`: table or json"},
@@ -38,12 +38,15 @@ func scanCommand() *cli.Command {
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of standard output"},
 			&cli.BoolFlag{Name: "all", Usage: "table: show every account, also unprivileged system accounts without credentials"},
 			&cli.BoolFlag{Name: "submit", Usage: "send the report to the roster server ($ROSTER_SERVER, $ROSTER_TOKEN, $ROSTER_CA_ROOT) with its fingerprint key, and print what changed"},
-		},
+		}, ldapScanFlags()...),
 		Action: runScan,
 	}
 }
 
 func runScan(c *cli.Context) error {
+	if c.IsSet("ldap") {
+		return runLDAPScan(c)
+	}
 	format := c.String("format")
 	if format != "table" && format != "json" {
 		return fmt.Errorf("unknown --format %q: want table or json", format)
