@@ -60,6 +60,9 @@ func uacFlags(uac uint32) []string {
 // filetimeEpoch is 1601-01-01 UTC, the epoch of Windows FILETIME values.
 var filetimeEpoch = time.Date(1601, 1, 1, 0, 0, 0, 0, time.UTC)
 
+// filetimeToUnix is the number of seconds from 1601 to 1970.
+const filetimeToUnix = 11644473600
+
 // parseFiletime decodes a FILETIME (100 ns intervals since 1601) as AD
 // stores pwdLastSet and lastLogonTimestamp. Zero and the "never" value
 // (0x7FFFFFFFFFFFFFFF) return ok=false without an error.
@@ -77,10 +80,8 @@ func parseFiletime(s string) (t time.Time, ok bool, err error) {
 	if n == 0 || n == 1<<63-1 {
 		return time.Time{}, false, nil
 	}
-	// Split to stay inside time.Duration's range (about 292 years).
-	secs := n / 10_000_000
-	rem := n % 10_000_000
-	return filetimeEpoch.Add(time.Duration(secs/2) * time.Second).Add(time.Duration(secs-secs/2) * time.Second).Add(time.Duration(rem) * 100), true, nil
+	// Seconds since 1601 to Unix seconds: a time.Duration spans only 292 years.
+	return time.Unix(n/10_000_000-filetimeToUnix, n%10_000_000*100).UTC(), true, nil
 }
 
 // parseGeneralizedTime decodes an LDAP GeneralizedTime in the UTC forms

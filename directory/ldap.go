@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
@@ -120,9 +121,9 @@ func dial(ctx context.Context, o Options) (*ldap.Conn, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--ldap-ca: %w", err)
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--ldap-ca %s: no PEM certificate", o.CAFile)
+		pool, err := caPool(pem)
+		if err != nil {
+			return nil, fmt.Errorf("--ldap-ca %s: %w", o.CAFile, err)
 		}
 		tc.RootCAs = pool
 	}
@@ -196,3 +197,30 @@ func DomainOf(base string) (string, error) {
 }
 
 var netDialer = net.Dialer{Timeout: 30 * time.Second}
+
+// caPool parses every certificate of a PEM bundle, saying why one fails
+// (x509.CertPool.AppendCertsFromPEM only says that none was added).
+func caPool(data []byte) (*x509.CertPool, error) {
+	pool := x509.NewCertPool()
+	n := 0
+	for {
+		var b *pem.Block
+		b, data = pem.Decode(data)
+		if b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("certificate %d: %w", n+1, err)
+		}
+		pool.AddCert(c)
+		n++
+	}
+	if n == 0 {
+		return nil, errors.New("no PEM certificate")
+	}
+	return pool, nil
+}
