@@ -44,6 +44,10 @@ func startSambaDC(t *testing.T) *sambaDC {
 	if os.Geteuid() != 0 {
 		requireTool(t, "root for samba", false)
 	}
+	if c, err := net.DialTimeout("tcp", "127.0.0.1:636", time.Second); err == nil {
+		c.Close()
+		t.Fatalf("127.0.0.1:636 is taken: another DC (or a previous one still stopping) would answer this test")
+	}
 	dir := t.TempDir()
 	ca, cert, key := writeTLS(t, filepath.Join(dir, "tls"))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -85,6 +89,15 @@ func startSambaDC(t *testing.T) *sambaDC {
 		case <-time.After(10 * time.Second):
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			<-done
+		}
+		// The next DC needs the fixed ports: wait until they are free.
+		for i := 0; i < 50; i++ {
+			c, err := net.DialTimeout("tcp", "127.0.0.1:636", 200*time.Millisecond)
+			if err != nil {
+				break
+			}
+			c.Close()
+			time.Sleep(200 * time.Millisecond)
 		}
 		logf.Close()
 	})
