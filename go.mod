@@ -3,7 +3,6 @@ module github.com/rosterhq/roster
 go 1.26.8
 
 require (
-	github.com/google/uuid v1.6.0
 	github.com/smallstep/certificates v0.30.2
 	github.com/smallstep/nosql v0.8.0
 	github.com/spiffe/go-spiffe/v2 v2.9.0
@@ -13,7 +12,12 @@ require (
 	go.yaml.in/yaml/v3 v3.0.6
 )
 
+require github.com/google/uuid v1.6.0 // indirect
+
 require (
+	github.com/Azure/go-ntlmssp v0.1.1 // indirect
+	github.com/go-asn1-ber/asn1-ber v1.5.8 // indirect
+	github.com/go-ldap/ldap/v3 v3.4.15
 	github.com/kr/fs v0.1.0 // indirect
 	github.com/pkg/sftp v1.13.12
 )

@@ -138,13 +138,15 @@ func set(xs ...string) map[string]bool {
 //	                       credentials[].name, algorithm, mode, unit, used_by[].schedule,
 //	                       exposure.listening[].address, process, shared_credentials[].type,
 //	                       host.sshd.trusted_user_ca_keys[].type, match_blocks[].sets[],
-//	                       accounts[].ssh_certificate_login.principals[]
+//	                       accounts[].ssh_certificate_login.principals[],
+//	                       accounts[].directory.object_class, spns[], flags[]
 //	path      MaxPath      host.root, accounts[].home, shell, sudo[].source,
 //	                       credentials[].location, used_by[].name, used_by[].source,
 //	                       shared_credentials[].locations[], warnings[].file,
 //	                       host.sshd.trusted_user_ca_keys_file, trusted_user_ca_keys[].location,
 //	                       authorized_principals_file, revoked_keys.path, host_certificates[],
-//	                       match_blocks[].location, ssh_certificate_login.principals_file
+//	                       match_blocks[].location, ssh_certificate_login.principals_file,
+//	                       accounts[].directory.dn
 //	text      MaxText      accounts[].kind_evidence[], privilege_reasons[],
 //	                       sensitive_read_reasons[], exposure.ssh_reasons[],
 //	                       credentials[].findings[], warnings[].message,
@@ -338,6 +340,13 @@ func (v *validator) account(f func() string, sub func(string) func() string, a *
 		v.str(func() string { return sf() + ".process" }, s.Process, MaxShort)
 	}
 	v.strs(sub("exposure"), "ssh_reasons", a.Exposure.SSHReasons, MaxText)
+	if d := a.Directory; d != nil {
+		df := sub("directory")
+		v.str(func() string { return df() + ".dn" }, d.DN, MaxPath)
+		v.str(func() string { return df() + ".object_class" }, d.ObjectClass, MaxShort)
+		v.strs(df, "spns", d.SPNs, MaxShort)
+		v.strs(df, "flags", d.Flags, MaxShort)
+	}
 	if l := a.SSHCertLogin; l != nil {
 		lf := sub("ssh_certificate_login")
 		v.str(func() string { return lf() + ".principals_file" }, l.PrincipalsFile, MaxPath)

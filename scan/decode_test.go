@@ -95,6 +95,13 @@ func TestDecode(t *testing.T) {
 		{desc: "negative usage count", in: edit(func(r *Report) { r.Accounts[0].UsedBy[0].Count = -1 }), field: "accounts[0].used_by[0].count", reason: "negative"},
 		{desc: "bad port", in: edit(func(r *Report) { r.Accounts[0].Exposure.Listening[0].Port = 70000 }), field: "accounts[0].exposure.listening[0].port", reason: "out of range"},
 		{desc: "bad password status", in: edit(func(r *Report) { r.Accounts[0].Password.Status = "weird" }), field: "accounts[0].password.status", reason: "unknown password status"},
+		{desc: "escape sequence in an SPN", in: edit(func(r *Report) {
+			r.Accounts[0].Directory = &DirectoryAccount{DN: "CN=x", SPNs: []string{"HTTP/a", "x\x1b[2J"}}
+		}), field: "accounts[0].directory.spns[1]", reason: "U+001B (control character)"},
+		{desc: "long directory DN", in: edit(func(r *Report) { r.Accounts[0].Directory = &DirectoryAccount{DN: strings.Repeat("d", 4097)} }), field: "accounts[0].directory.dn", reason: "longer than 4096 bytes"},
+		{desc: "long directory flag", in: edit(func(r *Report) {
+			r.Accounts[0].Directory = &DirectoryAccount{Flags: []string{strings.Repeat("f", 257)}}
+		}), field: "accounts[0].directory.flags[0]", reason: "longer than 256 bytes"},
 		{desc: "bad shared fingerprint", in: edit(func(r *Report) { r.Shared = []SharedCredential{{Fingerprint: "x"}} }), field: "shared_credentials[0].fingerprint", reason: "not a fingerprint"},
 	} {
 		t.Run(tc.desc, func(t *testing.T) {

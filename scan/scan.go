@@ -158,6 +158,23 @@ type Account struct {
 	// SSHCertLogin is set when the account logs in with SSH certificates
 	// (see [SSHCertLogin]). (Added within schema version 1.)
 	SSHCertLogin *SSHCertLogin `json:"ssh_certificate_login,omitempty"`
+
+	// Directory is set for an account found in a directory (Active
+	// Directory or LDAP, package directory); the report's host is then the
+	// domain. Optional, so older servers ignore it.
+	Directory *DirectoryAccount `json:"directory,omitempty"`
+}
+
+// DirectoryAccount is what a directory scan records of one account.
+type DirectoryAccount struct {
+	DN          string     `json:"dn"`
+	ObjectClass string     `json:"object_class"`          // the most specific class: user, msDS-GroupManagedServiceAccount...
+	SPNs        []string   `json:"spns,omitempty"`        // servicePrincipalName values
+	Flags       []string   `json:"flags,omitempty"`       // userAccountControl flag names (DONT_EXPIRE_PASSWORD...)
+	Managed     bool       `json:"managed,omitempty"`     // a managed service account: the domain rotates its password
+	AdminCount  bool       `json:"admin_count,omitempty"` // adminCount=1: protected by AdminSDHolder now or once
+	LastLogon   *time.Time `json:"last_logon,omitempty"`  // lastLogonTimestamp (replicated about weekly)
+	Stale       bool       `json:"stale,omitempty"`       // no logon recorded for 90 days (or ever)
 }
 
 // Password describes the shadow entry without its hash.

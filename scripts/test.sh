@@ -17,6 +17,9 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v zsh >/dev/null || need+=(zsh)   # completion scripts are syntax-checked
 command -v fish >/dev/null || need+=(fish)
+command -v samba-tool >/dev/null || need+=(samba)   # a private Samba AD DC for roster scan --ldap
+[ -d /usr/share/samba/setup ] || need+=(samba-ad-provision)
+command -v ldbadd >/dev/null || need+=(ldb-tools)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "installing ${need[*]}"
 	if [ "$(id -u)" = 0 ]; then

@@ -38,12 +38,15 @@ func scanCommand() *cli.Command {
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of standard output"},
 			&cli.BoolFlag{Name: "all", Usage: "table: show every account, also unprivileged system accounts without credentials"},
 			&cli.BoolFlag{Name: "submit", Usage: "send the report to the roster server ($ROSTER_SERVER, $ROSTER_TOKEN, $ROSTER_CA_ROOT) with its fingerprint key, and print what changed"},
-		}, sshScanFlags()...),
+		}, append(sshScanFlags(), ldapScanFlags()...)...),
 		Action: runScan,
 	}
 }
 
 func runScan(c *cli.Context) error {
+	if c.IsSet("ldap") {
+		return runLDAPScan(c)
+	}
 	format := c.String("format")
 	if format != "table" && format != "json" {
 		return fmt.Errorf("unknown --format %q: want table or json", format)

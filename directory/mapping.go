@@ -1,0 +1,164 @@
+package directory
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rosterhq/roster/scan"
+)
+
+// StaleAfter is how long without a recorded logon makes an account stale.
+// lastLogonTimestamp is replicated only about weekly (14 days minus a random
+// 5 by default), so the figure may lag the last logon by up to two weeks.
+const StaleAfter = 90 * 24 * time.Hour
+
+// PrivilegedGroups are the groups whose (recursive) members are tier 1.
+var PrivilegedGroups = []string{
+	"Domain Admins", "Enterprise Admins", "Schema Admins", "Administrators",
+	"Account Operators", "Backup Operators", "Server Operators", "DnsAdmins",
+}
+
+// attributes are those requested for every account.
+var attributes = []string{
+	"sAMAccountName", "objectClass", "servicePrincipalName", "userAccountControl",
+	"pwdLastSet", "lastLogonTimestamp", "adminCount", "description",
+}
+
+// accountFilter selects service-account candidates: users (not computers)
+// with an SPN or a telling userAccountControl flag, and managed service
+// accounts, which are subclasses of computer and so missed by a person
+// filter. krbtgt is the domain's own key, not a service account.
+const accountFilter = "(&(objectClass=user)" +
+	"(|(servicePrincipalName=*)" +
+	"(userAccountControl:1.2.840.113556.1.4.803:=65536)" +
+	"(userAccountControl:1.2.840.113556.1.4.803:=32)" +
+	"(userAccountControl:1.2.840.113556.1.4.803:=524288)" +
+	"(userAccountControl:1.2.840.113556.1.4.803:=16777216)" +
+	"(objectClass=msDS-GroupManagedServiceAccount)(objectClass=msDS-ManagedServiceAccount))" +
+	"(|(!(objectClass=computer))(objectClass=msDS-GroupManagedServiceAccount)(objectClass=msDS-ManagedServiceAccount))" +
+	"(!(sAMAccountName=krbtgt)))"
+
+// entry is one directory object's attributes, as [mapEntry] reads them.
+type entry struct {
+	DN    string
+	Attrs map[string][]string
+}
+
+func (e entry) first(name string) string {
+	if v := e.Attrs[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// passwordHint matches a description that seems to hold a password.
+var passwordHint = regexp.MustCompile(`(?i)(pass(word|wd)?|pwd|pw|kennwort|mot de passe)\s*[:=]|\b(pass(word|wd)?|pwd)\s+(is\s+)?\S{4,}`)
+
+// mapEntry turns one entry into a report account; privileged lists the
+// privileged groups the entry belongs to (recursively). Errors in single
+// attributes become findings (warnings), never a failed scan.
+func mapEntry(e entry, privileged []string, key []byte, now time.Time) (scan.Account, []string) {
+	var warn []string
+	name := e.first("sAMAccountName")
+	classes := e.Attrs["objectClass"]
+	d := &scan.DirectoryAccount{DN: e.DN, SPNs: slices.Clone(e.Attrs["servicePrincipalName"])}
+	if len(classes) > 0 {
+		d.ObjectClass = classes[len(classes)-1]
+	}
+	d.Managed = slices.Contains(classes, "msDS-GroupManagedServiceAccount") || slices.Contains(classes, "msDS-ManagedServiceAccount")
+	uac, err := parseUAC(e.first("userAccountControl"))
+	if err != nil {
+		warn = append(warn, name+": "+err.Error())
+	}
+	d.Flags = uacFlags(uac)
+	d.AdminCount = e.first("adminCount") == "1"
+	last, ok, err := parseFiletime(e.first("lastLogonTimestamp"))
+	if err != nil {
+		warn = append(warn, name+": lastLogonTimestamp "+err.Error())
+	}
+	if ok {
+		d.LastLogon = &last
+	}
+	d.Stale = !ok || now.Sub(last) > StaleAfter
+
+	a := scan.Account{
+		Name:      name,
+		Kind:      scan.KindService,
+		Directory: d,
+		Password:  scan.Password{Status: scan.PasswordUnknown},
+	}
+	if len(d.SPNs) > 0 {
+		a.KindEvidence = append(a.KindEvidence, "has a servicePrincipalName")
+	}
+	if d.Managed {
+		a.KindEvidence = append(a.KindEvidence, "managed service account ("+d.ObjectClass+"): the domain rotates its password")
+	}
+	for _, g := range privileged {
+		a.PrivilegeReasons = append(a.PrivilegeReasons, "member of "+g+" (recursive)")
+	}
+	if d.AdminCount && len(privileged) == 0 {
+		a.PrivilegeReasons = append(a.PrivilegeReasons, "adminCount=1 (protected by AdminSDHolder, now or once)")
+	}
+	if slices.Contains(d.Flags, "TRUSTED_FOR_DELEGATION") {
+		a.PrivilegeReasons = append(a.PrivilegeReasons, "trusted for unconstrained delegation")
+	}
+	a.Privileged = len(a.PrivilegeReasons) > 0
+	if len(a.KindEvidence) == 0 {
+		a.KindEvidence = append(a.KindEvidence, "userAccountControl "+strings.Join(d.Flags, ", "))
+	}
+	if d.Managed {
+		a.Password.Status = scan.PasswordNone
+		return a, warn
+	}
+
+	// A static password: its fingerprint names its version (DN and
+	// pwdLastSet), never its content.
+	set, setOK, err := parseFiletime(e.first("pwdLastSet"))
+	if err != nil {
+		warn = append(warn, name+": pwdLastSet "+err.Error())
+	}
+	cred := scan.Credential{
+		Type:        scan.CredPassword,
+		Location:    "ldap:" + e.DN,
+		Fingerprint: versionFingerprint(key, e.DN, e.first("pwdLastSet")),
+	}
+	a.Password.Status = scan.PasswordUsable
+	if setOK {
+		age := int(now.Sub(set).Hours() / 24)
+		cred.ChangedAt, cred.AgeDays = &set, &age
+		a.Password.LastChanged, a.Password.AgeDays = &set, &age
+	} else {
+		cred.Findings = append(cred.Findings, "pwdLastSet is 0: the password must be changed at next logon, or was never set")
+	}
+	if uac&uacDontExpirePassword != 0 {
+		a.Password.NeverExpires = true
+		cred.Findings = append(cred.Findings, "password never expires (DONT_EXPIRE_PASSWORD)")
+	}
+	if uac&uacPasswdNotReqd != 0 {
+		cred.Findings = append(cred.Findings, "no password required (PASSWD_NOTREQD): the account may have an empty password")
+	}
+	if uac&uacTrustedToAuthForDelegaton != 0 {
+		cred.Findings = append(cred.Findings, "may impersonate users to its services (TRUSTED_TO_AUTH_FOR_DELEGATION)")
+	}
+	if d.Stale {
+		cred.Findings = append(cred.Findings, "no logon in 90 days (lastLogonTimestamp, replicated about weekly)")
+	}
+	if passwordHint.MatchString(e.first("description")) {
+		cred.Findings = append(cred.Findings, "the description seems to hold a password (description not copied)")
+	}
+	a.Credentials = []scan.Credential{cred}
+	return a, warn
+}
+
+// versionFingerprint keys the DN and pwdLastSet in the report's fingerprint
+// form, so the inventory sees a new credential when the password changes.
+func versionFingerprint(key []byte, dn, pwdLastSet string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("directory-password\x00" + dn + "\x00" + pwdLastSet))
+	return scan.FingerprintPrefix + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
