@@ -78,13 +78,16 @@ type AccountSummary struct {
 	SharedAcrossEnvs bool   `json:"shared_across_envs"`
 	// PendingReview: a scan found the name in this environment while it
 	// already was an identity in another (SharedAcrossEnvs is set too).
-	PendingReview bool      `json:"pending_review,omitempty"`
-	Retired       bool      `json:"retired"`
-	Human         bool      `json:"human,omitempty"`
-	System        bool      `json:"system,omitempty"`
-	Tags          []string  `json:"tags,omitempty"`
-	FirstSeen     time.Time `json:"first_seen"`
-	LastSeen      time.Time `json:"last_seen"`
+	PendingReview bool `json:"pending_review,omitempty"`
+	Retired       bool `json:"retired"`
+	Human         bool `json:"human,omitempty"`
+	System        bool `json:"system,omitempty"`
+	// KindOverride is true when an operator set the kind (Human, System,
+	// or neither) instead of the scan's kinds.
+	KindOverride bool      `json:"kind_override,omitempty"`
+	Tags         []string  `json:"tags,omitempty"`
+	FirstSeen    time.Time `json:"first_seen"`
+	LastSeen     time.Time `json:"last_seen"`
 	// Purpose says what the account is for; PurposeFrom where it came
 	// from: "operator" (roster account purpose), "passwd gecos on HOST"
 	// or "unit NAME on HOST" (prefilled by scans).

@@ -39,6 +39,7 @@ const (
 	ActionExceptionClose  = "exception.close"
 	ActionAccountTag      = "account.tag"
 	ActionAccountTier     = "account.tier"
+	ActionAccountKind     = "account.kind"
 	ActionAccountRetire   = "account.retire"
 	ActionAccountUnretire = "account.unretire"
 	ActionAccountSplit    = "account.split"

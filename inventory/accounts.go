@@ -328,6 +328,42 @@ func (inv *Inventory) SetTier(ctx context.Context, account string, tier Tier, re
 	})
 }
 
+// Account kinds an operator can set (Inventory.SetKind); KindAuto removes
+// the override, so the scan's kinds count again.
+const (
+	KindService = "service"
+	KindHuman   = "human"
+	KindSystem  = "system"
+	KindAuto    = "auto"
+)
+
+// Kinds lists the kinds SetKind takes.
+var Kinds = []string{KindService, KindHuman, KindSystem, KindAuto}
+
+// SetKind overrides the kinds the scans found for an account: service,
+// human (a person's account: counted apart, listed only on request) or
+// system (an unused OS account); auto removes the override. Later scans
+// keep it.
+func (inv *Inventory) SetKind(ctx context.Context, account, kind string) error {
+	if err := oneOf("kind", kind, Kinds); err != nil {
+		return err
+	}
+	return inv.mutateAccount(ctx, account, audit.ActionAccountKind, func(st *txState, r *saRecord, now time.Time) (string, error) {
+		before := kindName(r)
+		r.KindOverride = kind
+		if kind == KindAuto {
+			r.KindOverride = ""
+		}
+		after := kindName(r)
+		by := "set by an operator"
+		if r.KindOverride == "" {
+			by = "from the scans"
+		}
+		d := fmt.Sprintf("kind %s -> %s (%s)", before, after, by)
+		return d, st.event(Event{Time: now, Account: r.Key, Kind: EventKindChanged, Detail: d, Actor: audit.Actor(ctx)})
+	})
+}
+
 // RetireAccount marks a service account retired (retired=false revives
 // it: [Inventory.UnretireAccount]). Retired accounts get no certificates
 // and are counted apart.

@@ -505,16 +505,17 @@ func TestHostEnvTagMovesAccounts(t *testing.T) {
 				must(t, err)
 				must(t, inv.TagAccount(ctx, "svc-report", []string{"critical", "third-party=acme"}, nil))
 				must(t, inv.SetTier(ctx, "svc-report", inventory.TierPrivileged, "reads the payroll"))
+				must(t, inv.SetKind(ctx, "svc-report", inventory.KindService))
 				_, err = inv.AddException(ctx, inventory.Exception{Account: "svc-report", Reason: "vendor tool", Owner: "team-r", Expires: t0.AddDate(0, 0, 30)})
 				must(t, err)
 			},
 			hosts: []string{"db-billing-01"}, add: []string{"env=prod"},
-			moved:  "svc-report@default>svc-report@prod: owner team-r <r@example.com>, tags [critical,third-party=acme], tier override 1, 1 exception(s); ",
+			moved:  "svc-report@default>svc-report@prod: owner team-r <r@example.com>, tags [critical,third-party=acme], tier override 1, kind override service, 1 exception(s); ",
 			owners: map[string]string{"svc-report@prod": "team-r"},
 			check: func(t *testing.T, inv *inventory.Inventory) {
 				a, err := inv.GetAccount(ctx, "svc-report")
 				must(t, err)
-				if a.Key != "svc-report@prod" || strings.Join(a.Tags, " ") != "critical third-party=acme" || !a.TierOverride || a.Tier != 1 ||
+				if a.Key != "svc-report@prod" || strings.Join(a.Tags, " ") != "critical third-party=acme" || !a.TierOverride || a.Tier != 1 || !a.KindOverride ||
 					a.Status != inventory.StatusException || len(a.Exceptions) != 1 || a.Exceptions[0].Account != "svc-report@prod" {
 					t.Errorf("moved account: %+v", a)
 				}

@@ -58,6 +58,33 @@ func tierOf(r *saRecord) (Tier, string, bool) {
 	return TierRest, "no privilege, exposure or critical tag found", false
 }
 
+// kindOf says whether the account is a person's (human) or an unused OS
+// account (system): as an operator set it, else as the scan classed every
+// live instance. over is true when an operator set it.
+func kindOf(r *saRecord) (human, system, over bool) {
+	switch r.KindOverride {
+	case KindHuman:
+		return true, false, true
+	case KindSystem:
+		return false, true, true
+	case KindService:
+		return false, false, true
+	}
+	s := &r.Sum
+	return s.Live > 0 && s.Human == s.Live, s.Live > 0 && s.System == s.Live, false
+}
+
+// kindName names the kind kindOf gives.
+func kindName(r *saRecord) string {
+	switch human, system, _ := kindOf(r); {
+	case human:
+		return KindHuman
+	case system:
+		return KindSystem
+	}
+	return KindService
+}
+
 // maxShortLived is the longest certificate lifetime counted as short-lived:
 // one day, the longest the issuer's policy allows.
 const maxShortLived = 24 * time.Hour
@@ -190,6 +217,7 @@ func (v *view) summarize(r *saRecord) AccountSummary {
 		purpose, from = r.Purpose, PurposeFromOperator
 	}
 	name, group := r.Name, r.Group
+	human, system, kindOver := kindOf(r)
 	return AccountSummary{
 		Purpose: purpose, PurposeFrom: from, Registered: r.Registered,
 		Key: r.Key, Name: name, Env: group,
@@ -203,8 +231,9 @@ func (v *view) summarize(r *saRecord) AccountSummary {
 		SharedAcrossEnvs: v.sharedAcrossEnvs(r),
 		PendingReview:    r.waitsForReview(),
 		Retired:          r.Retired,
-		Human:            r.Sum.Live > 0 && r.Sum.Human == r.Sum.Live,
-		System:           r.Sum.Live > 0 && r.Sum.System == r.Sum.Live,
+		Human:            human,
+		System:           system,
+		KindOverride:     kindOver,
 		Tags:             r.Tags,
 		FirstSeen:        r.FirstSeen,
 		LastSeen:         r.LastSeen,

@@ -267,6 +267,16 @@ func moveAccount(st *txState, fr *saRecord, to string, existed bool, excs []Exce
 		}
 		fr.TierOverride, fr.TierReason = 0, ""
 	}
+	if fr.KindOverride != "" {
+		switch {
+		case tr.KindOverride == "":
+			tr.KindOverride = fr.KindOverride
+			carried = append(carried, "kind override "+fr.KindOverride)
+		case tr.KindOverride != fr.KindOverride:
+			notCarried = append(notCarried, fmt.Sprintf("kind override %s (%s has %s)", fr.KindOverride, to, tr.KindOverride))
+		}
+		fr.KindOverride = ""
+	}
 	switch {
 	case fr.Retired && !existed:
 		tr.Retired = true

@@ -273,10 +273,13 @@ type AccountSummary struct {
 	// System is true when every live instance is an OS account that
 	// nothing uses and that holds no credential (scan kind "system"):
 	// nothing to migrate, so listed only on request and counted apart.
-	System    bool      `json:"system,omitempty"`
-	Tags      []string  `json:"tags,omitempty"`
-	FirstSeen time.Time `json:"first_seen"`
-	LastSeen  time.Time `json:"last_seen"`
+	System bool `json:"system,omitempty"`
+	// KindOverride is true when an operator set the kind (Human, System,
+	// or neither: a service account) instead of the scan's kinds.
+	KindOverride bool      `json:"kind_override,omitempty"`
+	Tags         []string  `json:"tags,omitempty"`
+	FirstSeen    time.Time `json:"first_seen"`
+	LastSeen     time.Time `json:"last_seen"`
 	// Purpose says what the account is for: set by an operator (roster
 	// account purpose), else prefilled from the passwd GECOS field or
 	// the Description= of a unit that runs as it; PurposeFrom says which
@@ -339,6 +342,7 @@ const (
 	EventPendingReview      = "pending review"
 	EventRegistered         = "registered"
 	EventPurposeSet         = "purpose set"
+	EventKindChanged        = "kind changed"
 )
 
 // Event is one entry of a service account's history.

@@ -149,13 +149,16 @@ type summary struct {
 }
 
 type saRecord struct {
-	Key          string    `json:"key"`
-	Name         string    `json:"name"`
-	Group        string    `json:"group"`
-	Owner        *Owner    `json:"owner,omitempty"`
-	Tags         []string  `json:"tags,omitempty"`
-	TierOverride Tier      `json:"tier_override,omitempty"`
-	TierReason   string    `json:"tier_reason,omitempty"`
+	Key          string   `json:"key"`
+	Name         string   `json:"name"`
+	Group        string   `json:"group"`
+	Owner        *Owner   `json:"owner,omitempty"`
+	Tags         []string `json:"tags,omitempty"`
+	TierOverride Tier     `json:"tier_override,omitempty"`
+	TierReason   string   `json:"tier_reason,omitempty"`
+	// KindOverride is the kind an operator set (roster account kind):
+	// KindService, KindHuman or KindSystem; "" keeps the scan's kinds.
+	KindOverride string    `json:"kind_override,omitempty"`
 	Retired      bool      `json:"retired,omitempty"`
 	Separate     bool      `json:"separate,omitempty"` // operator split: not shared across envs
 	FirstSeen    time.Time `json:"first_seen"`

@@ -57,6 +57,9 @@ func Account(w io.Writer, acct *inventory.Account, now time.Time) error {
 	ew.Printf("service account %s (env %s)\n", acct.Key, acct.Env)
 	ew.Printf("  owner:    %s\n", owner)
 	ew.Printf("  tier:     %d: %s\n", acct.Tier, acct.TierReason)
+	if k := kindLine(acct.AccountSummary); k != "" {
+		ew.Printf("  kind:     %s\n", k)
+	}
 	ew.Printf("  status:   %s\n", acct.Status)
 	ew.Printf("  weakest:  %s\n", acct.Strength)
 	if acct.StrengthBy != "" {

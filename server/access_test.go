@@ -266,6 +266,7 @@ func TestAccessRules(t *testing.T) {
 		{"GET /v1/accounts/{name}/history", 200, same("/v1/accounts/billing-batch/history?format=json", "")},
 		{"POST /v1/accounts/{name}/tags", 200, same("/v1/accounts/billing-batch/tags", `{"add":["critical"]}`)},
 		{"PUT /v1/accounts/{name}/tier", 200, same("/v1/accounts/legacy/tier", `{"tier":2,"reason":"faces a vendor"}`)},
+		{"PUT /v1/accounts/{name}/kind", 200, same("/v1/accounts/legacy/kind", `{"kind":"service"}`)},
 		{"POST /v1/accounts/{name}/retire", 200, func(credential) request {
 			a, _, _ := e.fresh()
 			return request{"/v1/accounts/" + a + "/retire", `{"reason":"gone"}`}

@@ -107,6 +107,17 @@ func (s *Server) setTier(w http.ResponseWriter, r *http.Request) error {
 	return ok(w, r, api.StatusOK)
 }
 
+func (s *Server) setKind(w http.ResponseWriter, r *http.Request) error {
+	var req api.KindRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := s.inv.SetKind(r.Context(), r.PathValue("name"), req.Kind); err != nil {
+		return err
+	}
+	return ok(w, r, api.StatusOK)
+}
+
 func (s *Server) retireAccount(w http.ResponseWriter, r *http.Request) error {
 	var req api.RetireRequest
 	if err := decodeJSON(r, &req); err != nil {

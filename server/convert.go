@@ -58,7 +58,7 @@ func apiSummary(a inventory.AccountSummary) api.AccountSummary {
 		Key: a.Key, Name: a.Name, Env: a.Env, Instances: a.Instances, Hosts: a.Hosts, Owner: apiOwner(a.Owner),
 		Tier: int(a.Tier), TierReason: a.TierReason, TierOverride: a.TierOverride, Strength: a.Strength.Name(), StrengthBy: a.StrengthBy,
 		Status: string(a.Status), Static: a.Static, Privileged: a.Privileged, SharedAcrossEnvs: a.SharedAcrossEnvs, PendingReview: a.PendingReview,
-		Retired: a.Retired, Human: a.Human, System: a.System, Tags: a.Tags, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen,
+		Retired: a.Retired, Human: a.Human, System: a.System, KindOverride: a.KindOverride, Tags: a.Tags, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen,
 		Purpose: a.Purpose, PurposeFrom: a.PurposeFrom, Registered: apiRegistration(a.Registered),
 	}
 }

@@ -46,6 +46,7 @@
 //	GET    /v1/accounts/{name}/history      viewer
 //	POST   /v1/accounts/{name}/tags         operator
 //	PUT    /v1/accounts/{name}/tier         operator
+//	PUT    /v1/accounts/{name}/kind         operator
 //	POST   /v1/accounts/{name}/retire       operator
 //	POST   /v1/accounts/{name}/split        operator
 //	POST   /v1/accounts/{name}/merge        operator

@@ -119,6 +119,11 @@ func TestGoldenAPI(t *testing.T) {
 	g.call(t, "ssh-policy", "PUT", "/v1/accounts/deploy/ssh-policy", g.admin, `{"permit":["pty","agent-forwarding"]}`)
 	g.call(t, "error-ssh-policy-source-address", "PUT", "/v1/accounts/deploy/ssh-policy", g.admin, `{"permit":["pty"],"source_address":true}`)
 	g.call(t, "error-ssh-sign-no-cert", "POST", "/v1/ssh/sign", "", `{"public_key":"ssh-ed25519 AAAA"}`)
+
+	// An operator's account kind (last: it changes the counts).
+	g.call(t, "account-kind", "PUT", "/v1/accounts/metrics/kind", g.admin, `{"kind":"human"}`)
+	g.call(t, "account-show-kind-table", "GET", "/v1/accounts/metrics?format=table", g.admin, "")
+	g.call(t, "error-account-kind-unknown", "PUT", "/v1/accounts/metrics/kind", g.admin, `{"kind":"humn"}`)
 }
 
 type goldenServer struct {

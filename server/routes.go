@@ -66,6 +66,7 @@ func (s *Server) routes() []route {
 		{pattern: "GET /v1/accounts/{name}/history", who: viewer, h: s.accountHistory},
 		{pattern: "POST /v1/accounts/{name}/tags", who: operator, body: jsonBody, h: s.tagAccount},
 		{pattern: "PUT /v1/accounts/{name}/tier", who: operator, body: jsonBody, h: s.setTier},
+		{pattern: "PUT /v1/accounts/{name}/kind", who: operator, body: jsonBody, h: s.setKind},
 		{pattern: "POST /v1/accounts/{name}/retire", who: operator, body: jsonBody, h: s.retireAccount},
 		{pattern: "POST /v1/accounts/{name}/unretire", who: operator, body: jsonBody, h: s.unretireAccount},
 		{pattern: "POST /v1/accounts/{name}/split", who: operator, body: jsonBody, h: s.splitAccount},

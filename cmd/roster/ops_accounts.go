@@ -118,6 +118,35 @@ func accountCommand() *cli.Command {
 				}),
 			},
 			{
+				Name:      "kind",
+				Usage:     "override the kind the scans found: service, human (a person's account) or system (an unused OS account); auto clears the override",
+				ArgsUsage: "ACCOUNT KIND",
+				Flags:     []cli.Flag{&cli.BoolFlag{Name: "auto", Usage: "clear the override: the scans' kinds count again"}},
+				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
+					var name, kind string
+					if c.Bool("auto") {
+						a, err := args(c, "ACCOUNT")
+						if err != nil {
+							return err
+						}
+						name, kind = a[0], "auto"
+					} else {
+						a, err := args(c, "ACCOUNT", "KIND")
+						if err != nil {
+							return err
+						}
+						name, kind = a[0], a[1]
+					}
+					if err := cl.SetKind(c.Context, name, api.KindRequest{Kind: kind}); err != nil {
+						return err
+					}
+					if kind == "auto" {
+						return done(c, "kind of %s is the scans' again", name)
+					}
+					return done(c, "kind of %s set to %s", name, kind)
+				}),
+			},
+			{
 				Name:      "retire",
 				Usage:     "mark an account retired: no certificates are issued for it",
 				ArgsUsage: "ACCOUNT",

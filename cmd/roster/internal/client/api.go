@@ -40,6 +40,12 @@ func (c *Client) TagAccount(ctx context.Context, name string, req api.TagsReques
 }
 
 // SetTier overrides an account's impact tier (tier 0 clears it).
+// SetKind overrides the kind of an account (service, human, system; auto
+// clears the override).
+func (c *Client) SetKind(ctx context.Context, name string, req api.KindRequest) error {
+	return c.do(ctx, http.MethodPut, accountPath(name, "/kind"), nil, req, "", nil)
+}
+
 func (c *Client) SetTier(ctx context.Context, name string, req api.TierRequest) error {
 	return c.do(ctx, http.MethodPut, accountPath(name, "/tier"), nil, req, "", nil)
 }

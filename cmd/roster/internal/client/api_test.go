@@ -102,6 +102,11 @@ func TestTypedMethods(t *testing.T) {
 	_, err = c.TagHost(ctx, "app-1", api.TagsRequest{Add: []string{"rack-7"}})
 	must("TagHost", err)
 	must("SetTier", c.SetTier(ctx, "deploy", api.TierRequest{Tier: 2, Reason: "vendor access"}))
+	must("SetKind", c.SetKind(ctx, "deploy", api.KindRequest{Kind: "system"}))
+	must("SetKind auto", c.SetKind(ctx, "deploy", api.KindRequest{Kind: "auto"}))
+	if err := c.SetKind(ctx, "deploy", api.KindRequest{Kind: "robot"}); err == nil || !strings.Contains(err.Error(), "unknown kind") {
+		t.Errorf("SetKind robot: %v", err)
+	}
 	split, err := c.SplitAccount(ctx, "billing", api.SplitRequest{Host: "app-2", Env: "legacy"})
 	must("SplitAccount", err)
 	if split.Name != "billing@legacy" {
