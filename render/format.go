@@ -27,9 +27,7 @@ func Report(w io.Writer, r *inventory.Report, format string) error {
 	case FormatTable, "":
 		return writeTable(w, r)
 	case FormatJSON:
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return writeJSON(w, r)
 	case FormatCSV:
 		return writeCSV(w, r)
 	case FormatMarkdown, "md":
@@ -325,9 +323,7 @@ func Accounts(w io.Writer, accounts []inventory.AccountSummary, format string) e
 		if accounts == nil {
 			accounts = []inventory.AccountSummary{}
 		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(accounts)
+		return writeJSON(w, accounts)
 	case FormatCSV:
 		cw := textout.NewCSV(w)
 		cw.Write([]string{"key", "name", "env", "tier", "tier_reason", "owner", "contact", "status", "strength",
@@ -403,4 +399,11 @@ func holdersText(hs []inventory.Holder, n int) string {
 		parts = append(parts, h.Account+"@"+h.Host)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// writeJSON writes v as indented JSON: the one JSON form of every render.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -1,7 +1,6 @@
 package render
 
 import (
-	"encoding/json"
 	"io"
 	"time"
 
@@ -26,9 +25,7 @@ func PlanHistory(w io.Writer, h *inventory.PlanHistory, format string) error {
 	case FormatCSV, "":
 		return writeHistoryCSV(w, h)
 	case FormatJSON:
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(h)
+		return writeJSON(w, h)
 	}
 	return &FormatError{Format: format, Want: "csv or json"}
 }

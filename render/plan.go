@@ -1,7 +1,6 @@
 package render
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -19,9 +18,7 @@ func Plan(w io.Writer, p *inventory.Plan, format string) error {
 	case FormatTable, "":
 		return planTable(w, p)
 	case FormatJSON:
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(p)
+		return writeJSON(w, p)
 	case FormatCSV:
 		return planCSV(w, p)
 	case FormatMarkdown, "md":

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -42,29 +43,20 @@ func grantTarget(g api.SSHGrant) string {
 }
 
 func sshAllowCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "allow",
-		Usage:     "let a service account identity log in as a local account on a host (--on) or on every host of an environment (--env)",
-		ArgsUsage: "IDENTITY",
-		Flags:     sshGrantFlags(),
-		Action: apiAction(func(c *cli.Context, cl *client.Client) error {
-			req, err := sshGrantRequest(c)
-			if err != nil {
-				return err
-			}
-			g, err := cl.AllowSSH(c.Context, req)
-			if err != nil {
-				return err
-			}
-			return doneClean(c, "%s may log in as %s on %s", g.Identity, g.As, grantTarget(g))
-		}),
-	}
+	return sshGrantCommand("allow", "let a service account identity log in as a local account on a host (--on) or on every host of an environment (--env)",
+		(*client.Client).AllowSSH, "%s may log in as %s on %s")
 }
 
 func sshDenyCommand() *cli.Command {
+	return sshGrantCommand("deny", "remove a grant of roster ssh allow (same arguments)", (*client.Client).DenySSH, "%s may no longer log in as %s on %s")
+}
+
+// sshGrantCommand is `roster ssh allow` or `deny`: the same arguments, a
+// different call and message.
+func sshGrantCommand(name, usage string, call func(*client.Client, context.Context, api.SSHGrantRequest) (api.SSHGrant, error), said string) *cli.Command {
 	return &cli.Command{
-		Name:      "deny",
-		Usage:     "remove a grant of roster ssh allow (same arguments)",
+		Name:      name,
+		Usage:     usage,
 		ArgsUsage: "IDENTITY",
 		Flags:     sshGrantFlags(),
 		Action: apiAction(func(c *cli.Context, cl *client.Client) error {
@@ -72,11 +64,11 @@ func sshDenyCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			g, err := cl.DenySSH(c.Context, req)
+			g, err := call(cl, c.Context, req)
 			if err != nil {
 				return err
 			}
-			return doneClean(c, "%s may no longer log in as %s on %s", g.Identity, g.As, grantTarget(g))
+			return doneClean(c, said, g.Identity, g.As, grantTarget(g))
 		}),
 	}
 }
