@@ -263,6 +263,9 @@ func (s *sshScanner) scanHost(ctx context.Context, t sshTarget) (*scan.Report, e
 		FingerprintKey: s.key,
 		Version:        version,
 	})
+	if lost := fsys.Lost(); lost != nil && ctx.Err() == nil {
+		return nil, fmt.Errorf("%s: %w", t, lost) // a partial report: retried once
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%s: %w", t, ctx.Err())

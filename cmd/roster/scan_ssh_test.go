@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -33,6 +34,13 @@ type sftpSSHD struct {
 // hostCert the host key is certified by a CA (and caHosts trusts it).
 func newSFTPSSHD(t *testing.T, fixture string, hostCert bool) *sftpSSHD {
 	t.Helper()
+	return newSFTPSSHDAs(t, fixture, hostCert, "")
+}
+
+// newSFTPSSHDAs is newSFTPSSHD with the SFTP-only account login ("" for
+// the test's user; a certificate logs in only the test's user).
+func newSFTPSSHDAs(t *testing.T, fixture string, hostCert bool, login string) *sftpSSHD {
+	t.Helper()
 	_, errSSHD := os.Stat("/usr/sbin/sshd")
 	requireTool(t, "OpenSSH's sshd (openssh-server)", errSSHD == nil)
 	_, errKeygen := exec.LookPath("ssh-keygen")
@@ -57,7 +65,14 @@ func newSFTPSSHD(t *testing.T, fixture string, hostCert bool) *sftpSSHD {
 	if err := os.Chmod(chroot, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	s := &sftpSSHD{sshdProc: &sshdProc{t: t, port: freePort(t), dir: dir, user: u.Username, log: &agenttest.LogBuffer{}}, chroot: chroot}
+	s := &sftpSSHD{sshdProc: &sshdProc{t: t, port: freePort(t), dir: dir, user: cmp.Or(login, u.Username), log: &agenttest.LogBuffer{}}, chroot: chroot}
+	// sshd reads authorized_keys as the user: keep it where any user can.
+	keysDir, err := os.MkdirTemp("/run", "roster-sftp-keys-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(keysDir) })
+	os.Chmod(keysDir, 0o755)
 	keygen := func(args ...string) {
 		t.Helper()
 		if out, err := exec.Command("ssh-keygen", args...).CombinedOutput(); err != nil {
@@ -69,7 +84,7 @@ func newSFTPSSHD(t *testing.T, fixture string, hostCert bool) *sftpSSHD {
 	s.clientKey = filepath.Join(dir, "scanner")
 	keygen("-q", "-t", "ed25519", "-N", "", "-C", "", "-f", s.clientKey)
 	pub, _ := os.ReadFile(s.clientKey + ".pub")
-	os.WriteFile(filepath.Join(dir, "authorized_keys"), pub, 0o600)
+	os.WriteFile(filepath.Join(keysDir, "authorized_keys"), pub, 0o644)
 	hostPub, _ := os.ReadFile(s.hostKey + ".pub")
 	s.knownHosts = filepath.Join(dir, "known_hosts")
 	os.WriteFile(s.knownHosts, fmt.Appendf(nil, "[127.0.0.1]:%d %s", s.port, hostPub), 0o600)
@@ -109,7 +124,7 @@ Match User %s
   ForceCommand internal-sftp
   ChrootDirectory %s
   AllowTcpForwarding no
-`, s.port, s.hostKey, certLine, dir, dir, s.user, s.user, chroot)
+`, s.port, s.hostKey, certLine, dir, keysDir, s.user, s.user, chroot)
 	if err := os.WriteFile(filepath.Join(dir, "sshd_config"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -122,6 +137,17 @@ func (s *sftpSSHD) target() string { return fmt.Sprintf("%s@127.0.0.1:%d", s.use
 // sshScanArgs are the arguments of a remote scan of s, known hosts from kh.
 func (s *sftpSSHD) sshScanArgs(kh string, extra ...string) []string {
 	return append([]string{"--ssh", s.target(), "--identity", s.clientKey, "--known-hosts", kh}, extra...)
+}
+
+// copyTree copies the tree src (modes, owners and links kept) to a new
+// directory and returns it.
+func copyTree(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	if out, err := exec.Command("cp", "-a", src+"/.", dst).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v\n%s", err, out)
+	}
+	return dst
 }
 
 func writeFingerprintKey(t *testing.T) string {
@@ -165,6 +191,13 @@ func TestSSHScanMatchesLocal(t *testing.T) {
 		t.Errorf("no warning that /proc is not readable over the chrooted account: %v", remote.Warnings)
 	}
 	remote.Warnings = kept
+	assertSameReport(t, local, remote)
+}
+
+// assertSameReport: remote (a scan over SFTP) is local apart from the
+// root's name and the scan time. It changes remote.
+func assertSameReport(t *testing.T, local, remote *scan.Report) {
+	t.Helper()
 	remote.Host.Root, remote.Host.ScannedAt = local.Host.Root, local.Host.ScannedAt
 	lj, _ := json.MarshalIndent(local, "", " ")
 	rj, _ := json.MarshalIndent(remote, "", " ")
@@ -232,10 +265,7 @@ func TestSSHScanHostKeys(t *testing.T) {
 // a symlink loop on the target are bounded: the scan finishes with
 // warnings.
 func TestSSHScanHostile(t *testing.T) {
-	root := t.TempDir()
-	if out, err := exec.Command("cp", "-a", fixtureRoot+"/.", root).CombinedOutput(); err != nil {
-		t.Fatalf("cp: %v\n%s", err, out)
-	}
+	root := copyTree(t, fixtureRoot)
 	// The huge file: a sparse 64 MiB group file, over the 4 MiB cap.
 	f, err := os.OpenFile(filepath.Join(root, "etc", "group"), os.O_WRONLY|os.O_TRUNC, 0)
 	if err != nil {

@@ -40,6 +40,7 @@ type listGuard struct {
 	counts   map[string]int    // a listed handle: entries so far
 	sent     []byte            // a partial client packet
 	skip     int               // bytes of a long client packet to pass unread
+	lost     error             // why the server's stream ended
 }
 
 func newListGuard(limit int) *listGuard {
@@ -120,6 +121,11 @@ type guardReader struct {
 func (r *guardReader) Read(p []byte) (int, error) {
 	if len(r.out) == 0 {
 		if err := r.next(); err != nil {
+			r.g.mu.Lock()
+			if r.g.lost == nil {
+				r.g.lost = err
+			}
+			r.g.mu.Unlock()
 			return 0, err
 		}
 	}

@@ -104,6 +104,23 @@ func NewPipe(rd io.Reader, wr io.WriteCloser, opts Options) (*FS, error) {
 	return &FS{c: c, opts: opts, guard: g, close: c.Close}, nil
 }
 
+// Lost returns why the server's side of the session ended before Close,
+// or nil while it is up: a scan whose connection dropped read only part
+// of the host, whatever its report says. The error matches
+// io.ErrUnexpectedEOF.
+func (f *FS) Lost() error {
+	f.guard.mu.Lock()
+	defer f.guard.mu.Unlock()
+	switch err := f.guard.lost; {
+	case err == nil:
+		return nil
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("the connection dropped during the scan: %w", io.ErrUnexpectedEOF)
+	default:
+		return fmt.Errorf("the connection dropped during the scan: %w (%w)", io.ErrUnexpectedEOF, err)
+	}
+}
+
 // Close ends the SFTP session.
 func (f *FS) Close() error { return f.close() }
 
