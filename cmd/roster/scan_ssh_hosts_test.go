@@ -210,3 +210,28 @@ func TestSSHScanHostKeyFiles(t *testing.T) {
 		t.Errorf("refusal does not say %q:\n%s", want, stderr)
 	}
 }
+
+// TestSSHScanReadOnly: the scan needs no shell: it runs against an
+// account that sshd confines to internal-sftp (a command given over the
+// same account does not run), and it asks only for the sftp subsystem.
+func TestSSHScanReadOnly(t *testing.T) {
+	s := newSFTPSSHD(t, fixtureRoot, false)
+	marker := filepath.Join(s.chroot, "ran")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ssh := exec.CommandContext(ctx, "ssh", "-n", "-F", "/dev/null", "-p", fmt.Sprint(s.port), "-i", s.clientKey, "-o", "IdentitiesOnly=yes",
+		"-o", "UserKnownHostsFile="+s.knownHosts, "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
+		s.user+"@127.0.0.1", "touch /ran")
+	ssh.Env = cleanEnv()
+	ssh.CombinedOutput() // internal-sftp runs instead, and ends with the input (-n)
+	if _, err := os.Stat(marker); !os.IsNotExist(err) {
+		t.Fatalf("a command ran over the SFTP-only account (%v): the test proves nothing", err)
+	}
+	mark := s.mark()
+	if _, stderr, code := rosterScan(t, nil, s.sshScanArgs(s.knownHosts, "--format", "json")...); code != 0 {
+		t.Fatalf("scan: exit %d: %s", code, stderr)
+	}
+	if !s.saidSince(mark, "Starting session: forced-command (config) 'internal-sftp'") {
+		t.Errorf("the scan's session was not the forced internal-sftp:\n%s", s.log.String()[mark:])
+	}
+}

@@ -314,7 +314,7 @@ func TestSSHScanHosts(t *testing.T) {
 	if code == 0 {
 		t.Fatalf("exit 0 with a host down:\n%s", out)
 	}
-	if !strings.Contains(out, "2 hosts scanned, 1 failed") || !strings.Contains(out, fmt.Sprintf("failed: %s@127.0.0.1:%d", s.user, bad)) {
+	if !strings.Contains(out, "2 hosts scanned, 1 failed") || !strings.Contains(out, fmt.Sprintf("failed: %s@127.0.0.1:%d: dial tcp 127.0.0.1:%d: connect: connection refused", s.user, bad, bad)) {
 		t.Errorf("summary:\n%s\n%s", out, stderr)
 	}
 	data, err := os.ReadFile(reports)
