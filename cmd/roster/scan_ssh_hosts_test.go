@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/ssh"
 )
 
 // tcpProxy forwards connections on a loopback port to target, counting
@@ -233,5 +235,68 @@ func TestSSHScanReadOnly(t *testing.T) {
 	}
 	if !s.saidSince(mark, "Starting session: forced-command (config) 'internal-sftp'") {
 		t.Errorf("the scan's session was not the forced internal-sftp:\n%s", s.log.String()[mark:])
+	}
+}
+
+// TestSSHScanRosterCertificate: the scanner logs in with the SSH
+// certificate roster's agent keeps for its identity (--identity on the
+// agent's key, the certificate beside it), to an sshd that trusts roster's
+// user CA and no key of the scanner's.
+func TestSSHScanRosterCertificate(t *testing.T) {
+	_, agentBin := buildBinaries(t)
+	tmp := t.TempDir()
+	s := newSFTPSSHD(t, fixtureRoot, false)
+	srv := startServer(t, filepath.Join(tmp, "data"), "--scan-on-start=false", "--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+	admin := srv.adminToken()
+	scanner := filepath.Join(tmp, "scanner-host")
+	sshFixtureHost(t, scanner, "scanner1", "inventory")
+	srv.mustCLI(admin, "scan", "--root", scanner, "--submit")
+	srv.mustCLI(admin, "owner", "set", "inventory", "team-sec")
+	tk := enroll(t, srv, admin, "inventory", "--host", "scanner1")
+	idDir := filepath.Join(tmp, "id")
+	cmd := exec.Command(agentBin, "enroll", "--server", srv.URL, "--root-fingerprint", tk.RootFingerprint, "--token", tk.Token, "--dir", idDir)
+	cmd.Env = cleanEnv()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("roster-agent enroll: %v\n%s", err, out)
+	}
+	cfg := filepath.Join(tmp, "agent.yaml")
+	os.WriteFile(cfg, fmt.Appendf(nil, "identities:\n  - name: inventory\n    dir: %s\n    ssh: {}\n", idDir), 0o600)
+	agent := exec.Command(agentBin, "run", "--config", cfg)
+	agent.Env = cleanEnv()
+	agentOut := &bytes.Buffer{}
+	agent.Stdout, agent.Stderr = agentOut, agentOut
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { agent.Process.Kill(); agent.Wait() })
+	key, certFile := filepath.Join(idDir, "ssh", "id_ed25519"), filepath.Join(idDir, "ssh", "id_ed25519-cert.pub")
+	waitFor(t, "the agent's SSH certificate", 60*time.Second, func() bool { _, err := os.Stat(certFile); return err == nil }, nil)
+
+	// Before sshd trusts roster's user CA the certificate does not log in.
+	args := []string{"--ssh", s.target(), "--identity", key, "--known-hosts", s.knownHosts, "--format", "json"}
+	if _, _, code := rosterScan(t, nil, args...); code == 0 {
+		t.Fatal("the roster certificate logged in before sshd trusted roster's CA: the test proves nothing")
+	}
+	appendFile(t, s.userCAs, srv.mustCLI(admin, "ssh", "ca", "--user"))
+	text, _ := os.ReadFile(certFile)
+	pub, _, _, _, err := ssh.ParseAuthorizedKey(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, ok := pub.(*ssh.Certificate)
+	if !ok || len(cert.ValidPrincipals) == 0 {
+		t.Fatalf("the agent's certificate: %T %v", pub, pub)
+	}
+	appendFile(t, s.principals, strings.Join(cert.ValidPrincipals, "\n")+"\n")
+	mark := s.mark()
+	out, stderr, code := rosterScan(t, nil, args...)
+	if code != 0 {
+		t.Fatalf("scan with the roster certificate: exit %d: %s\nagent:\n%s", code, stderr, agentOut.String())
+	}
+	if rep := decodeReport(t, []byte(out)); len(rep.Accounts) == 0 {
+		t.Error("no accounts")
+	}
+	if !s.saidSince(mark, "Accepted certificate ID \""+cert.KeyId+"\"") {
+		t.Errorf("sshd did not log the roster certificate %q:\n%s", cert.KeyId, s.log.String()[mark:])
 	}
 }

@@ -28,6 +28,8 @@ type sftpSSHD struct {
 	certKey    string // a key that logs in only with certKey-cert.pub
 	knownHosts string // a known_hosts line for the host key
 	caHosts    string // an @cert-authority line for the host CA
+	userCAs    string // TrustedUserCAKeys: the test's user CA (append others)
+	principals string // the account's AuthorizedPrincipalsFile: its name (append others)
 }
 
 // newSFTPSSHD copies fixture into a root-owned chroot and starts sshd; with
@@ -95,7 +97,11 @@ func newSFTPSSHDAs(t *testing.T, fixture string, hostCert bool, login string) *s
 	s.certKey = filepath.Join(dir, "certified")
 	keygen("-q", "-t", "ed25519", "-N", "", "-C", "", "-f", s.certKey)
 	keygen("-q", "-s", userCA, "-I", "roster-scanner", "-n", u.Username, "-V", "-5m:+1h", s.certKey+".pub")
-	certLine := "TrustedUserCAKeys " + userCA + ".pub\n"
+	s.userCAs = userCA + ".pub"
+	os.Mkdir(filepath.Join(keysDir, "principals"), 0o755)
+	s.principals = filepath.Join(keysDir, "principals", s.user)
+	os.WriteFile(s.principals, []byte(s.user+"\n"), 0o644)
+	certLine := "TrustedUserCAKeys " + userCA + ".pub\nAuthorizedPrincipalsFile " + keysDir + "/principals/%u\n"
 	if hostCert {
 		ca := filepath.Join(dir, "host_ca")
 		keygen("-q", "-t", "ed25519", "-N", "", "-C", "", "-f", ca)
