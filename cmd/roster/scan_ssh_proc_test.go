@@ -33,17 +33,7 @@ func procFixture(t *testing.T) string {
 // the remote report is the local scan of the same root with that /proc.
 func TestSSHScanProc(t *testing.T) {
 	s := newSFTPSSHD(t, procFixture(t), false)
-	key := writeFingerprintKey(t)
-	procDir := filepath.Join(s.chroot, "proc")
-	localOut, stderr, code := rosterScan(t, nil, "--root", s.chroot, "--proc", procDir, "--format", "json", "--fingerprint-key", key)
-	if code != 0 {
-		t.Fatalf("local scan: exit %d: %s", code, stderr)
-	}
-	remoteOut, stderr, code := rosterScan(t, nil, s.sshScanArgs(s.knownHosts, "--format", "json", "--fingerprint-key", key)...)
-	if code != 0 {
-		t.Fatalf("remote scan: exit %d: %s", code, stderr)
-	}
-	local, remote := decodeReport(t, []byte(localOut)), decodeReport(t, []byte(remoteOut))
+	local, remote := s.scanBoth(t, "--proc", filepath.Join(s.chroot, "proc"))
 	if !local.Host.Live || !remote.Host.Live {
 		t.Errorf("live: local %v, remote %v, want both", local.Host.Live, remote.Host.Live)
 	}

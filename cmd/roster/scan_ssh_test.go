@@ -168,16 +168,7 @@ func writeFingerprintKey(t *testing.T) string {
 // the root's name, the scan time and the warning that /proc is not there.
 func TestSSHScanMatchesLocal(t *testing.T) {
 	s := newSFTPSSHD(t, fixtureRoot, false)
-	key := writeFingerprintKey(t)
-	localOut, stderr, code := rosterScan(t, nil, "--root", s.chroot, "--format", "json", "--fingerprint-key", key)
-	if code != 0 {
-		t.Fatalf("local scan: exit %d: %s", code, stderr)
-	}
-	remoteOut, stderr, code := rosterScan(t, nil, s.sshScanArgs(s.knownHosts, "--format", "json", "--fingerprint-key", key)...)
-	if code != 0 {
-		t.Fatalf("remote scan: exit %d: %s", code, stderr)
-	}
-	local, remote := decodeReport(t, []byte(localOut)), decodeReport(t, []byte(remoteOut))
+	local, remote := s.scanBoth(t)
 	if want := "sftp://" + s.target() + "/"; remote.Host.Root != want {
 		t.Errorf("host.root = %q, want %q", remote.Host.Root, want)
 	}
@@ -213,6 +204,22 @@ func assertSameReport(t *testing.T, local, remote *scan.Report) {
 	if string(lj) != string(rj) {
 		t.Errorf("remote report differs from the local one:\n%s", lineDiff(string(lj), string(rj)))
 	}
+}
+
+// scanBoth scans s's root locally (with localArgs) and over SFTP, with
+// the same fingerprint key, and returns both reports.
+func (s *sftpSSHD) scanBoth(t *testing.T, localArgs ...string) (local, remote *scan.Report) {
+	t.Helper()
+	key := writeFingerprintKey(t)
+	localOut, stderr, code := rosterScan(t, nil, append([]string{"--root", s.chroot, "--format", "json", "--fingerprint-key", key}, localArgs...)...)
+	if code != 0 {
+		t.Fatalf("local scan: exit %d: %s", code, stderr)
+	}
+	remoteOut, stderr, code := rosterScan(t, nil, s.sshScanArgs(s.knownHosts, "--format", "json", "--fingerprint-key", key)...)
+	if code != 0 {
+		t.Fatalf("remote scan: exit %d: %s", code, stderr)
+	}
+	return decodeReport(t, []byte(localOut)), decodeReport(t, []byte(remoteOut))
 }
 
 func countCredentials(rep *scan.Report) int {
