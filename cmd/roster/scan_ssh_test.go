@@ -265,6 +265,17 @@ func TestSSHScanHostKeys(t *testing.T) {
 			t.Errorf("refusal does not say %q:\n%s", want, stderr)
 		}
 	}
+	// The hint's command works: after it, the host is known.
+	hint := regexp.MustCompile("`(ssh-keyscan [^`]*)`").FindStringSubmatch(stderr)
+	if hint == nil {
+		t.Fatalf("no ssh-keyscan command in the refusal:\n%s", stderr)
+	}
+	if out, err := exec.Command("sh", "-c", hint[1]).CombinedOutput(); err != nil {
+		t.Fatalf("the hint %q: %v\n%s", hint[1], err, out)
+	}
+	if _, stderr, code := rosterScan(t, nil, s.sshScanArgs(empty, "--format", "json")...); code != 0 {
+		t.Fatalf("scan after the hint's command: exit %d: %s", code, stderr)
+	}
 	out, stderr, code := rosterScan(t, nil, s.sshScanArgs(s.caHosts, "--format", "json")...)
 	if code != 0 {
 		t.Fatalf("scan trusting the host CA: exit %d: %s", code, stderr)
