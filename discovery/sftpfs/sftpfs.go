@@ -1,8 +1,10 @@
 // Package sftpfs reads a remote host's filesystem over SFTP for the
-// scanner: [New] wraps an *sftp.Client as a [discovery.FS], so that
-// `roster scan --ssh` runs the local scan's parsers on a host without an
-// agent. It lives apart from discovery so that roster-agent, which scans
-// only its own host, does not link pkg/sftp.
+// scanner: start at [Open], which starts the SFTP subsystem on an SSH
+// connection and returns a [discovery.FS], so that `roster scan --ssh`
+// runs the local scan's parsers on a host without an agent. Between
+// pkg/sftp's client and the channel, a guard (listguard.go) caps a
+// directory listing while it arrives. It lives apart from discovery so
+// that roster-agent, which scans only its own host, does not link pkg/sftp.
 package sftpfs
 
 import (
