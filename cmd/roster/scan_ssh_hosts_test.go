@@ -19,26 +19,27 @@ import (
 
 // tcpProxy forwards connections on a loopback port to target, counting
 // them and how many are open at once. With dropAfter > 0 it cuts its first
-// connection once the server has sent dropAfter bytes through it.
+// connection once the server has sent dropAfter bytes through it; it holds
+// each connection for hold before forwarding it.
 type tcpProxy struct {
 	port      int
 	target    string
 	dropAfter int64
+	hold      time.Duration
 
 	mu                    sync.Mutex
 	conns, open, mostOpen int
 	cut                   bool  // the first connection was cut
 	sentFirst, sentSecond int64 // server bytes through the first two
-	hold                  time.Duration
 }
 
-func newTCPProxy(t *testing.T, target string, dropAfter int64) *tcpProxy {
+func newTCPProxy(t *testing.T, target string, dropAfter int64, hold time.Duration) *tcpProxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &tcpProxy{port: ln.Addr().(*net.TCPAddr).Port, target: target, dropAfter: dropAfter}
+	p := &tcpProxy{port: ln.Addr().(*net.TCPAddr).Port, target: target, dropAfter: dropAfter, hold: hold}
 	var wg sync.WaitGroup
 	t.Cleanup(func() { ln.Close(); wg.Wait() })
 	wg.Add(1)
@@ -62,12 +63,11 @@ func (p *tcpProxy) serve(client net.Conn) {
 	p.conns++
 	n := p.conns
 	p.open++
-	hold := p.hold
 	p.mu.Unlock()
 	defer func() { p.mu.Lock(); p.open--; p.mu.Unlock() }()
 	// Held connections overlap if the client opens too many; counted
 	// after the hold, a connection the client just closed is no longer.
-	time.Sleep(hold)
+	time.Sleep(p.hold)
 	p.mu.Lock()
 	p.mostOpen = max(p.mostOpen, p.open)
 	p.mu.Unlock()
@@ -121,7 +121,7 @@ func TestSSHScanRetry(t *testing.T) {
 	}
 	// An SSH login through the proxy is some 5 kB from the server; the
 	// fixture's scan is far more.
-	p := newTCPProxy(t, fmt.Sprintf("127.0.0.1:%d", s.port), 40<<10)
+	p := newTCPProxy(t, fmt.Sprintf("127.0.0.1:%d", s.port), 40<<10, 0)
 	kh := s.writeKnownHosts(t, p.port)
 	out, stderr, code := rosterScan(t, nil, "--ssh", fmt.Sprintf("%s@127.0.0.1:%d", s.user, p.port), "--identity", s.clientKey,
 		"--known-hosts", kh, "--format", "json", "--fingerprint-key", key)
@@ -143,8 +143,7 @@ func TestSSHScanRetry(t *testing.T) {
 // open at once, and shows its progress only on a terminal.
 func TestSSHScanHostsBound(t *testing.T) {
 	s := newSFTPSSHD(t, fixtureRoot, false)
-	p := newTCPProxy(t, fmt.Sprintf("127.0.0.1:%d", s.port), 0)
-	p.hold = 200 * time.Millisecond
+	p := newTCPProxy(t, fmt.Sprintf("127.0.0.1:%d", s.port), 0, 200*time.Millisecond)
 	kh := s.writeKnownHosts(t, p.port)
 	hosts := filepath.Join(t.TempDir(), "hosts")
 	os.WriteFile(hosts, []byte(strings.Repeat(fmt.Sprintf("%s@127.0.0.1:%d\n", s.user, p.port), 6)), 0o600)
