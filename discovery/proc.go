@@ -34,22 +34,35 @@ type listener struct {
 // descriptors that cannot be read. A listener whose process is not found
 // (another user's, without privilege) keeps the socket's own uid and no PID.
 func readProc(procDir string, w *warnings) ([]process, []listener) {
-	return readProcFS(osFS{}, procDir, w)
+	procs, ls, _ := readProcFS(osFS{}, procDir, w)
+	return procs, ls
 }
 
+// maxProcesses bounds the processes one scan reads (a host's pid_max is
+// 4,194,304 at most; a hostile remote /proc may list more).
+const maxProcesses = 65_536
+
 // readProcFS is readProc on the filesystem fsys (a remote host's /proc
-// over SFTP, for one).
-func readProcFS(fsys FS, procDir string, w *warnings) ([]process, []listener) {
+// over SFTP, for one); live reports whether procDir could be listed.
+func readProcFS(fsys FS, procDir string, w *warnings) (procs []process, _ []listener, live bool) {
 	ents, err := fsys.ReadDir(procDir)
 	if err != nil {
-		w.add(procDir, 0, "unreadable proc directory: %v", err)
-		return nil, nil
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		w.add(procDir, 0, "no live processes or sockets: cannot list %s: %v", procDir, err)
+		return nil, nil, false
 	}
-	var procs []process
+	read := 0
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil || pid <= 0 {
 			continue
+		}
+		if read++; read > maxProcesses {
+			w.add(procDir, 0, "more than %d processes: the others are not read", maxProcesses)
+			break
 		}
 		if p, ok := readProcess(fsys, filepath.Join(procDir, e.Name()), pid); ok {
 			procs = append(procs, p)
@@ -82,7 +95,7 @@ func readProcFS(fsys FS, procDir string, w *warnings) ([]process, []listener) {
 		})
 	}
 	if len(socks) == 0 {
-		return procs, nil
+		return procs, nil, true
 	}
 
 	// Map socket inodes to the lowest pid that holds them.
@@ -120,7 +133,7 @@ func readProcFS(fsys FS, procDir string, w *warnings) ([]process, []listener) {
 			out = append(out, l)
 		}
 	}
-	return procs, out
+	return procs, out, true
 }
 
 // readProcess reads status, comm and cmdline of one process directory.

@@ -113,7 +113,7 @@ func Scan(ctx context.Context, opts Options) (*scan.Report, error) {
 	if opts.FS != nil {
 		rep.Host.Root = opts.RootName
 	}
-	rep.Host.Live = procDir != ""
+	rep.Host.Live = s.live
 	rep.Host.ScannedAt = s.now
 	for _, a := range s.accounts {
 		rep.Accounts = append(rep.Accounts, a.Account)
@@ -151,6 +151,8 @@ type scanner struct {
 	// unnamed are passwd names that break the account name rule: their
 	// accounts are not reported.
 	unnamed map[string]bool
+	// live: the host's proc directory was listed.
+	live bool
 }
 
 func (s *scanner) run(ctx context.Context, procDir string) error {
@@ -198,7 +200,9 @@ func (s *scanner) run(ctx context.Context, procDir string) error {
 		return err
 	}
 	if procDir != "" {
-		s.applyProc(readProcFS(s.r.fsys, procDir, s.w))
+		procs, ls, live := readProcFS(s.r.fsys, procDir, s.w)
+		s.applyProc(procs, ls)
+		s.live = live
 	}
 	for _, a := range s.accounts {
 		s.privilege(a)

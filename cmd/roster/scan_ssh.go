@@ -228,6 +228,7 @@ type sshScanner struct {
 	hostKey ssh.HostKeyCallback
 	key     []byte
 	timeout time.Duration
+	fsOpts  sftpfs.Options // the remote filesystem's bounds (defaults: zero)
 }
 
 // scanHost scans one target: SSH connection, the SFTP subsystem, the
@@ -251,17 +252,20 @@ func (s *sshScanner) scanHost(ctx context.Context, t sshTarget) (*scan.Report, e
 	}
 	client := ssh.NewClient(c, chans, reqs)
 	defer client.Close()
-	sc, err := sftp.NewClient(client)
+	fsys, err := sftpfs.Open(client, s.fsOpts)
 	if err != nil {
-		return nil, fmt.Errorf("%s: sftp subsystem: %w", t, err)
+		return nil, fmt.Errorf("%s: %w", t, err)
 	}
-	defer sc.Close()
+	defer fsys.Close()
 	rep, err := discovery.Scan(ctx, discovery.Options{
-		FS:             sftpfs.New(sc),
+		FS:             fsys,
 		RootName:       t.rootName(),
 		FingerprintKey: s.key,
 		Version:        version,
 	})
+	if lost := fsys.Lost(); lost != nil && ctx.Err() == nil {
+		return nil, fmt.Errorf("%s: %w", t, lost) // a partial report: retried once
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%s: %w", t, ctx.Err())

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -27,11 +28,20 @@ type sftpSSHD struct {
 	certKey    string // a key that logs in only with certKey-cert.pub
 	knownHosts string // a known_hosts line for the host key
 	caHosts    string // an @cert-authority line for the host CA
+	userCAs    string // TrustedUserCAKeys: the test's user CA (append others)
+	principals string // the account's AuthorizedPrincipalsFile: its name (append others)
 }
 
 // newSFTPSSHD copies fixture into a root-owned chroot and starts sshd; with
 // hostCert the host key is certified by a CA (and caHosts trusts it).
 func newSFTPSSHD(t *testing.T, fixture string, hostCert bool) *sftpSSHD {
+	t.Helper()
+	return newSFTPSSHDAs(t, fixture, hostCert, "")
+}
+
+// newSFTPSSHDAs is newSFTPSSHD with the SFTP-only account login ("" for
+// the test's user; a certificate logs in only the test's user).
+func newSFTPSSHDAs(t *testing.T, fixture string, hostCert bool, login string) *sftpSSHD {
 	t.Helper()
 	_, errSSHD := os.Stat("/usr/sbin/sshd")
 	requireTool(t, "OpenSSH's sshd (openssh-server)", errSSHD == nil)
@@ -57,7 +67,14 @@ func newSFTPSSHD(t *testing.T, fixture string, hostCert bool) *sftpSSHD {
 	if err := os.Chmod(chroot, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	s := &sftpSSHD{sshdProc: &sshdProc{t: t, port: freePort(t), dir: dir, user: u.Username, log: &agenttest.LogBuffer{}}, chroot: chroot}
+	s := &sftpSSHD{sshdProc: &sshdProc{t: t, port: freePort(t), dir: dir, user: cmp.Or(login, u.Username), log: &agenttest.LogBuffer{}}, chroot: chroot}
+	// sshd reads authorized_keys as the user: keep it where any user can.
+	keysDir, err := os.MkdirTemp("/run", "roster-sftp-keys-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(keysDir) })
+	os.Chmod(keysDir, 0o755)
 	keygen := func(args ...string) {
 		t.Helper()
 		if out, err := exec.Command("ssh-keygen", args...).CombinedOutput(); err != nil {
@@ -69,7 +86,7 @@ func newSFTPSSHD(t *testing.T, fixture string, hostCert bool) *sftpSSHD {
 	s.clientKey = filepath.Join(dir, "scanner")
 	keygen("-q", "-t", "ed25519", "-N", "", "-C", "", "-f", s.clientKey)
 	pub, _ := os.ReadFile(s.clientKey + ".pub")
-	os.WriteFile(filepath.Join(dir, "authorized_keys"), pub, 0o600)
+	os.WriteFile(filepath.Join(keysDir, "authorized_keys"), pub, 0o644)
 	hostPub, _ := os.ReadFile(s.hostKey + ".pub")
 	s.knownHosts = filepath.Join(dir, "known_hosts")
 	os.WriteFile(s.knownHosts, fmt.Appendf(nil, "[127.0.0.1]:%d %s", s.port, hostPub), 0o600)
@@ -80,7 +97,11 @@ func newSFTPSSHD(t *testing.T, fixture string, hostCert bool) *sftpSSHD {
 	s.certKey = filepath.Join(dir, "certified")
 	keygen("-q", "-t", "ed25519", "-N", "", "-C", "", "-f", s.certKey)
 	keygen("-q", "-s", userCA, "-I", "roster-scanner", "-n", u.Username, "-V", "-5m:+1h", s.certKey+".pub")
-	certLine := "TrustedUserCAKeys " + userCA + ".pub\n"
+	s.userCAs = userCA + ".pub"
+	os.Mkdir(filepath.Join(keysDir, "principals"), 0o755)
+	s.principals = filepath.Join(keysDir, "principals", s.user)
+	os.WriteFile(s.principals, []byte(s.user+"\n"), 0o644)
+	certLine := "TrustedUserCAKeys " + userCA + ".pub\nAuthorizedPrincipalsFile " + keysDir + "/principals/%u\n"
 	if hostCert {
 		ca := filepath.Join(dir, "host_ca")
 		keygen("-q", "-t", "ed25519", "-N", "", "-C", "", "-f", ca)
@@ -109,7 +130,7 @@ Match User %s
   ForceCommand internal-sftp
   ChrootDirectory %s
   AllowTcpForwarding no
-`, s.port, s.hostKey, certLine, dir, dir, s.user, s.user, chroot)
+`, s.port, s.hostKey, certLine, dir, keysDir, s.user, s.user, chroot)
 	if err := os.WriteFile(filepath.Join(dir, "sshd_config"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -124,6 +145,17 @@ func (s *sftpSSHD) sshScanArgs(kh string, extra ...string) []string {
 	return append([]string{"--ssh", s.target(), "--identity", s.clientKey, "--known-hosts", kh}, extra...)
 }
 
+// copyTree copies the tree src (modes, owners and links kept) to a new
+// directory and returns it.
+func copyTree(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	if out, err := exec.Command("cp", "-a", src+"/.", dst).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v\n%s", err, out)
+	}
+	return dst
+}
+
 func writeFingerprintKey(t *testing.T) string {
 	t.Helper()
 	f := filepath.Join(t.TempDir(), "fp.key")
@@ -136,16 +168,7 @@ func writeFingerprintKey(t *testing.T) string {
 // the root's name, the scan time and the warning that /proc is not there.
 func TestSSHScanMatchesLocal(t *testing.T) {
 	s := newSFTPSSHD(t, fixtureRoot, false)
-	key := writeFingerprintKey(t)
-	localOut, stderr, code := rosterScan(t, nil, "--root", s.chroot, "--format", "json", "--fingerprint-key", key)
-	if code != 0 {
-		t.Fatalf("local scan: exit %d: %s", code, stderr)
-	}
-	remoteOut, stderr, code := rosterScan(t, nil, s.sshScanArgs(s.knownHosts, "--format", "json", "--fingerprint-key", key)...)
-	if code != 0 {
-		t.Fatalf("remote scan: exit %d: %s", code, stderr)
-	}
-	local, remote := decodeReport(t, []byte(localOut)), decodeReport(t, []byte(remoteOut))
+	local, remote := s.scanBoth(t)
 	if want := "sftp://" + s.target() + "/"; remote.Host.Root != want {
 		t.Errorf("host.root = %q, want %q", remote.Host.Root, want)
 	}
@@ -165,6 +188,13 @@ func TestSSHScanMatchesLocal(t *testing.T) {
 		t.Errorf("no warning that /proc is not readable over the chrooted account: %v", remote.Warnings)
 	}
 	remote.Warnings = kept
+	assertSameReport(t, local, remote)
+}
+
+// assertSameReport: remote (a scan over SFTP) is local apart from the
+// root's name and the scan time. It changes remote.
+func assertSameReport(t *testing.T, local, remote *scan.Report) {
+	t.Helper()
 	remote.Host.Root, remote.Host.ScannedAt = local.Host.Root, local.Host.ScannedAt
 	lj, _ := json.MarshalIndent(local, "", " ")
 	rj, _ := json.MarshalIndent(remote, "", " ")
@@ -174,6 +204,22 @@ func TestSSHScanMatchesLocal(t *testing.T) {
 	if string(lj) != string(rj) {
 		t.Errorf("remote report differs from the local one:\n%s", lineDiff(string(lj), string(rj)))
 	}
+}
+
+// scanBoth scans s's root locally (with localArgs) and over SFTP, with
+// the same fingerprint key, and returns both reports.
+func (s *sftpSSHD) scanBoth(t *testing.T, localArgs ...string) (local, remote *scan.Report) {
+	t.Helper()
+	key := writeFingerprintKey(t)
+	localOut, stderr, code := rosterScan(t, nil, append([]string{"--root", s.chroot, "--format", "json", "--fingerprint-key", key}, localArgs...)...)
+	if code != 0 {
+		t.Fatalf("local scan: exit %d: %s", code, stderr)
+	}
+	remoteOut, stderr, code := rosterScan(t, nil, s.sshScanArgs(s.knownHosts, "--format", "json", "--fingerprint-key", key)...)
+	if code != 0 {
+		t.Fatalf("remote scan: exit %d: %s", code, stderr)
+	}
+	return decodeReport(t, []byte(localOut)), decodeReport(t, []byte(remoteOut))
 }
 
 func countCredentials(rep *scan.Report) int {
@@ -219,6 +265,17 @@ func TestSSHScanHostKeys(t *testing.T) {
 			t.Errorf("refusal does not say %q:\n%s", want, stderr)
 		}
 	}
+	// The hint's command works: after it, the host is known.
+	hint := regexp.MustCompile("`(ssh-keyscan [^`]*)`").FindStringSubmatch(stderr)
+	if hint == nil {
+		t.Fatalf("no ssh-keyscan command in the refusal:\n%s", stderr)
+	}
+	if out, err := exec.Command("sh", "-c", hint[1]).CombinedOutput(); err != nil {
+		t.Fatalf("the hint %q: %v\n%s", hint[1], err, out)
+	}
+	if _, stderr, code := rosterScan(t, nil, s.sshScanArgs(empty, "--format", "json")...); code != 0 {
+		t.Fatalf("scan after the hint's command: exit %d: %s", code, stderr)
+	}
 	out, stderr, code := rosterScan(t, nil, s.sshScanArgs(s.caHosts, "--format", "json")...)
 	if code != 0 {
 		t.Fatalf("scan trusting the host CA: exit %d: %s", code, stderr)
@@ -232,10 +289,7 @@ func TestSSHScanHostKeys(t *testing.T) {
 // a symlink loop on the target are bounded: the scan finishes with
 // warnings.
 func TestSSHScanHostile(t *testing.T) {
-	root := t.TempDir()
-	if out, err := exec.Command("cp", "-a", fixtureRoot+"/.", root).CombinedOutput(); err != nil {
-		t.Fatalf("cp: %v\n%s", err, out)
-	}
+	root := copyTree(t, fixtureRoot)
 	// The huge file: a sparse 64 MiB group file, over the 4 MiB cap.
 	f, err := os.OpenFile(filepath.Join(root, "etc", "group"), os.O_WRONLY|os.O_TRUNC, 0)
 	if err != nil {
@@ -284,7 +338,7 @@ func TestSSHScanHosts(t *testing.T) {
 	if code == 0 {
 		t.Fatalf("exit 0 with a host down:\n%s", out)
 	}
-	if !strings.Contains(out, "2 hosts scanned, 1 failed") || !strings.Contains(out, fmt.Sprintf("failed: %s@127.0.0.1:%d", s.user, bad)) {
+	if !strings.Contains(out, "2 hosts scanned, 1 failed") || !strings.Contains(out, fmt.Sprintf("failed: %s@127.0.0.1:%d: dial tcp 127.0.0.1:%d: connect: connection refused", s.user, bad, bad)) {
 		t.Errorf("summary:\n%s\n%s", out, stderr)
 	}
 	data, err := os.ReadFile(reports)
