@@ -87,6 +87,7 @@ func Account(w io.Writer, acct *inventory.Account, now time.Time) error {
 		// No instances to list: no scan finds the account.
 		return exceptionLines(ew, acct.Exceptions, now)
 	}
+	directoryLines(ew, acct)
 	ew.Printf("\ninstances:\n")
 	err := textTable(ew, "  HOST\tUID\tCREDENTIALS\tUSED BY\tCERT\tLAST SEEN", func(tw io.Writer) {
 		for _, in := range acct.Instances {
