@@ -115,9 +115,9 @@ type Account struct {
 	// SSHPermit is what the account's SSH user certificates permit
 	// (roster ssh policy: pty, port-forwarding, ...); empty for nothing.
 	SSHPermit []string `json:"ssh_permit,omitempty"`
-	// Directory lists, by domain, what the newest directory scan found of
-	// each live instance found in a directory (roster scan --ldap).
-	Directory []DirectoryEntry `json:"directory,omitempty"`
+	// DirectoryEntries lists, by domain, what the newest directory scan
+	// found of each live instance found in a directory (roster scan --ldap).
+	DirectoryEntries []DirectoryEntry `json:"directory_entries,omitempty"`
 }
 
 // DirectoryEntry is an account's entry in one directory (Active Directory

@@ -121,7 +121,7 @@ func (inv *Inventory) GetAccount(ctx context.Context, name string) (*Account, er
 			}
 			a.Instances = append(a.Instances, *in)
 			if d, ok := directoryEntry(in); ok {
-				a.Directory = append(a.Directory, d)
+				a.DirectoryEntries = append(a.DirectoryEntries, d)
 			}
 			if in.GoneAt == nil {
 				for _, c := range in.Data.Credentials {
@@ -137,7 +137,7 @@ func (inv *Inventory) GetAccount(ctx context.Context, name string) (*Account, er
 		if err != nil {
 			return err
 		}
-		sort.Slice(a.Directory, func(i, j int) bool { return a.Directory[i].Domain < a.Directory[j].Domain })
+		sort.Slice(a.DirectoryEntries, func(i, j int) bool { return a.DirectoryEntries[i].Domain < a.DirectoryEntries[j].Domain })
 		for fp := range sharedFP {
 			a.SharedFingerprints = append(a.SharedFingerprints, fp)
 		}

@@ -307,9 +307,9 @@ type Account struct {
 	// SSHPermit is what the account's SSH user certificates permit
 	// (roster ssh policy: pty, port-forwarding, ...); empty for nothing.
 	SSHPermit []string `json:"ssh_permit,omitempty"`
-	// Directory lists, per domain, the directory entry of each live
-	// instance a directory scan found, by domain.
-	Directory []DirectoryEntry `json:"directory,omitempty"`
+	// DirectoryEntries lists, by domain, the directory entry of each live
+	// instance a directory scan found.
+	DirectoryEntries []DirectoryEntry `json:"directory_entries,omitempty"`
 }
 
 // DirectoryEntry is what the newest directory scan of a domain found of

@@ -12,7 +12,7 @@ import (
 // account (roster scan --ldap): DN, class, SPNs, flags, managed, last
 // logon and staleness, and the password's age and scheme.
 func directoryLines(ew *textout.Writer, a *inventory.Account) {
-	for _, d := range a.Directory {
+	for _, d := range a.DirectoryEntries {
 		ew.Printf("\ndirectory entry on %s:\n", d.Domain)
 		ew.Printf("  dn:         %s\n", d.DN)
 		ew.Printf("  class:      %s\n", dash(d.ObjectClass))

@@ -93,7 +93,7 @@ func apiAccount(a *inventory.Account) (*api.Account, error) {
 	}
 	return &api.Account{AccountSummary: apiSummary(a.AccountSummary), Instances: ins,
 		Exceptions: mapSlice(a.Exceptions, apiException), SharedFingerprints: a.SharedFingerprints, SSHPermit: a.SSHPermit,
-		Directory: mapSlice(a.Directory, apiDirectoryEntry)}, nil
+		DirectoryEntries: mapSlice(a.DirectoryEntries, apiDirectoryEntry)}, nil
 }
 
 func apiDirectoryEntry(d inventory.DirectoryEntry) api.DirectoryEntry {

@@ -247,14 +247,15 @@ func TestSlapdScan(t *testing.T) {
 	showJSON := s.mustCLI(admin, "accounts", "show", "svc-web", "--format", "json")
 	outputs = append(outputs, showJSON)
 	var acct struct {
-		Directory []struct {
+		Directory        bool
+		DirectoryEntries []struct {
 			Domain, DN     string
 			Stale          bool
 			PasswordScheme string `json:"password_scheme"`
-		}
+		} `json:"directory_entries"`
 	}
-	if err := json.Unmarshal([]byte(showJSON), &acct); err != nil || len(acct.Directory) != 1 ||
-		acct.Directory[0].Domain != "plain.example" || !acct.Directory[0].Stale || acct.Directory[0].PasswordScheme != "cleartext" {
+	if err := json.Unmarshal([]byte(showJSON), &acct); err != nil || !acct.Directory || len(acct.DirectoryEntries) != 1 ||
+		acct.DirectoryEntries[0].Domain != "plain.example" || !acct.DirectoryEntries[0].Stale || acct.DirectoryEntries[0].PasswordScheme != "cleartext" {
 		t.Errorf("account show --format json: %v %+v\n%s", err, acct, showJSON)
 	}
 	// An operator's kind wins; auto returns the account to directory.
