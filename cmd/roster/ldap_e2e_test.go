@@ -277,7 +277,7 @@ func TestLDAPScanSamba(t *testing.T) {
 	if !sql.Privileged || !strings.Contains(strings.Join(sql.PrivilegeReasons, ";"), "Domain Admins") ||
 		!strings.Contains(strings.Join(sql.Directory.Flags, ","), "DONT_EXPIRE_PASSWORD") ||
 		!strings.Contains(findings, "never expires") || !strings.Contains(findings, "description seems to hold a password") ||
-		len(sql.Directory.SPNs) != 1 || sql.Kind != "service" {
+		len(sql.Directory.SPNs) != 1 || sql.Kind != "directory" {
 		t.Errorf("svc-sql: %+v", sql)
 	}
 	web := rep.Accounts[byName["svc-web"]]
@@ -357,6 +357,24 @@ func TestLDAPScanSamba(t *testing.T) {
 	}
 	if tiers["svc-sql"] != 1 {
 		t.Errorf("svc-sql tier %d, want 1:\n%s", tiers["svc-sql"], list)
+	}
+	// account show: kind directory and the directory entry.
+	show := s.mustCLI(admin, "accounts", "show", "svc-sql")
+	outputs = append(outputs, show)
+	for _, want := range []string{"kind:     directory (found by scans)", "directory entry on corp.example:", "MSSQLSvc/db1.corp.example:1433",
+		"DONT_EXPIRE_PASSWORD", "tier:     1"} {
+		if !strings.Contains(show, want) {
+			t.Errorf("accounts show svc-sql lacks %q:\n%s", want, show)
+		}
+	}
+	show = s.mustCLI(admin, "accounts", "show", "gmsa-app$", "--format", "json")
+	outputs = append(outputs, show)
+	var gm struct {
+		Directory        bool
+		DirectoryEntries []struct{ Managed bool } `json:"directory_entries"`
+	}
+	if err := json.Unmarshal([]byte(show), &gm); err != nil || !gm.Directory || len(gm.DirectoryEntries) != 1 || !gm.DirectoryEntries[0].Managed {
+		t.Errorf("accounts show gmsa-app$: %v %+v\n%s", err, gm, show)
 	}
 	noSecret()
 }
