@@ -244,6 +244,9 @@ func mapPlain(e entry, markers, privileged []string, key []byte, now time.Time) 
 			cred.Findings = append(cred.Findings, "userPassword is stored in clear text (value not copied)")
 		}
 	}
+	if a.Password.Status == scan.PasswordUnknown {
+		cred.Findings = append(cred.Findings, "userPassword not visible to the bind DN: no password, or one its access rules hide")
+	}
 	changed, changedRaw, mustChange := time.Time{}, "", false
 	if v := e.first("pwdChangedTime"); v != "" {
 		t, err := parseGeneralizedTime(v)
