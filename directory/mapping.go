@@ -173,11 +173,17 @@ func mapEntry(e entry, privileged []string, key []byte, now time.Time) (scan.Acc
 	if d.Stale {
 		cred.Findings = append(cred.Findings, "no logon in 90 days (lastLogonTimestamp, replicated about weekly)")
 	}
-	if passwordHint.MatchString(e.first("description")) {
+	a.Credentials = withHint(cred, e.first("description"))
+	return a, warn
+}
+
+// withHint is the account's credentials: cred, with a finding when the
+// entry's description seems to hold a password (never copied).
+func withHint(cred scan.Credential, description string) []scan.Credential {
+	if passwordHint.MatchString(description) {
 		cred.Findings = append(cred.Findings, "the description seems to hold a password (description not copied)")
 	}
-	a.Credentials = []scan.Credential{cred}
-	return a, warn
+	return []scan.Credential{cred}
 }
 
 // versionFingerprint keys the DN and pwdLastSet in the report's fingerprint

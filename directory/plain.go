@@ -291,9 +291,6 @@ func mapPlain(e entry, markers, privileged []string, key []byte, now time.Time) 
 	if d.Stale {
 		cred.Findings = append(cred.Findings, "no successful bind in 90 days (pwdLastSuccess or authTimestamp)")
 	}
-	if passwordHint.MatchString(e.first("description")) {
-		cred.Findings = append(cred.Findings, "the description seems to hold a password (description not copied)")
-	}
-	a.Credentials = []scan.Credential{cred}
+	a.Credentials = withHint(cred, e.first("description"))
 	return a, warn
 }

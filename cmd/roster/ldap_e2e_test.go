@@ -181,6 +181,30 @@ func writeTLS(t *testing.T, dir string) (ca, cert, key string) {
 		write("key.pem", "PRIVATE KEY", keyDER, 0o600)
 }
 
+// ldapRig is a roster server and an operator's directory scan arguments:
+// the bind password in a file, as roster scan --ldap reads it.
+type ldapRig struct {
+	s                    *serverProc
+	admin, tmp           string
+	base, bindDN, pwFile string
+}
+
+func newLDAPRig(t *testing.T, base, bindDN, password string) *ldapRig {
+	t.Helper()
+	tmp := t.TempDir()
+	pwFile := filepath.Join(tmp, "bind.pw")
+	if err := os.WriteFile(pwFile, []byte(password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, filepath.Join(tmp, "data"), "--scan-on-start=false", "--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+	return &ldapRig{s: s, admin: s.adminToken(), tmp: tmp, base: base, bindDN: bindDN, pwFile: pwFile}
+}
+
+// args are roster scan --ldap URL with the rig's base and bind, then extra.
+func (r *ldapRig) args(url string, extra ...string) []string {
+	return append([]string{"scan", "--ldap", url, "--base", r.base, "--bind-dn", r.bindDN, "--bind-password-file", r.pwFile}, extra...)
+}
+
 // TestLDAPScanSamba plants service accounts in a real Samba AD DC and
 // scans it with the real binaries: flags, recursive privilege, staleness,
 // a gMSA as managed, certificate verification, --insecure-ldap, and
@@ -208,16 +232,8 @@ func TestLDAPScanSamba(t *testing.T) {
 	dc.ldif(t, "ldbadd", "dn: CN=gmsa-app,CN=Managed Service Accounts,"+dcBase+"\nobjectClass: msDS-GroupManagedServiceAccount\n"+
 		"sAMAccountName: gmsa-app$\ndNSHostName: gmsa-app.corp.example\nmsDS-ManagedPasswordInterval: 30\nservicePrincipalName: HTTP/app.corp.example\n")
 
-	tmp := t.TempDir()
-	pwFile := filepath.Join(tmp, "bind.pw")
-	if err := os.WriteFile(pwFile, []byte(dcAdminPass+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s := startServer(t, filepath.Join(tmp, "data"), "--scan-on-start=false", "--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
-	admin := s.adminToken()
-	ldapArgs := func(url string, extra ...string) []string {
-		return append([]string{"scan", "--ldap", url, "--base", dcBase, "--bind-dn", dcBindDN, "--bind-password-file", pwFile}, extra...)
-	}
+	rig := newLDAPRig(t, dcBase, dcBindDN, dcAdminPass)
+	s, admin, tmp, ldapArgs := rig.s, rig.admin, rig.tmp, rig.args
 	var outputs []string
 	noSecret := func() {
 		t.Helper()

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,16 +77,8 @@ func TestSlapdScan(t *testing.T) {
 	hashes := map[string]string{"scanner": sshaPassword(slapdBindPass), "backup": sshaPassword("Svc-Backup-Pass-2026"),
 		"mailer": sshaPassword("Mailer-Pass-2026"), "alice": sshaPassword("Alice-Pass-2026")}
 	ld := startSlapd(t, slapdSuffix, slapdLDIF(hashes), slapdACL)
-	tmp := t.TempDir()
-	pwFile := filepath.Join(tmp, "bind.pw")
-	if err := os.WriteFile(pwFile, []byte(slapdBindPass+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s := startServer(t, filepath.Join(tmp, "data"), "--scan-on-start=false", "--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
-	admin := s.adminToken()
-	ldapArgs := func(url string, extra ...string) []string {
-		return append([]string{"scan", "--ldap", url, "--base", slapdSuffix, "--bind-dn", slapdBindDN, "--bind-password-file", pwFile}, extra...)
-	}
+	rig := newLDAPRig(t, slapdSuffix, slapdBindDN, slapdBindPass)
+	s, admin, tmp, ldapArgs := rig.s, rig.admin, rig.tmp, rig.args
 	var outputs []string
 	secrets := []string{slapdBindPass, "Svc-Backup-Pass-2026", "Svc-Web-Clear-2026", "Mailer-Pass-2026", "Alice-Pass-2026"}
 	for _, h := range hashes {
