@@ -126,36 +126,48 @@ func Scan(ctx context.Context, o Options) (*scan.Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	seen := map[string]string{}
-	for _, f := range found {
-		for _, w := range f.warn {
-			rep.Warnings = append(rep.Warnings, scan.Warning{File: "ldap:" + textout.Fit(f.dn, scan.MaxPath-5), Message: textout.Fit(w, scan.MaxText)})
-		}
-		a := f.acct
-		if err := spiffeid.ValidateAccount(a.Name); err != nil {
-			rep.Warnings = append(rep.Warnings, scan.Warning{File: "ldap:" + textout.Fit(f.dn, scan.MaxPath-5),
-				Message: textout.Fit(fmt.Sprintf("skipped: account name %q is not usable as an identity: %v", a.Name, err), scan.MaxText)})
-			continue
-		}
-		if other, dup := seen[a.Name]; dup {
-			rep.Warnings = append(rep.Warnings, scan.Warning{File: "ldap:" + textout.Fit(f.dn, scan.MaxPath-5),
-				Message: textout.Fit("skipped: the name "+a.Name+" is also "+other, scan.MaxText)})
-			continue
-		}
-		seen[a.Name] = f.dn
-		rep.Accounts = append(rep.Accounts, a)
-	}
+	collect(rep, found)
 	if err := scan.Validate(rep); err != nil {
 		return nil, fmt.Errorf("directory report: %w", err)
 	}
 	return rep, nil
 }
 
-// found is one mapped directory entry with its warnings.
+// found is one mapped directory entry with its warnings; an acct without
+// a kind carries warnings only.
 type found struct {
 	dn   string
 	acct scan.Account
 	warn []string
+}
+
+// collect puts the found accounts and warnings into rep, skipping (with a
+// warning) an account whose name is no valid account name or repeats an
+// earlier one's.
+func collect(rep *scan.Report, found []found) {
+	seen := map[string]string{}
+	for _, f := range found {
+		warn := func(msg string) {
+			rep.Warnings = append(rep.Warnings, scan.Warning{File: "ldap:" + textout.Fit(f.dn, scan.MaxPath-5), Message: textout.Fit(msg, scan.MaxText)})
+		}
+		for _, w := range f.warn {
+			warn(w)
+		}
+		a := f.acct
+		if a.Kind == "" {
+			continue
+		}
+		if err := spiffeid.ValidateAccount(a.Name); err != nil {
+			warn(fmt.Sprintf("skipped: account name %q is not usable as an identity: %v", a.Name, err))
+			continue
+		}
+		if other, dup := seen[a.Name]; dup {
+			warn("skipped: the name " + a.Name + " is also " + other)
+			continue
+		}
+		seen[a.Name] = f.dn
+		rep.Accounts = append(rep.Accounts, a)
+	}
 }
 
 // scanAD finds Active Directory's service accounts: one search of

@@ -182,3 +182,37 @@ func TestMapPlain(t *testing.T) {
 		})
 	}
 }
+
+func TestCollect(t *testing.T) {
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	acct := func(name string) scan.Account {
+		return scan.Account{Name: name, Kind: scan.KindDirectory, Password: scan.Password{Status: scan.PasswordUnknown}}
+	}
+	rep := &scan.Report{SchemaVersion: scan.SchemaVersion, Host: scan.Host{Hostname: "plain.example", ScannedAt: now}}
+	collect(rep, []found{
+		{dn: "dc=e", warn: []string{"group walk stopped"}},
+		{dn: "uid=svc-a,ou=services,dc=e", acct: acct("svc-a")},
+		{dn: "uid=svc-a,ou=apps,dc=e", acct: acct("svc-a")},
+		{dn: "cn=Directory Manager,dc=e", acct: acct("Directory Manager")},
+		{dn: "uid=x\x1b[2J,dc=e", acct: acct("svc-b"), warn: []string{"bad \x1b value"}},
+	})
+	if len(rep.Accounts) != 2 || rep.Accounts[0].Name != "svc-a" || rep.Accounts[1].Name != "svc-b" {
+		t.Errorf("accounts %+v", rep.Accounts)
+	}
+	var ws []string
+	for _, w := range rep.Warnings {
+		ws = append(ws, w.File+": "+w.Message)
+	}
+	all := strings.Join(ws, "\n")
+	for _, want := range []string{"ldap:dc=e: group walk stopped", "the name svc-a is also uid=svc-a,ou=services,dc=e", `account name "Directory Manager" is not usable`} {
+		if !strings.Contains(all, want) {
+			t.Errorf("warnings lack %q:\n%s", want, all)
+		}
+	}
+	if len(ws) != 4 {
+		t.Errorf("%d warnings:\n%s", len(ws), all)
+	}
+	if err := scan.Validate(rep); err != nil {
+		t.Errorf("invalid: %v", err)
+	}
+}
