@@ -226,6 +226,8 @@ func TestLDAPScanSamba(t *testing.T) {
 	dc.tool(t, "group", "add", "Tier0Ops")
 	dc.tool(t, "group", "addmembers", "Domain Admins", "Tier0Ops")
 	dc.tool(t, "group", "addmembers", "Tier0Ops", "svc-sql")
+	dc.tool(t, "group", "add", "WebOps") // privileged only with --privileged-group WebOps
+	dc.tool(t, "group", "addmembers", "WebOps", "svc-web")
 	dc.tool(t, "delegation", "for-any-protocol", "svc-web", "on")
 	dc.tool(t, "delegation", "for-any-service", "svc-deleg", "on")
 	dc.ldif(t, "ldbmodify", "dn: CN=svc-web,CN=Users,"+dcBase+"\nchangetype: modify\nreplace: lastLogonTimestamp\nlastLogonTimestamp: 130000000000000000\n")
@@ -344,7 +346,7 @@ func TestLDAPScanSamba(t *testing.T) {
 	}
 
 	// --submit: the privileged directory account is tier 1.
-	out, errOut, code = s.cli(admin, ldapArgs("ldaps://127.0.0.1", "--ldap-ca", dc.ca, "--submit")...)
+	out, errOut, code = s.cli(admin, ldapArgs("ldaps://127.0.0.1", "--ldap-ca", dc.ca, "--privileged-group", "WebOps", "--submit")...)
 	outputs = append(outputs, out, errOut)
 	if code != 0 {
 		t.Fatalf("submit: exit %d\n%s%s", code, out, errOut)
@@ -371,8 +373,8 @@ func TestLDAPScanSamba(t *testing.T) {
 	for _, a := range accts {
 		tiers[a.Name] = a.Tier
 	}
-	if tiers["svc-sql"] != 1 {
-		t.Errorf("svc-sql tier %d, want 1:\n%s", tiers["svc-sql"], list)
+	if tiers["svc-sql"] != 1 || tiers["svc-web"] != 1 {
+		t.Errorf("svc-sql tier %d, svc-web (in WebOps) tier %d, want 1:\n%s", tiers["svc-sql"], tiers["svc-web"], list)
 	}
 	// account show: kind directory and the directory entry.
 	show := s.mustCLI(admin, "accounts", "show", "svc-sql")
@@ -392,5 +394,6 @@ func TestLDAPScanSamba(t *testing.T) {
 	if err := json.Unmarshal([]byte(show), &gm); err != nil || !gm.Directory || len(gm.DirectoryEntries) != 1 || !gm.DirectoryEntries[0].Managed {
 		t.Errorf("accounts show gmsa-app$: %v %+v\n%s", err, gm, show)
 	}
+	outputs = append(outputs, s.out.String()) // the server's log
 	noSecret()
 }

@@ -183,6 +183,14 @@ func TestSlapdScan(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "svc-backup") || !strings.Contains(out, "directory") {
 		t.Errorf("table: exit %d\n%s%s", code, out, errOut)
 	}
+	// The report written to a file.
+	repFile := filepath.Join(tmp, "report.json")
+	out, errOut, code = cli(ldapArgs(ld.ldaps, "--ldap-ca", ld.ca, "--format", "json", "--output", repFile)...)
+	written, err := os.ReadFile(repFile)
+	if code != 0 || err != nil || !strings.Contains(string(written), `"svc-backup"`) {
+		t.Errorf("--output: exit %d %v\n%s%s", code, err, out, errOut)
+	}
+	outputs = append(outputs, string(written))
 	// A CA that did not sign slapd's certificate, or none (system roots).
 	wrongCA, _, _ := writeTLS(t, filepath.Join(tmp, "wrong"))
 	for _, args := range [][]string{ldapArgs(ld.ldaps, "--ldap-ca", wrongCA), ldapArgs(ld.ldaps), ldapArgs(ld.ldap, "--ldap-ca", wrongCA)} {
@@ -259,6 +267,7 @@ func TestSlapdScan(t *testing.T) {
 		t.Errorf("after kind auto:\n%s", show)
 	}
 
+	outputs = append(outputs, s.out.String()) // the server's log
 	for _, o := range outputs {
 		for _, secret := range secrets {
 			if strings.Contains(o, secret) {
