@@ -26,11 +26,15 @@ const accountClasses = "(objectClass=posixAccount)(objectClass=account)(objectCl
 
 // plainFilter selects, anywhere under the base, the accounts marked as
 // services by their class or shell or name ([plainMarkers] says which).
+// RFC 2307 gives loginShell no substring matching rule (OpenLDAP's
+// nis.schema neither), so the usual no-login shells are named one by one;
+// the substring terms serve directories that have the rule.
 const plainFilter = "(&(|" + accountClasses + ")(|" +
 	"(&(objectClass=account)(!(objectClass=person)))" +
 	"(&(objectClass=applicationProcess)(!(objectClass=person)))" +
 	"(&(objectClass=simpleSecurityObject)(!(objectClass=person)))" +
-	"(loginShell=*/nologin)(loginShell=*/false)" +
+	"(loginShell=/usr/sbin/nologin)(loginShell=/sbin/nologin)(loginShell=/usr/bin/nologin)(loginShell=/bin/nologin)" +
+	"(loginShell=/bin/false)(loginShell=/usr/bin/false)(loginShell=*/nologin)(loginShell=*/false)" +
 	"(uid=svc-*)(uid=svc_*)(cn=svc-*)(cn=svc_*)))"
 
 // plainAttributes are those requested for every plain LDAP account; the

@@ -42,6 +42,9 @@ func slapdLDIF(hashes map[string]string) string {
 		// the posixGroup sudo by memberUid.
 		"dn: uid=daemon-sync,ou=people," + s + "\nobjectClass: account\nobjectClass: posixAccount\nobjectClass: shadowAccount\nuid: daemon-sync\ncn: daemon-sync\n" +
 			"uidNumber: 2003\ngidNumber: 2003\nhomeDirectory: /\nloginShell: /bin/false\nshadowLastChange: 15706\nshadowMax: 99999",
+		// A person's classes, but no login: found by its shell alone.
+		"dn: uid=indexer,ou=people," + s + "\nobjectClass: inetOrgPerson\nobjectClass: posixAccount\nuid: indexer\ncn: indexer\nsn: indexer\n" +
+			"uidNumber: 2006\ngidNumber: 2006\nhomeDirectory: /var/lib/indexer\nloginShell: /usr/sbin/nologin",
 		// An application's bind entry outside any service OU.
 		"dn: cn=mailer," + s + "\nobjectClass: applicationProcess\nobjectClass: simpleSecurityObject\ncn: mailer\nuserPassword: " + hashes["mailer"],
 		// A person's entry named like a service; privileged only with
@@ -135,6 +138,7 @@ func TestSlapdScan(t *testing.T) {
 		"daemon-sync":    {"objectClass account without person", "member of sudo (memberUid)", "", []string{"password unchanged for", "never expires"}, false},
 		"mailer":         {"objectClass applicationProcess without person", "", "{SSHA}", []string{"no password change recorded"}, false},
 		"svc-report":     {"name starts with svc-", "member of dba-admins", "", nil, false},
+		"indexer":        {"loginShell /usr/sbin/nologin: no interactive login", "", "", []string{"userPassword not visible"}, false},
 		"roster-scanner": {"under ou=dsa", "", "{SSHA}", nil, false},
 	}
 	got := map[string]bool{}
