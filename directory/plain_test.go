@@ -216,3 +216,10 @@ func TestCollect(t *testing.T) {
 		t.Errorf("invalid: %v", err)
 	}
 }
+
+func TestGroupNames(t *testing.T) {
+	got := groupNames(PlainPrivilegedGroups, []string{"WHEEL", " dba-admins ", "", "dba-admins"})
+	if want := []string{"admins", "wheel", "sudo", "ldapadmins", "dba-admins"}; !slices.Equal(got, want) {
+		t.Errorf("%q, want %q", got, want)
+	}
+}

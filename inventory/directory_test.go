@@ -52,6 +52,16 @@ func TestDirectoryAccounts(t *testing.T) {
 	if rep.Humans != 0 || rep.System != 0 || len(rep.OwnerlessPrivileged) != 1 || rep.OwnerlessPrivileged[0].Name != "svc-sql" {
 		t.Errorf("report counts: humans %d system %d ownerless privileged %+v", rep.Humans, rep.System, rep.OwnerlessPrivileged)
 	}
+	if ts := rep.Tiers[0]; ts.Accounts != 1 || ts.Static != 1 || ts.ByStrength["static_password"] != 1 || rep.Tiers[3].Accounts != 2 {
+		t.Errorf("tiers: %+v", rep.Tiers)
+	}
+	plan, err := inv.Plan(ctx, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pt := plan.Tiers[0]; pt.Accounts != 1 || pt.ByStrength["static_password"] != 1 {
+		t.Errorf("plan tier 1: %+v", pt)
+	}
 	// An owner and an exception, as for any service account.
 	if err := inv.SetOwner(ctx, "svc-sql", inventory.Owner{Name: "team-db"}); err != nil {
 		t.Fatal(err)
