@@ -70,6 +70,9 @@ func (c *conn) scanPlain() ([]found, error) {
 			return nil, err
 		}
 		entries = append(entries, es...)
+		if len(entries) > 2*c.o.MaxEntries {
+			return nil, fmt.Errorf("search %s: more than %d account entries in all", c.o.Base, 2*c.o.MaxEntries)
+		}
 	}
 	ge, err := c.search(c.o.Base, groupFilter, groupAttributes)
 	if err != nil {
