@@ -82,6 +82,11 @@ type AccountSummary struct {
 	Retired       bool `json:"retired"`
 	Human         bool `json:"human,omitempty"`
 	System        bool `json:"system,omitempty"`
+	// Directory is true when every live instance was found in a directory
+	// (scan kind "directory": Active Directory or LDAP, the host being the
+	// domain) and no operator set the kind: a service account in every
+	// count, tier and plan.
+	Directory bool `json:"directory,omitempty"`
 	// KindOverride is true when an operator set the kind (Human, System,
 	// or neither) instead of the scan's kinds.
 	KindOverride bool      `json:"kind_override,omitempty"`
@@ -110,6 +115,31 @@ type Account struct {
 	// SSHPermit is what the account's SSH user certificates permit
 	// (roster ssh policy: pty, port-forwarding, ...); empty for nothing.
 	SSHPermit []string `json:"ssh_permit,omitempty"`
+	// DirectoryEntries lists, by domain, what the newest directory scan
+	// found of each live instance found in a directory (roster scan --ldap).
+	DirectoryEntries []DirectoryEntry `json:"directory_entries,omitempty"`
+}
+
+// DirectoryEntry is an account's entry in one directory (Active Directory
+// or plain LDAP) as the newest scan of its domain found it.
+type DirectoryEntry struct {
+	Domain      string     `json:"domain"`                // the instance's host: the domain the base DN names
+	DN          string     `json:"dn"`                    // the entry's distinguished name
+	ObjectClass string     `json:"object_class"`          // its most specific (structural) class
+	SPNs        []string   `json:"spns,omitempty"`        // servicePrincipalName values (AD)
+	Flags       []string   `json:"flags,omitempty"`       // userAccountControl flags (AD); LOCKED, PASSWORD_RESET (ppolicy)
+	Managed     bool       `json:"managed,omitempty"`     // a managed service account: the domain rotates its password
+	AdminCount  bool       `json:"admin_count,omitempty"` // adminCount=1 (AD)
+	LastLogon   *time.Time `json:"last_logon,omitempty"`  // lastLogonTimestamp (AD), pwdLastSuccess (LDAP)
+	Stale       bool       `json:"stale,omitempty"`       // no logon for 90 days
+	// PasswordLastSet is pwdLastSet (AD), pwdChangedTime or
+	// shadowLastChange (LDAP); PasswordAgeDays its age at the scan.
+	PasswordLastSet      *time.Time `json:"password_last_set,omitempty"`
+	PasswordAgeDays      *int       `json:"password_age_days,omitempty"`
+	PasswordNeverExpires bool       `json:"password_never_expires,omitempty"`
+	// PasswordScheme is the userPassword scheme ("{SSHA}", "cleartext")
+	// when the scan could read it (LDAP); never the hash.
+	PasswordScheme string `json:"password_scheme,omitempty"`
 }
 
 // Instance is one account on one host.

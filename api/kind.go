@@ -2,7 +2,8 @@ package api
 
 // KindRequest is the body of PUT /v1/accounts/{name}/kind: "service",
 // "human" or "system" overrides the kinds the scans found; "auto" clears
-// the override.
+// the override (back to "directory" for an account a directory scan
+// found, AccountSummary.Directory).
 type KindRequest struct {
 	Kind string `json:"kind"`
 }

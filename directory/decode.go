@@ -1,6 +1,7 @@
 package directory
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -106,4 +107,43 @@ func parseGeneralizedTime(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("GeneralizedTime: want YYYYMMDDHHMMSSZ")
 	}
 	return t, nil
+}
+
+// parseShadowDays decodes shadowLastChange, days since 1970-01-01; 0 (the
+// password must be changed) returns ok=false without an error.
+func parseShadowDays(s string) (t time.Time, ok bool, err error) {
+	if len(s) > 9 {
+		return time.Time{}, false, fmt.Errorf("%d characters, want at most 9", len(s))
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return time.Time{}, false, fmt.Errorf("not a non-negative number of days")
+	}
+	if n == 0 {
+		return time.Time{}, false, nil
+	}
+	return time.Unix(int64(n)*86400, 0).UTC(), true, nil
+}
+
+// SchemeCleartext is the scheme [passwordScheme] gives a userPassword
+// value without a {SCHEME} prefix: the password itself.
+const SchemeCleartext = "cleartext"
+
+// passwordScheme names the scheme of a userPassword value ("{SSHA}",
+// "{CRYPT}", "{PBKDF2-SHA512}"), or SchemeCleartext; it never returns any
+// of the value beyond a well-formed scheme name.
+func passwordScheme(v []byte) string {
+	if len(v) < 3 || v[0] != '{' {
+		return SchemeCleartext
+	}
+	end := bytes.IndexByte(v[:min(len(v), 34)], '}')
+	if end < 2 {
+		return SchemeCleartext
+	}
+	for _, c := range v[1:end] {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return SchemeCleartext
+		}
+	}
+	return "{" + strings.ToUpper(string(v[1:end])) + "}"
 }

@@ -138,7 +138,7 @@ func TestMapEntry(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			a, _ := mapEntry(c.e, c.priv, key, now)
-			if a.Privileged != c.privileged || a.Directory.Managed != c.managed || a.Directory.Stale != c.stale || a.Kind != scan.KindService {
+			if a.Privileged != c.privileged || a.Directory.Managed != c.managed || a.Directory.Stale != c.stale || a.Kind != scan.KindDirectory {
 				t.Errorf("privileged %v managed %v stale %v kind %s: %+v", a.Privileged, a.Directory.Managed, a.Directory.Stale, a.Kind, a)
 			}
 			if c.managed != (len(a.Credentials) == 0) {
@@ -173,7 +173,7 @@ func TestVersionFingerprint(t *testing.T) {
 }
 
 func FuzzDirectoryValues(f *testing.F) {
-	for _, s := range []string{"0", "66048", "130000000000000000", "9223372036854775807", "-1", "20260102030405.0Z", ""} {
+	for _, s := range []string{"0", "66048", "130000000000000000", "9223372036854775807", "-1", "20260102030405.0Z", "", "{SSHA}Fuzz-Secret", "15706", "/usr/sbin/nologin", "uid=x,ou=Services,dc=e#'01'B"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -189,6 +189,19 @@ func FuzzDirectoryValues(f *testing.F) {
 		a, _ := mapEntry(e, nil, []byte("0123456789abcdef"), time.Now())
 		if a.Name != "svc" {
 			t.Fatal(a.Name)
+		}
+		// Plain LDAP's values: a scheme is all a userPassword leaves.
+		if sch := passwordScheme([]byte(s)); sch != SchemeCleartext && (len(s) < len(sch) || strings.ToUpper(s[:len(sch)]) != sch || len(sch) > 34) {
+			t.Fatalf("passwordScheme(%q) = %q", s, sch)
+		}
+		_, _, _ = parseShadowDays(s)
+		_ = normDN(stripUID(s))
+		_ = serviceOU(s)
+		pe := entry{DN: "uid=svc,ou=services,dc=e", Attrs: map[string][]string{"uid": {"svc"}, "objectClass": {"account", s}, "userPassword": {passwordScheme([]byte(s))},
+			"pwdChangedTime": {s}, "shadowLastChange": {s}, "shadowMax": {s}, "pwdLastSuccess": {s}, "uidNumber": {s}, "loginShell": {s}, "description": {s}}}
+		pa, _ := mapPlain(pe, plainMarkers(pe), nil, []byte("0123456789abcdef"), time.Now())
+		if pa.Name != "svc" || strings.Contains(sprint(pa.Credentials), "Fuzz-Secret") {
+			t.Fatal(pa.Name)
 		}
 	})
 }

@@ -4,13 +4,18 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/rosterhq/roster/internal/textout"
 	"github.com/rosterhq/roster/scan"
 )
+
+// OldPasswordDays is the password age past which a finding says so.
+const OldPasswordDays = 365
 
 // StaleAfter is how long without a recorded logon makes an account stale.
 // lastLogonTimestamp is replicated only about weekly (14 days minus a random
@@ -49,8 +54,22 @@ type entry struct {
 	Attrs map[string][]string
 }
 
+// all is the values of attribute name (its case as the server spells it
+// may differ).
+func (e entry) all(name string) []string {
+	if v, ok := e.Attrs[name]; ok {
+		return v
+	}
+	for k, v := range e.Attrs {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return nil
+}
+
 func (e entry) first(name string) string {
-	if v := e.Attrs[name]; len(v) > 0 {
+	if v := e.all(name); len(v) > 0 {
 		return v[0]
 	}
 	return ""
@@ -65,10 +84,13 @@ var passwordHint = regexp.MustCompile(`(?i)(pass(word|wd)?|pwd|pw|kennwort|mot d
 func mapEntry(e entry, privileged []string, key []byte, now time.Time) (scan.Account, []string) {
 	var warn []string
 	name := e.first("sAMAccountName")
-	classes := e.Attrs["objectClass"]
-	d := &scan.DirectoryAccount{DN: e.DN, SPNs: slices.Clone(e.Attrs["servicePrincipalName"])}
+	classes := e.all("objectClass")
+	d := &scan.DirectoryAccount{DN: textout.Fit(e.DN, scan.MaxPath)}
+	for _, spn := range e.all("servicePrincipalName") {
+		d.SPNs = append(d.SPNs, textout.Fit(spn, scan.MaxShort))
+	}
 	if len(classes) > 0 {
-		d.ObjectClass = classes[len(classes)-1]
+		d.ObjectClass = textout.Fit(classes[len(classes)-1], scan.MaxShort)
 	}
 	d.Managed = slices.Contains(classes, "msDS-GroupManagedServiceAccount") || slices.Contains(classes, "msDS-ManagedServiceAccount")
 	uac, err := parseUAC(e.first("userAccountControl"))
@@ -88,7 +110,7 @@ func mapEntry(e entry, privileged []string, key []byte, now time.Time) (scan.Acc
 
 	a := scan.Account{
 		Name:      name,
-		Kind:      scan.KindService,
+		Kind:      scan.KindDirectory,
 		Directory: d,
 		Password:  scan.Password{Status: scan.PasswordUnknown},
 	}
@@ -99,7 +121,7 @@ func mapEntry(e entry, privileged []string, key []byte, now time.Time) (scan.Acc
 		a.KindEvidence = append(a.KindEvidence, "managed service account ("+d.ObjectClass+"): the domain rotates its password")
 	}
 	for _, g := range privileged {
-		a.PrivilegeReasons = append(a.PrivilegeReasons, "member of "+g+" (recursive)")
+		a.PrivilegeReasons = append(a.PrivilegeReasons, textout.Fit("member of "+g+" (recursive)", scan.MaxText))
 	}
 	if d.AdminCount && len(privileged) == 0 {
 		a.PrivilegeReasons = append(a.PrivilegeReasons, "adminCount=1 (protected by AdminSDHolder, now or once)")
@@ -124,7 +146,7 @@ func mapEntry(e entry, privileged []string, key []byte, now time.Time) (scan.Acc
 	}
 	cred := scan.Credential{
 		Type:        scan.CredPassword,
-		Location:    "ldap:" + e.DN,
+		Location:    textout.Fit("ldap:"+e.DN, scan.MaxPath),
 		Fingerprint: versionFingerprint(key, e.DN, e.first("pwdLastSet")),
 	}
 	a.Password.Status = scan.PasswordUsable
@@ -132,6 +154,9 @@ func mapEntry(e entry, privileged []string, key []byte, now time.Time) (scan.Acc
 		age := int(now.Sub(set).Hours() / 24)
 		cred.ChangedAt, cred.AgeDays = &set, &age
 		a.Password.LastChanged, a.Password.AgeDays = &set, &age
+		if age > OldPasswordDays {
+			cred.Findings = append(cred.Findings, fmt.Sprintf("password unchanged for %d days (pwdLastSet)", age))
+		}
 	} else {
 		cred.Findings = append(cred.Findings, "pwdLastSet is 0: the password must be changed at next logon, or was never set")
 	}
@@ -148,11 +173,17 @@ func mapEntry(e entry, privileged []string, key []byte, now time.Time) (scan.Acc
 	if d.Stale {
 		cred.Findings = append(cred.Findings, "no logon in 90 days (lastLogonTimestamp, replicated about weekly)")
 	}
-	if passwordHint.MatchString(e.first("description")) {
+	a.Credentials = withHint(cred, e.first("description"))
+	return a, warn
+}
+
+// withHint is the account's credentials: cred, with a finding when the
+// entry's description seems to hold a password (never copied).
+func withHint(cred scan.Credential, description string) []scan.Credential {
+	if passwordHint.MatchString(description) {
 		cred.Findings = append(cred.Findings, "the description seems to hold a password (description not copied)")
 	}
-	a.Credentials = []scan.Credential{cred}
-	return a, warn
+	return []scan.Credential{cred}
 }
 
 // versionFingerprint keys the DN and pwdLastSet in the report's fingerprint

@@ -120,6 +120,9 @@ func (inv *Inventory) GetAccount(ctx context.Context, name string) (*Account, er
 				return err
 			}
 			a.Instances = append(a.Instances, *in)
+			if d, ok := directoryEntry(in); ok {
+				a.DirectoryEntries = append(a.DirectoryEntries, d)
+			}
 			if in.GoneAt == nil {
 				for _, c := range in.Data.Credentials {
 					if sh, err := isShared(tx, c.Fingerprint); err != nil {
@@ -134,6 +137,7 @@ func (inv *Inventory) GetAccount(ctx context.Context, name string) (*Account, er
 		if err != nil {
 			return err
 		}
+		sort.Slice(a.DirectoryEntries, func(i, j int) bool { return a.DirectoryEntries[i].Domain < a.DirectoryEntries[j].Domain })
 		for fp := range sharedFP {
 			a.SharedFingerprints = append(a.SharedFingerprints, fp)
 		}
@@ -336,6 +340,11 @@ const (
 	KindSystem  = "system"
 	KindAuto    = "auto"
 )
+
+// KindDirectory is the kind of an account every live instance of which a
+// directory scan found (scan kind "directory"): a service account of a
+// domain. SetKind does not take it: auto returns such an account to it.
+const KindDirectory = "directory"
 
 // Kinds lists the kinds SetKind takes.
 var Kinds = []string{KindService, KindHuman, KindSystem, KindAuto}

@@ -106,7 +106,7 @@ func checkInvariants(tx store.Tx) error {
 		}
 		got := r.Sum
 		if got.Live != want.Live || got.Priv != want.Priv || got.Listen != want.Listen || got.SSHExt != want.SSHExt ||
-			got.Crit != want.Crit || got.Cert != want.Cert || got.Managed != want.Managed || got.LongCert != want.LongCert || got.Human != want.Human || got.System != want.System || got.HW != want.HW ||
+			got.Crit != want.Crit || got.Cert != want.Cert || got.Managed != want.Managed || got.LongCert != want.LongCert || got.Human != want.Human || got.System != want.System || got.Directory != want.Directory || got.HW != want.HW ||
 			got.SSHCert != want.SSHCert || got.SSHManaged != want.SSHManaged ||
 			!maps.Equal(got.Creds, want.Creds) {
 			bad("service account %s: summary %+v, instances say %+v", k, got, *want)

@@ -74,6 +74,14 @@ func kindOf(r *saRecord) (human, system, over bool) {
 	return s.Live > 0 && s.Human == s.Live, s.Live > 0 && s.System == s.Live, false
 }
 
+// fromDirectory reports whether the account is of kind directory: no
+// operator set its kind, and a directory scan found every live instance.
+// A directory account is a service account in every count, tier and plan;
+// the kind says where it lives.
+func fromDirectory(r *saRecord) bool {
+	return r.KindOverride == "" && r.Sum.Live > 0 && r.Sum.Directory == r.Sum.Live
+}
+
 // kindName names the kind kindOf gives.
 func kindName(r *saRecord) string {
 	switch human, system, _ := kindOf(r); {
@@ -81,6 +89,8 @@ func kindName(r *saRecord) string {
 		return KindHuman
 	case system:
 		return KindSystem
+	case fromDirectory(r):
+		return KindDirectory
 	}
 	return KindService
 }
@@ -233,6 +243,7 @@ func (v *view) summarize(r *saRecord) AccountSummary {
 		Retired:          r.Retired,
 		Human:            human,
 		System:           system,
+		Directory:        fromDirectory(r),
 		KindOverride:     kindOver,
 		Tags:             r.Tags,
 		FirstSeen:        r.FirstSeen,

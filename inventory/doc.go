@@ -61,7 +61,10 @@
 // and that hold no credential (kind "system") are kept but listed only on
 // request ([Filter].Humans, [Filter].System) and counted apart from the
 // per-tier report: roster is about machine identities, and an unused
-// account without a credential has nothing to migrate.
+// account without a credential has nothing to migrate. Accounts a directory
+// scan found (kind "directory", the host being the domain) are service
+// accounts in every list, count, tier and plan; [AccountSummary].Directory
+// says so, and [Account].DirectoryEntries holds their entries.
 //
 // A scan changes its own host's instances only. When it finds a name in a
 // group while the name already is an identity in another, the new group

@@ -274,6 +274,11 @@ type AccountSummary struct {
 	// nothing uses and that holds no credential (scan kind "system"):
 	// nothing to migrate, so listed only on request and counted apart.
 	System bool `json:"system,omitempty"`
+	// Directory is true when every live instance was found in a directory
+	// (scan kind "directory": Active Directory or LDAP, the host being the
+	// domain) and no operator set the kind: a service account in every
+	// count, tier and plan.
+	Directory bool `json:"directory,omitempty"`
 	// KindOverride is true when an operator set the kind (Human, System,
 	// or neither: a service account) instead of the scan's kinds.
 	KindOverride bool      `json:"kind_override,omitempty"`
@@ -302,6 +307,35 @@ type Account struct {
 	// SSHPermit is what the account's SSH user certificates permit
 	// (roster ssh policy: pty, port-forwarding, ...); empty for nothing.
 	SSHPermit []string `json:"ssh_permit,omitempty"`
+	// DirectoryEntries lists, by domain, the directory entry of each live
+	// instance a directory scan found.
+	DirectoryEntries []DirectoryEntry `json:"directory_entries,omitempty"`
+}
+
+// DirectoryEntry is what the newest directory scan of a domain found of
+// the account: its entry (DN, class, SPNs, flags, managed, last logon)
+// and its password's age and scheme, from the instance's scan data.
+type DirectoryEntry struct {
+	Domain string `json:"domain"`
+	scan.DirectoryAccount
+	PasswordLastSet      *time.Time `json:"password_last_set,omitempty"`
+	PasswordAgeDays      *int       `json:"password_age_days,omitempty"`
+	PasswordNeverExpires bool       `json:"password_never_expires,omitempty"`
+	// PasswordScheme is plain LDAP's userPassword scheme ("{SSHA}",
+	// "cleartext") when the scan could read it; never the hash.
+	PasswordScheme string `json:"password_scheme,omitempty"`
+}
+
+// directoryEntry is the DirectoryEntry of a live instance found in a
+// directory; ok is false for another instance.
+func directoryEntry(in *Instance) (DirectoryEntry, bool) {
+	d := in.Data.Directory
+	if d == nil || in.GoneAt != nil {
+		return DirectoryEntry{}, false
+	}
+	p := in.Data.Password
+	return DirectoryEntry{Domain: in.Host, DirectoryAccount: *d, PasswordLastSet: p.LastChanged, PasswordAgeDays: p.AgeDays,
+		PasswordNeverExpires: p.NeverExpires, PasswordScheme: p.Algorithm}, true
 }
 
 // Filter selects service accounts in ListAccounts. Zero fields match all.

@@ -77,6 +77,9 @@ type facts struct {
 	Creds  map[string]int    `json:"creds,omitempty"`  // static credentials by type
 	Human  bool              `json:"human,omitempty"`  // scan kind "human"
 	System bool              `json:"system,omitempty"` // scan kind "system": unused, no credential
+	// Directory is set for scan kind "directory": an account of a
+	// directory (the instance's host is the domain), a service account.
+	Directory bool `json:"directory,omitempty"`
 	// Purpose is the prefilled purpose (purposeOf): Text, and From where
 	// it was read ("passwd gecos", "unit NAME").
 	Purpose purposeNote `json:"purpose,omitzero"`
@@ -101,7 +104,7 @@ func (c *credRef) indexKey() string {
 
 // contrib is one live instance's share of its service account's summary.
 type contrib struct {
-	Live, Priv, Listen, SSHExt, Crit, Cert, Managed, LongCert, Human, System, HW int
+	Live, Priv, Listen, SSHExt, Crit, Cert, Managed, LongCert, Human, System, Directory, HW int
 	// SSHCert: the instance logs in with SSH certificates; SSHManaged:
 	// it has no live X.509 certificate, logs in with certificates of our
 	// SSH user CA and holds no static credential (see statusOf).
@@ -141,7 +144,10 @@ type summary struct {
 	Where  map[string]string `json:"where,omitempty"`
 	Human  int               `json:"human,omitempty"`  // live instances the scanner classed as a person's account
 	System int               `json:"system,omitempty"` // live instances the scanner classed as unused OS accounts
-	Creds  map[string]int    `json:"creds,omitempty"`
+	// Directory counts live instances found in a directory (scan kind
+	// "directory").
+	Directory int            `json:"directory,omitempty"`
+	Creds     map[string]int `json:"creds,omitempty"`
 	// Purpose is the prefilled purpose of a live instance (the first one
 	// that had one); like Where it may be missing where the instance that
 	// gave it went while others stay, until their next change.
@@ -190,7 +196,7 @@ func factsOf(a *scan.Account) (facts, []credRef) { return factsWith(a, nil) }
 // factsWith extracts the facts of one scanned account; ourCAs are the
 // SHA256 fingerprints of our SSH user CA keys (none: any CA is ours).
 func factsWith(a *scan.Account, ourCAs []string) (facts, []credRef) {
-	f := facts{Human: a.Kind == scan.KindHuman, System: a.Kind == scan.KindSystem, Purpose: purposeOf(a)}
+	f := facts{Human: a.Kind == scan.KindHuman, System: a.Kind == scan.KindSystem, Directory: a.Kind == scan.KindDirectory, Purpose: purposeOf(a)}
 	if l := a.SSHCertLogin; l != nil && len(l.Principals) > 0 && len(l.CAFingerprints) > 0 {
 		f.SSHCert = true
 		f.SSHOurs = len(ourCAs) == 0
@@ -296,6 +302,9 @@ func contribOf(r *instRecord, h *Host) contrib {
 	if r.Facts.System {
 		c.System = 1
 	}
+	if r.Facts.Directory {
+		c.Directory = 1
+	}
 	if r.Facts.Priv {
 		c.Priv, c.PrivWhy = 1, h.Hostname+": "+r.Facts.PrivWhy
 	}
@@ -337,6 +346,7 @@ func (s *summary) add(c contrib, sign int) {
 	s.LongCert += sign * c.LongCert
 	s.Human += sign * c.Human
 	s.System += sign * c.System
+	s.Directory += sign * c.Directory
 	s.HW += sign * c.HW
 	s.SSHCert += sign * c.SSHCert
 	s.SSHManaged += sign * c.SSHManaged

@@ -87,6 +87,7 @@ func Account(w io.Writer, acct *inventory.Account, now time.Time) error {
 		// No instances to list: no scan finds the account.
 		return exceptionLines(ew, acct.Exceptions, now)
 	}
+	directoryLines(ew, acct)
 	ew.Printf("\ninstances:\n")
 	err := textTable(ew, "  HOST\tUID\tCREDENTIALS\tUSED BY\tCERT\tLAST SEEN", func(tw io.Writer) {
 		for _, in := range acct.Instances {
@@ -103,7 +104,11 @@ func Account(w io.Writer, acct *inventory.Account, now time.Time) error {
 			if in.GoneAt != nil {
 				seen = "gone " + minute(*in.GoneAt)
 			}
-			textout.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\t%s\n", in.Host, in.Data.UID, strings.Join(creds, ","), strings.Join(used, ","), cert, seen)
+			uid := strconv.Itoa(in.Data.UID)
+			if in.Data.Directory != nil && in.Data.UID == 0 {
+				uid = "-" // a directory entry without a uidNumber
+			}
+			textout.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", in.Host, uid, strings.Join(creds, ","), strings.Join(used, ","), cert, seen)
 		}
 	})
 	if err != nil {

@@ -102,7 +102,7 @@ func jsonError(buf []byte, err error) error {
 }
 
 var (
-	kinds      = set(KindHuman, KindService, KindSystem)
+	kinds      = set(KindHuman, KindService, KindSystem, KindDirectory)
 	credTypes  = set(CredPassword, CredEmptyPassword, CredSSHAuthorizedKey, CredSSHPrivateKey, CredSecretFile, CredSecretEnv)
 	usageTypes = set(UsageSystemd, UsageCron, UsageProcess)
 	pwStatus   = set(PasswordUsable, PasswordEmpty, PasswordLocked, PasswordNone, PasswordUnknown, "")

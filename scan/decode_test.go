@@ -91,6 +91,9 @@ func TestDecode(t *testing.T) {
 		{desc: "no scan time", in: edit(func(r *Report) { r.Host.ScannedAt = time.Time{} }), field: "host.scanned_at", reason: "missing"},
 		{desc: "duplicate account", in: edit(func(r *Report) { r.Accounts[1].Name = "billing" }), field: "accounts[1].name", reason: "duplicate account"},
 		{desc: "unknown kind", in: edit(func(r *Report) { r.Accounts[1].Kind = "robot" }), field: "accounts[1].kind", reason: "unknown account kind"},
+		{desc: "kind directory", in: edit(func(r *Report) {
+			r.Accounts[1].Kind, r.Accounts[1].Directory = KindDirectory, &DirectoryAccount{DN: "uid=nobody,ou=services,dc=e", ObjectClass: "account"}
+		})},
 		{desc: "unknown usage", in: edit(func(r *Report) { r.Accounts[0].UsedBy[0].Type = "at" }), field: "accounts[0].used_by[0].type", reason: "unknown usage type"},
 		{desc: "negative usage count", in: edit(func(r *Report) { r.Accounts[0].UsedBy[0].Count = -1 }), field: "accounts[0].used_by[0].count", reason: "negative"},
 		{desc: "bad port", in: edit(func(r *Report) { r.Accounts[0].Exposure.Listening[0].Port = 70000 }), field: "accounts[0].exposure.listening[0].port", reason: "out of range"},
@@ -106,7 +109,7 @@ func TestDecode(t *testing.T) {
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			r, err := Decode(bytes.NewReader(tc.in), tc.max)
-			if tc.field == "" && tc.reason == "" && tc.desc == "valid" || tc.desc == "unknown fields are ignored" {
+			if tc.field == "" && tc.reason == "" && tc.desc == "valid" || tc.desc == "unknown fields are ignored" || tc.desc == "kind directory" {
 				if err != nil || r.Host.Hostname != "web-01" || len(r.Accounts) != 2 {
 					t.Fatalf("Decode = %v, %v", r, err)
 				}

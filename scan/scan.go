@@ -31,6 +31,11 @@ const (
 	KindHuman   = "human"   // a person's interactive account
 	KindService = "service" // a non-human account that something runs as or that holds machine credentials
 	KindSystem  = "system"  // an OS account that nothing uses and that holds no credential
+	// KindDirectory is a service account found in a directory (Active
+	// Directory or LDAP, package directory): the report's host is the
+	// domain and Account.Directory is set. (Added within schema version 1:
+	// a server that predates it refuses such a report.)
+	KindDirectory = "directory"
 )
 
 // Credential types.
@@ -125,7 +130,7 @@ type Account struct {
 	// and GID are -1 because they are not known from files.
 	Dynamic bool `json:"dynamic,omitempty"`
 
-	Kind         string   `json:"kind"` // KindHuman, KindService or KindSystem
+	Kind         string   `json:"kind"` // KindHuman, KindService, KindSystem or KindDirectory
 	KindEvidence []string `json:"kind_evidence"`
 
 	// Privileged is true when the account is root-equivalent: UID 0,

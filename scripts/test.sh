@@ -19,7 +19,10 @@ command -v zsh >/dev/null || need+=(zsh)   # completion scripts are syntax-check
 command -v fish >/dev/null || need+=(fish)
 command -v samba-tool >/dev/null || need+=(samba)   # a private Samba AD DC for roster scan --ldap
 [ -d /usr/share/samba/setup ] || need+=(samba-ad-provision)
+[ -x /usr/sbin/winbindd ] || need+=(winbind)   # samba (the AD DC) starts winbindd
 command -v ldbadd >/dev/null || need+=(ldb-tools)
+[ -x /usr/sbin/slapd ] || need+=(slapd)   # a private OpenLDAP slapd for roster scan --ldap on plain LDAP
+command -v ldapadd >/dev/null || need+=(ldap-utils)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "installing ${need[*]}"
 	if [ "$(id -u)" = 0 ]; then

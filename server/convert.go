@@ -58,7 +58,7 @@ func apiSummary(a inventory.AccountSummary) api.AccountSummary {
 		Key: a.Key, Name: a.Name, Env: a.Env, Instances: a.Instances, Hosts: a.Hosts, Owner: apiOwner(a.Owner),
 		Tier: int(a.Tier), TierReason: a.TierReason, TierOverride: a.TierOverride, Strength: a.Strength.Name(), StrengthBy: a.StrengthBy,
 		Status: string(a.Status), Static: a.Static, Privileged: a.Privileged, SharedAcrossEnvs: a.SharedAcrossEnvs, PendingReview: a.PendingReview,
-		Retired: a.Retired, Human: a.Human, System: a.System, KindOverride: a.KindOverride, Tags: a.Tags, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen,
+		Retired: a.Retired, Human: a.Human, System: a.System, Directory: a.Directory, KindOverride: a.KindOverride, Tags: a.Tags, FirstSeen: a.FirstSeen, LastSeen: a.LastSeen,
 		Purpose: a.Purpose, PurposeFrom: a.PurposeFrom, Registered: apiRegistration(a.Registered),
 	}
 }
@@ -92,7 +92,14 @@ func apiAccount(a *inventory.Account) (*api.Account, error) {
 		return nil, err
 	}
 	return &api.Account{AccountSummary: apiSummary(a.AccountSummary), Instances: ins,
-		Exceptions: mapSlice(a.Exceptions, apiException), SharedFingerprints: a.SharedFingerprints, SSHPermit: a.SSHPermit}, nil
+		Exceptions: mapSlice(a.Exceptions, apiException), SharedFingerprints: a.SharedFingerprints, SSHPermit: a.SSHPermit,
+		DirectoryEntries: mapSlice(a.DirectoryEntries, apiDirectoryEntry)}, nil
+}
+
+func apiDirectoryEntry(d inventory.DirectoryEntry) api.DirectoryEntry {
+	return api.DirectoryEntry{Domain: d.Domain, DN: d.DN, ObjectClass: d.ObjectClass, SPNs: d.SPNs, Flags: d.Flags, Managed: d.Managed,
+		AdminCount: d.AdminCount, LastLogon: d.LastLogon, Stale: d.Stale, PasswordLastSet: d.PasswordLastSet, PasswordAgeDays: d.PasswordAgeDays,
+		PasswordNeverExpires: d.PasswordNeverExpires, PasswordScheme: d.PasswordScheme}
 }
 
 func apiException(e inventory.Exception) api.Exception {

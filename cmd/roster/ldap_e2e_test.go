@@ -181,6 +181,30 @@ func writeTLS(t *testing.T, dir string) (ca, cert, key string) {
 		write("key.pem", "PRIVATE KEY", keyDER, 0o600)
 }
 
+// ldapRig is a roster server and an operator's directory scan arguments:
+// the bind password in a file, as roster scan --ldap reads it.
+type ldapRig struct {
+	s                    *serverProc
+	admin, tmp           string
+	base, bindDN, pwFile string
+}
+
+func newLDAPRig(t *testing.T, base, bindDN, password string) *ldapRig {
+	t.Helper()
+	tmp := t.TempDir()
+	pwFile := filepath.Join(tmp, "bind.pw")
+	if err := os.WriteFile(pwFile, []byte(password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, filepath.Join(tmp, "data"), "--scan-on-start=false", "--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+	return &ldapRig{s: s, admin: s.adminToken(), tmp: tmp, base: base, bindDN: bindDN, pwFile: pwFile}
+}
+
+// args are roster scan --ldap URL with the rig's base and bind, then extra.
+func (r *ldapRig) args(url string, extra ...string) []string {
+	return append([]string{"scan", "--ldap", url, "--base", r.base, "--bind-dn", r.bindDN, "--bind-password-file", r.pwFile}, extra...)
+}
+
 // TestLDAPScanSamba plants service accounts in a real Samba AD DC and
 // scans it with the real binaries: flags, recursive privilege, staleness,
 // a gMSA as managed, certificate verification, --insecure-ldap, and
@@ -202,22 +226,16 @@ func TestLDAPScanSamba(t *testing.T) {
 	dc.tool(t, "group", "add", "Tier0Ops")
 	dc.tool(t, "group", "addmembers", "Domain Admins", "Tier0Ops")
 	dc.tool(t, "group", "addmembers", "Tier0Ops", "svc-sql")
+	dc.tool(t, "group", "add", "WebOps") // privileged only with --privileged-group WebOps
+	dc.tool(t, "group", "addmembers", "WebOps", "svc-web")
 	dc.tool(t, "delegation", "for-any-protocol", "svc-web", "on")
 	dc.tool(t, "delegation", "for-any-service", "svc-deleg", "on")
 	dc.ldif(t, "ldbmodify", "dn: CN=svc-web,CN=Users,"+dcBase+"\nchangetype: modify\nreplace: lastLogonTimestamp\nlastLogonTimestamp: 130000000000000000\n")
 	dc.ldif(t, "ldbadd", "dn: CN=gmsa-app,CN=Managed Service Accounts,"+dcBase+"\nobjectClass: msDS-GroupManagedServiceAccount\n"+
 		"sAMAccountName: gmsa-app$\ndNSHostName: gmsa-app.corp.example\nmsDS-ManagedPasswordInterval: 30\nservicePrincipalName: HTTP/app.corp.example\n")
 
-	tmp := t.TempDir()
-	pwFile := filepath.Join(tmp, "bind.pw")
-	if err := os.WriteFile(pwFile, []byte(dcAdminPass+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s := startServer(t, filepath.Join(tmp, "data"), "--scan-on-start=false", "--listen", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
-	admin := s.adminToken()
-	ldapArgs := func(url string, extra ...string) []string {
-		return append([]string{"scan", "--ldap", url, "--base", dcBase, "--bind-dn", dcBindDN, "--bind-password-file", pwFile}, extra...)
-	}
+	rig := newLDAPRig(t, dcBase, dcBindDN, dcAdminPass)
+	s, admin, tmp, ldapArgs := rig.s, rig.admin, rig.tmp, rig.args
 	var outputs []string
 	noSecret := func() {
 		t.Helper()
@@ -277,7 +295,7 @@ func TestLDAPScanSamba(t *testing.T) {
 	if !sql.Privileged || !strings.Contains(strings.Join(sql.PrivilegeReasons, ";"), "Domain Admins") ||
 		!strings.Contains(strings.Join(sql.Directory.Flags, ","), "DONT_EXPIRE_PASSWORD") ||
 		!strings.Contains(findings, "never expires") || !strings.Contains(findings, "description seems to hold a password") ||
-		len(sql.Directory.SPNs) != 1 || sql.Kind != "service" {
+		len(sql.Directory.SPNs) != 1 || sql.Kind != "directory" {
 		t.Errorf("svc-sql: %+v", sql)
 	}
 	web := rep.Accounts[byName["svc-web"]]
@@ -328,7 +346,7 @@ func TestLDAPScanSamba(t *testing.T) {
 	}
 
 	// --submit: the privileged directory account is tier 1.
-	out, errOut, code = s.cli(admin, ldapArgs("ldaps://127.0.0.1", "--ldap-ca", dc.ca, "--submit")...)
+	out, errOut, code = s.cli(admin, ldapArgs("ldaps://127.0.0.1", "--ldap-ca", dc.ca, "--privileged-group", "WebOps", "--submit")...)
 	outputs = append(outputs, out, errOut)
 	if code != 0 {
 		t.Fatalf("submit: exit %d\n%s%s", code, out, errOut)
@@ -355,8 +373,27 @@ func TestLDAPScanSamba(t *testing.T) {
 	for _, a := range accts {
 		tiers[a.Name] = a.Tier
 	}
-	if tiers["svc-sql"] != 1 {
-		t.Errorf("svc-sql tier %d, want 1:\n%s", tiers["svc-sql"], list)
+	if tiers["svc-sql"] != 1 || tiers["svc-web"] != 1 {
+		t.Errorf("svc-sql tier %d, svc-web (in WebOps) tier %d, want 1:\n%s", tiers["svc-sql"], tiers["svc-web"], list)
 	}
+	// account show: kind directory and the directory entry.
+	show := s.mustCLI(admin, "accounts", "show", "svc-sql")
+	outputs = append(outputs, show)
+	for _, want := range []string{"kind:     directory (found by scans)", "directory entry on corp.example:", "MSSQLSvc/db1.corp.example:1433",
+		"DONT_EXPIRE_PASSWORD", "tier:     1"} {
+		if !strings.Contains(show, want) {
+			t.Errorf("accounts show svc-sql lacks %q:\n%s", want, show)
+		}
+	}
+	show = s.mustCLI(admin, "accounts", "show", "gmsa-app$", "--format", "json")
+	outputs = append(outputs, show)
+	var gm struct {
+		Directory        bool
+		DirectoryEntries []struct{ Managed bool } `json:"directory_entries"`
+	}
+	if err := json.Unmarshal([]byte(show), &gm); err != nil || !gm.Directory || len(gm.DirectoryEntries) != 1 || !gm.DirectoryEntries[0].Managed {
+		t.Errorf("accounts show gmsa-app$: %v %+v\n%s", err, gm, show)
+	}
+	outputs = append(outputs, s.out.String()) // the server's log
 	noSecret()
 }

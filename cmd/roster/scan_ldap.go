@@ -20,6 +20,8 @@ func ldapScanFlags() []cli.Flag {
 		&cli.StringFlag{Name: "bind-password-file", Usage: "--ldap: read the bind password from `FILE` (one line)"},
 		&cli.StringFlag{Name: "ldap-ca", Usage: "--ldap: verify the server's certificate against the PEM `FILE` instead of the system roots"},
 		&cli.BoolFlag{Name: "insecure-ldap", Usage: "--ldap: allow ldap:// without TLS (the bind password travels in clear)"},
+		&cli.StringFlag{Name: "ldap-schema", Value: directory.SchemaAuto, Usage: "--ldap: the directory's `KIND`: ad (Active Directory, Samba AD), rfc2307 (plain LDAP: OpenLDAP...), or auto (ask the server's root DSE)"},
+		&cli.StringSliceFlag{Name: "privileged-group", Usage: "--ldap: also count the recursive members of the group `CN` as privileged (repeatable)"},
 	}
 }
 
@@ -32,6 +34,13 @@ func ldapOptions(c *cli.Context) (directory.Options, error) {
 		CAFile:        c.String("ldap-ca"),
 		InsecurePlain: c.Bool("insecure-ldap"),
 		Version:       version,
+		Schema:        c.String("ldap-schema"),
+	}
+	for _, g := range c.StringSlice("privileged-group") {
+		if strings.TrimSpace(g) == "" {
+			return o, fmt.Errorf("--privileged-group: empty group name")
+		}
+		o.PrivilegedGroups = append(o.PrivilegedGroups, g)
 	}
 	for _, f := range []struct{ name, v string }{{"base", o.Base}, {"bind-dn", o.BindDN}, {"bind-password-file", c.String("bind-password-file")}} {
 		if f.v == "" {

@@ -36,6 +36,8 @@ func TestLDAPScanFlags(t *testing.T) {
 		{"missing password file", append([]string{"--ldap", "ldaps://dc", "--bind-password-file", filepath.Join(dir, "nope")}, base...), "--bind-password-file"},
 		{"ca file not PEM", append([]string{"--ldap", "ldaps://127.0.0.1:1", "--ldap-ca", pw, "--bind-password-file", pw}, base...), "no PEM certificate"},
 		{"with --root", append([]string{"--ldap", "ldaps://dc", "--root", "/", "--bind-password-file", pw}, base...), "--root and --proc do not apply"},
+		{"bad schema", append([]string{"--ldap", "ldaps://dc", "--ldap-schema", "openldap", "--bind-password-file", pw}, base...), "want auto, ad, rfc2307"},
+		{"empty privileged group", append([]string{"--ldap", "ldaps://dc", "--privileged-group", " ", "--bind-password-file", pw}, base...), "--privileged-group: empty"},
 		{"bad format", append([]string{"--ldap", "ldaps://dc", "--format", "xml", "--bind-password-file", pw}, base...), "unknown --format"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,4 +127,39 @@ func Generate(i, n int, at time.Time) *scan.Report {
 		accts = append(accts, a)
 	}
 	return NewReport(host, mid, at, accts...)
+}
+
+// DirectoryReport returns a report like roster scan --ldap makes of an
+// Active Directory domain scanned at at: svc-sql (an SPN, a password that
+// never expires set 400 days before, a member of Domain Admins), svc-web
+// (stale: last logon in 2012) and gmsa-app$ (a group managed service
+// account: no static credential).
+func DirectoryReport(domain string, at time.Time) *scan.Report {
+	set, logon, old := at.Add(-400*24*time.Hour), at.Add(-24*time.Hour), time.Date(2012, 12, 14, 23, 6, 40, 0, time.UTC)
+	age := 400
+	dn := func(cn string) string { return "CN=" + cn + ",CN=Users,DC=" + strings.ReplaceAll(domain, ".", ",DC=") }
+	pw := func(name string) []scan.Credential {
+		return []scan.Credential{{Type: scan.CredPassword, Location: "ldap:" + dn(name), Fingerprint: FP("dir-" + name), ChangedAt: &set, AgeDays: &age,
+			Findings: []string{"password unchanged for 400 days (pwdLastSet)"}}}
+	}
+	r := NewReport(domain, "", at,
+		scan.Account{Name: "svc-sql", Kind: scan.KindDirectory, KindEvidence: []string{"has a servicePrincipalName"},
+			Privileged: true, PrivilegeReasons: []string{"member of Domain Admins (recursive)"},
+			Password:    scan.Password{Status: scan.PasswordUsable, LastChanged: &set, AgeDays: &age, NeverExpires: true},
+			Credentials: pw("svc-sql"),
+			Directory: &scan.DirectoryAccount{DN: dn("svc-sql"), ObjectClass: "user", SPNs: []string{"MSSQLSvc/db1." + domain + ":1433"},
+				Flags: []string{"DONT_EXPIRE_PASSWORD"}, LastLogon: &logon}},
+		scan.Account{Name: "svc-web", Kind: scan.KindDirectory, KindEvidence: []string{"has a servicePrincipalName"},
+			Password:    scan.Password{Status: scan.PasswordUsable, LastChanged: &set, AgeDays: &age},
+			Credentials: pw("svc-web"),
+			Directory: &scan.DirectoryAccount{DN: dn("svc-web"), ObjectClass: "user", SPNs: []string{"HTTP/web." + domain},
+				Flags: []string{"TRUSTED_TO_AUTH_FOR_DELEGATION"}, LastLogon: &old, Stale: true}},
+		scan.Account{Name: "gmsa-app$", Kind: scan.KindDirectory,
+			KindEvidence: []string{"managed service account (msDS-GroupManagedServiceAccount): the domain rotates its password"},
+			Password:     scan.Password{Status: scan.PasswordNone},
+			Directory: &scan.DirectoryAccount{DN: "CN=gmsa-app,CN=Managed Service Accounts,DC=" + strings.ReplaceAll(domain, ".", ",DC="),
+				ObjectClass: "msDS-GroupManagedServiceAccount", SPNs: []string{"HTTP/app." + domain}, Managed: true, Stale: true}},
+	)
+	r.Scanner, r.Host.Root, r.Host.OS = scan.Scanner{Name: "roster-directory", Version: "0"}, "ldaps://dc."+domain, scan.OS{}
+	return r
 }
