@@ -151,6 +151,9 @@ type Options struct {
 	SessionIdle, SessionMax time.Duration
 	// Now is the web sessions' clock (nil: time.Now). Tests set it.
 	Now func() time.Time
+	// UIAdminPasskey: a web page route for admins needs a session made
+	// with a passkey (roster server --ui-admin-passkey).
+	UIAdminPasskey bool
 }
 
 // Server is roster's HTTP layer over an open inventory, issuer and CA.
@@ -168,6 +171,8 @@ type Server struct {
 	// parsed once (web.go).
 	sessions *access.Sessions
 	pages    map[string]*template.Template
+	// adminPasskey is Options.UIAdminPasskey.
+	adminPasskey bool
 }
 
 // New returns a Server; see [Server.Handler] and [Server.Serve].
@@ -181,7 +186,8 @@ func New(o Options) (*Server, error) {
 	}
 	return &Server{inv: o.Inventory, tokens: access.New(o.Inventory.Store(), nil), iss: o.Issuer, ca: o.CA, lim: o.Limits.withDefaults(),
 		log: cmp.Or(o.Logger, slog.Default()), notify: o.Notify, noticeKick: make(chan struct{}, 1),
-		sessions: access.NewSessions(o.Inventory.Store(), o.Now, o.SessionIdle, o.SessionMax), pages: pages}, nil
+		sessions: access.NewSessions(o.Inventory.Store(), o.Now, o.SessionIdle, o.SessionMax), pages: pages,
+		adminPasskey: o.UIAdminPasskey}, nil
 }
 
 // Serve serves [Server.Handler] over TLS on ln, within the connection caps

@@ -247,5 +247,9 @@ func (s *Server) serveWeb(w http.ResponseWriter, r *http.Request, rt webRoute) e
 		return errorf(http.StatusForbidden, "token %q has role %s; this needs role %s", ws.tok.Name, ws.tok.Role, need).
 			withHint(fmt.Sprintf("ask an admin for a token with role %s: roster token create --role %s --name NAME", need, need))
 	}
+	if rt.who == admin && s.adminPasskey && ws.sess.Factor != access.FactorPasskey {
+		return errorf(http.StatusForbidden, "this server requires admins to sign in with a passkey for this page").
+			withHint("sign in with your passkey at /login")
+	}
 	return rt.h(w, r)
 }
