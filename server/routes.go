@@ -139,6 +139,11 @@ func (s *Server) webRoutes() []webRoute {
 		// The dashboard (webdashboard.go).
 		{pattern: "GET /{$}", who: viewer, h: s.dashboardPage},
 
+		// The rollout plan (webplan.go).
+		{pattern: "GET /plan", who: viewer, h: s.planPage},
+		{pattern: "POST /plan/{tier}", who: operator, h: s.webSetPhase},
+		{pattern: "POST /plan/{tier}/remove", who: operator, h: s.webRemovePhase},
+
 		// An account and its actions (webaccount.go).
 		{pattern: "GET /accounts/{name}", who: viewer, h: s.accountPage},
 		{pattern: "POST /accounts/{name}/owner", who: operator, h: s.webSetOwner},

@@ -48,6 +48,15 @@ func TestWebAccessRules(t *testing.T) {
 		"POST /accounts/{name}/owner": {303, func(who string) request {
 			return request{path: "/accounts/access-a/owner", fields: url.Values{"owner": {"team-" + who}}}
 		}},
+		"GET /plan": {200, func(string) request { return request{path: "/plan"} }},
+		"POST /plan/{tier}": {303, func(who string) request {
+			return request{path: "/plan/1", fields: url.Values{"target": {"short_lived_cert"}, "owner": {"team-" + who}, "start": {"2026-01-01"}}}
+		}},
+		"POST /plan/{tier}/remove": {303, func(string) request {
+			// The phase to remove: set it again for each caller.
+			setPhase(t, e, 4)
+			return request{path: "/plan/4/remove", fields: url.Values{}}
+		}},
 	}
 	for _, rt := range e.s.webRoutes() {
 		c, ok := cases[rt.pattern]
