@@ -144,6 +144,10 @@ func (s *Server) webRoutes() []webRoute {
 		{pattern: "POST /plan/{tier}", who: operator, h: s.webSetPhase},
 		{pattern: "POST /plan/{tier}/remove", who: operator, h: s.webRemovePhase},
 
+		// Exceptions (webexceptions.go); one is added on its account's page.
+		{pattern: "GET /exceptions", who: viewer, h: s.exceptionsPage},
+		{pattern: "POST /exceptions/{id}/close", who: operator, h: s.webCloseException},
+
 		// An account and its actions (webaccount.go).
 		{pattern: "GET /accounts/{name}", who: viewer, h: s.accountPage},
 		{pattern: "POST /accounts/{name}/owner", who: operator, h: s.webSetOwner},

@@ -57,6 +57,10 @@ func TestWebAccessRules(t *testing.T) {
 			setPhase(t, e, 4)
 			return request{path: "/plan/4/remove", fields: url.Values{}}
 		}},
+		"GET /exceptions": {200, func(string) request { return request{path: "/exceptions?state=all"} }},
+		"POST /exceptions/{id}/close": {303, func(string) request {
+			return request{path: "/exceptions/" + addException(t, e, "access-b") + "/close", fields: url.Values{"reason": {"done"}}}
+		}},
 	}
 	for _, rt := range e.s.webRoutes() {
 		c, ok := cases[rt.pattern]

@@ -108,3 +108,16 @@ func setPhase(t testing.TB, e *env, tier int) {
 		}
 	}
 }
+
+// addException adds an exception of ten days on account and returns its
+// id.
+func addException(t testing.TB, e *env, account string) string {
+	t.Helper()
+	e.owner(account, "team-"+account)
+	ex, err := e.inv.AddException(audit.WithActor(context.Background(), "test"),
+		inventory.Exception{Account: account, Reason: "test", Owner: "team-x", Expires: e.inv.Now().Add(10 * 24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ex.ID
+}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"net/url"
 )
 
 // webRefusal is a refused form as a page shows it beside the form: the
@@ -28,4 +29,16 @@ func (s *Server) refusal(w http.ResponseWriter, r *http.Request, err error) (*we
 func webDone(w http.ResponseWriter, r *http.Request, path, done string) error {
 	http.Redirect(w, r, path+"?done="+urlQueryEscape(done), http.StatusSeeOther)
 	return nil
+}
+
+// urlValues encodes name, value pairs as a query, leaving out empty
+// values.
+func urlValues(pairs ...string) string {
+	v := url.Values{}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] != "" {
+			v.Set(pairs[i], pairs[i+1])
+		}
+	}
+	return v.Encode()
 }
