@@ -148,6 +148,11 @@ func (s *Server) webRoutes() []webRoute {
 		{pattern: "GET /exceptions", who: viewer, h: s.exceptionsPage},
 		{pattern: "POST /exceptions/{id}/close", who: operator, h: s.webCloseException},
 
+		// Hosts (webhosts.go).
+		{pattern: "GET /hosts", who: viewer, h: s.hostsPage},
+		{pattern: "GET /hosts/{host}", who: viewer, h: s.hostPage},
+		{pattern: "POST /hosts/{host}/tags", who: operator, h: s.webTagHost},
+
 		// An account and its actions (webaccount.go).
 		{pattern: "GET /accounts/{name}", who: viewer, h: s.accountPage},
 		{pattern: "POST /accounts/{name}/owner", who: operator, h: s.webSetOwner},

@@ -61,6 +61,11 @@ func TestWebAccessRules(t *testing.T) {
 		"POST /exceptions/{id}/close": {303, func(string) request {
 			return request{path: "/exceptions/" + addException(t, e, "access-b") + "/close", fields: url.Values{"reason": {"done"}}}
 		}},
+		"GET /hosts":        {200, func(string) request { return request{path: "/hosts"} }},
+		"GET /hosts/{host}": {200, func(string) request { return request{path: "/hosts/web7"} }},
+		"POST /hosts/{host}/tags": {303, func(who string) request {
+			return request{path: "/hosts/web7/tags", fields: url.Values{"add": {"by-" + who}}}
+		}},
 	}
 	for _, rt := range e.s.webRoutes() {
 		c, ok := cases[rt.pattern]
