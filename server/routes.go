@@ -139,7 +139,9 @@ func (s *Server) webRoutes() []webRoute {
 		// The dashboard (webdashboard.go).
 		{pattern: "GET /{$}", who: viewer, h: s.dashboardPage},
 
-		// An account and its actions (webaccount.go).
+		// The accounts list (webaccounts.go), an account and its actions
+		// (webaccount.go).
+		{pattern: "GET /accounts", who: viewer, h: s.accountsPage},
 		{pattern: "GET /accounts/{name}", who: viewer, h: s.accountPage},
 		{pattern: "POST /accounts/{name}/owner", who: operator, h: s.webSetOwner},
 	}
