@@ -47,7 +47,9 @@ var accountsColumns = []accountsSort{
 	{"name", "Account", func(a, b *inventory.AccountSummary) int { return strings.Compare(a.Key, b.Key) }},
 	{"tier", "Tier", func(a, b *inventory.AccountSummary) int { return cmp.Compare(a.Tier, b.Tier) }},
 	{"level", "Strength", func(a, b *inventory.AccountSummary) int { return cmp.Compare(a.Strength, b.Strength) }},
-	{"owner", "Owner", func(a, b *inventory.AccountSummary) int { return strings.Compare(ownerName(a.Owner), ownerName(b.Owner)) }},
+	{"owner", "Owner", func(a, b *inventory.AccountSummary) int {
+		return strings.Compare(ownerName(a.Owner), ownerName(b.Owner))
+	}},
 	{"status", "Status", func(a, b *inventory.AccountSummary) int { return strings.Compare(string(a.Status), string(b.Status)) }},
 	{"env", "Environment", func(a, b *inventory.AccountSummary) int { return strings.Compare(a.Env, b.Env) }},
 	{"instances", "Instances", func(a, b *inventory.AccountSummary) int { return cmp.Compare(a.Instances, b.Instances) }},
