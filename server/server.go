@@ -173,6 +173,8 @@ type Server struct {
 	pages    map[string]*template.Template
 	// adminPasskey is Options.UIAdminPasskey.
 	adminPasskey bool
+	// snapshots is the accounts page's list (webaccountsnapshot.go).
+	snapshots accountSnapshots
 }
 
 // New returns a Server; see [Server.Handler] and [Server.Serve].

@@ -78,9 +78,9 @@ func (s *Server) exceptionsPage(w http.ResponseWriter, r *http.Request) error {
 	return s.render(w, r, http.StatusOK, "exceptions", d)
 }
 
-// webCloseException answers POST /exceptions/{id}/close (field reason):
+// webCloseListedException answers POST /exceptions/{id}/close (field reason):
 // inventory.CloseException, as DELETE /v1/exceptions/{id}.
-func (s *Server) webCloseException(w http.ResponseWriter, r *http.Request) error {
+func (s *Server) webCloseListedException(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	if err := s.inv.CloseException(r.Context(), id, strings.TrimSpace(r.PostFormValue("reason"))); err != nil {
 		return err
