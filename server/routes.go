@@ -153,6 +153,13 @@ func (s *Server) webRoutes() []webRoute {
 		{pattern: "GET /hosts/{host}", who: viewer, h: s.hostPage},
 		{pattern: "POST /hosts/{host}/tags", who: operator, h: s.webTagHost},
 
+		// Vendors (webvendors.go).
+		{pattern: "GET /vendors", who: viewer, h: s.vendorsPage},
+		{pattern: "POST /vendors", who: operator, h: s.webAddVendor},
+		{pattern: "GET /vendors/{name}", who: viewer, h: s.vendorPage},
+		{pattern: "POST /vendors/{name}", who: operator, h: s.webSetVendor},
+		{pattern: "POST /vendors/{name}/remove", who: operator, h: s.webRemoveVendor},
+
 		// The accounts list (webaccounts.go), an account and its actions
 		// (webaccount.go).
 		{pattern: "GET /accounts", who: viewer, h: s.accountsPage},

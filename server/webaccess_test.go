@@ -78,6 +78,19 @@ func TestWebAccessRules(t *testing.T) {
 		"POST /hosts/{host}/tags": {303, func(who string) request {
 			return request{path: "/hosts/web7/tags", fields: url.Values{"add": {"by-" + who}}}
 		}},
+		"GET /vendors": {200, func(string) request { return request{path: "/vendors"} }},
+		"POST /vendors": {303, func(who string) request {
+			return request{path: "/vendors", fields: vendorFields("v-"+who, "team-"+who)}
+		}},
+		"GET /vendors/{name}": {200, func(string) request { addVendor(t, e, "acme"); return request{path: "/vendors/acme"} }},
+		"POST /vendors/{name}": {303, func(who string) request {
+			addVendor(t, e, "acme")
+			return request{path: "/vendors/acme", fields: vendorFields("", "team-"+who)}
+		}},
+		"POST /vendors/{name}/remove": {303, func(who string) request {
+			addVendor(t, e, "gone-"+who)
+			return request{path: "/vendors/gone-" + who + "/remove", fields: url.Values{}}
+		}},
 		"POST /accounts/{name}/purpose": {303, func(who string) request {
 			return request{path: "/accounts/acc-" + who + "/purpose", fields: url.Values{"purpose": {"runs the " + who + " jobs"}}}
 		}},

@@ -121,3 +121,24 @@ func addException(t testing.TB, e *env, account string) string {
 	}
 	return ex.ID
 }
+
+// vendorFields are a vendor form's fields (name only when adding).
+func vendorFields(name, owner string) url.Values {
+	v := url.Values{"owner": {owner}, "contact": {"ops@vendor.example"}, "route": {"vpn"}, "factor": {"totp"}, "on_lapse": {"notify"}}
+	if name != "" {
+		v.Set("name", name)
+	}
+	return v
+}
+
+// addVendor registers vendor name unless it is.
+func addVendor(t testing.TB, e *env, name string) {
+	t.Helper()
+	if _, err := e.inv.Vendor(context.Background(), name); err == nil {
+		return
+	}
+	if _, err := e.inv.AddVendor(audit.WithActor(context.Background(), "test"),
+		inventory.Vendor{Name: name, Owner: "team-v", Contact: "ops@vendor.example", Route: "vpn"}); err != nil {
+		t.Fatal(err)
+	}
+}
