@@ -160,6 +160,11 @@ func (s *Server) webRoutes() []webRoute {
 		{pattern: "POST /vendors/{name}", who: operator, h: s.webSetVendor},
 		{pattern: "POST /vendors/{name}/remove", who: operator, h: s.webRemoveVendor},
 
+		// Operator tokens, for admins (webtokens.go).
+		{pattern: "GET /tokens", who: admin, h: s.tokensPage},
+		{pattern: "POST /tokens", who: admin, h: s.webCreateToken},
+		{pattern: "POST /tokens/{name}/revoke", who: admin, h: s.webRevokeToken},
+
 		// The accounts list (webaccounts.go), an account and its actions
 		// (webaccount.go).
 		{pattern: "GET /accounts", who: viewer, h: s.accountsPage},

@@ -91,6 +91,14 @@ func TestWebAccessRules(t *testing.T) {
 			addVendor(t, e, "gone-"+who)
 			return request{path: "/vendors/gone-" + who + "/remove", fields: url.Values{}}
 		}},
+		"GET /tokens": {200, func(string) request { return request{path: "/tokens"} }},
+		"POST /tokens": {201, func(who string) request {
+			return request{path: "/tokens", fields: url.Values{"name": {"made-by-" + who}, "role": {"viewer"}}}
+		}},
+		"POST /tokens/{name}/revoke": {303, func(who string) request {
+			e.newWebToken("revoked-by-"+who, access.RoleViewer)
+			return request{path: "/tokens/revoked-by-" + who + "/revoke", fields: url.Values{}}
+		}},
 		"POST /accounts/{name}/purpose": {303, func(who string) request {
 			return request{path: "/accounts/acc-" + who + "/purpose", fields: url.Values{"purpose": {"runs the " + who + " jobs"}}}
 		}},
