@@ -165,6 +165,9 @@ func (s *Server) webRoutes() []webRoute {
 		{pattern: "POST /tokens", who: admin, h: s.webCreateToken},
 		{pattern: "POST /tokens/{name}/revoke", who: admin, h: s.webRevokeToken},
 
+		// The audit log with its chain's verification (webaudit.go).
+		{pattern: "GET /audit", who: viewer, h: s.auditPage},
+
 		// The accounts list (webaccounts.go), an account and its actions
 		// (webaccount.go).
 		{pattern: "GET /accounts", who: viewer, h: s.accountsPage},

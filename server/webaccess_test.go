@@ -99,6 +99,7 @@ func TestWebAccessRules(t *testing.T) {
 			e.newWebToken("revoked-by-"+who, access.RoleViewer)
 			return request{path: "/tokens/revoked-by-" + who + "/revoke", fields: url.Values{}}
 		}},
+		"GET /audit": {200, func(string) request { return request{path: "/audit"} }},
 		"POST /accounts/{name}/purpose": {303, func(who string) request {
 			return request{path: "/accounts/acc-" + who + "/purpose", fields: url.Values{"purpose": {"runs the " + who + " jobs"}}}
 		}},
