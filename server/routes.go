@@ -168,6 +168,12 @@ func (s *Server) webRoutes() []webRoute {
 		// The audit log with its chain's verification (webaudit.go).
 		{pattern: "GET /audit", who: viewer, h: s.auditPage},
 
+		// CSV import of owners, accounts and vendors: a dry run, then
+		// Apply (webimport.go).
+		{pattern: "GET /import", who: operator, h: s.importPage},
+		{pattern: "POST /import", who: operator, body: webImportBody, h: s.webImport},
+		{pattern: "POST /import/apply", who: operator, body: webImportBody, h: s.webImportApply},
+
 		// The accounts list (webaccounts.go), an account and its actions
 		// (webaccount.go).
 		{pattern: "GET /accounts", who: viewer, h: s.accountsPage},

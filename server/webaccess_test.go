@@ -99,7 +99,14 @@ func TestWebAccessRules(t *testing.T) {
 			e.newWebToken("revoked-by-"+who, access.RoleViewer)
 			return request{path: "/tokens/revoked-by-" + who + "/revoke", fields: url.Values{}}
 		}},
-		"GET /audit": {200, func(string) request { return request{path: "/audit"} }},
+		"GET /audit":  {200, func(string) request { return request{path: "/audit"} }},
+		"GET /import": {200, func(string) request { return request{path: "/import"} }},
+		"POST /import": {200, func(who string) request {
+			return request{path: "/import", fields: url.Values{"kind": {"owners"}, "csv": {"account,owner\naccess-a,team-" + who + "\n"}}}
+		}},
+		"POST /import/apply": {303, func(who string) request {
+			return request{path: "/import/apply", fields: url.Values{"kind": {"owners"}, "csv": {"account,owner\naccess-a,team-" + who + "\n"}}}
+		}},
 		"POST /accounts/{name}/purpose": {303, func(who string) request {
 			return request{path: "/accounts/acc-" + who + "/purpose", fields: url.Values{"purpose": {"runs the " + who + " jobs"}}}
 		}},
