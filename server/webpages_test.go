@@ -4,10 +4,12 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rosterhq/roster/access"
 	"github.com/rosterhq/roster/audit"
 	"github.com/rosterhq/roster/inventory"
 )
@@ -140,5 +142,47 @@ func addVendor(t testing.TB, e *env, name string) {
 	if _, err := e.inv.AddVendor(audit.WithActor(context.Background(), "test"),
 		inventory.Vendor{Name: name, Owner: "team-v", Contact: "ops@vendor.example", Route: "vpn"}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestWebPagesHeaders fetches every list page of webplan.go ...
+// webimport.go, as HTML and as CSV: the security headers on each, and no
+// inline script or style, nothing from elsewhere, in a page.
+func TestWebPagesHeaders(t *testing.T) {
+	e := newWebEnv(t)
+	e.ingest("web7", "hdr-a")
+	addVendor(t, e, "acme")
+	u := e.webSignIn("hdr-admin", access.RoleAdmin)
+	for _, path := range []string{"/plan", "/exceptions", "/hosts", "/hosts/web7", "/vendors", "/vendors/acme", "/tokens", "/audit", "/import",
+		"/plan?format=csv", "/exceptions?format=csv", "/hosts?format=csv", "/vendors?format=csv", "/tokens?format=csv", "/audit?format=csv",
+		"/plan?format=xml", "/hosts/none"} {
+		code, body, resp := u.do(mustRequest(t, http.MethodGet, e.url+path, ""))
+		switch {
+		case strings.HasSuffix(path, "xml") && code != http.StatusBadRequest, path == "/hosts/none" && code != http.StatusNotFound,
+			!strings.Contains(path, "xml") && path != "/hosts/none" && code != http.StatusOK:
+			t.Errorf("GET %s: %d", path, code)
+		}
+		for k, v := range webHeaders {
+			if got := resp.Header.Get(k); got != v {
+				t.Errorf("GET %s: %s = %q", path, k, got)
+			}
+		}
+		if strings.Contains(path, "csv") {
+			continue
+		}
+		if cc := resp.Header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("GET %s: Cache-Control %q", path, cc)
+		}
+		for _, bad := range []string{"style=", "<style", " on", "<script>", "javascript:", "http://", "https://", "rst_"} {
+			if bad == " on" {
+				if regexp.MustCompile(`<[^>]+\son[a-z]+=`).MatchString(body) {
+					t.Errorf("GET %s: an on*= attribute", path)
+				}
+				continue
+			}
+			if strings.Contains(body, bad) {
+				t.Errorf("GET %s: page holds %q", path, bad)
+			}
+		}
 	}
 }
