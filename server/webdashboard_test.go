@@ -74,7 +74,7 @@ func TestWebDashboard(t *testing.T) {
 		"old ERP", "vendor appliance",
 		"Phase: every account to <strong>short-lived certificate</strong>, owner security",
 		`aria-label="Tier 1: 1 static ssh key; target short-lived certificate, 1 below it"`,
-		`<line x1="600"`, // every tier 1 account is below the target: the mark is at the bar's end
+		`<line x1="600"`,                  // every tier 1 account is below the target: the mark is at the bar's end
 		"<svg xmlns=", "Rollout burndown", // the chart, inline
 	} {
 		if !strings.Contains(page, want) {
