@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -31,18 +32,20 @@ type planTierRow struct {
 	// posted when Refused says why it was refused.
 	Form    api.PhaseRequest
 	Refused *webRefusal
+	// Ordering: the refusal is the ordering rule's.
+	Ordering bool
 }
 
 type planLevel struct{ Name, Label string }
 
 // planPage answers GET /plan (?format=csv: roster plan --format csv).
 func (s *Server) planPage(w http.ResponseWriter, r *http.Request) error {
-	return s.showPlan(w, r, http.StatusOK, 0, nil, nil)
+	return s.showPlan(w, r, http.StatusOK, 0, nil, nil, false)
 }
 
 // showPlan renders the plan page; a refused form of tier refusedTier is
 // shown with the reason and, when form is set, the values posted.
-func (s *Server) showPlan(w http.ResponseWriter, r *http.Request, status, refusedTier int, form *api.PhaseRequest, ref *webRefusal) error {
+func (s *Server) showPlan(w http.ResponseWriter, r *http.Request, status, refusedTier int, form *api.PhaseRequest, ref *webRefusal, ordering bool) error {
 	f, err := format(r, "html", api.FormatCSV)
 	if err != nil {
 		return err
@@ -58,7 +61,7 @@ func (s *Server) showPlan(w http.ResponseWriter, r *http.Request, status, refuse
 	for _, t := range pl.Tiers {
 		row := planTierRow{PlanTier: t, N: int(t.Tier), Cells: render.PlanRow(t), Form: phaseForm(t.Phase)}
 		if int(t.Tier) == refusedTier {
-			row.Refused = ref
+			row.Refused, row.Ordering = ref, ordering
 			if form != nil {
 				row.Form = *form
 			}
@@ -103,11 +106,11 @@ func (s *Server) webSetPhase(w http.ResponseWriter, r *http.Request) error {
 		Start: strings.TrimSpace(r.PostFormValue("start")), End: strings.TrimSpace(r.PostFormValue("end")),
 		MaxException: strings.TrimSpace(r.PostFormValue("max_exception")), Note: strings.TrimSpace(r.PostFormValue("note"))}
 	if _, err := s.setPhaseFrom(r.Context(), tier, req); err != nil {
-		ref, err := s.refusal(w, r, err)
-		if err != nil {
-			return err
+		ref, rerr := s.refusal(w, r, err)
+		if rerr != nil {
+			return rerr
 		}
-		return s.showPlan(w, r, ref.Status, tier, &req, ref)
+		return s.showPlan(w, r, ref.Status, tier, &req, ref, orderingRefusal(err))
 	}
 	return webDone(w, r, "/plan", "phase of tier "+r.PathValue("tier")+" set")
 }
@@ -121,11 +124,18 @@ func (s *Server) webRemovePhase(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := s.inv.RemovePhase(r.Context(), inventory.Tier(tier)); err != nil {
-		ref, err := s.refusal(w, r, err)
-		if err != nil {
-			return err
+		ref, rerr := s.refusal(w, r, err)
+		if rerr != nil {
+			return rerr
 		}
-		return s.showPlan(w, r, ref.Status, tier, nil, ref)
+		return s.showPlan(w, r, ref.Status, tier, nil, ref, orderingRefusal(err))
 	}
 	return webDone(w, r, "/plan", "phase of tier "+r.PathValue("tier")+" removed")
+}
+
+// orderingRefusal reports whether err is the ordering rule's refusal (the
+// inventory's refusal of the field tier, for a tier in range).
+func orderingRefusal(err error) bool {
+	var ie *inventory.InvalidError
+	return errors.As(err, &ie) && ie.Field == "tier" && strings.Contains(ie.Reason, "earlier tier")
 }

@@ -56,7 +56,7 @@ func TestWebPlan(t *testing.T) {
 	if code != http.StatusBadRequest {
 		t.Fatalf("tier 3 before tier 2: %d\n%s", code, body)
 	}
-	for _, want := range []string{`id="refused3"`, "Refused:", "tier 2", "roster plan set 2 --target LEVEL", `value="team-three"`, `value="typed note"`,
+	for _, want := range []string{`id="refused3"`, "Refused:", "tier 2", "roster plan set 2 --target LEVEL", `href="#order-rule">the ordering rule</a>`, `value="team-three"`, `value="typed note"`,
 		`<option value="long_lived_cert" selected>`, `value="2026-02-01"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("refusal page lacks %q", want)
@@ -68,7 +68,7 @@ func TestWebPlan(t *testing.T) {
 
 	// A missing field is refused on the page too.
 	code, body = op.post("/plan", "/plan/2", url.Values{"target": {"short_lived_cert"}, "start": {"2026-02-01"}})
-	if code != http.StatusBadRequest || !strings.Contains(body, "needs --owner") {
+	if code != http.StatusBadRequest || !strings.Contains(body, "needs --owner") || strings.Contains(body, `href="#order-rule"`) {
 		t.Errorf("phase without owner: %d\n%s", code, firstLines(body, 10))
 	}
 
