@@ -17,7 +17,7 @@ type clock struct{ off atomic.Int64 }
 func (c *clock) now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
 func (c *clock) advance(d time.Duration) { c.off.Add(int64(d)) }
 
-func TestSessions(t *testing.T) {
+func TestWebSessions(t *testing.T) {
 	st := openStore(t)
 	var clk clock
 	toks := New(st, clk.now)
@@ -41,7 +41,7 @@ func TestSessions(t *testing.T) {
 	}{
 		{"its id", id, true},
 		{"empty", "", false},
-		{"one character off", id[:len(id)-1] + "A", false},
+		{"one character off", id[:len(id)-1] + map[bool]string{true: "B", false: "A"}[strings.HasSuffix(id, "A")], false},
 		{"too long", strings.Repeat("a", 65), false},
 		{"the CSRF secret", sess.CSRF, false},
 	} {
@@ -132,7 +132,7 @@ func TestSessions(t *testing.T) {
 	}
 }
 
-func TestLoginLinks(t *testing.T) {
+func TestUILoginLinks(t *testing.T) {
 	st := openStore(t)
 	var clk clock
 	toks := New(st, clk.now)
