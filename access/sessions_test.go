@@ -3,25 +3,19 @@ package access
 import (
 	"errors"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/rosterhq/roster/audit"
+	"github.com/rosterhq/roster/issuer/issuertest"
 	"github.com/rosterhq/roster/store"
 )
 
-// clock is a settable test clock.
-type clock struct{ off atomic.Int64 }
-
-func (c *clock) now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
-func (c *clock) advance(d time.Duration) { c.off.Add(int64(d)) }
-
-func TestSessions(t *testing.T) {
+func TestWebSessions(t *testing.T) {
 	st := openStore(t)
-	var clk clock
-	toks := New(st, clk.now)
-	ss := NewSessions(st, clk.now, 10*time.Minute, time.Hour)
+	var clk issuertest.Clock
+	toks := New(st, clk.Now)
+	ss := NewSessions(st, clk.Now, 10*time.Minute, time.Hour)
 	_, tok, err := toks.Create(ctx, "alice", RoleOperator)
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +35,7 @@ func TestSessions(t *testing.T) {
 	}{
 		{"its id", id, true},
 		{"empty", "", false},
-		{"one character off", id[:len(id)-1] + "A", false},
+		{"one character off", id[:len(id)-1] + map[bool]string{true: "B", false: "A"}[strings.HasSuffix(id, "A")], false},
 		{"too long", strings.Repeat("a", 65), false},
 		{"the CSRF secret", sess.CSRF, false},
 	} {
@@ -59,11 +53,11 @@ func TestSessions(t *testing.T) {
 	}
 
 	// Idle expiry, refreshed by use; then absolute expiry.
-	clk.advance(9 * time.Minute)
+	clk.Advance(9 * time.Minute)
 	if _, _, err := ss.Authenticate(ctx, id); err != nil {
 		t.Fatalf("within idle: %v", err)
 	}
-	clk.advance(9 * time.Minute)
+	clk.Advance(9 * time.Minute)
 	if _, _, err := ss.Authenticate(ctx, id); err != nil {
 		t.Fatalf("within idle after use: %v", err)
 	}
@@ -71,7 +65,7 @@ func TestSessions(t *testing.T) {
 		t.Fatalf("idle session: %v", err)
 	}
 	for range 5 {
-		clk.advance(9 * time.Minute)
+		clk.Advance(9 * time.Minute)
 		_, _, err = ss.Authenticate(ctx, id)
 	}
 	if !errors.Is(err, ErrSessionExpired) {
@@ -132,14 +126,14 @@ func TestSessions(t *testing.T) {
 	}
 }
 
-func TestLoginLinks(t *testing.T) {
+func TestUILoginLinks(t *testing.T) {
 	st := openStore(t)
-	var clk clock
-	toks := New(st, clk.now)
-	ss := NewSessions(st, clk.now, 0, 0)
+	var clk issuertest.Clock
+	toks := New(st, clk.Now)
+	ss := NewSessions(st, clk.Now, 0, 0)
 	_, tok, _ := toks.Create(ctx, "alice", RoleViewer)
 	code, exp, err := ss.CreateLink(ctx, tok)
-	if err != nil || exp.Sub(clk.now()) > LoginLinkLife || exp.Sub(clk.now()) < LoginLinkLife-time.Minute {
+	if err != nil || exp.Sub(clk.Now()) > LoginLinkLife || exp.Sub(clk.Now()) < LoginLinkLife-time.Minute {
 		t.Fatalf("CreateLink = %q %v %v", code, exp, err)
 	}
 	got, err := ss.RedeemLink(ctx, code)
@@ -150,7 +144,7 @@ func TestLoginLinks(t *testing.T) {
 		t.Errorf("second use: %v", err)
 	}
 	code, _, _ = ss.CreateLink(ctx, tok)
-	clk.advance(LoginLinkLife)
+	clk.Advance(LoginLinkLife)
 	if _, err := ss.RedeemLink(ctx, code); !errors.Is(err, ErrUnauthenticated) {
 		t.Errorf("expired link: %v", err)
 	}

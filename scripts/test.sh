@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs roster's whole test suite the way CI does: installs the tools the tests
 # drive for real (OpenSSL, OpenSSH's ssh, ssh-keygen and sshd, PostgreSQL server binaries,
-# systemd-analyze for the unit files, zsh and fish for the completion scripts),
+# systemd-analyze for the unit files, zsh and fish for the completion scripts,
+# Chromium for the web page's browser tests),
 # then gofmt, vet, staticcheck, the agent dependency check, a build of both
 # binaries, race-enabled tests of every package and a short run of every
 # fuzz target.
