@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/rosterhq/roster/access"
 )
 
@@ -70,7 +72,11 @@ func TestBrowserPages(t *testing.T) {
 		setValue("#imp-kind", "vendors"), setValue("#imp-csv", "name,owner,contact,route\nglobex,team-g,ops@globex.example,api\n"),
 		click(`form[action="/import"] button[type=submit]`), waitVisible(`form[action="/import/apply"]`))
 	b.screenshot("import-dry-run")
-	b.do("apply it", click(`form[action="/import/apply"] button[type=submit]`), waitVisible(".notice"))
+	b.do("apply it", click(`form[action="/import/apply"] button[type=submit]`),
+		chromedp.WaitNotPresent(chromedp.CSS(`form[action="/import/apply"]`)), waitVisible(`p.notice[role=status]`))
+	if loc := b.location(); !strings.HasPrefix(loc, "/import?done=") {
+		t.Errorf("after apply at %s", loc)
+	}
 	if _, err := e.inv.Vendor(context.Background(), "globex"); err != nil {
 		t.Errorf("the import was not applied: %v", err)
 	}
