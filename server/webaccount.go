@@ -20,6 +20,9 @@ type accountData struct {
 	Account *inventory.Account
 	History []inventory.Event
 	Audit   []audit.Event
+	// SSHCerts are the newest SSH certificate signed per host, from the
+	// audit log (the inventory keeps no SSH certificate state).
+	SSHCerts []audit.Event
 	// Hosts are the hosts of the live instances, for the enrollment form.
 	Hosts []string
 	// Done names the action just completed, for the status line.
@@ -60,6 +63,13 @@ func (s *Server) renderAccount(w http.ResponseWriter, r *http.Request, name stri
 	}
 	d := accountData{Account: acct, History: hist, Audit: trail, Done: r.URL.Query().Get("done"), Enrollment: enr,
 		Tiers: []inventory.Tier{1, 2, 3, 4}, Minimum: s.inv.Now().UTC().Format("2006-01-02")}
+	sshSeen := map[string]bool{}
+	for _, ev := range trail {
+		if ev.Action == audit.ActionSSHSign && ev.Outcome == audit.OutcomeOK && !sshSeen[ev.Host] {
+			sshSeen[ev.Host] = true
+			d.SSHCerts = append(d.SSHCerts, ev)
+		}
+	}
 	seen := map[string]bool{}
 	for _, in := range acct.Instances {
 		if in.GoneAt == nil && !seen[in.Host] {

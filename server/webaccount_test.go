@@ -91,3 +91,25 @@ func TestWebAccountActions(t *testing.T) {
 		t.Errorf("the history does not name the operator's token: %+v", h)
 	}
 }
+
+// TestWebAccountCertificates: the account page shows the identity's X.509
+// certificate (serial, validity, renewal) and its SSH certificates.
+func TestWebAccountCertificates(t *testing.T) {
+	e := newWebEnv(t)
+	key, chain := e.enroll("web1", "billing-batch")
+	code, res, body := e.sshSign(e.client(key, chain, false), sshTestKey(t), "")
+	if code != http.StatusOK {
+		t.Fatalf("ssh sign: %d %s", code, body)
+	}
+	u := e.webSignIn("certs", access.RoleViewer)
+	_, page := u.get("/accounts/billing-batch")
+	serial := chain[0].SerialNumber.String()
+	for _, want := range []string{"serial <code>" + serial + "</code>", `<ul id="ssh-certs"><li>web1: serial <code>`, "user certificate, principals"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("account page lacks %q", want)
+		}
+	}
+	if res.Certificate == "" || strings.Contains(page, res.Certificate) {
+		t.Error("the page shows the SSH certificate itself")
+	}
+}

@@ -71,7 +71,6 @@ func (s *Server) accountsSnapshot(ctx context.Context) (*accountsSnapshot, error
 			return cur, nil
 		case loading == nil:
 			c.loading = make(chan struct{})
-			loading = c.loading
 			c.mu.Unlock()
 			if err := s.takeSnapshot(ctx, seq); err != nil {
 				return nil, err

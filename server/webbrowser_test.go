@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
 	"github.com/rosterhq/roster/access"
 	"github.com/rosterhq/roster/discovery"
 	"github.com/rosterhq/roster/inventory"
@@ -72,6 +75,26 @@ func TestBrowserOperatorFlow(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Keyboard first: the first Tab reaches the skip link, which moves the
+	// focus to the page's main content.
+	b.do("tab to the skip link", chromedp.KeyEvent(kb.Tab))
+	if got := eval[string](b, `document.activeElement.textContent`); got != "Skip to content" {
+		t.Errorf("the first Tab focuses %q, not the skip link", got)
+	}
+	b.do("follow the skip link", chromedp.KeyEvent(kb.Enter))
+	if got := eval[string](b, `document.activeElement.id`); got != "main" {
+		t.Errorf("the skip link moved the focus to %q", got)
+	}
+	// On a phone's width the page does not scroll sideways (wide tables
+	// scroll in their own box).
+	b.do("phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+	b.open("/")
+	if w := eval[int](b, `document.documentElement.scrollWidth`); w > 390 {
+		t.Errorf("the dashboard is %d px wide on a 390 px phone", w)
+	}
+	b.screenshot("dashboard-phone")
+	b.do("desktop viewport", chromedp.EmulateReset())
+	b.open("/")
 	ownerless := atoi(t, b.text("#count-ownerless"))
 	expiring := atoi(t, b.text("#count-expiring"))
 	if ownerless == 0 {
