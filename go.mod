@@ -3,6 +3,7 @@ module github.com/rosterhq/roster
 go 1.26.8
 
 require (
+	github.com/chromedp/chromedp v0.23.0
 	github.com/smallstep/certificates v0.30.2
 	github.com/smallstep/nosql v0.8.0
 	github.com/spiffe/go-spiffe/v2 v2.9.0
@@ -12,7 +13,11 @@ require (
 	go.yaml.in/yaml/v3 v3.0.6
 )
 
-require github.com/google/uuid v1.6.0 // indirect
+require (
+	github.com/chromedp/cdproto v0.159.0 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+	github.com/google/uuid v1.6.0 // indirect
+)
 
 require (
 	github.com/Azure/go-ntlmssp v0.1.1 // indirect

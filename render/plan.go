@@ -246,3 +246,16 @@ func planMarkdown(w io.Writer, p *inventory.Plan) error {
 	}
 	return ew.Err()
 }
+
+// PlanColumns are the plan table's column names, as roster plan prints
+// them; PlanRow is one tier's cells in that order. The web page's plan
+// table uses both, so that it shows what the CLI shows.
+func PlanColumns() []string { return append([]string(nil), planColumns...) }
+
+// PlanRow is tier t's cells of the plan table ("-" where the tier has no
+// phase).
+func PlanRow(t inventory.PlanTier) []string { return planCells(t) }
+
+// Duration writes whole days as "30d", other durations as Go does
+// ("36h0m0s"): how --max-exception and the plan page's form take them.
+func Duration(d time.Duration) string { return durationCell(d) }

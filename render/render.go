@@ -192,6 +192,28 @@ func Hosts(w io.Writer, hosts []inventory.Host, format string) error {
 
 // Tokens renders operator tokens (never their secrets) as a table.
 func Tokens(w io.Writer, toks []access.Token) error {
+	return TokenList(w, toks, FormatTable)
+}
+
+// TokenList renders operator tokens (never their secrets) as a table or
+// CSV.
+func TokenList(w io.Writer, toks []access.Token, format string) error {
+	switch format {
+	case FormatCSV:
+		cw := textout.NewCSV(w)
+		cw.Write([]string{"id", "name", "role", "created_at", "created_by", "revoked_at"})
+		for _, t := range toks {
+			revoked := ""
+			if t.RevokedAt != nil {
+				revoked = t.RevokedAt.UTC().Format(time.RFC3339)
+			}
+			cw.Write([]string{t.ID, t.Name, string(t.Role), t.CreatedAt.UTC().Format(time.RFC3339), t.CreatedBy, revoked})
+		}
+		return cw.Flush()
+	case FormatTable, "":
+	default:
+		return &FormatError{Format: format, Want: "table or csv"}
+	}
 	return textTable(w, "NAME\tROLE\tCREATED\tBY\tREVOKED", func(tw io.Writer) {
 		for _, t := range toks {
 			revoked := "-"
@@ -203,8 +225,8 @@ func Tokens(w io.Writer, toks []access.Token) error {
 	})
 }
 
-// Audit renders audit records as a table; WriteAuditJSONL is the
-// export form.
+// Audit renders audit records as a table; AuditJSONL and AuditCSV are
+// the export forms.
 func Audit(w io.Writer, events []audit.Event) error {
 	return textTable(w, "SEQ\tTIME\tACTOR\tACTION\tOUTCOME\tHOST\tACCOUNT\tSERIAL\tREASON", func(tw io.Writer) {
 		for _, e := range events {
@@ -236,6 +258,18 @@ func ImportResult(w io.Writer, r *inventory.ImportResult) error {
 	}
 	ew.Printf("\n")
 	return ew.Err()
+}
+
+// AuditCSV writes records as CSV, one row per record with its hashes,
+// for a spreadsheet.
+func AuditCSV(w io.Writer, events []audit.Event) error {
+	cw := textout.NewCSV(w)
+	cw.Write([]string{"seq", "time", "actor", "action", "outcome", "host", "account", "serial", "reason", "detail", "prev_hash", "hash"})
+	for _, e := range events {
+		cw.Write([]string{strconv.FormatUint(e.Seq, 10), e.Time.UTC().Format(time.RFC3339), e.Actor, e.Action, e.Outcome, e.Host, e.Account,
+			e.Serial, e.Reason, e.Detail, e.PrevHash, e.Hash})
+	}
+	return cw.Flush()
 }
 
 // AuditJSONL writes records as JSON lines, one object per record, for a

@@ -101,3 +101,7 @@ func VendorImportResult(w io.Writer, r *inventory.VendorImportResult) error {
 	ew.Printf("\n")
 	return ew.Err()
 }
+
+// FactorCell is a vendor's factor with its level, as roster vendor list
+// shows it ("-" when unknown).
+func FactorCell(v inventory.Vendor) string { return factorCell(v) }

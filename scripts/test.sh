@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs roster's whole test suite the way CI does: installs the tools the tests
 # drive for real (OpenSSL, OpenSSH's ssh, ssh-keygen and sshd, PostgreSQL server binaries,
-# systemd-analyze for the unit files, zsh and fish for the completion scripts),
+# systemd-analyze for the unit files, zsh and fish for the completion scripts,
+# Chromium for the web page's browser tests),
 # then gofmt, vet, staticcheck, the agent dependency check, a build of both
 # binaries, race-enabled tests of every package and a short run of every
 # fuzz target.
@@ -23,6 +24,7 @@ command -v samba-tool >/dev/null || need+=(samba)   # a private Samba AD DC for 
 command -v ldbadd >/dev/null || need+=(ldb-tools)
 [ -x /usr/sbin/slapd ] || need+=(slapd)   # a private OpenLDAP slapd for roster scan --ldap on plain LDAP
 command -v ldapadd >/dev/null || need+=(ldap-utils)
+[ -x /usr/bin/chromium ] || need+=(chromium)   # the web page's browser tests (chromedp)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "installing ${need[*]}"
 	if [ "$(id -u)" = 0 ]; then

@@ -14,7 +14,7 @@ import (
 // listAudit answers GET /v1/audit with the filter of [api.AuditQuery], as
 // a table, JSON, or JSON lines (one [api.AuditEvent] per line, streamed).
 func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
-	f, err := format(r, api.FormatTable, api.FormatJSON, api.FormatJSONL)
+	f, err := format(r, api.FormatTable, api.FormatJSON, api.FormatJSONL, api.FormatCSV)
 	if err != nil {
 		return err
 	}
@@ -42,7 +42,12 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
 		}
 		return nil
 	}
-	return respond(w, r, f, nonNil(mapSlice(events, apiAuditEvent)), func(w io.Writer) error { return render.Audit(w, events) })
+	return respond(w, r, f, nonNil(mapSlice(events, apiAuditEvent)), func(w io.Writer) error {
+		if f == api.FormatCSV {
+			return render.AuditCSV(w, events)
+		}
+		return render.Audit(w, events)
+	})
 }
 
 // verifyAudit answers GET /v1/audit/verify: 200 whether or not the chain

@@ -10,20 +10,50 @@ import (
 	"github.com/rosterhq/roster/api"
 )
 
-// imported is one CSV import's outcome as importCSV answers it: how many
-// rows the file had, the rows with an error (in file order), the api body
-// and its table rendering.
+// imported is one CSV import's outcome as importCSV and the web page's
+// import answer it: the rows in file order (the cells of head and the
+// row's error), the api body and its table rendering.
 type imported struct {
-	rows   int
-	failed []lineError
-	body   any
-	table  func(io.Writer) error
+	head  []string
+	lines []importLine
+	body  any
+	table func(io.Writer) error
 }
 
-// lineError is one refused row of an import.
-type lineError struct {
-	line int
-	err  string
+// importLine is one row of an import: its line in the file, its cells and
+// why it is refused ("" when it is not).
+type importLine struct {
+	line  int
+	cells []string
+	err   string
+}
+
+// failed are the rows with an error, in file order.
+func (im imported) failed() []importLine {
+	var out []importLine
+	for _, l := range im.lines {
+		if l.err != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// importer runs one kind of CSV import: a dry run unless apply.
+type importer func(ctx context.Context, csv io.Reader, apply bool) (imported, error)
+
+// importKind is one kind of CSV import: the name the web page's form
+// uses, what the import is called in messages, and its importer (the same
+// one its API route runs).
+type importKind struct {
+	name, what string
+	run        importer
+}
+
+// importKinds are the CSV imports: owners, registered accounts, vendors.
+func (s *Server) importKinds() []importKind {
+	return []importKind{{"owners", "owner import", s.ownerImport}, {"accounts", "account import", s.accountImport},
+		{"vendors", "vendor import", s.vendorImport}}
 }
 
 // importCSV answers POST /v1/{owners,accounts,vendors}/import: the CSV body
@@ -31,7 +61,7 @@ type lineError struct {
 // nothing is written and the answer is 422: the rows as JSON with
 // ?format=json, else an error whose message lists each line (the CLI
 // prints it). what names the import ("owner import").
-func (s *Server) importCSV(w http.ResponseWriter, r *http.Request, what string, run func(ctx context.Context, csv io.Reader, apply bool) (imported, error)) error {
+func (s *Server) importCSV(w http.ResponseWriter, r *http.Request, what string, run importer) error {
 	f, err := format(r, api.FormatTable, api.FormatJSON)
 	if err != nil {
 		return err
@@ -44,28 +74,18 @@ func (s *Server) importCSV(w http.ResponseWriter, r *http.Request, what string, 
 	if err != nil {
 		return err
 	}
+	failed := res.failed()
 	switch {
-	case len(res.failed) > 0 && f != api.FormatJSON:
+	case len(failed) > 0 && f != api.FormatJSON:
 		var b strings.Builder
-		fmt.Fprintf(&b, "%s: %d of %d rows have errors, nothing written:", what, len(res.failed), res.rows)
-		for _, e := range res.failed {
+		fmt.Fprintf(&b, "%s: %d of %d rows have errors, nothing written:", what, len(failed), len(res.lines))
+		for _, e := range failed {
 			fmt.Fprintf(&b, "\n  line %d: %s", e.line, e.err)
 		}
 		return errorf(http.StatusUnprocessableEntity, "%s", b.String()).withHint("fix the rows and run the import again")
-	case len(res.failed) > 0:
+	case len(failed) > 0:
 		writeJSON(w, r, http.StatusUnprocessableEntity, res.body)
 		return nil
 	}
 	return respond(w, r, f, res.body, res.table)
-}
-
-// failedLines collects the rows of an import result that have an error.
-func failedLines[R any](rows []R, line func(R) (int, string)) []lineError {
-	var out []lineError
-	for _, row := range rows {
-		if n, e := line(row); e != "" {
-			out = append(out, lineError{n, e})
-		}
-	}
-	return out
 }

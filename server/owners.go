@@ -31,12 +31,20 @@ func (s *Server) unsetOwner(w http.ResponseWriter, r *http.Request) error {
 // importOwners sets owners from a CSV body (POST /v1/owners/import); see
 // importCSV.
 func (s *Server) importOwners(w http.ResponseWriter, r *http.Request) error {
-	return s.importCSV(w, r, "owner import", func(ctx context.Context, csv io.Reader, apply bool) (imported, error) {
-		res, err := s.inv.ImportOwners(ctx, csv, apply)
-		if err != nil {
-			return imported{}, err
-		}
-		return imported{rows: len(res.Rows), failed: failedLines(res.Rows, func(r inventory.ImportRow) (int, string) { return r.Line, r.Err }),
-			body: apiImportResult(res), table: func(w io.Writer) error { return render.ImportResult(w, res) }}, nil
-	})
+	return s.importCSV(w, r, "owner import", s.ownerImport)
+}
+
+// ownerImport is the owner import of POST /v1/owners/import and the web
+// page's /import.
+func (s *Server) ownerImport(ctx context.Context, csv io.Reader, apply bool) (imported, error) {
+	res, err := s.inv.ImportOwners(ctx, csv, apply)
+	if err != nil {
+		return imported{}, err
+	}
+	im := imported{head: []string{"account", "owner", "contact", "service account"},
+		body: apiImportResult(res), table: func(w io.Writer) error { return render.ImportResult(w, res) }}
+	for _, row := range res.Rows {
+		im.lines = append(im.lines, importLine{row.Line, []string{row.Account, row.Owner, row.Contact, row.Key}, row.Err})
+	}
+	return im, nil
 }

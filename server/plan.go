@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strconv"
@@ -26,10 +27,23 @@ func (s *Server) setPhase(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
+	got, err := s.setPhaseFrom(r.Context(), tier, req)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, r, http.StatusOK, apiPhase(got))
+	return nil
+}
+
+// setPhaseFrom reads req (the API's body, or the plan page's form) as
+// tier's phase and sets it: the one path of PUT /v1/plan/{tier} and POST
+// /plan/{tier}.
+func (s *Server) setPhaseFrom(ctx context.Context, tier int, req api.PhaseRequest) (inventory.Phase, error) {
 	p := inventory.Phase{Tier: inventory.Tier(tier), Owner: req.Owner, Note: req.Note}
+	var err error
 	if req.Target != "" {
 		if p.Target, err = inventory.ParseStrength(req.Target); err != nil {
-			return &inventory.InvalidError{Field: "target", Reason: strings.TrimPrefix(err.Error(), "strength: "),
+			return inventory.Phase{}, &inventory.InvalidError{Field: "target", Reason: strings.TrimPrefix(err.Error(), "strength: "),
 				HintText: "add --target LEVEL, e.g. --target short_lived_cert"}
 		}
 	}
@@ -42,7 +56,7 @@ func (s *Server) setPhase(w http.ResponseWriter, r *http.Request) error {
 			continue
 		}
 		if *d.out, err = parseDate(d.in); err != nil {
-			return errorf(http.StatusBadRequest, "%s: %v", d.name, err)
+			return inventory.Phase{}, errorf(http.StatusBadRequest, "%s: %v", d.name, err)
 		}
 		if _, dayOnly := time.Parse(time.DateOnly, d.in); dayOnly == nil && d.name == "start" {
 			// A phase starts at the beginning of its first day and ends
@@ -52,16 +66,15 @@ func (s *Server) setPhase(w http.ResponseWriter, r *http.Request) error {
 	}
 	if req.MaxException != "" {
 		if p.MaxException, err = parseDays(req.MaxException); err != nil {
-			return errorf(http.StatusBadRequest, "max_exception: %v", err)
+			return inventory.Phase{}, errorf(http.StatusBadRequest, "max_exception: %v", err)
 		}
 	}
-	got, err := s.inv.SetPhase(r.Context(), p)
+	got, err := s.inv.SetPhase(ctx, p)
 	if err != nil {
-		return err
+		return inventory.Phase{}, err
 	}
 	s.noticesSoon() // a phase ending within 14 days with accounts below target is queued now
-	writeJSON(w, r, http.StatusOK, apiPhase(got))
-	return nil
+	return got, nil
 }
 
 // removePhase answers DELETE /v1/plan/{tier}.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/rosterhq/roster/api"
 	"github.com/rosterhq/roster/inventory"
@@ -57,14 +58,27 @@ func (s *Server) setPurpose(w http.ResponseWriter, r *http.Request) error {
 // importAccounts registers accounts from a CSV body (POST
 // /v1/accounts/import); see importCSV.
 func (s *Server) importAccounts(w http.ResponseWriter, r *http.Request) error {
-	return s.importCSV(w, r, "account import", func(ctx context.Context, csv io.Reader, apply bool) (imported, error) {
-		res, err := s.inv.ImportRegistered(ctx, csv, apply)
-		if err != nil {
-			return imported{}, err
+	return s.importCSV(w, r, "account import", s.accountImport)
+}
+
+// accountImport is the registered-account import of POST
+// /v1/accounts/import and the web page's /import.
+func (s *Server) accountImport(ctx context.Context, csv io.Reader, apply bool) (imported, error) {
+	res, err := s.inv.ImportRegistered(ctx, csv, apply)
+	if err != nil {
+		return imported{}, err
+	}
+	im := imported{head: []string{"name", "env", "system", "kind", "credential", "owner", "tier", "remedy", "purpose", "account"},
+		body: apiRegisterResult(res), table: func(w io.Writer) error { return render.RegisterResult(w, res) }}
+	for _, row := range res.Rows {
+		tier := ""
+		if row.Tier != 0 {
+			tier = strconv.Itoa(int(row.Tier))
 		}
-		return imported{rows: len(res.Rows), failed: failedLines(res.Rows, func(r inventory.RegisterRow) (int, string) { return r.Line, r.Err }),
-			body: apiRegisterResult(res), table: func(w io.Writer) error { return render.RegisterResult(w, res) }}, nil
-	})
+		im.lines = append(im.lines, importLine{row.Line, []string{row.Name, row.Env, row.System, row.Kind, row.Credential, row.Owner, tier,
+			row.Remedy, row.Purpose, row.Key}, row.Err})
+	}
+	return im, nil
 }
 
 func newAccount(req api.AccountAddRequest) inventory.NewAccount {

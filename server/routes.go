@@ -117,17 +117,92 @@ func (s *Server) routes() []route {
 		{pattern: "GET /v1/ssh/grants", who: viewer, h: s.sshGrants},
 		{pattern: "GET /v1/ssh/migration", who: viewer, h: s.sshMigration},
 		{pattern: "PUT /v1/accounts/{name}/ssh-policy", who: operator, body: jsonBody, h: s.setSSHPolicy},
+
+		// The web page's sign-in links, for roster ui login (weblogin.go).
+		{pattern: "POST /v1/ui/login-links", who: viewer, h: s.createLoginLink},
 	}
 }
 
-// Handler is the whole HTTP API: every route of [Server.routes] behind its
-// wrappers, and the request-body deadlines for every request, routed or
+// webRoutes is every page of the web page (web.go): the sign-in pages for
+// anyone, the others for a session whose token has the role named. POSTs
+// are forms: same origin and a CSRF token, checked by wrapWeb. The web
+// access test (web_test.go) follows it.
+func (s *Server) webRoutes() []webRoute {
+	return []webRoute{
+		// Signing in and out (weblogin.go).
+		{pattern: "GET /login", who: anyone, h: s.loginPage},
+		{pattern: "POST /login", who: anyone, h: s.login},
+		{pattern: "GET /login/link/{code}", who: anyone, h: s.loginLinkPage},
+		{pattern: "POST /login/link/{code}", who: anyone, h: s.loginLink},
+		{pattern: "POST /logout", who: viewer, h: s.logout},
+
+		// The dashboard (webdashboard.go).
+		{pattern: "GET /{$}", who: viewer, h: s.dashboardPage},
+
+		// The rollout plan (webplan.go).
+		{pattern: "GET /plan", who: viewer, h: s.planPage},
+		{pattern: "POST /plan/{tier}", who: operator, h: s.webSetPhase},
+		{pattern: "POST /plan/{tier}/remove", who: operator, h: s.webRemovePhase},
+
+		// Exceptions (webexceptions.go); one is added on its account's page.
+		{pattern: "GET /exceptions", who: viewer, h: s.exceptionsPage},
+		{pattern: "POST /exceptions/{id}/close", who: operator, h: s.webCloseListedException},
+
+		// Hosts (webhosts.go).
+		{pattern: "GET /hosts", who: viewer, h: s.hostsPage},
+		{pattern: "GET /hosts/{host}", who: viewer, h: s.hostPage},
+		{pattern: "POST /hosts/{host}/tags", who: operator, h: s.webTagHost},
+
+		// Vendors (webvendors.go).
+		{pattern: "GET /vendors", who: viewer, h: s.vendorsPage},
+		{pattern: "POST /vendors", who: operator, h: s.webAddVendor},
+		{pattern: "GET /vendors/{name}", who: viewer, h: s.vendorPage},
+		{pattern: "POST /vendors/{name}", who: operator, h: s.webSetVendor},
+		{pattern: "POST /vendors/{name}/remove", who: operator, h: s.webRemoveVendor},
+
+		// Operator tokens, for admins (webtokens.go).
+		{pattern: "GET /tokens", who: admin, h: s.tokensPage},
+		{pattern: "POST /tokens", who: admin, h: s.webCreateToken},
+		{pattern: "POST /tokens/{name}/revoke", who: admin, h: s.webRevokeToken},
+
+		// The audit log with its chain's verification (webaudit.go).
+		{pattern: "GET /audit", who: viewer, h: s.auditPage},
+
+		// CSV import of owners, accounts and vendors: a dry run, then
+		// Apply (webimport.go).
+		{pattern: "GET /import", who: operator, h: s.importPage},
+		{pattern: "POST /import", who: operator, body: webImportBody, h: s.webImport},
+		{pattern: "POST /import/apply", who: operator, body: webImportBody, h: s.webImportApply},
+
+		// The accounts list (webaccounts.go), an account and its actions
+		// (webaccount.go).
+		{pattern: "GET /accounts", who: viewer, h: s.accountsPage},
+		{pattern: "GET /accounts/{name}", who: viewer, h: s.accountPage},
+		{pattern: "POST /accounts/{name}/owner", who: operator, h: s.webSetOwner},
+		{pattern: "POST /accounts/{name}/purpose", who: operator, h: s.webSetPurpose},
+		{pattern: "POST /accounts/{name}/exceptions", who: operator, h: s.webAddException},
+		{pattern: "POST /accounts/{name}/exceptions/{id}/close", who: operator, h: s.webCloseException},
+		{pattern: "POST /accounts/{name}/tags", who: operator, h: s.webTagAccount},
+		{pattern: "POST /accounts/{name}/tier", who: operator, h: s.webSetTier},
+		{pattern: "POST /accounts/{name}/retire", who: operator, h: s.webRetire},
+		{pattern: "POST /accounts/{name}/unretire", who: operator, h: s.webUnretire},
+		{pattern: "POST /accounts/{name}/enroll", who: operator, h: s.webEnroll},
+	}
+}
+
+// Handler is the whole HTTP API and the web page: every route of
+// [Server.routes] and [Server.webRoutes] behind its wrappers, the static
+// files, and the request-body deadlines for every request, routed or
 // not.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
 		mux.Handle(rt.pattern, s.wrap(rt))
 	}
+	for _, rt := range s.webRoutes() {
+		mux.Handle(rt.pattern, s.wrapWeb(rt))
+	}
+	mux.Handle("GET /static/", s.webStatic())
 	return s.timeBodies(mux)
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"log/slog"
 	"net"
@@ -58,7 +59,10 @@ type Config struct {
 	// NotifySecret signs them (--notify-secret-file; nil: unsigned).
 	NotifyURLs   []string
 	NotifySecret []byte
-	Logger       *slog.Logger
+	// SessionIdle and SessionMax are the web page's session expiry
+	// (--ui-session-idle, --ui-session-max; 0: the defaults).
+	SessionIdle, SessionMax time.Duration
+	Logger                  *slog.Logger
 	// Out receives the start-up banner.
 	Out io.Writer
 }
@@ -142,6 +146,14 @@ type Options struct {
 	Notify *notify.Outbox
 	// Logger receives request failures; default slog.Default().
 	Logger *slog.Logger
+	// SessionIdle and SessionMax are the web page's session expiry, idle
+	// and absolute (0: access.DefaultSessionIdle, DefaultSessionMax).
+	SessionIdle, SessionMax time.Duration
+	// Now is the web sessions' clock (nil: time.Now). Tests set it.
+	Now func() time.Time
+	// UIAdminPasskey: a web page route for admins needs a session made
+	// with a passkey (roster server --ui-admin-passkey).
+	UIAdminPasskey bool
 }
 
 // Server is roster's HTTP layer over an open inventory, issuer and CA.
@@ -155,6 +167,14 @@ type Server struct {
 	notify *notify.Outbox
 	// noticeKick asks noticeLoop for a notice pass (notify.go).
 	noticeKick chan struct{}
+	// sessions are the web page's (websession.go); pages its templates,
+	// parsed once (web.go).
+	sessions *access.Sessions
+	pages    map[string]*template.Template
+	// adminPasskey is Options.UIAdminPasskey.
+	adminPasskey bool
+	// snapshots is the accounts page's list (webaccountsnapshot.go).
+	snapshots accountSnapshots
 }
 
 // New returns a Server; see [Server.Handler] and [Server.Serve].
@@ -162,8 +182,14 @@ func New(o Options) (*Server, error) {
 	if o.Inventory == nil || o.Issuer == nil || o.CA == nil {
 		return nil, errors.New("server: Inventory, Issuer and CA are required")
 	}
+	pages, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
 	return &Server{inv: o.Inventory, tokens: access.New(o.Inventory.Store(), nil), iss: o.Issuer, ca: o.CA, lim: o.Limits.withDefaults(),
-		log: cmp.Or(o.Logger, slog.Default()), notify: o.Notify, noticeKick: make(chan struct{}, 1)}, nil
+		log: cmp.Or(o.Logger, slog.Default()), notify: o.Notify, noticeKick: make(chan struct{}, 1),
+		sessions: access.NewSessions(o.Inventory.Store(), o.Now, o.SessionIdle, o.SessionMax), pages: pages,
+		adminPasskey: o.UIAdminPasskey}, nil
 }
 
 // Serve serves [Server.Handler] over TLS on ln, within the connection caps
@@ -255,7 +281,8 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("--notify-url: %w", err)
 	}
-	s, err := New(Options{Inventory: inv, Issuer: iss, CA: authority, Limits: cfg.Limits, Notify: outbox, Logger: log})
+	s, err := New(Options{Inventory: inv, Issuer: iss, CA: authority, Limits: cfg.Limits, Notify: outbox, Logger: log,
+		SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax})
 	if err != nil {
 		return err
 	}

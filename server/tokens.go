@@ -30,7 +30,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
-	f, err := format(r, api.FormatTable, api.FormatJSON)
+	f, err := format(r, api.FormatTable, api.FormatJSON, api.FormatCSV)
 	if err != nil {
 		return err
 	}
@@ -38,7 +38,7 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return respond(w, r, f, nonNil(mapSlice(toks, apiToken)), func(w io.Writer) error { return render.Tokens(w, toks) })
+	return respond(w, r, f, nonNil(mapSlice(toks, apiToken)), func(w io.Writer) error { return render.TokenList(w, toks, f) })
 }
 
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {

@@ -83,14 +83,23 @@ func (s *Server) getVendor(w http.ResponseWriter, r *http.Request) error {
 // importVendors registers vendors from a CSV body (POST
 // /v1/vendors/import); see importCSV.
 func (s *Server) importVendors(w http.ResponseWriter, r *http.Request) error {
-	return s.importCSV(w, r, "vendor import", func(ctx context.Context, csv io.Reader, apply bool) (imported, error) {
-		res, err := s.inv.ImportVendors(ctx, csv, apply)
-		if err != nil {
-			return imported{}, err
-		}
-		return imported{rows: len(res.Rows), failed: failedLines(res.Rows, func(r inventory.VendorImportRow) (int, string) { return r.Line, r.Err }),
-			body: apiVendorImport(res), table: func(w io.Writer) error { return render.VendorImportResult(w, res) }}, nil
-	})
+	return s.importCSV(w, r, "vendor import", s.vendorImport)
+}
+
+// vendorImport is the vendor import of POST /v1/vendors/import and the
+// web page's /import.
+func (s *Server) vendorImport(ctx context.Context, csv io.Reader, apply bool) (imported, error) {
+	res, err := s.inv.ImportVendors(ctx, csv, apply)
+	if err != nil {
+		return imported{}, err
+	}
+	im := imported{head: []string{"name", "owner", "contact", "route", "factor", "domain", "on_lapse", "note", "action"},
+		body: apiVendorImport(res), table: func(w io.Writer) error { return render.VendorImportResult(w, res) }}
+	for _, row := range res.Rows {
+		im.lines = append(im.lines, importLine{row.Line, []string{row.Name, row.Owner, row.Contact, row.Route, row.Factor, row.Domain,
+			row.OnLapse, row.Note, row.Action}, row.Err})
+	}
+	return im, nil
 }
 
 func apiVendor(v inventory.Vendor) api.Vendor {

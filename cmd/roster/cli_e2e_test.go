@@ -113,6 +113,10 @@ func TestCLIWorkflow(t *testing.T) {
 	if out := s.mustCLI(admin, "token", "list"); strings.Contains(out, tok.Token) || !strings.Contains(out, "auditor") {
 		t.Errorf("token list:\n%s", out)
 	}
+	if out := s.mustCLI(admin, "token", "list", "--format", "csv"); !strings.HasPrefix(out, "id,name,role,created_at,created_by,revoked_at\n") ||
+		!strings.Contains(out, ",auditor,viewer,") || strings.Contains(out, tok.Token) {
+		t.Errorf("token list csv:\n%s", out)
+	}
 	s.mustCLI(admin, "token", "revoke", "auditor")
 	if _, _, code := s.cli(tok.Token, "report"); code == 0 {
 		t.Error("revoked token still reads")
@@ -122,6 +126,9 @@ func TestCLIWorkflow(t *testing.T) {
 	out = s.mustCLI(admin, "audit", "list", "--format", "jsonl")
 	if !strings.Contains(out, "owner") || strings.Contains(out, tok.Token) || strings.Contains(out, admin) {
 		t.Errorf("audit log lacks owner changes or leaks a token:\n%s", out)
+	}
+	if out := s.mustCLI(admin, "audit", "list", "--format", "csv"); !strings.HasPrefix(out, "seq,time,actor,action,") || !strings.Contains(out, ",token.revoke,") {
+		t.Errorf("audit list csv:\n%s", out)
 	}
 	if out := s.mustCLI(admin, "audit", "verify"); !strings.Contains(out, "intact") {
 		t.Errorf("audit verify: %s", out)

@@ -53,11 +53,11 @@ func tokenCommand() *cli.Command {
 			{
 				Name:  "list",
 				Usage: "list tokens (names and roles, never the tokens)",
-				Flags: []cli.Flag{formatFlag("table", "json")},
+				Flags: []cli.Flag{formatFlag("table", "json", "csv")},
 				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
 					return rendered(c, func(format string, w io.Writer) error {
 						return cl.ListTokens(c.Context, format, w)
-					}, "table", "json")
+					}, "table", "json", "csv")
 				}),
 			},
 			{
@@ -161,13 +161,13 @@ func auditCommand() *cli.Command {
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "account", Usage: "only events about this account"},
 					&cli.StringFlag{Name: "since", Usage: "only events after this time (RFC 3339, or a duration such as 24h or 7d)"},
-					formatFlag("table", "json", "jsonl"),
+					formatFlag("table", "json", "jsonl", "csv"),
 				},
 				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
 					q := api.AuditQuery{Account: c.String("account"), Since: c.String("since")}
 					return rendered(c, func(format string, w io.Writer) error {
 						return cl.ListAudit(c.Context, q, format, w)
-					}, "table", "json", "jsonl")
+					}, "table", "json", "jsonl", "csv")
 				}),
 			},
 			{
