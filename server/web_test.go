@@ -118,7 +118,7 @@ func TestWebLogin(t *testing.T) {
 
 	// Where to go after signing in is this server's path, or /.
 	for next, want := range map[string]string{"/plan": "/plan", "//evil.example/": "/", "https://evil.example/": "/",
-		"/\\evil.example": "/", "/login": "/", "": "/"} {
+		"/\\evil.example": "/", "/login": "/", "": "/", "/\t/evil.example": "/", "/a\\b": "/"} {
 		if got := safeNext(next); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", next, got, want)
 		}

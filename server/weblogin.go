@@ -118,10 +118,12 @@ func (s *Server) loginLink(w http.ResponseWriter, r *http.Request) error {
 }
 
 // safeNext is where to go after signing in: a path on this server, else
-// the dashboard.
+// the dashboard. Browsers drop tabs and newlines from a URL and read a
+// backslash as a slash, so a path holding a control character or a
+// backslash is refused whole ("/\t/evil.example" would leave the server).
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.ContainsAny(next, "\r\n") || strings.HasPrefix(next, "/login") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/login") || len(next) > 2048 ||
+		strings.ContainsFunc(next, func(c rune) bool { return c < 0x20 || c == 0x7f || c == '\\' }) {
 		return "/"
 	}
 	return next
