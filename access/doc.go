@@ -7,6 +7,16 @@
 // [Role.Allows] for the check a route makes, and [Tokens.EnsureAdmin] for
 // the first start. Every change is audited in its own transaction.
 //
-// The package owns the tables "tokens" (TOKENID -> record JSON) and
-// "tokenhash" (SHA-256(token) -> TOKENID).
+// Operators' passkeys (WebAuthn, discoverable credentials): [NewPasskeys]
+// for the server's relying party, [Passkeys.BeginRegistration] and
+// [Passkeys.FinishRegistration] after a token sign-in,
+// [Passkeys.BeginLogin] and [Passkeys.FinishLogin] to sign in with no
+// token, [Passkeys.List] and [Passkeys.Revoke]. A revoked token's passkeys
+// sign in no more.
+//
+// The package owns the tables "tokens" (TOKENID -> record JSON),
+// "tokenhash" (SHA-256(token) -> TOKENID), "passkeys" (PASSKEYID ->
+// passkey JSON: token ID, label, the WebAuthn credential with its public
+// key and signature counter) and "passkeyusers" (TOKENID -> the token's
+// random WebAuthn user handle).
 package access

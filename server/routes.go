@@ -82,6 +82,9 @@ func (s *Server) routes() []route {
 		{pattern: "POST /v1/tokens", who: admin, body: jsonBody, h: s.createToken},
 		{pattern: "GET /v1/tokens", who: admin, h: s.listTokens},
 		{pattern: "DELETE /v1/tokens/{name}", who: admin, h: s.revokeToken},
+		// Passkeys: an operator's own; with role admin anyone's (passkeys.go).
+		{pattern: "GET /v1/passkeys", who: viewer, h: s.listPasskeys},
+		{pattern: "DELETE /v1/passkeys/{id}", who: viewer, h: s.revokePasskey},
 		{pattern: "POST /v1/enrollments", who: operator, body: jsonBody, h: s.createEnrollment},
 		{pattern: "POST /v1/revocations", who: operator, body: jsonBody, h: s.revoke},
 		{pattern: "GET /v1/audit", who: viewer, h: s.listAudit},

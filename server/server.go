@@ -142,6 +142,11 @@ type Options struct {
 	Notify *notify.Outbox
 	// Logger receives request failures; default slog.Default().
 	Logger *slog.Logger
+	// PasskeyOrigin is the server's origin as browsers reach it,
+	// https://NAME[:PORT]: operators' passkeys are bound to NAME (the
+	// WebAuthn relying party ID, never an IP address). Default
+	// https://localhost.
+	PasskeyOrigin string
 }
 
 // Server is roster's HTTP layer over an open inventory, issuer and CA.
@@ -155,6 +160,8 @@ type Server struct {
 	notify *notify.Outbox
 	// noticeKick asks noticeLoop for a notice pass (notify.go).
 	noticeKick chan struct{}
+	// passkeys are the operators' WebAuthn credentials (passkeys.go).
+	passkeys *access.Passkeys
 }
 
 // New returns a Server; see [Server.Handler] and [Server.Serve].
@@ -162,8 +169,12 @@ func New(o Options) (*Server, error) {
 	if o.Inventory == nil || o.Issuer == nil || o.CA == nil {
 		return nil, errors.New("server: Inventory, Issuer and CA are required")
 	}
+	passkeys, err := access.NewPasskeys(o.Inventory.Store(), access.RelyingParty{Origin: cmp.Or(o.PasskeyOrigin, "https://localhost")}, nil)
+	if err != nil {
+		return nil, err
+	}
 	return &Server{inv: o.Inventory, tokens: access.New(o.Inventory.Store(), nil), iss: o.Issuer, ca: o.CA, lim: o.Limits.withDefaults(),
-		log: cmp.Or(o.Logger, slog.Default()), notify: o.Notify, noticeKick: make(chan struct{}, 1)}, nil
+		log: cmp.Or(o.Logger, slog.Default()), notify: o.Notify, noticeKick: make(chan struct{}, 1), passkeys: passkeys}, nil
 }
 
 // Serve serves [Server.Handler] over TLS on ln, within the connection caps
