@@ -117,7 +117,8 @@ func (t *Tokens) List(ctx context.Context) ([]Token, error) {
 	return out, nil
 }
 
-// Revoke revokes the token with this ID or (unrevoked) name.
+// Revoke revokes the token with this ID or (unrevoked) name and removes
+// its web sessions.
 func (t *Tokens) Revoke(ctx context.Context, idOrName string) error {
 	actor, now := audit.Actor(ctx), t.now().UTC()
 	err := t.s.Update(ctx, func(tx store.Tx) error {
@@ -141,6 +142,10 @@ func (t *Tokens) Revoke(ctx context.Context, idOrName string) error {
 			return err
 		}
 		if err := tx.Delete(tTokenHash, found.Hash); err != nil {
+			return err
+		}
+		// A revoked token's web sessions end with it.
+		if err := deleteTokenSessions(tx, found.ID); err != nil {
 			return err
 		}
 		return audit.Append(tx, audit.Event{Time: now, Actor: actor, Action: audit.ActionTokenRevoke,

@@ -26,3 +26,11 @@ type Token struct {
 	CreatedBy string     `json:"created_by,omitempty"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }
+
+// LoginLink is the body of POST /v1/ui/login-links: a one-time sign-in
+// link to the web page for the caller's token (roster ui login). Path is
+// relative to the server's URL; the link works once, until ExpiresAt.
+type LoginLink struct {
+	Path      string    `json:"path"`
+	ExpiresAt time.Time `json:"expires_at"`
+}

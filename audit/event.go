@@ -71,11 +71,14 @@ const (
 	ActionPlanSet         = "plan.set"
 	ActionPlanRemove      = "plan.remove"
 	ActionExceptionExtend = "exception.extend"
-	ActionSSHRevoke       = "ssh.revoke" // an identity's SSH certificates revoked (Serial: their serials)
-	ActionSSHSign         = "ssh.sign"   // an SSH user or host certificate signed (Serial: its serial)
-	ActionSSHAllow        = "ssh.allow"  // an SSH login grant added
-	ActionSSHDeny         = "ssh.deny"   // an SSH login grant removed
-	ActionSSHPolicy       = "ssh.policy" // an account's SSH certificate extensions set
+	ActionSSHRevoke       = "ssh.revoke"    // an identity's SSH certificates revoked (Serial: their serials)
+	ActionSSHSign         = "ssh.sign"      // an SSH user or host certificate signed (Serial: its serial)
+	ActionSSHAllow        = "ssh.allow"     // an SSH login grant added
+	ActionSSHDeny         = "ssh.deny"      // an SSH login grant removed
+	ActionSSHPolicy       = "ssh.policy"    // an account's SSH certificate extensions set
+	ActionUISignIn        = "ui.signin"     // a web session made from a token (Detail: how: form or link)
+	ActionUISignOut       = "ui.signout"    // a web session ended by its operator
+	ActionUILoginLink     = "ui.login.link" // a one-time sign-in link made (roster ui login)
 )
 
 // Filter selects records. Zero fields match all.

@@ -316,6 +316,7 @@ func TestAccessRules(t *testing.T) {
 			return request{"/v1/tokens", fmt.Sprintf(`{"name":"new%d","role":"viewer"}`, e.seq)}
 		}},
 		{"GET /v1/tokens", 200, same("/v1/tokens", "")},
+		{"POST /v1/ui/login-links", 201, same("/v1/ui/login-links", "")},
 		{"DELETE /v1/tokens/{name}", 200, func(credential) request {
 			e.seq++
 			name := fmt.Sprintf("old%d", e.seq)

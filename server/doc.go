@@ -89,6 +89,7 @@
 //	GET    /v1/ssh/grants                   viewer
 //	GET    /v1/ssh/migration                viewer (roster ssh migrate)
 //	PUT    /v1/accounts/{name}/ssh-policy   operator
+//	POST   /v1/ui/login-links               viewer (roster ui login: a one-time sign-in link for the caller's token)
 //
 // "viewer", "operator" and "admin" are operator tokens (Authorization:
 // Bearer, the scheme in any case) with at least that role: an admin may do
@@ -99,6 +100,19 @@
 // audited with its reason; a host certificate on a scan route must be a
 // valid host identity, else 401. access_test.go checks every route against
 // every kind of caller.
+//
+// # The web page
+//
+// The operator's web page is served on the same listener: webRoutes in
+// routes.go, wrapped by wrapWeb (web.go), with html/template pages and
+// static files embedded from web/. A page is reached with a session cookie
+// made at sign-in (weblogin.go: the token form at /login or a one-time
+// link), kept in package access (websession.go); every POST is a form
+// that must come from this origin with the session's CSRF token
+// (webcsrf.go), and the session's token needs the route's role, exactly
+// as in the API. Each page calls the same inventory, issuer and access
+// functions as the API handler of the same job. webaccess_test.go checks
+// every web route against every role.
 //
 // # Limits
 //

@@ -74,7 +74,9 @@ func newEnvOpts(t testing.TB, quiet bool, wrap func(store.Store) store.Store, se
 		t.Fatal(err)
 	}
 	e.s = s
-	cfg, err := e.ca.ServerTLSConfig([]string{"127.0.0.1"})
+	// localhost too: a browser test browses to https://localhost:PORT
+	// (WebAuthn needs a domain as relying party ID).
+	cfg, err := e.ca.ServerTLSConfig([]string{"127.0.0.1", "localhost"})
 	if err != nil {
 		t.Fatal(err)
 	}

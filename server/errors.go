@@ -78,10 +78,21 @@ func errorStatus(err error) int {
 }
 
 // writeError is the one error writer: every handler's error becomes an
-// [api.Error] in the route's dialect. An error that is none of the typed
-// ones is logged and answered "internal error": its text may name files or
-// internals.
+// [api.Error] in the route's dialect (the web page's error page is
+// webError, with the same status, message and hint).
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg, hint := s.describeError(w, r, err)
+	body := api.Error{Error: msg, Hint: hint}
+	if dialectFrom(r.Context()) == dialectStep {
+		body.Status, body.Message = status, msg
+	}
+	writeJSON(w, r, status, body)
+}
+
+// describeError is what an error tells the caller: its status, message and
+// hint. An error that is none of the typed ones is logged and answered
+// "internal error": its text may name files or internals.
+func (s *Server) describeError(w http.ResponseWriter, r *http.Request, err error) (int, string, string) {
 	var he *httpError
 	status, msg, hint := 0, err.Error(), ""
 	if errors.As(err, &he) {
@@ -112,9 +123,5 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
 			slog.String("path", r.URL.Path), slog.String("error", logged.Error()))
 	}
-	body := api.Error{Error: msg, Hint: hint}
-	if dialectFrom(r.Context()) == dialectStep {
-		body.Status, body.Message = status, msg
-	}
-	writeJSON(w, r, cmp.Or(status, http.StatusInternalServerError), body)
+	return cmp.Or(status, http.StatusInternalServerError), msg, hint
 }

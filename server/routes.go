@@ -120,17 +120,47 @@ func (s *Server) routes() []route {
 		{pattern: "GET /v1/ssh/grants", who: viewer, h: s.sshGrants},
 		{pattern: "GET /v1/ssh/migration", who: viewer, h: s.sshMigration},
 		{pattern: "PUT /v1/accounts/{name}/ssh-policy", who: operator, body: jsonBody, h: s.setSSHPolicy},
+
+		// The web page's sign-in links, for roster ui login (weblogin.go).
+		{pattern: "POST /v1/ui/login-links", who: viewer, h: s.createLoginLink},
 	}
 }
 
-// Handler is the whole HTTP API: every route of [Server.routes] behind its
-// wrappers, and the request-body deadlines for every request, routed or
+// webRoutes is every page of the web page (web.go): the sign-in pages for
+// anyone, the others for a session whose token has the role named. POSTs
+// are forms: same origin and a CSRF token, checked by wrapWeb. The web
+// access test (web_test.go) follows it.
+func (s *Server) webRoutes() []webRoute {
+	return []webRoute{
+		// Signing in and out (weblogin.go).
+		{pattern: "GET /login", who: anyone, h: s.loginPage},
+		{pattern: "POST /login", who: anyone, h: s.login},
+		{pattern: "GET /login/link/{code}", who: anyone, h: s.loginLinkPage},
+		{pattern: "POST /login/link/{code}", who: anyone, h: s.loginLink},
+		{pattern: "POST /logout", who: viewer, h: s.logout},
+
+		// The dashboard (webdashboard.go).
+		{pattern: "GET /{$}", who: viewer, h: s.dashboardPage},
+
+		// An account and its actions (webaccount.go).
+		{pattern: "GET /accounts/{name}", who: viewer, h: s.accountPage},
+		{pattern: "POST /accounts/{name}/owner", who: operator, h: s.webSetOwner},
+	}
+}
+
+// Handler is the whole HTTP API and the web page: every route of
+// [Server.routes] and [Server.webRoutes] behind its wrappers, the static
+// files, and the request-body deadlines for every request, routed or
 // not.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
 		mux.Handle(rt.pattern, s.wrap(rt))
 	}
+	for _, rt := range s.webRoutes() {
+		mux.Handle(rt.pattern, s.wrapWeb(rt))
+	}
+	mux.Handle("GET /static/", s.webStatic())
 	return s.timeBodies(mux)
 }
 

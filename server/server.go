@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"log/slog"
 	"net"
@@ -58,7 +59,10 @@ type Config struct {
 	// NotifySecret signs them (--notify-secret-file; nil: unsigned).
 	NotifyURLs   []string
 	NotifySecret []byte
-	Logger       *slog.Logger
+	// SessionIdle and SessionMax are the web page's session expiry
+	// (--ui-session-idle, --ui-session-max; 0: the defaults).
+	SessionIdle, SessionMax time.Duration
+	Logger                  *slog.Logger
 	// Out receives the start-up banner.
 	Out io.Writer
 }
@@ -142,6 +146,14 @@ type Options struct {
 	Notify *notify.Outbox
 	// Logger receives request failures; default slog.Default().
 	Logger *slog.Logger
+	// SessionIdle and SessionMax are the web page's session expiry, idle
+	// and absolute (0: access.DefaultSessionIdle, DefaultSessionMax).
+	SessionIdle, SessionMax time.Duration
+	// Now is the web sessions' clock (nil: time.Now). Tests set it.
+	Now func() time.Time
+	// UIAdminPasskey: a web page route for admins needs a session made
+	// with a passkey (roster server --ui-admin-passkey).
+	UIAdminPasskey bool
 	// PasskeyOrigin is the server's origin as browsers reach it,
 	// https://NAME[:PORT]: operators' passkeys are bound to NAME (the
 	// WebAuthn relying party ID, never an IP address). Default
@@ -160,6 +172,12 @@ type Server struct {
 	notify *notify.Outbox
 	// noticeKick asks noticeLoop for a notice pass (notify.go).
 	noticeKick chan struct{}
+	// sessions are the web page's (websession.go); pages its templates,
+	// parsed once (web.go).
+	sessions *access.Sessions
+	pages    map[string]*template.Template
+	// adminPasskey is Options.UIAdminPasskey.
+	adminPasskey bool
 	// passkeys are the operators' WebAuthn credentials (passkeys.go).
 	passkeys *access.Passkeys
 }
@@ -169,12 +187,18 @@ func New(o Options) (*Server, error) {
 	if o.Inventory == nil || o.Issuer == nil || o.CA == nil {
 		return nil, errors.New("server: Inventory, Issuer and CA are required")
 	}
-	passkeys, err := access.NewPasskeys(o.Inventory.Store(), access.RelyingParty{Origin: cmp.Or(o.PasskeyOrigin, "https://localhost")}, nil)
+	pages, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	passkeys, err := access.NewPasskeys(o.Inventory.Store(), access.RelyingParty{Origin: cmp.Or(o.PasskeyOrigin, "https://localhost")}, o.Now)
 	if err != nil {
 		return nil, err
 	}
 	return &Server{inv: o.Inventory, tokens: access.New(o.Inventory.Store(), nil), iss: o.Issuer, ca: o.CA, lim: o.Limits.withDefaults(),
-		log: cmp.Or(o.Logger, slog.Default()), notify: o.Notify, noticeKick: make(chan struct{}, 1), passkeys: passkeys}, nil
+		log: cmp.Or(o.Logger, slog.Default()), notify: o.Notify, noticeKick: make(chan struct{}, 1),
+		sessions: access.NewSessions(o.Inventory.Store(), o.Now, o.SessionIdle, o.SessionMax), pages: pages,
+		adminPasskey: o.UIAdminPasskey, passkeys: passkeys}, nil
 }
 
 // Serve serves [Server.Handler] over TLS on ln, within the connection caps
@@ -266,7 +290,8 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("--notify-url: %w", err)
 	}
-	s, err := New(Options{Inventory: inv, Issuer: iss, CA: authority, Limits: cfg.Limits, Notify: outbox, Logger: log})
+	s, err := New(Options{Inventory: inv, Issuer: iss, CA: authority, Limits: cfg.Limits, Notify: outbox, Logger: log,
+		SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax})
 	if err != nil {
 		return err
 	}

@@ -44,6 +44,7 @@ func newApp() *cli.App {
 			vendorCommand(),
 			notifyCommand(),
 			tokenCommand(),
+			uiCommand(),
 			enrollCommand(),
 			revokeCommand(),
 			sshCommand(),

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/rosterhq/roster/access"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -44,6 +45,8 @@ func serverCommand() *cli.Command {
 				Usage: "owner names refused as naming nobody, case-insensitive (an owner equal to the account's name is always refused); \"\" refuses none"},
 			&cli.StringSliceFlag{Name: "notify-url", Usage: "webhook (http or https URL) that notices are posted to as JSON; repeat for several"},
 			&cli.StringFlag{Name: "notify-secret-file", Usage: "file holding the secret that signs webhook posts (HMAC-SHA256, header X-Roster-Signature); not readable by others"},
+			&cli.DurationFlag{Name: "ui-session-idle", Value: access.DefaultSessionIdle, Usage: "web page: a session unused this long ends"},
+			&cli.DurationFlag{Name: "ui-session-max", Value: access.DefaultSessionMax, Usage: "web page: a session ends this long after sign-in, used or not"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "log level: debug, info, warn, error"},
 		},
@@ -102,6 +105,8 @@ func serverCommand() *cli.Command {
 				PlaceholderOwners: placeholderOwners(c.StringSlice("placeholder-owners")),
 				NotifyURLs:        notifyURLs,
 				NotifySecret:      notifySecret,
+				SessionIdle:       c.Duration("ui-session-idle"),
+				SessionMax:        c.Duration("ui-session-max"),
 				Logger:            log,
 				Out:               c.App.Writer,
 			})

@@ -266,3 +266,13 @@ func (c *Client) ExtendException(ctx context.Context, id string, req api.ExtendR
 	err := c.do(ctx, http.MethodPost, "/v1/exceptions/"+url.PathEscape(id)+"/extend", nil, req, "", &out)
 	return out, err
 }
+
+// CreateLoginLink makes a one-time sign-in link to the web page for the
+// client's own token; URL is the server's URL and the link's path.
+func (c *Client) CreateLoginLink(ctx context.Context) (api.LoginLink, string, error) {
+	var out api.LoginLink
+	if err := c.do(ctx, http.MethodPost, "/v1/ui/login-links", nil, nil, "", &out); err != nil {
+		return api.LoginLink{}, "", err
+	}
+	return out, c.base() + out.Path, nil
+}

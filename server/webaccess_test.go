@@ -1,0 +1,108 @@
+package server
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/rosterhq/roster/access"
+)
+
+// TestWebAccessRules requests every page of webRoutes as anonymous, viewer,
+// operator and admin: anonymous GETs are sent to /login (303) and
+// anonymous POSTs refused (401); a role below the route's gets 403 and
+// changes nothing; the others get the route's success status. A web route
+// without a case here fails the test.
+func TestWebAccessRules(t *testing.T) {
+	e := newWebEnv(t)
+	e.ingest("web7", "access-a", "access-b")
+	users := map[string]*webUser{
+		"anonymous": {e: e, t: t, cl: e.webClient()},
+		"viewer":    e.webSignIn("w-viewer", access.RoleViewer),
+		"operator":  e.webSignIn("w-operator", access.RoleOperator),
+		"admin":     e.webSignIn("w-admin", access.RoleAdmin),
+	}
+	rank := map[string]access.Role{"viewer": access.RoleViewer, "operator": access.RoleOperator, "admin": access.RoleAdmin}
+	// A case is the request to make: GET path, or POST path with fields
+	// (the CSRF token of the user's dashboard, or of /login for anyone,
+	// is added), from the page at from.
+	type request struct {
+		path   string
+		fields url.Values
+	}
+	cases := map[string]struct {
+		status int
+		req    func(who string) request
+	}{
+		"GET /login": {200, func(string) request { return request{path: "/login"} }},
+		"POST /login": {303, func(string) request {
+			return request{path: "/login", fields: url.Values{"token": {users["viewer"].token}}}
+		}},
+		"GET /login/link/{code}": {200, func(string) request { return request{path: "/login/link/x"} }},
+		// An unknown code: 401 for everyone (the route's own answer).
+		"POST /login/link/{code}": {401, func(string) request { return request{path: "/login/link/x", fields: url.Values{}} }},
+		"POST /logout":            {303, func(string) request { return request{path: "/logout", fields: url.Values{}} }},
+		"GET /{$}":                {200, func(string) request { return request{path: "/"} }},
+		"GET /accounts/{name}":    {200, func(string) request { return request{path: "/accounts/access-a"} }},
+		"POST /accounts/{name}/owner": {303, func(who string) request {
+			return request{path: "/accounts/access-a/owner", fields: url.Values{"owner": {"team-" + who}}}
+		}},
+	}
+	for _, rt := range e.s.webRoutes() {
+		c, ok := cases[rt.pattern]
+		if !ok {
+			t.Errorf("web route %s has no access case", rt.pattern)
+			continue
+		}
+		for _, who := range []string{"anonymous", "viewer", "operator", "admin"} {
+			u := users[who]
+			req := c.req(who)
+			var code int
+			var body string
+			if req.fields == nil {
+				code, body = u.get(req.path)
+			} else {
+				from := "/"
+				if rt.who == anyone || who == "anonymous" {
+					from = "/login"
+				}
+				// Use a fresh client for the sign-in pages, so that the
+				// user's own session stays.
+				if rt.who == anyone {
+					u = &webUser{e: e, t: t, cl: e.webClient()}
+				}
+				code, body = u.post(from, req.path, req.fields)
+			}
+			want := c.status
+			switch {
+			case rt.who == anyone:
+			case who == "anonymous" && req.fields == nil:
+				want = http.StatusSeeOther
+			case who == "anonymous":
+				want = http.StatusUnauthorized
+			case !rank[who].Allows(rt.who.role()):
+				want = http.StatusForbidden
+			}
+			if code != want {
+				t.Errorf("%s as %s: %d, want %d\n%s", rt.pattern, who, code, want, firstLines(body, 40))
+			}
+		}
+		if rt.pattern == "POST /logout" {
+			// Sign back in: the case signed everyone out.
+			for who, u := range users {
+				if who != "anonymous" {
+					u.signIn(u.token)
+				}
+			}
+		}
+	}
+}
+
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	return strings.Join(lines, "\n")
+}
