@@ -185,6 +185,14 @@ var ErrCeremony = errors.New("passkey ceremony unknown, expired or already used"
 // way.
 var ErrBusy = errors.New("too many passkey ceremonies under way: try again in a minute")
 
+// RefusedError is a passkey sign-in refused although its answer was
+// signed with the passkey's key: the passkey or its token is revoked, or
+// it has a clone warning. It wraps ErrUnauthenticated.
+type RefusedError struct{ Reason string }
+
+func (e *RefusedError) Error() string { return fmt.Sprintf("%v: %s", ErrUnauthenticated, e.Reason) }
+func (e *RefusedError) Unwrap() error { return ErrUnauthenticated }
+
 // ErrNotOwner is wrapped by the refusal to revoke another operator's
 // passkey for a caller restricted to its own.
 var ErrNotOwner = errors.New("passkey of another operator")
@@ -310,8 +318,9 @@ func (p *Passkeys) BeginLogin(ctx context.Context) (Ceremony, error) {
 
 // FinishLogin checks the browser's answer to sign-in ceremony id and
 // returns the operator token it signs in as, with the passkey used. It
-// fails, wrapping ErrUnauthenticated, for an unknown or revoked passkey,
-// a revoked token, or a bad signature. A signature counter that did not
+// fails, wrapping ErrUnauthenticated, for an unknown passkey or a bad
+// signature, and with a [*RefusedError] for a signed answer of a revoked
+// passkey or token. A signature counter that did not
 // advance marks the passkey with a clone warning and refuses it from then
 // on. Sign-ins and refusals of known passkeys are audited.
 func (p *Passkeys) FinishLogin(ctx context.Context, id string, response []byte) (Token, Passkey, error) {
@@ -354,7 +363,7 @@ func (p *Passkeys) FinishLogin(ctx context.Context, id string, response []byte) 
 			return err
 		}
 		deny := func(reason string) error {
-			refused = fmt.Errorf("%w: %s", ErrUnauthenticated, reason)
+			refused = &RefusedError{Reason: reason}
 			return audit.Append(tx, audit.Event{Time: now, Actor: u.tok.Actor(), Action: audit.ActionPasskeyLogin,
 				Outcome: audit.OutcomeRefused, Reason: reason, Detail: fmt.Sprintf("%s %q of token %s", rec.ID, rec.Name, rec.TokenID)})
 		}

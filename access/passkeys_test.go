@@ -235,6 +235,10 @@ func TestPasskeyLoginRefusals(t *testing.T) {
 					refusals++
 				}
 			}
+			var refused *RefusedError
+			if errors.As(err, &refused) != tc.audited {
+				t.Errorf("login = %v: a RefusedError only for a signed answer", err)
+			}
 			if want := map[bool]int{true: 1}[tc.audited]; refusals != want {
 				t.Errorf("%d refusals audited, want %d", refusals, want)
 			}

@@ -19,13 +19,14 @@ func Passkeys(w io.Writer, list []access.Passkey) error {
 				last = minute(*p.LastUsedAt)
 			}
 			textout.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.ID, p.Name, p.TokenName, minute(p.CreatedAt), last,
-				strconv.FormatUint(uint64(p.SignCount), 10), passkeyState(p))
+				strconv.FormatUint(uint64(p.SignCount), 10), PasskeyState(p))
 		}
 	})
 }
 
-// passkeyState is a passkey's state in a word or two.
-func passkeyState(p access.Passkey) string {
+// PasskeyState is a passkey's state in a word or two, for the table and
+// the web page.
+func PasskeyState(p access.Passkey) string {
 	switch {
 	case p.RevokedAt != nil:
 		return "revoked " + minute(*p.RevokedAt)

@@ -131,3 +131,13 @@ func TestPasskeyAPIOwnership(t *testing.T) {
 		t.Errorf("tier 1 operators: %+v", o)
 	}
 }
+
+// tokenRecord is the web user's token (without its secret).
+func (u *webUser) tokenRecord() access.Token {
+	u.t.Helper()
+	tok, err := access.New(u.e.inv.Store(), nil).Authenticate(context.Background(), u.token)
+	if err != nil {
+		u.t.Fatal(err)
+	}
+	return tok
+}

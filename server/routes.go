@@ -138,6 +138,16 @@ func (s *Server) webRoutes() []webRoute {
 		{pattern: "GET /login/link/{code}", who: anyone, h: s.loginLinkPage},
 		{pattern: "POST /login/link/{code}", who: anyone, h: s.loginLink},
 		{pattern: "POST /logout", who: viewer, h: s.logout},
+		{pattern: "POST /login/passkey/begin", who: anyone, h: s.beginPasskeyLogin},
+		{pattern: "POST /login/passkey", who: anyone, h: s.passkeyLogin},
+
+		// The operator's own passkeys (webpasskey.go).
+		{pattern: "GET /passkeys", who: viewer, h: s.passkeysPage},
+		{pattern: "POST /passkeys/register/begin", who: viewer, h: s.beginPasskeyRegistration},
+		{pattern: "POST /passkeys/register", who: viewer, h: s.finishPasskeyRegistration},
+		{pattern: "POST /passkeys/{id}/revoke", who: viewer, h: s.webRevokePasskey},
+		{pattern: "GET /passkeys/all", who: admin, h: s.allPasskeysPage},
+		{pattern: "POST /passkeys/all/{id}/revoke", who: admin, h: s.webRevokeAnyPasskey},
 
 		// The dashboard (webdashboard.go).
 		{pattern: "GET /{$}", who: viewer, h: s.dashboardPage},

@@ -14,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,7 +64,15 @@ type Config struct {
 	// SessionIdle and SessionMax are the web page's session expiry
 	// (--ui-session-idle, --ui-session-max; 0: the defaults).
 	SessionIdle, SessionMax time.Duration
-	Logger                  *slog.Logger
+	// UIOrigin is the web page's origin, https://NAME[:PORT], that
+	// operators' passkeys are bound to (--ui-origin; "": localhost, or this
+	// machine's host name when listening beyond loopback, with the listen
+	// port). NAME is added to the server's certificate.
+	UIOrigin string
+	// UIAdminPasskey: the web page's admin pages and actions need a session
+	// made with a passkey (--ui-admin-passkey).
+	UIAdminPasskey bool
+	Logger         *slog.Logger
 	// Out receives the start-up banner.
 	Out io.Writer
 }
@@ -290,17 +300,22 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("--notify-url: %w", err)
 	}
-	s, err := New(Options{Inventory: inv, Issuer: iss, CA: authority, Limits: cfg.Limits, Notify: outbox, Logger: log,
-		SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax})
-	if err != nil {
-		return err
-	}
-
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}
-	tlsConfig, err := authority.ServerTLSConfig(serverNames(ln.Addr()))
+	origin := cmp.Or(cfg.UIOrigin, defaultUIOrigin(ln.Addr()))
+	s, err := New(Options{Inventory: inv, Issuer: iss, CA: authority, Limits: cfg.Limits, Notify: outbox, Logger: log,
+		SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax, PasskeyOrigin: origin, UIAdminPasskey: cfg.UIAdminPasskey})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	names := serverNames(ln.Addr())
+	if h := s.passkeys.RelyingParty().ID(); !slices.Contains(names, h) {
+		names = append(names, h)
+	}
+	tlsConfig, err := authority.ServerTLSConfig(names)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("issuing the server's TLS certificate: %w", err)
@@ -313,6 +328,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if first {
 		fmt.Fprintf(cfg.Out, "first admin token written to %s (shown nowhere else)\n", tokenPath)
 	}
+	fmt.Fprintf(cfg.Out, "passkey origin:   %s (the web page's passkeys work under this name)\n", s.passkeys.RelyingParty().Origin)
 	fmt.Fprintf(cfg.Out, "next: export ROSTER_SERVER=%s ROSTER_CA_ROOT=%s ROSTER_TOKEN=$(cat %s)\n      roster report\n",
 		url, shellQuote(authority.RootPath()), shellQuote(tokenPath))
 	// This line comes last: scripts and tests wait for it.
@@ -404,6 +420,26 @@ func serverNames(addr net.Addr) []string {
 		names = append(names, strings.ToLower(h))
 	}
 	return names
+}
+
+// defaultUIOrigin is the web page's origin when --ui-origin is not given:
+// https://localhost:PORT on loopback, else this machine's host name (both
+// are in the server's certificate). WebAuthn binds passkeys to a name,
+// never to an IP address.
+func defaultUIOrigin(addr net.Addr) string {
+	host, port := "localhost", ""
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		port = strconv.Itoa(ta.Port)
+		if !ta.IP.IsLoopback() {
+			if h, err := os.Hostname(); err == nil && h != "" && net.ParseIP(h) == nil {
+				host = strings.ToLower(h)
+			}
+		}
+	}
+	if port == "" || port == "443" {
+		return "https://" + host
+	}
+	return "https://" + net.JoinHostPort(host, port)
 }
 
 // scanSelf scans the server's own host and ingests the report.
