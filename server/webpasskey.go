@@ -24,11 +24,12 @@ type passkeysData struct {
 	Passkeys []passkeyRow
 	// Done names what was just done ("registered", "revoked").
 	Done string
-	// RPID is the name passkeys are bound to; WrongHost is set when the
-	// page was reached under another name, where the browser refuses them.
-	RPID      string
-	Origin    string
-	WrongHost bool
+	// RPID is the name passkeys are bound to, OriginHost the name and port
+	// they work at; WrongHost is set when the page was reached under
+	// another, where the browser refuses them.
+	RPID       string
+	OriginHost string
+	WrongHost  bool
 }
 
 // passkeyRow is one passkey on the page: its state in words, and whether
@@ -54,7 +55,7 @@ func (s *Server) passkeysPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	rp := s.passkeys.RelyingParty()
 	return s.render(w, r, http.StatusOK, "passkeys", passkeysData{Passkeys: passkeyRows(list), Done: r.URL.Query().Get("done"),
-		RPID: rp.ID(), Origin: rp.Origin, WrongHost: !s.passkeyHost(r)})
+		RPID: rp.ID(), OriginHost: strings.TrimPrefix(rp.Origin, "https://"), WrongHost: !s.passkeyHost(r)})
 }
 
 // passkeyHost reports whether r reached the server under its passkey
