@@ -254,6 +254,8 @@ func TestWebCSRF(t *testing.T) {
 		{"sec-fetch-site cross-site", []string{good}, http.Header{"Sec-Fetch-Site": {"cross-site"}}, http.StatusForbidden},
 		{"sec-fetch-site same-site", []string{good}, http.Header{"Sec-Fetch-Site": {"same-site"}}, http.StatusForbidden},
 		{"same origin", []string{good}, http.Header{"Origin": {e.url}, "Sec-Fetch-Site": {"same-origin"}}, http.StatusSeeOther},
+		// What a browser sends from a page with Referrer-Policy: no-referrer.
+		{"null origin, same-origin fetch", []string{good}, http.Header{"Origin": {"null"}, "Sec-Fetch-Site": {"same-origin"}}, http.StatusSeeOther},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := url.Values{"owner": {"team-" + strings.ReplaceAll(tc.name, " ", "-")}}

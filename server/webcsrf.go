@@ -31,7 +31,15 @@ func sameOrigin(r *http.Request) error {
 	default:
 		return errorf(http.StatusForbidden, "a form from another site cannot post to roster: nothing was changed")
 	}
-	if o := r.Header.Get("Origin"); o != "" && o != "https://"+r.Host {
+	o := r.Header.Get("Origin")
+	if o == "null" && r.Header.Get("Sec-Fetch-Site") == "same-origin" {
+		// A browser sends "Origin: null" with every form post of a page
+		// served with Referrer-Policy: no-referrer (Fetch, "serializing a
+		// request origin"); Sec-Fetch-Site, which no page can set, still
+		// says the post came from this origin.
+		o = ""
+	}
+	if o != "" && o != "https://"+r.Host {
 		return errorf(http.StatusForbidden, "a form from another site (%s) cannot post to roster: nothing was changed", o)
 	}
 	return nil
