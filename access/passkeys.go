@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -216,7 +215,7 @@ func (u *webauthnUser) WebAuthnCredentials() []webauthn.Credential { return u.cr
 func (p *Passkeys) BeginRegistration(ctx context.Context, tok Token) (Ceremony, error) {
 	var u *webauthnUser
 	err := p.s.Update(ctx, func(tx store.Tx) error {
-		r, err := getToken(tx, tok.ID)
+		r, err := tokenByID(tx, tok.ID)
 		if err != nil {
 			return err
 		}
@@ -261,7 +260,7 @@ func (p *Passkeys) FinishRegistration(ctx context.Context, tok Token, id, name s
 	actor, now := audit.Actor(ctx), p.now().UTC()
 	var out Passkey
 	err = p.s.Update(ctx, func(tx store.Tx) error {
-		r, err := getToken(tx, tok.ID)
+		r, err := tokenByID(tx, tok.ID)
 		if err != nil {
 			return err
 		}
@@ -358,7 +357,7 @@ func (p *Passkeys) FinishLogin(ctx context.Context, id string, response []byte) 
 		if err != nil {
 			return fmt.Errorf("%w: %s", ErrUnauthenticated, webauthnReason(err))
 		}
-		r, err := getToken(tx, rec.TokenID)
+		r, err := tokenByID(tx, rec.TokenID)
 		if err != nil {
 			return err
 		}
@@ -377,6 +376,9 @@ func (p *Passkeys) FinishLogin(ctx context.Context, id string, response []byte) 
 		case cred.Authenticator.CloneWarning:
 			rec.CloneWarning = true
 			if err := putPasskey(tx, rec); err != nil {
+				return err
+			}
+			if err := endPasskeySessions(tx, rec.TokenID); err != nil {
 				return err
 			}
 			return deny(fmt.Sprintf("signature counter %d did not advance past %d: the key may be cloned; revoke it and register a new one",
@@ -424,9 +426,10 @@ func (p *Passkeys) List(ctx context.Context, tokenID string) ([]Passkey, error) 
 	return out, nil
 }
 
-// Revoke revokes the passkey with this ID. With owner set (a token ID),
-// only that token's passkeys may be revoked: another's is refused with an
-// error wrapping ErrNotOwner. The revocation is audited.
+// Revoke revokes the passkey with this ID and ends the web sessions its
+// token signed in with a passkey. With owner set (a token ID), only that
+// token's passkeys may be revoked: another's is refused with an error
+// wrapping ErrNotOwner. The revocation is audited.
 func (p *Passkeys) Revoke(ctx context.Context, id, owner string) (Passkey, error) {
 	actor, now := audit.Actor(ctx), p.now().UTC()
 	var out Passkey
@@ -445,6 +448,9 @@ func (p *Passkeys) Revoke(ctx context.Context, id, owner string) (Passkey, error
 		}
 		rec.RevokedAt, rec.RevokedBy = &now, actor
 		if err := putPasskey(tx, rec); err != nil {
+			return err
+		}
+		if err := endPasskeySessions(tx, rec.TokenID); err != nil {
 			return err
 		}
 		out = rec.Passkey
@@ -472,8 +478,12 @@ func (p *Passkeys) start(tokenID string, options any, data *webauthn.SessionData
 	if err != nil {
 		return Ceremony{}, err
 	}
+	id, err := randomString()
+	if err != nil {
+		return Ceremony{}, err
+	}
 	now := p.now()
-	c := Ceremony{ID: randomB64(32), Options: b, Expires: now.Add(CeremonyTimeout).UTC()}
+	c := Ceremony{ID: id, Options: b, Expires: now.Add(CeremonyTimeout).UTC()}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for k, v := range p.pending {
@@ -572,17 +582,20 @@ func findCredential(tx store.Tx, credID []byte) (*passkeyRecord, error) {
 	return found, err
 }
 
-// getToken returns the token record with this ID, or nil.
-func getToken(tx store.Tx, id string) (*record, error) {
-	b, err := tx.Get(tTokens, []byte(id))
-	if err != nil || b == nil {
-		return nil, err
+// endPasskeySessions ends the web sessions signed in with a passkey of
+// the token with this ID, when one of its passkeys is revoked or shows a
+// clone warning (a session does not record which passkey made it).
+func endPasskeySessions(tx store.Tx, tokenID string) error {
+	var gone [][]byte
+	if err := scanSessions(tx, func(k []byte, s *Session) error {
+		if s.TokenID == tokenID && s.Factor == FactorPasskey {
+			gone = append(gone, k)
+		}
+		return nil
+	}); err != nil {
+		return err
 	}
-	var r record
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("token %s: %w", id, err)
-	}
-	return &r, nil
+	return deleteKeys(tx, gone)
 }
 
 func getPasskey(tx store.Tx, id string) (*passkeyRecord, error) {
@@ -619,10 +632,4 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
 	return hex.EncodeToString(b)
-}
-
-func randomB64(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
 }

@@ -93,6 +93,15 @@ func (e *passkeyEnv) login(t *testing.T, a *authenticator, mutate func([]byte) [
 	return e.pk.FinishLogin(ctx, c.ID, resp)
 }
 
+func (e *passkeyEnv) mustList(t *testing.T, tokenID string) []Passkey {
+	t.Helper()
+	l, err := e.pk.List(ctx, tokenID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
 func auditActions(t *testing.T, s store.Store, action string) []audit.Event {
 	t.Helper()
 	all, err := audit.List(ctx, s, audit.Filter{})
@@ -378,12 +387,31 @@ func TestPasskeyRevoke(t *testing.T) {
 			t.Errorf("%s: Revoke = %v", tc.desc, err)
 		}
 	}
-	list, _ := e.pk.List(ctx, "")
-	if len(list) != 2 || list[0].Active() || list[1].Active() || list[0].RevokedBy != "token:admin: any" || list[1].RevokedBy != "token:own" {
+	// Revoking a passkey ends its token's passkey sessions, not the token
+	// ones.
+	ss := NewSessions(e.s, nil, 0, 0)
+	pkSess, _, err := ss.Create(ctx, alice, FactorPasskey, "passkey")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokSess, _, _ := ss.Create(ctx, alice, FactorToken, "form")
+	pa2 := e.register(t, alice, newAuthenticator(t, testOrigin, testRPID), "a2")
+	if _, err := e.pk.Revoke(ctx, pa2.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ss.Authenticate(ctx, pkSess); !errors.Is(err, ErrUnauthenticated) {
+		t.Errorf("a passkey session outlived the passkey's revocation: %v", err)
+	}
+	if _, _, err := ss.Authenticate(ctx, tokSess); err != nil {
+		t.Errorf("the token session ended with a passkey: %v", err)
+	}
+	list, _ := e.pk.List(ctx, alice.ID)
+	list = append(list, e.mustList(t, bob.ID)...)
+	if len(list) != 3 || list[0].Active() || list[1].Active() || list[2].Active() || list[0].RevokedBy != "token:admin: any" || list[2].RevokedBy != "token:own" {
 		t.Errorf("after revocations: %+v", list)
 	}
-	if n := len(auditActions(t, e.s, audit.ActionPasskeyRevoke)); n != 2 {
-		t.Errorf("%d revocations audited, want 2", n)
+	if n := len(auditActions(t, e.s, audit.ActionPasskeyRevoke)); n != 3 {
+		t.Errorf("%d revocations audited, want 3", n)
 	}
 }
 

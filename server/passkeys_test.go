@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"net"
+	"os"
 	"strings"
 	"testing"
 
@@ -140,4 +142,32 @@ func (u *webUser) tokenRecord() access.Token {
 		u.t.Fatal(err)
 	}
 	return tok
+}
+
+func TestDefaultUIOrigin(t *testing.T) {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		t.Skip("no host name")
+	}
+	host = strings.ToLower(host)
+	if !strings.Contains(host, ".") {
+		host = "localhost" // a one-label name is no WebAuthn relying party
+	}
+	for _, tc := range []struct {
+		addr net.Addr
+		want string
+	}{
+		{&net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 8443}, "https://localhost:8443"},
+		{&net.TCPAddr{IP: net.ParseIP("::1"), Port: 9000}, "https://localhost:9000"},
+		{&net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 443}, "https://localhost"},
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 8443}, "https://" + host + ":8443"},
+		{&net.TCPAddr{IP: net.ParseIP("192.0.2.7"), Port: 8443}, "https://" + host + ":8443"},
+	} {
+		if got := defaultUIOrigin(tc.addr); got != tc.want {
+			t.Errorf("defaultUIOrigin(%v) = %q, want %q", tc.addr, got, tc.want)
+		}
+		if _, err := access.NewPasskeys(nil, access.RelyingParty{Origin: defaultUIOrigin(tc.addr)}, nil); err != nil {
+			t.Errorf("%v: the default origin is refused: %v", tc.addr, err)
+		}
+	}
 }

@@ -423,15 +423,17 @@ func serverNames(addr net.Addr) []string {
 }
 
 // defaultUIOrigin is the web page's origin when --ui-origin is not given:
-// https://localhost:PORT on loopback, else this machine's host name (both
-// are in the server's certificate). WebAuthn binds passkeys to a name,
-// never to an IP address.
+// https://localhost:PORT on loopback, else this machine's host name when
+// it is a domain name (both are in the server's certificate), else
+// localhost. WebAuthn binds passkeys to a name, never to an IP address.
 func defaultUIOrigin(addr net.Addr) string {
 	host, port := "localhost", ""
 	if ta, ok := addr.(*net.TCPAddr); ok {
 		port = strconv.Itoa(ta.Port)
 		if !ta.IP.IsLoopback() {
-			if h, err := os.Hostname(); err == nil && h != "" && net.ParseIP(h) == nil {
+			// A domain name: WebAuthn refuses a one-label name other than
+			// localhost, and any IP address.
+			if h, err := os.Hostname(); err == nil && strings.Contains(strings.Trim(h, "."), ".") && net.ParseIP(h) == nil {
 				host = strings.ToLower(h)
 			}
 		}
