@@ -215,18 +215,8 @@ func (u *webauthnUser) WebAuthnCredentials() []webauthn.Credential { return u.cr
 func (p *Passkeys) BeginRegistration(ctx context.Context, tok Token) (Ceremony, error) {
 	var u *webauthnUser
 	err := p.s.Update(ctx, func(tx store.Tx) error {
-		r, err := tokenByID(tx, tok.ID)
-		if err != nil {
-			return err
-		}
-		if r == nil || r.RevokedAt != nil {
-			return ErrUnauthenticated
-		}
-		h, err := userHandle(tx, tok.ID, true)
-		if err != nil {
-			return err
-		}
-		u, err = loadUser(tx, r.Token, h)
+		var err error
+		u, err = registeringUser(tx, tok.ID, true)
 		return err
 	})
 	if err != nil {
@@ -260,21 +250,11 @@ func (p *Passkeys) FinishRegistration(ctx context.Context, tok Token, id, name s
 	actor, now := audit.Actor(ctx), p.now().UTC()
 	var out Passkey
 	err = p.s.Update(ctx, func(tx store.Tx) error {
-		r, err := tokenByID(tx, tok.ID)
+		u, err := registeringUser(tx, tok.ID, false)
 		if err != nil {
 			return err
 		}
-		if r == nil || r.RevokedAt != nil {
-			return ErrUnauthenticated
-		}
-		h, err := userHandle(tx, tok.ID, false)
-		if err != nil {
-			return err
-		}
-		u, err := loadUser(tx, r.Token, h)
-		if err != nil {
-			return err
-		}
+		r := u.tok
 		cred, err := p.wa.CreateCredential(u, c.data, parsed)
 		if err != nil {
 			return &InvalidError{Field: "passkey", Reason: "registration refused: " + webauthnReason(err)}
@@ -287,7 +267,7 @@ func (p *Passkeys) FinishRegistration(ctx context.Context, tok Token, id, name s
 		}
 		rec := passkeyRecord{Passkey: Passkey{ID: "pk-" + randomHex(8), TokenID: r.ID, TokenName: r.Name, Name: name,
 			CreatedAt: now, SignCount: cred.Authenticator.SignCount, Synced: cred.Flags.BackupEligible},
-			UserHandle: h, Credential: *cred}
+			UserHandle: u.handle, Credential: *cred}
 		if err := putPasskey(tx, &rec); err != nil {
 			return err
 		}
@@ -554,11 +534,24 @@ func userHandle(tx store.Tx, tokenID string, create bool) ([]byte, error) {
 	return h, tx.Put(tPasskeyUsers, []byte(tokenID), h)
 }
 
-// loadUser returns tok as WebAuthn's user with handle h and all its
+// registeringUser returns the unrevoked token with this ID as WebAuthn's
+// user, with its user handle (created first, with create set) and all its
 // passkeys (each registered one is excluded from a new registration).
-func loadUser(tx store.Tx, tok Token, h []byte) (*webauthnUser, error) {
+func registeringUser(tx store.Tx, tokenID string, create bool) (*webauthnUser, error) {
+	r, err := tokenByID(tx, tokenID)
+	if err != nil {
+		return nil, err
+	}
+	if r == nil || r.RevokedAt != nil {
+		return nil, ErrUnauthenticated
+	}
+	h, err := userHandle(tx, tokenID, create)
+	if err != nil {
+		return nil, err
+	}
+	tok := r.Token
 	u := &webauthnUser{tok: tok, handle: h}
-	err := scanPasskeys(tx, func(r *passkeyRecord) error {
+	err = scanPasskeys(tx, func(r *passkeyRecord) error {
 		if r.TokenID == tok.ID {
 			u.creds = append(u.creds, r.Credential)
 		}

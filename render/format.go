@@ -291,25 +291,15 @@ func writeMarkdown(w io.Writer, r *inventory.Report) error {
 	}
 	head, rows := strengthTable(r)
 	ew.Printf("\n## Strength per tier\n\nAccounts at each level, weakest first; privileged people's accounts by login strength (not enrolled).\n\n")
-	ew.Printf("| %s |\n|%s\n", strings.Join(head, " | "), strings.Repeat("---|", len(head)))
-	for _, row := range rows {
-		cells := make([]string, len(row))
-		for i, c := range row {
-			cells[i] = textout.Markdown(c)
-		}
-		ew.Printf("| %s |\n", strings.Join(cells, " | "))
-	}
+	markdownTable(ew, head, rows)
 	ew.Printf("\n%d live instance(s); %d retired account(s); not counted: %d people's account(s), %d unused system account(s).\n", r.Instances, r.Retired, r.Humans, r.System)
 	if len(r.Operators) > 0 {
 		ew.Printf("\n## Roster operators\n\nThese are %s.\n\n", operatorsIntro)
-		ew.Printf("| %s |\n|%s\n", strings.Join(operatorColumns, " | "), strings.Repeat("---|", len(operatorColumns)))
+		var rows [][]string
 		for _, o := range r.Operators {
-			cells := operatorCells(o)
-			for i, c := range cells {
-				cells[i] = textout.Markdown(c)
-			}
-			ew.Printf("| %s |\n", strings.Join(cells, " | "))
+			rows = append(rows, operatorCells(o))
 		}
+		markdownTable(ew, operatorColumns, rows)
 	}
 	ew.Printf("\n## Expired exceptions\n\n")
 	if len(r.ExpiredExceptions) == 0 {
@@ -346,6 +336,19 @@ func writeMarkdown(w io.Writer, r *inventory.Report) error {
 		ew.Printf("- %s %s on %d holder(s): %s\n", textout.MarkdownCode(shortFP(s.Fingerprint)), textout.Markdown(s.Type), s.HolderCount, textout.Markdown(holdersText(s.Holders, 5)))
 	}
 	return ew.Err()
+}
+
+// markdownTable writes a Markdown table: head, then rows, each cell
+// escaped.
+func markdownTable(ew *textout.Writer, head []string, rows [][]string) {
+	ew.Printf("| %s |\n|%s\n", strings.Join(head, " | "), strings.Repeat("---|", len(head)))
+	for _, row := range rows {
+		cells := make([]string, len(row))
+		for i, c := range row {
+			cells[i] = textout.Markdown(c)
+		}
+		ew.Printf("| %s |\n", strings.Join(cells, " | "))
+	}
 }
 
 // belowOf is the report's below-target count of tier t (0 without one).

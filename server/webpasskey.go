@@ -19,8 +19,12 @@ import (
 // the session's cookie come the way every form's do. Both steps are POSTs:
 // same origin and CSRF token, checked by wrapWeb like every form's.
 
-// passkeysData is the passkeys page's data.
+// passkeysData is the data of the passkeys page, the operator's own or
+// (All) every operator's.
 type passkeysData struct {
+	// All: the admin's page of every operator's passkeys (/passkeys/all),
+	// else the operator's own.
+	All      bool
 	Passkeys []passkeyRow
 	// Done names what was just done ("registered", "revoked").
 	Done string
@@ -69,6 +73,12 @@ func (s *Server) passkeyHost(r *http.Request) bool {
 // creation options for navigator.credentials.create, as JSON.
 func (s *Server) beginPasskeyRegistration(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.passkeys.BeginRegistration(r.Context(), webSessionFrom(r.Context()).tok)
+	return writeCeremony(w, r, c, err)
+}
+
+// writeCeremony answers a .../begin route: the ceremony's handle and
+// options as JSON, never cached.
+func writeCeremony(w http.ResponseWriter, r *http.Request, c access.Ceremony, err error) error {
 	if err != nil {
 		return err
 	}
@@ -103,12 +113,6 @@ func (s *Server) webRevokePasskey(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-// allPasskeysData is the admin's page of every operator's passkeys.
-type allPasskeysData struct {
-	Passkeys []passkeyRow
-	Done     string
-}
-
 // allPasskeysPage answers GET /passkeys/all (admin): every operator's
 // passkeys, as roster token passkeys lists them for an admin.
 func (s *Server) allPasskeysPage(w http.ResponseWriter, r *http.Request) error {
@@ -116,7 +120,7 @@ func (s *Server) allPasskeysPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, http.StatusOK, "passkeys-all", allPasskeysData{Passkeys: passkeyRows(list), Done: r.URL.Query().Get("done")})
+	return s.render(w, r, http.StatusOK, "passkeys", passkeysData{All: true, Passkeys: passkeyRows(list), Done: r.URL.Query().Get("done")})
 }
 
 // webRevokeAnyPasskey answers POST /passkeys/all/{id}/revoke (admin): any
@@ -134,12 +138,7 @@ func (s *Server) webRevokeAnyPasskey(w http.ResponseWriter, r *http.Request) err
 // do (no name is asked).
 func (s *Server) beginPasskeyLogin(w http.ResponseWriter, r *http.Request) error {
 	c, err := s.passkeys.BeginLogin(r.Context())
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, r, http.StatusOK, c)
-	return nil
+	return writeCeremony(w, r, c, err)
 }
 
 // passkeyLogin answers POST /login/passkey (fields ceremony, response,
