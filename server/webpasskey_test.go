@@ -43,7 +43,13 @@ func (u *webUser) registerWeb(a *passkeytest.Authenticator, label string) (int, 
 // without a session; answer may change the authenticator's answer.
 func (e *env) passkeySignIn(t testing.TB, a *passkeytest.Authenticator, next string, answer func([]byte) []byte) (*webUser, int, string) {
 	t.Helper()
-	u := &webUser{e: e, t: t, cl: e.webClient()}
+	return e.passkeySignInAs(&webUser{e: e, t: t, cl: e.webClient()}, a, next, answer)
+}
+
+// passkeySignInAs is passkeySignIn in u's browser (its cookies kept).
+func (e *env) passkeySignInAs(u *webUser, a *passkeytest.Authenticator, next string, answer func([]byte) []byte) (*webUser, int, string) {
+	t := u.t
+	t.Helper()
 	c := u.beginCeremony("/login", "/login/passkey/begin")
 	resp := a.Get(t, c.Options)
 	if answer != nil {
@@ -107,6 +113,19 @@ func TestWebPasskeys(t *testing.T) {
 		if !strings.Contains(audits, want) {
 			t.Errorf("audit log lacks %s:\n%s", want, audits)
 		}
+	}
+
+	// Signing in again in the same browser makes a new session id and ends
+	// the old one (rotation, as with the token form).
+	old := sessionCookieOf(t, u)
+	if _, code, _ := e.passkeySignInAs(u, a, "/", nil); code != http.StatusSeeOther {
+		t.Fatalf("second passkey sign-in: %d", code)
+	}
+	if now := sessionCookieOf(t, u); now == old || now == "" {
+		t.Error("the session id did not change at sign-in")
+	}
+	if _, _, err := e.s.sessions.Authenticate(t.Context(), old); err == nil {
+		t.Error("the old session outlived the new sign-in")
 	}
 
 	// Refused answers: no session, the sign-in page says why.
@@ -235,4 +254,19 @@ func TestWebAdminPasskey(t *testing.T) {
 	if code, _ := pk.post("/passkeys/all", "/passkeys/all/"+other.ID+"/revoke", url.Values{}); code != http.StatusSeeOther {
 		t.Errorf("passkey admin revokes another's passkey: %d", code)
 	}
+}
+
+// sessionCookieOf is the session id in u's cookie jar.
+func sessionCookieOf(t testing.TB, u *webUser) string {
+	t.Helper()
+	base, err := url.Parse(u.e.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range u.cl.Jar.Cookies(base) {
+		if c.Name == sessionCookie {
+			return c.Value
+		}
+	}
+	return ""
 }
