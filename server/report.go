@@ -16,15 +16,10 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rep, err := s.inv.Report(r.Context(), s.inv.Now())
+	rep, err := s.operatorReport(r.Context())
 	if err != nil {
 		return err
 	}
-	ops, err := s.operators(r.Context())
-	if err != nil {
-		return err
-	}
-	rep.AddOperators(ops)
 	return respond(w, r, f, apiReport(rep), func(w io.Writer) error { return render.Report(w, rep, f) })
 }
 
@@ -35,6 +30,21 @@ func (s *Server) sharedCredentials(w http.ResponseWriter, r *http.Request) error
 	}
 	writeJSON(w, r, http.StatusOK, nonNil(mapSlice(shared, apiShared)))
 	return nil
+}
+
+// operatorReport is the report that GET /v1/report, roster report and the
+// dashboard show: the inventory's, with roster's own operators in tier 1.
+func (s *Server) operatorReport(ctx context.Context) (*inventory.Report, error) {
+	rep, err := s.inv.Report(ctx, s.inv.Now())
+	if err != nil {
+		return nil, err
+	}
+	ops, err := s.operators(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep.AddOperators(ops)
+	return rep, nil
 }
 
 // operators are roster's own operators for the report: every unrevoked

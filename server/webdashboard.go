@@ -14,7 +14,7 @@ type dashboardData struct {
 
 // dashboardPage answers GET /: the first thing an operator sees.
 func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request) error {
-	rep, err := s.inv.Report(r.Context(), s.inv.Now())
+	rep, err := s.operatorReport(r.Context())
 	if err != nil {
 		return err
 	}
