@@ -126,6 +126,22 @@ func List(ctx context.Context, v Viewer, f Filter) ([]Event, error) {
 	return out, nil
 }
 
+// Head returns the sequence number of the newest record (0 for an empty
+// log). Every change to roster's state appends a record in its own
+// transaction, so a reader may use it to tell whether anything changed.
+func Head(ctx context.Context, v Viewer) (uint64, error) {
+	var seq uint64
+	err := v.View(ctx, func(tx store.Tx) error {
+		var err error
+		seq, _, err = readHead(tx)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("audit: head: %w", err)
+	}
+	return seq, nil
+}
+
 // Verify walks the chain and returns how many records it verified, or an
 // *Error (wrapping ErrTampered) naming the first record that was edited,
 // deleted or inserted.

@@ -20,6 +20,7 @@ command -v fish >/dev/null || need+=(fish)
 command -v samba-tool >/dev/null || need+=(samba)   # a private Samba AD DC for roster scan --ldap
 [ -d /usr/share/samba/setup ] || need+=(samba-ad-provision)
 command -v ldbadd >/dev/null || need+=(ldb-tools)
+[ -x /usr/bin/chromium ] || need+=(chromium)   # the web page's browser tests (chromedp)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "installing ${need[*]}"
 	if [ "$(id -u)" = 0 ]; then

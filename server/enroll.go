@@ -22,20 +22,31 @@ func (s *Server) createEnrollment(w http.ResponseWriter, r *http.Request) error 
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
+	e, err := s.newEnrollment(r, req)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, r, http.StatusCreated, e)
+	return nil
+}
+
+// newEnrollment makes the one-time enrollment token req asks for, with the
+// command to run on the host: POST /v1/enrollments and the web page's
+// enrollment form.
+func (s *Server) newEnrollment(r *http.Request, req api.EnrollmentRequest) (api.Enrollment, error) {
 	var valid time.Duration
 	if req.Valid != "" {
 		d, err := time.ParseDuration(req.Valid)
 		if err != nil {
-			return errorf(http.StatusBadRequest, "valid: %q is not a duration such as 15m", req.Valid)
+			return api.Enrollment{}, errorf(http.StatusBadRequest, "valid: %q is not a duration such as 15m", req.Valid)
 		}
 		valid = d
 	}
 	ticket, err := s.iss.CreateEnrollToken(r.Context(), req.Host, req.Account, valid)
 	if err != nil {
-		return err
+		return api.Enrollment{}, err
 	}
-	writeJSON(w, r, http.StatusCreated, apiEnrollment(ticket, agentEnrollCommand(r, ticket, accountName(req.Account))))
-	return nil
+	return apiEnrollment(ticket, agentEnrollCommand(r, ticket, accountName(req.Account))), nil
 }
 
 // accountName is the host's account name in account, which may be

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"time"
@@ -15,24 +16,34 @@ func (s *Server) addException(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
+	e, err := s.newException(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, r, http.StatusCreated, apiException(e))
+	return nil
+}
+
+// newException adds the exception req asks for: POST /v1/exceptions and
+// the web page's exception form.
+func (s *Server) newException(ctx context.Context, req api.ExceptionRequest) (inventory.Exception, error) {
 	var expires time.Time
 	if req.Expires != "" {
 		var err error
 		expires, err = parseDate(req.Expires)
 		if err != nil {
-			return errorf(http.StatusBadRequest, "expires: %v", err)
+			return inventory.Exception{}, errorf(http.StatusBadRequest, "expires: %v", err)
 		}
 	}
-	e, err := s.inv.AddException(r.Context(), inventory.Exception{
+	e, err := s.inv.AddException(ctx, inventory.Exception{
 		Account: req.Account, Reason: req.Reason, Expires: expires, Owner: req.Owner, Credential: req.CredentialType,
 		BeyondPhase: req.BeyondPhase,
 	})
 	if err != nil {
-		return err
+		return inventory.Exception{}, err
 	}
 	s.noticesSoon() // a notice it makes due (an exception expiring within days) is queued now
-	writeJSON(w, r, http.StatusCreated, apiException(e))
-	return nil
+	return e, nil
 }
 
 // listExceptions answers GET /v1/exceptions with the filter of

@@ -16,7 +16,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	rep, err := s.operatorReport(r.Context())
+	rep, err := s.operatorReport(r.Context(), s.inv.Now())
 	if err != nil {
 		return err
 	}
@@ -34,8 +34,8 @@ func (s *Server) sharedCredentials(w http.ResponseWriter, r *http.Request) error
 
 // operatorReport is the report that GET /v1/report, roster report and the
 // dashboard show: the inventory's, with roster's own operators in tier 1.
-func (s *Server) operatorReport(ctx context.Context) (*inventory.Report, error) {
-	rep, err := s.inv.Report(ctx, s.inv.Now())
+func (s *Server) operatorReport(ctx context.Context, now time.Time) (*inventory.Report, error) {
+	rep, err := s.inv.Report(ctx, now)
 	if err != nil {
 		return nil, err
 	}

@@ -152,9 +152,19 @@ func (s *Server) webRoutes() []webRoute {
 		// The dashboard (webdashboard.go).
 		{pattern: "GET /{$}", who: viewer, h: s.dashboardPage},
 
-		// An account and its actions (webaccount.go).
+		// The accounts list (webaccounts.go), an account and its actions
+		// (webaccount.go).
+		{pattern: "GET /accounts", who: viewer, h: s.accountsPage},
 		{pattern: "GET /accounts/{name}", who: viewer, h: s.accountPage},
 		{pattern: "POST /accounts/{name}/owner", who: operator, h: s.webSetOwner},
+		{pattern: "POST /accounts/{name}/purpose", who: operator, h: s.webSetPurpose},
+		{pattern: "POST /accounts/{name}/exceptions", who: operator, h: s.webAddException},
+		{pattern: "POST /accounts/{name}/exceptions/{id}/close", who: operator, h: s.webCloseException},
+		{pattern: "POST /accounts/{name}/tags", who: operator, h: s.webTagAccount},
+		{pattern: "POST /accounts/{name}/tier", who: operator, h: s.webSetTier},
+		{pattern: "POST /accounts/{name}/retire", who: operator, h: s.webRetire},
+		{pattern: "POST /accounts/{name}/unretire", who: operator, h: s.webUnretire},
+		{pattern: "POST /accounts/{name}/enroll", who: operator, h: s.webEnroll},
 	}
 }
 

@@ -188,6 +188,8 @@ type Server struct {
 	pages    map[string]*template.Template
 	// adminPasskey is Options.UIAdminPasskey.
 	adminPasskey bool
+	// snapshots is the accounts page's list (webaccountsnapshot.go).
+	snapshots accountSnapshots
 	// passkeys are the operators' WebAuthn credentials (passkeys.go).
 	passkeys *access.Passkeys
 }

@@ -1,12 +1,14 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/rosterhq/roster/access"
+	"github.com/rosterhq/roster/inventory"
 )
 
 // TestWebAccessRules requests every page of webRoutes as anonymous, viewer,
@@ -16,7 +18,16 @@ import (
 // without a case here fails the test.
 func TestWebAccessRules(t *testing.T) {
 	e := newWebEnv(t)
-	e.ingest("web7", "access-a", "access-b")
+	var names []string
+	for _, who := range []string{"anonymous", "viewer", "operator", "admin"} {
+		names = append(names, "acc-"+who, "ret-"+who, "unret-"+who)
+	}
+	e.ingest("web7", append(names, "access-a")...)
+	for _, who := range []string{"anonymous", "viewer", "operator", "admin"} {
+		e.owner("acc-"+who, "team")
+	}
+	ctx := context.Background()
+	expires := e.clock.Now().AddDate(0, 0, 10).Format("2006-01-02")
 	users := map[string]*webUser{
 		"anonymous": {e: e, t: t, cl: e.webClient()},
 		"viewer":    e.webSignIn("w-viewer", access.RoleViewer),
@@ -45,6 +56,7 @@ func TestWebAccessRules(t *testing.T) {
 		"POST /logout":            {303, func(string) request { return request{path: "/logout", fields: url.Values{}} }},
 		"GET /{$}":                {200, func(string) request { return request{path: "/"} }},
 		"GET /accounts/{name}":    {200, func(string) request { return request{path: "/accounts/access-a"} }},
+		"GET /accounts":           {200, func(string) request { return request{path: "/accounts?tier=1&sort=owner"} }},
 		"POST /accounts/{name}/owner": {303, func(who string) request {
 			return request{path: "/accounts/access-a/owner", fields: url.Values{"owner": {"team-" + who}}}
 		}},
@@ -69,6 +81,37 @@ func TestWebAccessRules(t *testing.T) {
 				u = users["admin"]
 			}
 			return request{path: "/passkeys/" + registerPasskey(t, e.inv.Store(), u.tokenRecord()).ID + "/revoke", fields: url.Values{}}
+		}},
+		"POST /accounts/{name}/purpose": {303, func(who string) request {
+			return request{path: "/accounts/acc-" + who + "/purpose", fields: url.Values{"purpose": {"runs the " + who + " jobs"}}}
+		}},
+		"POST /accounts/{name}/exceptions": {303, func(who string) request {
+			return request{path: "/accounts/acc-" + who + "/exceptions", fields: url.Values{"reason": {"vendor"}, "owner": {"team"}, "expires": {expires}}}
+		}},
+		"POST /accounts/{name}/exceptions/{id}/close": {303, func(who string) request {
+			ex, err := e.inv.AddException(ctx, inventory.Exception{Account: "acc-" + who, Reason: "r", Owner: "team", Expires: e.clock.Now().AddDate(0, 0, 5)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return request{path: "/accounts/acc-" + who + "/exceptions/" + ex.ID + "/close", fields: url.Values{"reason": {"done"}}}
+		}},
+		"POST /accounts/{name}/tags": {303, func(who string) request {
+			return request{path: "/accounts/acc-" + who + "/tags", fields: url.Values{"add": {"t-" + who + ", critical"}}}
+		}},
+		"POST /accounts/{name}/tier": {303, func(who string) request {
+			return request{path: "/accounts/acc-" + who + "/tier", fields: url.Values{"tier": {"2"}, "reason": {"faces a vendor"}}}
+		}},
+		"POST /accounts/{name}/retire": {303, func(who string) request {
+			return request{path: "/accounts/ret-" + who + "/retire", fields: url.Values{"reason": {"gone"}}}
+		}},
+		"POST /accounts/{name}/unretire": {303, func(who string) request {
+			if err := e.inv.RetireAccount(ctx, "unret-"+who, true, "gone"); err != nil {
+				t.Fatal(err)
+			}
+			return request{path: "/accounts/unret-" + who + "/unretire", fields: url.Values{"reason": {"back"}}}
+		}},
+		"POST /accounts/{name}/enroll": {201, func(who string) request {
+			return request{path: "/accounts/acc-" + who + "/enroll", fields: url.Values{"host": {"web7"}}}
 		}},
 	}
 	for _, rt := range e.s.webRoutes() {

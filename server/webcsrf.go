@@ -24,23 +24,25 @@ var errCSRF = errorf(http.StatusForbidden, "this form's anti-forgery token is mi
 	withHint("reload the page and submit the form again")
 
 // sameOrigin refuses a request another site made: one whose Sec-Fetch-Site
-// says so, or whose Origin is not the server's own.
+// says so, or whose Origin is not the server's own. The page's
+// Referrer-Policy (no-referrer) makes browsers send "Origin: null" with
+// their own forms, so a null Origin passes only with Sec-Fetch-Site
+// same-origin.
 func sameOrigin(r *http.Request) error {
-	switch r.Header.Get("Sec-Fetch-Site") {
+	site, origin := r.Header.Get("Sec-Fetch-Site"), r.Header.Get("Origin")
+	refuse := func(from string) error {
+		return errorf(http.StatusForbidden, "a form from another site (%s) cannot post to roster: nothing was changed", from)
+	}
+	switch site {
 	case "", "same-origin", "none":
 	default:
-		return errorf(http.StatusForbidden, "a form from another site cannot post to roster: nothing was changed")
+		return refuse("Sec-Fetch-Site: " + site)
 	}
-	o := r.Header.Get("Origin")
-	if o == "null" && r.Header.Get("Sec-Fetch-Site") == "same-origin" {
-		// A browser sends "Origin: null" with every form post of a page
-		// served with Referrer-Policy: no-referrer (Fetch, "serializing a
-		// request origin"); Sec-Fetch-Site, which no page can set, still
-		// says the post came from this origin.
-		o = ""
-	}
-	if o != "" && o != "https://"+r.Host {
-		return errorf(http.StatusForbidden, "a form from another site (%s) cannot post to roster: nothing was changed", o)
+	switch {
+	case origin == "null" && site != "same-origin":
+		return refuse("Origin: null")
+	case origin != "" && origin != "null" && origin != "https://"+r.Host:
+		return refuse(origin)
 	}
 	return nil
 }

@@ -1,0 +1,107 @@
+package server
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/rosterhq/roster/audit"
+	"github.com/rosterhq/roster/inventory"
+)
+
+// The accounts page filters, sorts and pages every service account on the
+// server, and listing 100,000 of them (inventory.ListAccounts decodes
+// every record) takes about a second. So the page works on a snapshot of
+// the list, taken at an audit head: every change to the inventory appends
+// an audit record in its own transaction, so while the head is the same
+// the list is too (but for what time alone changes: an exception running
+// out, a certificate lapsing, which a snapshot older than snapshotFresh
+// refreshes). After a change, a snapshot younger than snapshotStale is
+// still shown, with its time, while a new one is taken in the background;
+// an older one is replaced before the page is served. A snapshot that took
+// less than snapshotQuick to take is simply taken again: a small
+// inventory's list is never stale.
+const (
+	snapshotFresh = time.Minute
+	snapshotStale = 10 * time.Second
+	snapshotQuick = 100 * time.Millisecond
+)
+
+// accountsSnapshot is the service accounts as ListAccounts (no filter)
+// gave them at one audit head.
+type accountsSnapshot struct {
+	seq  uint64
+	at   time.Time
+	took time.Duration
+	rows []inventory.AccountSummary // read-only once taken
+}
+
+// accountSnapshots holds the newest snapshot; one is taken at a time.
+type accountSnapshots struct {
+	mu      sync.Mutex
+	cur     *accountsSnapshot
+	loading chan struct{} // closed when the snapshot being taken is done; nil when none is
+}
+
+// accountsSnapshot returns a snapshot of the service accounts, taking a
+// new one when the inventory changed (see snapshotFresh, snapshotStale).
+func (s *Server) accountsSnapshot(ctx context.Context) (*accountsSnapshot, error) {
+	seq, err := audit.Head(ctx, s.inv.Store())
+	if err != nil {
+		return nil, err
+	}
+	c := &s.snapshots
+	for {
+		c.mu.Lock()
+		cur, loading := c.cur, c.loading
+		age := time.Duration(0)
+		if cur != nil {
+			age = time.Since(cur.at)
+		}
+		switch {
+		case cur != nil && cur.seq == seq && age < snapshotFresh:
+			c.mu.Unlock()
+			return cur, nil
+		case cur != nil && age < snapshotStale && cur.took >= snapshotQuick:
+			if loading == nil {
+				c.loading = make(chan struct{})
+				go s.takeSnapshot(context.WithoutCancel(ctx), seq)
+			}
+			c.mu.Unlock()
+			return cur, nil
+		case loading == nil:
+			c.loading = make(chan struct{})
+			loading = c.loading
+			c.mu.Unlock()
+			if err := s.takeSnapshot(ctx, seq); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		c.mu.Unlock()
+		select {
+		case <-loading:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// takeSnapshot lists the accounts as of audit head seq (or later: the head
+// is read before the list, so a change in between makes the next request
+// take another) and ends the load under way.
+func (s *Server) takeSnapshot(ctx context.Context, seq uint64) error {
+	start := time.Now()
+	rows, err := s.inv.ListAccounts(ctx, inventory.Filter{})
+	c := &s.snapshots
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err == nil {
+		c.cur = &accountsSnapshot{seq: seq, at: start, took: time.Since(start), rows: rows}
+	} else {
+		s.log.ErrorContext(ctx, "listing the accounts for the web page", "error", err.Error())
+	}
+	close(c.loading)
+	c.loading = nil
+	return err
+}
