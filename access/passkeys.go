@@ -91,7 +91,9 @@ func (rp RelyingParty) ID() string {
 	return u.Hostname()
 }
 
-func (rp RelyingParty) validate() error {
+// Validate checks Origin: https, a name (not an IP address), an optional
+// port, nothing else.
+func (rp RelyingParty) Validate() error {
 	u, err := url.Parse(rp.Origin)
 	switch {
 	case err != nil:
@@ -135,7 +137,7 @@ func NewPasskeys(s store.Store, rp RelyingParty, now func() time.Time) (*Passkey
 	if rp.Name == "" {
 		rp.Name = "roster"
 	}
-	if err := rp.validate(); err != nil {
+	if err := rp.Validate(); err != nil {
 		return nil, err
 	}
 	origin := strings.TrimSuffix(rp.Origin, "/")

@@ -266,6 +266,11 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
 	}
 	cfg.DataDir = dir
+	if cfg.UIOrigin != "" {
+		if err := (access.RelyingParty{Origin: cfg.UIOrigin}).Validate(); err != nil {
+			return fmt.Errorf("--ui-origin: %w", err)
+		}
+	}
 	first, err := initDataDir(cfg)
 	if err != nil {
 		return err
