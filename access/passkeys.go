@@ -103,6 +103,9 @@ func (rp RelyingParty) Validate() error {
 	case net.ParseIP(u.Hostname()) != nil:
 		return fmt.Errorf("passkey origin %q: WebAuthn needs the server's name, not an IP address (use https://localhost:PORT on this machine)", rp.Origin)
 	}
+	if err := protocol.ValidateRPID(u.Hostname()); err != nil {
+		return fmt.Errorf("passkey origin %q: %s is no name WebAuthn accepts (%v): use localhost or a domain name with a dot", rp.Origin, u.Hostname(), err)
+	}
 	return nil
 }
 

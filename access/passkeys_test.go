@@ -424,6 +424,8 @@ func TestRelyingParty(t *testing.T) {
 		{"https://roster.example.com", "roster.example.com", true},
 		{"https://roster.example.com/", "roster.example.com", true},
 		{"https://127.0.0.1:8443", "", false},
+		{"https://vm:8443", "", false}, // one label: not a domain for WebAuthn
+		{"https://roster.example.com:8443", "roster.example.com", true},
 		{"https://[::1]:8443", "", false},
 		{"http://localhost:8443", "", false},
 		{"https://localhost:8443/ui", "", false},
