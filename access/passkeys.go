@@ -304,9 +304,10 @@ func (p *Passkeys) BeginLogin(ctx context.Context) (Ceremony, error) {
 // returns the operator token it signs in as, with the passkey used. It
 // fails, wrapping ErrUnauthenticated, for an unknown passkey or a bad
 // signature, and with a [*RefusedError] for a signed answer of a revoked
-// passkey or token. A signature counter that did not
-// advance marks the passkey with a clone warning and refuses it from then
-// on. Sign-ins and refusals of known passkeys are audited.
+// passkey or token. A signature counter that did not advance marks the
+// passkey with a clone warning, ends its token's passkey sessions and
+// refuses it from then on. Sign-ins, and refusals of signed answers, are
+// audited.
 func (p *Passkeys) FinishLogin(ctx context.Context, id string, response []byte) (Token, Passkey, error) {
 	c, err := p.take(id, "")
 	if err != nil {
