@@ -11,7 +11,17 @@
 // [Sessions.Authenticate] for each page, [Sessions.End] at sign-out, and
 // one-time sign-in links ([Sessions.CreateLink], [Sessions.RedeemLink]).
 //
+// Operators' passkeys (WebAuthn, discoverable credentials): [NewPasskeys]
+// for the server's relying party, [Passkeys.BeginRegistration] and
+// [Passkeys.FinishRegistration] after a token sign-in,
+// [Passkeys.BeginLogin] and [Passkeys.FinishLogin] to sign in with no
+// token, [Passkeys.List] and [Passkeys.Revoke]. A revoked token's passkeys
+// sign in no more.
+//
 // The package owns the tables "tokens" (TOKENID -> record JSON),
 // "tokenhash" (SHA-256(token) -> TOKENID), "sessions" (SHA-256(session
-// id) -> session JSON) and "loginlinks" (SHA-256(code) -> link JSON).
+// id) -> session JSON), "loginlinks" (SHA-256(code) -> link JSON),
+// "passkeys" (PASSKEYID -> passkey JSON: token ID, label, the WebAuthn
+// credential with its public key and signature counter) and
+// "passkeyusers" (TOKENID -> the token's random WebAuthn user handle).
 package access

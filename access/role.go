@@ -47,6 +47,9 @@ type Token struct {
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }
 
+// Actor names the token's holder in the audit log: "token:NAME".
+func (t Token) Actor() string { return "token:" + t.Name }
+
 // Sentinel errors. Match them with errors.Is.
 var (
 	ErrUnauthenticated = errors.New("unknown or revoked token")

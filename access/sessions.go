@@ -102,7 +102,7 @@ func (ss *Sessions) Create(ctx context.Context, tok Token, factor, how string) (
 		if err := putSession(tx, sessionKey(id), &sess); err != nil {
 			return err
 		}
-		return audit.Append(tx, audit.Event{Time: now, Actor: "token:" + r.Name, Action: audit.ActionUISignIn,
+		return audit.Append(tx, audit.Event{Time: now, Actor: r.Actor(), Action: audit.ActionUISignIn,
 			Detail: fmt.Sprintf("%s factor %s via %s", r.ID, factor, how)})
 	})
 	if err != nil {

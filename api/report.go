@@ -38,6 +38,9 @@ type Report struct {
 	// that already is an identity in another environment (left out when
 	// empty).
 	PendingReview []PendingReview `json:"pending_review,omitempty"`
+	// Operators lists roster's own operators with their sign-in factor;
+	// tier 1's Operators counts them by strength.
+	Operators []Operator `json:"operators,omitempty"`
 }
 
 // TierStats counts one tier's service accounts.
@@ -72,6 +75,9 @@ type TierStats struct {
 	// People counts privileged people's accounts, by login strength (tier
 	// 1 only): not enrolled, but counted apart from service accounts.
 	People *PeopleStats `json:"privileged_people,omitempty"`
+	// Operators counts roster's own operators by the strength of their
+	// sign-in factor (tier 1 only), apart from the service accounts.
+	Operators *PeopleStats `json:"roster_operators,omitempty"`
 }
 
 // PeopleStats counts privileged people's accounts by login strength.

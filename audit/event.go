@@ -50,6 +50,9 @@ const (
 	ActionScanIngest      = "scan.ingest"
 	ActionTokenCreate     = "token.create"
 	ActionTokenRevoke     = "token.revoke"
+	ActionPasskeyRegister = "passkey.register" // an operator registered a passkey for their token
+	ActionPasskeyLogin    = "passkey.login"    // a sign-in with a passkey (refused: a clone warning or a revoked token)
+	ActionPasskeyRevoke   = "passkey.revoke"   // a passkey revoked: it signs in no more
 	ActionEnrollCreate    = "enroll.token.create"
 	ActionEnrollUse       = "enroll.token.use"
 	ActionCertIssue       = "cert.issue"

@@ -51,6 +51,10 @@ type Report struct {
 	// certificate until an operator confirms them as separate identities
 	// or merges them.
 	PendingReview []PendingReview `json:"pending_review,omitempty"`
+	// Operators lists roster's own operators with their sign-in factor,
+	// when the server added them (AddOperators); tier 1's Operators
+	// counts them by strength.
+	Operators []Operator `json:"operators,omitempty"`
 }
 
 // PendingReview is one service account waiting for review.
@@ -107,10 +111,15 @@ type TierStats struct {
 	// enrolls no person, but their login strength belongs to the first
 	// priority. Unprivileged people's accounts are not counted.
 	People *PeopleStats `json:"privileged_people,omitempty"`
+	// Operators counts roster's own operators by the strength of their
+	// sign-in factor (tier 1 only, once the server added them; see
+	// Report.AddOperators), apart from the service accounts.
+	Operators *PeopleStats `json:"roster_operators,omitempty"`
 }
 
-// PeopleStats counts privileged people's accounts (scan kind human with a
-// root-equivalent privilege) by login strength.
+// PeopleStats counts people's accounts by login strength: privileged
+// people's accounts (scan kind human with a root-equivalent privilege) in
+// TierStats.People, roster's own operators in TierStats.Operators.
 type PeopleStats struct {
 	Accounts   int            `json:"accounts"`
 	ByStrength map[string]int `json:"by_strength"`

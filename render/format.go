@@ -81,9 +81,26 @@ func strengthTable(r *inventory.Report) (head []string, rows [][]string) {
 		if p := t.People; p != nil {
 			rows = append(rows, row(t.Name+": people", p.ByStrength, nil))
 		}
+		if o := t.Operators; o != nil {
+			rows = append(rows, row(t.Name+": roster's operators", o.ByStrength, nil))
+		}
 	}
 	return head, rows
 }
+
+// operatorColumns head the list of roster's own operators.
+var operatorColumns = []string{"operator", "role", "factor", "strength", "passkeys", "last passkey sign-in"}
+
+func operatorCells(o inventory.Operator) []string {
+	last := "-"
+	if o.LastPasskey != nil {
+		last = o.LastPasskey.UTC().Format(time.RFC3339)
+	}
+	return []string{o.Name, o.Role, o.Factor, o.Strength.Name(), itoa(o.Passkeys), last}
+}
+
+// operatorsIntro says what the operator list is, after its heading.
+const operatorsIntro = "roster's own operator tokens, counted in tier 1: a passkey is hardware-bound, a token a static secret"
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
@@ -137,6 +154,15 @@ func writeTable(w io.Writer, r *inventory.Report) error {
 	}
 	tw.Flush()
 	ew.Printf("\n%d live instance(s); %d retired account(s); not counted: %d people's account(s), %d unused system account(s)\n", r.Instances, r.Retired, r.Humans, r.System)
+	if len(r.Operators) > 0 {
+		ew.Printf("\nROSTER OPERATORS (%d): %s\n", len(r.Operators), operatorsIntro)
+		tw = tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+		textout.Row(tw, append([]string{""}, strings.Split(strings.ToUpper(strings.Join(operatorColumns, "\t")), "\t")...)...)
+		for _, o := range r.Operators {
+			textout.Row(tw, append([]string{""}, operatorCells(o)...)...)
+		}
+		tw.Flush()
+	}
 	if len(r.ExpiredExceptions) > 0 {
 		ew.Printf("\nEXPIRED EXCEPTIONS (violations until renewed or closed): %d\n", len(r.ExpiredExceptions))
 		for _, e := range r.ExpiredExceptions {
@@ -190,12 +216,22 @@ func writeCSV(w io.Writer, r *inventory.Report) error {
 				cw.Write([]string{"strength", t.Name, "privileged_people", l.Name(), itoa(p.ByStrength[l.Name()])})
 			}
 		}
+		if o := t.Operators; o != nil {
+			for _, l := range inventory.Strengths {
+				cw.Write([]string{"strength", t.Name, "roster_operators", l.Name(), itoa(o.ByStrength[l.Name()])})
+			}
+		}
 		if t.Target != 0 && t.BelowTarget != nil {
 			cw.Write([]string{"strength_target", t.Name, t.Target.Name(), itoa(*t.BelowTarget)})
 		}
 	}
 	for _, a := range r.OwnerlessPrivileged {
 		cw.Write([]string{"ownerless_privileged", a.Key, itoa(a.Instances), a.TierReason})
+	}
+	// One row per operator: section, name, role, factor, strength,
+	// passkeys, last passkey sign-in.
+	for _, o := range r.Operators {
+		cw.Write(append([]string{"operator"}, operatorCells(o)...))
 	}
 	for _, n := range r.NeedOwner {
 		cw.Write([]string{"need_owner", n.Account, n.Sibling, n.SiblingOwner})
@@ -255,15 +291,16 @@ func writeMarkdown(w io.Writer, r *inventory.Report) error {
 	}
 	head, rows := strengthTable(r)
 	ew.Printf("\n## Strength per tier\n\nAccounts at each level, weakest first; privileged people's accounts by login strength (not enrolled).\n\n")
-	ew.Printf("| %s |\n|%s\n", strings.Join(head, " | "), strings.Repeat("---|", len(head)))
-	for _, row := range rows {
-		cells := make([]string, len(row))
-		for i, c := range row {
-			cells[i] = textout.Markdown(c)
-		}
-		ew.Printf("| %s |\n", strings.Join(cells, " | "))
-	}
+	markdownTable(ew, head, rows)
 	ew.Printf("\n%d live instance(s); %d retired account(s); not counted: %d people's account(s), %d unused system account(s).\n", r.Instances, r.Retired, r.Humans, r.System)
+	if len(r.Operators) > 0 {
+		ew.Printf("\n## Roster operators\n\nThese are %s.\n\n", operatorsIntro)
+		var rows [][]string
+		for _, o := range r.Operators {
+			rows = append(rows, operatorCells(o))
+		}
+		markdownTable(ew, operatorColumns, rows)
+	}
 	ew.Printf("\n## Expired exceptions\n\n")
 	if len(r.ExpiredExceptions) == 0 {
 		ew.Printf("None.\n")
@@ -299,6 +336,19 @@ func writeMarkdown(w io.Writer, r *inventory.Report) error {
 		ew.Printf("- %s %s on %d holder(s): %s\n", textout.MarkdownCode(shortFP(s.Fingerprint)), textout.Markdown(s.Type), s.HolderCount, textout.Markdown(holdersText(s.Holders, 5)))
 	}
 	return ew.Err()
+}
+
+// markdownTable writes a Markdown table: head, then rows, each cell
+// escaped.
+func markdownTable(ew *textout.Writer, head []string, rows [][]string) {
+	ew.Printf("| %s |\n|%s\n", strings.Join(head, " | "), strings.Repeat("---|", len(head)))
+	for _, row := range rows {
+		cells := make([]string, len(row))
+		for i, c := range row {
+			cells[i] = textout.Markdown(c)
+		}
+		ew.Printf("| %s |\n", strings.Join(cells, " | "))
+	}
 }
 
 // belowOf is the report's below-target count of tier t (0 without one).

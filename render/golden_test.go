@@ -90,6 +90,10 @@ func TestGoldenReports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// roster's own operators, as the server adds them: an admin signing in
+	// with a passkey, and a viewer with its token alone.
+	used := t0.Add(-time.Hour)
+	rep.AddOperators([]inventory.Operator{inventory.NewOperator("admin", "admin", 1, &used), inventory.NewOperator("ci", "viewer", 0, nil)})
 	accts, err := inv.ListAccounts(ctx, inventory.Filter{})
 	if err != nil {
 		t.Fatal(err)
@@ -158,4 +162,13 @@ func TestGoldenReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "tokens.table", b.Bytes())
+	b.Reset()
+	if err := Passkeys(&b, []access.Passkey{
+		{ID: "pk-0001", TokenID: "tok-0001", TokenName: "admin", Name: "yubikey", CreatedAt: created, LastUsedAt: &used, SignCount: 12},
+		{ID: "pk-0002", TokenID: "tok-0001", TokenName: "admin", Name: "laptop", CreatedAt: created, Synced: true},
+		{ID: "pk-0003", TokenID: "tok-0002", TokenName: "ci", Name: "old key", CreatedAt: created, SignCount: 3, CloneWarning: true},
+		{ID: "pk-0004", TokenID: "tok-0002", TokenName: "ci", Name: "lost", CreatedAt: created, RevokedAt: &t0, RevokedBy: "token:admin"}}); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "passkeys.table", b.Bytes())
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/x509"
@@ -323,6 +324,19 @@ func TestAccessRules(t *testing.T) {
 				t.Fatal(err)
 			}
 			return request{"/v1/tokens/" + name, ""}
+		}},
+		{"GET /v1/passkeys", 200, same("/v1/passkeys", "")},
+		{"DELETE /v1/passkeys/{id}", 200, func(c credential) request {
+			// The caller's own passkey (an admin's token for callers
+			// without one).
+			tok, err := access.New(e.inv.Store(), nil).Authenticate(ctx, cmp.Or(e.tokens[c], e.tokens[credAdmin]))
+			if c == credEnrollToken || err != nil {
+				tok, err = access.New(e.inv.Store(), nil).Authenticate(ctx, e.tokens[credAdmin])
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			return request{"/v1/passkeys/" + registerPasskey(t, e.inv.Store(), tok).ID, ""}
 		}},
 		{"POST /v1/enrollments", 201, same("/v1/enrollments", `{"host":"web1","account":"billing-batch"}`)},
 		{"POST /v1/revocations", 200, func(credential) request {

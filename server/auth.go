@@ -68,7 +68,7 @@ type principal struct {
 // actor names the principal in the audit log.
 func (p principal) actor() string {
 	if p.token != nil {
-		return "token:" + p.token.Name
+		return p.token.Actor()
 	}
 	return "host:" + p.host
 }

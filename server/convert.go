@@ -149,7 +149,8 @@ func apiReport(r *inventory.Report) *api.Report {
 			return api.TierStats{Tier: int(t.Tier), Name: t.Name, Accounts: t.Accounts, WithOwner: t.WithOwner,
 				ShortLived: t.ShortLived, Managed: t.Managed, Lapsed: t.Lapsed, Static: t.Static, Covered: t.Covered,
 				ExpiringExceptions: t.ExpiringExceptions, ExpiredExceptions: t.ExpiredExceptions, SharedSecrets: t.SharedSecrets,
-				ByStrength: t.ByStrength, Target: t.Target.Name(), BelowTarget: t.BelowTarget, PhaseEnd: t.PhaseEnd, People: apiPeople(t.People)}
+				ByStrength: t.ByStrength, Target: t.Target.Name(), BelowTarget: t.BelowTarget, PhaseEnd: t.PhaseEnd, People: apiPeople(t.People),
+				Operators: apiPeople(t.Operators)}
 		}),
 		Shared:             mapSlice(r.Shared, apiShared),
 		ExpiredExceptions:  mapSlice(r.ExpiredExceptions, apiException),
@@ -158,7 +159,15 @@ func apiReport(r *inventory.Report) *api.Report {
 		OverExtended:       mapSlice(r.OverExtended, apiException),
 		Retired:            r.Retired, Humans: r.Humans, System: r.System, Instances: r.Instances,
 		PendingReview: mapSlice(r.PendingReview, func(p inventory.PendingReview) api.PendingReview { return api.PendingReview(p) }),
+		Operators: mapSlice(r.Operators, func(o inventory.Operator) api.Operator {
+			return api.Operator{Name: o.Name, Role: o.Role, Factor: o.Factor, Strength: o.Strength.Name(), Passkeys: o.Passkeys, LastPasskey: o.LastPasskey}
+		}),
 	}
+}
+
+func apiPasskey(p access.Passkey) api.Passkey {
+	return api.Passkey{ID: p.ID, TokenID: p.TokenID, TokenName: p.TokenName, Name: p.Name, CreatedAt: p.CreatedAt, LastUsedAt: p.LastUsedAt,
+		SignCount: p.SignCount, CloneWarning: p.CloneWarning, Synced: p.Synced, RevokedAt: p.RevokedAt, RevokedBy: p.RevokedBy}
 }
 
 func apiToken(t access.Token) api.Token {

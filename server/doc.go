@@ -19,7 +19,7 @@
 // JSON decoder (decodeJSON in body.go), scan reports through scan.Decode.
 // Each resource has its file: scans.go, accounts.go, hosts.go, owners.go,
 // exceptions.go, tokens.go, enroll.go, renew.go, revoke.go, report.go,
-// audit.go, ca.go, ssh.go, sshsign.go, vendors.go, registered.go, history.go, notify.go
+// audit.go, ca.go, ssh.go, sshsign.go, vendors.go, registered.go, history.go, passkeys.go, notify.go
 // (webhook notices: the sweep job, the pass after a scan, the test notice;
 // delivery is package notify's).
 //
@@ -61,6 +61,8 @@
 //	POST   /v1/tokens                       admin
 //	GET    /v1/tokens                       admin
 //	DELETE /v1/tokens/{name}                admin
+//	GET    /v1/passkeys                     viewer (own; role admin: anyone's, ?token=NAME)
+//	DELETE /v1/passkeys/{id}                viewer (own; role admin: anyone's)
 //	POST   /v1/enrollments                  operator
 //	POST   /v1/revocations                  operator
 //	GET    /v1/audit, /v1/audit/verify      viewer

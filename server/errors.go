@@ -61,13 +61,13 @@ func errorStatus(err error) int {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		// The client did not send its body in time (see body.go).
 		return http.StatusRequestTimeout
-	case errors.As(err, &full):
+	case errors.As(err, &full), errors.Is(err, access.ErrBusy):
 		return http.StatusServiceUnavailable
 	case errors.As(err, &ve), errors.As(err, &ie), errors.As(err, &req), errors.As(err, &format):
 		return http.StatusBadRequest
 	case errors.As(err, &auth), errors.Is(err, access.ErrUnauthenticated):
 		return http.StatusUnauthorized
-	case errors.As(err, &denied), errors.As(err, &reuse), errors.Is(err, inventory.ErrForbidden):
+	case errors.As(err, &denied), errors.As(err, &reuse), errors.Is(err, inventory.ErrForbidden), errors.Is(err, access.ErrNotOwner):
 		return http.StatusForbidden
 	case errors.Is(err, inventory.ErrNotFound), errors.Is(err, access.ErrNotFound), errors.Is(err, issuer.ErrNothingToRevoke):
 		return http.StatusNotFound

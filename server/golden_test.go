@@ -81,6 +81,11 @@ func TestGoldenAPI(t *testing.T) {
 	}
 	g.call(t, "hosts-list-json", "GET", "/v1/hosts?format=json", g.admin, "")
 	g.call(t, "audit-verify", "GET", "/v1/audit/verify", vt.Token, "")
+	// Passkeys: none registered (that takes a browser: webpasskey_test.go);
+	// a viewer may list its own only.
+	g.call(t, "passkeys-list-table", "GET", "/v1/passkeys", g.admin, "")
+	g.call(t, "error-passkeys-other", "GET", "/v1/passkeys?token=admin", vt.Token, "")
+	g.call(t, "error-passkey-revoke-unknown", "DELETE", "/v1/passkeys/pk-0000", vt.Token, "")
 
 	// Refusals: the operator API's error body, and the step-compatible one.
 	g.call(t, "error-viewer-write", "PUT", "/v1/accounts/billing/owner", vt.Token, `{"name":"someone"}`)

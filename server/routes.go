@@ -82,6 +82,9 @@ func (s *Server) routes() []route {
 		{pattern: "POST /v1/tokens", who: admin, body: jsonBody, h: s.createToken},
 		{pattern: "GET /v1/tokens", who: admin, h: s.listTokens},
 		{pattern: "DELETE /v1/tokens/{name}", who: admin, h: s.revokeToken},
+		// Passkeys: an operator's own; with role admin anyone's (passkeys.go).
+		{pattern: "GET /v1/passkeys", who: viewer, h: s.listPasskeys},
+		{pattern: "DELETE /v1/passkeys/{id}", who: viewer, h: s.revokePasskey},
 		{pattern: "POST /v1/enrollments", who: operator, body: jsonBody, h: s.createEnrollment},
 		{pattern: "POST /v1/revocations", who: operator, body: jsonBody, h: s.revoke},
 		{pattern: "GET /v1/audit", who: viewer, h: s.listAudit},
@@ -135,6 +138,16 @@ func (s *Server) webRoutes() []webRoute {
 		{pattern: "GET /login/link/{code}", who: anyone, h: s.loginLinkPage},
 		{pattern: "POST /login/link/{code}", who: anyone, h: s.loginLink},
 		{pattern: "POST /logout", who: viewer, h: s.logout},
+		{pattern: "POST /login/passkey/begin", who: anyone, h: s.beginPasskeyLogin},
+		{pattern: "POST /login/passkey", who: anyone, h: s.passkeyLogin},
+
+		// The operator's own passkeys (webpasskey.go).
+		{pattern: "GET /passkeys", who: viewer, h: s.passkeysPage},
+		{pattern: "POST /passkeys/register/begin", who: viewer, h: s.beginPasskeyRegistration},
+		{pattern: "POST /passkeys/register", who: viewer, h: s.finishPasskeyRegistration},
+		{pattern: "POST /passkeys/{id}/revoke", who: viewer, h: s.webRevokePasskey},
+		{pattern: "GET /passkeys/all", who: admin, h: s.allPasskeysPage},
+		{pattern: "POST /passkeys/all/{id}/revoke", who: admin, h: s.webRevokeAnyPasskey},
 
 		// The dashboard (webdashboard.go).
 		{pattern: "GET /{$}", who: viewer, h: s.dashboardPage},

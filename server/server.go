@@ -14,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,7 +64,15 @@ type Config struct {
 	// SessionIdle and SessionMax are the web page's session expiry
 	// (--ui-session-idle, --ui-session-max; 0: the defaults).
 	SessionIdle, SessionMax time.Duration
-	Logger                  *slog.Logger
+	// UIOrigin is the web page's origin, https://NAME[:PORT], that
+	// operators' passkeys are bound to (--ui-origin; "": localhost, or this
+	// machine's host name when listening beyond loopback, with the listen
+	// port). NAME is added to the server's certificate.
+	UIOrigin string
+	// UIAdminPasskey: the web page's admin pages and actions need a session
+	// made with a passkey (--ui-admin-passkey).
+	UIAdminPasskey bool
+	Logger         *slog.Logger
 	// Out receives the start-up banner.
 	Out io.Writer
 }
@@ -154,6 +164,11 @@ type Options struct {
 	// UIAdminPasskey: a web page route for admins needs a session made
 	// with a passkey (roster server --ui-admin-passkey).
 	UIAdminPasskey bool
+	// PasskeyOrigin is the server's origin as browsers reach it,
+	// https://NAME[:PORT]: operators' passkeys are bound to NAME (the
+	// WebAuthn relying party ID, never an IP address). Default
+	// https://localhost.
+	PasskeyOrigin string
 }
 
 // Server is roster's HTTP layer over an open inventory, issuer and CA.
@@ -175,6 +190,8 @@ type Server struct {
 	adminPasskey bool
 	// snapshots is the accounts page's list (webaccountsnapshot.go).
 	snapshots accountSnapshots
+	// passkeys are the operators' WebAuthn credentials (passkeys.go).
+	passkeys *access.Passkeys
 }
 
 // New returns a Server; see [Server.Handler] and [Server.Serve].
@@ -186,10 +203,14 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	passkeys, err := access.NewPasskeys(o.Inventory.Store(), access.RelyingParty{Origin: cmp.Or(o.PasskeyOrigin, "https://localhost")}, o.Now)
+	if err != nil {
+		return nil, err
+	}
 	return &Server{inv: o.Inventory, tokens: access.New(o.Inventory.Store(), nil), iss: o.Issuer, ca: o.CA, lim: o.Limits.withDefaults(),
 		log: cmp.Or(o.Logger, slog.Default()), notify: o.Notify, noticeKick: make(chan struct{}, 1),
 		sessions: access.NewSessions(o.Inventory.Store(), o.Now, o.SessionIdle, o.SessionMax), pages: pages,
-		adminPasskey: o.UIAdminPasskey}, nil
+		adminPasskey: o.UIAdminPasskey, passkeys: passkeys}, nil
 }
 
 // Serve serves [Server.Handler] over TLS on ln, within the connection caps
@@ -245,6 +266,11 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
 	}
 	cfg.DataDir = dir
+	if cfg.UIOrigin != "" {
+		if err := (access.RelyingParty{Origin: cfg.UIOrigin}).Validate(); err != nil {
+			return fmt.Errorf("--ui-origin: %w", err)
+		}
+	}
 	first, err := initDataDir(cfg)
 	if err != nil {
 		return err
@@ -281,17 +307,22 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("--notify-url: %w", err)
 	}
-	s, err := New(Options{Inventory: inv, Issuer: iss, CA: authority, Limits: cfg.Limits, Notify: outbox, Logger: log,
-		SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax})
-	if err != nil {
-		return err
-	}
-
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}
-	tlsConfig, err := authority.ServerTLSConfig(serverNames(ln.Addr()))
+	origin := cmp.Or(cfg.UIOrigin, defaultUIOrigin(ln.Addr()))
+	s, err := New(Options{Inventory: inv, Issuer: iss, CA: authority, Limits: cfg.Limits, Notify: outbox, Logger: log,
+		SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax, PasskeyOrigin: origin, UIAdminPasskey: cfg.UIAdminPasskey})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	names := serverNames(ln.Addr())
+	if h := s.passkeys.RelyingParty().ID(); !slices.Contains(names, h) {
+		names = append(names, h)
+	}
+	tlsConfig, err := authority.ServerTLSConfig(names)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("issuing the server's TLS certificate: %w", err)
@@ -304,6 +335,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if first {
 		fmt.Fprintf(cfg.Out, "first admin token written to %s (shown nowhere else)\n", tokenPath)
 	}
+	fmt.Fprintf(cfg.Out, "passkey origin:   %s (the web page's passkeys work under this name)\n", s.passkeys.RelyingParty().Origin)
 	fmt.Fprintf(cfg.Out, "next: export ROSTER_SERVER=%s ROSTER_CA_ROOT=%s ROSTER_TOKEN=$(cat %s)\n      roster report\n",
 		url, shellQuote(authority.RootPath()), shellQuote(tokenPath))
 	// This line comes last: scripts and tests wait for it.
@@ -395,6 +427,28 @@ func serverNames(addr net.Addr) []string {
 		names = append(names, strings.ToLower(h))
 	}
 	return names
+}
+
+// defaultUIOrigin is the web page's origin when --ui-origin is not given:
+// https://localhost:PORT on loopback, else this machine's host name when
+// it is a domain name (both are in the server's certificate), else
+// localhost. WebAuthn binds passkeys to a name, never to an IP address.
+func defaultUIOrigin(addr net.Addr) string {
+	host, port := "localhost", ""
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		port = strconv.Itoa(ta.Port)
+		if !ta.IP.IsLoopback() {
+			// A domain name: WebAuthn refuses a one-label name other than
+			// localhost, and any IP address.
+			if h, err := os.Hostname(); err == nil && strings.Contains(strings.Trim(h, "."), ".") && net.ParseIP(h) == nil {
+				host = strings.ToLower(h)
+			}
+		}
+	}
+	if port == "" || port == "443" {
+		return "https://" + host
+	}
+	return "https://" + net.JoinHostPort(host, port)
 }
 
 // scanSelf scans the server's own host and ingests the report.

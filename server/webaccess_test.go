@@ -107,6 +107,28 @@ func TestWebAccessRules(t *testing.T) {
 		"POST /import/apply": {303, func(who string) request {
 			return request{path: "/import/apply", fields: url.Values{"kind": {"owners"}, "csv": {"account,owner\naccess-a,team-" + who + "\n"}}}
 		}},
+		// Passkeys (webpasskey.go): options for anyone's sign-in; an
+		// unknown ceremony is the sign-in route's own 401, a registration
+		// without the browser's answer its own 400.
+		"POST /login/passkey/begin": {200, func(string) request { return request{path: "/login/passkey/begin", fields: url.Values{}} }},
+		"POST /login/passkey": {401, func(string) request {
+			return request{path: "/login/passkey", fields: url.Values{"ceremony": {"x"}, "response": {"{}"}}}
+		}},
+		"GET /passkeys":                 {200, func(string) request { return request{path: "/passkeys"} }},
+		"POST /passkeys/register/begin": {200, func(string) request { return request{path: "/passkeys/register/begin", fields: url.Values{}} }},
+		"POST /passkeys/register":       {400, func(string) request { return request{path: "/passkeys/register", fields: url.Values{}} }},
+		"GET /passkeys/all":             {200, func(string) request { return request{path: "/passkeys/all"} }},
+		"POST /passkeys/all/{id}/revoke": {303, func(string) request {
+			return request{path: "/passkeys/all/" + registerPasskey(t, e.inv.Store(), users["viewer"].tokenRecord()).ID + "/revoke", fields: url.Values{}}
+		}},
+		"POST /passkeys/{id}/revoke": {303, func(who string) request {
+			// The user's own passkey (the admin's for anonymous).
+			u := users[who]
+			if who == "anonymous" {
+				u = users["admin"]
+			}
+			return request{path: "/passkeys/" + registerPasskey(t, e.inv.Store(), u.tokenRecord()).ID + "/revoke", fields: url.Values{}}
+		}},
 		"POST /accounts/{name}/purpose": {303, func(who string) request {
 			return request{path: "/accounts/acc-" + who + "/purpose", fields: url.Values{"purpose": {"runs the " + who + " jobs"}}}
 		}},

@@ -118,7 +118,7 @@ func strengthBar(pt inventory.PlanTier) dashboardTier {
 func (s *Server) dashboardPage(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	now := s.inv.Now()
-	rep, err := s.inv.Report(ctx, now)
+	rep, err := s.operatorReport(ctx, now)
 	if err != nil {
 		return err
 	}

@@ -117,6 +117,25 @@ func TestCLIWorkflow(t *testing.T) {
 		!strings.Contains(out, ",auditor,viewer,") || strings.Contains(out, tok.Token) {
 		t.Errorf("token list csv:\n%s", out)
 	}
+	// Passkeys: none yet; a viewer lists its own only; the report counts
+	// the operators in tier 1 by factor.
+	if out := s.mustCLI(admin, "token", "passkeys"); !strings.HasPrefix(out, "ID ") || strings.Count(out, "\n") != 1 {
+		t.Errorf("token passkeys:\n%s", out)
+	}
+	if out := s.mustCLI(tok.Token, "token", "passkeys", "--format", "json"); strings.TrimSpace(out) != "[]" {
+		t.Errorf("token passkeys --format json as the viewer:\n%s", out)
+	}
+	_, errOut, code = s.cli(tok.Token, "token", "passkeys", "admin")
+	if code == 0 || !strings.Contains(errOut, "needs role admin") {
+		t.Errorf("viewer lists the admin's passkeys: exit %d\n%s", code, errOut)
+	}
+	_, errOut, code = s.cli(admin, "token", "passkey-revoke", "pk-0000")
+	if code == 0 || !strings.Contains(errOut, "not found") || !strings.Contains(errOut, "roster: hint: roster token passkeys") {
+		t.Errorf("passkey-revoke of an unknown passkey: exit %d\n%s", code, errOut)
+	}
+	if out := s.mustCLI(admin, "report"); !strings.Contains(out, "ROSTER OPERATORS (2)") || !strings.Contains(out, "1 privileged: roster's operators") {
+		t.Errorf("report lacks roster's operators:\n%s", out)
+	}
 	s.mustCLI(admin, "token", "revoke", "auditor")
 	if _, _, code := s.cli(tok.Token, "report"); code == 0 {
 		t.Error("revoked token still reads")

@@ -18,7 +18,7 @@ func errFewArgs(c *cli.Context) error {
 func tokenCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "token",
-		Usage: "manage operator API tokens (admin)",
+		Usage: "manage operator API tokens (admin) and passkeys",
 		Subcommands: []*cli.Command{
 			{
 				Name:  "create",
@@ -73,6 +73,35 @@ func tokenCommand() *cli.Command {
 						return err
 					}
 					return done(c, "token %s revoked", a[0])
+				}),
+			},
+			{
+				Name:      "passkeys",
+				Usage:     "list passkeys: your own, or (admin) every operator's or TOKEN's",
+				ArgsUsage: "[TOKEN]",
+				Flags:     []cli.Flag{formatFlag("table", "json")},
+				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
+					if c.NArg() > 1 {
+						return errors.New("passkeys takes at most one TOKEN")
+					}
+					return rendered(c, func(format string, w io.Writer) error {
+						return cl.ListPasskeys(c.Context, c.Args().First(), format, w)
+					}, "table", "json")
+				}),
+			},
+			{
+				Name:      "passkey-revoke",
+				Usage:     "revoke a passkey by ID: your own, or (admin) anyone's; it signs in no more",
+				ArgsUsage: "ID",
+				Action: apiAction(func(c *cli.Context, cl *client.Client) error {
+					a, err := args(c, "ID")
+					if err != nil {
+						return err
+					}
+					if err := cl.RevokePasskey(c.Context, a[0]); err != nil {
+						return err
+					}
+					return done(c, "passkey %s revoked", a[0])
 				}),
 			},
 		},

@@ -47,6 +47,8 @@ func serverCommand() *cli.Command {
 			&cli.StringFlag{Name: "notify-secret-file", Usage: "file holding the secret that signs webhook posts (HMAC-SHA256, header X-Roster-Signature); not readable by others"},
 			&cli.DurationFlag{Name: "ui-session-idle", Value: access.DefaultSessionIdle, Usage: "web page: a session unused this long ends"},
 			&cli.DurationFlag{Name: "ui-session-max", Value: access.DefaultSessionMax, Usage: "web page: a session ends this long after sign-in, used or not"},
+			&cli.StringFlag{Name: "ui-origin", Usage: "web page: its origin https://NAME[:PORT], the name passkeys are bound to (default localhost, or this host's name when listening beyond loopback)"},
+			&cli.BoolFlag{Name: "ui-admin-passkey", Usage: "web page: admin pages and actions need a session signed in with a passkey"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "log level: debug, info, warn, error"},
 		},
@@ -107,6 +109,8 @@ func serverCommand() *cli.Command {
 				NotifySecret:      notifySecret,
 				SessionIdle:       c.Duration("ui-session-idle"),
 				SessionMax:        c.Duration("ui-session-max"),
+				UIOrigin:          c.String("ui-origin"),
+				UIAdminPasskey:    c.Bool("ui-admin-passkey"),
 				Logger:            log,
 				Out:               c.App.Writer,
 			})

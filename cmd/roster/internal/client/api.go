@@ -142,6 +142,21 @@ func (c *Client) RevokeToken(ctx context.Context, name string) error {
 	return c.do(ctx, http.MethodDelete, "/v1/tokens/"+url.PathEscape(name), nil, nil, "", nil)
 }
 
+// ListPasskeys writes GET /v1/passkeys: the caller's passkeys, or with
+// token set (role admin for another's) that token's.
+func (c *Client) ListPasskeys(ctx context.Context, token, format string, w io.Writer) error {
+	var q url.Values
+	if token != "" {
+		q = url.Values{"token": {token}}
+	}
+	return c.get(ctx, "/v1/passkeys", q, format, w)
+}
+
+// RevokePasskey revokes a passkey by ID.
+func (c *Client) RevokePasskey(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/passkeys/"+url.PathEscape(id), nil, nil, "", nil)
+}
+
 // CreateEnrollment creates a one-time enrollment token for an identity.
 func (c *Client) CreateEnrollment(ctx context.Context, req api.EnrollmentRequest) (api.Enrollment, error) {
 	var out api.Enrollment
