@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -404,6 +406,14 @@ func TestReloadSystemctl(t *testing.T) {
 // TestReloadSignal signals a real child process that traps HUP and USR1.
 func TestReloadSignal(t *testing.T) {
 	agenttest.Tool(t, "bash")
+	// Under nohup, SIGHUP is ignored, the child inherits that and bash
+	// cannot trap a signal ignored at its start. Handling it here while the
+	// child starts gives the child the default disposition (signal.Ignored
+	// cannot tell: after a Stop it reports false though the signal is
+	// ignored again).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
 	ready := filepath.Join(dir, "ready")

@@ -63,7 +63,8 @@ func TestSSHUserCertificate(t *testing.T) {
 		Reload: []ReloadAction{{Exec: []string{script}}}}}}
 	h := startAgent(t, ca, cfg)
 	f := sshPaths(dir, "")
-	waitFor(t, "an SSH certificate", func() bool { _, err := os.Stat(f.cert); return err == nil })
+	// The ssh_config is the last file saveSSH writes.
+	waitFor(t, "an SSH certificate and its ssh_config", func() bool { _, err := os.Stat(f.config); return err == nil })
 	first := sshCertOf(t, f.cert)
 	if first.CertType != ssh.UserCert || !slices.Equal(first.ValidPrincipals, []string{"deploy@" + agenttest.SSHEnv}) ||
 		first.KeyId != "spiffe://roster.test/host/db1/sa/deploy" {

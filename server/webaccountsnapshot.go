@@ -18,13 +18,15 @@ import (
 // out, a certificate lapsing, which a snapshot older than snapshotFresh
 // refreshes). After a change, a snapshot younger than snapshotStale is
 // still shown, with its time, while a new one is taken in the background;
-// an older one is replaced before the page is served. A snapshot that took
-// less than snapshotQuick to take is simply taken again: a small
-// inventory's list is never stale.
+// an older one is replaced before the page is served. Only a large
+// inventory's snapshot (snapshotLarge accounts or more, where listing takes
+// about a tenth of a second or longer) is ever shown stale: a smaller one
+// is simply taken again, so whether a page shows a change at once does not
+// depend on how busy the machine is.
 const (
 	snapshotFresh = time.Minute
 	snapshotStale = 10 * time.Second
-	snapshotQuick = 100 * time.Millisecond
+	snapshotLarge = 10000
 )
 
 // accountsSnapshot is the service accounts as ListAccounts (no filter)
@@ -32,7 +34,6 @@ const (
 type accountsSnapshot struct {
 	seq  uint64
 	at   time.Time
-	took time.Duration
 	rows []inventory.AccountSummary // read-only once taken
 }
 
@@ -41,6 +42,7 @@ type accountSnapshots struct {
 	mu      sync.Mutex
 	cur     *accountsSnapshot
 	loading chan struct{} // closed when the snapshot being taken is done; nil when none is
+	large   int           // accounts from which a snapshot may be shown stale; 0 means snapshotLarge
 }
 
 // accountsSnapshot returns a snapshot of the service accounts, taking a
@@ -62,7 +64,7 @@ func (s *Server) accountsSnapshot(ctx context.Context) (*accountsSnapshot, error
 		case cur != nil && cur.seq == seq && age < snapshotFresh:
 			c.mu.Unlock()
 			return cur, nil
-		case cur != nil && age < snapshotStale && cur.took >= snapshotQuick:
+		case cur != nil && age < snapshotStale && len(cur.rows) >= c.largeAt():
 			if loading == nil {
 				c.loading = make(chan struct{})
 				go s.takeSnapshot(context.WithoutCancel(ctx), seq)
@@ -86,6 +88,14 @@ func (s *Server) accountsSnapshot(ctx context.Context) (*accountsSnapshot, error
 	}
 }
 
+// largeAt is the size from which a snapshot may be shown stale.
+func (c *accountSnapshots) largeAt() int {
+	if c.large > 0 {
+		return c.large
+	}
+	return snapshotLarge
+}
+
 // takeSnapshot lists the accounts as of audit head seq (or later: the head
 // is read before the list, so a change in between makes the next request
 // take another) and ends the load under way.
@@ -96,7 +106,7 @@ func (s *Server) takeSnapshot(ctx context.Context, seq uint64) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err == nil {
-		c.cur = &accountsSnapshot{seq: seq, at: start, took: time.Since(start), rows: rows}
+		c.cur = &accountsSnapshot{seq: seq, at: start, rows: rows}
 	} else {
 		s.log.ErrorContext(ctx, "listing the accounts for the web page", "error", err.Error())
 	}

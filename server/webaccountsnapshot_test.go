@@ -9,8 +9,8 @@ import (
 )
 
 // TestWebAccountsSnapshot: the same audit head gives the same snapshot; a
-// change gives a new one at once when snapshots are quick to take; when
-// they are slow, a snapshot younger than snapshotStale is shown while a new
+// change gives a new one at once for a small inventory; for a large one
+// (snapshotLarge accounts, lowered here), a snapshot younger than snapshotStale is shown while a new
 // one is taken in the background, and an older one is replaced first.
 func TestWebAccountsSnapshot(t *testing.T) {
 	e := newWebEnv(t)
@@ -28,14 +28,14 @@ func TestWebAccountsSnapshot(t *testing.T) {
 		t.Fatalf("after a change: the same snapshot or %d rows", len(quick.rows))
 	}
 
-	// Pretend the snapshot took long: the next change is served stale, then
-	// the background one replaces it.
+	// Count 4 accounts as large: the next change is served stale, then the
+	// background one replaces it.
 	e.s.snapshots.mu.Lock()
-	quick.took = time.Second
+	e.s.snapshots.large = 4
 	e.s.snapshots.mu.Unlock()
 	e.ingest("web3", "fresh-one", "fresh-two")
 	if stale, _ := e.s.accountsSnapshot(ctx); stale != quick {
-		t.Error("a slow snapshot younger than snapshotStale was not shown while the next is taken")
+		t.Error("a large snapshot younger than snapshotStale was not shown while the next is taken")
 	}
 	head, _ := audit.Head(ctx, e.inv.Store())
 	deadline := time.Now().Add(10 * time.Second)
@@ -52,9 +52,9 @@ func TestWebAccountsSnapshot(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 
-	// An old slow snapshot is replaced before the page is served.
+	// An old large snapshot is replaced before the page is served.
 	e.s.snapshots.mu.Lock()
-	e.s.snapshots.cur.took, e.s.snapshots.cur.at = time.Second, time.Now().Add(-snapshotStale)
+	e.s.snapshots.cur.at = time.Now().Add(-snapshotStale)
 	old := e.s.snapshots.cur
 	e.s.snapshots.mu.Unlock()
 	e.ingest("web3", "fresh-one")
