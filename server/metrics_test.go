@@ -1,14 +1,12 @@
 package server
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -286,32 +284,13 @@ func TestMetricsHostilePaths(t *testing.T) {
 // TestMetricsListen: roster server --metrics-listen serves /metrics over
 // plain HTTP without a token on loopback, and the banner says where.
 func TestMetricsListen(t *testing.T) {
-	pr, pw := io.Pipe()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", MetricsListen: "127.0.0.1:0", TrustDomain: "roster.local",
-			DefaultValidity: time.Hour, MinValidity: 5 * time.Minute, MaxValidity: 24 * time.Hour,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: pw})
-		pw.Close()
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	banner := startRun(t, Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", MetricsListen: "127.0.0.1:0"})
 	var metricsURL string
-	sc := bufio.NewScanner(pr)
-	for sc.Scan() {
-		if u, ok := strings.CutPrefix(sc.Text(), "metrics:          "); ok {
+	for line := range strings.Lines(banner) {
+		if u, ok := strings.CutPrefix(line, "metrics:          "); ok {
 			metricsURL, _, _ = strings.Cut(u, " ")
 		}
-		if strings.HasPrefix(sc.Text(), "roster server listening on ") {
-			break
-		}
 	}
-	go io.Copy(io.Discard, pr)
 	if !strings.HasPrefix(metricsURL, "http://127.0.0.1:") {
 		t.Fatalf("banner names no metrics listener: %q", metricsURL)
 	}
