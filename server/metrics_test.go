@@ -348,3 +348,16 @@ func TestCheckMetricsListen(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsListenRefusedFirst: a metrics address beyond loopback without
+// --metrics-listen-remote stops the server before it creates anything.
+func TestMetricsListenRefusedFirst(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	err := Run(context.Background(), Config{DataDir: dir, Listen: "127.0.0.1:0", MetricsListen: "0.0.0.0:0", TrustDomain: "roster.local", Out: io.Discard})
+	if err == nil || !strings.Contains(err.Error(), "--metrics-listen-remote") {
+		t.Fatalf("Run: %v, want a refusal naming --metrics-listen-remote", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("the data directory was created: %v", err)
+	}
+}

@@ -281,6 +281,11 @@ func Run(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("--ui-origin: %w", err)
 		}
 	}
+	if cfg.MetricsListen != "" {
+		if err := checkMetricsListen(cfg.MetricsListen, cfg.MetricsListenRemote); err != nil {
+			return err
+		}
+	}
 	first, err := initDataDir(cfg)
 	if err != nil {
 		return err
@@ -319,9 +324,6 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	var metricsLn net.Listener
 	if cfg.MetricsListen != "" {
-		if err := checkMetricsListen(cfg.MetricsListen, cfg.MetricsListenRemote); err != nil {
-			return err
-		}
 		if metricsLn, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
 			return fmt.Errorf("--metrics-listen: listening on %s: %w", cfg.MetricsListen, err)
 		}
