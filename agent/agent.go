@@ -41,12 +41,17 @@ func Run(ctx context.Context, cfg Config, force <-chan struct{}) error {
 	if cfg.Scan == nil {
 		cfg.Scan = discoveryScanner(cfg.Version)
 	}
+	var metrics *metricsFile
+	if cfg.MetricsFile != "" {
+		metrics = newMetricsFile(cfg.MetricsFile, identityNames(cfg.Identities), cfg.logger())
+	}
 	runners := make([]*runner, len(cfg.Identities))
 	for i, id := range cfg.Identities {
 		r, err := newRunner(&cfg, id)
 		if err != nil {
 			return err
 		}
+		r.metrics = metrics
 		runners[i] = r
 	}
 	var wg sync.WaitGroup
@@ -120,7 +125,8 @@ type runner struct {
 	// is drawn once per certificate so that waking early keeps the jitter.
 	renewAt    time.Time
 	plannedFor string
-	ssh        sshState // the SSH user certificate, when the identity has one
+	ssh        sshState     // the SSH user certificate, when the identity has one
+	metrics    *metricsFile // nil without --metrics-file
 }
 
 // client builds a client for the identity's server, trusting the root in
@@ -174,6 +180,7 @@ func (r *runner) updateStatus(fn func(*Status)) {
 	if err := r.store.SaveStatus(st); err != nil {
 		r.log.Warn("cannot write status", slog.String(keyError, err.Error()))
 	}
+	r.metrics.record(r.id.Name, st)
 }
 
 // reloadLoop runs the reload actions after each renewal, apart from the

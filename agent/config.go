@@ -36,6 +36,9 @@ type Config struct {
 	// PollInterval is how often an identity that cannot renew (missing or
 	// expired certificate) looks at its directory again; zero means 1m.
 	PollInterval time.Duration
+	// MetricsFile, if set, is kept in the Prometheus text format for
+	// node_exporter's textfile collector (metrics.go).
+	MetricsFile string
 
 	rand randN // nil means math/rand/v2
 }

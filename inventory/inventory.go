@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rosterhq/roster/audit"
@@ -77,6 +78,8 @@ type Inventory struct {
 	group *store.Group
 	opts  Options
 	bolt  *store.Bolt // nil unless opened by Open
+	// observe is told of every group commit (ObserveCommits).
+	observe atomic.Pointer[func(store.Commit)]
 
 	closeOnce sync.Once
 	closeErr  error
@@ -126,8 +129,22 @@ func New(ctx context.Context, s store.Store, opts Options) (*Inventory, error) {
 	if err := store.Migrate(ctx, s, schemaKey, migrations); err != nil {
 		return nil, err
 	}
-	inv.group = store.NewGroup(s, store.GroupOptions{MaxBatch: inv.opts.MaxBatch, Wrap: wrapBatch})
+	inv.group = store.NewGroup(s, store.GroupOptions{MaxBatch: inv.opts.MaxBatch, Wrap: wrapBatch, Observe: func(c store.Commit) {
+		if f := inv.observe.Load(); f != nil {
+			(*f)(c)
+		}
+	}})
 	return inv, nil
+}
+
+// ObserveCommits has f told of every group commit of the inventory's
+// writes (store.GroupOptions.Observe), replacing any earlier f; nil stops.
+func (inv *Inventory) ObserveCommits(f func(store.Commit)) {
+	if f == nil {
+		inv.observe.Store(nil)
+		return
+	}
+	inv.observe.Store(&f)
 }
 
 // Store is the store the inventory keeps its tables in. The packages that

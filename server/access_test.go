@@ -259,6 +259,7 @@ func TestAccessRules(t *testing.T) {
 		}},
 		{"GET /v1/scan-config", 200, same("/v1/scan-config", "")},
 		{"GET /v1/whoami", 200, same("/v1/whoami", "")},
+		{"GET /metrics", 200, same("/metrics", "")},
 		{"GET /v1/hosts", 200, same("/v1/hosts?format=json", "")},
 		{"GET /v1/hosts/{host}", 200, same("/v1/hosts/web1", "")},
 		{"POST /v1/hosts/{host}/tags", 200, same("/v1/hosts/web1/tags", `{"add":["rack-1"]}`)},

@@ -21,7 +21,10 @@
 // exceptions.go, tokens.go, enroll.go, renew.go, revoke.go, report.go,
 // audit.go, ca.go, ssh.go, sshsign.go, vendors.go, registered.go, history.go, passkeys.go, notify.go
 // (webhook notices: the sweep job, the pass after a scan, the test notice;
-// delivery is package notify's).
+// delivery is package notify's). metrics.go holds the Prometheus metrics
+// (every route timed by its pattern, issuance counted by the handlers,
+// group commits observed), metricssummary.go the inventory's counts
+// cached for 30 s, metricslisten.go the optional plain-HTTP listener.
 //
 // # Routes
 //
@@ -39,6 +42,7 @@
 //	POST   /v1/scans                        host certificate (its own host) or operator
 //	GET    /v1/scan-config                  host certificate or operator
 //	GET    /v1/whoami                       viewer
+//	GET    /metrics                         viewer (Prometheus; or no token on --metrics-listen)
 //	GET    /v1/hosts, /v1/hosts/{host}      viewer
 //	POST   /v1/hosts/{host}/tags            operator
 //	GET    /v1/accounts                     viewer

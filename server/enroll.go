@@ -84,6 +84,7 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	chain, err := s.iss.Enroll(r.Context(), req.Token, csr, req.ServerAuth)
+	s.metrics.issued(opEnroll, chain, err)
 	if err != nil {
 		return err
 	}

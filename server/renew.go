@@ -12,6 +12,7 @@ import (
 // and audits a refusal with its reason.
 func (s *Server) renew(w http.ResponseWriter, r *http.Request) error {
 	chain, err := s.iss.Renew(r.Context(), peerCerts(r))
+	s.metrics.issued(opRenew, chain, err)
 	if err != nil {
 		return err
 	}
@@ -31,6 +32,7 @@ func (s *Server) rekey(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	chain, err := s.iss.Rekey(r.Context(), peerCerts(r), csr)
+	s.metrics.issued(opRekey, chain, err)
 	if err != nil {
 		return err
 	}

@@ -58,6 +58,8 @@ func (s *Server) routes() []route {
 
 		// The operator API.
 		{pattern: "GET /v1/whoami", who: viewer, h: s.whoami},
+		// Prometheus metrics (metrics.go); also on --metrics-listen.
+		{pattern: "GET /metrics", who: viewer, h: s.serveMetrics},
 		{pattern: "GET /v1/hosts", who: viewer, h: s.listHosts},
 		{pattern: "GET /v1/hosts/{host}", who: viewer, h: s.getHost},
 		{pattern: "POST /v1/hosts/{host}/tags", who: operator, body: jsonBody, h: s.tagHost},
@@ -232,13 +234,13 @@ func (s *Server) wrap(rt route) http.Handler {
 	if rt.step {
 		d = dialectStep
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.metrics.timed(rt.pattern, func(w, inner http.ResponseWriter, r *http.Request) {
 		r = r.WithContext(withDialect(r.Context(), d))
 		if tb, ok := r.Body.(*timedBody); ok && tb.total != total {
 			tb.total = total
 			tb.arm()
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, rt.body)
+		r.Body = http.MaxBytesReader(inner, r.Body, rt.body)
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}

@@ -27,6 +27,7 @@ func (s *Server) submitScan(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.metrics.ingested(res.Accounts)
 	s.noticesSoon() // an ownerless privileged account found is queued promptly
 	writeJSON(w, r, http.StatusOK, apiScanResult(res))
 	return nil

@@ -72,7 +72,12 @@ type Config struct {
 	// UIAdminPasskey: the web page's admin pages and actions need a session
 	// made with a passkey (--ui-admin-passkey).
 	UIAdminPasskey bool
-	Logger         *slog.Logger
+	// MetricsListen, if set, serves GET /metrics over plain HTTP without a
+	// token on this address, loopback unless MetricsListenRemote
+	// (metricslisten.go).
+	MetricsListen       string
+	MetricsListenRemote bool
+	Logger              *slog.Logger
 	// Out receives the start-up banner.
 	Out io.Writer
 }
@@ -192,6 +197,8 @@ type Server struct {
 	snapshots accountSnapshots
 	// passkeys are the operators' WebAuthn credentials (passkeys.go).
 	passkeys *access.Passkeys
+	// metrics are the Prometheus metrics (metrics.go).
+	metrics *metrics
 }
 
 // New returns a Server; see [Server.Handler] and [Server.Serve].
@@ -207,10 +214,13 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{inv: o.Inventory, tokens: access.New(o.Inventory.Store(), nil), iss: o.Issuer, ca: o.CA, lim: o.Limits.withDefaults(),
+	s := &Server{inv: o.Inventory, tokens: access.New(o.Inventory.Store(), nil), iss: o.Issuer, ca: o.CA, lim: o.Limits.withDefaults(),
 		log: cmp.Or(o.Logger, slog.Default()), notify: o.Notify, noticeKick: make(chan struct{}, 1),
 		sessions: access.NewSessions(o.Inventory.Store(), o.Now, o.SessionIdle, o.SessionMax), pages: pages,
-		adminPasskey: o.UIAdminPasskey, passkeys: passkeys}, nil
+		adminPasskey: o.UIAdminPasskey, passkeys: passkeys}
+	s.metrics = newMetrics(s)
+	o.Inventory.ObserveCommits(s.metrics.observeCommit)
+	return s, nil
 }
 
 // Serve serves [Server.Handler] over TLS on ln, within the connection caps
@@ -271,6 +281,11 @@ func Run(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("--ui-origin: %w", err)
 		}
 	}
+	if cfg.MetricsListen != "" {
+		if err := checkMetricsListen(cfg.MetricsListen, cfg.MetricsListenRemote); err != nil {
+			return err
+		}
+	}
 	first, err := initDataDir(cfg)
 	if err != nil {
 		return err
@@ -307,6 +322,13 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("--notify-url: %w", err)
 	}
+	var metricsLn net.Listener
+	if cfg.MetricsListen != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
+			return fmt.Errorf("--metrics-listen: listening on %s: %w", cfg.MetricsListen, err)
+		}
+		defer metricsLn.Close()
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
@@ -336,6 +358,9 @@ func Run(ctx context.Context, cfg Config) error {
 		fmt.Fprintf(cfg.Out, "first admin token written to %s (shown nowhere else)\n", tokenPath)
 	}
 	fmt.Fprintf(cfg.Out, "passkey origin:   %s (the web page's passkeys work under this name)\n", s.passkeys.RelyingParty().Origin)
+	if metricsLn != nil {
+		fmt.Fprintf(cfg.Out, "metrics:          http://%s/metrics (no token)\n", metricsLn.Addr())
+	}
 	fmt.Fprintf(cfg.Out, "next: export ROSTER_SERVER=%s ROSTER_CA_ROOT=%s ROSTER_TOKEN=$(cat %s)\n      roster report\n",
 		url, shellQuote(authority.RootPath()), shellQuote(tokenPath))
 	// This line comes last: scripts and tests wait for it.
@@ -348,6 +373,13 @@ func Run(ctx context.Context, cfg Config) error {
 		}()
 	}
 	go s.sweepLoop(ctx)
+	if metricsLn != nil {
+		go func() {
+			if err := s.ServeMetrics(ctx, metricsLn); err != nil {
+				log.Error("metrics listener stopped", slog.String("error", err.Error()))
+			}
+		}()
+	}
 	go s.noticeLoop(ctx)
 	// The webhook worker stops with ctx; Run returns once it has (an
 	// attempt under way is abandoned and made again after restart).

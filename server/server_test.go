@@ -19,32 +19,8 @@ import (
 func TestBannerAbsolutePaths(t *testing.T) {
 	base := t.TempDir()
 	t.Chdir(base)
-	pr, pw := io.Pipe()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, Config{DataDir: "rel-data", Listen: "127.0.0.1:0", TrustDomain: "roster.local",
-			DefaultValidity: time.Hour, MinValidity: 5 * time.Minute, MaxValidity: 24 * time.Hour,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: pw})
-		pw.Close()
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	}()
-	var banner strings.Builder
-	sc := bufio.NewScanner(pr)
-	for sc.Scan() {
-		banner.WriteString(sc.Text() + "\n")
-		if strings.HasPrefix(sc.Text(), "roster server listening on ") {
-			break
-		}
-	}
-	go io.Copy(io.Discard, pr)
+	out := startRun(t, Config{DataDir: "rel-data", Listen: "127.0.0.1:0"})
 	dir := filepath.Join(base, "rel-data")
-	out := banner.String()
 	for _, want := range []string{
 		"data directory:   " + dir + "\n",
 		"root certificate: " + filepath.Join(dir, "root.crt") + "\n",
@@ -66,6 +42,39 @@ func TestBannerAbsolutePaths(t *testing.T) {
 			t.Error(err)
 		}
 	}
+}
+
+// startRun runs the server with cfg (a trust domain, validities and a
+// quiet logger added) until the test ends, and returns its banner up to
+// the "listening" line.
+func startRun(t *testing.T, cfg Config) string {
+	t.Helper()
+	cfg.TrustDomain, cfg.DefaultValidity, cfg.MinValidity, cfg.MaxValidity = "roster.local", time.Hour, 5*time.Minute, 24*time.Hour
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	pr, pw := io.Pipe()
+	cfg.Out = pw
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, cfg)
+		pw.Close()
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	var banner strings.Builder
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		banner.WriteString(sc.Text() + "\n")
+		if strings.HasPrefix(sc.Text(), "roster server listening on ") {
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	return banner.String()
 }
 
 func TestShellQuote(t *testing.T) {

@@ -199,9 +199,9 @@ func (s *Server) wrapWeb(rt webRoute) http.Handler {
 	if limit == 0 && strings.HasPrefix(rt.pattern, http.MethodPost+" ") {
 		limit = formBody
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.metrics.timed(rt.pattern, func(w, inner http.ResponseWriter, r *http.Request) {
 		setWebHeaders(w.Header())
-		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		r.Body = http.MaxBytesReader(inner, r.Body, limit)
 		if err := s.serveWeb(w, r, rt); err != nil {
 			s.webError(w, r, err)
 		}

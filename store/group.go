@@ -26,6 +26,24 @@ type GroupOptions struct {
 	// per-batch cache, say) and a flush that runs after the batch's last
 	// request succeeded, inside the same transaction.
 	Wrap func(Tx) (Tx, func() error)
+	// Observe, if set, is told of every batch once it is answered (the
+	// server's metrics). It runs on the committing goroutine: it must be
+	// quick and must not call the Group.
+	Observe func(Commit)
+}
+
+// Commit is what [GroupOptions.Observe] is told of one batch.
+type Commit struct {
+	// Requests counts the requests the final transaction carried (0 when
+	// every request of the batch failed).
+	Requests int
+	// Took is the time spent in the underlying Update, over every run.
+	Took time.Duration
+	// Reruns counts the times the transaction ran again without a request
+	// whose function failed.
+	Reruns int
+	// Err is the final commit's error.
+	Err error
 }
 
 // Group is group commit: concurrent [Group.Update] calls share one
@@ -151,8 +169,13 @@ func (g *Group) run(batch []*groupReq) {
 		}
 	}
 	g.lastBatch.Store(int64(len(pending)))
-	for len(pending) > 0 {
+	var c Commit
+	if g.o.Observe != nil && len(pending) > 0 {
+		defer func() { g.o.Observe(c) }()
+	}
+	for runs := 0; len(pending) > 0; runs++ {
 		failed, ferr := -1, error(nil)
+		start := time.Now()
 		err := g.u.Update(context.Background(), func(tx Tx) error {
 			view, flush := tx, func() error { return nil }
 			if g.o.Wrap != nil {
@@ -166,6 +189,8 @@ func (g *Group) run(batch []*groupReq) {
 			}
 			return flush()
 		})
+		c.Took += time.Since(start)
+		c.Reruns = runs
 		if failed >= 0 && errors.Is(err, errRequestFailed) {
 			pending[failed].done <- ferr
 			pending = append(pending[:failed:failed], pending[failed+1:]...)
@@ -173,6 +198,7 @@ func (g *Group) run(batch []*groupReq) {
 		}
 		g.commits.Add(1)
 		g.requests.Add(int64(len(pending)))
+		c.Requests, c.Err = len(pending), err
 		for _, r := range pending {
 			r.done <- err
 		}

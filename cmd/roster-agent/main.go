@@ -219,6 +219,7 @@ func runCommand(fs *flag.FlagSet, _ io.Writer) func(context.Context) error {
 	config := fs.String("config", "", "YAML configuration `FILE`")
 	format := fs.String("log-format", "text", "log `FORMAT`: text or json")
 	level := fs.String("log-level", "info", "log `LEVEL`: debug, info, warn or error")
+	metricsFile := fs.String("metrics-file", "", "keep the identities' expiry and last renewal in `FILE`, Prometheus text format (node_exporter's textfile collector: a .prom file in its directory)")
 	return func(ctx context.Context) error {
 		if err := required(fs, "config"); err != nil {
 			return err
@@ -231,7 +232,7 @@ func runCommand(fs *flag.FlagSet, _ io.Writer) func(context.Context) error {
 		if err != nil {
 			return usageError{err}
 		}
-		cfg.Logger, cfg.Version = logger, version
+		cfg.Logger, cfg.Version, cfg.MetricsFile = logger, version, *metricsFile
 		lowGC()
 		ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 		defer stop()
