@@ -144,7 +144,7 @@ func TestSSHOutageKeepsFiles(t *testing.T) {
 	dir := enroll(t, ca, "backup")
 	startAgent(t, ca, Config{Identities: []Identity{{Name: "backup", Dir: dir, SSH: &SSHOptions{KeyType: KeyECDSA}}}})
 	f := sshPaths(dir, KeyECDSA)
-	waitFor(t, "an SSH certificate", func() bool { _, err := os.Stat(f.cert); return err == nil })
+	waitFor(t, "an SSH certificate and its files", func() bool { _, err := os.Stat(f.config); return err == nil }) // ssh_config is written last
 	if filepath.Base(f.key) != "id_ecdsa" {
 		t.Errorf("key file %s, want id_ecdsa", f.key)
 	}
@@ -176,7 +176,7 @@ func TestSSHRekey(t *testing.T) {
 	dir := enroll(t, ca, "ci")
 	startAgent(t, ca, Config{Identities: []Identity{{Name: "ci", Dir: dir, Rekey: true, SSH: &SSHOptions{}}}})
 	f := sshPaths(dir, "")
-	waitFor(t, "an SSH certificate", func() bool { _, err := os.Stat(f.cert); return err == nil })
+	waitFor(t, "an SSH certificate and its files", func() bool { _, err := os.Stat(f.config); return err == nil }) // ssh_config is written last
 	first := sshCertOf(t, f.cert)
 	waitFor(t, "an SSH renewal", func() bool { c, err := readSSHCert(f.cert); return err == nil && c.Serial != first.Serial })
 	second := sshCertOf(t, f.cert)
