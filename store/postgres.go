@@ -47,7 +47,11 @@ type Postgres struct {
 	readOnly bool
 	retries  atomic.Int64
 	migrated int
+	where    string
 }
+
+// String names the database and server, without credentials.
+func (s *Postgres) String() string { return s.where }
 
 // OpenPostgres connects to the database at url (postgres://… or a
 // key=value DSN), checks its schema and creates or migrates it (see
@@ -72,7 +76,7 @@ func OpenPostgres(ctx context.Context, url string, o PostgresOptions) (*Postgres
 	if err != nil {
 		return nil, fmt.Errorf("store: connect to PostgreSQL %s: %w", where(cfg), err)
 	}
-	s := &Postgres{pool: pool, o: o}
+	s := &Postgres{pool: pool, o: o, where: where(cfg)}
 	if err := s.prepare(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("store: PostgreSQL %s: %w", where(cfg), err)

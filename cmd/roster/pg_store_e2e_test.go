@@ -1,0 +1,100 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rosterhq/roster/internal/pgtest"
+)
+
+// TestServerPostgresStore runs a real server with --store postgres:// on a
+// private PostgreSQL server: it enrolls an identity and renews it, keeps
+// no inventory or CA database file in its data directory, restarts, and
+// still knows the account, the identity's certificates (a second renewal
+// of the renewed certificate) and an intact audit chain.
+func TestServerPostgresStore(t *testing.T) {
+	_, agentBin := buildBinaries(t)
+	pg := pgtest.Start(t, pgtest.Options{})
+	db, url := pg.NewDatabase()
+	tmp := t.TempDir()
+	fix := filepath.Join(tmp, "host")
+	fixtureHost(t, fix, "app1", "$y$j9T$abcdefghijklmnopqrstu.$0123456789abcdefghijklmnopqrstuvwxyzABCDE")
+	dataDir := filepath.Join(tmp, "data")
+	s := startServer(t, dataDir, "--scan-on-start=false", "--store", url, "--min-validity", "1s")
+	if !strings.Contains(s.out.String(), `store:            PostgreSQL database "`+db+`"`) {
+		t.Errorf("banner does not name the store:\n%s", s.out.String())
+	}
+	admin := s.adminToken()
+	s.mustCLI(admin, "scan", "--root", fix, "--submit")
+	s.mustCLI(admin, "owner", "set", "billing", "team-billing")
+	tk := enroll(t, s, admin, "billing", "--host", "app1")
+	idDir := filepath.Join(tmp, "id")
+	cmd := exec.Command(agentBin, "enroll", "--server", s.URL, "--root-fingerprint", tk.RootFingerprint, "--token", tk.Token, "--dir", idDir)
+	cmd.Env = cleanEnv()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("roster-agent enroll: %v\n%s", err, out)
+	}
+	renewed := renewOnce(t, s, idDir)
+	for _, f := range []string{"inventory.db", "ca.db"} {
+		if _, err := os.Stat(filepath.Join(dataDir, f)); !os.IsNotExist(err) {
+			t.Errorf("%s in the data directory with --store postgres: %v", f, err)
+		}
+	}
+	// The certificate records are in the database, beside the inventory.
+	pg.SQLIn(db, `DO $$ BEGIN IF (SELECT count(*) FROM roster_kv WHERE tbl = 'ca.x509_certs') < 2 THEN RAISE 'no certificate records'; END IF; END $$`)
+
+	s.stop()
+	s.restart()
+	if out := s.mustCLI(admin, "accounts", "list"); !strings.Contains(out, "billing") {
+		t.Errorf("accounts after the restart:\n%s", out)
+	}
+	if again := renewOnce(t, s, idDir); again == renewed {
+		t.Errorf("second renewal returned serial %s again", again)
+	}
+	if out := s.mustCLI(admin, "audit", "verify"); !strings.Contains(out, "intact") {
+		t.Errorf("audit verify: %s", out)
+	}
+}
+
+// renewOnce renews the identity in dir over mTLS (POST /1.0/renew), writes
+// the new certificate back and returns its serial.
+func renewOnce(t *testing.T, s *serverProc, dir string) string {
+	t.Helper()
+	pair, err := tls.LoadX509KeyPair(filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newAPIClient(t, s)
+	c.hc.Transport.(*http.Transport).TLSClientConfig.Certificates = []tls.Certificate{pair}
+	st, body := c.do("POST", "/1.0/renew", "", nil)
+	if st != http.StatusCreated {
+		t.Fatalf("renew: %d %s", st, body)
+	}
+	var resp struct {
+		Crt string `json:"crt"`
+		CA  string `json:"ca"`
+	}
+	if err := json.Unmarshal(body, &resp); err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode([]byte(resp.Crt))
+	if blk == nil {
+		t.Fatalf("renew: no certificate in %s", body)
+	}
+	crt, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), []byte(resp.Crt+resp.CA), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return crt.SerialNumber.String()
+}
