@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"path/filepath"
 
 	"github.com/rosterhq/roster/store"
 	"github.com/smallstep/certificates/db"
@@ -160,3 +161,7 @@ func openStoreGroupDB(url string) (*groupDB, error) {
 	sdb := &db.DB{DB: storeDB{s}}
 	return &groupDB{DB: sdb, group: store.NewGroup(nosqlUpdater{sdb}, store.GroupOptions{Window: commitWindow}), closeStore: s.Close}, nil
 }
+
+// DatabasePath is the bbolt file of the authority's records in a data
+// directory (when no StoreURL is set).
+func DatabasePath(dir string) string { return filepath.Join(dir, databaseFile) }

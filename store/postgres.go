@@ -342,3 +342,12 @@ func prefixEnd(prefix []byte) []byte {
 	}
 	return nil
 }
+
+// Empty reports whether the store holds no rows at all.
+func (s *Postgres) Empty(ctx context.Context) (bool, error) {
+	var any bool
+	if err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM roster_kv)`).Scan(&any); err != nil {
+		return false, fmt.Errorf("store: %w", err)
+	}
+	return !any, nil
+}

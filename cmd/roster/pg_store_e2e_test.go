@@ -98,3 +98,60 @@ func renewOnce(t *testing.T, s *serverProc, dir string) string {
 	}
 	return crt.SerialNumber.String()
 }
+
+// TestStoreMigrate outgrows the embedded store: a bbolt server with an
+// account, an owner and an enrolled identity is stopped, `roster store
+// migrate` copies it into PostgreSQL (refused while the server runs, and
+// into a database that is not empty), and a server on the copy knows
+// everything, renews the identity and verifies its audit chain.
+func TestStoreMigrate(t *testing.T) {
+	_, agentBin := buildBinaries(t)
+	pg := pgtest.Start(t, pgtest.Options{})
+	_, url := pg.NewDatabase()
+	tmp := t.TempDir()
+	fix := filepath.Join(tmp, "host")
+	fixtureHost(t, fix, "app1", "$y$j9T$abcdefghijklmnopqrstu.$0123456789abcdefghijklmnopqrstuvwxyzABCDE")
+	dataDir := filepath.Join(tmp, "data")
+	s := startServer(t, dataDir, "--scan-on-start=false", "--min-validity", "1s")
+	admin := s.adminToken()
+	s.mustCLI(admin, "scan", "--root", fix, "--submit")
+	s.mustCLI(admin, "owner", "set", "billing", "team-billing")
+	tk := enroll(t, s, admin, "billing", "--host", "app1")
+	idDir := filepath.Join(tmp, "id")
+	cmd := exec.Command(agentBin, "enroll", "--server", s.URL, "--root-fingerprint", tk.RootFingerprint, "--token", tk.Token, "--dir", idDir)
+	cmd.Env = cleanEnv()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("roster-agent enroll: %v\n%s", err, out)
+	}
+	if _, errOut, code := s.cli("", "store", "migrate", "--from", dataDir, "--to", url); code == 0 || !strings.Contains(errOut, "stop the roster server") {
+		t.Errorf("migrate while the server runs: exit %d, %s", code, errOut)
+	}
+	s.stop()
+
+	out := s.mustCLI("", "store", "migrate", "--from", dataDir, "--to", url)
+	for _, want := range []string{"ca.x509_certs", "audit chain verified on the copy", "row counts match"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("migrate output lacks %q:\n%s", want, out)
+		}
+	}
+	t.Logf("roster store migrate:\n%s", out)
+	if _, errOut, code := s.cli("", "store", "migrate", "--from", dataDir, "--to", url); code == 0 || !strings.Contains(errOut, "already holds roster data") {
+		t.Errorf("second migrate: exit %d, %s", code, errOut)
+	}
+
+	// The bbolt files move aside: the server on the copy must not need them.
+	for _, f := range []string{"inventory.db", "ca.db"} {
+		if err := os.Rename(filepath.Join(dataDir, f), filepath.Join(tmp, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.args = append(s.args, "--store", url)
+	s.restart()
+	if out := s.mustCLI(admin, "accounts", "list"); !strings.Contains(out, "billing") || !strings.Contains(out, "team-billing") {
+		t.Errorf("accounts on the copy:\n%s", out)
+	}
+	renewOnce(t, s, idDir)
+	if out := s.mustCLI(admin, "audit", "verify"); !strings.Contains(out, "intact") {
+		t.Errorf("audit verify: %s", out)
+	}
+}
