@@ -153,7 +153,7 @@ func canonical(t *testing.T, v any) []byte {
 
 // BenchmarkIngestStores ingests 1,000 generated reports of 30 accounts
 // from 64 concurrent submitters into bbolt and into PostgreSQL (a private
-// server on this machine, fsync off), side by side:
+// server on this machine, fsync on), side by side:
 //
 //	go test -run '^$' -bench IngestStores -benchtime 1x ./inventory/
 func BenchmarkIngestStores(b *testing.B) {
@@ -162,7 +162,7 @@ func BenchmarkIngestStores(b *testing.B) {
 	for i := range reports {
 		reports[i] = inventorytest.Generate(i, accounts, t0)
 	}
-	pg := pgtest.Start(b, pgtest.Options{})
+	pg := pgtest.Start(b, pgtest.Options{Durable: true})
 	for _, name := range []string{"bbolt", "postgresql"} {
 		b.Run(name, func(b *testing.B) {
 			for range b.N {

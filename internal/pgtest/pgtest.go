@@ -31,6 +31,10 @@ type Options struct {
 	TLSRoot string
 	// Users are login roles created at start.
 	Users []string
+	// Durable keeps fsync on (benchmarks compare durable commits); by
+	// default the server runs with fsync off, faster and enough for tests
+	// that do not crash the machine.
+	Durable bool
 }
 
 // Instance is one running private server.
@@ -92,7 +96,10 @@ func Start(t testing.TB, o Options) *Instance {
 	data := filepath.Join(pg.Dir, "data")
 	pg.Run("initdb", "-D", data, "-A", "trust", "-U", "postgres", "--no-sync")
 	pg.Port = FreePort(t)
-	conf := fmt.Sprintf("port = %d\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '%s'\nfsync = off\nmax_connections = 200\n", pg.Port, pg.Dir)
+	conf := fmt.Sprintf("port = %d\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '%s'\nmax_connections = 200\n", pg.Port, pg.Dir)
+	if !o.Durable {
+		conf += "fsync = off\n"
+	}
 	hba := "local all all trust\nhost all all 127.0.0.1/32 trust\n"
 	if o.TLSRoot != "" {
 		crt, key := filepath.Join(data, "server.crt"), filepath.Join(data, "server.key")
