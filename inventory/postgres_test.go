@@ -62,24 +62,8 @@ func TestPostgresInvariants(t *testing.T) {
 	}
 	// First scans concurrently, then the rescans concurrently (a rescan
 	// must follow its host's first scan).
-	for _, batch := range [][]*scan.Report{reports[:hosts], reports[hosts:]} {
-		var wg sync.WaitGroup
-		next := make(chan *scan.Report)
-		for range 8 {
-			wg.Go(func() {
-				for r := range next {
-					if _, err := pinv.Ingest(ctx, r); err != nil {
-						t.Error(err)
-					}
-				}
-			})
-		}
-		for _, r := range batch {
-			next <- r
-		}
-		close(next)
-		wg.Wait()
-	}
+	ingestAll(t, pinv, reports[:hosts], 8)
+	ingestAll(t, pinv, reports[hosts:], 8)
 	same := func(what string, get func(*inventory.Inventory) (any, error)) {
 		t.Helper()
 		b, err := get(binv)
@@ -106,6 +90,27 @@ func TestPostgresInvariants(t *testing.T) {
 	if err := pinv.Check(ctx); err != nil {
 		t.Errorf("PostgreSQL inventory: %v", err)
 	}
+}
+
+// ingestAll ingests reports from workers concurrent submitters.
+func ingestAll(t testing.TB, inv *inventory.Inventory, reports []*scan.Report, workers int) {
+	ctx := audit.WithActor(context.Background(), "test")
+	var wg sync.WaitGroup
+	next := make(chan *scan.Report)
+	for range workers {
+		wg.Go(func() {
+			for r := range next {
+				if _, err := inv.Ingest(ctx, r); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	for _, r := range reports {
+		next <- r
+	}
+	close(next)
+	wg.Wait()
 }
 
 // canonical encodes v as JSON with what depends on arrival order taken
@@ -173,25 +178,9 @@ func BenchmarkIngestStores(b *testing.B) {
 				} else {
 					inv = openPostgres(b, pg, inventory.Options{})
 				}
-				ctx := context.Background()
 				b.StartTimer()
 				start := time.Now()
-				var wg sync.WaitGroup
-				next := make(chan *scan.Report)
-				for range workers {
-					wg.Go(func() {
-						for r := range next {
-							if _, err := inv.Ingest(ctx, r); err != nil {
-								b.Error(err)
-							}
-						}
-					})
-				}
-				for _, r := range reports {
-					next <- r
-				}
-				close(next)
-				wg.Wait()
+				ingestAll(b, inv, reports, workers)
 				b.ReportMetric(float64(hosts)/time.Since(start).Seconds(), "reports/s")
 				b.StopTimer()
 				inv.Close()

@@ -21,27 +21,16 @@ import (
 // still knows the account, the identity's certificates (a second renewal
 // of the renewed certificate) and an intact audit chain.
 func TestServerPostgresStore(t *testing.T) {
-	_, agentBin := buildBinaries(t)
 	pg := pgtest.Start(t, pgtest.Options{})
 	db, url := pg.NewDatabase()
 	tmp := t.TempDir()
-	fix := filepath.Join(tmp, "host")
-	fixtureHost(t, fix, "app1", "$y$j9T$abcdefghijklmnopqrstu.$0123456789abcdefghijklmnopqrstuvwxyzABCDE")
 	dataDir := filepath.Join(tmp, "data")
 	s := startServer(t, dataDir, "--scan-on-start=false", "--store", url, "--min-validity", "1s")
 	if !strings.Contains(s.out.String(), `store:            PostgreSQL database "`+db+`"`) {
 		t.Errorf("banner does not name the store:\n%s", s.out.String())
 	}
 	admin := s.adminToken()
-	s.mustCLI(admin, "scan", "--root", fix, "--submit")
-	s.mustCLI(admin, "owner", "set", "billing", "team-billing")
-	tk := enroll(t, s, admin, "billing", "--host", "app1")
-	idDir := filepath.Join(tmp, "id")
-	cmd := exec.Command(agentBin, "enroll", "--server", s.URL, "--root-fingerprint", tk.RootFingerprint, "--token", tk.Token, "--dir", idDir)
-	cmd.Env = cleanEnv()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("roster-agent enroll: %v\n%s", err, out)
-	}
+	idDir := enrollBilling(t, s, admin, tmp)
 	renewed := renewOnce(t, s, idDir)
 	for _, f := range []string{"inventory.db", "ca.db"} {
 		if _, err := os.Stat(filepath.Join(dataDir, f)); !os.IsNotExist(err) {
@@ -62,6 +51,26 @@ func TestServerPostgresStore(t *testing.T) {
 	if out := s.mustCLI(admin, "audit", "verify"); !strings.Contains(out, "intact") {
 		t.Errorf("audit verify: %s", out)
 	}
+}
+
+// enrollBilling submits a scan of a fixture host (under tmp) with the
+// service account billing, gives it an owner and enrolls its identity with
+// the real agent into tmp/id, which it returns.
+func enrollBilling(t *testing.T, s *serverProc, admin, tmp string) string {
+	t.Helper()
+	_, agentBin := buildBinaries(t)
+	fix := filepath.Join(tmp, "host")
+	fixtureHost(t, fix, "app1", "$y$j9T$abcdefghijklmnopqrstu.$0123456789abcdefghijklmnopqrstuvwxyzABCDE")
+	s.mustCLI(admin, "scan", "--root", fix, "--submit")
+	s.mustCLI(admin, "owner", "set", "billing", "team-billing")
+	tk := enroll(t, s, admin, "billing", "--host", "app1")
+	idDir := filepath.Join(tmp, "id")
+	cmd := exec.Command(agentBin, "enroll", "--server", s.URL, "--root-fingerprint", tk.RootFingerprint, "--token", tk.Token, "--dir", idDir)
+	cmd.Env = cleanEnv()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("roster-agent enroll: %v\n%s", err, out)
+	}
+	return idDir
 }
 
 // renewOnce renews the identity in dir over mTLS (POST /1.0/renew), writes
@@ -105,24 +114,13 @@ func renewOnce(t *testing.T, s *serverProc, dir string) string {
 // into a database that is not empty), and a server on the copy knows
 // everything, renews the identity and verifies its audit chain.
 func TestStoreMigrate(t *testing.T) {
-	_, agentBin := buildBinaries(t)
 	pg := pgtest.Start(t, pgtest.Options{})
 	_, url := pg.NewDatabase()
 	tmp := t.TempDir()
-	fix := filepath.Join(tmp, "host")
-	fixtureHost(t, fix, "app1", "$y$j9T$abcdefghijklmnopqrstu.$0123456789abcdefghijklmnopqrstuvwxyzABCDE")
 	dataDir := filepath.Join(tmp, "data")
 	s := startServer(t, dataDir, "--scan-on-start=false", "--min-validity", "1s")
 	admin := s.adminToken()
-	s.mustCLI(admin, "scan", "--root", fix, "--submit")
-	s.mustCLI(admin, "owner", "set", "billing", "team-billing")
-	tk := enroll(t, s, admin, "billing", "--host", "app1")
-	idDir := filepath.Join(tmp, "id")
-	cmd := exec.Command(agentBin, "enroll", "--server", s.URL, "--root-fingerprint", tk.RootFingerprint, "--token", tk.Token, "--dir", idDir)
-	cmd.Env = cleanEnv()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("roster-agent enroll: %v\n%s", err, out)
-	}
+	idDir := enrollBilling(t, s, admin, tmp)
 	if _, errOut, code := s.cli("", "store", "migrate", "--from", dataDir, "--to", url); code == 0 || !strings.Contains(errOut, "stop the roster server") {
 		t.Errorf("migrate while the server runs: exit %d, %s", code, errOut)
 	}
