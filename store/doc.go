@@ -50,7 +50,9 @@
 // callbacks, like [Group] requests, must have no effect outside the
 // transaction. A connection lost during the commit itself is not retried
 // ([ErrCommitUnknown]): the commit may have happened. View is REPEATABLE
-// READ READ ONLY: one snapshot.
+// READ READ ONLY: one snapshot. A transaction's Puts and Deletes are sent
+// behind, as one pipelined batch before a Scan, every 512 writes and before
+// the commit; Get answers from them first, so fn sees its own writes.
 //
 // The database's own schema is versioned in roster_schema (owner "roster",
 // version): a fresh database is migrated once under an advisory lock, so

@@ -153,6 +153,9 @@ func (s *Postgres) once(ctx context.Context, opts pgx.TxOptions, fn func(Tx) err
 	}
 	t := &pgTx{ctx: ctx, tx: ptx, page: s.o.PageSize}
 	ferr := fn(t)
+	if ferr == nil {
+		_ = t.flush() // an error is kept in t.err
+	}
 	if t.err != nil || ferr != nil {
 		_ = ptx.Rollback(context.WithoutCancel(ctx))
 		// A database error fn saw (and maybe wrapped or swallowed) decides:
@@ -213,12 +216,24 @@ func isConnLost(err error) bool {
 
 // pgTx is one PostgreSQL transaction. err keeps the first database error,
 // which aborts the transaction in PostgreSQL whatever fn does with it.
+//
+// Writes are sent behind: Put and Delete queue their statements (and note
+// the key's new state in written, which Get answers from), and the queue
+// goes to the server as one pipelined batch, one round trip, before a
+// Scan, when it grows long, and before the commit.
 type pgTx struct {
-	ctx  context.Context
-	tx   pgx.Tx
-	page int
-	err  error
+	ctx     context.Context
+	tx      pgx.Tx
+	page    int
+	err     error
+	queue   pgx.Batch
+	written map[pgKey][]byte // nil value: deleted
 }
+
+type pgKey struct{ tbl, k string }
+
+// maxQueue bounds the writes sent in one batch.
+const maxQueue = 512
 
 func (t *pgTx) fail(op, table string, err error) error {
 	if t.err == nil {
@@ -227,10 +242,49 @@ func (t *pgTx) fail(op, table string, err error) error {
 	return fmt.Errorf("table %s: %s: %w", table, op, err)
 }
 
+// flush sends the queued writes.
+func (t *pgTx) flush() error {
+	if t.err != nil {
+		return t.err
+	}
+	n := t.queue.Len()
+	if n == 0 {
+		return nil
+	}
+	br := t.tx.SendBatch(t.ctx, &t.queue)
+	var err error
+	for range n {
+		if _, err = br.Exec(); err != nil {
+			break
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	t.queue = pgx.Batch{}
+	if err != nil {
+		return t.fail("write", "(queued writes)", err)
+	}
+	return nil
+}
+
+func (t *pgTx) note(table string, key, value []byte) {
+	if t.written == nil {
+		t.written = map[pgKey][]byte{}
+	}
+	t.written[pgKey{table, string(key)}] = value
+}
+
 // Get returns the value under key, or nil.
 func (t *pgTx) Get(table string, key []byte) ([]byte, error) {
 	if t.err != nil {
 		return nil, t.err
+	}
+	if v, ok := t.written[pgKey{table, string(key)}]; ok {
+		if v == nil {
+			return nil, nil
+		}
+		return append(make([]byte, 0, len(v)), v...), nil
 	}
 	var v []byte
 	err := t.tx.QueryRow(t.ctx, `SELECT v FROM roster_kv WHERE tbl = $1 AND k = $2`, table, key).Scan(&v)
@@ -251,13 +305,13 @@ func (t *pgTx) Put(table string, key, value []byte) error {
 	if t.err != nil {
 		return t.err
 	}
-	if value == nil {
-		value = []byte{}
-	}
-	_, err := t.tx.Exec(t.ctx, `INSERT INTO roster_kv (tbl, k, v) VALUES ($1, $2, $3)
-		ON CONFLICT (tbl, k) DO UPDATE SET v = EXCLUDED.v`, table, key, value)
-	if err != nil {
-		return t.fail("put", table, err)
+	v := append(make([]byte, 0, len(value)), value...)
+	k := append([]byte(nil), key...)
+	t.queue.Queue(`INSERT INTO roster_kv (tbl, k, v) VALUES ($1, $2, $3)
+		ON CONFLICT (tbl, k) DO UPDATE SET v = EXCLUDED.v`, table, k, v)
+	t.note(table, key, v)
+	if t.queue.Len() >= maxQueue {
+		return t.flush()
 	}
 	return nil
 }
@@ -267,8 +321,11 @@ func (t *pgTx) Delete(table string, key []byte) error {
 	if t.err != nil {
 		return t.err
 	}
-	if _, err := t.tx.Exec(t.ctx, `DELETE FROM roster_kv WHERE tbl = $1 AND k = $2`, table, key); err != nil {
-		return t.fail("delete", table, err)
+	k := append([]byte(nil), key...)
+	t.queue.Queue(`DELETE FROM roster_kv WHERE tbl = $1 AND k = $2`, table, k)
+	t.note(table, key, nil)
+	if t.queue.Len() >= maxQueue {
+		return t.flush()
 	}
 	return nil
 }
@@ -277,8 +334,8 @@ func (t *pgTx) Delete(table string, key []byte) error {
 // the primary key), so a big table is never held in memory and fn may use
 // the transaction between pages' rows.
 func (t *pgTx) Scan(table string, prefix []byte, fn func(k, v []byte) error) error {
-	if t.err != nil {
-		return t.err
+	if err := t.flush(); err != nil {
+		return err
 	}
 	lo, hi := prefix, prefixEnd(prefix)
 	if lo == nil {
@@ -300,6 +357,9 @@ func (t *pgTx) Scan(table string, prefix []byte, fn func(k, v []byte) error) err
 		}
 		if hi != nil {
 			args = append(args, hi)
+		}
+		if err := t.flush(); err != nil { // what fn wrote on the last page
+			return err
 		}
 		rows, err := t.tx.Query(t.ctx, q, args...)
 		if err != nil {
