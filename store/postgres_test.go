@@ -198,3 +198,68 @@ func TestPostgresConnectionLost(t *testing.T) {
 		t.Errorf("stored %q after %d retries", v, s.Retries())
 	}
 }
+
+// TestPostgresSerializationRetried: an Update reads a counter, another
+// Update increments it and commits, then the first writes its stale
+// increment. PostgreSQL refuses the first (SQLSTATE 40001); it runs again
+// from scratch and the counter ends at 2, not 1.
+func TestPostgresSerializationRetried(t *testing.T) {
+	pg := pgtest.Start(t, pgtest.Options{})
+	_, url := pg.NewDatabase()
+	s := openPG(t, url)
+	defer s.Close()
+	get := func(tx store.Tx) int {
+		v, err := tx.Get("c", []byte("n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		fmt.Sscan(string(v), &n)
+		return n
+	}
+	attempts := 0
+	err := s.Update(bg, func(tx store.Tx) error {
+		attempts++
+		n := get(tx)
+		if attempts == 1 {
+			if err := s.Update(bg, func(tx store.Tx) error { return tx.Put("c", []byte("n"), []byte(fmt.Sprint(get(tx)+1))) }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return tx.Put("c", []byte("n"), []byte(fmt.Sprint(n+1)))
+	})
+	if err != nil || attempts != 2 || s.Retries() != 1 {
+		t.Fatalf("Update: %v after %d attempts, %d retries", err, attempts, s.Retries())
+	}
+	var v []byte
+	s.View(bg, func(tx store.Tx) error { v, _ = tx.Get("c", []byte("n")); return nil })
+	if string(v) != "2" {
+		t.Errorf("counter = %s, want 2", v)
+	}
+}
+
+// TestPostgresRetriesBounded: a transaction that conflicts on every
+// attempt gives up after MaxTries with an error saying so.
+func TestPostgresRetriesBounded(t *testing.T) {
+	pg := pgtest.Start(t, pgtest.Options{})
+	_, url := pg.NewDatabase()
+	s, err := store.OpenPostgres(bg, url, store.PostgresOptions{MaxTries: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	attempts := 0
+	err = s.Update(bg, func(tx store.Tx) error {
+		attempts++
+		if _, err := tx.Get("c", []byte("n")); err != nil {
+			return err
+		}
+		if err := s.Update(bg, func(tx store.Tx) error { return tx.Put("c", []byte("n"), []byte(fmt.Sprint(attempts))) }); err != nil {
+			t.Fatal(err)
+		}
+		return tx.Put("c", []byte("n"), []byte("stale"))
+	})
+	if err == nil || !strings.Contains(err.Error(), "gave up after 3 tries") || attempts != 3 {
+		t.Fatalf("Update: %v after %d attempts", err, attempts)
+	}
+}
