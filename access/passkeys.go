@@ -324,6 +324,7 @@ func (p *Passkeys) FinishLogin(ctx context.Context, id string, response []byte) 
 		refused error
 	)
 	err = p.s.Update(ctx, func(tx store.Tx) error {
+		refused = nil // the store may run this again (PostgreSQL retries a serialization failure)
 		rec, err := findCredential(tx, parsed.RawID)
 		if err != nil {
 			return err

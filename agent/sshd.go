@@ -343,7 +343,9 @@ func (r *runner) refreshHostCert(ctx context.Context, client *Client, cred *Cred
 	if err != nil {
 		return false, fmt.Errorf("host certificate for %s: %w", pubPath, err)
 	}
-	cert, err := checkSSHCert(resp.Certificate, pub, ssh.HostCert, resp.HostCA, now)
+	// Checked at the time the answer arrived: the certificate's start,
+	// in whole seconds, may be later than now.
+	cert, err := checkSSHCert(resp.Certificate, pub, ssh.HostCert, resp.HostCA, r.cfg.now())
 	if err != nil {
 		return false, fmt.Errorf("host certificate for %s: %w", pubPath, err)
 	}

@@ -51,6 +51,10 @@ type Options struct {
 	// SSHKeyType is the algorithm of SSH CA keys created on the first
 	// start of a data directory that has none ("": Ed25519).
 	SSHKeyType SSHKeyType
+	// StoreURL, if set (postgres://…), keeps the certificate records in
+	// that PostgreSQL database, in roster's own tables (storedb.go says
+	// why not smallstep's driver), instead of the bbolt file in dir.
+	StoreURL string
 
 	// storage selects the database; tests and benchmarks compare modes.
 	storage storageMode
@@ -171,7 +175,11 @@ func Open(dir string, opts Options) (*CA, error) {
 	}
 	switch opts.storage {
 	case storageGroup:
-		g, err := openGroupDB(filepath.Join(dir, databaseFile))
+		open := func() (*groupDB, error) { return openGroupDB(filepath.Join(dir, databaseFile)) }
+		if opts.StoreURL != "" {
+			open = func() (*groupDB, error) { return openStoreGroupDB(opts.StoreURL) }
+		}
+		g, err := open()
 		if err != nil {
 			return nil, err
 		}

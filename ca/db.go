@@ -49,7 +49,8 @@ var certsTable = []byte("x509_certs")
 // before they are reported).
 type groupDB struct {
 	*db.DB
-	group *store.Group
+	group      *store.Group
+	closeStore func() error // the PostgreSQL store under DB (storedb.go), else nil
 }
 
 // commitWindow is how long a commit waits for company under concurrent
@@ -114,10 +115,15 @@ func (g *groupDB) store(crt *x509.Certificate) error {
 	return nil
 }
 
-// Shutdown waits for queued commits and closes the bbolt file.
+// Shutdown waits for queued commits and closes the bbolt file or the
+// PostgreSQL pool.
 func (g *groupDB) Shutdown() error {
 	g.group.Close()
-	return g.DB.Shutdown()
+	err := g.DB.Shutdown()
+	if g.closeStore != nil {
+		err = errors.Join(err, g.closeStore())
+	}
+	return err
 }
 
 // nosqlUpdater commits a store.Group batch as one smallstep nosql

@@ -28,13 +28,19 @@ import (
 	"github.com/rosterhq/roster/issuer"
 	"github.com/rosterhq/roster/notify"
 	"github.com/rosterhq/roster/scan"
+	"github.com/rosterhq/roster/store"
 	"golang.org/x/crypto/ssh"
 )
 
 // Config is what `roster server` is started with.
 type Config struct {
 	DataDir string
-	Listen  string
+	// Store, if set, is a postgres:// URL: the inventory (with the audit
+	// log, tokens, sessions and outbox sharing its store) and the CA's
+	// certificate records live in that PostgreSQL database instead of the
+	// bbolt files in DataDir, which keeps the CA keys either way.
+	Store  string
+	Listen string
 	// KeyPassphrase encrypts the CA keys at init and decrypts them later.
 	KeyPassphrase []byte
 	TrustDomain   string
@@ -286,11 +292,15 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 	}
+	if cfg.Store != "" && !strings.HasPrefix(cfg.Store, "postgres://") && !strings.HasPrefix(cfg.Store, "postgresql://") {
+		return errors.New("--store: not a postgres:// URL (postgres://USER@HOST:PORT/DATABASE?sslmode=verify-full); leave it unset for the bbolt files in the data directory")
+	}
 	first, err := initDataDir(cfg)
 	if err != nil {
 		return err
 	}
 	authority, err := ca.Open(cfg.DataDir, ca.Options{
+		StoreURL:        cfg.Store,
 		Passphrase:      cfg.KeyPassphrase,
 		SSHKeyType:      cfg.SSHKeyType,
 		DefaultValidity: cfg.DefaultValidity,
@@ -303,10 +313,10 @@ func Run(ctx context.Context, cfg Config) error {
 	defer authority.Close()
 	// An account that logs in with certificates of roster's own SSH user
 	// CA (and holds no static credential) is managed.
-	inv, err := inventory.Open(ctx, filepath.Join(cfg.DataDir, "inventory.db"), inventory.Options{PlaceholderOwners: cfg.PlaceholderOwners,
+	inv, where, err := openInventory(ctx, cfg, inventory.Options{PlaceholderOwners: cfg.PlaceholderOwners,
 		SSHUserCAFingerprints: []string{ssh.FingerprintSHA256(authority.SSHUserCA())}})
 	if err != nil {
-		return fmt.Errorf("opening the inventory in %s: %w", cfg.DataDir, err)
+		return fmt.Errorf("opening the inventory in %s: %w", where, err)
 	}
 	defer inv.Close()
 	if first {
@@ -352,6 +362,9 @@ func Run(ctx context.Context, cfg Config) error {
 	url := "https://" + ln.Addr().String()
 	tokenPath := filepath.Join(cfg.DataDir, adminTokenFile)
 	fmt.Fprintf(cfg.Out, "data directory:   %s\n", cfg.DataDir)
+	if cfg.Store != "" {
+		fmt.Fprintf(cfg.Out, "store:            PostgreSQL %s\n", where)
+	}
 	fmt.Fprintf(cfg.Out, "root certificate: %s\n", authority.RootPath())
 	fmt.Fprintf(cfg.Out, "root fingerprint: %s\n", authority.RootFingerprint())
 	if first {
@@ -403,6 +416,26 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// openInventory opens the inventory in the bbolt file of the data
+// directory, or in the PostgreSQL database cfg.Store names, and says where
+// (without credentials).
+func openInventory(ctx context.Context, cfg Config, opts inventory.Options) (*inventory.Inventory, string, error) {
+	if cfg.Store == "" {
+		inv, err := inventory.Open(ctx, filepath.Join(cfg.DataDir, "inventory.db"), opts)
+		return inv, cfg.DataDir, err
+	}
+	s, err := store.OpenPostgres(ctx, cfg.Store, store.PostgresOptions{})
+	if err != nil {
+		return nil, "PostgreSQL", err
+	}
+	inv, err := inventory.New(ctx, s, opts)
+	if err != nil {
+		s.Close()
+		return nil, s.String(), err
+	}
+	return inv, s.String(), nil
 }
 
 // initDataDir creates the CA in a new or empty data directory and reports

@@ -1,6 +1,6 @@
 // Package store is roster's transactional, ordered key-value seam and the
 // machinery every package that keeps data shares: the bbolt implementation
-// ([OpenBolt]), group commit ([Group]), the schema-migration registry
+// ([OpenBolt]), the PostgreSQL implementation ([OpenPostgres]), group commit ([Group]), the schema-migration registry
 // ([Migrate]) and the composite-key helpers ([Join], [Prefix], [Split],
 // [U64]).
 //
@@ -29,4 +29,37 @@
 // loses at most the batch in flight, none of whose callers had been
 // answered: each discovery report is one request, so a crash loses at most
 // that batch of reports.
+//
+// # PostgreSQL
+//
+// [OpenPostgres] keeps every roster table in one PostgreSQL table,
+// roster_kv (tbl, k, v) with primary key (tbl, k): tables spring into
+// existence on their first Put, which with a PostgreSQL table per roster
+// table would be DDL at run time (a privilege the server should not need,
+// impossible on a standby, and catalog conflicts between transactions).
+// tbl is COLLATE "C" and k bytea, so the key orders bytewise as bbolt's;
+// Scan reads a prefix range (k >= prefix AND k < the prefix's successor)
+// a page at a time in key order.
+//
+// Update is a SERIALIZABLE transaction, so every invariant a bbolt writer
+// (which runs alone) keeps holds with several writers and several nodes:
+// PostgreSQL aborts whichever transaction would break serial order. Such an
+// abort (SQLSTATE 40001 or 40P01), or a connection lost before the commit
+// was sent, rolls back and runs the callback again from scratch, up to
+// [PostgresOptions.MaxTries] times with jittered backoff; so Update
+// callbacks, like [Group] requests, must have no effect outside the
+// transaction. A connection lost during the commit itself is not retried
+// ([ErrCommitUnknown]): the commit may have happened. View is REPEATABLE
+// READ READ ONLY: one snapshot. A transaction's Puts and Deletes are sent
+// behind, as one pipelined batch before a Scan, every 512 writes and before
+// the commit; Get answers from them first, so fn sees its own writes.
+//
+// The database's own schema is versioned in roster_schema (owner "roster",
+// version): a fresh database is migrated once under an advisory lock, so
+// nodes may start together; a database holding other tables, another
+// owner's marker or a newer version is refused and left alone. On a
+// read-only database (a standby, default_transaction_read_only) nothing is
+// created: the store opens read-only when the schema is current, else it
+// fails saying so. A commit is durable as PostgreSQL's synchronous_commit
+// makes it.
 package store

@@ -1,19 +1,26 @@
-package store
+package store_test
 
 import (
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/rosterhq/roster/store"
 )
 
 // TestGroupObserve: the observer hears of every batch; the requests it is
 // told of are the requests that committed, the reruns those caused by a
 // failing request, and the time is spent.
 func TestGroupObserve(t *testing.T) {
-	s := openBolt(t)
+	s, err := store.OpenBolt(filepath.Join(t.TempDir(), "observe.db"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
 	var mu sync.Mutex
-	var got []Commit
-	g := NewGroup(s, GroupOptions{Observe: func(c Commit) {
+	var got []store.Commit
+	g := store.NewGroup(s, store.GroupOptions{Observe: func(c store.Commit) {
 		mu.Lock()
 		got = append(got, c)
 		mu.Unlock()
@@ -24,7 +31,7 @@ func TestGroupObserve(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_ = g.Update(bg, func(tx Tx) error {
+			_ = g.Update(bg, func(tx store.Tx) error {
 				if i%4 == 0 {
 					return fmt.Errorf("request %d fails", i)
 				}

@@ -49,6 +49,7 @@ func newApp() *cli.App {
 			revokeCommand(),
 			sshCommand(),
 			auditCommand(),
+			storeCommand(),
 			versionCommand(),
 			urfavecli.CompletionCommand(),
 		},

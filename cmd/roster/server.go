@@ -28,6 +28,7 @@ func serverCommand() *cli.Command {
 			"first admin token in DATA/admin.token. Later starts reuse it; a damaged or foreign directory is an error.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "data", Value: "./" + client.DefaultDataDir, Usage: "data directory"},
+			&cli.StringFlag{Name: "store", EnvVars: []string{"ROSTER_STORE"}, Usage: "PostgreSQL database (postgres://USER@HOST:PORT/DATABASE?sslmode=…) for the inventory, audit log, tokens and the CA's records; default: bbolt files in --data"},
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8443", Usage: "HTTPS listen address"},
 			&cli.StringFlag{Name: "key-passphrase-file", Usage: "file holding the passphrase that encrypts the CA keys"},
 			&cli.StringFlag{Name: "trust-domain", Value: "roster.local", Usage: "SPIFFE trust domain of issued identities (used at init)"},
@@ -91,6 +92,7 @@ func serverCommand() *cli.Command {
 			defer stop()
 			return server.Run(ctx, server.Config{
 				DataDir:         c.String("data"),
+				Store:           c.String("store"),
 				Listen:          c.String("listen"),
 				KeyPassphrase:   pass,
 				TrustDomain:     c.String("trust-domain"),
