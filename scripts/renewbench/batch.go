@@ -10,8 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -173,59 +171,18 @@ func measureBatch(o *options, t *target, n int, _ bool) (*result, error) {
 			clients = append(clients, c)
 		}
 	}
-	var (
-		next       atomic.Int64
-		fresh      atomic.Int64
-		done       atomic.Int64
-		mu         sync.Mutex
-		lats       []time.Duration
-		wg         sync.WaitGroup
-		failure    atomic.Pointer[error]
-		handshakes int64
-	)
-	for _, c := range clients {
-		handshakes -= c.handshakes.Load()
+	handshakes := func() (n int64) {
+		for _, c := range clients {
+			n += c.handshakes.Load()
+		}
+		return n
 	}
-	cpu0, srv0 := selfCPU(), procCPU(t.pid)
-	start := time.Now()
-	for _, c := range clients {
-		wg.Go(func() {
-			var local []time.Duration
-			for failure.Load() == nil && next.Add(int64(o.batch)) <= int64(o.n)+int64(o.batch)-1 {
-				t0 := time.Now()
-				k, err := c.renew(url)
-				if err != nil {
-					failure.CompareAndSwap(nil, &err)
-					return
-				}
-				local = append(local, time.Since(t0))
-				fresh.Add(int64(k))
-				done.Add(int64(o.batch))
-			}
-			mu.Lock()
-			lats = append(lats, local...)
-			mu.Unlock()
-		})
+	workers := make([]func() (int, int, error), len(clients))
+	for i, c := range clients {
+		workers[i] = func() (int, int, error) {
+			k, err := c.renew(url)
+			return c.size, k, err
+		}
 	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	cpu1, srv1 := selfCPU(), procCPU(t.pid)
-	if err := failure.Load(); err != nil {
-		return nil, *err
-	}
-	for _, c := range clients {
-		handshakes += c.handshakes.Load()
-	}
-	slices.Sort(lats)
-	pct := func(p float64) float64 { return float64(lats[int(float64(len(lats)-1)*p)].Microseconds()) / 1000 }
-	renewed := float64(done.Load())
-	return &result{
-		rate:      renewed / elapsed.Seconds(),
-		p50:       pct(0.50),
-		p99:       pct(0.99),
-		newPct:    100 * float64(fresh.Load()) / renewed,
-		conns:     float64(handshakes),
-		clientCPU: float64((cpu1 - cpu0).Microseconds()) / 1000 / renewed,
-		serverCPU: float64((srv1 - srv0).Microseconds()) / 1000 / renewed,
-	}, nil
+	return timed(o.n, o.batch, t.pid, workers, handshakes)
 }

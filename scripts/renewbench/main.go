@@ -466,34 +466,55 @@ func measure(o *options, t *target, n int, replay bool) (*result, error) {
 			}
 		}
 	}
-	var (
-		next       atomic.Int64
-		fresh      atomic.Int64
-		mu         sync.Mutex
-		lats       = make([]time.Duration, 0, o.n)
-		wg         sync.WaitGroup
-		failure    atomic.Pointer[error]
-		handshakes int64
-	)
-	for _, c := range clients {
-		handshakes -= c.handshakes.Load()
+	handshakes := func() (n int64) {
+		for _, c := range clients {
+			n += c.handshakes.Load()
+		}
+		return n
 	}
-	cpu0, srv0 := selfCPU(), procCPU(t.pid)
+	workers := make([]func() (int, int, error), len(clients))
+	for i, c := range clients {
+		workers[i] = func() (int, int, error) {
+			isNew, err := c.renew(url)
+			if isNew {
+				return 1, 1, err
+			}
+			return 1, 0, err
+		}
+	}
+	return timed(o.n, 1, t.pid, workers, handshakes)
+}
+
+// timed runs the workers concurrently until they have renewed total
+// identities, each call renewing per of them and reporting how many it
+// renewed and how many of those are new certificates; the first error
+// stops the run. Latencies are per call; rates and CPU per identity.
+func timed(total, per, pid int, workers []func() (int, int, error), handshakes func() int64) (*result, error) {
+	var (
+		next    atomic.Int64
+		fresh   atomic.Int64
+		done    atomic.Int64
+		mu      sync.Mutex
+		lats    = make([]time.Duration, 0, total/per+1)
+		wg      sync.WaitGroup
+		failure atomic.Pointer[error]
+	)
+	hs0 := handshakes()
+	cpu0, srv0 := selfCPU(), procCPU(pid)
 	start := time.Now()
-	for _, c := range clients {
+	for _, w := range workers {
 		wg.Go(func() {
 			var local []time.Duration
-			for failure.Load() == nil && next.Add(1) <= int64(o.n) {
+			for failure.Load() == nil && next.Add(int64(per))-int64(per) < int64(total) {
 				t0 := time.Now()
-				isNew, err := c.renew(url)
+				n, k, err := w()
 				if err != nil {
 					failure.CompareAndSwap(nil, &err)
 					return
 				}
 				local = append(local, time.Since(t0))
-				if isNew {
-					fresh.Add(1)
-				}
+				done.Add(int64(n))
+				fresh.Add(int64(k))
 			}
 			mu.Lock()
 			lats = append(lats, local...)
@@ -502,26 +523,23 @@ func measure(o *options, t *target, n int, replay bool) (*result, error) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	cpu1, srv1 := selfCPU(), procCPU(t.pid)
+	cpu1, srv1 := selfCPU(), procCPU(pid)
 	if err := failure.Load(); err != nil {
 		return nil, *err
-	}
-	for _, c := range clients {
-		handshakes += c.handshakes.Load()
 	}
 	slices.Sort(lats)
 	pct := func(p float64) float64 {
 		return float64(lats[int(float64(len(lats)-1)*p)].Microseconds()) / 1000
 	}
-	done := float64(len(lats))
+	renewed := float64(done.Load())
 	return &result{
-		rate:      done / elapsed.Seconds(),
+		rate:      renewed / elapsed.Seconds(),
 		p50:       pct(0.50),
 		p99:       pct(0.99),
-		newPct:    100 * float64(fresh.Load()) / done,
-		conns:     float64(handshakes),
-		clientCPU: float64((cpu1 - cpu0).Microseconds()) / 1000 / done,
-		serverCPU: float64((srv1 - srv0).Microseconds()) / 1000 / done,
+		newPct:    100 * float64(fresh.Load()) / renewed,
+		conns:     float64(handshakes() - hs0),
+		clientCPU: float64((cpu1 - cpu0).Microseconds()) / 1000 / renewed,
+		serverCPU: float64((srv1 - srv0).Microseconds()) / 1000 / renewed,
 	}, nil
 }
 
