@@ -171,12 +171,6 @@ func measureBatch(o *options, t *target, n int, _ bool) (*result, error) {
 			clients = append(clients, c)
 		}
 	}
-	handshakes := func() (n int64) {
-		for _, c := range clients {
-			n += c.handshakes.Load()
-		}
-		return n
-	}
 	workers := make([]func() (int, int, error), len(clients))
 	for i, c := range clients {
 		workers[i] = func() (int, int, error) {
@@ -184,5 +178,7 @@ func measureBatch(o *options, t *target, n int, _ bool) (*result, error) {
 			return c.size, k, err
 		}
 	}
-	return timed(o.n, o.batch, t.pid, workers, handshakes)
+	return timed(o.n, o.batch, t.pid, workers, handshakes(clients))
 }
+
+func (c *batchClient) shakes() int64 { return c.handshakes.Load() }

@@ -466,12 +466,6 @@ func measure(o *options, t *target, n int, replay bool) (*result, error) {
 			}
 		}
 	}
-	handshakes := func() (n int64) {
-		for _, c := range clients {
-			n += c.handshakes.Load()
-		}
-		return n
-	}
 	workers := make([]func() (int, int, error), len(clients))
 	for i, c := range clients {
 		workers[i] = func() (int, int, error) {
@@ -482,8 +476,20 @@ func measure(o *options, t *target, n int, replay bool) (*result, error) {
 			return 1, 0, err
 		}
 	}
-	return timed(o.n, 1, t.pid, workers, handshakes)
+	return timed(o.n, 1, t.pid, workers, handshakes(clients))
 }
+
+// handshakes counts the TLS handshakes of clients so far.
+func handshakes[C interface{ shakes() int64 }](clients []C) func() int64 {
+	return func() (n int64) {
+		for _, c := range clients {
+			n += c.shakes()
+		}
+		return n
+	}
+}
+
+func (c *client) shakes() int64 { return c.handshakes.Load() }
 
 // timed runs the workers concurrently until they have renewed total
 // identities, each call renewing per of them and reporting how many it
