@@ -63,7 +63,8 @@ func TestSSHUserCertificate(t *testing.T) {
 		Reload: []ReloadAction{{Exec: []string{script}}}}}}
 	h := startAgent(t, ca, cfg)
 	f := sshPaths(dir, "")
-	waitFor(t, "an SSH certificate", func() bool { _, err := os.Stat(f.cert); return err == nil })
+	// The config is the last of the SSH files written (saveSSH).
+	waitFor(t, "the SSH files", func() bool { _, err := os.Stat(f.config); return err == nil })
 	first := sshCertOf(t, f.cert)
 	if first.CertType != ssh.UserCert || !slices.Equal(first.ValidPrincipals, []string{"deploy@" + agenttest.SSHEnv}) ||
 		first.KeyId != "spiffe://roster.test/host/db1/sa/deploy" {
