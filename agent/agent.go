@@ -46,12 +46,17 @@ func Run(ctx context.Context, cfg Config, force <-chan struct{}) error {
 		metrics = newMetricsFile(cfg.MetricsFile, identityNames(cfg.Identities), cfg.logger())
 	}
 	runners := make([]*runner, len(cfg.Identities))
+	var batch *batcher
+	if len(cfg.Identities) > 1 {
+		batch = newBatcher()
+	}
 	for i, id := range cfg.Identities {
 		r, err := newRunner(&cfg, id)
 		if err != nil {
 			return err
 		}
 		r.metrics = metrics
+		r.batch = batch
 		runners[i] = r
 	}
 	var wg sync.WaitGroup
@@ -96,13 +101,14 @@ func newRunner(cfg *Config, id Identity) (*runner, error) {
 		systemctl = "systemctl"
 	}
 	return &runner{
-		cfg:    cfg,
-		id:     id,
-		store:  store,
-		log:    cfg.logger().With(slog.String(keyIdentity, id.Name)),
-		force:  make(chan struct{}, 1),
-		reload: make(chan struct{}, 1),
-		rel:    reloader{dir: id.Dir, identity: id.Name, systemctl: systemctl},
+		cfg:     cfg,
+		id:      id,
+		store:   store,
+		log:     cfg.logger().With(slog.String(keyIdentity, id.Name)),
+		force:   make(chan struct{}, 1),
+		batched: make(chan struct{}, 1),
+		reload:  make(chan struct{}, 1),
+		rel:     reloader{dir: id.Dir, identity: id.Name, systemctl: systemctl},
 	}, nil
 }
 
@@ -116,6 +122,11 @@ type runner struct {
 	rel   reloader
 
 	reload chan struct{} // a renewal asks reloadLoop to run
+	// batch renews with the host's other identities (batch.go); nil for
+	// an agent of one identity. A batch that renewed this identity signals
+	// batched.
+	batch   *batcher
+	batched chan struct{}
 
 	mu      sync.Mutex // guards status, shared by the renewal and reload loops
 	status  Status

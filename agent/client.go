@@ -113,6 +113,11 @@ func DecodeSignResponse(body []byte) ([]*x509.Certificate, error) {
 	if len(parts) == 0 {
 		parts = []string{r.Crt, r.CA}
 	}
+	return decodeChain(parts)
+}
+
+// decodeChain parses the PEM parts of a certificate response, leaf first.
+func decodeChain(parts []string) ([]*x509.Certificate, error) {
 	var chain []*x509.Certificate
 	for i, p := range parts {
 		if strings.TrimSpace(p) == "" {

@@ -38,6 +38,8 @@ func (r *runner) loop(ctx context.Context) {
 			t.Stop()
 			forced = true
 			r.attempt = 0
+		case <-r.batched:
+			t.Stop()
 		}
 	}
 }
@@ -69,8 +71,10 @@ func (r *runner) once(ctx context.Context, forced bool) time.Duration {
 // x509Step renews the X.509 certificate when it is due (or forced) and
 // returns the wait until it is next due and the credential now installed.
 func (r *runner) x509Step(ctx context.Context, cred *Credential, forced bool, now time.Time) (time.Duration, *Credential) {
-	if !forced && r.attempt == 0 {
-		if d := r.untilDue(cred.Leaf(), now); d > 0 {
+	if !forced && r.attempt == 0 && !r.batch.waiting(r, cred) {
+		d := r.untilDue(cred.Leaf(), now)
+		r.batch.note(r, cred)
+		if d > 0 {
 			return d, cred
 		}
 	}
@@ -126,6 +130,7 @@ func (r *runner) try(ctx context.Context, cred *Credential, now time.Time) (time
 func (r *runner) failed(ctx context.Context, leaf *x509.Certificate, err error, now time.Time) time.Duration {
 	wait := retryWait(r.attempt, leaf.NotAfter, now, r.cfg.rnd)
 	r.attempt++
+	r.batch.forget(r)
 	hint := failureHint(err, leaf, r.id)
 	r.log.Log(ctx, failureLevel(leaf.NotBefore, leaf.NotAfter, now), "renewal failed; the current certificate stays in place",
 		failureAttrs(err, r.attempt, wait, leaf.NotAfter, hint)...)
@@ -139,6 +144,7 @@ func (r *runner) renewed(fresh *Credential, now time.Time) time.Duration {
 	r.attempt = 0
 	leaf := fresh.Leaf()
 	r.plan(leaf, nextAfterRenewal(leaf.NotBefore, leaf.NotAfter, now, r.cfg.rnd), now)
+	r.batch.note(r, fresh)
 	r.log.Info("renewed",
 		slog.String(keySerial, Serial(leaf)), slog.Time(keyNotAfter, leaf.NotAfter),
 		slog.Time(keyNextRenewal, r.renewAt))
@@ -191,7 +197,10 @@ func (r *runner) renew(ctx context.Context, cred *Credential) (*Credential, erro
 // It returns the chain and the key it certifies.
 func (r *runner) request(ctx context.Context, client *Client, cred *Credential) ([]*x509.Certificate, crypto.Signer, error) {
 	if !r.id.Rekey {
-		chain, err := client.Renew(ctx, cred)
+		chain, err := r.batch.renew(ctx, r, cred)
+		if errors.Is(err, errNoBatch) {
+			chain, err = client.Renew(ctx, cred)
+		}
 		return chain, cred.Key, err
 	}
 	key, err := GenerateKey(keyTypeOf(cred.Key))

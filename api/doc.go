@@ -5,7 +5,8 @@
 //
 // Start with [Error], the one error body, then the resource files: scans,
 // accounts, hosts, owners, exceptions, tokens, enrollment ([EnrollRequest],
-// [SignResponse]), the CA's public endpoints and the audit log. The server
+// [SignResponse]), batch renewal ([RenewBatchRequest]), the CA's public
+// endpoints and the audit log. The server
 // registers the routes in server/routes.go; its package documentation has
 // the route table with who may call each route.
 //

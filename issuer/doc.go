@@ -10,6 +10,9 @@
 //   - [Issuer.Enroll], [Issuer.Renew] and [Issuer.Rekey] for the agents:
 //     a token and a CSR ([ParseCSR]), or the client certificate chain the
 //     agent presented over mTLS;
+//   - [Issuer.RenewOnHost] for one entry of a host's batch renewal: the
+//     certificate named by serial, proof of possession, then exactly
+//     [Issuer.Renew]'s path;
 //   - [Issuer.Revoke] for `roster revoke`;
 //   - [Issuer.AuthenticateHost] for scan submissions signed by a host
 //     identity.

@@ -4,8 +4,10 @@
 # the README quotes, and the same load generator that measures step-ca (see
 # README, "Measured").
 #
-# usage: scripts/bench-renew.sh [--with-null] [renewbench flags...]
+# usage: scripts/bench-renew.sh [--with-null] [--hosts H --per N] [renewbench flags...]
 #        e.g. scripts/bench-renew.sh --clients 64 --modes fresh --n 5000 --repeat 3
+#        scripts/bench-renew.sh --hosts 64 --per 10 --clients 64 --modes fresh,batch --batch 10 --n 6400
+#        (batch renewal: 64 hosts, each with its host identity and 10 accounts)
 #        scripts/bench-renew.sh --repeat 5 --target step-ca,https://127.0.0.1:9443,IDS,PID
 # It builds roster, roster-agent and renewbench, starts `roster server` on
 # 127.0.0.1:18444 with a fresh data directory, submits a scan of a made-up
@@ -32,30 +34,40 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/roster-bench.XXXXXX)
 n=64
+hosts=1
 port=18444
 null=
-if [ "${1:-}" = --with-null ]; then
-	null=1
+while [ $# -gt 0 ]; do
+	case $1 in
+	--with-null) null=1 ;;
+	--hosts) hosts=$2 && shift ;;
+	--per) n=$2 && shift ;;
+	*) break ;;
+	esac
 	shift
-fi
+done
 
 (cd "$repo" && go build -o "$work/bin/" ./cmd/roster ./cmd/roster-agent ./scripts/renewbench)
 PATH="$work/bin:$PATH"
 
-host=$work/host
-mkdir -p "$host/etc/systemd/system/multi-user.target.wants"
-echo bench1 >"$host/etc/hostname"
-echo 0123456789abcdef0123456789abcdef >"$host/etc/machine-id"
-: >"$host/etc/passwd" && : >"$host/etc/shadow" && : >"$host/etc/group"
+# acct H I names account I of host benchH (svcNN on bench1, as before).
+acct() { if [ "$1" = 1 ]; then echo "svc$2"; else echo "b$1svc$2"; fi; }
 echo 'account,owner,contact' >"$work/owners.csv"
-for i in $(seq -w 0 $((n - 1))); do
-	a=svc$i
-	echo "$a:x:$((2000 + 10#$i)):$((2000 + 10#$i))::/srv/$a:/bin/sh" >>"$host/etc/passwd"
-	echo "$a:\$y\$j9T\$benchbenchbenchbench.\$benchhashbenchhashbenchhashbenchhashbench:19000:0:99999:7:::" >>"$host/etc/shadow"
-	echo "$a:x:$((2000 + 10#$i)):" >>"$host/etc/group"
-	printf '[Service]\nUser=%s\nExecStart=/usr/local/bin/%s\n[Install]\nWantedBy=multi-user.target\n' "$a" "$a" >"$host/etc/systemd/system/$a.service"
-	ln -s "/etc/systemd/system/$a.service" "$host/etc/systemd/system/multi-user.target.wants/$a.service"
-	echo "$a,bench-team," >>"$work/owners.csv"
+for h in $(seq "$hosts"); do
+	host=$work/host$h
+	mkdir -p "$host/etc/systemd/system/multi-user.target.wants"
+	echo "bench$h" >"$host/etc/hostname"
+	printf '%032x\n' "$h" >"$host/etc/machine-id"
+	: >"$host/etc/passwd" && : >"$host/etc/shadow" && : >"$host/etc/group"
+	for i in $(seq -w 0 $((n - 1))); do
+		a=$(acct "$h" "$i")
+		echo "$a:x:$((2000 + 10#$i)):$((2000 + 10#$i))::/srv/$a:/bin/sh" >>"$host/etc/passwd"
+		echo "$a:\$y\$j9T\$benchbenchbenchbench.\$benchhashbenchhashbenchhashbenchhashbench:19000:0:99999:7:::" >>"$host/etc/shadow"
+		echo "$a:x:$((2000 + 10#$i)):" >>"$host/etc/group"
+		printf '[Service]\nUser=%s\nExecStart=/usr/local/bin/%s\n[Install]\nWantedBy=multi-user.target\n' "$a" "$a" >"$host/etc/systemd/system/$a.service"
+		ln -s "/etc/systemd/system/$a.service" "$host/etc/systemd/system/multi-user.target.wants/$a.service"
+		echo "$a,bench-team," >>"$work/owners.csv"
+	done
 done
 
 export ROSTER_SERVER=https://127.0.0.1:$port ROSTER_CA_ROOT=$work/data/root.crt
@@ -66,21 +78,29 @@ for _ in $(seq 100); do grep -q listening "$work/server.out" 2>/dev/null && brea
 ROSTER_TOKEN=$(cat "$work/data/admin.token")
 export ROSTER_TOKEN
 
-roster scan --root "$host" --submit >/dev/null
+for h in $(seq "$hosts"); do roster scan --root "$work/host$h" --submit >/dev/null; done
 roster owner import "$work/owners.csv" --apply >/dev/null
 field() { sed -n "s/.*\"$1\": \"\\([^\"]*\\)\".*/\\1/p"; }
+# enroll ACCOUNT HOST DIR ("" as ACCOUNT: the host identity)
 enroll() {
 	local ticket
-	ticket=$(roster enroll "$1" --host bench1 --format json)
+	ticket=$(roster enroll ${1:+"$1"} --host "$2" --format json)
 	roster-agent enroll --server "$ROSTER_SERVER" --root-fingerprint "$(echo "$ticket" | field root_fingerprint)" \
-		--token "$(echo "$ticket" | field token)" --dir "$work/ids/$1" >/dev/null
+		--token "$(echo "$ticket" | field token)" --dir "$work/ids/$3" >/dev/null
 }
-pids=()
-for i in $(seq -w 0 $((n - 1))); do
-	enroll "svc$i" &
+for h in $(seq "$hosts"); do
+	pids=()
+	for i in $(seq -w 0 $((n - 1))); do
+		a=$(acct "$h" "$i")
+		enroll "$a" "bench$h" "$a" &
+		pids+=($!)
+	done
+	# The host identity, for batch renewal (renewbench's fresh and replay
+	# modes renew only the accounts).
+	enroll "" "bench$h" "zhost$h" &
 	pids+=($!)
+	for p in "${pids[@]}"; do wait "$p"; done
 done
-for p in "${pids[@]}"; do wait "$p"; done
 
 targets=(--target "roster,$ROSTER_SERVER,$work/ids,$server")
 if [ -n "$null" ]; then

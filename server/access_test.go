@@ -53,6 +53,8 @@ func allowed(who caller, c credential) (ok bool, want int) {
 		return c == credEnrollToken, http.StatusUnauthorized
 	case identityCert:
 		return c == credHostCert || c == credIdentityCert, http.StatusUnauthorized
+	case hostCert:
+		return c == credHostCert, http.StatusUnauthorized
 	case hostIdentityCert:
 		if c == credIdentityCert {
 			return false, http.StatusForbidden
@@ -252,6 +254,7 @@ func TestAccessRules(t *testing.T) {
 			return request{"/1.0/rekey", mustJSONString(t, map[string]string{"csr": csr()})}
 		}},
 		{"POST /rekey", 201, func(credential) request { return request{"/rekey", mustJSONString(t, map[string]string{"csr": csr()})} }},
+		{"POST /v1/renew-batch", 200, same("/v1/renew-batch", `{"renewals":[]}`)},
 		{"POST /v1/scans", 200, func(c credential) request {
 			// A host certificate reports for its own host; web2 keeps its
 			// account, so nothing else changes.

@@ -39,10 +39,13 @@ const (
 	// hostIdentityCert: identityCert for host identities only; the issuer
 	// refuses an account identity (403) (GET /v1/ssh/host-config).
 	hostIdentityCert
+	// hostCert: a host identity certificate over mTLS, verified here, for
+	// requests a host makes for its own identities (POST /v1/renew-batch).
+	hostCert
 )
 
 func (c caller) String() string {
-	return [...]string{"anyone", "viewer", "operator", "admin", "host certificate or operator", "enrollment token", "identity certificate", "host identity certificate"}[c]
+	return [...]string{"anyone", "viewer", "operator", "admin", "host certificate or operator", "enrollment token", "identity certificate", "host identity certificate", "host certificate"}[c]
 }
 
 // role is the least operator role the caller kind needs ("" for none).
@@ -108,6 +111,18 @@ func (s *Server) authenticate(who caller, h handlerFunc) handlerFunc {
 		// The token is in the body; the issuer redeems it.
 		return func(w http.ResponseWriter, r *http.Request) error {
 			return h(w, r.WithContext(audit.WithActor(r.Context(), "enroll")))
+		}
+	case hostCert:
+		return func(w http.ResponseWriter, r *http.Request) error {
+			if len(peerCerts(r)) == 0 {
+				return errorf(http.StatusUnauthorized, "a host identity certificate is required").
+					withHint("connect with the host identity's certificate (mTLS): roster enroll --host HOST")
+			}
+			p, err := s.hostOrToken(r, who.role())
+			if err != nil {
+				return err
+			}
+			return h(w, r.WithContext(withPrincipal(r.Context(), p)))
 		}
 	case hostOrOperator:
 		return func(w http.ResponseWriter, r *http.Request) error {

@@ -39,6 +39,7 @@
 //	POST   /v1/enroll                       enrollment token (in the body)
 //	POST   /1.0/renew, /renew               identity certificate (mTLS), host or account
 //	POST   /1.0/rekey, /rekey               identity certificate (mTLS), host or account
+//	POST   /v1/renew-batch                  host certificate (mTLS), its own host's identities
 //	POST   /v1/scans                        host certificate (its own host) or operator
 //	GET    /v1/scan-config                  host certificate or operator
 //	GET    /v1/whoami                       viewer

@@ -69,7 +69,8 @@ func errorStatus(err error) int {
 		return http.StatusUnauthorized
 	case errors.As(err, &denied), errors.As(err, &reuse), errors.Is(err, inventory.ErrForbidden), errors.Is(err, access.ErrNotOwner):
 		return http.StatusForbidden
-	case errors.Is(err, inventory.ErrNotFound), errors.Is(err, access.ErrNotFound), errors.Is(err, issuer.ErrNothingToRevoke):
+	case errors.Is(err, inventory.ErrNotFound), errors.Is(err, access.ErrNotFound), errors.Is(err, issuer.ErrNothingToRevoke),
+		errors.Is(err, issuer.ErrUnknownCertificate):
 		return http.StatusNotFound
 	case errors.Is(err, inventory.ErrAmbiguous):
 		return http.StatusConflict

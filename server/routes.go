@@ -50,6 +50,7 @@ func (s *Server) routes() []route {
 		{pattern: "POST /renew", who: identityCert, step: true, h: s.renew},
 		{pattern: "POST /1.0/rekey", who: identityCert, body: agentBody, step: true, h: s.rekey},
 		{pattern: "POST /rekey", who: identityCert, body: agentBody, step: true, h: s.rekey},
+		{pattern: "POST /v1/renew-batch", who: hostCert, body: renewBatchBody, h: s.renewBatch},
 
 		// Scans: a host certificate for its own host, or an operator
 		// (scans.go).

@@ -71,6 +71,7 @@ import (
 	"time"
 
 	"github.com/rosterhq/roster/agent"
+	"github.com/rosterhq/roster/api"
 	"github.com/rosterhq/roster/ca"
 )
 
@@ -90,6 +91,7 @@ func main() {
 const (
 	modeFresh  = "fresh"
 	modeReplay = "replay"
+	modeBatch  = "batch"
 )
 
 // modeNotes say what each mode measures; they head the output.
@@ -100,6 +102,10 @@ var modeNotes = map[string]string{
 		"        roster every renewal after the first on it is a replay (the answer to an earlier renewal,\n" +
 		"        no new certificate); against step-ca each is a real renewal. Replay figures of roster and\n" +
 		"        step-ca are NOT comparable; see \"new %\".\n",
+	modeBatch: "batch:  each client is a host: a new TLS connection per POST /v1/renew-batch, authenticated by\n" +
+		"        its host identity, renewing --batch N of its identities (each entry a CSR signed by the\n" +
+		"        identity's key and the serial of the certificate it holds). renewals/s and CPU are per\n" +
+		"        identity renewed, p50/p99 per batch request, clients = hosts.\n",
 }
 
 // target is one server under test.
@@ -109,7 +115,8 @@ type target struct {
 	ids  string // directory of identity directories
 	pid  int    // server process, 0 when not known
 
-	idents []*identity
+	idents []*identity // account identities (every identity not a host's own)
+	hosts  []*hostSet  // host identities with their accounts, for batch mode
 	roots  *x509.CertPool
 }
 
@@ -139,6 +146,7 @@ type options struct {
 	n       int
 	warmup  int
 	repeat  int
+	batch   int // identities per batch request in batch mode
 }
 
 func parseFlags(args []string) (*options, error) {
@@ -158,8 +166,9 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.n, "n", 3000, "renewals per run")
 	fs.IntVar(&o.warmup, "warmup", 2, "untimed renewals per client before each run")
 	fs.IntVar(&o.repeat, "repeat", 1, "rounds per configuration; with more than one, median rows follow")
+	fs.IntVar(&o.batch, "batch", 10, "identities per POST /v1/renew-batch in batch mode")
 	if err := fs.Parse(args); err != nil {
-		return nil, fmt.Errorf("%w (flags: --target --clients --modes --n --warmup --repeat)", err)
+		return nil, fmt.Errorf("%w (flags: --target --clients --modes --n --warmup --repeat --batch)", err)
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -170,6 +179,9 @@ func parseFlags(args []string) (*options, error) {
 	if o.n < 1 || o.warmup < 0 || o.repeat < 1 {
 		return nil, errors.New("--n and --repeat must be at least 1, --warmup not negative")
 	}
+	if o.batch < 1 || o.batch > api.MaxRenewBatch {
+		return nil, fmt.Errorf("--batch: %d is not within 1..%d", o.batch, api.MaxRenewBatch)
+	}
 	for f := range strings.SplitSeq(clients, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || c < 1 {
@@ -179,12 +191,12 @@ func parseFlags(args []string) (*options, error) {
 	}
 	for f := range strings.SplitSeq(modes, ",") {
 		switch m := strings.TrimSpace(f); m {
-		case modeFresh, modeReplay:
+		case modeFresh, modeReplay, modeBatch:
 			o.modes = append(o.modes, m)
 		case "keepalive":
 			o.modes = append(o.modes, modeReplay)
 		default:
-			return nil, fmt.Errorf("--modes: unknown mode %q (fresh, replay)", m)
+			return nil, fmt.Errorf("--modes: unknown mode %q (fresh, replay, batch)", m)
 		}
 	}
 	return o, nil
@@ -211,16 +223,23 @@ func run(args []string, out io.Writer) (err error) {
 			key = abs
 		}
 		if s := sets[key]; s != nil {
-			t.idents, t.roots = s.idents, s.roots
+			t.idents, t.hosts, t.roots = s.idents, s.hosts, s.roots
 		} else {
-			if t.idents, t.roots, err = loadIdentities(t.ids); err != nil {
+			var all []*identity
+			if all, t.roots, err = loadIdentities(t.ids); err != nil {
 				return fmt.Errorf("%s: %w", t.name, err)
 			}
+			t.idents, t.hosts = splitHosts(all)
 			sets[key] = t
-			loaded = append(loaded, t.idents)
+			loaded = append(loaded, all)
 		}
 		if need > len(t.idents) {
 			return fmt.Errorf("%s: %d clients need %d identities, %s has %d", t.name, need, need, t.ids, len(t.idents))
+		}
+		if slices.Contains(o.modes, modeBatch) {
+			if err := t.checkHosts(need, o.batch); err != nil {
+				return fmt.Errorf("%s: %w", t.name, err)
+			}
 		}
 	}
 	var seen []string
@@ -242,15 +261,23 @@ func run(args []string, out io.Writer) (err error) {
 			fmt.Sprintf("%.3f", r.clientCPU), server)
 	}
 	for _, mode := range o.modes {
+		label := mode
+		if mode == modeBatch {
+			label = fmt.Sprintf("%s/%d", mode, o.batch)
+		}
 		for _, c := range o.clients {
 			runs := make([][]*result, len(o.targets))
 			for range o.repeat {
 				for i, t := range o.targets {
+					measure := measure
+					if mode == modeBatch {
+						measure = measureBatch
+					}
 					r, err := measure(o, t, c, mode == modeReplay)
 					if err != nil {
 						return fmt.Errorf("%s, %s, %d clients: %w", t.name, mode, c, err)
 					}
-					print(t, mode, strconv.Itoa(c), r)
+					print(t, label, strconv.Itoa(c), r)
 					runs[i] = append(runs[i], r)
 				}
 			}
@@ -260,11 +287,11 @@ func run(args []string, out io.Writer) (err error) {
 			meds := make([]*result, len(runs))
 			for i, t := range o.targets {
 				meds[i] = median(runs[i])
-				print(t, mode, "median/"+strconv.Itoa(c), meds[i])
+				print(t, label, "median/"+strconv.Itoa(c), meds[i])
 			}
 			if len(meds) == 2 {
 				fmt.Fprintf(out, "%s/%s %s %d clients: %.2fx (new certificates: %.0f%% / %.0f%%)\n", o.targets[0].name,
-					o.targets[1].name, mode, c, meds[0].rate/meds[1].rate, meds[0].newPct, meds[1].newPct)
+					o.targets[1].name, label, c, meds[0].rate/meds[1].rate, meds[0].newPct, meds[1].newPct)
 			}
 		}
 	}
@@ -439,34 +466,61 @@ func measure(o *options, t *target, n int, replay bool) (*result, error) {
 			}
 		}
 	}
-	var (
-		next       atomic.Int64
-		fresh      atomic.Int64
-		mu         sync.Mutex
-		lats       = make([]time.Duration, 0, o.n)
-		wg         sync.WaitGroup
-		failure    atomic.Pointer[error]
-		handshakes int64
-	)
-	for _, c := range clients {
-		handshakes -= c.handshakes.Load()
+	workers := make([]func() (int, int, error), len(clients))
+	for i, c := range clients {
+		workers[i] = func() (int, int, error) {
+			isNew, err := c.renew(url)
+			if isNew {
+				return 1, 1, err
+			}
+			return 1, 0, err
+		}
 	}
-	cpu0, srv0 := selfCPU(), procCPU(t.pid)
+	return timed(o.n, 1, t.pid, workers, handshakes(clients))
+}
+
+// handshakes counts the TLS handshakes of clients so far.
+func handshakes[C interface{ shakes() int64 }](clients []C) func() int64 {
+	return func() (n int64) {
+		for _, c := range clients {
+			n += c.shakes()
+		}
+		return n
+	}
+}
+
+func (c *client) shakes() int64 { return c.handshakes.Load() }
+
+// timed runs the workers concurrently until they have renewed total
+// identities, each call renewing per of them and reporting how many it
+// renewed and how many of those are new certificates; the first error
+// stops the run. Latencies are per call; rates and CPU per identity.
+func timed(total, per, pid int, workers []func() (int, int, error), handshakes func() int64) (*result, error) {
+	var (
+		next    atomic.Int64
+		fresh   atomic.Int64
+		done    atomic.Int64
+		mu      sync.Mutex
+		lats    = make([]time.Duration, 0, total/per+1)
+		wg      sync.WaitGroup
+		failure atomic.Pointer[error]
+	)
+	hs0 := handshakes()
+	cpu0, srv0 := selfCPU(), procCPU(pid)
 	start := time.Now()
-	for _, c := range clients {
+	for _, w := range workers {
 		wg.Go(func() {
 			var local []time.Duration
-			for failure.Load() == nil && next.Add(1) <= int64(o.n) {
+			for failure.Load() == nil && next.Add(int64(per))-int64(per) < int64(total) {
 				t0 := time.Now()
-				isNew, err := c.renew(url)
+				n, k, err := w()
 				if err != nil {
 					failure.CompareAndSwap(nil, &err)
 					return
 				}
 				local = append(local, time.Since(t0))
-				if isNew {
-					fresh.Add(1)
-				}
+				done.Add(int64(n))
+				fresh.Add(int64(k))
 			}
 			mu.Lock()
 			lats = append(lats, local...)
@@ -475,26 +529,23 @@ func measure(o *options, t *target, n int, replay bool) (*result, error) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	cpu1, srv1 := selfCPU(), procCPU(t.pid)
+	cpu1, srv1 := selfCPU(), procCPU(pid)
 	if err := failure.Load(); err != nil {
 		return nil, *err
-	}
-	for _, c := range clients {
-		handshakes += c.handshakes.Load()
 	}
 	slices.Sort(lats)
 	pct := func(p float64) float64 {
 		return float64(lats[int(float64(len(lats)-1)*p)].Microseconds()) / 1000
 	}
-	done := float64(len(lats))
+	renewed := float64(done.Load())
 	return &result{
-		rate:      done / elapsed.Seconds(),
+		rate:      renewed / elapsed.Seconds(),
 		p50:       pct(0.50),
 		p99:       pct(0.99),
-		newPct:    100 * float64(fresh.Load()) / done,
-		conns:     float64(handshakes),
-		clientCPU: float64((cpu1 - cpu0).Microseconds()) / 1000 / done,
-		serverCPU: float64((srv1 - srv0).Microseconds()) / 1000 / done,
+		newPct:    100 * float64(fresh.Load()) / renewed,
+		conns:     float64(handshakes() - hs0),
+		clientCPU: float64((cpu1 - cpu0).Microseconds()) / 1000 / renewed,
+		serverCPU: float64((srv1 - srv0).Microseconds()) / 1000 / renewed,
 	}, nil
 }
 
