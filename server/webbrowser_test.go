@@ -144,9 +144,8 @@ func TestBrowserOperatorFlow(t *testing.T) {
 	if cmd := b.text("#enroll-cmd"); !strings.HasPrefix(cmd, "roster-agent enroll --server https://localhost:") || !strings.Contains(cmd, "--token ret_") {
 		t.Errorf("enrollment command: %q", cmd)
 	}
-	if !eval[bool](b, `!document.querySelector("button[data-copy]").hidden`) {
-		t.Error("copy.js did not show the copy button")
-	}
+	// copy.js is deferred: it may run after #enroll-cmd is visible.
+	b.do("copy.js shows the copy button", waitVisible("button[data-copy]"))
 	b.screenshot("enrollment")
 
 	b.open("/")
