@@ -1,38 +1,19 @@
 package server
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/rosterhq/roster/api"
 	"github.com/rosterhq/roster/internal/pgtest"
+	"github.com/rosterhq/roster/issuer/issuertest"
 )
-
-// lockedBuffer is a log destination the server's goroutines share.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestReadyzDatabaseDown runs the server on a private PostgreSQL server
 // with a password in its store URL, stops the database (fast shutdown) and
@@ -46,7 +27,7 @@ func TestReadyzDatabaseDown(t *testing.T) {
 	pg := pgtest.Start(t, pgtest.Options{})
 	_, url := pg.NewDatabase()
 	url = strings.Replace(url, "postgres:///", "postgres://postgres:"+password+"@/", 1)
-	logs := &lockedBuffer{}
+	logs := &issuertest.SyncBuffer{}
 	g := startServerConfig(t, Config{Store: url, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	data := filepath.Join(pg.Dir, "data")
 
