@@ -234,6 +234,7 @@ func TestAccessRules(t *testing.T) {
 	}{
 		{"GET /healthz", 200, same("/healthz", "")},
 		{"GET /health", 200, same("/health", "")},
+		{"GET /readyz", 200, same("/readyz", "")},
 		{"GET /roots.pem", 200, same("/roots.pem", "")},
 		{"GET /1.0/roots", 200, same("/1.0/roots", "")},
 		{"GET /roots", 200, same("/roots", "")},

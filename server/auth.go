@@ -149,6 +149,9 @@ func (s *Server) authenticate(who caller, h handlerFunc) handlerFunc {
 func (s *Server) hostOrToken(r *http.Request, role access.Role) (principal, error) {
 	if peer := peerCerts(r); len(peer) > 0 {
 		host, err := s.iss.AuthenticateHost(r.Context(), peer)
+		if storeDown(err) {
+			return principal{}, err
+		}
 		if err != nil {
 			return principal{}, errorf(http.StatusUnauthorized, "client certificate refused: %v", err)
 		}
@@ -186,6 +189,9 @@ func (s *Server) authenticateToken(r *http.Request) (access.Token, error) {
 			withHint("set ROSTER_TOKEN to an operator token")
 	}
 	tok, err := s.tokens.Authenticate(r.Context(), plain)
+	if storeDown(err) {
+		return access.Token{}, err // 503: the token may well be good
+	}
 	if err != nil {
 		return access.Token{}, errorf(http.StatusUnauthorized, "invalid or revoked token").
 			withHint("ask an admin for a token: roster token create --role viewer --name NAME")

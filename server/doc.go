@@ -31,6 +31,7 @@
 //	method path                             who may call
 //	GET    /healthz                         anyone
 //	GET    /health                          anyone (step-ca's path)
+//	GET    /readyz                          anyone (503 until the database answers and the CA's keys are loaded)
 //	GET    /roots.pem                       anyone
 //	GET    /1.0/roots, /roots               anyone (step-ca's shape)
 //	GET    /crl, /1.0/crl                   anyone

@@ -14,6 +14,7 @@ import (
 	"github.com/rosterhq/roster/issuer"
 	"github.com/rosterhq/roster/render"
 	"github.com/rosterhq/roster/scan"
+	"github.com/rosterhq/roster/store"
 )
 
 // httpError is an error with an HTTP status and an optional hint, written
@@ -98,6 +99,14 @@ func (s *Server) describeError(w http.ResponseWriter, r *http.Request, err error
 	status, msg, hint := 0, err.Error(), ""
 	if errors.As(err, &he) {
 		status, msg, hint = he.status, he.msg, he.hint
+	} else if storeDown(err) {
+		// The store's text names the database host and user: logged
+		// below, never sent.
+		he = &httpError{status: http.StatusServiceUnavailable, msg: errStoreDown, cause: err}
+		if errors.Is(err, store.ErrCommitUnknown) {
+			he.msg = "the database connection was lost while saving: the change may or may not have been kept; check it before you repeat it"
+		}
+		status, msg = he.status, he.msg
 	} else {
 		status = errorStatus(err)
 		var h hinter
@@ -112,7 +121,7 @@ func (s *Server) describeError(w http.ResponseWriter, r *http.Request, err error
 		status, msg, hint = http.StatusInternalServerError, "internal error", ""
 	case status == http.StatusRequestTimeout:
 		msg, hint = "request body: the client stopped sending it", ""
-	case status == http.StatusServiceUnavailable:
+	case status == http.StatusServiceUnavailable && (he == nil || he.cause == nil):
 		// A full disk: the issuer logged it once already; the client may
 		// retry once space is freed.
 		w.Header().Set("Retry-After", "60")
@@ -120,6 +129,10 @@ func (s *Server) describeError(w http.ResponseWriter, r *http.Request, err error
 		logged := err
 		if he != nil && he.cause != nil {
 			logged = he.cause
+		}
+		if status == http.StatusServiceUnavailable {
+			// The database is unreachable: the client may retry soon.
+			w.Header().Set("Retry-After", "5")
 		}
 		s.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
 			slog.String("path", r.URL.Path), slog.String("error", logged.Error()))

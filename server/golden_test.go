@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -147,16 +148,25 @@ func startGoldenServer(t *testing.T) *goldenServer {
 // validity by default.
 func startServerValidity(t *testing.T, validity time.Duration) *goldenServer {
 	t.Helper()
+	return startServerConfig(t, Config{DefaultValidity: validity})
+}
+
+// startServerConfig is startGoldenServer with cfg's store, logger and
+// default validity (an hour if unset).
+func startServerConfig(t *testing.T, cfg Config) *goldenServer {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "data")
 	pr, pw := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	cfg.DataDir, cfg.Listen, cfg.TrustDomain, cfg.Out = dir, "127.0.0.1:0", "roster.local", pw
+	cfg.DefaultValidity = cmp.Or(cfg.DefaultValidity, time.Hour)
+	cfg.MinValidity, cfg.MaxValidity = 5*time.Minute, 24*time.Hour
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	go func() {
-		done <- Run(ctx, Config{
-			DataDir: dir, Listen: "127.0.0.1:0", TrustDomain: "roster.local",
-			DefaultValidity: validity, MinValidity: 5 * time.Minute, MaxValidity: 24 * time.Hour,
-			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: pw,
-		})
+		done <- Run(ctx, cfg)
 		pw.Close()
 	}()
 	t.Cleanup(func() {

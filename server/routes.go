@@ -35,6 +35,8 @@ func (s *Server) routes() []route {
 		// Health and the CA's public endpoints (ca.go).
 		{pattern: "GET /healthz", who: anyone, h: s.healthz},
 		{pattern: "GET /health", who: anyone, step: true, h: s.healthz},
+		// Ready: the database reachable and the CA's keys loaded (health.go).
+		{pattern: "GET /readyz", who: anyone, h: s.readyz},
 		{pattern: "GET /roots.pem", who: anyone, step: true, h: s.rootsPEM},
 		{pattern: "GET /1.0/roots", who: anyone, step: true, h: s.roots},
 		{pattern: "GET /roots", who: anyone, step: true, h: s.roots},

@@ -27,6 +27,10 @@ var ErrReadOnly = errors.New("store: the PostgreSQL database is read-only")
 // so it is not retried.
 var ErrCommitUnknown = errors.New("store: connection lost during commit; the transaction may have committed")
 
+// ErrUnavailable is returned by View and Update when the database could
+// not be reached in any of the tries: nothing was read or written.
+var ErrUnavailable = errors.New("store: the PostgreSQL database is unreachable")
+
 // PostgresOptions configure [OpenPostgres]. The zero value is usable.
 type PostgresOptions struct {
 	// MaxConns bounds the pool (default: pgx's, or pool_max_conns in the
@@ -138,6 +142,9 @@ func (s *Postgres) run(ctx context.Context, opts pgx.TxOptions, fn func(Tx) erro
 			return err
 		}
 		last = err
+	}
+	if isConnLost(last) {
+		return fmt.Errorf("%w: gave up after %d tries: %w", ErrUnavailable, s.o.MaxTries, last)
 	}
 	return fmt.Errorf("store: gave up after %d tries: %w", s.o.MaxTries, last)
 }

@@ -77,13 +77,7 @@ func enrollBilling(t *testing.T, s *serverProc, admin, tmp string) string {
 // the new certificate back and returns its serial.
 func renewOnce(t *testing.T, s *serverProc, dir string) string {
 	t.Helper()
-	pair, err := tls.LoadX509KeyPair(filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := newAPIClient(t, s)
-	c.hc.Transport.(*http.Transport).TLSClientConfig.Certificates = []tls.Certificate{pair}
-	st, body := c.do("POST", "/1.0/renew", "", nil)
+	st, body := renewRequest(t, s, dir)
 	if st != http.StatusCreated {
 		t.Fatalf("renew: %d %s", st, body)
 	}
@@ -106,6 +100,19 @@ func renewOnce(t *testing.T, s *serverProc, dir string) string {
 		t.Fatal(err)
 	}
 	return crt.SerialNumber.String()
+}
+
+// renewRequest sends POST /1.0/renew to s over mTLS with the identity in
+// dir and returns the status and body.
+func renewRequest(t *testing.T, s *serverProc, dir string) (int, []byte) {
+	t.Helper()
+	pair, err := tls.LoadX509KeyPair(filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newAPIClient(t, s)
+	c.hc.Transport.(*http.Transport).TLSClientConfig.Certificates = []tls.Certificate{pair}
+	return c.do("POST", "/1.0/renew", "", nil)
 }
 
 // TestStoreMigrate outgrows the embedded store: a bbolt server with an

@@ -1,0 +1,94 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rosterhq/roster/api"
+	"github.com/rosterhq/roster/internal/pgtest"
+	"github.com/rosterhq/roster/issuer/issuertest"
+)
+
+// TestReadyzDatabaseDown runs the server on a private PostgreSQL server
+// with a password in its store URL, stops the database (fast shutdown) and
+// starts it again on the same port: /healthz stays 200 throughout;
+// /readyz and a write answer 503 with the one error body naming the
+// database while it is down, and the password is in no answer and no log
+// line; once it is back /readyz is 200, the token acknowledged before the
+// outage is still there and a new write succeeds.
+func TestReadyzDatabaseDown(t *testing.T) {
+	const password = "hunter2-not-sent"
+	pg := pgtest.Start(t, pgtest.Options{})
+	_, url := pg.NewDatabase()
+	url = strings.Replace(url, "postgres:///", "postgres://postgres:"+password+"@/", 1)
+	logs := &issuertest.SyncBuffer{}
+	g := startServerConfig(t, Config{Store: url, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	data := filepath.Join(pg.Dir, "data")
+
+	expect := func(when, method, path, body string, status int, contains string) []byte {
+		t.Helper()
+		st, raw := g.do(t, method, path, body)
+		if st != status || !strings.Contains(string(raw), contains) {
+			t.Fatalf("%s: %s %s: %d %s, want %d with %q", when, method, path, st, raw, status, contains)
+		}
+		return raw
+	}
+	expect("database up", "GET", "/readyz", "", 200, `"ok"`)
+	expect("database up", "POST", "/v1/tokens", `{"name":"before","role":"viewer"}`, 201, "before")
+
+	pg.Run("pg_ctl", "-D", data, "-m", "fast", "-w", "stop")
+	expect("database down", "GET", "/healthz", "", 200, `"ok"`)
+	for _, c := range []struct{ method, path, body string }{
+		{"GET", "/readyz", ""},
+		{"POST", "/v1/tokens", `{"name":"during","role":"viewer"}`},
+		{"GET", "/v1/tokens", ""},
+	} {
+		start := time.Now()
+		raw := expect("database down", c.method, c.path, c.body, http.StatusServiceUnavailable, "the database is unreachable")
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("%s %s took %v with the database down", c.method, c.path, d)
+		}
+		var e api.Error
+		if err := json.Unmarshal(raw, &e); err != nil || e.Error == "" {
+			t.Errorf("%s %s: not the error body: %s (%v)", c.method, c.path, raw, err)
+		}
+		if strings.Contains(string(raw), password) {
+			t.Errorf("%s %s: the answer holds the store URL's password: %s", c.method, c.path, raw)
+		}
+	}
+	if !strings.Contains(logs.String(), "request failed") {
+		t.Errorf("the outage was not logged:\n%s", logs.String())
+	}
+
+	pg.Run("pg_ctl", "-D", data, "-l", filepath.Join(pg.Dir, "log"), "-w", "start")
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		st, raw := g.do(t, "GET", "/readyz", "")
+		if st == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz after the database returned: %d %s", st, raw)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	expect("database back", "POST", "/v1/tokens", `{"name":"after","role":"viewer"}`, 201, "after")
+	list := expect("database back", "GET", "/v1/tokens?format=json", "", 200, "before")
+	for _, want := range []string{"before", "after"} {
+		if !strings.Contains(string(list), fmt.Sprintf("%q", want)) {
+			t.Errorf("token %s missing after the outage: %s", want, list)
+		}
+	}
+	if strings.Contains(string(list), `"during"`) {
+		t.Errorf("the write refused during the outage was kept: %s", list)
+	}
+	if strings.Contains(logs.String(), password) {
+		t.Errorf("a log line holds the store URL's password")
+	}
+}
