@@ -246,21 +246,36 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Conf
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	capped := newCapListener(ln, s.lim.MaxConns, s.lim.MaxConnsPerSource, s.log)
+	return serveUntil(ctx, srv, func() error { return srv.ServeTLS(capped, "", "") }, 20*time.Second, "",
+		func() { s.log.Info("shutting down") })
+}
+
+// serveUntil runs serve (srv's Serve or ServeTLS) until it fails or ctx is
+// done, then shuts srv down within grace. what names the listener in
+// errors ("" for the main one); onStop, when not nil, runs as shutdown
+// begins.
+func serveUntil(ctx context.Context, srv *http.Server, serve func() error, grace time.Duration, what string, onStop func()) error {
+	serving, shutting := "serving", "shutting down"
+	if what != "" {
+		serving, shutting = "serving "+what, "shutting down "+what
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ServeTLS(capped, "", "") }()
+	go func() { errc <- serve() }()
 	select {
 	case err := <-errc:
-		return fmt.Errorf("serving: %w", err)
+		return fmt.Errorf("%s: %w", serving, err)
 	case <-ctx.Done():
 	}
-	s.log.Info("shutting down")
-	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	if onStop != nil {
+		onStop()
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	if err := srv.Shutdown(shutCtx); err != nil {
-		return fmt.Errorf("shutting down: %w", err)
+		return fmt.Errorf("%s: %w", shutting, err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serving: %w", err)
+		return fmt.Errorf("%s: %w", serving, err)
 	}
 	return nil
 }

@@ -135,10 +135,7 @@ func (s *Server) webCloseException(w http.ResponseWriter, r *http.Request) error
 // webTagAccount answers POST /accounts/{name}/tags (add, remove: tags
 // separated by spaces or commas), as POST /v1/accounts/{name}/tags.
 func (s *Server) webTagAccount(w http.ResponseWriter, r *http.Request) error {
-	split := func(v string) []string {
-		return strings.FieldsFunc(v, func(c rune) bool { return c == ',' || c == ' ' || c == '\t' })
-	}
-	if err := s.inv.TagAccount(r.Context(), r.PathValue("name"), split(r.PostFormValue("add")), split(r.PostFormValue("remove"))); err != nil {
+	if err := s.inv.TagAccount(r.Context(), r.PathValue("name"), tagList(r.PostFormValue("add")), tagList(r.PostFormValue("remove"))); err != nil {
 		return err
 	}
 	return accountDone(w, r, "tags changed")
