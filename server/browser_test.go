@@ -175,6 +175,16 @@ func waitVisible(sel string) chromedp.Action[chromedp.Void] {
 func sendKeys(sel, keys string) chromedp.Action[chromedp.Void] {
 	return chromedp.SendKeys(chromedp.CSS(sel), keys)
 }
+
+// submit clicks the button sel, which posts a form, and waits until the
+// answer's page shows then: it marks the current page first, so an element
+// that both pages have (#done, .notice) is not found on the old one.
+func submit(sel, then string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Evaluate[chromedp.Void](`document.documentElement.dataset.submitted = "1"`),
+		chromedp.Click(chromedp.CSS(sel)),
+		chromedp.WaitVisible(chromedp.CSS("html:not([data-submitted]) "+then)))
+}
 func setValue(sel, v string) chromedp.Action[chromedp.Void] {
 	return chromedp.SetValue(chromedp.CSS(sel), v)
 }

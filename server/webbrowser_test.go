@@ -119,8 +119,7 @@ func TestBrowserOperatorFlow(t *testing.T) {
 	b.do("set the owner",
 		sendKeys("#owner-name", "platform-team"),
 		sendKeys("#owner-contact", "platform@example.com"),
-		click("#form-owner button"),
-		waitVisible("#done"))
+		submit("#form-owner button", "#done"))
 	if got := b.text("#owner"); got != "platform-team (platform@example.com)" {
 		t.Errorf("owner after: %q", got)
 	}
@@ -129,8 +128,7 @@ func TestBrowserOperatorFlow(t *testing.T) {
 		sendKeys("#exc-reason", "vendor appliance, replaced in Q1"),
 		sendKeys("#exc-owner", "platform-team"),
 		setValue("#exc-expires", expires),
-		click("#form-exception button"),
-		waitVisible("#done"))
+		submit("#form-exception button", "#done"))
 	if got := b.text("#done"); !strings.Contains(got, "exception added") {
 		t.Errorf("after adding the exception: %q", got)
 	}
@@ -140,7 +138,7 @@ func TestBrowserOperatorFlow(t *testing.T) {
 
 	// An enrollment token: shown once, with the agent's command line and
 	// the copy button that copy.js shows.
-	b.do("create an enrollment token", click("#form-enroll button"), waitVisible("#enroll-cmd"))
+	b.do("create an enrollment token", submit("#form-enroll button", "#enroll-cmd"))
 	if cmd := b.text("#enroll-cmd"); !strings.HasPrefix(cmd, "roster-agent enroll --server https://localhost:") || !strings.Contains(cmd, "--token ret_") {
 		t.Errorf("enrollment command: %q", cmd)
 	}

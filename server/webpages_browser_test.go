@@ -5,8 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chromedp/chromedp"
-
 	"github.com/rosterhq/roster/access"
 )
 
@@ -26,7 +24,7 @@ func TestBrowserPages(t *testing.T) {
 	b.open("/plan")
 	b.do("plan: tier 3 before tier 2",
 		setValue("#target3", "long_lived_cert"), sendKeys("#owner3", "team-three"), setValue("#start3", "2026-12-01"),
-		click(`form[action="/plan/3"] button[type=submit]`), waitVisible("#refused3"))
+		submit(`form[action="/plan/3"] button[type=submit]`, "#refused3"))
 	if got := b.text("#refused3"); !strings.Contains(got, "roster plan set 1") && !strings.Contains(got, "roster plan set 2") {
 		t.Errorf("refusal: %q", got)
 	}
@@ -36,7 +34,7 @@ func TestBrowserPages(t *testing.T) {
 	b.screenshot("plan-refused")
 	b.do("plan: set tier 1",
 		setValue("#target1", "short_lived_cert"), sendKeys("#owner1", "security"), setValue("#start1", "2026-11-20"), setValue("#end1", "2027-02-01"),
-		click(`form[action="/plan/1"] button[type=submit]`), waitVisible(".notice"))
+		submit(`form[action="/plan/1"] button[type=submit]`, ".notice"))
 	if loc := b.location(); !strings.HasPrefix(loc, "/plan?done=") {
 		t.Errorf("after setting a phase at %s", loc)
 	}
@@ -52,13 +50,13 @@ func TestBrowserPages(t *testing.T) {
 	b.open("/vendors")
 	b.do("add a vendor",
 		sendKeys("#v-name", "acme"), sendKeys("#v-owner", "team-vendors"), sendKeys("#v-contact", "ops@acme.example"), setValue("#v-route", "vpn"),
-		click(`form[action="/vendors"] button[type=submit]`), waitVisible(`form[action="/vendors/acme"]`))
+		submit(`form[action="/vendors"] button[type=submit]`, `form[action="/vendors/acme"]`))
 	b.screenshot("vendor")
 	b.open("/vendors")
 	b.screenshot("vendors")
 
 	b.open("/tokens")
-	b.do("create a token", sendKeys("#tok-name", "ci-bot"), click(`form[action="/tokens"] button[type=submit]`), waitVisible("#new-token"))
+	b.do("create a token", sendKeys("#tok-name", "ci-bot"), submit(`form[action="/tokens"] button[type=submit]`, "#new-token"))
 	if !strings.HasPrefix(b.text("#new-token"), access.TokenPrefix) {
 		t.Errorf("no token shown")
 	}
@@ -69,10 +67,9 @@ func TestBrowserPages(t *testing.T) {
 	b.open("/import")
 	b.do("check a vendor CSV",
 		setValue("#imp-kind", "vendors"), setValue("#imp-csv", "name,owner,contact,route\nglobex,team-g,ops@globex.example,api\n"),
-		click(`form[action="/import"] button[type=submit]`), waitVisible(`form[action="/import/apply"]`))
+		submit(`form[action="/import"] button[type=submit]`, `form[action="/import/apply"]`))
 	b.screenshot("import-dry-run")
-	b.do("apply it", click(`form[action="/import/apply"] button[type=submit]`),
-		chromedp.WaitNotPresent(chromedp.CSS(`form[action="/import/apply"]`)), waitVisible(`p.notice[role=status]`))
+	b.do("apply it", submit(`form[action="/import/apply"] button[type=submit]`, `p.notice[role=status]`))
 	if loc := b.location(); !strings.HasPrefix(loc, "/import?done=") {
 		t.Errorf("after apply at %s", loc)
 	}
