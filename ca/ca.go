@@ -9,7 +9,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/url"
@@ -96,6 +95,7 @@ type CA struct {
 	sshMu     sync.Mutex // serialises SSH revocations; guards krl
 	krl       []byte
 	krlListed int // serials in krl
+	crl       crlSchedule
 	closeMu   sync.Once
 	closeErr  error
 }
@@ -161,10 +161,10 @@ func Open(dir string, opts Options) (*CA, error) {
 		AuthorityConfig: &config.AuthConfig{
 			Backdate: &provisioner.Duration{Duration: opts.Backdate},
 		},
+		// Enabled once the authority has started: roster reissues the
+		// CRL itself (crl.go).
 		CRL: &config.CRLConfig{
-			Enabled:          true,
-			GenerateOnRevoke: true,
-			CacheDuration:    &provisioner.Duration{Duration: 24 * time.Hour},
+			CacheDuration: &provisioner.Duration{Duration: crlLifetime},
 		},
 	}
 	authOpts := []authority.Option{
@@ -184,6 +184,7 @@ func Open(dir string, opts Options) (*CA, error) {
 			return nil, err
 		}
 		c.store, c.issued = g, g
+		c.crl.cluster = g.cluster
 		authOpts = append(authOpts, authority.WithDatabase(g))
 	case storageNaive:
 		adb, err := db.New(&db.Config{Type: "bbolt", DataSource: filepath.Join(dir, databaseFile)})
@@ -225,6 +226,10 @@ func Open(dir string, opts Options) (*CA, error) {
 	c.sshMu.Lock()
 	err = c.rebuildKRL()
 	c.sshMu.Unlock()
+	if err == nil && cfg.CRL != nil {
+		cfg.CRL.Enabled = true // the authority reads the config it was given
+		err = c.startCRL()
+	}
 	if err != nil {
 		_ = c.auth.Shutdown()
 		return nil, err
@@ -235,6 +240,7 @@ func Open(dir string, opts Options) (*CA, error) {
 // Close stops the authority and closes its database.
 func (c *CA) Close() error {
 	c.closeMu.Do(func() {
+		c.stopCRL()
 		c.closeErr = c.auth.Shutdown()
 	})
 	return c.closeErr
@@ -582,26 +588,10 @@ func (c *CA) Revoke(ctx context.Context, serial, reason string) error {
 		}
 		return fmt.Errorf("ca: revoke %s: %w", serial, err)
 	}
+	if err := c.reissueCRL(ctx, true); err != nil {
+		return fmt.Errorf("ca: %s is revoked, but the CRL is not reissued yet (roster retries within %v): %w", serial, crlCheck, err)
+	}
 	return nil
-}
-
-// CRL returns the current certificate revocation list (DER), reissued after
-// every revocation and daily.
-func (c *CA) CRL() ([]byte, error) {
-	info, err := c.auth.GetCertificateRevocationList()
-	if err != nil {
-		return nil, fmt.Errorf("ca: crl: %w", err)
-	}
-	return bytes.Clone(info.Data), nil
-}
-
-// CRLPEM is [CA.CRL] as a PEM "X509 CRL" block.
-func (c *CA) CRLPEM() ([]byte, error) {
-	der, err := c.CRL()
-	if err != nil {
-		return nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der}), nil
 }
 
 func publicKeysEqual(a, b crypto.PublicKey) bool {

@@ -50,7 +50,8 @@ var certsTable = []byte("x509_certs")
 type groupDB struct {
 	*db.DB
 	group      *store.Group
-	closeStore func() error // the PostgreSQL store under DB (storedb.go), else nil
+	closeStore func() error  // the PostgreSQL store under DB (storedb.go), else nil
+	cluster    clusterLocker // its lock for all nodes (crl.go), else nil
 }
 
 // commitWindow is how long a commit waits for company under concurrent

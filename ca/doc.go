@@ -14,7 +14,8 @@
 // endpoints serve (ca has no HTTP of its own: package server serves them),
 // and [CA.ServerTLSConfig] (or [CA.ServerCertificate])
 // gives the HTTPS listener its certificate, issued by the intermediate and
-// renewed while the server runs.
+// renewed while the server runs. roster, not the authority, schedules CRL
+// reissues, one node at a time (crl.go).
 //
 // # SSH certificates
 //

@@ -159,7 +159,7 @@ func openStoreGroupDB(url string) (*groupDB, error) {
 		return nil, fmt.Errorf("ca: open database: %w", err)
 	}
 	sdb := &db.DB{DB: storeDB{s}}
-	return &groupDB{DB: sdb, group: store.NewGroup(nosqlUpdater{sdb}, store.GroupOptions{Window: commitWindow}), closeStore: s.Close}, nil
+	return &groupDB{DB: sdb, group: store.NewGroup(nosqlUpdater{sdb}, store.GroupOptions{Window: commitWindow}), closeStore: s.Close, cluster: s}, nil
 }
 
 // DatabasePath is the bbolt file of the authority's records in a data
