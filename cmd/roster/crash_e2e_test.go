@@ -13,7 +13,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -24,7 +23,6 @@ import (
 
 	"github.com/rosterhq/roster/agent"
 	"github.com/rosterhq/roster/api"
-	"github.com/rosterhq/roster/internal/pgtest"
 )
 
 // The tests here are issue 12's "Evidence" for several nodes: two real
@@ -32,33 +30,6 @@ import (
 // in the middle of a storm of requests. Everything A acknowledged before it
 // died is known to node B, the clients carry on against B, `roster audit
 // verify` accepts the chain, and A starts again from its data directory.
-
-// twoNodes starts a private PostgreSQL server, node A on a new database of
-// it, and node B from a copy of A's data directory with the same --store
-// (README, "PostgreSQL store"), and waits for both to be ready.
-func twoNodes(t *testing.T) (a, b *serverProc) {
-	t.Helper()
-	pg := pgtest.Start(t, pgtest.Options{})
-	_, url := pg.NewDatabase()
-	tmp := t.TempDir()
-	dirA, dirB := filepath.Join(tmp, "a"), filepath.Join(tmp, "b")
-	a = startServer(t, dirA, "--scan-on-start=false", "--store", url)
-	if out, err := exec.Command("cp", "-a", dirA, dirB).CombinedOutput(); err != nil {
-		t.Fatalf("copying the data directory: %v\n%s", err, out)
-	}
-	b = startServer(t, dirB, "--scan-on-start=false", "--store", url)
-	for _, n := range []*serverProc{a, b} {
-		if st, body := newAPIClient(t, n).do("GET", "/readyz", "", nil); st != http.StatusOK {
-			t.Fatalf("%s /readyz: %d %s", n.URL, st, body)
-		}
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("node A output:\n%s\nnode B output:\n%s", a.out.String(), b.out.String())
-		}
-	})
-	return a, b
-}
 
 // rootPool is the pool of the nodes' root (one CA, so one root for both).
 func rootPool(t *testing.T, s *serverProc) *x509.CertPool {

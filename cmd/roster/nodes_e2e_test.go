@@ -22,21 +22,9 @@ import (
 // refused at renewal on B; both serve the same CRL; writes through both
 // leave one audit chain that `roster audit verify` accepts.
 func TestTwoNodes(t *testing.T) {
-	pg := pgtest.Start(t, pgtest.Options{})
-	_, url := pg.NewDatabase()
+	a, b := twoNodes(t, "--min-validity", "1s")
 	tmp := t.TempDir()
-	dirA, dirB := filepath.Join(tmp, "a"), filepath.Join(tmp, "b")
-	a := startServer(t, dirA, "--scan-on-start=false", "--store", url, "--min-validity", "1s")
-	if out, err := exec.Command("cp", "-a", dirA, dirB).CombinedOutput(); err != nil {
-		t.Fatalf("copying the data directory: %v\n%s", err, out)
-	}
-	b := startServer(t, dirB, "--scan-on-start=false", "--store", url, "--min-validity", "1s")
 	admin := a.adminToken()
-	for _, n := range []*serverProc{a, b} {
-		if st, body := newAPIClient(t, n).do("GET", "/readyz", "", nil); st != 200 {
-			t.Fatalf("%s /readyz: %d %s", n.URL, st, body)
-		}
-	}
 
 	// Writes through A: a scan, an owner, an enrolled identity.
 	enrollBilling(t, a, admin, filepath.Join(tmp, "first"))
@@ -117,4 +105,31 @@ func TestTwoNodes(t *testing.T) {
 			t.Errorf("%s audit verify: %s", n.URL, out)
 		}
 	}
+}
+
+// twoNodes starts a private PostgreSQL server, node A on a new database of
+// it, and node B from a copy of A's data directory with the same --store
+// (README, "PostgreSQL store"), and waits for both to be ready.
+func twoNodes(t *testing.T, flags ...string) (a, b *serverProc) {
+	t.Helper()
+	pg := pgtest.Start(t, pgtest.Options{})
+	_, url := pg.NewDatabase()
+	tmp := t.TempDir()
+	dirA, dirB := filepath.Join(tmp, "a"), filepath.Join(tmp, "b")
+	a = startServer(t, dirA, append([]string{"--scan-on-start=false", "--store", url}, flags...)...)
+	if out, err := exec.Command("cp", "-a", dirA, dirB).CombinedOutput(); err != nil {
+		t.Fatalf("copying the data directory: %v\n%s", err, out)
+	}
+	b = startServer(t, dirB, append([]string{"--scan-on-start=false", "--store", url}, flags...)...)
+	for _, n := range []*serverProc{a, b} {
+		if st, body := newAPIClient(t, n).do("GET", "/readyz", "", nil); st != http.StatusOK {
+			t.Fatalf("%s /readyz: %d %s", n.URL, st, body)
+		}
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("node A output:\n%s\nnode B output:\n%s", a.out.String(), b.out.String())
+		}
+	})
+	return a, b
 }
