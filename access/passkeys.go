@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 
@@ -111,24 +110,14 @@ func (rp RelyingParty) Validate() error {
 
 // Passkeys is the register of operators' passkeys and the WebAuthn
 // ceremonies that add them and sign in with them. Challenges of the
-// ceremonies under way are kept in memory, each for one attempt within
-// [CeremonyTimeout]: a ceremony must finish on the server that began it.
-// It is safe for concurrent use.
+// ceremonies under way are kept in the store (ceremonies.go), each for one
+// attempt within [CeremonyTimeout], so a ceremony begun on one node may
+// finish on another. It is safe for concurrent use.
 type Passkeys struct {
 	s   store.Store
 	wa  *webauthn.WebAuthn
 	rp  RelyingParty
 	now func() time.Time
-
-	mu      sync.Mutex
-	pending map[string]ceremony
-}
-
-// ceremony is a started registration (tokenID set) or sign-in.
-type ceremony struct {
-	tokenID string
-	data    webauthn.SessionData
-	expires time.Time
 }
 
 // NewPasskeys returns the register kept in s (the store of [New]'s
@@ -164,7 +153,7 @@ func NewPasskeys(s store.Store, rp RelyingParty, now func() time.Time) (*Passkey
 	if err != nil {
 		return nil, fmt.Errorf("passkeys: %w", err)
 	}
-	return &Passkeys{s: s, wa: wa, rp: rp, now: now, pending: map[string]ceremony{}}, nil
+	return &Passkeys{s: s, wa: wa, rp: rp, now: now}, nil
 }
 
 // RelyingParty is the relying party passkeys are registered for.
@@ -233,7 +222,7 @@ func (p *Passkeys) BeginRegistration(ctx context.Context, tok Token) (Ceremony, 
 	if err != nil {
 		return Ceremony{}, fmt.Errorf("begin passkey registration: %w", err)
 	}
-	return p.start(tok.ID, creation, data)
+	return p.start(ctx, tok.ID, creation, data)
 }
 
 // FinishRegistration checks the browser's answer to ceremony id, begun by
@@ -244,7 +233,7 @@ func (p *Passkeys) FinishRegistration(ctx context.Context, tok Token, id, name s
 	if err != nil {
 		return Passkey{}, err
 	}
-	c, err := p.take(id, tok.ID)
+	c, err := p.take(ctx, id, tok.ID)
 	if err != nil {
 		return Passkey{}, err
 	}
@@ -260,7 +249,7 @@ func (p *Passkeys) FinishRegistration(ctx context.Context, tok Token, id, name s
 			return err
 		}
 		r := u.tok
-		cred, err := p.wa.CreateCredential(u, c.data, parsed)
+		cred, err := p.wa.CreateCredential(u, c.Data, parsed)
 		if err != nil {
 			return &InvalidError{Field: "passkey", Reason: "registration refused: " + webauthnReason(err)}
 		}
@@ -297,7 +286,7 @@ func (p *Passkeys) BeginLogin(ctx context.Context) (Ceremony, error) {
 	if err != nil {
 		return Ceremony{}, fmt.Errorf("begin passkey sign-in: %w", err)
 	}
-	return p.start("", assertion, data)
+	return p.start(ctx, "", assertion, data)
 }
 
 // FinishLogin checks the browser's answer to sign-in ceremony id and
@@ -309,7 +298,7 @@ func (p *Passkeys) BeginLogin(ctx context.Context) (Ceremony, error) {
 // refuses it from then on. Sign-ins, and refusals of signed answers, are
 // audited.
 func (p *Passkeys) FinishLogin(ctx context.Context, id string, response []byte) (Token, Passkey, error) {
-	c, err := p.take(id, "")
+	c, err := p.take(ctx, id, "")
 	if err != nil {
 		return Token{}, Passkey{}, err
 	}
@@ -340,7 +329,7 @@ func (p *Passkeys) FinishLogin(ctx context.Context, id string, response []byte) 
 				return nil, errors.New("the user handle does not match the passkey")
 			}
 			return u, nil
-		}, c.data, parsed)
+		}, c.Data, parsed)
 		if err != nil {
 			return fmt.Errorf("%w: %s", ErrUnauthenticated, webauthnReason(err))
 		}
@@ -458,47 +447,6 @@ func (e *passkeyNotFoundError) Error() string {
 }
 func (e *passkeyNotFoundError) Unwrap() error { return ErrNotFound }
 func (e *passkeyNotFoundError) Hint() string  { return "roster token passkeys" }
-
-// start records a begun ceremony and returns its handle and options.
-func (p *Passkeys) start(tokenID string, options any, data *webauthn.SessionData) (Ceremony, error) {
-	b, err := json.Marshal(options)
-	if err != nil {
-		return Ceremony{}, err
-	}
-	id, err := randomString()
-	if err != nil {
-		return Ceremony{}, err
-	}
-	now := p.now()
-	c := Ceremony{ID: id, Options: b, Expires: now.Add(CeremonyTimeout).UTC()}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for k, v := range p.pending {
-		if !now.Before(v.expires) {
-			delete(p.pending, k)
-		}
-	}
-	if len(p.pending) >= maxCeremonies {
-		return Ceremony{}, ErrBusy
-	}
-	p.pending[c.ID] = ceremony{tokenID: tokenID, data: *data, expires: c.Expires}
-	return c, nil
-}
-
-// take removes ceremony id and returns it if it is unexpired and was begun
-// for tokenID ("" for a sign-in). Whatever the outcome, the ceremony is
-// gone: each challenge is answered once.
-func (p *Passkeys) take(id, tokenID string) (ceremony, error) {
-	p.mu.Lock()
-	c, ok := p.pending[id]
-	delete(p.pending, id)
-	p.mu.Unlock()
-	if !ok || !p.now().Before(c.expires) || c.tokenID != tokenID {
-		return ceremony{}, &InvalidError{Field: "ceremony", Reason: ErrCeremony.Error() + ": start again",
-			HintText: "reload the page and try again within " + CeremonyTimeout.String()}
-	}
-	return c, nil
-}
 
 // passkeyName checks an operator's label for a passkey.
 func passkeyName(name string) (string, error) {

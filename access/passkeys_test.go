@@ -484,3 +484,33 @@ func FuzzFinishLogin(f *testing.F) {
 		}
 	})
 }
+
+// TestPasskeyTwoNodes: ceremonies live in the store, so one begun by a
+// node (a Passkeys) finishes on another node on the same store, once.
+func TestPasskeyTwoNodes(t *testing.T) {
+	e := newPasskeyEnv(t)
+	other, err := NewPasskeys(e.s, RelyingParty{Origin: testOrigin}, func() time.Time { e.mu.Lock(); defer e.mu.Unlock(); return e.now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := e.token(t, "ada", RoleAdmin)
+	a := newAuthenticator(t, testOrigin, "localhost")
+	c, err := e.pk.BeginRegistration(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.FinishRegistration(ctx, tok, c.ID, "laptop", a.Create(t, c.Options)); err != nil {
+		t.Fatalf("registration begun on one node, finished on the other: %v", err)
+	}
+	lc, err := other.BeginLogin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := a.Get(t, lc.Options)
+	if got, _, err := e.pk.FinishLogin(ctx, lc.ID, resp); err != nil || got.ID != tok.ID {
+		t.Fatalf("sign-in begun on one node, finished on the other: %v, %v", got.ID, err)
+	}
+	if _, _, err := other.FinishLogin(ctx, lc.ID, resp); err == nil || !strings.Contains(err.Error(), ErrCeremony.Error()) {
+		t.Errorf("the answer replayed on the node that began the sign-in: %v", err)
+	}
+}
