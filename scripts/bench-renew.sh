@@ -4,19 +4,25 @@
 # the README quotes, and the same load generator that measures step-ca (see
 # README, "Measured").
 #
-# usage: scripts/bench-renew.sh [--with-null] [--hosts H --per N] [renewbench flags...]
+# usage: scripts/bench-renew.sh [--with-null] [--with-step-ca] [--hosts H --per N] [renewbench flags...]
 #        e.g. scripts/bench-renew.sh --clients 64 --modes fresh --n 5000 --repeat 3
 #        scripts/bench-renew.sh --hosts 64 --per 10 --clients 64 --modes fresh,batch --batch 10 --n 6400
 #        (batch renewal: 64 hosts, each with its host identity and 10 accounts)
-#        scripts/bench-renew.sh --repeat 5 --target step-ca,https://127.0.0.1:9443,IDS,PID
+#        scripts/bench-renew.sh --with-step-ca --hosts 64 --per 10 --clients 64 --modes batch --n 6400 --repeat 3
+#        (roster's batch renewal beside step-ca renewing the same number of identities one by one)
 # It builds roster, roster-agent and renewbench, starts `roster server` on
 # 127.0.0.1:18444 with a fresh data directory, submits a scan of a made-up
 # host with 64 service accounts, gives them an owner, enrolls each with
 # roster-agent (64 at once), and runs renewbench with roster as its first
 # target; a --target given here is measured in turn with it (see
 # scripts/renewbench). --with-null adds `renewbench serve-null` with the
-# server's certificate as a target: the same TLS, no renewal work. Everything
-# lives in a temp directory that is removed at the end.
+# server's certificate as a target: the same TLS, no renewal work.
+# --with-step-ca adds step-ca v0.30.2 as a target, built once with this Go
+# (CGO_ENABLED=0) in a throwaway module under ~/.cache/roster-bench, set up
+# by `renewbench stepca-init` (bbolt, one JWK provisioner, 1 h certificates)
+# and given as many identities as roster's accounts by
+# `renewbench stepca-enroll`. Everything else lives in a temp directory that
+# is removed at the end.
 #
 # Modes (renewbench --modes, default fresh,replay): in fresh mode every
 # renewal is a new TLS connection presenting the certificate the previous
@@ -37,9 +43,11 @@ n=64
 hosts=1
 port=18444
 null=
+stepca=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--with-null) null=1 ;;
+	--with-step-ca) stepca=1 ;;
 	--hosts) hosts=$2 && shift ;;
 	--per) n=$2 && shift ;;
 	*) break ;;
@@ -73,7 +81,7 @@ done
 export ROSTER_SERVER=https://127.0.0.1:$port ROSTER_CA_ROOT=$work/data/root.crt
 roster server --data "$work/data" --listen "127.0.0.1:$port" --scan-on-start=false >"$work/server.out" 2>"$work/server.log" &
 server=$!
-trap 'kill $server ${nullpid:-} 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $server ${nullpid:-} ${steppid:-} 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do grep -q listening "$work/server.out" 2>/dev/null && break; sleep 0.2; done
 ROSTER_TOKEN=$(cat "$work/data/admin.token")
 export ROSTER_TOKEN
@@ -108,5 +116,22 @@ if [ -n "$null" ]; then
 	nullpid=$!
 	for _ in $(seq 50); do grep -q listening "$work/null.out" 2>/dev/null && break; sleep 0.1; done
 	targets+=(--target "null,https://127.0.0.1:$((port + 1)),$work/ids,$nullpid")
+fi
+if [ -n "$stepca" ]; then
+	stepbin=${XDG_CACHE_HOME:-$HOME/.cache}/roster-bench/step-ca-v0.30.2
+	if [ ! -x "$stepbin" ]; then
+		mod=$(mktemp -d /tmp/roster-stepca.XXXXXX)
+		(cd "$mod" && go mod init stepcabench >/dev/null 2>&1 &&
+			GOFLAGS=-mod=mod go get github.com/smallstep/certificates/cmd/step-ca@v0.30.2 >/dev/null 2>&1 &&
+			mkdir -p "$(dirname "$stepbin")" &&
+			CGO_ENABLED=0 GOFLAGS=-mod=mod go build -o "$stepbin" github.com/smallstep/certificates/cmd/step-ca)
+		rm -rf "$mod"
+	fi
+	renewbench stepca-init --dir "$work/stepca" --listen "127.0.0.1:$((port + 2))" >/dev/null
+	"$stepbin" "$work/stepca/ca.json" >"$work/stepca.out" 2>&1 &
+	steppid=$!
+	for _ in $(seq 100); do grep -q 'Serving HTTPS' "$work/stepca.out" 2>/dev/null && break; sleep 0.2; done
+	renewbench stepca-enroll --dir "$work/stepca" --url "https://127.0.0.1:$((port + 2))" --ids "$work/stepids" --n $((hosts * n)) >/dev/null
+	targets+=(--target "step-ca,https://127.0.0.1:$((port + 2)),$work/stepids,$steppid")
 fi
 renewbench "${targets[@]}" "$@"

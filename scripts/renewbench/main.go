@@ -43,6 +43,13 @@
 // serves the floor to compare with: an HTTPS server with roster's TLS
 // settings that answers /1.0/renew without signing anything (it returns the
 // client's own chain), so that only the connection and the handshake cost.
+//
+//	renewbench stepca-init --dir DIR [--listen ADDR]
+//	renewbench stepca-enroll --dir DIR --url URL --ids IDS [--n N]
+//
+// set up a step-ca (built elsewhere) to measure beside roster: a CA
+// directory with a JWK provisioner, then N identities from the running
+// step-ca (stepca.go).
 package main
 
 import (
@@ -77,9 +84,13 @@ import (
 
 func main() {
 	run := run
-	if len(os.Args) > 1 && os.Args[1] == "serve-null" {
-		run = serveNull
-		os.Args = os.Args[1:]
+	if len(os.Args) > 1 {
+		if sub, ok := map[string]func([]string, io.Writer) error{
+			"serve-null": serveNull, "stepca-init": stepcaInit, "stepca-enroll": stepcaEnroll,
+		}[os.Args[1]]; ok {
+			run = sub
+			os.Args = os.Args[1:]
+		}
 	}
 	if err := run(os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "renewbench:", err)
@@ -105,7 +116,9 @@ var modeNotes = map[string]string{
 	modeBatch: "batch:  each client is a host: a new TLS connection per POST /v1/renew-batch, authenticated by\n" +
 		"        its host identity, renewing --batch N of its identities (each entry a CSR signed by the\n" +
 		"        identity's key and the serial of the certificate it holds). renewals/s and CPU are per\n" +
-		"        identity renewed, p50/p99 per batch request, clients = hosts.\n",
+		"        identity renewed, p50/p99 per batch request, clients = hosts. A target whose identities\n" +
+		"        include no host identity (step-ca, which has no batch route) renews them one by one in\n" +
+		"        fresh mode instead, its row labelled fresh.\n",
 }
 
 // target is one server under test.
@@ -236,7 +249,7 @@ func run(args []string, out io.Writer) (err error) {
 		if need > len(t.idents) {
 			return fmt.Errorf("%s: %d clients need %d identities, %s has %d", t.name, need, need, t.ids, len(t.idents))
 		}
-		if slices.Contains(o.modes, modeBatch) {
+		if slices.Contains(o.modes, modeBatch) && len(t.hosts) > 0 {
 			if err := t.checkHosts(need, o.batch); err != nil {
 				return fmt.Errorf("%s: %w", t.name, err)
 			}
@@ -269,9 +282,12 @@ func run(args []string, out io.Writer) (err error) {
 			runs := make([][]*result, len(o.targets))
 			for range o.repeat {
 				for i, t := range o.targets {
-					measure := measure
-					if mode == modeBatch {
+					measure, label := measure, label
+					switch {
+					case mode == modeBatch && len(t.hosts) > 0:
 						measure = measureBatch
+					case mode == modeBatch:
+						label = "fresh" // no host identities (step-ca): one by one, as it renews
 					}
 					r, err := measure(o, t, c, mode == modeReplay)
 					if err != nil {
@@ -287,6 +303,10 @@ func run(args []string, out io.Writer) (err error) {
 			meds := make([]*result, len(runs))
 			for i, t := range o.targets {
 				meds[i] = median(runs[i])
+				label := label
+				if mode == modeBatch && len(t.hosts) == 0 {
+					label = "fresh"
+				}
 				print(t, label, "median/"+strconv.Itoa(c), meds[i])
 			}
 			if len(meds) == 2 {
