@@ -11,8 +11,9 @@ import (
 )
 
 // ParseCSR decodes one PEM "CERTIFICATE REQUEST" (or "NEW CERTIFICATE
-// REQUEST") block and checks its signature. Only whitespace may surround
-// the block.
+// REQUEST") block. Only whitespace may surround the block. It does not
+// check the signature: the [Issuer] does, once, when it uses the request
+// (an ECDSA verification is a fifth of a batch renewal's CPU).
 func ParseCSR(b []byte) (*x509.CertificateRequest, error) {
 	block, rest := pem.Decode(b)
 	if block == nil {
@@ -27,9 +28,6 @@ func ParseCSR(b []byte) (*x509.CertificateRequest, error) {
 	csr, err := x509.ParseCertificateRequest(block.Bytes)
 	if err != nil {
 		return nil, fmt.Errorf("not a certificate request: %w", err)
-	}
-	if err := csr.CheckSignature(); err != nil {
-		return nil, fmt.Errorf("signature does not verify: %w", err)
 	}
 	return csr, nil
 }

@@ -1,6 +1,7 @@
 package issuer
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -143,17 +144,19 @@ func TestParseCSR(t *testing.T) {
 		{"trailing data", append(append([]byte(nil), good...), "junk"...), "data after"},
 		{"two blocks", append(append([]byte(nil), good...), good...), "data after"},
 		{"garbage DER", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: []byte{1, 2, 3}}), "not a certificate request"},
-		{"bad signature", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: tampered}), ""},
+	}
+	// A bad signature parses; checkCSR, which every issuance runs,
+	// refuses it.
+	bad, err := ParseCSR(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: tampered}))
+	if err != nil {
+		t.Fatalf("tampered CSR: %v", err)
+	}
+	if err := checkCSR(bad); err == nil || !strings.Contains(err.Error(), "signature does not verify") {
+		t.Errorf("checkCSR of a tampered CSR: %v", err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
 			_, err := ParseCSR(tt.in)
-			if tt.desc == "bad signature" {
-				if err == nil {
-					t.Fatal("tampered CSR accepted")
-				}
-				return
-			}
 			if (err != nil) != (tt.wantErr != "") || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
 				t.Fatalf("err %v, want %q", err, tt.wantErr)
 			}
@@ -161,7 +164,8 @@ func TestParseCSR(t *testing.T) {
 	}
 }
 
-// FuzzParseCSR: no panic; an accepted CSR has a verified signature.
+// FuzzParseCSR: no panic; an accepted CSR is the DER of its one PEM
+// block, and checkCSR passes it only with a verified signature.
 func FuzzParseCSR(f *testing.F) {
 	good := testCSRPEM(f)
 	f.Add(good)
@@ -173,8 +177,11 @@ func FuzzParseCSR(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if csr.CheckSignature() != nil {
-			t.Fatal("accepted a CSR whose signature does not verify")
+		if block, _ := pem.Decode(b); block == nil || !bytes.Equal(csr.Raw, block.Bytes) {
+			t.Fatal("accepted a CSR that is not its PEM block's DER")
+		}
+		if checkCSR(csr) == nil && csr.CheckSignature() != nil {
+			t.Fatal("checkCSR passed a CSR whose signature does not verify")
 		}
 	})
 }
