@@ -21,7 +21,8 @@ import (
 // /readyz and a write answer 503 with the one error body naming the
 // database while it is down, and the password is in no answer and no log
 // line; once it is back /readyz is 200, the token acknowledged before the
-// outage is still there and a new write succeeds.
+// outage is still there, a new write succeeds and /metrics counts the
+// store's retries.
 func TestReadyzDatabaseDown(t *testing.T) {
 	const password = "hunter2-not-sent"
 	pg := pgtest.Start(t, pgtest.Options{})
@@ -90,5 +91,10 @@ func TestReadyzDatabaseDown(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), password) {
 		t.Errorf("a log line holds the store URL's password")
+	}
+	// The store's own retries of the lost connections are counted.
+	raw := expect("database back", "GET", "/metrics", "", 200, "roster_store_transaction_retries_total")
+	if n := parseScrape(t, raw).value("roster_store_transaction_retries_total"); n < 1 {
+		t.Errorf("roster_store_transaction_retries_total is %v after an outage", n)
 	}
 }

@@ -122,6 +122,14 @@ func newMetrics(s *Server) *metrics {
 	m.reg.MustRegister(m.requests, m.enrollments, m.renewals, m.refusals, m.lifetimes, m.reports, m.accounts,
 		m.commitTime, m.commitBatch, m.commitRetry, m.commitFailed, m.summary,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// A store that retries transactions itself (PostgreSQL: serialization
+	// failures, deadlocks, lost connections) says how often.
+	if r, ok := s.inv.Store().(interface{ Retries() int64 }); ok {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "roster_store_transaction_retries_total",
+			Help: "Store transactions run again after a serialization failure, a deadlock or a lost connection (PostgreSQL).",
+		}, func() float64 { return float64(r.Retries()) }))
+	}
 	return m
 }
 
