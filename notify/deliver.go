@@ -182,14 +182,17 @@ var errNotConfigured = errors.New("the webhook is no longer configured (--notify
 // or failed for good.
 func (o *Outbox) record(ctx context.Context, id string, perr error) (time.Time, error) {
 	var next time.Time
+	var logged func() // the outcome's log line, written once the transaction is done (it may run more than once)
 	err := o.cfg.Store.Update(ctx, func(tx store.Tx) error {
-		next = time.Time{}
+		next, logged = time.Time{}, nil
 		d, err := getDelivery(tx, id)
 		if err != nil || d == nil {
 			return err
 		}
 		if perr == nil {
-			o.log.Info("webhook delivered", "event", d.EventID, "delivery", d.ID, "url", Redact(d.URL), "attempts", d.Attempts+1)
+			logged = func() {
+				o.log.Info("webhook delivered", "event", d.EventID, "delivery", d.ID, "url", Redact(d.URL), "attempts", d.Attempts+1)
+			}
 			return removeDelivery(tx, id)
 		}
 		now := o.cfg.Now().UTC()
@@ -197,18 +200,25 @@ func (o *Outbox) record(ctx context.Context, id string, perr error) (time.Time, 
 		d.LastError = perr.Error()
 		if d.Attempts >= o.cfg.MaxAttempts || now.Sub(d.Created) >= o.cfg.MaxAge || errors.Is(perr, errNotConfigured) {
 			d.State, d.NextAttempt = stateFailed, time.Time{}
-			o.log.Error("webhook delivery failed for good", "event", d.EventID, "delivery", d.ID, "url", Redact(d.URL),
-				"attempts", d.Attempts, "error", d.LastError)
+			logged = func() {
+				o.log.Error("webhook delivery failed for good", "event", d.EventID, "delivery", d.ID, "url", Redact(d.URL),
+					"attempts", d.Attempts, "error", d.LastError)
+			}
 		} else {
 			d.NextAttempt = now.Add(Backoff(d.Attempts, o.cfg.BaseDelay, o.cfg.MaxDelay, rand.Float64()))
 			next = d.NextAttempt
-			o.log.Warn("webhook delivery failed, will retry", "event", d.EventID, "delivery", d.ID, "url", Redact(d.URL),
-				"attempts", d.Attempts, "next_attempt", d.NextAttempt.Format(time.RFC3339), "error", d.LastError)
+			logged = func() {
+				o.log.Warn("webhook delivery failed, will retry", "event", d.EventID, "delivery", d.ID, "url", Redact(d.URL),
+					"attempts", d.Attempts, "next_attempt", d.NextAttempt.Format(time.RFC3339), "error", d.LastError)
+			}
 		}
 		return putDelivery(tx, *d)
 	})
 	if err != nil {
 		return time.Time{}, fmt.Errorf("notify: recording delivery %s: %w", id, err)
+	}
+	if logged != nil {
+		logged()
 	}
 	return next, nil
 }

@@ -38,12 +38,13 @@ func (s *Server) queueNotices(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	queued := 0
+	var full error // logged once the transaction is done: it may run more than once
 	err = s.inv.Update(ctx, func(tx store.Tx) error {
-		queued = 0
+		queued, full = 0, nil
 		for _, n := range ns {
 			ok, err := s.notify.Enqueue(tx, apiNotice(n))
 			if errors.Is(err, notify.ErrFull) {
-				s.log.Warn("webhook outbox full: notices wait for a later sweep", "error", err)
+				full = err
 				return nil
 			}
 			if err != nil {
@@ -57,6 +58,9 @@ func (s *Server) queueNotices(ctx context.Context) (int, error) {
 	})
 	if err != nil {
 		return 0, fmt.Errorf("queueing notices: %w", err)
+	}
+	if full != nil {
+		s.log.Warn("webhook outbox full: notices wait for a later sweep", "error", full)
 	}
 	if queued > 0 {
 		s.notify.Kick()
