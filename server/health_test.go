@@ -1,10 +1,13 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +16,7 @@ import (
 	"github.com/rosterhq/roster/api"
 	"github.com/rosterhq/roster/internal/pgtest"
 	"github.com/rosterhq/roster/issuer/issuertest"
+	"github.com/rosterhq/roster/store"
 )
 
 // TestReadyzDatabaseDown runs the server on a private PostgreSQL server
@@ -96,5 +100,28 @@ func TestReadyzDatabaseDown(t *testing.T) {
 	raw := expect("database back", "GET", "/metrics", "", 200, "roster_store_transaction_retries_total")
 	if n := parseScrape(t, raw).value("roster_store_transaction_retries_total"); n < 1 {
 		t.Errorf("roster_store_transaction_retries_total is %v after an outage", n)
+	}
+}
+
+// TestRunOnStandby: a server pointed at a real streaming standby refuses to
+// start, saying to use the primary, and creates nothing: no data directory,
+// no schema.
+func TestRunOnStandby(t *testing.T) {
+	pg := pgtest.Start(t, pgtest.Options{})
+	name, url := pg.NewDatabase()
+	s, err := store.OpenPostgres(context.Background(), url, store.PostgresOptions{}) // the schema, on the primary
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	sb := pg.Standby()
+	dir := filepath.Join(t.TempDir(), "data")
+	err = Run(context.Background(), Config{DataDir: dir, Listen: "127.0.0.1:0", TrustDomain: "roster.local", Out: io.Discard,
+		Store: sb.URL(name), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err == nil || !strings.Contains(err.Error(), "read-only") || !strings.Contains(err.Error(), "primary") {
+		t.Fatalf("Run on a standby: %v", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("the data directory was created: %v", err)
 	}
 }

@@ -310,6 +310,19 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Store != "" && !strings.HasPrefix(cfg.Store, "postgres://") && !strings.HasPrefix(cfg.Store, "postgresql://") {
 		return errors.New("--store: not a postgres:// URL (postgres://USER@HOST:PORT/DATABASE?sslmode=verify-full); leave it unset for the bbolt files in the data directory")
 	}
+	// The database first: a standby (or another read-only database) is
+	// refused before anything is created, here or in the data directory.
+	var pg *store.Postgres
+	if cfg.Store != "" {
+		if pg, err = openPostgres(ctx, cfg.Store); err != nil {
+			return err
+		}
+		defer func() {
+			if pg != nil { // not yet the inventory's
+				pg.Close()
+			}
+		}()
+	}
 	first, err := initDataDir(cfg)
 	if err != nil {
 		return err
@@ -328,8 +341,9 @@ func Run(ctx context.Context, cfg Config) error {
 	defer authority.Close()
 	// An account that logs in with certificates of roster's own SSH user
 	// CA (and holds no static credential) is managed.
-	inv, where, err := openInventory(ctx, cfg, inventory.Options{PlaceholderOwners: cfg.PlaceholderOwners,
+	inv, where, err := openInventory(ctx, cfg.DataDir, pg, inventory.Options{PlaceholderOwners: cfg.PlaceholderOwners,
 		SSHUserCAFingerprints: []string{ssh.FingerprintSHA256(authority.SSHUserCA())}})
+	pg = nil // the inventory's now, closed with it
 	if err != nil {
 		return fmt.Errorf("opening the inventory in %s: %w", where, err)
 	}
@@ -433,24 +447,35 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-// openInventory opens the inventory in the bbolt file of the data
-// directory, or in the PostgreSQL database cfg.Store names, and says where
-// (without credentials).
-func openInventory(ctx context.Context, cfg Config, opts inventory.Options) (*inventory.Inventory, string, error) {
-	if cfg.Store == "" {
-		inv, err := inventory.Open(ctx, filepath.Join(cfg.DataDir, "inventory.db"), opts)
-		return inv, cfg.DataDir, err
-	}
-	s, err := store.OpenPostgres(ctx, cfg.Store, store.PostgresOptions{})
+// openPostgres opens the PostgreSQL store at url and refuses a read-only
+// one: the server writes (enrollments, renewals, the audit log).
+func openPostgres(ctx context.Context, url string) (*store.Postgres, error) {
+	s, err := store.OpenPostgres(ctx, url, store.PostgresOptions{})
 	if err != nil {
-		return nil, "PostgreSQL", err
+		return nil, fmt.Errorf("--store: %w", err)
 	}
-	inv, err := inventory.New(ctx, s, opts)
-	if err != nil {
+	if s.ReadOnly() {
 		s.Close()
-		return nil, s.String(), err
+		return nil, fmt.Errorf("--store: %s is read-only (a standby, or default_transaction_read_only): roster server writes "+
+			"enrollments, renewals and the audit log there; point --store at the primary (nothing was written)", s)
 	}
-	return inv, s.String(), nil
+	return s, nil
+}
+
+// openInventory opens the inventory in pg, the PostgreSQL store (which it
+// then owns, also on failure), or without one in the bbolt file of the
+// data directory, and says where (without credentials).
+func openInventory(ctx context.Context, dataDir string, pg *store.Postgres, opts inventory.Options) (*inventory.Inventory, string, error) {
+	if pg == nil {
+		inv, err := inventory.Open(ctx, filepath.Join(dataDir, "inventory.db"), opts)
+		return inv, dataDir, err
+	}
+	inv, err := inventory.New(ctx, pg, opts)
+	if err != nil {
+		pg.Close()
+		return nil, pg.String(), err
+	}
+	return inv, pg.String(), nil
 }
 
 // initDataDir creates the CA in a new or empty data directory and reports

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster/internal/pgtest"
 	"github.com/rosterhq/roster/store"
@@ -167,6 +168,58 @@ func TestPostgresReadOnly(t *testing.T) {
 	}
 	if err := r.Update(bg, func(tx store.Tx) error { return nil }); !errors.Is(err, store.ErrReadOnly) {
 		t.Errorf("Update on a read-only database: %v", err)
+	}
+}
+
+// TestPostgresStandby: on a real streaming standby (pg_basebackup -R, in
+// recovery) a database without roster's schema is refused with nothing
+// created, and one with it opens read-only: it reads what the primary
+// committed, follows the primary, and refuses writes.
+func TestPostgresStandby(t *testing.T) {
+	pg := pgtest.Start(t, pgtest.Options{})
+	empty, _ := pg.NewDatabase()
+	db, url := pg.NewDatabase()
+	w := openPG(t, url)
+	defer w.Close()
+	put := func(k string) {
+		t.Helper()
+		if err := w.Update(bg, func(tx store.Tx) error { return tx.Put("t", []byte(k), []byte("v")) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("before")
+	sb := pg.Standby()
+
+	_, err := store.OpenPostgres(bg, sb.URL(empty), store.PostgresOptions{})
+	if err == nil || !strings.Contains(err.Error(), "standby") || !strings.Contains(err.Error(), "nothing was created") {
+		t.Errorf("standby, no schema: %v", err)
+	}
+	r := openPG(t, sb.URL(db))
+	defer r.Close()
+	if !r.ReadOnly() {
+		t.Fatal("the standby's database did not open read-only")
+	}
+	get := func(k string) []byte {
+		t.Helper()
+		var v []byte
+		if err := r.View(bg, func(tx store.Tx) error { v, err = tx.Get("t", []byte(k)); return err }); err != nil {
+			t.Fatalf("View on the standby: %v", err)
+		}
+		return v
+	}
+	if string(get("before")) != "v" {
+		t.Error("the standby lacks what the primary committed before the copy")
+	}
+	put("after")
+	deadline := time.Now().Add(time.Minute)
+	for get("after") == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the standby never received the primary's later commit")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := r.Update(bg, func(tx store.Tx) error { return tx.Put("t", []byte("k"), nil) }); !errors.Is(err, store.ErrReadOnly) {
+		t.Errorf("Update on the standby: %v", err)
 	}
 }
 

@@ -100,7 +100,7 @@ func Start(t testing.TB, o Options) *Instance {
 	if !o.Durable {
 		conf += "fsync = off\n"
 	}
-	hba := "local all all trust\nhost all all 127.0.0.1/32 trust\n"
+	hba := "local all all trust\nlocal replication all trust\nhost all all 127.0.0.1/32 trust\n"
 	if o.TLSRoot != "" {
 		crt, key := filepath.Join(data, "server.crt"), filepath.Join(data, "server.key")
 		out, err := exec.Command("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
@@ -115,7 +115,7 @@ func Start(t testing.TB, o Options) *Instance {
 		}
 		os.WriteFile(filepath.Join(data, "roster-root.crt"), ca, 0o644)
 		conf += "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\nssl_ca_file = 'roster-root.crt'\n"
-		hba = "local all postgres trust\nhostssl all all 127.0.0.1/32 cert\n"
+		hba = "local all postgres trust\nlocal replication all trust\nhostssl all all 127.0.0.1/32 cert\n"
 	}
 	AppendFile(t, filepath.Join(data, "postgresql.conf"), conf)
 	os.WriteFile(filepath.Join(data, "pg_hba.conf"), []byte(hba), 0o600)
@@ -174,6 +174,32 @@ func (pg *Instance) NewDatabase() (name, dsn string) {
 	name = fmt.Sprintf("t%d", pg.dbs.Add(1))
 	pg.SQL("CREATE DATABASE " + name)
 	return name, pg.URL(name)
+}
+
+// Standby starts a streaming replica of pg (pg_basebackup -R: a standby
+// in recovery, read-only) on a port and directory of its own, stopped
+// when the test ends. What pg commits reaches it shortly after, not at
+// once: poll for it.
+func (pg *Instance) Standby() *Instance {
+	pg.t.Helper()
+	sb := &Instance{t: pg.t, Bin: pg.Bin, asUser: pg.asUser, uid: pg.uid, gid: pg.gid}
+	var err error
+	sb.Dir, err = os.MkdirTemp("", "roster-pg-standby-")
+	if err != nil {
+		pg.t.Fatal(err)
+	}
+	pg.t.Cleanup(func() { os.RemoveAll(sb.Dir) })
+	sb.chown()
+	data := filepath.Join(sb.Dir, "data")
+	sb.Run("pg_basebackup", "-h", pg.Dir, "-p", strconv.Itoa(pg.Port), "-U", "postgres", "-D", data, "-R", "-X", "stream", "-c", "fast", "--no-sync")
+	sb.Port = FreePort(pg.t)
+	// Later settings win: the primary's port and socket directory are
+	// in the copied postgresql.conf.
+	AppendFile(pg.t, filepath.Join(data, "postgresql.conf"), fmt.Sprintf("port = %d\nunix_socket_directories = '%s'\n", sb.Port, sb.Dir))
+	sb.chown()
+	sb.Run("pg_ctl", "-D", data, "-l", filepath.Join(sb.Dir, "log"), "-w", "start")
+	pg.t.Cleanup(func() { sb.cmd("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop").Run() })
+	return sb
 }
 
 // SetCRL installs a CRL (PEM) and reloads the server.
