@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rosterhq/roster/internal/pgtest"
 )
@@ -156,6 +157,54 @@ func TestStoreMigrate(t *testing.T) {
 		t.Errorf("accounts on the copy:\n%s", out)
 	}
 	renewOnce(t, s, idDir)
+	if out := s.mustCLI(admin, "audit", "verify"); !strings.Contains(out, "intact") {
+		t.Errorf("audit verify: %s", out)
+	}
+}
+
+// TestServerDatabaseOutage stops the PostgreSQL server under a running
+// roster server: a renewal and an enrollment answer 503 saying the
+// database is unreachable (the agent prints it), /readyz is 503; once the
+// database is back, without a restart of roster, the identity renews, the
+// token refused during the outage enrolls (it was not used up) and the
+// audit chain is intact.
+func TestServerDatabaseOutage(t *testing.T) {
+	pg := pgtest.Start(t, pgtest.Options{})
+	_, url := pg.NewDatabase()
+	tmp := t.TempDir()
+	s := startServer(t, filepath.Join(tmp, "data"), "--scan-on-start=false", "--store", url, "--min-validity", "1s")
+	admin := s.adminToken()
+	idDir := enrollBilling(t, s, admin, tmp)
+	tk := enroll(t, s, admin, "billing", "--host", "app1")
+	_, agentBin := buildBinaries(t)
+	agentEnroll := func() ([]byte, error) {
+		cmd := exec.Command(agentBin, "enroll", "--server", s.URL, "--root-fingerprint", tk.RootFingerprint,
+			"--token", tk.Token, "--dir", filepath.Join(tmp, "second"))
+		cmd.Env = cleanEnv()
+		return cmd.CombinedOutput()
+	}
+	data := filepath.Join(pg.Dir, "data")
+
+	pg.Run("pg_ctl", "-D", data, "-m", "fast", "-w", "stop")
+	if st, body := renewRequest(t, s, idDir); st != http.StatusServiceUnavailable || !strings.Contains(string(body), "database is unreachable") {
+		t.Errorf("renewal with the database down: %d %s", st, body)
+	}
+	if out, err := agentEnroll(); err == nil || !strings.Contains(string(out), "database is unreachable") {
+		t.Errorf("enrollment with the database down: %v\n%s", err, out)
+	}
+	if st, body := newAPIClient(t, s).do("GET", "/readyz", "", nil); st != http.StatusServiceUnavailable {
+		t.Errorf("/readyz with the database down: %d %s", st, body)
+	}
+
+	pg.Run("pg_ctl", "-D", data, "-l", filepath.Join(pg.Dir, "log"), "-w", "start")
+	waitFor(t, "/readyz after the database returned", time.Minute, func() bool {
+		st, _ := newAPIClient(t, s).do("GET", "/readyz", "", nil)
+		return st == http.StatusOK
+	}, nil)
+	renewOnce(t, s, idDir)
+	if out, err := agentEnroll(); err != nil {
+		t.Errorf("the token refused during the outage does not enroll after it: %v\n%s", err, out)
+	}
 	if out := s.mustCLI(admin, "audit", "verify"); !strings.Contains(out, "intact") {
 		t.Errorf("audit verify: %s", out)
 	}
