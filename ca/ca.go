@@ -589,7 +589,7 @@ func (c *CA) Revoke(ctx context.Context, serial, reason string) error {
 		return fmt.Errorf("ca: revoke %s: %w", serial, err)
 	}
 	if err := c.reissueCRL(ctx, true); err != nil {
-		return fmt.Errorf("ca: %s is revoked, but the CRL is not reissued yet (roster retries within %v): %w", serial, crlCheck, err)
+		return fmt.Errorf("ca: %s is revoked, but the CRL is not reissued yet (the next check, within %v, tries again): %w", serial, crlCheck, err)
 	}
 	return nil
 }

@@ -456,7 +456,7 @@ func openPostgres(ctx context.Context, url string) (*store.Postgres, error) {
 	}
 	if s.ReadOnly() {
 		s.Close()
-		return nil, fmt.Errorf("--store: %s is read-only (a standby, or default_transaction_read_only): roster server writes "+
+		return nil, fmt.Errorf("--store: %s is read-only (a standby, or default_transaction_read_only): the server writes "+
 			"enrollments, renewals and the audit log there; point --store at the primary (nothing was written)", s)
 	}
 	return s, nil
