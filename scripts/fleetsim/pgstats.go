@@ -1,0 +1,49 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// dbStats reads what PostgreSQL counts for the store's database.
+type dbStats struct {
+	conn *pgx.Conn
+}
+
+// dbSample is one reading of the database's counters.
+type dbSample struct {
+	xacts int64 // transactions committed and rolled back
+	bytes int64 // the database's size on disk
+}
+
+func openDBStats(ctx context.Context, url string) (*dbStats, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		// pgx's message may quote the URL, password included.
+		return nil, errors.New("database statistics: the --store URL does not parse")
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("database statistics: connect: %w", err)
+	}
+	return &dbStats{conn: conn}, nil
+}
+
+// sample reads xact_commit + xact_rollback of pg_stat_database for the
+// current database and its size. PostgreSQL's backends report their
+// counts at most once a second while busy, so a reading lags by about
+// that much; both ends of a window lag alike.
+func (d *dbStats) sample(ctx context.Context) (dbSample, error) {
+	var s dbSample
+	err := d.conn.QueryRow(ctx, `SELECT xact_commit + xact_rollback, pg_database_size(datname)
+		FROM pg_stat_database WHERE datname = current_database()`).Scan(&s.xacts, &s.bytes)
+	if err != nil {
+		return s, fmt.Errorf("database statistics: %w", err)
+	}
+	return s, nil
+}
+
+func (d *dbStats) close() { d.conn.Close(context.Background()) }
