@@ -27,7 +27,10 @@
 // reports identities renewed per second, p50 and p99 latency per request
 // kind, refusals by status, failovers, the CPU time each node spent per
 // identity renewed (utime+stime from /proc/PID/stat), and with PostgreSQL
-// the database's transactions (pg_stat_database) and growth per renewal.
+// the database's transactions (pg_stat_database) and growth per renewal,
+// and given --db-pid the database server's CPU per renewal (postmaster
+// and backends). --idle measures the same with no traffic first, the
+// floor that does not grow with the fleet.
 // A lapse, an identity whose certificate expired before it was renewed, is
 // a failure: the exit status is 1 when there was any. --kill-node-at kills
 // one node with SIGKILL that long into the window (and --restart-after
@@ -93,13 +96,15 @@ type options struct {
 	killNode     int // 1-based
 	restartAfter time.Duration
 	enrollers    int
-	roster       string // prebuilt roster binary; empty: go build
+	dbPID        int           // the PostgreSQL server's postmaster, for its CPU; 0 when not known
+	idle         time.Duration // measured with no traffic before the setup
+	roster       string        // prebuilt roster binary; empty: go build
 	json         bool
 	keep         bool
 }
 
 const usage = "flags: --nodes --store --hosts --identities --lifetime --duration --max-requests --scan-every " +
-	"--kill-node-at --kill-node --restart-after --enrollers --roster --json --keep"
+	"--kill-node-at --kill-node --restart-after --enrollers --db-pid --idle --roster --json --keep"
 
 func parseFlags(args []string) (*options, error) {
 	fs := flag.NewFlagSet("fleetsim", flag.ContinueOnError)
@@ -118,6 +123,8 @@ func parseFlags(args []string) (*options, error) {
 	fs.IntVar(&o.killNode, "kill-node", 0, "which node --kill-node-at kills, 1-based (default: the last)")
 	fs.DurationVar(&o.restartAfter, "restart-after", 0, "start the killed node again this long after the kill (0: leave it down)")
 	fs.IntVar(&o.enrollers, "enrollers", 8, "enrollments at once during setup")
+	fs.IntVar(&o.dbPID, "db-pid", 0, "process id of the PostgreSQL server (postmaster), to measure its CPU with its backends'")
+	fs.DurationVar(&o.idle, "idle", 0, "measure the nodes and the database this long with no traffic before the setup")
 	fs.StringVar(&o.roster, "roster", "", "roster binary to run (default: go build ./cmd/roster)")
 	fs.BoolVar(&o.json, "json", false, "print the result as JSON")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (data directories, node logs)")
@@ -167,6 +174,10 @@ func (o *options) check() error {
 		return errors.New("--restart-after must not be negative")
 	case o.killAt > 0 && o.nodes == 1 && o.restartAfter == 0:
 		return errors.New("--kill-node-at with one node needs --restart-after: else every identity lapses")
+	case o.dbPID < 0 || (o.dbPID > 0 && o.store == storeBbolt):
+		return errors.New("--db-pid: want the process id of the PostgreSQL server of --store postgres://…")
+	case o.idle < 0 || o.idle > maxDuration:
+		return fmt.Errorf("--idle %s: want 0 to %s", o.idle, maxDuration)
 	case o.enrollers < 1 || o.enrollers > 64:
 		return fmt.Errorf("--enrollers %d: want 1 to 64", o.enrollers)
 	}

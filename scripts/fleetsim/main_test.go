@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -98,7 +99,12 @@ func TestFleetPostgresNodeKilled(t *testing.T) {
 	t.Parallel()
 	pg := pgtest.Start(t, pgtest.Options{})
 	_, url := pg.NewDatabase()
-	r := simulate(t, "--nodes", "2", "--store", url, "--hosts", "3", "--identities", "2",
+	pid, err := os.ReadFile(filepath.Join(pg.Dir, "data", "postmaster.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := simulate(t, "--nodes", "2", "--store", url, "--db-pid", strings.SplitN(string(pid), "\n", 2)[0],
+		"--hosts", "3", "--identities", "2",
 		"--lifetime", "12s", "--duration", "15s", "--kill-node-at", "4s")
 	checkHealthy(t, r)
 	if r.PerNode[1].Kills != 1 || r.PerNode[0].Renewed == 0 {
@@ -106,6 +112,9 @@ func TestFleetPostgresNodeKilled(t *testing.T) {
 	}
 	if r.DBXacts == nil || *r.DBXacts <= 0 || r.DBXactsPerRen == nil {
 		t.Errorf("database transactions %v, want some", r.DBXacts)
+	}
+	if r.DBCPUSeconds == nil || *r.DBCPUSeconds <= 0 {
+		t.Errorf("database server CPU %v, want some", r.DBCPUSeconds)
 	}
 }
 
@@ -125,6 +134,7 @@ func TestParseFlags(t *testing.T) {
 		{args: []string{"--kill-node-at", "10s", "--restart-after", "5s"}},
 		{args: []string{"--kill-node-at", "5m", "--duration", "3m"}, want: "less than --duration"},
 		{args: []string{"--max-requests", "0"}, want: "--max-requests must be at least 1"},
+		{args: []string{"--db-pid", "1"}, want: "--db-pid: want the process id of the PostgreSQL server"},
 		{args: []string{"extra"}, want: `unexpected argument "extra"`},
 		{args: []string{"--bogus"}, want: "flag provided but not defined"},
 	}
@@ -146,22 +156,38 @@ func TestParseFlags(t *testing.T) {
 func TestParseStat(t *testing.T) {
 	tests := []struct {
 		desc, stat string
-		want       time.Duration
+		want       procStat
 		bad        bool
 	}{
-		{desc: "plain", stat: "123 (roster) S 1 123 123 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 9 0 1000 0 0",
-			want: 3 * time.Second},
-		{desc: "command name with spaces and parentheses", stat: "7 (a) b (c) R 1 7 7 0 -1 0 0 0 0 0 1 2 0 0",
-			want: 30 * time.Millisecond},
+		{desc: "plain", stat: "123 (roster) S 1 123 123 0 -1 4194560 100 0 0 0 250 50 7 3 20 0 9 0 1000 0 0",
+			want: procStat{ppid: 1, cpu: 3 * time.Second, children: 100 * time.Millisecond}},
+		{desc: "command name with spaces and parentheses", stat: "7 (a) b (c) R 42 7 7 0 -1 0 0 0 0 0 1 2 0 0 20",
+			want: procStat{ppid: 42, cpu: 30 * time.Millisecond}},
 		{desc: "no command name", stat: "7 a R 1", bad: true},
 		{desc: "short", stat: "7 (a) R 1 2 3", bad: true},
-		{desc: "not a number", stat: "7 (a) R 1 7 7 0 -1 0 0 0 0 0 x 2 0 0", bad: true},
+		{desc: "not a number", stat: "7 (a) R 1 7 7 0 -1 0 0 0 0 0 x 2 0 0 20", bad: true},
 	}
 	for _, tt := range tests {
 		got, err := parseStat(tt.stat)
 		if (err != nil) != tt.bad || got != tt.want {
-			t.Errorf("%s: %v, %v; want %v (error %v)", tt.desc, got, err, tt.want, tt.bad)
+			t.Errorf("%s: %+v, %v; want %+v (error %v)", tt.desc, got, err, tt.want, tt.bad)
 		}
+	}
+}
+
+// treeCPU counts at least what the process itself used (read first: the
+// counts only grow).
+func TestTreeCPU(t *testing.T) {
+	own, err := procCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, err := treeCPU(os.Getpid())
+	if err != nil || self < own {
+		t.Fatalf("tree CPU %v is less than the process's own %v (%v)", self, own, err)
+	}
+	if _, err := treeCPU(-1); err == nil {
+		t.Error("treeCPU of no process gave no error")
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -257,41 +255,4 @@ func readRoot(dir string) (*x509.Certificate, error) {
 		return nil, fmt.Errorf("read the CA root %s: not a PEM certificate (%v)", filepath.Join(dir, "root.crt"), err)
 	}
 	return certs[0], nil
-}
-
-// procCPU is the user and system CPU time process pid has used, from
-// /proc/PID/stat (fields 14 and 15, in clock ticks of 1/100 s).
-func procCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, fmt.Errorf("read CPU time: %w", err)
-	}
-	return parseStat(string(b))
-}
-
-// parseStat reads utime and stime from the text of /proc/PID/stat. The
-// command name (field 2) may hold spaces and parentheses, so fields are
-// counted after its last ')'.
-func parseStat(s string) (time.Duration, error) {
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, errors.New("read CPU time: /proc/PID/stat has no command name")
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 13 {
-		return 0, errors.New("read CPU time: /proc/PID/stat is short")
-	}
-	utime, err1 := strconv.ParseInt(f[11], 10, 64)
-	stime, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil || utime < 0 || stime < 0 {
-		return 0, errors.New("read CPU time: /proc/PID/stat's utime or stime is not a number")
-	}
-	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
-}
-
-// selfCPU is the user and system CPU time this process has used.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -44,9 +44,21 @@ type result struct {
 	ClientCPUPerRen  float64      `json:"simulator_cpu_ms_per_renewal"`
 	DBXacts          *int64       `json:"db_transactions,omitempty"`
 	DBXactsPerRen    *float64     `json:"db_transactions_per_renewal,omitempty"`
+	DBCPUSeconds     *float64     `json:"db_cpu_seconds,omitempty"` // with --db-pid
+	DBCPUPerRen      *float64     `json:"db_cpu_ms_per_renewal,omitempty"`
 	StoreBytes       int64        `json:"store_growth_bytes"` // bbolt files or the database
 	StoreBytesPerRen float64      `json:"store_growth_bytes_per_renewal"`
+	Idle             *idleResult  `json:"idle,omitempty"` // with --idle
 	Errors           []string     `json:"errors,omitempty"`
+}
+
+// idleResult is what the nodes and the database cost with no traffic,
+// per second.
+type idleResult struct {
+	Seconds  float64 `json:"seconds"`
+	NodesCPU float64 `json:"nodes_cpu_seconds_per_second"`
+	DBXacts  float64 `json:"db_transactions_per_second"`
+	DBCPU    float64 `json:"db_cpu_seconds_per_second"`
 }
 
 // nodeResult is one node's share.
@@ -98,7 +110,13 @@ func (s *sim) result(before, after sample) *result {
 			r.DBXactsPerRen = &v
 		}
 		r.StoreBytes = after.db.bytes - before.db.bytes
-	} else {
+	}
+	if s.o.dbPID > 0 {
+		d := after.dbCPU - before.dbCPU
+		secs, each := d.Seconds(), per(d, st.renewed)
+		r.DBCPUSeconds, r.DBCPUPerRen = &secs, &each
+	}
+	if r.Store == storeBbolt {
 		r.StoreBytes = after.files - before.files
 	}
 	if st.renewed > 0 {
@@ -157,6 +175,13 @@ func (r *result) writeTable(w io.Writer) error {
 			per = *r.DBXactsPerRen
 		}
 		out.Printf("database: %d transactions, %.2f per renewal\n", *r.DBXacts, per)
+	}
+	if r.DBCPUSeconds != nil {
+		out.Printf("database server cpu: %.2f s, %.3f ms/renewal\n", *r.DBCPUSeconds, *r.DBCPUPerRen)
+	}
+	if i := r.Idle; i != nil {
+		out.Printf("idle (%.0f s, no traffic): nodes %.4f cpu s/s, database %.1f transactions/s, %.4f cpu s/s\n",
+			i.Seconds, i.NodesCPU, i.DBXacts, i.DBCPU)
 	}
 	out.Printf("store growth: %d bytes, %.0f bytes/renewal\n", r.StoreBytes, r.StoreBytesPerRen)
 	if len(r.Refusals) == 0 {

@@ -116,7 +116,8 @@ type sample struct {
 	nodes []time.Duration
 	self  time.Duration
 	db    dbSample
-	files int64 // bbolt files of the nodes' data directories
+	files int64         // bbolt files of the nodes' data directories
+	dbCPU time.Duration // the PostgreSQL server's, with --db-pid
 }
 
 func (s *sim) sample(ctx context.Context) (sample, error) {
@@ -131,12 +132,26 @@ func (s *sim) sample(ctx context.Context) (sample, error) {
 			return sm, err
 		}
 	}
+	if s.o.dbPID > 0 {
+		var err error
+		if sm.dbCPU, err = treeCPU(s.o.dbPID); err != nil {
+			return sm, fmt.Errorf("--db-pid %d: %w", s.o.dbPID, err)
+		}
+	}
 	return sm, nil
 }
 
 // run sets the fleet up, measures the window, and returns the result.
 func (s *sim) run(ctx context.Context, log io.Writer) (*result, error) {
 	o := s.o
+	var idle *idleResult
+	if o.idle > 0 {
+		fmt.Fprintf(log, "fleetsim: measuring %s with no traffic\n", o.idle)
+		var err error
+		if idle, err = s.measureIdle(ctx); err != nil {
+			return nil, err
+		}
+	}
 	fmt.Fprintf(log, "fleetsim: submitting %d host scans, owners for %d accounts\n", o.hosts, o.hosts*o.identities)
 	if err := s.op.submitScans(ctx, o.hosts, o.identities); err != nil {
 		return nil, err
@@ -196,6 +211,7 @@ func (s *sim) run(ctx context.Context, log io.Writer) (*result, error) {
 		return nil, ctx.Err()
 	}
 	res := s.result(before, after)
+	res.Idle = idle
 	res.Enrolled = len(s.hosts) * (o.identities + 1)
 	res.EnrollSeconds = enrollTime.Seconds()
 	if s.b.budget.Load() <= 0 {
@@ -305,4 +321,32 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// measureIdle measures o.idle with no request at all.
+func (s *sim) measureIdle(ctx context.Context) (*idleResult, error) {
+	before, err := s.sample(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !sleepCtx(ctx, s.o.idle) {
+		return nil, ctx.Err()
+	}
+	after, err := s.sample(ctx)
+	if err != nil {
+		return nil, err
+	}
+	secs := after.at.Sub(before.at).Seconds()
+	var nodes time.Duration
+	for i := range s.nodes {
+		nodes += after.nodes[i] - before.nodes[i]
+	}
+	r := &idleResult{Seconds: secs, NodesCPU: nodes.Seconds() / secs}
+	if s.db != nil {
+		r.DBXacts = float64(after.db.xacts-before.db.xacts) / secs
+	}
+	if s.o.dbPID > 0 {
+		r.DBCPU = (after.dbCPU - before.dbCPU).Seconds() / secs
+	}
+	return r, nil
 }
