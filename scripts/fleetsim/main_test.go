@@ -113,6 +113,10 @@ func TestFleetPostgresNodeKilled(t *testing.T) {
 	if r.DBXacts == nil || *r.DBXacts <= 0 || r.DBXactsPerRen == nil {
 		t.Errorf("database transactions %v, want some", r.DBXacts)
 	}
+	if r.DBPeakConns < 2 || r.DBTableBytes["audit"] <= 0 {
+		t.Errorf("database: %d connections at most, audit growth %v bytes/renewal; want two nodes' and some",
+			r.DBPeakConns, r.DBTableBytes["audit"])
+	}
 	if r.DBCPUSeconds == nil || *r.DBCPUSeconds <= 0 {
 		t.Errorf("database server CPU %v, want some", r.DBCPUSeconds)
 	}

@@ -15,8 +15,10 @@ type dbStats struct {
 
 // dbSample is one reading of the database's counters.
 type dbSample struct {
-	xacts int64 // transactions committed and rolled back
-	bytes int64 // the database's size on disk
+	xacts  int64            // transactions committed and rolled back
+	bytes  int64            // the database's size on disk
+	tables map[string]int64 // bytes of keys and values per roster table
+	conns  int              // connections to the database, this one's included
 }
 
 func openDBStats(ctx context.Context, url string) (*dbStats, error) {
@@ -43,7 +45,39 @@ func (d *dbStats) sample(ctx context.Context) (dbSample, error) {
 	if err != nil {
 		return s, fmt.Errorf("database statistics: %w", err)
 	}
+	if s.conns, err = d.conns(ctx); err != nil {
+		return s, err
+	}
+	// Every roster table is rows of roster_kv (README, "PostgreSQL
+	// store"); the CA's are the tables ca.*.
+	rows, err := d.conn.Query(ctx, `SELECT tbl, sum(octet_length(k) + octet_length(v))::bigint FROM roster_kv GROUP BY tbl`)
+	if err != nil {
+		return s, fmt.Errorf("database statistics: table sizes: %w", err)
+	}
+	s.tables = map[string]int64{}
+	for rows.Next() {
+		var tbl string
+		var n int64
+		if err := rows.Scan(&tbl, &n); err != nil {
+			rows.Close()
+			return s, fmt.Errorf("database statistics: table sizes: %w", err)
+		}
+		s.tables[tbl] = n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return s, fmt.Errorf("database statistics: table sizes: %w", err)
+	}
 	return s, nil
+}
+
+// conns counts the connections to the current database (pg_stat_activity).
+func (d *dbStats) conns(ctx context.Context) (int, error) {
+	var n int
+	if err := d.conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("database statistics: connections: %w", err)
+	}
+	return n, nil
 }
 
 func (d *dbStats) close() { d.conn.Close(context.Background()) }

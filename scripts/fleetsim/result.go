@@ -39,17 +39,19 @@ type result struct {
 	Lapses    int                `json:"lapses"`
 	LapsedIDs []lapse            `json:"lapsed,omitempty"`
 
-	PerNode          []nodeResult `json:"per_node"`
-	CPUPerRenewal    float64      `json:"server_cpu_ms_per_renewal"` // all nodes
-	ClientCPUPerRen  float64      `json:"simulator_cpu_ms_per_renewal"`
-	DBXacts          *int64       `json:"db_transactions,omitempty"`
-	DBXactsPerRen    *float64     `json:"db_transactions_per_renewal,omitempty"`
-	DBCPUSeconds     *float64     `json:"db_cpu_seconds,omitempty"` // with --db-pid
-	DBCPUPerRen      *float64     `json:"db_cpu_ms_per_renewal,omitempty"`
-	StoreBytes       int64        `json:"store_growth_bytes"` // bbolt files or the database
-	StoreBytesPerRen float64      `json:"store_growth_bytes_per_renewal"`
-	Idle             *idleResult  `json:"idle,omitempty"` // with --idle
-	Errors           []string     `json:"errors,omitempty"`
+	PerNode          []nodeResult       `json:"per_node"`
+	CPUPerRenewal    float64            `json:"server_cpu_ms_per_renewal"` // all nodes
+	ClientCPUPerRen  float64            `json:"simulator_cpu_ms_per_renewal"`
+	DBXacts          *int64             `json:"db_transactions,omitempty"`
+	DBXactsPerRen    *float64           `json:"db_transactions_per_renewal,omitempty"`
+	DBPeakConns      int                `json:"db_peak_connections,omitempty"`        // the nodes', sampled every second
+	DBTableBytes     map[string]float64 `json:"db_table_bytes_per_renewal,omitempty"` // growth of each roster table's keys and values
+	DBCPUSeconds     *float64           `json:"db_cpu_seconds,omitempty"`             // with --db-pid
+	DBCPUPerRen      *float64           `json:"db_cpu_ms_per_renewal,omitempty"`
+	StoreBytes       int64              `json:"store_growth_bytes"` // bbolt files or the database
+	StoreBytesPerRen float64            `json:"store_growth_bytes_per_renewal"`
+	Idle             *idleResult        `json:"idle,omitempty"` // with --idle
+	Errors           []string           `json:"errors,omitempty"`
 }
 
 // idleResult is what the nodes and the database cost with no traffic,
@@ -110,6 +112,14 @@ func (s *sim) result(before, after sample) *result {
 			r.DBXactsPerRen = &v
 		}
 		r.StoreBytes = after.db.bytes - before.db.bytes
+		if st.renewed > 0 {
+			r.DBTableBytes = map[string]float64{}
+			for tbl, n := range after.db.tables {
+				if d := n - before.db.tables[tbl]; d != 0 {
+					r.DBTableBytes[tbl] = float64(d) / float64(st.renewed)
+				}
+			}
+		}
 	}
 	if s.o.dbPID > 0 {
 		d := after.dbCPU - before.dbCPU
@@ -174,7 +184,10 @@ func (r *result) writeTable(w io.Writer) error {
 		if r.DBXactsPerRen != nil {
 			per = *r.DBXactsPerRen
 		}
-		out.Printf("database: %d transactions, %.2f per renewal\n", *r.DBXacts, per)
+		out.Printf("database: %d transactions, %.2f per renewal; at most %d connections from the nodes\n", *r.DBXacts, per, r.DBPeakConns)
+		for _, tbl := range slices.Sorted(maps.Keys(r.DBTableBytes)) {
+			out.Printf("database table %s: %+.0f bytes/renewal (keys and values)\n", tbl, r.DBTableBytes[tbl])
+		}
 	}
 	if r.DBCPUSeconds != nil {
 		out.Printf("database server cpu: %.2f s, %.3f ms/renewal\n", *r.DBCPUSeconds, *r.DBCPUPerRen)

@@ -187,10 +187,16 @@ func (s *sim) run(ctx context.Context, log io.Writer) (*result, error) {
 		chaos.Go(func() { chaosErr = s.killAndRestart(window, log) })
 	}
 	tick := time.NewTicker(100 * time.Millisecond)
-	for window.Err() == nil && s.b.budget.Load() > 0 {
+	peakConns := before.db.conns
+	for n := 0; window.Err() == nil && s.b.budget.Load() > 0; n++ {
 		select {
 		case <-window.Done():
 		case <-tick.C:
+		}
+		if s.db != nil && n%10 == 0 {
+			if c, err := s.db.conns(ctx); err == nil {
+				peakConns = max(peakConns, c)
+			}
 		}
 	}
 	tick.Stop()
@@ -212,6 +218,10 @@ func (s *sim) run(ctx context.Context, log io.Writer) (*result, error) {
 	}
 	res := s.result(before, after)
 	res.Idle = idle
+	if s.db != nil {
+		// Less the simulator's own connection.
+		res.DBPeakConns = max(peakConns, after.db.conns) - 1
+	}
 	res.Enrolled = len(s.hosts) * (o.identities + 1)
 	res.EnrollSeconds = enrollTime.Seconds()
 	if s.b.budget.Load() <= 0 {
