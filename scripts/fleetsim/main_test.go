@@ -122,6 +122,24 @@ func TestFleetPostgresNodeKilled(t *testing.T) {
 	}
 }
 
+// A setup that fails once some hosts already renew (here: the request
+// budget spent during enrollment) ends the run with the error, after
+// stopping those hosts.
+func TestFleetSetupFails(t *testing.T) {
+	t.Parallel()
+	bin, err := rosterBin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	_, err = run(ctx, []string{"--roster", bin, "--hosts", "4", "--identities", "2", "--lifetime", "12s",
+		"--duration", "10s", "--max-requests", "15", "--enrollers", "1"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "--max-requests") || ctx.Err() != nil {
+		t.Errorf("run: %v (context: %v), want the budget's error", err, ctx.Err())
+	}
+}
+
 func TestParseFlags(t *testing.T) {
 	tests := []struct {
 		args []string

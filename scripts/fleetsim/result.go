@@ -24,6 +24,7 @@ type result struct {
 	Lifetime      string  `json:"lifetime"`
 	Enrolled      int     `json:"enrolled"`
 	EnrollSeconds float64 `json:"enroll_seconds"`
+	SetupRetries  int     `json:"setup_retries"` // setup steps tried again after an error
 
 	Seconds        float64 `json:"seconds"` // the measured window
 	Stopped        string  `json:"stopped,omitempty"`
@@ -157,7 +158,8 @@ func (r *result) writeTable(w io.Writer) error {
 	out := textout.New(w)
 	out.Printf("fleet: %d hosts x %d identities (%d), lifetime %s, %d node(s) on %s\n",
 		r.Hosts, r.PerHost, r.Hosts*r.PerHost, r.Lifetime, r.Nodes, r.Store)
-	out.Printf("setup: %d identities enrolled in %.1f s (%.0f/s)\n", r.Enrolled, r.EnrollSeconds, float64(r.Enrolled)/max(r.EnrollSeconds, 1e-9))
+	out.Printf("setup: %d identities enrolled in %.1f s (%.0f/s), %d steps tried again\n", r.Enrolled, r.EnrollSeconds,
+		float64(r.Enrolled)/max(r.EnrollSeconds, 1e-9), r.SetupRetries)
 	stopped := ""
 	if r.Stopped != "" {
 		stopped = ", stopped by " + r.Stopped

@@ -157,9 +157,13 @@ func (s *sim) run(ctx context.Context, log io.Writer) (*result, error) {
 		return nil, err
 	}
 	hostCtx, stopHosts := context.WithCancel(ctx)
-	defer stopHosts()
 	var running sync.WaitGroup
-	defer running.Wait()
+	defer func() {
+		// Stop the hosts before waiting for them, also when the setup
+		// failed.
+		stopHosts()
+		running.Wait()
+	}()
 	fmt.Fprintf(log, "fleetsim: enrolling %d identities\n", o.hosts*(o.identities+1))
 	enrollStart := time.Now()
 	if err := s.enrollAll(ctx, hostCtx, &running); err != nil {
@@ -223,6 +227,7 @@ func (s *sim) run(ctx context.Context, log io.Writer) (*result, error) {
 		res.DBPeakConns = max(peakConns, after.db.conns) - 1
 	}
 	res.Enrolled = len(s.hosts) * (o.identities + 1)
+	res.SetupRetries = int(s.op.retries.Load())
 	res.EnrollSeconds = enrollTime.Seconds()
 	if s.b.budget.Load() <= 0 {
 		res.Stopped = "max-requests"
@@ -285,7 +290,11 @@ func (s *sim) enrollHost(ctx context.Context, h int) (*simHost, error) {
 		if i >= 0 {
 			account = accountName(h, i)
 		}
-		id, err := s.op.enroll(ctx, s.root, hostName(h), account)
+		var id *ident
+		err := s.op.retry(ctx, func() (err error) {
+			id, err = s.op.enroll(ctx, s.root, hostName(h), account)
+			return err
+		})
 		if err != nil {
 			return nil, fmt.Errorf("enroll %s on %s: %w", orHost(account), hostName(h), err)
 		}

@@ -8,10 +8,12 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/rosterhq/roster/agent"
@@ -39,8 +41,31 @@ func hostReport(h, m int, at time.Time) *scan.Report {
 
 // operator calls the operator API with the admin token.
 type operator struct {
-	b     *balancer
-	token string
+	b       *balancer
+	token   string
+	retries atomic.Int64 // setup steps tried again
+}
+
+// setupTries bounds the tries of one setup step.
+const setupTries = 5
+
+// retry runs fn until it succeeds, at most setupTries times, waiting a
+// second more after each failure: a node may answer 500 or 503 for a
+// while under load (a serialization failure retried to its bound, the
+// database away), and every step is safe to repeat (a new enrollment
+// token each time; a scan or owner import applied twice is applied once).
+func (op *operator) retry(ctx context.Context, fn func() error) error {
+	var err error
+	for try := range setupTries {
+		if err = fn(); err == nil || errors.Is(err, errBudget) || ctx.Err() != nil {
+			return err
+		}
+		op.retries.Add(1)
+		if !sleepCtx(ctx, time.Duration(try+1)*time.Second) {
+			return ctx.Err()
+		}
+	}
+	return fmt.Errorf("%w (%d tries)", err, setupTries)
 }
 
 // call sends in (JSON, or raw bytes with a content type) and decodes the
@@ -82,7 +107,8 @@ type csvBody []byte
 func (op *operator) submitScans(ctx context.Context, hosts, m int) error {
 	now := time.Now()
 	for h := range hosts {
-		if err := op.call(ctx, http.MethodPost, "/v1/scans", hostReport(h, m, now), http.StatusOK, nil); err != nil {
+		rep := hostReport(h, m, now)
+		if err := op.retry(ctx, func() error { return op.call(ctx, http.MethodPost, "/v1/scans", rep, http.StatusOK, nil) }); err != nil {
 			return fmt.Errorf("scan of %s: %w", hostName(h), err)
 		}
 	}
@@ -95,7 +121,9 @@ func (op *operator) submitScans(ctx context.Context, hosts, m int) error {
 	}
 	var res api.ImportResult
 	q := url.Values{"apply": {"true"}, "format": {"json"}}
-	if err := op.call(ctx, http.MethodPost, "/v1/owners/import?"+q.Encode(), csvBody(csv.Bytes()), http.StatusOK, &res); err != nil {
+	if err := op.retry(ctx, func() error {
+		return op.call(ctx, http.MethodPost, "/v1/owners/import?"+q.Encode(), csvBody(csv.Bytes()), http.StatusOK, &res)
+	}); err != nil {
 		return fmt.Errorf("owner import: %w", err)
 	}
 	if res.Errors > 0 || !res.Applied {
