@@ -82,6 +82,8 @@ func (n *node) start(ctx context.Context) error {
 	cmd := exec.Command(n.bin, args...)
 	// The node's environment: none of the caller's ROSTER_ variables.
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	// A node outlives no simulator, also one that was killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	pr, pw := io.Pipe()
 	cmd.Stdout = io.MultiWriter(n.logf, pw)
 	cmd.Stderr = n.logf
