@@ -31,7 +31,10 @@ type result struct {
 	Renewed        int     `json:"renewed"` // identities renewed in the window
 	RenewalsPerSec float64 `json:"renewals_per_second"`
 	// Expected is the steady state of the agent's schedule for this
-	// fleet: identities divided by the mean renewal interval.
+	// fleet: identities divided by the mean renewal interval of one
+	// identity (renewalInterval). Batches renew a little more often when
+	// the jitter decides (two thirds of a long lifetime): the earliest
+	// identity due takes the others along.
 	Expected  float64            `json:"expected_renewals_per_second"`
 	Latency   map[string]latency `json:"latency"`
 	Scans     int                `json:"scans"`
