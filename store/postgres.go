@@ -50,6 +50,7 @@ type Postgres struct {
 	o        PostgresOptions
 	readOnly bool
 	retries  atomic.Int64
+	serial   serialWrites // postgres_contention.go
 	migrated int
 	where    string
 }
@@ -80,7 +81,7 @@ func OpenPostgres(ctx context.Context, url string, o PostgresOptions) (*Postgres
 	if err != nil {
 		return nil, fmt.Errorf("store: connect to PostgreSQL %s: %w", where(cfg), err)
 	}
-	s := &Postgres{pool: pool, o: o, where: where(cfg)}
+	s := &Postgres{pool: pool, o: o, where: where(cfg), serial: serialWrites{turn: make(chan struct{}, 1)}}
 	if err := s.prepare(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("store: PostgreSQL %s: %w", where(cfg), err)
@@ -129,6 +130,8 @@ func (s *Postgres) run(ctx context.Context, opts pgx.TxOptions, fn func(Tx) erro
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	write := opts.AccessMode != pgx.ReadOnly
+	serial := write && s.contended()
 	var last error
 	for try := 0; try < s.o.MaxTries; try++ {
 		if try > 0 {
@@ -137,9 +140,19 @@ func (s *Postgres) run(ctx context.Context, opts pgx.TxOptions, fn func(Tx) erro
 				return err
 			}
 		}
-		err, retry := s.once(ctx, opts, fn)
+		var err error
+		var retry bool
+		if serial {
+			err, retry = s.onceSerial(ctx, opts, fn)
+		} else {
+			err, retry = s.once(ctx, s.pool, opts, fn)
+		}
 		if !retry {
 			return err
+		}
+		if write && isSerialization(err) {
+			s.contend()
+			serial = true
 		}
 		last = err
 	}
@@ -149,9 +162,15 @@ func (s *Postgres) run(ctx context.Context, opts pgx.TxOptions, fn func(Tx) erro
 	return fmt.Errorf("store: gave up after %d tries: %w", s.o.MaxTries, last)
 }
 
-// once runs one attempt and says whether it may be tried again.
-func (s *Postgres) once(ctx context.Context, opts pgx.TxOptions, fn func(Tx) error) (error, bool) {
-	ptx, err := s.pool.BeginTx(ctx, opts)
+// beginner is where a transaction begins: the pool, or one connection.
+type beginner interface {
+	BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error)
+}
+
+// once runs one attempt on a connection of on and says whether it may be
+// tried again.
+func (s *Postgres) once(ctx context.Context, on beginner, opts pgx.TxOptions, fn func(Tx) error) (error, bool) {
+	ptx, err := on.BeginTx(ctx, opts)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err(), false
