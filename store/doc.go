@@ -48,7 +48,12 @@
 // was sent, rolls back and runs the callback again from scratch, up to
 // [PostgresOptions.MaxTries] times with jittered backoff; so Update
 // callbacks, like [Group] requests, must have no effect outside the
-// transaction. A connection lost during the commit itself is not retried
+// transaction. After a serialization failure a store runs its writes one
+// at a time for a while, each under the database's advisory write lock, so
+// that nodes whose writes collide (every audit append writes the chain's
+// head) take turns instead of aborting one another (postgres_contention.go).
+// [Postgres.Lock] takes such a lock for other work one node at a time. A
+// connection lost during the commit itself is not retried
 // ([ErrCommitUnknown]): the commit may have happened. View is REPEATABLE
 // READ READ ONLY: one snapshot. A transaction's Puts and Deletes are sent
 // behind, as one pipelined batch before a Scan, every 512 writes and before
