@@ -116,9 +116,9 @@ func (n *node) start(ctx context.Context) error {
 	select {
 	case <-listening:
 	case <-exited:
-		return fmt.Errorf("%s: roster server exited before listening (log: %s)", n.name, n.logf.Name())
+		return fmt.Errorf("%s: the server process exited before listening (log: %s)", n.name, n.logf.Name())
 	case <-timer.C:
-		return fmt.Errorf("%s: roster server did not listen within %s (log: %s)", n.name, startTimeout, n.logf.Name())
+		return fmt.Errorf("%s: the server process did not listen within %s (log: %s)", n.name, startTimeout, n.logf.Name())
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -147,7 +147,7 @@ func (n *node) waitReady(ctx context.Context, exited <-chan struct{}, timeout <-
 		select {
 		case <-tick.C:
 		case <-exited:
-			return fmt.Errorf("%s: roster server exited before it was ready (log: %s)", n.name, n.logf.Name())
+			return fmt.Errorf("%s: the server process exited before it was ready (log: %s)", n.name, n.logf.Name())
 		case <-timeout:
 			return fmt.Errorf("%s: /readyz did not answer 200 within %s (log: %s)", n.name, startTimeout, n.logf.Name())
 		case <-ctx.Done():
