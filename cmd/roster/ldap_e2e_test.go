@@ -66,7 +66,12 @@ func startSambaDC(t *testing.T) *sambaDC {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data = []byte(strings.Replace(string(data), "[global]\n", "[global]\n\tldap server require strong auth = no\n", 1))
+	// Samba's RPC endpoints default to 49152-65535, inside Linux's
+	// ephemeral range (32768-60999): a port another test's connection or
+	// listener holds there made samba exit ("Failed to listen on
+	// 127.0.0.1:49154"). Below that range no port is handed out at random.
+	data = []byte(strings.Replace(string(data), "[global]\n",
+		"[global]\n\tldap server require strong auth = no\n\trpc server dynamic port range = 21000-21999\n", 1))
 	if err := os.WriteFile(conf, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
