@@ -92,3 +92,31 @@ func Serial(c *x509.Certificate) string {
 	}
 	return c.SerialNumber.String()
 }
+
+// The renewal loop's schedule, for programs that simulate agents
+// (scripts/fleetsim): the same functions, with rnd a uniform random
+// source on [0, n).
+
+// RenewIn is how long an agent waits before renewing a certificate valid
+// from notBefore to notAfter ([next]).
+func RenewIn(notBefore, notAfter, now time.Time, rnd func(n int64) int64) time.Duration {
+	return next(notBefore, notAfter, now, rnd)
+}
+
+// RenewInAfterRenewal is [RenewIn] for a certificate just received
+// ([nextAfterRenewal]).
+func RenewInAfterRenewal(notBefore, notAfter, now time.Time, rnd func(n int64) int64) time.Duration {
+	return nextAfterRenewal(notBefore, notAfter, now, rnd)
+}
+
+// RetryIn is the wait after failed renewal attempt number attempt
+// ([retryWait]).
+func RetryIn(attempt int, notAfter, now time.Time, rnd func(n int64) int64) time.Duration {
+	return retryWait(attempt, notAfter, now, rnd)
+}
+
+// InBatchWindow reports whether a certificate due at renewAt joins a batch
+// sent now ([inWindow]).
+func InBatchWindow(leaf *x509.Certificate, renewAt, now time.Time) bool {
+	return inWindow(leaf, renewAt, now)
+}

@@ -69,8 +69,7 @@ func (s *Postgres) onceSerial(ctx context.Context, opts pgx.TxOptions, fn func(T
 	}
 	defer conn.Release()
 	key := lockKey("write")
-	if _, err := conn.Exec(wait, `SELECT pg_advisory_lock($1)`, key); err != nil {
-		conn.Conn().Close(context.WithoutCancel(ctx)) // it may hold the lock granted as the wait ended
+	if err := lockOn(wait, conn, key); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err(), false
 		}
@@ -80,8 +79,6 @@ func (s *Postgres) onceSerial(ctx context.Context, opts pgx.TxOptions, fn func(T
 		return fmt.Errorf("store: take the write lock: %w", err), retryable(err)
 	}
 	err, retry := s.once(ctx, conn, opts, fn)
-	if _, uerr := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, key); uerr != nil {
-		conn.Conn().Close(context.WithoutCancel(ctx)) // closing the session releases it
-	}
+	unlockOn(conn, key)
 	return err, retry
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"hash/fnv"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Lock takes the PostgreSQL advisory lock called name for the whole
@@ -25,22 +27,36 @@ func (s *Postgres) Lock(ctx context.Context, name string) (unlock func(), err er
 		return nil, fmt.Errorf("store: lock %s: %w", name, err)
 	}
 	key := lockKey(name)
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, key); err != nil {
-		// The wait may have been cancelled with the lock granted a moment
-		// later: this connection must not go back to the pool holding it.
-		conn.Conn().Close(context.Background())
+	if err := lockOn(ctx, conn, key); err != nil {
 		conn.Release()
 		return nil, fmt.Errorf("store: lock %s: %w", name, err)
 	}
 	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, key); err != nil {
-			// Closing the session releases the lock too.
-			conn.Conn().Close(ctx)
-		}
+		unlockOn(conn, key)
 		conn.Release()
 	}, nil
+}
+
+// lockOn takes the advisory lock key on conn's session, waiting until ctx
+// is done. On failure conn is closed: the wait may have ended with the
+// lock granted a moment later, and conn must not go back to the pool
+// holding it.
+func lockOn(ctx context.Context, conn *pgxpool.Conn, key int64) error {
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, key); err != nil {
+		conn.Conn().Close(context.Background())
+		return err
+	}
+	return nil
+}
+
+// unlockOn releases the advisory lock key on conn's session, or closes
+// the session, which releases it too.
+func unlockOn(conn *pgxpool.Conn, key int64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, key); err != nil {
+		conn.Conn().Close(ctx)
+	}
 }
 
 // lockKey is the advisory lock's 64-bit key for name, in a space of

@@ -54,7 +54,7 @@ type simHost struct {
 func (h *simHost) run(ctx context.Context) {
 	now := time.Now()
 	for _, id := range h.ids {
-		id.renewAt = now.Add(next(id.leaf().NotBefore, id.leaf().NotAfter, now, h.rnd))
+		id.renewAt = now.Add(agent.RenewIn(id.leaf().NotBefore, id.leaf().NotAfter, now, h.rnd))
 	}
 	h.nextScan = now.Add(h.scanWait())
 	for {
@@ -127,7 +127,7 @@ func (h *simHost) renewDue(ctx context.Context, now time.Time) {
 		case !now.Before(id.renewAt):
 			due = append(due, id)
 			members = append(members, id)
-		case inWindow(id.leaf(), id.renewAt, now):
+		case agent.InBatchWindow(id.leaf(), id.renewAt, now):
 			members = append(members, id)
 		}
 	}
@@ -249,14 +249,14 @@ func (h *simHost) accept(id *ident, chain []*x509.Certificate) error {
 	}
 	id.hold(chain)
 	id.lapsed, id.attempt = false, 0
-	id.renewAt = now.Add(nextAfterRenewal(chain[0].NotBefore, chain[0].NotAfter, now, h.rnd))
+	id.renewAt = now.Add(agent.RenewInAfterRenewal(chain[0].NotBefore, chain[0].NotAfter, now, h.rnd))
 	return nil
 }
 
 // failed plans the retry of a failed renewal.
 func (h *simHost) failed(id *ident) {
 	now := time.Now()
-	id.renewAt = now.Add(retryWait(id.attempt, id.leaf().NotAfter, now, h.rnd))
+	id.renewAt = now.Add(agent.RetryIn(id.attempt, id.leaf().NotAfter, now, h.rnd))
 	id.attempt++
 }
 
